@@ -1,0 +1,367 @@
+//! ZizhuDB's durable [`Engine`] over [redb](https://docs.rs/redb) 4.5.
+//!
+//! # Design
+//!
+//! All data lives in one redb table, `data`, of byte keys to byte values; redb's B-tree keeps it
+//! in byte order, which is the order [`Engine::scan`] promises.
+//!
+//! - **Writes.** Each [`WriteBatch`] is one redb write transaction, so it is atomic on disk. A
+//!   [`Durability::Sync`] batch commits with [`redb::Durability::Immediate`], which costs one
+//!   `fdatasync` of the file; a [`Durability::Deferred`] batch commits with
+//!   [`redb::Durability::None`], which makes it visible at once and durable with the next
+//!   immediate commit. [`Engine::flush`] is an empty immediate commit. redb orders commits, so
+//!   deferred batches can only be lost newest first. Writes are serialized by a mutex that also
+//!   orders the snapshot generation (below); redb itself allows one write transaction at a time.
+//! - **Reads.** Opening a redb read transaction per point read is measurable overhead, so the
+//!   engine caches an [`Arc`] of the table opened in the latest read transaction, tagged with a
+//!   *generation* that every successful write increments. A read whose cached snapshot is of an
+//!   older generation opens a new one; every read therefore sees every write that returned before
+//!   it began. A redb [`ReadOnlyTable`] owns its transaction, and its
+//!   [`range`](ReadOnlyTable::range) returns a `Range<'static, ..>`, so a scan iterator simply
+//!   owns its snapshot: it sees one consistent state and never blocks writers. (A long-running
+//!   scan keeps redb from reusing the pages its snapshot references until it is dropped.)
+//! - **Poisoning.** After *any* error while writing, committing or flushing, the engine refuses
+//!   every later write with [`Error::Poisoned`] (reads continue as far as redb allows). The
+//!   reason is *fsyncgate*: after a failed `fsync`, Linux may have dropped the dirty pages it
+//!   could not write and marked them clean, so a later `fsync` can succeed without those bytes
+//!   ever reaching the disk, and the page cache no longer tells what the disk holds. The only
+//!   safe recovery is to reopen the database, which recovers from the last durable commit. redb
+//!   latches its own I/O failures the same way (its later operations fail with `PreviousIo`);
+//!   poisoning at this layer makes the rule explicit, keeps the first error's message and covers
+//!   failures redb does not latch.
+//! - **Storage.** All page I/O goes through a [`redb::StorageBackend`]: [`FileBackend`] for a
+//!   real file (positional I/O, `flock`-based exclusion, the future seam for page encryption), or
+//!   any other backend through [`RedbEngine::open_with_backend`], such as the fault-injecting
+//!   [`FaultyBackend`] the crash tests use.
+//!
+//! # Crash safety
+//!
+//! redb's default 1-phase commit writes the new commit slot (with a checksum over the new tree
+//! roots) and flips the primary bit in one header write, then fsyncs once. After a crash, redb
+//! verifies the checksums of the primary slot's trees and falls back to the other slot if any
+//! page is missing or torn; the pages of the previous durable commit are never reused before the
+//! next commit is durable. The tests in `tests/faults.rs` check this under the reordering
+//! power-loss model of [`FaultyBackend`].
+
+pub mod backend;
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use redb::{ReadOnlyTable, ReadableDatabase, TableDefinition};
+use zizhu_engine::{
+    errinternal, Direction, Durability, Engine, Error, KeyRange, Result, ScanIter, Status,
+    WriteBatch,
+};
+
+pub use backend::{CrashImage, FaultController, FaultyBackend, FileBackend, IoStats};
+
+/// The one table holding all keys.
+const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
+
+type Table = ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// Options for opening a [`RedbEngine`].
+#[derive(Clone, Debug)]
+pub struct RedbOptions {
+    /// Memory redb may use to cache pages (reads and buffered writes). Default 256 MiB.
+    pub cache_size_bytes: usize,
+}
+
+impl Default for RedbOptions {
+    fn default() -> Self {
+        Self {
+            cache_size_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The redb engine; see the [crate docs](crate).
+pub struct RedbEngine {
+    db: redb::Database,
+    /// Serializes writes, so generations are bumped in commit order.
+    write_lock: Mutex<()>,
+    /// Incremented after every successful commit.
+    generation: AtomicU64,
+    /// The latest opened snapshot and the generation it was opened at (or later).
+    snapshot: RwLock<Option<(u64, Arc<Table>)>>,
+    poisoned: AtomicBool,
+    poison_message: Mutex<String>,
+    syncs: AtomicU64,
+    /// The storage length as last seen by the backend wrapper.
+    len: Arc<AtomicU64>,
+    io_stats: Option<Arc<IoStats>>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for RedbEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbEngine")
+            .field("path", &self.path)
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .field("poisoned", &self.poisoned.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedbEngine {
+    /// Opens the database file at `path`, creating it if missing.
+    ///
+    /// Fails with [`Error::Locked`] if the file is already open, in this process or another.
+    pub fn open(path: &Path, options: RedbOptions) -> Result<Self> {
+        let backend = FileBackend::open(path)?;
+        let stats = backend.stats();
+        let mut engine = Self::open_with_backend(backend, options)?;
+        engine.io_stats = Some(stats);
+        engine.path = Some(path.to_path_buf());
+        Ok(engine)
+    }
+
+    /// Opens (or initializes, if empty) a database stored in `backend`.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        options: RedbOptions,
+    ) -> Result<Self> {
+        let len = Arc::new(AtomicU64::new(backend.len().map_err(Error::from)?));
+        let backend = Measured {
+            inner: backend,
+            len: Arc::clone(&len),
+        };
+        let db = redb::Builder::new()
+            .set_cache_size(options.cache_size_bytes)
+            .create_with_backend(backend)
+            .map_err(map_err)?;
+        // Create the table so that reads always find it.
+        let txn = db.begin_write().map_err(map_err)?;
+        txn.open_table(TABLE).map_err(map_err)?;
+        txn.commit().map_err(map_err)?;
+        Ok(Self {
+            db,
+            write_lock: Mutex::new(()),
+            generation: AtomicU64::new(0),
+            snapshot: RwLock::new(None),
+            poisoned: AtomicBool::new(false),
+            poison_message: Mutex::new(String::new()),
+            syncs: AtomicU64::new(0),
+            len,
+            io_stats: None,
+            path: None,
+        })
+    }
+
+    /// The file's I/O counters, for an engine opened with [`RedbEngine::open`].
+    pub fn io_stats(&self) -> Option<Arc<IoStats>> {
+        self.io_stats.clone()
+    }
+
+    /// Whether an earlier write failure has stopped the engine.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        if self.is_poisoned() {
+            return Err(Error::Poisoned(self.poison_message.lock().clone()));
+        }
+        Ok(())
+    }
+
+    fn poison(&self, err: &Error) {
+        let mut message = self.poison_message.lock();
+        if !self.poisoned.load(Ordering::Acquire) {
+            *message = err.to_string();
+            self.poisoned.store(true, Ordering::Release);
+        }
+    }
+
+    /// Runs one write transaction applying `batch` (which may be empty) with `durability`.
+    fn commit(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
+        let _guard = self.write_lock.lock();
+        self.check_poisoned()?;
+        let result = self.commit_locked(batch, durability);
+        match &result {
+            Ok(()) => {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                // Let go of the superseded snapshot so redb can reuse its pages.
+                *self.snapshot.write() = None;
+                if durability == Durability::Sync {
+                    self.syncs.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(err) => self.poison(err),
+        }
+        result
+    }
+
+    fn commit_locked(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
+        let mut txn = self.db.begin_write().map_err(map_err)?;
+        txn.set_durability(match durability {
+            Durability::Sync => redb::Durability::Immediate,
+            Durability::Deferred => redb::Durability::None,
+        })
+        .map_err(map_err)?;
+        if !batch.is_empty() {
+            let mut table = txn.open_table(TABLE).map_err(map_err)?;
+            for (key, value) in batch.ops() {
+                match value {
+                    Some(value) => table.insert(key.as_slice(), value.as_slice()),
+                    None => table.remove(key.as_slice()),
+                }
+                .map_err(map_err)?;
+            }
+        }
+        txn.commit().map_err(map_err)
+    }
+
+    /// The snapshot reads use: the cached one if no write has happened since it was opened.
+    fn snapshot(&self) -> Result<Arc<Table>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((cached, table)) = &*self.snapshot.read() {
+            if *cached == generation {
+                return Ok(Arc::clone(table));
+            }
+        }
+        // Open under the write lock so that snapshots enter the cache in the order they were
+        // opened: a reader that opened an older snapshot must not replace a newer one, or a
+        // later read could observe an earlier state than a previous read did.
+        let mut slot = self.snapshot.write();
+        if let Some((cached, table)) = &*slot {
+            if *cached == generation {
+                return Ok(Arc::clone(table));
+            }
+        }
+        let txn = self.db.begin_read().map_err(map_err)?;
+        let table = Arc::new(txn.open_table(TABLE).map_err(map_err)?);
+        // Opened after `generation` was read, so it holds at least that generation's writes.
+        *slot = Some((generation, Arc::clone(&table)));
+        Ok(table)
+    }
+}
+
+impl Engine for RedbEngine {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let table = self.snapshot()?;
+        let value = table.get(key).map_err(map_err)?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
+        if range_is_empty(&range) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let table = self.snapshot()?;
+        let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_slice(&range.0), as_slice(&range.1));
+        let iter = table.range::<&[u8]>(bounds).map_err(map_err)?;
+        let convert = |item: std::result::Result<_, redb::StorageError>| {
+            let (k, v): (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>) =
+                item.map_err(map_err)?;
+            Ok((k.value().to_vec(), v.value().to_vec()))
+        };
+        Ok(match direction {
+            Direction::Forward => Box::new(iter.map(convert)),
+            Direction::Reverse => Box::new(iter.rev().map(convert)),
+        })
+    }
+
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
+        if batch.is_empty() && durability == Durability::Deferred {
+            return self.check_poisoned();
+        }
+        self.commit(batch, durability)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.commit(WriteBatch::new(), Durability::Sync)
+    }
+
+    fn status(&self) -> Result<Status> {
+        Ok(Status {
+            name: "redb".to_string(),
+            size_on_disk: self.len.load(Ordering::Relaxed),
+            syncs: self.syncs.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Wraps a backend to track its length for [`Status::size_on_disk`] after redb owns it.
+#[derive(Debug)]
+struct Measured<B> {
+    inner: B,
+    len: Arc<AtomicU64>,
+}
+
+impl<B: redb::StorageBackend> redb::StorageBackend for Measured<B> {
+    fn len(&self) -> std::io::Result<u64> {
+        let len = self.inner.len()?;
+        self.len.store(len, Ordering::Relaxed);
+        Ok(len)
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)?;
+        self.len.store(len, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write(offset, data)?;
+        self.len
+            .fetch_max(offset + data.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn close(&self) -> std::io::Result<()> {
+        self.inner.close()
+    }
+}
+
+/// Maps any redb error to an engine error.
+fn map_err(err: impl Into<redb::Error>) -> Error {
+    match err.into() {
+        redb::Error::Io(err) => Error::Io(err.to_string()),
+        redb::Error::PreviousIo => {
+            Error::Io("redb stopped after an earlier I/O error; reopen the database".into())
+        }
+        redb::Error::DatabaseClosed => Error::Io("the redb database is closed".into()),
+        redb::Error::Corrupted(message) => Error::Corruption(message),
+        redb::Error::UpgradeRequired(version) => Error::Corruption(format!(
+            "the file is in redb file format {version}, which this build cannot open"
+        )),
+        redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => {
+            Error::Locked("the redb database is already open".into())
+        }
+        redb::Error::ValueTooLarge(len) => Error::Io(format!(
+            "a key or value of {len} bytes exceeds redb's limit of 3 GiB"
+        )),
+        other => errinternal!("unexpected redb error: {other}"),
+    }
+}
+
+fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Whether no key can lie in `range` (including inverted ranges, which redb may reject).
+fn range_is_empty(range: &KeyRange) -> bool {
+    match range {
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
+        _ => false,
+    }
+}

@@ -1,0 +1,534 @@
+//! Row locks: PostgreSQL's four row-lock modes, FIFO wait queues and deadlock detection.
+//!
+//! Writers never fail on a locked row; they wait, as in PostgreSQL and Oracle. A lock is held
+//! until its transaction ends (or a savepoint it was taken under is rolled back). The table is
+//! one map behind one mutex: lock operations are short, and a single mutex gives the deadlock
+//! detector a consistent wait-for graph without lock ordering between shards.
+//!
+//! Granting is FIFO: a request is granted when it is compatible with every holder and no
+//! incompatible request waits ahead of it, so a stream of readers cannot starve a writer. A
+//! holder asking for a stronger mode goes to the front of the queue. When a lock is released,
+//! the lock table grants waiting requests itself and wakes their owners (hand-off), so a woken
+//! transaction never has to compete again.
+//!
+//! Deadlocks are found when a transaction starts to wait: it follows the wait-for edges (to
+//! incompatible holders and to incompatible requests queued ahead of it) and, if they lead back
+//! to itself, it is the victim and fails with [`Error::Deadlock`] at once. Every edge of a cycle
+//! is added by some transaction starting to wait, so the last one to close a cycle always finds
+//! it; as a guard against any edge appearing another way, a waiter re-runs the check each
+//! `deadlock_timeout` (1 s by default, as in PostgreSQL).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::{errinternal, Error, Result, TxnId};
+
+/// Row lock modes, weakest first, with PostgreSQL's conflict table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockMode {
+    /// `FOR KEY SHARE`: taken by foreign-key checks; blocks only deletes and key updates.
+    KeyShare,
+    /// `FOR SHARE`.
+    Share,
+    /// `FOR NO KEY UPDATE`: taken by updates that leave the key unchanged.
+    NoKeyUpdate,
+    /// `FOR UPDATE`: taken by deletes, key updates, inserts and `SELECT ... FOR UPDATE`.
+    Update,
+}
+
+impl LockMode {
+    /// Whether a lock in `self` mode can be held alongside one in `other` mode by another
+    /// transaction.
+    pub fn compatible(self, other: LockMode) -> bool {
+        use LockMode::*;
+        !matches!(
+            (self, other),
+            (Update, _) | (_, Update) | (NoKeyUpdate, NoKeyUpdate | Share) | (Share, NoKeyUpdate)
+        )
+    }
+}
+
+/// What to do when a row lock is held by another transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitPolicy {
+    /// Wait until granted, the lock timeout passes, or a deadlock is found.
+    Wait,
+    /// Fail at once with [`Error::LockNotAvailable`] (`NOWAIT`).
+    NoWait,
+    /// Give up at once and report the row as skipped (`SKIP LOCKED`).
+    SkipLocked,
+}
+
+/// Outcome of a lock request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Acquired {
+    /// The lock is held (newly, or it already was in this or a stronger mode).
+    Granted {
+        /// Whether the transaction had to wait for another transaction.
+        waited: bool,
+    },
+    /// Another transaction holds the row and the policy was [`WaitPolicy::SkipLocked`].
+    Skipped,
+}
+
+/// How long to wait, and how to learn that the waiting statement was cancelled.
+#[derive(Clone, Debug)]
+pub(crate) struct WaitLimits {
+    pub lock_timeout: Option<Duration>,
+    pub deadlock_timeout: Duration,
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+struct Request {
+    txn: TxnId,
+    mode: LockMode,
+    wakeup: Arc<Condvar>,
+}
+
+#[derive(Default)]
+struct Entry {
+    holders: Vec<(TxnId, LockMode)>,
+    queue: VecDeque<Request>,
+}
+
+impl Entry {
+    fn held_by(&self, txn: TxnId) -> Option<LockMode> {
+        self.holders
+            .iter()
+            .find(|(t, _)| *t == txn)
+            .map(|(_, m)| *m)
+    }
+
+    fn compatible_with_holders(&self, txn: TxnId, mode: LockMode) -> bool {
+        self.holders
+            .iter()
+            .all(|&(t, m)| t == txn || mode.compatible(m))
+    }
+
+    fn set_holder(&mut self, txn: TxnId, mode: LockMode) {
+        match self.holders.iter_mut().find(|(t, _)| *t == txn) {
+            Some(h) => h.1 = h.1.max(mode),
+            None => self.holders.push((txn, mode)),
+        }
+    }
+
+    /// Hands the lock to queued requests, from the front, while they are compatible. Each
+    /// owner finds itself among the holders when it wakes.
+    fn grant_waiters(&mut self) {
+        while let Some(front) = self.queue.front() {
+            if !self.compatible_with_holders(front.txn, front.mode) {
+                break;
+            }
+            if let Some(req) = self.queue.pop_front() {
+                self.set_holder(req.txn, req.mode);
+                req.wakeup.notify_one();
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.holders.is_empty() && self.queue.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    rows: HashMap<Vec<u8>, Entry>,
+    /// The row each waiting transaction waits for.
+    waiting: HashMap<TxnId, Vec<u8>>,
+}
+
+impl Inner {
+    /// The transactions `txn` waits for: incompatible holders and incompatible requests queued
+    /// ahead of it.
+    fn blockers(&self, txn: TxnId) -> Vec<TxnId> {
+        let Some(entry) = self.waiting.get(&txn).and_then(|key| self.rows.get(key)) else {
+            return Vec::new();
+        };
+        let Some(pos) = entry.queue.iter().position(|r| r.txn == txn) else {
+            return Vec::new();
+        };
+        let mode = entry.queue[pos].mode;
+        let holders = entry
+            .holders
+            .iter()
+            .filter(|&&(t, m)| t != txn && !mode.compatible(m));
+        let ahead = entry.queue.iter().take(pos).map(|r| (r.txn, r.mode));
+        let ahead: Vec<_> = ahead
+            .filter(|&(t, m)| t != txn && !mode.compatible(m))
+            .collect();
+        holders.copied().chain(ahead).map(|(t, _)| t).collect()
+    }
+
+    /// If `start` waits in a cycle, returns the cycle as a path from `start` back to it.
+    fn find_cycle(&self, start: TxnId) -> Option<Vec<TxnId>> {
+        let mut visited = HashSet::new();
+        let mut stack = vec![(start, vec![start])];
+        while let Some((txn, path)) = stack.pop() {
+            for next in self.blockers(txn) {
+                if next == start {
+                    return Some(path);
+                }
+                if visited.insert(next) {
+                    let mut path = path.clone();
+                    path.push(next);
+                    stack.push((next, path));
+                }
+            }
+        }
+        None
+    }
+
+    /// Withdraws `txn`'s queued request on `key`, letting requests behind it through.
+    fn withdraw(&mut self, txn: TxnId, key: &[u8]) {
+        self.waiting.remove(&txn);
+        if let Some(entry) = self.rows.get_mut(key) {
+            entry.queue.retain(|r| r.txn != txn);
+            entry.grant_waiters();
+            if entry.is_empty() {
+                self.rows.remove(key);
+            }
+        }
+    }
+}
+
+/// The row lock table shared by all transactions of a database.
+#[derive(Default)]
+pub(crate) struct LockTable {
+    inner: Mutex<Inner>,
+}
+
+impl LockTable {
+    /// Acquires `key` in `mode` for `txn`, waiting as `policy` and `limits` allow.
+    pub fn acquire(
+        &self,
+        txn: TxnId,
+        key: &[u8],
+        mode: LockMode,
+        policy: WaitPolicy,
+        limits: &WaitLimits,
+    ) -> Result<Acquired> {
+        let mut inner = self.inner.lock();
+        let entry = match inner.rows.get_mut(key) {
+            Some(entry) => entry,
+            None => inner.rows.entry(key.to_vec()).or_default(),
+        };
+        let held = entry.held_by(txn);
+        if held.is_some_and(|h| h >= mode) {
+            return Ok(Acquired::Granted { waited: false });
+        }
+        let upgrade = held.is_some();
+        if entry.compatible_with_holders(txn, mode) && (upgrade || entry.queue.is_empty()) {
+            entry.set_holder(txn, mode);
+            return Ok(Acquired::Granted { waited: false });
+        }
+        match policy {
+            WaitPolicy::SkipLocked | WaitPolicy::NoWait => {
+                if entry.is_empty() {
+                    inner.rows.remove(key);
+                }
+                return match policy {
+                    WaitPolicy::SkipLocked => Ok(Acquired::Skipped),
+                    _ => Err(Error::LockNotAvailable),
+                };
+            }
+            WaitPolicy::Wait => {}
+        }
+
+        let wakeup = Arc::new(Condvar::new());
+        let request = Request {
+            txn,
+            mode,
+            wakeup: wakeup.clone(),
+        };
+        if upgrade {
+            entry.queue.push_front(request);
+        } else {
+            entry.queue.push_back(request);
+        }
+        inner.waiting.insert(txn, key.to_vec());
+
+        let start = Instant::now();
+        let mut next_deadlock_check = start;
+        loop {
+            let now = Instant::now();
+            if now >= next_deadlock_check {
+                if let Some(cycle) = inner.find_cycle(txn) {
+                    inner.withdraw(txn, key);
+                    return Err(Error::Deadlock(describe_cycle(&cycle)));
+                }
+                next_deadlock_check = now + limits.deadlock_timeout;
+            }
+            let mut wake_at = next_deadlock_check;
+            if let Some(timeout) = limits.lock_timeout {
+                wake_at = wake_at.min(start + timeout);
+            }
+            if limits.cancel.is_some() {
+                wake_at = wake_at.min(now + CANCEL_POLL);
+            }
+            wakeup.wait_until(&mut inner, wake_at);
+
+            let granted = inner
+                .rows
+                .get(key)
+                .and_then(|e| e.held_by(txn))
+                .is_some_and(|h| h >= mode);
+            if granted {
+                inner.waiting.remove(&txn);
+                return Ok(Acquired::Granted { waited: true });
+            }
+            let canceled = limits
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+            let timed_out = limits.lock_timeout.is_some_and(|t| start.elapsed() >= t);
+            if canceled || timed_out {
+                inner.withdraw(txn, key);
+                return Err(if canceled {
+                    Error::Canceled
+                } else {
+                    Error::LockTimeout
+                });
+            }
+            if !inner.waiting.contains_key(&txn) {
+                return Err(errinternal!("lock request of transaction {txn} vanished"));
+            }
+        }
+    }
+
+    /// Releases `txn`'s locks on `keys`, granting waiting requests.
+    pub fn release<'a>(&self, txn: TxnId, keys: impl IntoIterator<Item = &'a [u8]>) {
+        let mut inner = self.inner.lock();
+        for key in keys {
+            if let Some(entry) = inner.rows.get_mut(key) {
+                entry.holders.retain(|(t, _)| *t != txn);
+                entry.grant_waiters();
+                if entry.is_empty() {
+                    inner.rows.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Weakens `txn`'s lock on `key` to `mode` (after a savepoint rollback), granting waiting
+    /// requests that no longer conflict.
+    pub fn downgrade(&self, txn: TxnId, key: &[u8], mode: LockMode) {
+        let mut inner = self.inner.lock();
+        if let Some(entry) = inner.rows.get_mut(key) {
+            if let Some(h) = entry.holders.iter_mut().find(|(t, _)| *t == txn) {
+                h.1 = mode;
+            }
+            entry.grant_waiters();
+        }
+    }
+
+    /// Whether `txn` is waiting for a lock (for tests that must know a step blocked).
+    pub fn is_waiting(&self, txn: TxnId) -> bool {
+        self.inner.lock().waiting.contains_key(&txn)
+    }
+
+    /// Number of rows with a lock entry.
+    pub fn len(&self) -> usize {
+        self.inner.lock().rows.len()
+    }
+}
+
+/// How often a waiter with a cancel flag looks at it.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+fn describe_cycle(cycle: &[TxnId]) -> String {
+    let mut text = String::new();
+    for (i, txn) in cycle.iter().enumerate() {
+        let next = cycle.get(i + 1).unwrap_or(&cycle[0]);
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&format!(
+            "transaction {txn} waits for a row lock held by transaction {next}"
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    fn limits() -> WaitLimits {
+        WaitLimits {
+            lock_timeout: None,
+            deadlock_timeout: Duration::from_secs(1),
+            cancel: None,
+        }
+    }
+
+    fn wait_until_waiting(table: &LockTable, txn: TxnId) {
+        while !table.is_waiting(txn) {
+            thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn conflict_table_matches_postgres() {
+        use LockMode::*;
+        let modes = [KeyShare, Share, NoKeyUpdate, Update];
+        // Rows: requested; columns: held. true = conflict (PostgreSQL docs, table 13.3).
+        let expected = [
+            [false, false, false, true],
+            [false, false, true, true],
+            [false, true, true, true],
+            [true, true, true, true],
+        ];
+        for (i, a) in modes.iter().enumerate() {
+            for (j, b) in modes.iter().enumerate() {
+                assert_eq!(!a.compatible(*b), expected[i][j], "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn shared_locks_coexist_and_exclusive_waits_then_gets_handed_the_lock() {
+        let table = Arc::new(LockTable::default());
+        let l = limits();
+        assert_eq!(
+            table.acquire(1, b"k", LockMode::Share, WaitPolicy::Wait, &l),
+            Ok(Acquired::Granted { waited: false })
+        );
+        assert_eq!(
+            table.acquire(2, b"k", LockMode::KeyShare, WaitPolicy::Wait, &l),
+            Ok(Acquired::Granted { waited: false })
+        );
+        assert_eq!(
+            table.acquire(3, b"k", LockMode::Update, WaitPolicy::NoWait, &l),
+            Err(Error::LockNotAvailable)
+        );
+        assert_eq!(
+            table.acquire(3, b"k", LockMode::Update, WaitPolicy::SkipLocked, &l),
+            Ok(Acquired::Skipped)
+        );
+        let t = table.clone();
+        let waiter = thread::spawn(move || {
+            t.acquire(3, b"k", LockMode::Update, WaitPolicy::Wait, &limits())
+        });
+        wait_until_waiting(&table, 3);
+        table.release(1, [&b"k"[..]]);
+        assert!(table.is_waiting(3));
+        table.release(2, [&b"k"[..]]);
+        assert_eq!(
+            waiter.join().unwrap(),
+            Ok(Acquired::Granted { waited: true })
+        );
+        table.release(3, [&b"k"[..]]);
+        assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn fifo_queue_stops_readers_starving_a_writer() {
+        let table = Arc::new(LockTable::default());
+        table
+            .acquire(1, b"k", LockMode::Share, WaitPolicy::Wait, &limits())
+            .unwrap();
+        let t = table.clone();
+        let writer = thread::spawn(move || {
+            t.acquire(2, b"k", LockMode::Update, WaitPolicy::Wait, &limits())
+        });
+        wait_until_waiting(&table, 2);
+        // A new reader is compatible with the holder but must queue behind the writer.
+        assert_eq!(
+            table.acquire(3, b"k", LockMode::Share, WaitPolicy::NoWait, &limits()),
+            Err(Error::LockNotAvailable)
+        );
+        table.release(1, [&b"k"[..]]);
+        writer.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn deadlock_between_two_transactions_aborts_the_one_closing_the_cycle() {
+        let table = Arc::new(LockTable::default());
+        table
+            .acquire(1, b"a", LockMode::Update, WaitPolicy::Wait, &limits())
+            .unwrap();
+        table
+            .acquire(2, b"b", LockMode::Update, WaitPolicy::Wait, &limits())
+            .unwrap();
+        let t = table.clone();
+        let first = thread::spawn(move || {
+            t.acquire(1, b"b", LockMode::Update, WaitPolicy::Wait, &limits())
+        });
+        wait_until_waiting(&table, 1);
+        let err = table
+            .acquire(2, b"a", LockMode::Update, WaitPolicy::Wait, &limits())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Deadlock(ref m) if m.contains("transaction 2") && m.contains("transaction 1")),
+            "{err}"
+        );
+        table.release(2, [&b"b"[..]]);
+        assert_eq!(
+            first.join().unwrap(),
+            Ok(Acquired::Granted { waited: true })
+        );
+    }
+
+    #[test]
+    fn upgrade_deadlock_of_two_share_holders_is_detected() {
+        let table = Arc::new(LockTable::default());
+        table
+            .acquire(1, b"k", LockMode::Share, WaitPolicy::Wait, &limits())
+            .unwrap();
+        table
+            .acquire(2, b"k", LockMode::Share, WaitPolicy::Wait, &limits())
+            .unwrap();
+        let t = table.clone();
+        let first = thread::spawn(move || {
+            t.acquire(1, b"k", LockMode::Update, WaitPolicy::Wait, &limits())
+        });
+        wait_until_waiting(&table, 1);
+        let err = table.acquire(2, b"k", LockMode::Update, WaitPolicy::Wait, &limits());
+        assert!(matches!(err, Err(Error::Deadlock(_))), "{err:?}");
+        table.release(2, [&b"k"[..]]);
+        first.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn lock_timeout_withdraws_the_request() {
+        let table = LockTable::default();
+        table
+            .acquire(1, b"k", LockMode::Update, WaitPolicy::Wait, &limits())
+            .unwrap();
+        let l = WaitLimits {
+            lock_timeout: Some(Duration::from_millis(20)),
+            ..limits()
+        };
+        assert_eq!(
+            table.acquire(2, b"k", LockMode::Share, WaitPolicy::Wait, &l),
+            Err(Error::LockTimeout)
+        );
+        assert!(!table.is_waiting(2));
+        table.release(1, [&b"k"[..]]);
+        assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn cancel_flag_interrupts_a_wait() {
+        let table = Arc::new(LockTable::default());
+        table
+            .acquire(1, b"k", LockMode::Update, WaitPolicy::Wait, &limits())
+            .unwrap();
+        let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let l = WaitLimits {
+            cancel: Some(cancel.clone()),
+            ..limits()
+        };
+        let t = table.clone();
+        let waiter =
+            thread::spawn(move || t.acquire(2, b"k", LockMode::Update, WaitPolicy::Wait, &l));
+        wait_until_waiting(&table, 2);
+        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(waiter.join().unwrap(), Err(Error::Canceled));
+    }
+}

@@ -1,0 +1,422 @@
+//! A transaction: snapshot reads, buffered writes, row locks, savepoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zizhu_engine::{Direction, Engine, KeyRange};
+
+use crate::key::{encode_version, version_range};
+use crate::lock::{Acquired, WaitLimits};
+use crate::mvcc::Shared;
+use crate::pipeline::{decode_value, CommitRequest, ReadSet};
+use crate::scan::{Scan, VisibleVersions};
+use crate::{
+    Error, IsolationLevel, LockMode, Result, RowState, SerializationCause, Timestamp, TxnId,
+    TxnOptions, WaitPolicy,
+};
+
+/// A row lock taken by [`Transaction::lock_row`] or [`Transaction::lock_for_insert`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowLock {
+    /// The row's newest state (committed, or this transaction's own write); `None` if it does
+    /// not exist (or was deleted).
+    pub current: Option<Vec<u8>>,
+    /// Whether a transaction that committed after this one's (statement) snapshot changed the
+    /// row. Under READ COMMITTED the caller re-checks its predicate against `current`.
+    pub changed: bool,
+}
+
+struct SavepointMark {
+    name: String,
+    undo_len: usize,
+    lock_log_len: usize,
+}
+
+/// A transaction. Dropping it without [`commit`](Self::commit) rolls it back.
+pub struct Transaction<E: Engine> {
+    shared: Arc<Shared<E>>,
+    id: TxnId,
+    options: TxnOptions,
+    snapshot: Timestamp,
+    /// REPEATABLE READ and SERIALIZABLE take their snapshot at the first statement.
+    snapshot_fixed: bool,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    write_bytes: usize,
+    held: HashMap<Vec<u8>, LockMode>,
+    reads: ReadSet,
+    savepoints: Vec<SavepointMark>,
+    /// While savepoints exist: each write's key and what the buffer held before.
+    undo: Vec<(Vec<u8>, Option<RowState>)>,
+    /// While savepoints exist: each lock taken or strengthened, and the mode held before.
+    lock_log: Vec<(Vec<u8>, Option<LockMode>)>,
+    cancel: Option<Arc<AtomicBool>>,
+    finished: bool,
+}
+
+impl<E: Engine> Transaction<E> {
+    pub(crate) fn new(shared: Arc<Shared<E>>, id: TxnId, options: TxnOptions) -> Self {
+        let serializable = options.isolation == IsolationLevel::Serializable;
+        let snapshot = shared.core.register_snapshot(serializable, None);
+        Self {
+            shared,
+            id,
+            options,
+            snapshot,
+            snapshot_fixed: false,
+            writes: BTreeMap::new(),
+            write_bytes: 0,
+            held: HashMap::new(),
+            reads: ReadSet::default(),
+            savepoints: Vec::new(),
+            undo: Vec::new(),
+            lock_log: Vec::new(),
+            cancel: None,
+            finished: false,
+        }
+    }
+
+    /// This transaction's identifier.
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+
+    /// The isolation level.
+    pub fn isolation(&self) -> IsolationLevel {
+        self.options.isolation
+    }
+
+    /// The snapshot reads see.
+    pub fn snapshot(&self) -> Timestamp {
+        self.snapshot
+    }
+
+    /// Marks the start of a statement: READ COMMITTED takes a fresh snapshot; the other levels
+    /// take theirs at the first statement and keep it.
+    pub fn begin_statement(&mut self) {
+        if self.options.isolation == IsolationLevel::ReadCommitted || !self.snapshot_fixed {
+            let serializable = self.options.isolation == IsolationLevel::Serializable;
+            self.snapshot = self
+                .shared
+                .core
+                .register_snapshot(serializable, Some(self.snapshot));
+            self.snapshot_fixed = true;
+        }
+    }
+
+    /// Sets the lock timeout for later lock waits (`SET lock_timeout`).
+    pub fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.options.lock_timeout = timeout;
+    }
+
+    /// Installs a flag that, once set, makes a lock wait fail with [`Error::Canceled`]
+    /// (statement timeout, cancel request).
+    pub fn set_cancel_flag(&mut self, flag: Option<Arc<AtomicBool>>) {
+        self.cancel = flag;
+    }
+
+    /// Reads `key` at the snapshot, seeing this transaction's own writes.
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(value) = self.writes.get(key) {
+            return Ok(value.clone());
+        }
+        if self.options.isolation == IsolationLevel::Serializable {
+            self.reads.points.push(key.to_vec());
+        }
+        self.read_committed(key, self.snapshot)
+            .map(|v| v.and_then(|(_, value)| value))
+    }
+
+    /// Scans `range` at the snapshot, seeing this transaction's own writes.
+    pub fn scan(&mut self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
+        if self.options.isolation == IsolationLevel::Serializable {
+            self.reads.ranges.push(range.clone());
+        }
+        let versions = self
+            .shared
+            .core
+            .engine
+            .scan(version_range(&range), direction)?;
+        let committed = VisibleVersions::new(versions, self.snapshot, direction);
+        Ok(Scan::new(committed, self.writes.range(range), direction))
+    }
+
+    /// Writes `value` under `key`.
+    pub fn put(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.write(key, Some(value))
+    }
+
+    /// Deletes `key`.
+    pub fn delete(&mut self, key: &[u8]) -> Result<()> {
+        self.write(key, None)
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly(
+                if value.is_some() {
+                    "a write"
+                } else {
+                    "a delete"
+                }
+                .into(),
+            ));
+        }
+        if self
+            .held
+            .get(key)
+            .is_none_or(|m| *m < LockMode::NoKeyUpdate)
+        {
+            // A blind write: lock the row first. First updater wins under REPEATABLE READ.
+            self.acquire(key, LockMode::Update, WaitPolicy::Wait)?;
+            if self.options.isolation >= IsolationLevel::RepeatableRead
+                && !self.writes.contains_key(key)
+            {
+                if let Some((ts, value)) = self.read_latest(key)? {
+                    if ts > self.snapshot {
+                        return Err(conflict(value.is_none()));
+                    }
+                }
+            }
+        }
+        let size = key.len() + value.as_ref().map_or(0, Vec::len);
+        let previous = self.writes.insert(key.to_vec(), value);
+        self.write_bytes += size;
+        if !self.savepoints.is_empty() {
+            self.undo.push((key.to_vec(), previous));
+        }
+        Ok(())
+    }
+
+    /// Locks a row this transaction found at its snapshot, for UPDATE, DELETE or `SELECT ...
+    /// FOR <mode>`. Returns `None` if skipped under [`WaitPolicy::SkipLocked`].
+    ///
+    /// Under REPEATABLE READ and SERIALIZABLE a row changed after the snapshot fails with
+    /// 40001, as in PostgreSQL. Under READ COMMITTED the lock reports the row's newest state so
+    /// the caller can re-check its predicate.
+    pub fn lock_row(
+        &mut self,
+        key: &[u8],
+        mode: LockMode,
+        wait: WaitPolicy,
+    ) -> Result<Option<RowLock>> {
+        if self.options.read_only && mode >= LockMode::NoKeyUpdate {
+            return Err(Error::ReadOnly("SELECT FOR UPDATE".into()));
+        }
+        let Some(lock) = self.lock(key, mode, wait)? else {
+            return Ok(None);
+        };
+        if lock.changed && self.options.isolation >= IsolationLevel::RepeatableRead {
+            return Err(conflict(lock.current.is_none()));
+        }
+        Ok(Some(lock))
+    }
+
+    /// Locks a key about to be inserted and reports whether a row exists there now, at any
+    /// isolation level: a unique check must see rows its snapshot cannot.
+    pub fn lock_for_insert(&mut self, key: &[u8], wait: WaitPolicy) -> Result<Option<RowLock>> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly("INSERT".into()));
+        }
+        self.lock(key, LockMode::Update, wait)
+    }
+
+    fn lock(&mut self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
+        if !self.acquire(key, mode, wait)? {
+            return Ok(None);
+        }
+        if let Some(own) = self.writes.get(key) {
+            return Ok(Some(RowLock {
+                current: own.clone(),
+                changed: false,
+            }));
+        }
+        Ok(Some(match self.read_latest(key)? {
+            Some((ts, current)) => RowLock {
+                current,
+                changed: ts > self.snapshot,
+            },
+            None => RowLock {
+                current: None,
+                changed: false,
+            },
+        }))
+    }
+
+    /// Takes a row lock, recording it for release; false if skipped.
+    fn acquire(&mut self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<bool> {
+        let before = self.held.get(key).copied();
+        if before.is_some_and(|m| m >= mode) {
+            return Ok(true);
+        }
+        let limits = WaitLimits {
+            lock_timeout: self.options.lock_timeout,
+            deadlock_timeout: self.shared.options.deadlock_timeout,
+            cancel: self.cancel.clone(),
+        };
+        match self
+            .shared
+            .locks
+            .acquire(self.id, key, mode, wait, &limits)?
+        {
+            Acquired::Skipped => Ok(false),
+            Acquired::Granted { .. } => {
+                self.held
+                    .insert(key.to_vec(), before.map_or(mode, |b| b.max(mode)));
+                if !self.savepoints.is_empty() {
+                    self.lock_log.push((key.to_vec(), before));
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// The newest version of `key` at or below `ts`: its timestamp and value (`None` if a
+    /// tombstone).
+    fn read_committed(
+        &self,
+        key: &[u8],
+        ts: Timestamp,
+    ) -> Result<Option<(Timestamp, Option<Vec<u8>>)>> {
+        let range = (
+            Bound::Included(encode_version(key, ts)),
+            Bound::Included(encode_version(key, 0)),
+        );
+        match self
+            .shared
+            .core
+            .engine
+            .scan(range, Direction::Forward)?
+            .next()
+        {
+            None => Ok(None),
+            Some(item) => {
+                let (raw_key, raw_value) = item?;
+                let (_, version) = crate::key::decode_version(&raw_key)?;
+                Ok(Some((version, decode_value(raw_value)?)))
+            }
+        }
+    }
+
+    /// The newest committed version of `key`, whatever the snapshot.
+    fn read_latest(&self, key: &[u8]) -> Result<Option<(Timestamp, Option<Vec<u8>>)>> {
+        self.read_committed(key, u64::MAX)
+    }
+
+    /// Sets a savepoint (`SAVEPOINT name`). Names may repeat; the newest is used.
+    pub fn savepoint(&mut self, name: &str) {
+        self.savepoints.push(SavepointMark {
+            name: name.to_string(),
+            undo_len: self.undo.len(),
+            lock_log_len: self.lock_log.len(),
+        });
+    }
+
+    /// Undoes everything since the savepoint, which remains (`ROLLBACK TO SAVEPOINT`); locks
+    /// taken since are released, as in PostgreSQL.
+    pub fn rollback_to(&mut self, name: &str) -> Result<()> {
+        let pos = self.find_savepoint(name)?;
+        let mark = &self.savepoints[pos];
+        let (undo_len, lock_log_len) = (mark.undo_len, mark.lock_log_len);
+        for (key, previous) in self.undo.drain(undo_len..).rev() {
+            match previous {
+                Some(value) => self.writes.insert(key, value),
+                None => self.writes.remove(&key),
+            };
+        }
+        for (key, before) in self.lock_log.drain(lock_log_len..).rev() {
+            match before {
+                Some(mode) => {
+                    self.shared.locks.downgrade(self.id, &key, mode);
+                    self.held.insert(key, mode);
+                }
+                None => {
+                    self.shared.locks.release(self.id, [key.as_slice()]);
+                    self.held.remove(&key);
+                }
+            }
+        }
+        self.write_bytes = self
+            .writes
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+            .sum();
+        self.savepoints.truncate(pos + 1);
+        Ok(())
+    }
+
+    /// Forgets the savepoint and those after it, keeping their work (`RELEASE SAVEPOINT`).
+    pub fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        let pos = self.find_savepoint(name)?;
+        self.savepoints.truncate(pos);
+        if self.savepoints.is_empty() {
+            self.undo.clear();
+            self.lock_log.clear();
+        }
+        Ok(())
+    }
+
+    fn find_savepoint(&self, name: &str) -> Result<usize> {
+        self.savepoints
+            .iter()
+            .rposition(|s| s.name == name)
+            .ok_or_else(|| Error::NoSuchSavepoint(name.to_string()))
+    }
+
+    /// Commits. Returns the commit timestamp, or `None` for a transaction that wrote nothing.
+    /// `Ok` means durable.
+    pub fn commit(mut self) -> Result<Option<Timestamp>> {
+        if self.writes.is_empty() {
+            self.finish();
+            return Ok(None);
+        }
+        let serializable = self.options.isolation == IsolationLevel::Serializable;
+        let request = CommitRequest {
+            writes: std::mem::take(&mut self.writes).into_iter().collect(),
+            bytes: self.write_bytes,
+            snapshot_ts: self.snapshot,
+            reads: serializable.then(|| std::mem::take(&mut self.reads)),
+            reply: crossbeam_channel::bounded(1).0,
+        };
+        let result = self.shared.pipeline.commit(request);
+        // Locks go only now: the commit is visible, so the next holder reads it.
+        self.finish();
+        result.map(Some)
+    }
+
+    /// Rolls back: discards the writes and releases the locks.
+    pub fn rollback(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.shared
+            .locks
+            .release(self.id, self.held.keys().map(Vec::as_slice));
+        self.held.clear();
+        let serializable = self.options.isolation == IsolationLevel::Serializable;
+        self.shared
+            .core
+            .release_snapshot(serializable, self.snapshot);
+    }
+}
+
+impl<E: Engine> Drop for Transaction<E> {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn conflict(deleted: bool) -> Error {
+    Error::Serialization(if deleted {
+        SerializationCause::ConcurrentDelete
+    } else {
+        SerializationCause::ConcurrentUpdate
+    })
+}

@@ -1,0 +1,600 @@
+//! Behaviour of the transaction layer over the in-memory engine: visibility, own writes,
+//! savepoints, scans, row locks and their wait policies, SERIALIZABLE validation, garbage
+//! collection. The Hermitage anomaly suite is in `hermitage.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::ops::Bound;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use zizhu_engine::{Direction, Engine, KeyRange};
+use zizhu_engine_memory::MemoryEngine;
+use zizhu_keycode::encode_tuple;
+use zizhu_txn::{
+    Error, IsolationLevel, LockMode, Mvcc, Options, SerializationCause, Transaction, TxnOptions,
+    WaitPolicy,
+};
+use zizhu_types::Value;
+
+fn open() -> Mvcc<MemoryEngine> {
+    Mvcc::open(MemoryEngine::new(), Options::default()).unwrap()
+}
+
+fn key(id: i64) -> Vec<u8> {
+    encode_tuple(&[Value::Text("t".into()), Value::Int64(id)])
+}
+
+fn begin<E: Engine>(mvcc: &Mvcc<E>, isolation: IsolationLevel) -> Transaction<E> {
+    let mut txn = mvcc.begin(TxnOptions {
+        isolation,
+        ..Default::default()
+    });
+    txn.begin_statement();
+    txn
+}
+
+fn all() -> KeyRange {
+    (Bound::Unbounded, Bound::Unbounded)
+}
+
+fn scan_ids<E: Engine>(
+    txn: &mut Transaction<E>,
+    range: KeyRange,
+    dir: Direction,
+) -> Vec<(i64, Vec<u8>)> {
+    txn.scan(range, dir)
+        .unwrap()
+        .map(|r| {
+            let (k, v) = r.unwrap();
+            match zizhu_keycode::decode_tuple(&k).unwrap().as_slice() {
+                [_, Value::Int64(id)] => (*id, v),
+                other => panic!("unexpected key {other:?}"),
+            }
+        })
+        .collect()
+}
+
+fn wait_until_blocked<E: Engine>(mvcc: &Mvcc<E>, id: u64) {
+    let start = Instant::now();
+    while !mvcc.is_waiting(id) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "transaction {id} never blocked"
+        );
+        thread::yield_now();
+    }
+}
+
+fn engine_entries<E: Engine>(mvcc: &Mvcc<E>) -> usize {
+    mvcc.engine()
+        .scan(all(), Direction::Forward)
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn commit_makes_writes_visible_and_rollback_discards_them() {
+    let mvcc = open();
+    let mut t1 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t1.put(&key(1), b"a".to_vec()).unwrap();
+    assert_eq!(t1.get(&key(1)).unwrap(), Some(b"a".to_vec()), "own write");
+    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        t2.get(&key(1)).unwrap(),
+        None,
+        "uncommitted write invisible"
+    );
+    let ts = t1
+        .commit()
+        .unwrap()
+        .expect("a write commits with a timestamp");
+    t2.begin_statement();
+    assert_eq!(t2.get(&key(1)).unwrap(), Some(b"a".to_vec()));
+    assert_eq!(mvcc.stats().visible_ts, ts);
+
+    let mut t3 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t3.delete(&key(1)).unwrap();
+    t3.put(&key(2), b"b".to_vec()).unwrap();
+    t3.rollback();
+    let mut t4 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        scan_ids(&mut t4, all(), Direction::Forward),
+        vec![(1, b"a".to_vec())]
+    );
+    drop(t2);
+    drop(t4);
+    assert_eq!(mvcc.locked_rows(), 0, "rollback released every lock");
+}
+
+#[test]
+fn read_only_transaction_commits_without_a_timestamp_and_rejects_writes() {
+    let mvcc = open();
+    let mut txn = mvcc.begin(TxnOptions {
+        read_only: true,
+        ..Default::default()
+    });
+    assert!(matches!(txn.put(&key(1), vec![]), Err(Error::ReadOnly(_))));
+    let update = txn.lock_row(&key(1), LockMode::Update, WaitPolicy::Wait);
+    assert!(matches!(update, Err(Error::ReadOnly(_))));
+    assert!(txn
+        .lock_row(&key(1), LockMode::Share, WaitPolicy::Wait)
+        .unwrap()
+        .is_some());
+    assert_eq!(txn.commit().unwrap(), None);
+}
+
+#[test]
+fn scans_merge_own_writes_in_both_directions() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for id in [1, 3, 5, 7] {
+        setup.put(&key(id), format!("v{id}").into_bytes()).unwrap();
+    }
+    setup.commit().unwrap();
+    // Versions to skip: 3 updated twice, 7 deleted.
+    for value in ["x", "y"] {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        t.put(&key(3), value.into()).unwrap();
+        t.commit().unwrap();
+    }
+    let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t.delete(&key(7)).unwrap();
+    t.commit().unwrap();
+
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    txn.put(&key(2), b"own2".to_vec()).unwrap();
+    txn.put(&key(5), b"own5".to_vec()).unwrap();
+    txn.delete(&key(1)).unwrap();
+    let expected: Vec<(i64, Vec<u8>)> = vec![
+        (2, b"own2".to_vec()),
+        (3, b"y".to_vec()),
+        (5, b"own5".to_vec()),
+    ];
+    assert_eq!(scan_ids(&mut txn, all(), Direction::Forward), expected);
+    let mut reversed = expected.clone();
+    reversed.reverse();
+    assert_eq!(scan_ids(&mut txn, all(), Direction::Reverse), reversed);
+    let range = (Bound::Excluded(key(2)), Bound::Included(key(5)));
+    assert_eq!(
+        scan_ids(&mut txn, range.clone(), Direction::Forward),
+        expected[1..].to_vec()
+    );
+    assert_eq!(
+        scan_ids(&mut txn, range, Direction::Reverse),
+        vec![expected[2].clone(), expected[1].clone()]
+    );
+}
+
+#[test]
+fn reverse_scan_at_an_old_snapshot_picks_the_right_version() {
+    let mvcc = open();
+    for value in ["a", "b"] {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        t.put(&key(1), value.into()).unwrap();
+        t.put(&key(2), value.into()).unwrap();
+        t.commit().unwrap();
+        if value == "a" {
+            // Hold a snapshot between the two commits.
+            let mut reader = begin(&mvcc, IsolationLevel::RepeatableRead);
+            let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+            t.put(&key(1), b"b".to_vec()).unwrap();
+            t.put(&key(2), b"b".to_vec()).unwrap();
+            t.commit().unwrap();
+            let rev = scan_ids(&mut reader, all(), Direction::Reverse);
+            assert_eq!(rev, vec![(2, b"a".to_vec()), (1, b"a".to_vec())]);
+            let fwd = scan_ids(&mut reader, all(), Direction::Forward);
+            assert_eq!(fwd, vec![(1, b"a".to_vec()), (2, b"a".to_vec())]);
+        }
+    }
+}
+
+#[test]
+fn read_committed_sees_new_commits_per_statement_repeatable_read_does_not() {
+    let mvcc = open();
+    let mut rc = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let mut rr = begin(&mvcc, IsolationLevel::RepeatableRead);
+    assert_eq!(rr.get(&key(1)).unwrap(), None);
+    let mut w = begin(&mvcc, IsolationLevel::ReadCommitted);
+    w.put(&key(1), b"new".to_vec()).unwrap();
+    w.commit().unwrap();
+    assert_eq!(
+        rc.get(&key(1)).unwrap(),
+        None,
+        "same statement, same snapshot"
+    );
+    rc.begin_statement();
+    rr.begin_statement();
+    assert_eq!(rc.get(&key(1)).unwrap(), Some(b"new".to_vec()));
+    assert_eq!(rr.get(&key(1)).unwrap(), None);
+}
+
+#[test]
+fn repeatable_read_takes_its_snapshot_at_the_first_statement() {
+    let mvcc = open();
+    let options = TxnOptions {
+        isolation: IsolationLevel::RepeatableRead,
+        ..Default::default()
+    };
+    let mut rr = mvcc.begin(options);
+    let mut w = begin(&mvcc, IsolationLevel::ReadCommitted);
+    w.put(&key(1), b"before first statement".to_vec()).unwrap();
+    w.commit().unwrap();
+    rr.begin_statement();
+    assert!(
+        rr.get(&key(1)).unwrap().is_some(),
+        "BEGIN alone does not fix the snapshot"
+    );
+}
+
+#[test]
+fn nested_savepoints_undo_writes_and_release_locks() {
+    let mvcc = open();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    txn.put(&key(1), b"1".to_vec()).unwrap();
+    txn.savepoint("a");
+    txn.put(&key(1), b"1a".to_vec()).unwrap();
+    txn.put(&key(2), b"2a".to_vec()).unwrap();
+    txn.savepoint("b");
+    txn.delete(&key(1)).unwrap();
+    txn.put(&key(3), b"3b".to_vec()).unwrap();
+    assert_eq!(scan_ids(&mut txn, all(), Direction::Forward).len(), 2);
+
+    txn.rollback_to("b").unwrap();
+    let ids = scan_ids(&mut txn, all(), Direction::Forward);
+    assert_eq!(ids, vec![(1, b"1a".to_vec()), (2, b"2a".to_vec())]);
+    // The row lock on 3 was taken after "b" and is released by rolling back to it.
+    let mut other = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert!(other
+        .lock_row(&key(3), LockMode::Update, WaitPolicy::NoWait)
+        .unwrap()
+        .is_some());
+    let blocked = other.lock_row(&key(2), LockMode::Update, WaitPolicy::NoWait);
+    assert_eq!(blocked, Err(Error::LockNotAvailable));
+    other.rollback();
+
+    txn.rollback_to("b").unwrap();
+    txn.rollback_to("a").unwrap();
+    assert_eq!(
+        scan_ids(&mut txn, all(), Direction::Forward),
+        vec![(1, b"1".to_vec())]
+    );
+    assert_eq!(
+        txn.rollback_to("b"),
+        Err(Error::NoSuchSavepoint("b".into())),
+        "b went with a"
+    );
+    txn.savepoint("c");
+    txn.put(&key(4), b"4c".to_vec()).unwrap();
+    txn.release_savepoint("a").unwrap();
+    assert_eq!(
+        txn.rollback_to("c"),
+        Err(Error::NoSuchSavepoint("c".into()))
+    );
+    txn.commit().unwrap();
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let rows = scan_ids(&mut check, all(), Direction::Forward);
+    assert_eq!(rows, vec![(1, b"1".to_vec()), (4, b"4c".to_vec())]);
+}
+
+#[test]
+fn savepoint_rollback_restores_a_weaker_lock() {
+    let mvcc = open();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    txn.lock_row(&key(1), LockMode::Share, WaitPolicy::Wait)
+        .unwrap();
+    txn.savepoint("s");
+    txn.lock_row(&key(1), LockMode::Update, WaitPolicy::Wait)
+        .unwrap();
+    let mut other = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let share = other.lock_row(&key(1), LockMode::Share, WaitPolicy::NoWait);
+    assert_eq!(share, Err(Error::LockNotAvailable));
+    txn.rollback_to("s").unwrap();
+    assert!(other
+        .lock_row(&key(1), LockMode::Share, WaitPolicy::NoWait)
+        .unwrap()
+        .is_some());
+    let update = other.lock_row(&key(1), LockMode::Update, WaitPolicy::NoWait);
+    assert_eq!(update, Err(Error::LockNotAvailable));
+}
+
+#[test]
+fn second_writer_waits_then_rereads_the_newest_row_under_read_committed() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    setup.put(&key(1), b"10".to_vec()).unwrap();
+    setup.commit().unwrap();
+
+    let mut t1 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t1.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::Wait)
+        .unwrap();
+    t1.put(&key(1), b"11".to_vec()).unwrap();
+    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let t2_id = t2.id();
+    let waiter = thread::spawn(move || {
+        let lock = t2.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::Wait);
+        (lock, t2)
+    });
+    wait_until_blocked(&mvcc, t2_id);
+    t1.commit().unwrap();
+    let (lock, t2) = waiter.join().unwrap();
+    let lock = lock.unwrap().unwrap();
+    assert!(lock.changed);
+    assert_eq!(lock.current, Some(b"11".to_vec()));
+    t2.rollback();
+}
+
+#[test]
+fn wait_policies_nowait_skip_locked_and_lock_timeout() {
+    let mvcc = open();
+    let mut holder = begin(&mvcc, IsolationLevel::ReadCommitted);
+    holder
+        .lock_row(&key(1), LockMode::Update, WaitPolicy::Wait)
+        .unwrap();
+    let mut other = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let nowait = other.lock_row(&key(1), LockMode::Share, WaitPolicy::NoWait);
+    assert_eq!(nowait, Err(Error::LockNotAvailable));
+    assert_eq!(
+        other.lock_row(&key(1), LockMode::Share, WaitPolicy::SkipLocked),
+        Ok(None)
+    );
+    other.set_lock_timeout(Some(Duration::from_millis(30)));
+    let key_share = other.lock_row(&key(1), LockMode::KeyShare, WaitPolicy::Wait);
+    assert_eq!(
+        key_share,
+        Err(Error::LockTimeout),
+        "KeyShare conflicts with Update"
+    );
+    assert_eq!(other.put(&key(1), vec![]), Err(Error::LockTimeout));
+    // The failed statement leaves the transaction usable.
+    other.put(&key(2), b"ok".to_vec()).unwrap();
+    other.commit().unwrap();
+}
+
+#[test]
+fn key_share_does_not_block_a_no_key_update() {
+    let mvcc = open();
+    let mut fk_check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    fk_check
+        .lock_row(&key(1), LockMode::KeyShare, WaitPolicy::Wait)
+        .unwrap();
+    let mut updater = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let update = updater.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::NoWait);
+    assert!(update.unwrap().is_some());
+    let mut deleter = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let delete = deleter.lock_row(&key(1), LockMode::Update, WaitPolicy::NoWait);
+    assert_eq!(delete, Err(Error::LockNotAvailable));
+}
+
+#[test]
+fn deadlock_aborts_one_victim_and_lets_the_other_finish() {
+    let mvcc = open();
+    let mut t1 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t1.put(&key(1), b"t1".to_vec()).unwrap();
+    t2.put(&key(2), b"t2".to_vec()).unwrap();
+    let t1_id = t1.id();
+    let first = thread::spawn(move || {
+        let result = t1.put(&key(2), b"t1".to_vec());
+        (result, t1)
+    });
+    wait_until_blocked(&mvcc, t1_id);
+    let started = Instant::now();
+    let err = t2.put(&key(1), b"t2".to_vec()).unwrap_err();
+    println!("deadlock detected after {:?}", started.elapsed());
+    assert!(matches!(err, Error::Deadlock(_)), "{err}");
+    t2.rollback();
+    let (result, t1) = first.join().unwrap();
+    result.unwrap();
+    t1.commit().unwrap();
+}
+
+#[test]
+fn three_way_deadlock_is_detected() {
+    let mvcc = open();
+    let mut txns: Vec<_> = (0..3)
+        .map(|_| begin(&mvcc, IsolationLevel::ReadCommitted))
+        .collect();
+    for (i, txn) in txns.iter_mut().enumerate() {
+        txn.put(&key(i as i64), vec![]).unwrap();
+    }
+    let mut t2 = txns.pop().unwrap();
+    // t0 waits for t1's row, t1 for t2's, and t2 closes the cycle on t0's.
+    let mut handles = Vec::new();
+    for (i, mut txn) in txns.into_iter().enumerate() {
+        let id = txn.id();
+        handles.push(thread::spawn(move || {
+            let r = txn.put(&key(i as i64 + 1), vec![]);
+            (r, txn)
+        }));
+        wait_until_blocked(&mvcc, id);
+    }
+    assert!(matches!(t2.put(&key(0), vec![]), Err(Error::Deadlock(_))));
+    t2.rollback();
+    let mut handles = handles.into_iter().rev();
+    let (r1, t1) = handles.next().unwrap().join().unwrap();
+    r1.unwrap();
+    t1.commit().unwrap();
+    let (r0, t0) = handles.next().unwrap().join().unwrap();
+    r0.unwrap();
+    t0.commit().unwrap();
+}
+
+#[test]
+fn serializable_read_only_transactions_never_fail() {
+    let mvcc = open();
+    let mut reader = begin(&mvcc, IsolationLevel::Serializable);
+    assert_eq!(reader.get(&key(1)).unwrap(), None);
+    let mut w = begin(&mvcc, IsolationLevel::Serializable);
+    w.put(&key(1), b"x".to_vec()).unwrap();
+    w.commit().unwrap();
+    assert_eq!(reader.get(&key(1)).unwrap(), None);
+    assert_eq!(reader.commit().unwrap(), None);
+}
+
+#[test]
+fn serializable_phantom_in_a_scanned_range_fails_the_commit() {
+    let mvcc = open();
+    let range = || (Bound::Included(key(10)), Bound::Excluded(key(20)));
+    let mut t1 = begin(&mvcc, IsolationLevel::Serializable);
+    assert!(scan_ids(&mut t1, range(), Direction::Forward).is_empty());
+    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t2.put(&key(15), vec![]).unwrap();
+    t2.commit().unwrap();
+    t1.put(&key(30), vec![]).unwrap();
+    let cause = SerializationCause::ReadWriteDependencies;
+    assert_eq!(t1.commit(), Err(Error::Serialization(cause)));
+    assert_eq!(mvcc.stats().serialization_failures, 1);
+    // A write outside what was read does not conflict.
+    let mut t3 = begin(&mvcc, IsolationLevel::Serializable);
+    scan_ids(&mut t3, range(), Direction::Forward);
+    let mut t4 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t4.put(&key(25), vec![]).unwrap();
+    t4.commit().unwrap();
+    t3.put(&key(30), b"again".to_vec()).unwrap();
+    t3.commit().unwrap();
+}
+
+#[test]
+fn repeatable_read_blind_write_to_a_row_changed_after_the_snapshot_fails() {
+    let mvcc = open();
+    let mut rr = begin(&mvcc, IsolationLevel::RepeatableRead);
+    let mut w = begin(&mvcc, IsolationLevel::ReadCommitted);
+    w.put(&key(1), b"w".to_vec()).unwrap();
+    w.commit().unwrap();
+    let cause = SerializationCause::ConcurrentUpdate;
+    assert_eq!(
+        rr.put(&key(1), b"rr".to_vec()),
+        Err(Error::Serialization(cause))
+    );
+}
+
+#[test]
+fn lock_for_insert_sees_rows_the_snapshot_cannot() {
+    let mvcc = open();
+    let mut rr = begin(&mvcc, IsolationLevel::RepeatableRead);
+    let mut w = begin(&mvcc, IsolationLevel::ReadCommitted);
+    w.put(&key(1), b"w".to_vec()).unwrap();
+    w.commit().unwrap();
+    assert_eq!(rr.get(&key(1)).unwrap(), None);
+    let lock = rr
+        .lock_for_insert(&key(1), WaitPolicy::Wait)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        lock.current,
+        Some(b"w".to_vec()),
+        "the unique check finds the committed row"
+    );
+}
+
+#[test]
+fn garbage_collection_keeps_versions_a_snapshot_needs() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    setup.put(&key(1), b"0".to_vec()).unwrap();
+    setup.commit().unwrap();
+    let mut old_reader = begin(&mvcc, IsolationLevel::RepeatableRead);
+    assert_eq!(old_reader.get(&key(1)).unwrap(), Some(b"0".to_vec()));
+    for i in 1..=50 {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        t.put(&key(1), i.to_string().into_bytes()).unwrap();
+        t.commit().unwrap();
+    }
+    assert_eq!(
+        old_reader.get(&key(1)).unwrap(),
+        Some(b"0".to_vec()),
+        "pinned version survives"
+    );
+    assert!(
+        engine_entries(&mvcc) > 50,
+        "nothing collected while a snapshot needs it"
+    );
+    drop(old_reader);
+    for i in 51..=60 {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        t.put(&key(1), i.to_string().into_bytes()).unwrap();
+        t.commit().unwrap();
+    }
+    // LastCommitted plus the few newest versions whose collection rides on a later commit.
+    let left = engine_entries(&mvcc);
+    assert!(left <= 4, "{left} engine entries remain");
+    assert!(mvcc.stats().versions_collected >= 55);
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(check.get(&key(1)).unwrap(), Some(b"60".to_vec()));
+}
+
+#[test]
+fn deleted_rows_are_collected_completely() {
+    let mvcc = open();
+    let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for id in 0..100 {
+        t.put(&key(id), vec![7; 10]).unwrap();
+    }
+    t.commit().unwrap();
+    let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for id in 0..100 {
+        t.delete(&key(id)).unwrap();
+    }
+    t.commit().unwrap();
+    // Later commits carry the collector's deletes.
+    for _ in 0..2 {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        t.put(&key(1000), vec![]).unwrap();
+        t.commit().unwrap();
+    }
+    let left = engine_entries(&mvcc);
+    assert!(left <= 3, "{left} entries left after deleting every row");
+}
+
+#[test]
+fn concurrent_increments_lose_no_update_under_read_committed() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    setup.put(&key(1), 0u64.to_be_bytes().to_vec()).unwrap();
+    setup.commit().unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let mvcc = mvcc.clone();
+            thread::spawn(move || {
+                for _ in 0..50 {
+                    let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+                    // UPDATE SET n = n + 1: lock, then compute from the newest row.
+                    let lock = t.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::Wait);
+                    let current = lock.unwrap().unwrap().current.unwrap();
+                    let n = u64::from_be_bytes(current.try_into().unwrap());
+                    t.put(&key(1), (n + 1).to_be_bytes().to_vec()).unwrap();
+                    t.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let n = u64::from_be_bytes(check.get(&key(1)).unwrap().unwrap().try_into().unwrap());
+    assert_eq!(n, 400);
+    let stats = mvcc.stats();
+    assert_eq!(stats.commits, 401);
+    assert!(stats.commit_groups <= stats.commits);
+}
+
+#[test]
+fn engine_keys_print_as_typed_keys() {
+    let mvcc = open();
+    let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let row = encode_tuple(&[Value::Text("accounts".into()), Value::Int64(42)]);
+    t.put(&row, b"balance".to_vec()).unwrap();
+    let ts = t.commit().unwrap().unwrap();
+    let printed: Vec<String> = mvcc
+        .engine()
+        .scan(all(), Direction::Forward)
+        .unwrap()
+        .map(|r| format!("{:?}", zizhu_txn::Key::decode(&r.unwrap().0).unwrap()))
+        .collect();
+    assert_eq!(
+        printed,
+        vec!["LastCommitted".to_string(), format!("(accounts, 42)@{ts}")]
+    );
+}
