@@ -41,7 +41,8 @@ pub struct Transaction<E: Engine> {
     id: TxnId,
     options: TxnOptions,
     snapshot: Timestamp,
-    /// REPEATABLE READ and SERIALIZABLE take their snapshot at the first statement.
+    /// REPEATABLE READ and SERIALIZABLE take their snapshot at the first statement, or at the
+    /// first access if that comes first (a snapshot that was read from must never move).
     snapshot_fixed: bool,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
@@ -119,6 +120,7 @@ impl<E: Engine> Transaction<E> {
 
     /// Reads `key` at the snapshot, seeing this transaction's own writes.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.snapshot_fixed = true;
         if let Some(value) = self.writes.get(key) {
             return Ok(value.clone());
         }
@@ -131,6 +133,7 @@ impl<E: Engine> Transaction<E> {
 
     /// Scans `range` at the snapshot, seeing this transaction's own writes.
     pub fn scan(&mut self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
+        self.snapshot_fixed = true;
         if self.options.isolation == IsolationLevel::Serializable {
             self.reads.ranges.push(range.clone());
         }
@@ -154,6 +157,7 @@ impl<E: Engine> Transaction<E> {
     }
 
     fn write(&mut self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
+        self.snapshot_fixed = true;
         if self.options.read_only {
             return Err(Error::ReadOnly(
                 if value.is_some() {
@@ -224,6 +228,7 @@ impl<E: Engine> Transaction<E> {
     }
 
     fn lock(&mut self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
+        self.snapshot_fixed = true;
         if !self.acquire(key, mode, wait)? {
             return Ok(None);
         }

@@ -49,14 +49,23 @@
 //! | G2-item write skew (`g2_item_write_skew`) | anomaly                                 | anomaly                                     | prevented: 40001 at T2's COMMIT                  |
 //! | G2 anti-dependency cycles (`g2_anti_dependency_cycles`) | anomaly: both inserts commit | anomaly: both inserts commit           | prevented: 40001 at T2's COMMIT                  |
 //! | G2 with two anti-dependency edges (`g2_two_edges_anti_dependency_cycles`) | anomaly | anomaly                                 | prevented: 40001 at T1's UPDATE (**ZizhuDB: at T1's COMMIT**) |
+//! | *Not Hermitage:* G0 writers in opposite order (`g0_dirty_write_deadlock`) | 40P01 for the later waiter (with > 1 s between steps; by timing) | as READ COMMITTED | as READ COMMITTED |
+//! | *Not Hermitage:* two-edges script without T3 (`g2_two_edges_without_the_reader_serializable`) | — | — | no anomaly, both commit (**ZizhuDB: 40001 at T1's COMMIT**) |
 //!
-//! ZizhuDB matches every cell but one. In `g2_two_edges_anti_dependency_cycles_serializable`
-//! PostgreSQL's SSI fails T1's `update ... where id = 1` with 40001 (T1 is the pivot of two
-//! rw-antidependencies, and T3 has already committed); ZizhuDB's SERIALIZABLE does not track
-//! rw-antidependencies while statements run, it validates a transaction's reads when it
-//! commits, so the UPDATE succeeds and T1's COMMIT fails with 40001 instead. The anomaly is
-//! prevented either way: the outcome of the whole script (which transactions commit, what each
-//! saw, the final table) is the same.
+//! ZizhuDB matches every Hermitage cell but one. In
+//! `g2_two_edges_anti_dependency_cycles_serializable` PostgreSQL's SSI fails T1's `update ...
+//! where id = 1` with 40001 (T1 is the pivot of two rw-antidependencies, and T3 has already
+//! committed); ZizhuDB's SERIALIZABLE does not track rw-antidependencies while statements run,
+//! it validates a transaction's reads when it commits, so the UPDATE succeeds and T1's COMMIT
+//! fails with 40001 instead. The anomaly is prevented either way: the outcome of the whole
+//! script (which transactions commit, what each saw, the final table) is the same.
+//!
+//! The last two rows are not Hermitage scripts. `g0_dirty_write_deadlock` pins down 40P01:
+//! ZizhuDB fails the transaction that closes the wait-for cycle as it starts to wait, which is
+//! PostgreSQL's victim when the steps are more than `deadlock_timeout` apart (PostgreSQL's
+//! victim is whichever waiter's timer fires first). `g2_two_edges_without_the_reader_serializable`
+//! documents the price of commit-time validation: one rw-dependency is enough to abort, so
+//! ZizhuDB aborts a transaction PostgreSQL commits (never the other way round).
 //!
 //! # How PostgreSQL's outcomes were obtained
 //!
@@ -70,20 +79,23 @@
 //!     -o "-p 55432 -k /tmp/pgherm -c listen_addresses=" -l /tmp/pgherm/log start'
 //! pip install 'psycopg[binary]'
 //! python3 pg_hermitage.py      # every scenario at every level
+//! python3 pg_deadlock.py 1.5 'repeatable read'   # the deadlock, 1.5 s between the waits
 //! su postgres -c '/usr/lib/postgresql/15/bin/pg_ctl -D /tmp/pgherm/data stop'
 //! ```
 //!
-//! `pg_hermitage.py` recreates the table before each run, opens one autocommit psycopg
-//! connection per transaction, each driven by its own thread, and sends the script's
-//! statements in order (`begin isolation level ...`, then the statements below, each test
-//! mirroring its script step by step). After each statement it waits until either the statement
-//! returns (recording its rows, row count or SQLSTATE) or `pg_stat_activity` shows the backend
-//! with `wait_event_type = 'Lock'` (recorded as BLOCKS); after every later step it checks
-//! whether a blocked statement finished, and at the end it prints the table. The scripts are
-//! Hermitage's PostgreSQL scripts, plus `select * from test` in T2 before its DELETE in the PMP
-//! write-predicate script (to show what T2's snapshot holds) and G-single-write-1/2 and
-//! G2-two-edges from Hermitage's later additions; statements after a commit in a session
-//! (`select * from test; -- T1` in G0) run outside a transaction, as in `psql`.
+//! The two scripts are scratch files, not kept in the repository. `pg_hermitage.py` recreates
+//! the table before each run, opens one autocommit psycopg connection per transaction, each
+//! driven by its own thread, and sends the script's statements in order (`begin isolation level
+//! ...`, then the statements each test below mirrors step by step). After each statement it
+//! waits until the statement returns (recording its rows, row count or SQLSTATE) or
+//! `pg_stat_activity` shows the backend with `wait_event_type = 'Lock'` (recorded as BLOCKS);
+//! after every later step it checks whether a blocked statement finished, and at the end it
+//! prints the table. `pg_deadlock.py` runs the deadlock script with a chosen pause between the
+//! two waits. The scripts are Hermitage's PostgreSQL scripts (G2-two-edges is Fekete et al.'s
+//! example there) plus G-single-write-1/2 from Hermitage's scripts for other databases, with
+//! one addition: `select * from test` in T2 before its DELETE in the PMP write-predicate
+//! script, to show T2's snapshot. A statement after a session's `commit` (`select * from test;
+//! -- T1` in G0) runs outside a transaction block, as it does in `psql`.
 
 use std::fmt::Debug;
 use std::thread::{self, JoinHandle};
@@ -871,3 +883,65 @@ at_each_level!(
     g2_two_edges_anti_dependency_cycles_repeatable_read,
     g2_two_edges_anti_dependency_cycles_serializable
 );
+
+// ---------------------------------------------------------------------------------------------
+// Beyond Hermitage's scripts: a deadlock, and SERIALIZABLE's one-edge abort
+// ---------------------------------------------------------------------------------------------
+
+/// G0's two writers taking their rows in opposite orders: T2's update closes a wait-for cycle
+/// and fails with 40P01 at once (`Error::Deadlock`); once T2 rolls back, T1's waiting update
+/// proceeds (row 2 is unchanged, so not 40001 either) and T1 commits, at every level.
+///
+/// PostgreSQL picks the victim by timing: the first waiter whose `deadlock_timeout` (1 s)
+/// expires while the cycle exists aborts itself. With Hermitage's pace (T2's update issued
+/// more than 1 s after T1 began to wait) that is T2, as here; measured with a 1.5 s gap at all
+/// three levels: T2 gets 40P01, T1's update returns, the table ends 1 => 11, 2 => 21. With no
+/// gap PostgreSQL aborts T1 instead.
+fn g0_dirty_write_deadlock(level: IsolationLevel) {
+    let db = Db::setup();
+    let mut t1 = db.begin("T1", level);
+    let mut t2 = db.begin("T2", level);
+    assert_eq!(t1.update_id(1, |_| 11), Ok(1)); // update ... value = 11 where id = 1; -- T1
+    assert_eq!(t2.update_id(2, |_| 22), Ok(1)); // update ... value = 22 where id = 2; -- T2
+    let t1 = db.blocks(t1, |t1| t1.update_id(2, |_| 21)); // ... value = 21 where id = 2; -- T1, BLOCKS
+    let deadlock = t2.update_id(1, |_| 12); // update ... value = 12 where id = 1; -- T2. 40P01
+    assert!(
+        matches!(deadlock, Err(Error::Deadlock(_))),
+        "T2: {deadlock:?}"
+    );
+    t1.assert_still_blocked(&db);
+    t2.rollback(); // rollback; -- T2. This unblocks T1
+    let (t1, t1_update) = t1.join();
+    assert_eq!(t1_update, Ok(1));
+    t1.commit().expect("T1 commits"); // commit; -- T1
+    assert_eq!(db.select_all(), [(1, 11), (2, 21)]);
+}
+
+at_each_level!(
+    g0_dirty_write_deadlock:
+    g0_dirty_write_deadlock_read_committed,
+    g0_dirty_write_deadlock_repeatable_read,
+    g0_dirty_write_deadlock_serializable
+);
+
+/// G2-two-edges without T3: T1 reads the table, T2 changes row 2 and commits, T1 updates row 1.
+/// There is no anomaly (the execution is serializable as T1 then T2) and PostgreSQL 15 commits
+/// both (measured: T1's update and commit succeed, the table ends 1 => 0, 2 => 25).
+///
+/// **Differs from PostgreSQL, by design:** ZizhuDB's SERIALIZABLE aborts a committing writer
+/// on a single rw-dependency (something it read was changed by a transaction that committed
+/// after its snapshot), where PostgreSQL's SSI needs two consecutive ones, so T1's COMMIT fails
+/// with 40001. This is the extra abort the design accepts; it never lets an anomaly through.
+#[test]
+fn g2_two_edges_without_the_reader_serializable() {
+    let db = Db::setup();
+    let mut t1 = db.begin("T1", Serializable);
+    assert_eq!(t1.select_all(), Ok(vec![(1, 10), (2, 20)])); // select * from test; -- T1
+    let mut t2 = db.begin("T2", Serializable);
+    assert_eq!(t2.update_id(2, |v| v + 5), Ok(1)); // update ... value = value + 5 where id = 2; -- T2
+    t2.commit().expect("T2 commits"); // commit; -- T2
+    assert_eq!(t1.update_id(1, |_| 0), Ok(1)); // update test set value = 0 where id = 1; -- T1
+                                               // commit; -- T1. PostgreSQL commits; ZizhuDB: 40001.
+    assert_eq!(t1.commit(), Err(read_write_dependencies()));
+    assert_eq!(db.select_all(), [(1, 10), (2, 25)]);
+}

@@ -598,3 +598,27 @@ fn engine_keys_print_as_typed_keys() {
         vec!["LastCommitted".to_string(), format!("(accounts, 42)@{ts}")]
     );
 }
+
+#[test]
+fn repeatable_read_snapshot_never_moves_once_read_from() {
+    let mvcc = open();
+    let options = TxnOptions {
+        isolation: IsolationLevel::RepeatableRead,
+        ..Default::default()
+    };
+    let mut rr = mvcc.begin(options);
+    assert_eq!(
+        rr.get(&key(1)).unwrap(),
+        None,
+        "read before any statement marker"
+    );
+    let mut w = begin(&mvcc, IsolationLevel::ReadCommitted);
+    w.put(&key(1), b"later".to_vec()).unwrap();
+    w.commit().unwrap();
+    rr.begin_statement();
+    assert_eq!(
+        rr.get(&key(1)).unwrap(),
+        None,
+        "the snapshot already read from stays"
+    );
+}
