@@ -196,6 +196,21 @@ fn main() {
         t.elapsed().as_secs_f64() * 1000.0 / f64::from(commits)
     );
 
+    if probe {
+        // Rolling back does nothing but drop the buffer and release the row locks.
+        let mut txn = mvcc.begin(TxnOptions::default());
+        txn.begin_statement();
+        for id in 0..rows {
+            txn.put(&key(rows + 2 + id), vec![]).unwrap();
+        }
+        let t = Instant::now();
+        txn.rollback();
+        println!(
+            "rollback of a {rows}-row transaction (releases its row locks): {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+
     let stats = mvcc.stats();
     println!(
         "peak RSS overall: {}; data file {}; commits {}, groups {}, versions collected {}",
