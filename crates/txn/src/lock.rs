@@ -302,7 +302,11 @@ impl LockTable {
     /// Releases `txn`'s locks on `keys`, granting waiting requests.
     pub fn release<'a>(&self, txn: TxnId, keys: impl IntoIterator<Item = &'a [u8]>) {
         let mut inner = self.inner.lock();
-        for key in keys {
+        for (i, key) in keys.into_iter().enumerate() {
+            // A transaction may hold millions of locks; let others in between chunks.
+            if i > 0 && i % RELEASE_CHUNK == 0 {
+                parking_lot::MutexGuard::bump(&mut inner);
+            }
             if let Some(entry) = inner.rows.get_mut(key) {
                 entry.holders.retain(|(t, _)| *t != txn);
                 entry.grant_waiters();
@@ -335,6 +339,9 @@ impl LockTable {
         self.inner.lock().rows.len()
     }
 }
+
+/// Locks released per hold of the lock-table mutex.
+const RELEASE_CHUNK: usize = 1024;
 
 /// How often a waiter with a cancel flag looks at it.
 const CANCEL_POLL: Duration = Duration::from_millis(50);

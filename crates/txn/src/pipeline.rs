@@ -12,7 +12,7 @@
 //! group it removes the versions that every active snapshot has moved past, adding the deletes
 //! to the next group's batch so that collection costs no fsync of its own.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -263,6 +263,11 @@ impl<E: Engine> Committer<E> {
     /// Finds the versions shadowed by commits at or below `watermark` (up to `budget` keys)
     /// and queues their deletion for the next batch.
     fn collect_garbage(&mut self, watermark: Timestamp, budget: usize) -> zizhu_engine::Result<()> {
+        // Within one pass a key may come up for several commits. Its deletes are written only
+        // with the next batch, so each later commit scans just the versions the earlier ones
+        // left: from (and including, unless it was a deleted tombstone) the earlier commit's
+        // version up to its own.
+        let mut queued_down_to: HashMap<Vec<u8>, Bound<Vec<u8>>> = HashMap::new();
         let mut done = 0;
         while done < budget {
             let Some((ts, keys)) = self.gc_queue.front() else {
@@ -276,17 +281,25 @@ impl<E: Engine> Committer<E> {
                 let key = &keys[self.gc_cursor];
                 self.gc_cursor += 1;
                 done += 1;
-                let older = (
-                    Bound::Excluded(encode_version(key, ts)),
-                    Bound::Included(encode_version(key, 0)),
-                );
+                let this = encode_version(key, ts);
+                let oldest = queued_down_to
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| Bound::Included(encode_version(key, 0)));
+                let older = (Bound::Excluded(this.clone()), oldest);
                 for entry in self.core.engine.scan(older, Direction::Forward)? {
                     self.pending_gc.delete(entry?.0);
                 }
-                let this = encode_version(key, ts);
-                if self.core.engine.get(&this)?.is_some_and(|v| v == [0]) {
-                    self.pending_gc.delete(this);
+                let tombstone = self.core.engine.get(&this)?.is_some_and(|v| v == [0]);
+                if tombstone {
+                    self.pending_gc.delete(this.clone());
                 }
+                let next = if tombstone {
+                    Bound::Excluded(this)
+                } else {
+                    Bound::Included(this)
+                };
+                queued_down_to.insert(key.clone(), next);
             }
             if self.gc_cursor >= keys.len() {
                 self.gc_queue.pop_front();
