@@ -75,11 +75,18 @@ fn sigkill_during_concurrent_commits_loses_no_acknowledged_commit() {
         let acks = reader.join().unwrap();
         total_acks += acks;
 
+        let reopen = std::time::Instant::now();
         let mvcc = zizhu_crashtest::open(dir.path());
+        let reopen = reopen.elapsed();
         let acked_now = acked.lock().unwrap().clone();
         let books = zizhu_crashtest::verify(&mvcc, &acked_now);
         let durable: i64 = books.transfers.values().sum();
-        println!("round {round}: {acks} acknowledged this run; {durable} transfers durable in all");
+        let size = std::fs::metadata(zizhu_crashtest::data_file(dir.path())).map_or(0, |m| m.len());
+        println!(
+            "round {round}: {acks} acknowledged this run; {durable} transfers durable in all; \
+             reopened {} KiB in {reopen:?}",
+            size / 1024
+        );
     }
     assert!(
         total_acks > 0,
