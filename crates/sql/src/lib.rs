@@ -4,7 +4,11 @@
 //! the transaction layer (`zizhu-txn`). Today it holds the first stage, the [`parser`]: the one
 //! seam where SQL dialects (PostgreSQL now, an Oracle mode later) are chosen.
 
+pub mod catalog;
 pub mod error;
+pub mod keys;
 pub mod parser;
+pub mod row;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
+pub mod types;

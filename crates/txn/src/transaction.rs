@@ -1,5 +1,6 @@
 //! A transaction: snapshot reads, buffered writes, row locks, savepoints.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::atomic::AtomicBool;
@@ -43,11 +44,11 @@ pub struct Transaction<E: Engine> {
     snapshot: Timestamp,
     /// REPEATABLE READ and SERIALIZABLE take their snapshot at the first statement, or at the
     /// first access if that comes first (a snapshot that was read from must never move).
-    snapshot_fixed: bool,
+    snapshot_fixed: Cell<bool>,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
     held: HashMap<Vec<u8>, LockMode>,
-    reads: ReadSet,
+    reads: RefCell<ReadSet>,
     savepoints: Vec<SavepointMark>,
     /// While savepoints exist: each write's key and what the buffer held before.
     undo: Vec<(Vec<u8>, Option<RowState>)>,
@@ -66,11 +67,11 @@ impl<E: Engine> Transaction<E> {
             id,
             options,
             snapshot,
-            snapshot_fixed: false,
+            snapshot_fixed: Cell::new(false),
             writes: BTreeMap::new(),
             write_bytes: 0,
             held: HashMap::new(),
-            reads: ReadSet::default(),
+            reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
             undo: Vec::new(),
             lock_log: Vec::new(),
@@ -97,13 +98,13 @@ impl<E: Engine> Transaction<E> {
     /// Marks the start of a statement: READ COMMITTED takes a fresh snapshot; the other levels
     /// take theirs at the first statement and keep it.
     pub fn begin_statement(&mut self) {
-        if self.options.isolation == IsolationLevel::ReadCommitted || !self.snapshot_fixed {
+        if self.options.isolation == IsolationLevel::ReadCommitted || !self.snapshot_fixed.get() {
             let serializable = self.options.isolation == IsolationLevel::Serializable;
             self.snapshot = self
                 .shared
                 .core
                 .register_snapshot(serializable, Some(self.snapshot));
-            self.snapshot_fixed = true;
+            self.snapshot_fixed.set(true);
         }
     }
 
@@ -119,23 +120,23 @@ impl<E: Engine> Transaction<E> {
     }
 
     /// Reads `key` at the snapshot, seeing this transaction's own writes.
-    pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.snapshot_fixed = true;
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.snapshot_fixed.set(true);
         if let Some(value) = self.writes.get(key) {
             return Ok(value.clone());
         }
         if self.options.isolation == IsolationLevel::Serializable {
-            self.reads.points.push(key.to_vec());
+            self.reads.borrow_mut().points.push(key.to_vec());
         }
         self.read_committed(key, self.snapshot)
             .map(|v| v.and_then(|(_, value)| value))
     }
 
     /// Scans `range` at the snapshot, seeing this transaction's own writes.
-    pub fn scan(&mut self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
-        self.snapshot_fixed = true;
+    pub fn scan(&self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
+        self.snapshot_fixed.set(true);
         if self.options.isolation == IsolationLevel::Serializable {
-            self.reads.ranges.push(range.clone());
+            self.reads.borrow_mut().ranges.push(range.clone());
         }
         let versions = self
             .shared
@@ -157,7 +158,7 @@ impl<E: Engine> Transaction<E> {
     }
 
     fn write(&mut self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
-        self.snapshot_fixed = true;
+        self.snapshot_fixed.set(true);
         if self.options.read_only {
             return Err(Error::ReadOnly(
                 if value.is_some() {
@@ -228,7 +229,7 @@ impl<E: Engine> Transaction<E> {
     }
 
     fn lock(&mut self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
-        self.snapshot_fixed = true;
+        self.snapshot_fixed.set(true);
         if !self.acquire(key, mode, wait)? {
             return Ok(None);
         }
@@ -382,7 +383,7 @@ impl<E: Engine> Transaction<E> {
             writes: std::mem::take(&mut self.writes).into_iter().collect(),
             bytes: self.write_bytes,
             snapshot_ts: self.snapshot,
-            reads: serializable.then(|| std::mem::take(&mut self.reads)),
+            reads: serializable.then(|| self.reads.take()),
             reply: crossbeam_channel::bounded(1).0,
         };
         let result = self.shared.pipeline.commit(request);

@@ -423,7 +423,7 @@ fn three_way_deadlock_is_detected() {
 #[test]
 fn serializable_read_only_transactions_never_fail() {
     let mvcc = open();
-    let mut reader = begin(&mvcc, IsolationLevel::Serializable);
+    let reader = begin(&mvcc, IsolationLevel::Serializable);
     assert_eq!(reader.get(&key(1)).unwrap(), None);
     let mut w = begin(&mvcc, IsolationLevel::Serializable);
     w.put(&key(1), b"x".to_vec()).unwrap();
@@ -494,7 +494,7 @@ fn garbage_collection_keeps_versions_a_snapshot_needs() {
     let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
     setup.put(&key(1), b"0".to_vec()).unwrap();
     setup.commit().unwrap();
-    let mut old_reader = begin(&mvcc, IsolationLevel::RepeatableRead);
+    let old_reader = begin(&mvcc, IsolationLevel::RepeatableRead);
     assert_eq!(old_reader.get(&key(1)).unwrap(), Some(b"0".to_vec()));
     for i in 1..=50 {
         let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
@@ -520,7 +520,7 @@ fn garbage_collection_keeps_versions_a_snapshot_needs() {
     let left = engine_entries(&mvcc);
     assert!(left <= 4, "{left} engine entries remain");
     assert!(mvcc.stats().versions_collected >= 55);
-    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let check = begin(&mvcc, IsolationLevel::ReadCommitted);
     assert_eq!(check.get(&key(1)).unwrap(), Some(b"60".to_vec()));
 }
 
@@ -572,7 +572,7 @@ fn concurrent_increments_lose_no_update_under_read_committed() {
     for t in threads {
         t.join().unwrap();
     }
-    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let check = begin(&mvcc, IsolationLevel::ReadCommitted);
     let n = u64::from_be_bytes(check.get(&key(1)).unwrap().unwrap().try_into().unwrap());
     assert_eq!(n, 400);
     let stats = mvcc.stats();

@@ -247,7 +247,7 @@ fn old_versions_are_reclaimed_under_sustained_updates() {
         stats.versions_collected
     );
 
-    let mut check = begin(&mvcc);
+    let check = begin(&mvcc);
     let rows: Vec<(Vec<u8>, Vec<u8>)> = check
         .scan(table_range("t"), Direction::Forward)
         .unwrap()
@@ -291,7 +291,7 @@ fn one_transaction_writes_a_million_rows() {
     assert_eq!(mvcc.locked_rows(), 0, "commit released every row lock");
 
     let t = Instant::now();
-    let mut check = begin(&mvcc);
+    let check = begin(&mvcc);
     let mut count = 0i64;
     for row in check.scan(table_range("big"), Direction::Forward).unwrap() {
         let (k, v) = row.unwrap();

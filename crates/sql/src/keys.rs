@@ -1,0 +1,122 @@
+//! The SQL layer's keys in the transaction layer's keyspace, as a typed enum.
+//!
+//! Every key is a tag byte and a key-encoded tuple ([`zizhu_keycode`]), so each kind of key
+//! is a contiguous range and a table's rows are one prefix range in primary-key order.
+
+use std::fmt;
+
+use zizhu_engine::KeyRange;
+use zizhu_keycode::{decode_tuple, encode_tuple};
+use zizhu_types::Value;
+
+use crate::{errinternal, Result};
+
+/// A table's identifier.
+pub type TableId = i64;
+
+const TAG_CATALOG_TABLE: u8 = 0x10;
+const TAG_NEXT_OBJECT_ID: u8 = 0x11;
+const TAG_ROW: u8 = 0x20;
+
+/// A key of the SQL layer.
+#[derive(Clone, PartialEq)]
+pub enum Key {
+    /// The definition of the table with this (lower-cased) name.
+    Table(String),
+    /// The counter that hands out table identifiers.
+    NextObjectId,
+    /// A row of a table, by primary key (or hidden row id).
+    Row(TableId, Vec<Value>),
+}
+
+impl Key {
+    /// The order-preserving encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let (tag, values) = match self {
+            Key::Table(name) => (TAG_CATALOG_TABLE, vec![Value::Text(name.clone())]),
+            Key::NextObjectId => (TAG_NEXT_OBJECT_ID, vec![]),
+            Key::Row(table, pk) => {
+                let mut values = Vec::with_capacity(pk.len() + 1);
+                values.push(Value::Int64(*table));
+                values.extend(pk.iter().cloned());
+                (TAG_ROW, values)
+            }
+        };
+        let mut out = vec![tag];
+        out.extend(encode_tuple(&values));
+        out
+    }
+
+    /// Decodes a key.
+    pub fn decode(bytes: &[u8]) -> Result<Key> {
+        let (tag, rest) = bytes
+            .split_first()
+            .ok_or_else(|| errinternal!("empty key"))?;
+        let mut values = decode_tuple(rest).map_err(|e| errinternal!("bad key: {e}"))?;
+        match (*tag, values.as_slice()) {
+            (TAG_CATALOG_TABLE, [Value::Text(name)]) => Ok(Key::Table(name.clone())),
+            (TAG_NEXT_OBJECT_ID, []) => Ok(Key::NextObjectId),
+            (TAG_ROW, [Value::Int64(table), ..]) => {
+                let table = *table;
+                Ok(Key::Row(table, values.split_off(1)))
+            }
+            _ => Err(errinternal!("unknown key {bytes:02x?}")),
+        }
+    }
+
+    /// The range of every row of `table`.
+    pub fn table_rows(table: TableId) -> KeyRange {
+        let mut prefix = vec![TAG_ROW];
+        prefix.extend(encode_tuple(&[Value::Int64(table)]));
+        zizhu_engine::prefix_range(&prefix)
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Table(name) => write!(f, "Table({name})"),
+            Key::NextObjectId => f.write_str("NextObjectId"),
+            Key::Row(table, pk) => {
+                write!(f, "Row({table}")?;
+                pk.iter().try_for_each(|v| write!(f, ", {v}"))?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_print() {
+        let key = Key::Row(16, vec![Value::Int64(42)]);
+        assert_eq!(format!("{key:?}"), "Row(16, 42)");
+        assert_eq!(Key::decode(&key.encode()).unwrap(), key);
+        let table = Key::Table("accounts".into());
+        assert_eq!(Key::decode(&table.encode()).unwrap(), table);
+    }
+
+    #[test]
+    fn a_tables_rows_are_one_range() {
+        let (start, end) = Key::table_rows(7);
+        let inside = |k: &Key| {
+            let e = k.encode();
+            let after_start = match &start {
+                std::ops::Bound::Included(s) => e >= *s,
+                _ => unreachable!(),
+            };
+            let before_end = match &end {
+                std::ops::Bound::Excluded(s) => e < *s,
+                _ => unreachable!(),
+            };
+            after_start && before_end
+        };
+        assert!(inside(&Key::Row(7, vec![Value::Int64(i64::MIN)])));
+        assert!(inside(&Key::Row(7, vec![Value::Text("zzz".into())])));
+        assert!(!inside(&Key::Row(8, vec![Value::Int64(0)])));
+        assert!(!inside(&Key::Row(6, vec![Value::Int64(i64::MAX)])));
+    }
+}

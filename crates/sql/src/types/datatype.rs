@@ -1,0 +1,120 @@
+//! SQL data types as PostgreSQL names and constrains them.
+
+use std::fmt;
+
+use zizhu_types::Value;
+
+/// A column or expression type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DataType {
+    /// `boolean`
+    Bool,
+    /// `smallint`
+    Int16,
+    /// `integer`
+    Int32,
+    /// `bigint`
+    Int64,
+    /// `real`
+    Float32,
+    /// `double precision`
+    Float64,
+    /// `numeric(p, s)`; `None` is unconstrained.
+    Numeric(Option<(u32, u32)>),
+    /// `text`
+    Text,
+    /// `character varying(n)`
+    Varchar(Option<u32>),
+    /// `character(n)` (blank-padded)
+    Char(u32),
+    /// `bytea`
+    Bytea,
+    /// `date`
+    Date,
+    /// `time without time zone`
+    Time,
+    /// `timestamp without time zone`
+    Timestamp,
+    /// `timestamp with time zone`
+    TimestampTz,
+    /// `interval`
+    Interval,
+    /// `uuid`
+    Uuid,
+    /// The type of an untyped literal or NULL before context decides (PostgreSQL's `unknown`).
+    Unknown,
+}
+
+impl DataType {
+    /// Whether values of this type are integers, exact or floating numbers.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Numeric(_)
+        )
+    }
+
+    /// Whether this is a character string type.
+    pub fn is_string(&self) -> bool {
+        matches!(
+            self,
+            DataType::Text | DataType::Varchar(_) | DataType::Char(_)
+        )
+    }
+
+    /// The type of a value, as far as the value tells (strings are `text`, numerics
+    /// unconstrained).
+    pub fn of(value: &Value) -> DataType {
+        match value {
+            Value::Null => DataType::Unknown,
+            Value::Bool(_) => DataType::Bool,
+            Value::Int16(_) => DataType::Int16,
+            Value::Int32(_) => DataType::Int32,
+            Value::Int64(_) => DataType::Int64,
+            Value::Float32(_) => DataType::Float32,
+            Value::Float64(_) => DataType::Float64,
+            Value::Numeric(_) => DataType::Numeric(None),
+            Value::Text(_) => DataType::Text,
+            Value::Bytes(_) => DataType::Bytea,
+            Value::Date(_) => DataType::Date,
+            Value::Time(_) => DataType::Time,
+            Value::Timestamp(_) => DataType::Timestamp,
+            Value::TimestampTz(_) => DataType::TimestampTz,
+            Value::Interval(_) => DataType::Interval,
+            Value::Uuid(_) => DataType::Uuid,
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    /// PostgreSQL's `format_type` spelling (what `\d` and error messages show).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataType::Bool => f.write_str("boolean"),
+            DataType::Int16 => f.write_str("smallint"),
+            DataType::Int32 => f.write_str("integer"),
+            DataType::Int64 => f.write_str("bigint"),
+            DataType::Float32 => f.write_str("real"),
+            DataType::Float64 => f.write_str("double precision"),
+            DataType::Numeric(None) => f.write_str("numeric"),
+            DataType::Numeric(Some((p, s))) => write!(f, "numeric({p},{s})"),
+            DataType::Text => f.write_str("text"),
+            DataType::Varchar(None) => f.write_str("character varying"),
+            DataType::Varchar(Some(n)) => write!(f, "character varying({n})"),
+            DataType::Char(n) => write!(f, "character({n})"),
+            DataType::Bytea => f.write_str("bytea"),
+            DataType::Date => f.write_str("date"),
+            DataType::Time => f.write_str("time without time zone"),
+            DataType::Timestamp => f.write_str("timestamp without time zone"),
+            DataType::TimestampTz => f.write_str("timestamp with time zone"),
+            DataType::Interval => f.write_str("interval"),
+            DataType::Uuid => f.write_str("uuid"),
+            DataType::Unknown => f.write_str("unknown"),
+        }
+    }
+}
