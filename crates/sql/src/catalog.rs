@@ -151,14 +151,14 @@ pub struct Catalog;
 
 impl Catalog {
     /// Looks up a table by name.
-    pub fn table<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<Option<Table>> {
+    pub fn table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Table>> {
         txn.get(&Key::Table(name.to_string()).encode())?
             .map(|bytes| Table::decode(&bytes))
             .transpose()
     }
 
     /// Looks up a table by name, failing with 42P01 if there is none.
-    pub fn must_table<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<Table> {
+    pub fn must_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Table> {
         Self::table(txn, name)?
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }

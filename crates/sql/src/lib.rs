@@ -1,14 +1,26 @@
-//! ZizhuDB's SQL layer.
+//! ZizhuDB's SQL layer: parse → bind → plan → optimize → execute over the transaction layer.
 //!
-//! This crate grows into the whole SQL engine: parse → bind → plan → optimize → execute over
-//! the transaction layer (`zizhu-txn`). Today it holds the first stage, the [`parser`]: the one
-//! seam where SQL dialects (PostgreSQL now, an Oracle mode later) are chosen.
+//! - [`parser`]: sqlparser with [`ZizhuDialect`](parser::ZizhuDialect), the one seam where the
+//!   PostgreSQL dialect (and later the Oracle mode) is chosen.
+//! - [`planner`]: the binder resolves names against the [`catalog`] and produces a
+//!   [`Plan`](planner::Plan), a plain enum that prints as a tree (EXPLAIN shows that printer);
+//!   optimizer rules are a list of plan rewrites.
+//! - [`execution`]: plans run as iterators of rows against a transaction.
+//! - [`types`]: PostgreSQL's types, casts, text I/O and operators over [`zizhu_types::Value`].
+//! - [`session`]: the embedded API, [`Database`] and [`Session`].
+//!
+//! Rows are stored under [`keys::Key::Row`] in primary-key order, encoded by [`row`].
 
 pub mod catalog;
 pub mod error;
+pub mod execution;
 pub mod keys;
 pub mod parser;
+pub mod planner;
 pub mod row;
+pub mod session;
+pub mod types;
 
 pub use error::{Error, ErrorCode, Result};
-pub mod types;
+pub use execution::StatementResult;
+pub use session::{Database, Session};

@@ -8,6 +8,7 @@
 mod dialect;
 
 pub use dialect::ZizhuDialect;
+pub use sqlparser::ast;
 pub use sqlparser::ast::Statement;
 
 use sqlparser::parser::{Parser, ParserError};
@@ -71,6 +72,15 @@ fn syntax_error(sql: &str, err: ParserError) -> Error {
 fn parse_location(text: &str) -> Option<(usize, usize)> {
     let (line, column) = text.split_once(", Column: ")?;
     Some((line.trim().parse().ok()?, column.trim().parse().ok()?))
+}
+
+/// The 1-based character position of a sqlparser location in `sql` (`None` for an empty
+/// location).
+pub fn position(sql: &str, location: sqlparser::tokenizer::Location) -> Option<usize> {
+    if location.line == 0 {
+        return None;
+    }
+    char_position(sql, location.line as usize, location.column as usize)
 }
 
 /// 1-based character offset of (line, column), both 1-based.

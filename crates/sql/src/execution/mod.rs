@@ -1,0 +1,139 @@
+//! Execution: plans run against a transaction.
+//!
+//! Query nodes are iterators of rows pulled by their parent (the Volcano model); a scan
+//! streams from the transaction layer, and only the operators that must see all their input
+//! (sort, aggregate, the inner side of a join) hold it in memory. Spilling those to disk past
+//! `work_mem` is still to come.
+//!
+//! Writes find their target rows at the statement's snapshot first and only then lock and
+//! change them, so an UPDATE never sees its own new rows (the Halloween problem). Each target
+//! row is locked; under READ COMMITTED, if a concurrent transaction changed it meanwhile, the
+//! newest version is re-checked against the WHERE clause and updated instead, as PostgreSQL's
+//! EvalPlanQual does. Under REPEATABLE READ and SERIALIZABLE the lock fails with 40001.
+
+mod expr;
+mod query;
+mod write;
+
+pub use expr::eval;
+pub use query::rows;
+
+use zizhu_engine::Engine;
+use zizhu_txn::Transaction;
+use zizhu_types::Value;
+
+use crate::catalog::Catalog;
+use crate::planner::{Label, Plan};
+use crate::types::DataType;
+use crate::{errinput, Result};
+
+/// The result of one statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatementResult {
+    /// Rows of a query (or of EXPLAIN).
+    Query {
+        /// Output columns.
+        labels: Vec<Label>,
+        /// Rows.
+        rows: Vec<Vec<Value>>,
+    },
+    /// `INSERT` of this many rows.
+    Insert(u64),
+    /// `UPDATE` of this many rows.
+    Update(u64),
+    /// `DELETE` of this many rows.
+    Delete(u64),
+    /// Another command, with its PostgreSQL command tag (`CREATE TABLE`, `BEGIN`, ...).
+    Command(&'static str),
+}
+
+impl StatementResult {
+    /// The PostgreSQL command tag (`SELECT 3`, `INSERT 0 1`, ...).
+    pub fn tag(&self) -> String {
+        match self {
+            StatementResult::Query { rows, .. } => format!("SELECT {}", rows.len()),
+            StatementResult::Insert(n) => format!("INSERT 0 {n}"),
+            StatementResult::Update(n) => format!("UPDATE {n}"),
+            StatementResult::Delete(n) => format!("DELETE {n}"),
+            StatementResult::Command(tag) => tag.to_string(),
+        }
+    }
+}
+
+/// State shared by the statements of a database that the executor needs.
+pub trait Context {
+    /// The next hidden row id of `table`, given the highest one stored (for the first call).
+    fn next_rowid(
+        &self,
+        table: crate::keys::TableId,
+        stored_max: &dyn Fn() -> Result<i64>,
+    ) -> Result<i64>;
+}
+
+/// Executes a plan.
+pub fn execute<E: Engine>(
+    plan: Plan,
+    txn: &mut Transaction<E>,
+    ctx: &dyn Context,
+) -> Result<StatementResult> {
+    match plan {
+        Plan::Select { root, labels } => {
+            let rows = query::rows(&root, txn)?.collect::<Result<Vec<_>>>()?;
+            Ok(StatementResult::Query { labels, rows })
+        }
+        Plan::Explain(plan) => {
+            let rows = plan
+                .explain_lines()
+                .into_iter()
+                .map(|line| vec![Value::Text(line)])
+                .collect();
+            let labels = vec![Label {
+                name: "QUERY PLAN".into(),
+                data_type: DataType::Text,
+            }];
+            Ok(StatementResult::Query { labels, rows })
+        }
+        Plan::Insert {
+            table,
+            targets,
+            defaults,
+            source,
+        } => write::insert(txn, ctx, &table, &targets, &defaults, &source)
+            .map(StatementResult::Insert),
+        Plan::Update {
+            table,
+            filter,
+            assignments,
+        } => write::update(txn, &table, filter.as_ref(), &assignments).map(StatementResult::Update),
+        Plan::Delete { table, filter } => {
+            write::delete(txn, &table, filter.as_ref()).map(StatementResult::Delete)
+        }
+        Plan::CreateTable {
+            table,
+            if_not_exists,
+        } => {
+            if if_not_exists && Catalog::table(txn, &table.name)?.is_some() {
+                return Ok(StatementResult::Command("CREATE TABLE"));
+            }
+            Catalog::create_table(txn, table)?;
+            Ok(StatementResult::Command("CREATE TABLE"))
+        }
+        Plan::DropTable { names, if_exists } => {
+            // Check every name first: DROP TABLE a, b drops neither if b is missing.
+            let mut tables = Vec::with_capacity(names.len());
+            for name in &names {
+                match Catalog::table(txn, name)? {
+                    Some(table) => tables.push(table),
+                    None if if_exists => {}
+                    None => {
+                        return Err(errinput!(UndefinedTable, "table \"{name}\" does not exist"))
+                    }
+                }
+            }
+            for table in &tables {
+                Catalog::drop_table(txn, table)?;
+            }
+            Ok(StatementResult::Command("DROP TABLE"))
+        }
+    }
+}

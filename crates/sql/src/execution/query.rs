@@ -1,0 +1,342 @@
+//! Query operators: each plan node becomes an iterator of rows.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use zizhu_engine::{Direction, Engine};
+use zizhu_txn::Transaction;
+use zizhu_types::{Numeric, Value};
+
+use super::eval;
+use crate::keys::Key;
+use crate::planner::{Aggregate, JoinKind, Node, SortKey};
+use crate::types::{ops, DataType};
+use crate::{row, types, Result};
+
+/// A stream of rows.
+pub type Rows<'a> = Box<dyn Iterator<Item = Result<Vec<Value>>> + 'a>;
+
+/// Whether a predicate's value lets a row through (only TRUE does; NULL does not).
+pub(crate) fn passes(value: &Value) -> bool {
+    matches!(value, Value::Bool(true))
+}
+
+/// The rows a node produces.
+pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Rows<'a>> {
+    Ok(match node {
+        Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
+        Node::Scan { table, filter } => {
+            let scan = txn.scan(Key::table_rows(table.id), Direction::Forward)?;
+            Box::new(scan.filter_map(move |item| {
+                let result = item
+                    .map_err(Into::into)
+                    .and_then(|(_, bytes)| row::decode(&bytes));
+                match (result, filter) {
+                    (Ok(row), Some(filter)) => match eval(filter, &row) {
+                        Ok(v) if passes(&v) => Some(Ok(row)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    },
+                    (result, _) => Some(result),
+                }
+            }))
+        }
+        Node::Values { rows } => Box::new(
+            rows.iter()
+                .map(|row| row.iter().map(|e| eval(e, &[])).collect::<Result<Vec<_>>>()),
+        ),
+        Node::Filter { source, predicate } => {
+            Box::new(rows(source, txn)?.filter_map(move |r| match r {
+                Ok(row) => match eval(predicate, &row) {
+                    Ok(v) if passes(&v) => Some(Ok(row)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                },
+                Err(e) => Some(Err(e)),
+            }))
+        }
+        Node::Project { source, exprs } => Box::new(
+            rows(source, txn)?
+                .map(move |r| r.and_then(|row| exprs.iter().map(|e| eval(e, &row)).collect())),
+        ),
+        Node::Limit {
+            source,
+            limit,
+            offset,
+        } => {
+            let source = rows(source, txn)?.skip(*offset as usize);
+            match limit {
+                Some(n) => Box::new(source.take(*n as usize)),
+                None => Box::new(source),
+            }
+        }
+        Node::Distinct { source } => {
+            let mut seen = BTreeSet::new();
+            Box::new(rows(source, txn)?.filter(move |r| match r {
+                Ok(row) => seen.insert(zizhu_keycode::encode_tuple(row)),
+                Err(_) => true,
+            }))
+        }
+        Node::Order { source, keys } => {
+            let input = rows(source, txn)?.collect::<Result<Vec<_>>>()?;
+            Box::new(sort(input, keys)?.into_iter().map(Ok))
+        }
+        Node::Aggregate {
+            source,
+            group_by,
+            aggregates,
+        } => Box::new(
+            aggregate(rows(source, txn)?, group_by, aggregates)?
+                .into_iter()
+                .map(Ok),
+        ),
+        Node::NestedLoopJoin {
+            left,
+            right,
+            predicate,
+            kind,
+            right_width,
+        } => {
+            let inner = rows(right, txn)?.collect::<Result<Vec<_>>>()?;
+            let (kind, width) = (*kind, *right_width);
+            Box::new(rows(left, txn)?.flat_map(move |l| {
+                let l = match l {
+                    Ok(l) => l,
+                    Err(e) => return vec![Err(e)],
+                };
+                let mut out = Vec::new();
+                for r in &inner {
+                    let mut joined = l.clone();
+                    joined.extend(r.iter().cloned());
+                    match predicate.as_ref().map(|p| eval(p, &joined)) {
+                        None => out.push(Ok(joined)),
+                        Some(Ok(v)) if passes(&v) => out.push(Ok(joined)),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return vec![Err(e)],
+                    }
+                }
+                if out.is_empty() && kind == JoinKind::Left {
+                    let mut padded = l;
+                    padded.extend(std::iter::repeat_n(Value::Null, width));
+                    out.push(Ok(padded));
+                }
+                out
+            }))
+        }
+    })
+}
+
+/// Sorts rows by `keys`, NULLs placed as each key says.
+fn sort(rows: Vec<Vec<Value>>, keys: &[SortKey]) -> Result<Vec<Vec<Value>>> {
+    let mut keyed = rows
+        .into_iter()
+        .map(|row| {
+            let k = keys
+                .iter()
+                .map(|k| eval(&k.expr, &row))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((k, row))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut error = None;
+    keyed.sort_by(|(a, _), (b, _)| {
+        for (i, key) in keys.iter().enumerate() {
+            let order = match (a[i].is_null(), b[i].is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => {
+                    if key.nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if key.nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
+                (false, false) => {
+                    let order = ops::compare(&a[i], &b[i]).unwrap_or_else(|e| {
+                        error.get_or_insert(e);
+                        None
+                    });
+                    let order = order.unwrap_or(Ordering::Equal);
+                    if key.descending {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                }
+            };
+            if order.is_ne() {
+                return order;
+            }
+        }
+        Ordering::Equal
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(keyed.into_iter().map(|(_, row)| row).collect()),
+    }
+}
+
+/// An aggregate's running state.
+enum Accumulator {
+    Count(i64),
+    Sum(Option<Value>),
+    Avg(Option<Value>, i64),
+    /// The best value so far; `min` chooses the direction.
+    Extreme {
+        best: Option<Value>,
+        min: bool,
+    },
+}
+
+impl Accumulator {
+    fn new(aggregate: &Aggregate) -> Self {
+        match aggregate {
+            Aggregate::CountStar | Aggregate::Count(..) => Accumulator::Count(0),
+            Aggregate::Sum(..) => Accumulator::Sum(None),
+            Aggregate::Avg(..) => Accumulator::Avg(None, 0),
+            Aggregate::Min(_) => Accumulator::Extreme {
+                best: None,
+                min: true,
+            },
+            Aggregate::Max(_) => Accumulator::Extreme {
+                best: None,
+                min: false,
+            },
+        }
+    }
+
+    fn add(&mut self, value: Value) -> Result<()> {
+        match self {
+            Accumulator::Count(n) => *n += 1,
+            Accumulator::Sum(sum) | Accumulator::Avg(sum, _) => {
+                // sum(int2/int4) is bigint and sum(bigint) numeric in PostgreSQL, so a sum of
+                // integers overflows only where PostgreSQL's does.
+                let value = match value {
+                    Value::Int16(i) => Value::Int64(i as i64),
+                    Value::Int32(i) => Value::Int64(i as i64),
+                    Value::Int64(i) => types::cast(Value::Int64(i), &DataType::Numeric(None))?,
+                    v => v,
+                };
+                *sum = Some(match sum.take() {
+                    None => value,
+                    Some(s) => ops::add(&s, &value)?,
+                });
+                if let Accumulator::Avg(_, n) = self {
+                    *n += 1;
+                }
+            }
+            Accumulator::Extreme { best, min } => {
+                let better = match best.as_ref() {
+                    None => true,
+                    Some(b) => {
+                        let want = if *min {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        };
+                        ops::compare(&value, b)? == Some(want)
+                    }
+                };
+                if better {
+                    *best = Some(value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Value> {
+        Ok(match self {
+            Accumulator::Count(n) => Value::Int64(n),
+            Accumulator::Sum(sum) | Accumulator::Extreme { best: sum, .. } => {
+                sum.unwrap_or(Value::Null)
+            }
+            Accumulator::Avg(None, _) => Value::Null,
+            Accumulator::Avg(Some(sum), n) => match sum {
+                Value::Float32(_) | Value::Float64(_) => {
+                    let sum = types::cast(sum, &DataType::Float64)?;
+                    ops::div(&sum, &Value::Float64(n as f64))?
+                }
+                sum => {
+                    let sum = types::cast(sum, &DataType::Numeric(None))?;
+                    ops::div(&sum, &Value::Numeric(Numeric::Finite(n.into())))?
+                }
+            },
+        })
+    }
+}
+
+/// One group's state: its key values and, per aggregate, the accumulator and (for DISTINCT)
+/// the values seen.
+type Group = (Vec<Value>, Vec<(Accumulator, Option<BTreeSet<Vec<u8>>>)>);
+
+/// Groups rows and computes aggregates. Output rows are the group values then the aggregate
+/// values, in group-key order. With no GROUP BY, there is exactly one row, even for no input.
+fn aggregate(
+    input: Rows<'_>,
+    group_by: &[crate::planner::Expr],
+    aggregates: &[Aggregate],
+) -> Result<Vec<Vec<Value>>> {
+    let new_group = |values: Vec<Value>| -> Group {
+        let accumulators = aggregates
+            .iter()
+            .map(|a| {
+                let distinct = matches!(
+                    a,
+                    Aggregate::Count(_, true) | Aggregate::Sum(_, true) | Aggregate::Avg(_, true)
+                );
+                (Accumulator::new(a), distinct.then(BTreeSet::new))
+            })
+            .collect();
+        (values, accumulators)
+    };
+    // Groups are keyed by the order-preserving encoding of their values, whose equality is
+    // SQL's grouping equality (1.50 and 1.5 group together; so do NULLs).
+    let mut groups: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
+    if group_by.is_empty() {
+        groups.insert(Vec::new(), new_group(Vec::new()));
+    }
+    for row in input {
+        let row = row?;
+        let values = group_by
+            .iter()
+            .map(|e| eval(e, &row))
+            .collect::<Result<Vec<_>>>()?;
+        let key = zizhu_keycode::encode_tuple(&values);
+        let (_, accumulators) = groups.entry(key).or_insert_with(|| new_group(values));
+        for (aggregate, (accumulator, seen)) in aggregates.iter().zip(accumulators.iter_mut()) {
+            let value = match aggregate {
+                Aggregate::CountStar => Value::Bool(true),
+                Aggregate::Count(e, _)
+                | Aggregate::Sum(e, _)
+                | Aggregate::Avg(e, _)
+                | Aggregate::Min(e)
+                | Aggregate::Max(e) => eval(e, &row)?,
+            };
+            if value.is_null() {
+                continue;
+            }
+            if let Some(seen) = seen {
+                if !seen.insert(zizhu_keycode::encode_tuple(std::slice::from_ref(&value))) {
+                    continue;
+                }
+            }
+            accumulator.add(value)?;
+        }
+    }
+    groups
+        .into_values()
+        .map(|(mut values, accumulators)| {
+            for (accumulator, _) in accumulators {
+                values.push(accumulator.finish()?);
+            }
+            Ok(values)
+        })
+        .collect()
+}

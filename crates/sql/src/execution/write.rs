@@ -1,0 +1,233 @@
+//! INSERT, UPDATE and DELETE.
+
+use zizhu_engine::{Direction, Engine};
+use zizhu_txn::{LockMode, Transaction, WaitPolicy};
+use zizhu_types::Value;
+
+use super::query::{passes, rows};
+use super::{eval, Context};
+use crate::catalog::Table;
+use crate::keys::Key;
+use crate::planner::{Expr, Node};
+use crate::{errinput, row, types, Result};
+
+/// The row as PostgreSQL prints it in a DETAIL line: `(1, null, abc)`.
+fn row_text(row: &[Value]) -> String {
+    let items: Vec<String> = row
+        .iter()
+        .map(|v| {
+            if v.is_null() {
+                "null".to_string()
+            } else {
+                types::to_text(v)
+            }
+        })
+        .collect();
+    format!("({})", items.join(", "))
+}
+
+/// Coerces a new row to the table's column types and checks NOT NULL.
+fn check_row(table: &Table, row: Vec<Value>) -> Result<Vec<Value>> {
+    let row = row
+        .into_iter()
+        .zip(&table.columns)
+        .map(|(value, column)| types::assign(value, &column.data_type))
+        .collect::<Result<Vec<_>>>()?;
+    for (value, column) in row.iter().zip(&table.columns) {
+        if value.is_null() && !column.nullable {
+            return Err(errinput!(
+                NotNullViolation,
+                "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                column.name,
+                table.name
+            )
+            .with_detail(format!("Failing row contains {}.", row_text(&row))));
+        }
+    }
+    Ok(row)
+}
+
+fn duplicate_key(table: &Table, pk: &[Value]) -> crate::Error {
+    let names: Vec<&str> = table
+        .primary_key
+        .iter()
+        .map(|&i| table.columns[i].name.as_str())
+        .collect();
+    let values: Vec<String> = pk.iter().map(types::to_text).collect();
+    errinput!(
+        UniqueViolation,
+        "duplicate key value violates unique constraint \"{}_pkey\"",
+        table.name
+    )
+    .with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        values.join(", ")
+    ))
+}
+
+/// Writes a new row under its key, failing if the key is taken (by any committed row, or one
+/// written by a transaction that commits while this one waits for its lock).
+fn insert_row<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    pk: Vec<Value>,
+    row: &[Value],
+) -> Result<()> {
+    let key = Key::Row(table.id, pk.clone()).encode();
+    let existing = txn
+        .lock_for_insert(&key, WaitPolicy::Wait)?
+        .and_then(|lock| lock.current);
+    if existing.is_some() {
+        return Err(duplicate_key(table, &pk));
+    }
+    txn.put(&key, row::encode(row))?;
+    Ok(())
+}
+
+/// Inserts the source's rows.
+pub fn insert<E: Engine>(
+    txn: &mut Transaction<E>,
+    ctx: &dyn Context,
+    table: &Table,
+    targets: &[Option<usize>],
+    defaults: &[Option<Expr>],
+    source: &Node,
+) -> Result<u64> {
+    // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
+    let input = rows(source, txn)?.collect::<Result<Vec<_>>>()?;
+    let mut count = 0;
+    for source_row in input {
+        let mut new = Vec::with_capacity(table.columns.len());
+        for (target, default) in targets.iter().zip(defaults) {
+            new.push(match (target, default) {
+                (Some(i), _) => source_row[*i].clone(),
+                (None, Some(default)) => eval(default, &[])?,
+                (None, None) => Value::Null,
+            });
+        }
+        let new = check_row(table, new)?;
+        let pk = match table.key_of(&new) {
+            Some(pk) => pk,
+            None => {
+                let stored_max = || -> Result<i64> {
+                    let last = txn
+                        .scan(Key::table_rows(table.id), Direction::Reverse)?
+                        .next()
+                        .transpose()?;
+                    Ok(match last.map(|(k, _)| Key::decode(&k)).transpose()? {
+                        Some(Key::Row(_, pk)) => match pk.as_slice() {
+                            [Value::Int64(id)] => *id,
+                            _ => 0,
+                        },
+                        _ => 0,
+                    })
+                };
+                vec![Value::Int64(ctx.next_rowid(table.id, &stored_max)?)]
+            }
+        };
+        insert_row(txn, table, pk, &new)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The rows a statement targets, found at its snapshot: (key, row).
+fn targets<E: Engine>(
+    txn: &Transaction<E>,
+    table: &Table,
+    filter: Option<&Expr>,
+) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
+    let mut found = Vec::new();
+    for item in txn.scan(Key::table_rows(table.id), Direction::Forward)? {
+        let (key, bytes) = item?;
+        let row = row::decode(&bytes)?;
+        if filter
+            .map(|f| eval(f, &row))
+            .transpose()?
+            .is_none_or(|v| passes(&v))
+        {
+            found.push((key, row));
+        }
+    }
+    Ok(found)
+}
+
+/// Locks a target row and returns the row to act on: the newest version if it changed and
+/// still matches (READ COMMITTED; other levels fail in `lock_row`), or `None` to skip it.
+fn lock_target<E: Engine>(
+    txn: &mut Transaction<E>,
+    key: &[u8],
+    row: Vec<Value>,
+    filter: Option<&Expr>,
+    mode: LockMode,
+) -> Result<Option<Vec<Value>>> {
+    let Some(lock) = txn.lock_row(key, mode, WaitPolicy::Wait)? else {
+        return Ok(None);
+    };
+    if !lock.changed {
+        return Ok(Some(row));
+    }
+    let Some(bytes) = lock.current else {
+        return Ok(None);
+    };
+    let newest = row::decode(&bytes)?;
+    let still_matches = filter
+        .map(|f| eval(f, &newest))
+        .transpose()?
+        .is_none_or(|v| passes(&v));
+    Ok(still_matches.then_some(newest))
+}
+
+/// Updates the rows matching `filter`.
+pub fn update<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    filter: Option<&Expr>,
+    assignments: &[(usize, Expr)],
+) -> Result<u64> {
+    let changes_key = assignments
+        .iter()
+        .any(|(i, _)| table.primary_key.contains(i));
+    let mode = if changes_key {
+        LockMode::Update
+    } else {
+        LockMode::NoKeyUpdate
+    };
+    let mut count = 0;
+    for (key, row) in targets(txn, table, filter)? {
+        let Some(old) = lock_target(txn, &key, row, filter, mode)? else {
+            continue;
+        };
+        let mut new = old.clone();
+        for (index, expr) in assignments {
+            new[*index] = eval(expr, &old)?;
+        }
+        let new = check_row(table, new)?;
+        match (table.key_of(&old), table.key_of(&new)) {
+            (Some(old_pk), Some(new_pk)) if old_pk != new_pk => {
+                txn.delete(&key)?;
+                insert_row(txn, table, new_pk, &new)?;
+            }
+            _ => txn.put(&key, row::encode(&new))?,
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Deletes the rows matching `filter`.
+pub fn delete<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    filter: Option<&Expr>,
+) -> Result<u64> {
+    let mut count = 0;
+    for (key, row) in targets(txn, table, filter)? {
+        if lock_target(txn, &key, row, filter, LockMode::Update)?.is_some() {
+            txn.delete(&key)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}

@@ -1,0 +1,15 @@
+//! Planning: binding the AST to plans, and the plan types.
+//!
+//! [`Plan`] and [`Node`] are plain enums that print as trees ([`Plan::explain_lines`]); the
+//! binder ([`Binder`]) resolves names against the catalog. Optimizer rules are a list of
+//! functions from plan to plan ([`optimize`]), applied in order.
+
+mod binder;
+mod optimizer;
+mod plan;
+
+pub use binder::{data_type_from_ast, type_of, Binder};
+pub use optimizer::optimize;
+pub use plan::{
+    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey,
+};

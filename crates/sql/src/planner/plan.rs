@@ -1,0 +1,525 @@
+//! Plans: plain enums that print as trees. `EXPLAIN` shows exactly this printer's output.
+
+use std::fmt;
+
+use zizhu_types::Value;
+
+use crate::catalog::Table;
+use crate::types::DataType;
+
+/// A scalar expression over the columns of its input row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A constant.
+    Constant(Value),
+    /// The input column at `index`; `name` is for display.
+    Column {
+        /// Position in the input row.
+        index: usize,
+        /// Display name (`table.column`).
+        name: String,
+    },
+    /// `NOT a` (three-valued).
+    Not(Box<Expr>),
+    /// `-a`
+    Negate(Box<Expr>),
+    /// `a AND b` (three-valued).
+    And(Box<Expr>, Box<Expr>),
+    /// `a OR b` (three-valued).
+    Or(Box<Expr>, Box<Expr>),
+    /// A comparison.
+    Compare(CompareOp, Box<Expr>, Box<Expr>),
+    /// Arithmetic.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// `a || b`
+    Concat(Box<Expr>, Box<Expr>),
+    /// `a IS NULL`
+    IsNull(Box<Expr>),
+    /// `a [NOT] [I]LIKE pattern`
+    Like {
+        /// The string.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// ILIKE.
+        case_insensitive: bool,
+    },
+    /// `CAST(a AS type)`
+    Cast(Box<Expr>, DataType),
+    /// `a IN (list)`
+    InList(Box<Expr>, Vec<Expr>),
+    /// `CASE [operand] WHEN .. THEN .. ELSE .. END`, with the operand folded into equality
+    /// conditions.
+    Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
+    /// A scalar function call.
+    Function(Function, Vec<Expr>),
+}
+
+/// Comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `IS DISTINCT FROM` (never NULL)
+    Distinct,
+    /// `IS NOT DISTINCT FROM` (never NULL)
+    NotDistinct,
+}
+
+/// Arithmetic operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+}
+
+/// Scalar functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// `coalesce(a, ...)`
+    Coalesce,
+    /// `nullif(a, b)`
+    NullIf,
+    /// `abs(a)`
+    Abs,
+    /// `lower(a)`
+    Lower,
+    /// `upper(a)`
+    Upper,
+    /// `length(a)`
+    Length,
+}
+
+/// Aggregate functions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Aggregate {
+    /// `count(*)`
+    CountStar,
+    /// `count([DISTINCT] a)`
+    Count(Expr, bool),
+    /// `sum([DISTINCT] a)`
+    Sum(Expr, bool),
+    /// `avg([DISTINCT] a)`
+    Avg(Expr, bool),
+    /// `min(a)`
+    Min(Expr),
+    /// `max(a)`
+    Max(Expr),
+}
+
+/// One key of a sort.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    /// What to sort by.
+    pub expr: Expr,
+    /// DESC.
+    pub descending: bool,
+    /// NULLS FIRST (the default for DESC, as in PostgreSQL).
+    pub nulls_first: bool,
+}
+
+/// Join kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `INNER JOIN`, `CROSS JOIN`, `,`
+    Inner,
+    /// `LEFT [OUTER] JOIN`
+    Left,
+}
+
+/// A node of a query plan. Each produces rows of values.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// One row of no columns (`SELECT` without `FROM`).
+    Nothing,
+    /// Every row of a table, optionally filtered as it is read.
+    Scan {
+        /// The table.
+        table: Table,
+        /// Rows that do not satisfy this are not returned.
+        filter: Option<Expr>,
+    },
+    /// Literal rows.
+    Values {
+        /// Rows of expressions over no input.
+        rows: Vec<Vec<Expr>>,
+    },
+    /// Rows satisfying a predicate.
+    Filter {
+        /// Input.
+        source: Box<Node>,
+        /// Predicate.
+        predicate: Expr,
+    },
+    /// Computed columns.
+    Project {
+        /// Input.
+        source: Box<Node>,
+        /// One expression per output column.
+        exprs: Vec<Expr>,
+    },
+    /// Groups and aggregates: output is the group values, then the aggregates.
+    Aggregate {
+        /// Input.
+        source: Box<Node>,
+        /// Grouping expressions.
+        group_by: Vec<Expr>,
+        /// Aggregates.
+        aggregates: Vec<Aggregate>,
+    },
+    /// Sorted rows.
+    Order {
+        /// Input.
+        source: Box<Node>,
+        /// Keys, most significant first.
+        keys: Vec<SortKey>,
+    },
+    /// `LIMIT` / `OFFSET`.
+    Limit {
+        /// Input.
+        source: Box<Node>,
+        /// Rows to return at most.
+        limit: Option<u64>,
+        /// Rows to skip first.
+        offset: u64,
+    },
+    /// Rows with duplicates removed.
+    Distinct {
+        /// Input.
+        source: Box<Node>,
+    },
+    /// A nested-loop join; output is the left row followed by the right row.
+    NestedLoopJoin {
+        /// Outer side.
+        left: Box<Node>,
+        /// Inner side (read once and kept in memory).
+        right: Box<Node>,
+        /// Join condition over the combined row.
+        predicate: Option<Expr>,
+        /// Kind.
+        kind: JoinKind,
+        /// Columns of the right side (for NULL padding).
+        right_width: usize,
+    },
+}
+
+/// An output column of a query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    /// Column name as PostgreSQL labels it (`?column?` for an unnamed expression).
+    pub name: String,
+    /// Type, when known.
+    pub data_type: DataType,
+}
+
+/// A planned statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// A query.
+    Select {
+        /// The rows.
+        root: Node,
+        /// Output columns.
+        labels: Vec<Label>,
+    },
+    /// `INSERT`
+    Insert {
+        /// Target.
+        table: Table,
+        /// For each column of the table, the source column feeding it, or `None` for its
+        /// default.
+        targets: Vec<Option<usize>>,
+        /// Defaults, bound, one per table column.
+        defaults: Vec<Option<Expr>>,
+        /// Rows to insert.
+        source: Node,
+    },
+    /// `UPDATE`
+    Update {
+        /// Target.
+        table: Table,
+        /// Which rows.
+        filter: Option<Expr>,
+        /// New values by column position, over the old row.
+        assignments: Vec<(usize, Expr)>,
+    },
+    /// `DELETE`
+    Delete {
+        /// Target.
+        table: Table,
+        /// Which rows.
+        filter: Option<Expr>,
+    },
+    /// `CREATE TABLE`
+    CreateTable {
+        /// The definition (its id is assigned at execution).
+        table: Table,
+        /// `IF NOT EXISTS`
+        if_not_exists: bool,
+    },
+    /// `DROP TABLE`
+    DropTable {
+        /// Names.
+        names: Vec<String>,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
+    /// `EXPLAIN`
+    Explain(Box<Plan>),
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Constant(Value::Text(s)) => write!(f, "'{}'", s.replace('\'', "''")),
+            Expr::Constant(v) => write!(f, "{v}"),
+            Expr::Column { name, .. } => f.write_str(name),
+            Expr::Not(a) => write!(f, "NOT {a}"),
+            Expr::Negate(a) => write!(f, "-{a}"),
+            Expr::And(a, b) => write!(f, "({a} AND {b})"),
+            Expr::Or(a, b) => write!(f, "({a} OR {b})"),
+            Expr::Compare(op, a, b) => {
+                let op = match op {
+                    CompareOp::Eq => "=",
+                    CompareOp::NotEq => "<>",
+                    CompareOp::Lt => "<",
+                    CompareOp::LtEq => "<=",
+                    CompareOp::Gt => ">",
+                    CompareOp::GtEq => ">=",
+                    CompareOp::Distinct => "IS DISTINCT FROM",
+                    CompareOp::NotDistinct => "IS NOT DISTINCT FROM",
+                };
+                write!(f, "({a} {op} {b})")
+            }
+            Expr::Arith(op, a, b) => {
+                let op = match op {
+                    ArithOp::Add => "+",
+                    ArithOp::Sub => "-",
+                    ArithOp::Mul => "*",
+                    ArithOp::Div => "/",
+                    ArithOp::Mod => "%",
+                };
+                write!(f, "({a} {op} {b})")
+            }
+            Expr::Concat(a, b) => write!(f, "({a} || {b})"),
+            Expr::IsNull(a) => write!(f, "({a} IS NULL)"),
+            Expr::Like {
+                expr,
+                pattern,
+                case_insensitive,
+            } => {
+                write!(
+                    f,
+                    "({expr} {} {pattern})",
+                    if *case_insensitive { "~~*" } else { "~~" }
+                )
+            }
+            Expr::Cast(a, ty) => write!(f, "({a})::{ty}"),
+            Expr::InList(a, list) => {
+                write!(f, "({a} IN (")?;
+                write_list(f, list)?;
+                f.write_str("))")
+            }
+            Expr::Case(whens, otherwise) => {
+                f.write_str("CASE")?;
+                for (when, then) in whens {
+                    write!(f, " WHEN {when} THEN {then}")?;
+                }
+                if let Some(e) = otherwise {
+                    write!(f, " ELSE {e}")?;
+                }
+                f.write_str(" END")
+            }
+            Expr::Function(func, args) => {
+                write!(f, "{}(", format!("{func:?}").to_lowercase())?;
+                write_list(f, args)?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+fn write_list(f: &mut fmt::Formatter<'_>, list: &[Expr]) -> fmt::Result {
+    for (i, e) in list.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{e}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Aggregate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let distinct = |d: &bool| if *d { "DISTINCT " } else { "" };
+        match self {
+            Aggregate::CountStar => f.write_str("count(*)"),
+            Aggregate::Count(e, d) => write!(f, "count({}{e})", distinct(d)),
+            Aggregate::Sum(e, d) => write!(f, "sum({}{e})", distinct(d)),
+            Aggregate::Avg(e, d) => write!(f, "avg({}{e})", distinct(d)),
+            Aggregate::Min(e) => write!(f, "min({e})"),
+            Aggregate::Max(e) => write!(f, "max({e})"),
+        }
+    }
+}
+
+impl Node {
+    fn title(&self) -> String {
+        let list = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(", ");
+        match self {
+            Node::Nothing => "Result".into(),
+            Node::Scan {
+                table,
+                filter: None,
+            } => format!("Scan: {}", table.name),
+            Node::Scan {
+                table,
+                filter: Some(p),
+            } => format!("Scan: {} where {p}", table.name),
+            Node::Values { rows } => format!("Values: {} rows", rows.len()),
+            Node::Filter { predicate, .. } => format!("Filter: {predicate}"),
+            Node::Project { exprs, .. } => format!(
+                "Project: {}",
+                list(&mut exprs.iter().map(|e| e.to_string()))
+            ),
+            Node::Aggregate {
+                group_by,
+                aggregates,
+                ..
+            } => {
+                let mut items = group_by
+                    .iter()
+                    .map(|e| e.to_string())
+                    .chain(aggregates.iter().map(|a| a.to_string()));
+                format!("Aggregate: {}", list(&mut items))
+            }
+            Node::Order { keys, .. } => {
+                let mut items = keys.iter().map(|k| {
+                    let dir = if k.descending { " desc" } else { "" };
+                    let nulls = match (k.descending, k.nulls_first) {
+                        (false, true) => " nulls first",
+                        (true, false) => " nulls last",
+                        _ => "",
+                    };
+                    format!("{}{dir}{nulls}", k.expr)
+                });
+                format!("Order: {}", list(&mut items))
+            }
+            Node::Limit { limit, offset, .. } => match (limit, offset) {
+                (Some(l), 0) => format!("Limit: {l}"),
+                (Some(l), o) => format!("Limit: {l} offset {o}"),
+                (None, o) => format!("Offset: {o}"),
+            },
+            Node::Distinct { .. } => "Distinct".into(),
+            Node::NestedLoopJoin {
+                predicate, kind, ..
+            } => {
+                let kind = match kind {
+                    JoinKind::Inner => "inner",
+                    JoinKind::Left => "left",
+                };
+                match predicate {
+                    Some(p) => format!("NestedLoopJoin: {kind} on {p}"),
+                    None => format!("NestedLoopJoin: {kind}"),
+                }
+            }
+        }
+    }
+
+    fn children(&self) -> Vec<&Node> {
+        match self {
+            Node::Nothing | Node::Scan { .. } | Node::Values { .. } => vec![],
+            Node::Filter { source, .. }
+            | Node::Project { source, .. }
+            | Node::Aggregate { source, .. }
+            | Node::Order { source, .. }
+            | Node::Limit { source, .. }
+            | Node::Distinct { source } => vec![source],
+            Node::NestedLoopJoin { left, right, .. } => vec![left, right],
+        }
+    }
+
+    fn write_tree(&self, out: &mut Vec<String>, prefix: &str, child_prefix: &str) {
+        out.push(format!("{prefix}{}", self.title()));
+        let children = self.children();
+        for (i, child) in children.iter().enumerate() {
+            let last = i + 1 == children.len();
+            let (p, c) = if last {
+                ("└─ ", "   ")
+            } else {
+                ("├─ ", "│  ")
+            };
+            child.write_tree(
+                out,
+                &format!("{child_prefix}{p}"),
+                &format!("{child_prefix}{c}"),
+            );
+        }
+    }
+}
+
+impl Plan {
+    /// The plan as lines of a tree, as `EXPLAIN` prints it.
+    pub fn explain_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match self {
+            Plan::Select { root, .. } => root.write_tree(&mut out, "", ""),
+            Plan::Insert { table, source, .. } => {
+                out.push(format!("Insert: {}", table.name));
+                source.write_tree(&mut out, "└─ ", "   ");
+            }
+            Plan::Update {
+                table,
+                filter,
+                assignments,
+            } => {
+                let sets: Vec<_> = assignments
+                    .iter()
+                    .map(|(i, e)| format!("{} = {e}", table.columns[*i].name))
+                    .collect();
+                out.push(format!("Update: {} ({})", table.name, sets.join(", ")));
+                Node::Scan {
+                    table: table.clone(),
+                    filter: filter.clone(),
+                }
+                .write_tree(&mut out, "└─ ", "   ");
+            }
+            Plan::Delete { table, filter } => {
+                out.push(format!("Delete: {}", table.name));
+                Node::Scan {
+                    table: table.clone(),
+                    filter: filter.clone(),
+                }
+                .write_tree(&mut out, "└─ ", "   ");
+            }
+            Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
+            Plan::DropTable { names, .. } => out.push(format!("DropTable: {}", names.join(", "))),
+            Plan::Explain(plan) => out.extend(plan.explain_lines()),
+        }
+        out
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain_lines().join("\n"))
+    }
+}
