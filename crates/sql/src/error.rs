@@ -1,7 +1,7 @@
 //! The SQL layer's error type.
 //!
 //! Every user-facing error carries an [`ErrorCode`], named after PostgreSQL's condition name;
-//! the protocol edge maps codes to SQLSTATEs in one place. Build errors with [`errinput!`]:
+//! the protocol edge maps codes to SQLSTATEs in one place. Build errors with [`errinput!`](crate::errinput):
 //! `errinput!(UndefinedTable, "relation \"{name}\" does not exist")`.
 
 use std::fmt;
@@ -175,4 +175,90 @@ macro_rules! errinput {
 #[macro_export]
 macro_rules! errinternal {
     ($($args:tt)*) => { $crate::Error::Internal(format!($($args)*)) };
+}
+
+impl ErrorCode {
+    /// The SQLSTATE of this condition.
+    pub fn sqlstate(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            SyntaxError => "42601",
+            UndefinedTable => "42P01",
+            UndefinedColumn => "42703",
+            UndefinedFunction => "42883",
+            DuplicateTable => "42P07",
+            DuplicateColumn => "42701",
+            AmbiguousColumn => "42702",
+            DatatypeMismatch => "42804",
+            CannotCoerce => "42846",
+            GroupingError => "42803",
+            InvalidColumnReference => "42P10",
+            IndeterminateDatatype => "42P18",
+            UndefinedObject => "42704",
+            DuplicateObject => "42710",
+            DuplicateSchema => "42P06",
+            InvalidSchemaName => "3F000",
+            InvalidTextRepresentation => "22P02",
+            InvalidDatetimeFormat => "22007",
+            DatetimeFieldOverflow => "22008",
+            NumericValueOutOfRange => "22003",
+            DivisionByZero => "22012",
+            StringDataRightTruncation => "22001",
+            InvalidParameterValue => "22023",
+            InvalidArgumentForLogarithm => "2201E",
+            InvalidArgumentForPowerFunction => "2201F",
+            NullValueNotAllowed => "22004",
+            CardinalityViolation => "21000",
+            NotNullViolation => "23502",
+            UniqueViolation => "23505",
+            ForeignKeyViolation => "23503",
+            CheckViolation => "23514",
+            FeatureNotSupported => "0A000",
+            ActiveSqlTransaction => "25001",
+            NoActiveSqlTransaction => "25P01",
+            InFailedSqlTransaction => "25P02",
+            DependentObjectsStillExist => "2BP01",
+            StatementTooComplex => "54001",
+            InsufficientPrivilege => "42501",
+            NameTooLong => "42622",
+        }
+    }
+}
+
+impl Error {
+    /// The SQLSTATE to report for this error: the one mapping from every layer's errors to
+    /// SQLSTATEs, used by the protocol edge (and by tests that check codes).
+    pub fn sqlstate(&self) -> &'static str {
+        use zizhu_engine::Error as Engine;
+        use zizhu_txn::Error as Txn;
+        match self {
+            Error::Syntax { .. } => "42601",
+            Error::TooComplex => "54001",
+            Error::Input { code, .. } => code.sqlstate(),
+            Error::Txn(err) => match err {
+                Txn::Serialization(_) => "40001",
+                Txn::Deadlock(_) => "40P01",
+                Txn::LockNotAvailable | Txn::LockTimeout => "55P03",
+                Txn::Canceled => "57014",
+                Txn::ReadOnly(_) => "25006",
+                Txn::NoSuchSavepoint(_) => "3B001",
+                Txn::Aborted => "25P02",
+                Txn::Engine(Engine::Corruption(_)) => "XX001",
+                Txn::Engine(Engine::Io(_)) => "58030",
+                Txn::Engine(Engine::Locked(_)) => "55006",
+                Txn::Engine(Engine::Poisoned(_) | Engine::Internal(_)) | Txn::Internal(_) => {
+                    "XX000"
+                }
+            },
+            Error::Internal(_) => "XX000",
+        }
+    }
+
+    /// The 1-based character position in the statement the error refers to, if known.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            Error::Syntax { position, .. } | Error::Input { position, .. } => *position,
+            _ => None,
+        }
+    }
 }

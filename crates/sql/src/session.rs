@@ -225,7 +225,11 @@ impl<E: Engine> Session<E> {
                         "ROLLBACK TO SAVEPOINT can only be used in transaction blocks"
                     )
                 })?;
-                block.txn.rollback_to(&name.value.to_lowercase())?;
+                // A failed ROLLBACK TO leaves the block aborted, as in PostgreSQL.
+                if let Err(err) = block.txn.rollback_to(&name.value.to_lowercase()) {
+                    block.failed = true;
+                    return Err(err.into());
+                }
                 block.failed = false;
                 return Ok(StatementResult::Command("ROLLBACK"));
             }

@@ -227,9 +227,7 @@ fn like(text: &str, pattern: &str) -> Result<bool> {
                 }
             }
             Token::One => {
-                for i in 0..text.len() {
-                    next[i + 1] = matches[i];
-                }
+                next[1..].copy_from_slice(&matches[..text.len()]);
             }
             Token::Char(c) => {
                 for i in 0..text.len() {

@@ -480,6 +480,7 @@ impl<'a, E: Engine> Binder<'a, E> {
         let (mut node, scope) = self.bind_from(&select.from)?;
         if let Some(selection) = &select.selection {
             let predicate = self.bind_expr(selection, &scope, None)?;
+            self.check_boolean(&predicate, &scope, None, "WHERE")?;
             node = Node::Filter {
                 source: Box::new(node),
                 predicate,
@@ -539,6 +540,23 @@ impl<'a, E: Engine> Binder<'a, E> {
                             }
                             _ => g,
                         },
+                        // An output column's alias, when no input column has that name.
+                        ast::Expr::Identifier(id)
+                            if !scope.columns.iter().any(|c| c.name == ident(id)) =>
+                        {
+                            select
+                                .projection
+                                .iter()
+                                .find_map(|item| match item {
+                                    ast::SelectItem::ExprWithAlias { expr, alias }
+                                        if ident(alias) == ident(id) =>
+                                    {
+                                        Some(expr)
+                                    }
+                                    _ => None,
+                                })
+                                .unwrap_or(g)
+                        }
                         _ => g,
                     };
                     let bound = self.bind_expr(g, &scope, None)?;
@@ -589,6 +607,7 @@ impl<'a, E: Engine> Binder<'a, E> {
         let scope = grouping.as_ref().map_or(scope, |g| g.scope.clone());
         if let Some(having) = &select.having {
             let predicate = self.bind_expr(having, &scope, grouping.as_ref())?;
+            self.check_boolean(&predicate, &scope, grouping.as_ref(), "HAVING")?;
             node = Node::Filter {
                 source: Box::new(node),
                 predicate,
@@ -694,10 +713,12 @@ impl<'a, E: Engine> Binder<'a, E> {
                     let bound = self.bind_expr(e, &scope, grouping.as_ref())?;
                     match exprs[..visible].iter().position(|x| *x == bound) {
                         Some(i) => i,
-                        None if distinct => return Err(errinput!(
+                        None if distinct => {
+                            return Err(errinput!(
                             InvalidColumnReference,
                             "for SELECT DISTINCT, ORDER BY expressions must appear in select list"
-                        )),
+                        ))
+                        }
                         None => {
                             exprs.push(bound);
                             exprs.len() - 1
@@ -1130,6 +1151,23 @@ impl<'a, E: Engine> Binder<'a, E> {
         self.bind_expr(expr, scope, grouping)
     }
 
+    /// Fails with 42804 unless `predicate` is boolean (or of a type not known until run time).
+    fn check_boolean(
+        &self,
+        predicate: &Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+        clause: &str,
+    ) -> Result<()> {
+        match self.expr_type(predicate, scope, grouping) {
+            DataType::Bool | DataType::Unknown => Ok(()),
+            ty => Err(errinput!(
+                DatatypeMismatch,
+                "argument of {clause} must be type boolean, not type {ty}"
+            )),
+        }
+    }
+
     /// The type of a bound expression, looking column types up in the scope.
     fn expr_type(&self, expr: &Expr, scope: &Scope, grouping: Option<&Grouping>) -> DataType {
         match expr {
@@ -1333,6 +1371,9 @@ impl<'a, E: Engine> Binder<'a, E> {
             .as_ref()
             .map(|e| self.bind_expr(e, &scope, None))
             .transpose()?;
+        if let Some(f) = &filter {
+            self.check_boolean(f, &scope, None, "WHERE")?;
+        }
         Ok(Plan::Update {
             table,
             filter,
@@ -1371,6 +1412,9 @@ impl<'a, E: Engine> Binder<'a, E> {
             .as_ref()
             .map(|e| self.bind_expr(e, &scope, None))
             .transpose()?;
+        if let Some(f) = &filter {
+            self.check_boolean(f, &scope, None, "WHERE")?;
+        }
         Ok(Plan::Delete { table, filter })
     }
 

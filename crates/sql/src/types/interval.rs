@@ -72,19 +72,22 @@ struct Acc {
 }
 
 impl Acc {
-    /// Adds `value` units of `unit`, cascading a fractional part down as PostgreSQL does.
-    fn add(&mut self, value: f64, unit: Unit) {
-        let whole = value.trunc();
-        let frac = value - whole;
+    /// Adds `whole + frac` units of `unit`, cascading the fractional part down as PostgreSQL
+    /// does. The parts are parsed apart, as PostgreSQL parses them, so that `1.0000005 sec`
+    /// rounds the fraction `0.0000005` alone.
+    fn add(&mut self, (whole, frac): (f64, f64), unit: Unit) {
+        let value = whole + frac;
+        // PostgreSQL's AdjustMicroseconds: the whole part scales exactly, the fraction rounds.
+        let time = |scale: f64| whole * scale + (frac * scale).round_ties_even();
         match unit {
-            Unit::Micro => self.micros += value,
-            Unit::Milli => self.micros += value * 1000.0,
-            Unit::Second => self.micros += value * USECS_PER_SEC as f64,
-            Unit::Minute => self.micros += value * USECS_PER_MINUTE as f64,
-            Unit::Hour => self.micros += value * USECS_PER_HOUR as f64,
+            Unit::Micro => self.micros += time(1.0),
+            Unit::Milli => self.micros += time(1000.0),
+            Unit::Second => self.micros += time(USECS_PER_SEC as f64),
+            Unit::Minute => self.micros += time(USECS_PER_MINUTE as f64),
+            Unit::Hour => self.micros += time(USECS_PER_HOUR as f64),
             Unit::Day => {
                 self.days += whole as i64;
-                self.micros += frac * USECS_PER_DAY as f64;
+                self.micros += (frac * USECS_PER_DAY as f64).round_ties_even();
             }
             Unit::Week => self.add_days(value * 7.0),
             Unit::Month => {
@@ -101,7 +104,7 @@ impl Acc {
 
     fn add_days(&mut self, days: f64) {
         self.days += days.trunc() as i64;
-        self.micros += (days - days.trunc()) * USECS_PER_DAY as f64;
+        self.micros += ((days - days.trunc()) * USECS_PER_DAY as f64).round_ties_even();
     }
 
     fn negate(&mut self) {
@@ -143,6 +146,31 @@ enum Unit {
     Year(u32),
 }
 
+/// The fields a `H:M:S` token sets (PostgreSQL's `DTK_TIME_M`: hours, minutes, all seconds).
+const TIME_FIELDS: u32 = 1 << 0 | 1 << 1 | 1 << 4 | 1 << 5 | 1 << 6;
+
+impl Unit {
+    /// The input fields a unit sets, as PostgreSQL's `DecodeInterval` tracks them: seconds with
+    /// a fraction also claim the sub-second fields.
+    fn field_mask(self, fractional: bool) -> u32 {
+        match self {
+            Unit::Micro => 1 << 0,
+            Unit::Milli => 1 << 1,
+            Unit::Second if fractional => 1 << 0 | 1 << 1 | 1 << 4,
+            Unit::Second => 1 << 4,
+            Unit::Minute => 1 << 5,
+            Unit::Hour => 1 << 6,
+            Unit::Day => 1 << 7,
+            Unit::Week => 1 << 8,
+            Unit::Month => 1 << 9,
+            Unit::Year(1) => 1 << 10,
+            Unit::Year(10) => 1 << 11,
+            Unit::Year(100) => 1 << 12,
+            Unit::Year(_) => 1 << 13,
+        }
+    }
+}
+
 fn unit(s: &str) -> Option<Unit> {
     Some(match s {
         "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" | "microsecon" => {
@@ -165,13 +193,31 @@ fn unit(s: &str) -> Option<Unit> {
     })
 }
 
-/// Parses a signed decimal number (`-1.5`, `+3`, `.5`).
-fn number(s: &str) -> Option<f64> {
+/// Parses a signed decimal number (`-1.5`, `+3`, `.5`) into its whole and fractional parts,
+/// both carrying the sign.
+fn number(s: &str) -> Option<(f64, f64)> {
+    let negative = s.starts_with('-');
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body.is_empty() || body == "." || !body.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
         return None;
     }
-    s.parse().ok()
+    let whole: f64 = if int.is_empty() {
+        0.0
+    } else {
+        int.parse().ok()?
+    };
+    let frac: f64 = if frac.is_empty() {
+        0.0
+    } else {
+        format!("0.{frac}").parse().ok()?
+    };
+    Some(if negative {
+        (-whole, -frac)
+    } else {
+        (whole, frac)
+    })
 }
 
 /// Parses a signed `H:M[:S[.f]]` into microseconds (hours are not limited to 24 here).
@@ -235,6 +281,7 @@ pub(crate) fn parse_interval(text: &str) -> Result<Interval> {
     let mut acc = Acc::default();
     let mut ago = false;
     let mut seen = false;
+    let mut fields = 0u32;
     let mut i = 0;
     while i < tokens.len() {
         let tok = tokens[i].as_str();
@@ -249,23 +296,34 @@ pub(crate) fn parse_interval(text: &str) -> Result<Interval> {
             ago = true;
             continue;
         }
+        // Each field may be given once, as in PostgreSQL (`1 hour 02:00:00` is an error).
+        let mut claim = |mask: u32| {
+            if fields & mask != 0 {
+                return Err(bad());
+            }
+            fields |= mask;
+            Ok(())
+        };
         if tok.contains(':') {
+            claim(TIME_FIELDS)?;
             acc.micros += interval_time(tok).ok_or_else(bad)?;
             seen = true;
             continue;
         }
         let value = number(tok).ok_or_else(bad)?;
         seen = true;
-        match tokens.get(i).and_then(|u| unit(u)) {
+        let u = match tokens.get(i).and_then(|u| unit(u)) {
             Some(u) => {
                 i += 1;
-                acc.add(value, u);
+                u
             }
             // "1 02:03:04": a bare number before a time is days; a final bare number is seconds.
-            None if tokens.get(i).is_some_and(|t| t.contains(':')) => acc.add(value, Unit::Day),
-            None if i == tokens.len() => acc.add(value, Unit::Second),
+            None if tokens.get(i).is_some_and(|t| t.contains(':')) => Unit::Day,
+            None if i == tokens.len() => Unit::Second,
             None => return Err(bad()),
-        }
+        };
+        claim(u.field_mask(value.1 != 0.0))?;
+        acc.add(value, u);
     }
     if !seen {
         return Err(bad());

@@ -34,6 +34,10 @@ mod numeric;
 pub mod ops;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_datetime;
+#[cfg(test)]
+mod tests_ops;
 mod text;
 
 pub use cast::{assign, cast};

@@ -460,12 +460,115 @@ fn special_float(x: f64) -> Option<String> {
 
 /// `float8out`.
 pub(crate) fn format_float8(x: f64) -> String {
-    special_float(x).unwrap_or_else(|| format_shortest(format!("{x:e}"), 15))
+    special_float(x).unwrap_or_else(|| {
+        let (m, e) = decode_float(x.abs().to_bits(), 52, 1075);
+        let sci = pg_shortest(
+            &format!("{:e}", x.abs()),
+            m,
+            e,
+            17,
+            |n| format!("{:.*e}", n - 1, x.abs()),
+            |s| s.parse::<f64>().is_ok_and(|y| y == x.abs()),
+        );
+        format_shortest(if x < 0.0 { format!("-{sci}") } else { sci }, 15)
+    })
 }
 
 /// `float4out`.
 pub(crate) fn format_float4(x: f32) -> String {
-    special_float(x as f64).unwrap_or_else(|| format_shortest(format!("{x:e}"), 6))
+    special_float(x as f64).unwrap_or_else(|| {
+        let (m, e) = decode_float(x.abs().to_bits() as u64, 23, 150);
+        let sci = pg_shortest(
+            &format!("{:e}", x.abs()),
+            m,
+            e,
+            9,
+            |n| format!("{:.*e}", n - 1, x.abs()),
+            |s| s.parse::<f32>().is_ok_and(|y| y == x.abs()),
+        );
+        format_shortest(if x < 0.0 { format!("-{sci}") } else { sci }, 6)
+    })
+}
+
+/// The mantissa and binary exponent of a finite nonzero float's magnitude (`|x| = m × 2^e`),
+/// and whether the float below it is closer (a power of two at the bottom of its binade).
+fn decode_float(bits: u64, mantissa_bits: u32, bias: i64) -> ((u64, bool), i64) {
+    let frac = bits & ((1 << mantissa_bits) - 1);
+    let exp_field = (bits >> mantissa_bits) & if mantissa_bits == 52 { 0x7ff } else { 0xff };
+    if exp_field == 0 {
+        ((frac, false), 1 - bias)
+    } else {
+        (
+            (frac | 1 << mantissa_bits, frac == 0 && exp_field > 1),
+            exp_field as i64 - bias,
+        )
+    }
+}
+
+/// Whether the decimal `digits × 10^k` equals `n × 2^p` exactly.
+fn decimal_equals_binary(digits: &BigInt, k: i64, n: &BigInt, p: i64) -> bool {
+    let two = |e: i64| bigdecimal::num_traits::pow(BigInt::from(2u8), e as usize);
+    let left = digits * pow10(k.max(0) as u64) * two((-p).max(0));
+    let right = n * two(p.max(0)) * pow10((-k).max(0) as u64);
+    left == right
+}
+
+/// The digits PostgreSQL's Ryu prints: the value correctly rounded (half to even) to the
+/// fewest digits that read back as the same float, where a candidate lying exactly halfway to a
+/// neighbouring float does not count. Rust's shortest formatting differs in exactly those two
+/// corners (it accepts the halfway points and breaks digit ties upwards), so its length is only
+/// the starting point of the search.
+fn pg_shortest(
+    rust_shortest: &str,
+    (m, low_gap_half): (u64, bool),
+    e: i64,
+    max_digits: usize,
+    with_digits: impl Fn(usize) -> String,
+    round_trips: impl Fn(&str) -> bool,
+) -> String {
+    let on_boundary = |s: &str| {
+        let (mantissa, exp) = s.split_once('e').unwrap_or((s, "0"));
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let significant = digits.trim_end_matches('0');
+        let (Ok(d), Ok(exp)) = (significant.parse::<u64>(), exp.parse::<i64>()) else {
+            return false;
+        };
+        // d × 10^k, with d not a multiple of 10.
+        let k = exp - (significant.len() as i64 - 1);
+        // A midpoint is n × 2^p with n odd. Cheap necessary conditions first: for p < 0 it has
+        // exactly -p decimal places (so k = p); for p >= 0 it is an integer whose factors of
+        // two all come from d × 10^k.
+        let may_equal = |p: i64| {
+            if p < 0 {
+                k == p
+            } else {
+                k >= 0 && p - k >= 0 && d.trailing_zeros() as i64 == p - k
+            }
+        };
+        let d = BigInt::from(d);
+        let m = BigInt::from(m);
+        let hit = |n: BigInt, p: i64| may_equal(p) && decimal_equals_binary(&d, k, &n, p);
+        let lower = if low_gap_half {
+            hit(&m * 4u8 - 1u8, e - 2)
+        } else {
+            hit(&m * 2u8 - 1u8, e - 1)
+        };
+        lower || hit(&m * 2u8 + 1u8, e - 1)
+    };
+    let start = rust_shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count();
+    for n in start.max(1)..=max_digits {
+        let candidate = with_digits(n);
+        if round_trips(&candidate) && !on_boundary(&candidate) {
+            return candidate;
+        }
+    }
+    rust_shortest.to_string()
 }
 
 /// Whether the text of a float names an infinity (so an infinite parse is not an overflow).

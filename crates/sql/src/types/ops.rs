@@ -370,13 +370,23 @@ pub fn neg(a: &Value) -> Result<Value> {
     })
 }
 
-/// `a || b`: text with anything non-NULL gives text (the other operand in its text form);
+/// `a || b`: text with anything non-NULL gives text (the other operand cast to text);
 /// `bytea || bytea` gives bytea; NULL gives NULL.
 pub fn concat(a: &Value, b: &Value) -> Result<Value> {
     Ok(match (a, b) {
         (Value::Null, _) | (_, Value::Null) => Value::Null,
         (Value::Bytes(x), Value::Bytes(y)) => Value::Bytes([x.as_slice(), y.as_slice()].concat()),
-        (Value::Text(_), _) | (_, Value::Text(_)) => Value::Text(to_text(a) + &to_text(b)),
+        // PostgreSQL defines `anynonarray || text` as `$1::text || $2`: the cast, so booleans
+        // give `true`, not the output function's `t`.
+        (Value::Text(_), _) | (_, Value::Text(_)) => {
+            let text = |v: &Value| -> Result<String> {
+                Ok(match super::cast(v.clone(), &DataType::Text)? {
+                    Value::Text(s) => s,
+                    other => to_text(&other),
+                })
+            };
+            Value::Text(text(a)? + &text(b)?)
+        }
         _ => return Err(no_operator("||", a, b)),
     })
 }
