@@ -31,6 +31,8 @@
 //! ```
 
 pub mod baseline;
+#[cfg(feature = "zizhu")]
+pub mod embedded;
 pub mod parser;
 #[cfg(feature = "postgres")]
 pub mod postgres;

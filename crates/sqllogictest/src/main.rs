@@ -6,9 +6,11 @@
 //! ```
 //!
 //! Directories are searched recursively for `*.test` and `*.slt` files, named relative to the
-//! directory. The engine is PostgreSQL (`--url`, default `host=/tmp/pgslt port=55433
-//! user=postgres`; needs the `postgres` feature) until ZizhuDB's SQL engine joins;
-//! `--engine parse` only parses the files and counts the records that would run. The exit code
+//! directory. `--engine zizhu` runs ZizhuDB's SQL engine embedded, each file on a fresh
+//! in-memory database; `--engine postgres` runs PostgreSQL (`--url`, default `host=/tmp/pgslt
+//! port=55433 user=postgres`; needs the `postgres` feature), which is how the runner and the
+//! engine's own files are checked against PostgreSQL; `--engine parse` only parses the files
+//! and counts the records that would run. The exit code
 //! is 0 unless the run could not proceed (bad arguments, unreadable or unparsable file, lost
 //! connection), or `--baseline` is given and some file passed fewer records than the baseline.
 
@@ -23,13 +25,15 @@ use zizhu_sqllogictest::baseline;
 use zizhu_sqllogictest::parser::{self, RecordKind};
 use zizhu_sqllogictest::{FileReport, Runner, RunnerConfig};
 
-const USAGE: &str = "usage: zizhu-slt [--engine postgres|parse] [--url URL] [--jobs N] \
+const USAGE: &str = "usage: zizhu-slt [--engine zizhu|postgres|parse] [--url URL] [--jobs N] \
 [--max-failures-shown N] [--baseline PATH] FILE_OR_DIR...";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Engine {
     Parse,
     Postgres,
+    /// ZizhuDB's SQL engine, embedded: each file on a fresh in-memory database.
+    Zizhu,
 }
 
 struct Args {
@@ -43,7 +47,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
-        engine: Engine::Postgres,
+        engine: Engine::Zizhu,
         url: "host=/tmp/pgslt port=55433 user=postgres".to_string(),
         jobs: 1,
         max_shown: 3,
@@ -58,7 +62,10 @@ fn parse_args() -> Result<Args, String> {
                 args.engine = match value("--engine")?.as_str() {
                     "postgres" | "postgresql" => Engine::Postgres,
                     "parse" => Engine::Parse,
-                    other => return Err(format!("unknown engine `{other}` (postgres, parse)")),
+                    "zizhu" => Engine::Zizhu,
+                    other => {
+                        return Err(format!("unknown engine `{other}` (zizhu, postgres, parse)"))
+                    }
                 }
             }
             "--url" => args.url = value("--url")?,
@@ -168,12 +175,24 @@ fn run_file(
             });
         }
         Engine::Postgres => run_postgres(server, runner, &script)?,
+        Engine::Zizhu => run_zizhu(runner, &script)?,
     };
     Ok(FileResult {
         report,
         parsed_records: None,
         elapsed: start.elapsed(),
     })
+}
+
+#[cfg(feature = "zizhu")]
+fn run_zizhu(runner: &Runner, script: &parser::Script) -> Result<FileReport, String> {
+    let mut conn = zizhu_sqllogictest::embedded::Embedded::new();
+    Ok(runner.run_script(script, &mut conn))
+}
+
+#[cfg(not(feature = "zizhu"))]
+fn run_zizhu(_runner: &Runner, _script: &parser::Script) -> Result<FileReport, String> {
+    Err("this zizhu-slt was built without ZizhuDB: build with `--features zizhu`".into())
 }
 
 #[cfg(feature = "postgres")]

@@ -1,4 +1,4 @@
-//! Runs the SQL engine's own sqllogictest files (`tests/slt/*.slt`) against the embedded
+//! Runs the SQL engine's sqllogictest files (`crates/sql/tests/slt/*.slt`) against the embedded
 //! engine, each file in a fresh in-memory database.
 //!
 //! The files use SQLite's format plus one extension: `statement error <text>` passes only if
@@ -8,53 +8,16 @@
 //! expectations are checked to be PostgreSQL's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![cfg(feature = "zizhu")]
 
 use std::path::Path;
 
-use zizhu_sql::{types, Database, StatementResult};
-use zizhu_sqllogictest::{parser, Connection, Output, Runner, RunnerConfig, ValueKind};
-
-struct Embedded(zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>);
-
-impl Connection for Embedded {
-    fn run(&mut self, sql: &str) -> Result<Output, String> {
-        let results = self
-            .0
-            .execute(sql)
-            .map_err(|e| format!("{}: {e}", e.sqlstate()))?;
-        Ok(match results.into_iter().last() {
-            Some(StatementResult::Query { labels, rows }) => Output::Rows {
-                types: Some(
-                    labels
-                        .iter()
-                        .map(|l| match &l.data_type {
-                            types::DataType::Bool => ValueKind::Bool,
-                            types::DataType::Int16
-                            | types::DataType::Int32
-                            | types::DataType::Int64 => ValueKind::Integer,
-                            types::DataType::Float32 | types::DataType::Float64 => ValueKind::Float,
-                            types::DataType::Numeric(_) => ValueKind::Numeric,
-                            _ => ValueKind::Text,
-                        })
-                        .collect(),
-                ),
-                rows: rows
-                    .iter()
-                    .map(|row| {
-                        row.iter()
-                            .map(|v| (!v.is_null()).then(|| types::to_text(v)))
-                            .collect()
-                    })
-                    .collect(),
-            },
-            _ => Output::StatementComplete,
-        })
-    }
-}
+use zizhu_sqllogictest::embedded::Embedded;
+use zizhu_sqllogictest::{parser, Runner, RunnerConfig};
 
 #[test]
 fn slt_files() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql/tests/slt");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -70,7 +33,7 @@ fn slt_files() {
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         let script = parser::parse(&text).unwrap_or_else(|e| panic!("{}: {e:?}", file.display()));
-        let mut conn = Embedded(Database::memory().session());
+        let mut conn = Embedded::new();
         let report = runner.run_script(&script, &mut conn);
         let name = file.file_name().unwrap().to_string_lossy();
         println!("{name}: {} passed, {} failed", report.passed, report.failed);
