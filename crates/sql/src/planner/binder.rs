@@ -58,8 +58,13 @@ impl Scope {
 
 /// Aggregation context: grouping expressions and aggregate calls by their SQL text.
 struct Grouping {
-    keys: Vec<String>,
-    aggregates: Vec<String>,
+    /// Grouping expressions, bound over the input.
+    keys: Vec<Expr>,
+    /// Aggregates, bound over the input.
+    aggregates: Vec<Aggregate>,
+    /// The aggregate's input columns.
+    input: Scope,
+    /// The aggregate's output: keys, then aggregates.
     scope: Scope,
 }
 
@@ -465,6 +470,10 @@ impl<'a, E: Engine> Binder<'a, E> {
                     .collect();
                 Ok((node, Scope { columns }))
             }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => self.bind_from(std::slice::from_ref(table_with_joins.as_ref())),
             other => Err(unsupported(format!("FROM item {other}"))),
         }
     }
@@ -512,7 +521,6 @@ impl<'a, E: Engine> Binder<'a, E> {
         let grouping =
             if !group_exprs.is_empty() || !aggregate_calls.is_empty() || select.having.is_some() {
                 let mut keys = Vec::new();
-                let mut key_texts = Vec::new();
                 let mut columns = Vec::new();
                 for g in group_exprs {
                     // GROUP BY may name an output column by position.
@@ -572,33 +580,30 @@ impl<'a, E: Engine> Binder<'a, E> {
                         name,
                         data_type: type_of(&bound),
                     });
-                    key_texts.push(g.to_string());
                     keys.push(bound);
                 }
                 let mut aggregates = Vec::new();
-                let mut aggregate_texts: Vec<String> = Vec::new();
                 for call in &aggregate_calls {
-                    let text = call.to_string();
-                    if aggregate_texts.contains(&text) {
+                    let aggregate = self.bind_aggregate(call, &scope)?;
+                    if aggregates.contains(&aggregate) {
                         continue;
                     }
-                    let aggregate = self.bind_aggregate(call, &scope)?;
                     columns.push(ScopeColumn {
                         table: None,
-                        name: text.clone(),
+                        name: call.to_string(),
                         data_type: DataType::Unknown,
                     });
-                    aggregate_texts.push(text);
                     aggregates.push(aggregate);
                 }
                 node = Node::Aggregate {
                     source: Box::new(node),
-                    group_by: keys,
-                    aggregates,
+                    group_by: keys.clone(),
+                    aggregates: aggregates.clone(),
                 };
                 Some(Grouping {
-                    keys: key_texts,
-                    aggregates: aggregate_texts,
+                    keys,
+                    aggregates,
+                    input: scope.clone(),
                     scope: Scope { columns },
                 })
             } else {
@@ -639,12 +644,11 @@ impl<'a, E: Engine> Binder<'a, E> {
                     return Err(unsupported("multiple aliases"))
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
-                    if grouping.is_some() {
-                        return Err(errinput!(
-                            GroupingError,
-                            "SELECT * is not allowed with GROUP BY or aggregates"
-                        ));
-                    }
+                    // Each column must be a grouping key, as for a named column.
+                    let (columns, keys) = match grouping.as_ref() {
+                        Some(g) => (&g.input.columns, Some(&g.keys)),
+                        None => (&scope.columns, None),
+                    };
                     let only = match item {
                         ast::SelectItem::QualifiedWildcard(
                             ast::SelectItemQualifiedWildcardKind::ObjectName(n),
@@ -653,14 +657,30 @@ impl<'a, E: Engine> Binder<'a, E> {
                         _ => None,
                     };
                     let mut any = false;
-                    for (i, c) in scope.columns.iter().enumerate() {
+                    for (i, c) in columns.iter().enumerate() {
                         if only.as_ref().is_some_and(|t| c.table.as_ref() != Some(t)) {
                             continue;
                         }
                         any = true;
+                        let index = match keys {
+                            None => i,
+                            Some(keys) => {
+                                let column = Expr::Column {
+                                    index: i,
+                                    name: c.name.clone().into(),
+                                };
+                                keys.iter().position(|k| *k == column).ok_or_else(|| {
+                                    errinput!(
+                                        GroupingError,
+                                        "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                                        c.name
+                                    )
+                                })?
+                            }
+                        };
                         exprs.push(Expr::Column {
-                            index: i,
-                            name: c.name.clone(),
+                            index,
+                            name: c.name.clone().into(),
                         });
                         labels.push(Label {
                             name: c.name.clone(),
@@ -730,7 +750,10 @@ impl<'a, E: Engine> Binder<'a, E> {
                 .get(index)
                 .map_or_else(|| format!("#{index}"), |l| l.name.clone());
             keys.push(SortKey {
-                expr: Expr::Column { index, name },
+                expr: Expr::Column {
+                    index,
+                    name: name.into(),
+                },
                 descending,
                 nulls_first,
             });
@@ -754,7 +777,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             let trim = (0..visible)
                 .map(|i| Expr::Column {
                     index: i,
-                    name: labels[i].name.clone(),
+                    name: labels[i].name.clone().into(),
                 })
                 .collect();
             node = Node::Project {
@@ -833,7 +856,7 @@ impl<'a, E: Engine> Binder<'a, E> {
         match (found.next(), found.next()) {
             (Some((index, _)), None) => Ok(Expr::Column {
                 index,
-                name: display,
+                name: display.into(),
             }),
             (Some(_), Some(_)) => Err(errinput!(
                 AmbiguousColumn,
@@ -868,36 +891,32 @@ impl<'a, E: Engine> Binder<'a, E> {
     ) -> Result<Expr> {
         use ast::Expr as A;
         if let Some(g) = grouping {
-            let text = expr.to_string();
-            if let Some(i) = g.keys.iter().position(|k| *k == text) {
-                return Ok(Expr::Column {
-                    index: i,
-                    name: text,
-                });
-            }
-            if let Some(j) = g.aggregates.iter().position(|k| *k == text) {
+            // Above an aggregate: an aggregate call or an expression equal to a grouping key
+            // (compared bound, so `t.a` matches `a`) is an output column of the aggregate.
+            if is_aggregate(expr) {
+                let aggregate = self.bind_aggregate(expr, &g.input)?;
+                let j = g.aggregates.iter().position(|a| *a == aggregate);
+                let j = j.ok_or_else(|| errinternal!("aggregate {expr} was not collected"))?;
                 return Ok(Expr::Column {
                     index: g.keys.len() + j,
-                    name: text,
+                    name: expr.to_string().into(),
                 });
             }
+            if let Ok(bound) = self.bind_expr(expr, &g.input, None) {
+                if let Some(i) = g.keys.iter().position(|k| *k == bound) {
+                    return Ok(Expr::Column {
+                        index: i,
+                        name: expr.to_string().into(),
+                    });
+                }
+            }
             if let A::Identifier(_) | A::CompoundIdentifier(_) = expr {
-                // A bare column that is not a grouping key: find it by name among the keys.
-                let resolved = match expr {
-                    A::Identifier(id) => self.resolve(None, &ident(id), scope, id.span),
-                    A::CompoundIdentifier(ids) if ids.len() == 2 => {
-                        self.resolve(Some(&ident(&ids[0])), &ident(&ids[1]), scope, ids[1].span)
-                    }
-                    _ => Err(unsupported(format!("name {expr}"))),
-                };
-                return match resolved {
-                    Ok(e @ Expr::Column { index, .. }) if index < g.keys.len() => Ok(e),
-                    Ok(_) | Err(Error::Input { code: crate::ErrorCode::UndefinedColumn, .. }) => Err(errinput!(
-                        GroupingError,
-                        "column \"{expr}\" must appear in the GROUP BY clause or be used in an aggregate function"
-                    )),
-                    Err(e) => Err(e),
-                };
+                // Not a grouping key: an error, the right one if the name does not exist.
+                self.bind_expr(expr, &g.input, None)?;
+                return Err(errinput!(
+                    GroupingError,
+                    "column \"{expr}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                ));
             }
         }
         let bind = |e: &ast::Expr| self.bind_expr(e, scope, grouping);
@@ -1362,7 +1381,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             })?;
             let target = Expr::Column {
                 index,
-                name: column,
+                name: column.into(),
             };
             assignments.push((index, self.coerce_literal(&a.value, &target, &scope, None)?));
         }

@@ -17,7 +17,7 @@ pub enum Expr {
         /// Position in the input row.
         index: usize,
         /// Display name (`table.column`).
-        name: String,
+        name: ColumnName,
     },
     /// `NOT a` (three-valued).
     Not(Box<Expr>),
@@ -53,6 +53,29 @@ pub enum Expr {
     Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
     /// A scalar function call.
     Function(Function, Vec<Expr>),
+}
+
+/// A column reference's display name. It takes no part in equality: `t.a` and `a` are the same
+/// expression when they refer to the same input column, which is how grouping keys match.
+#[derive(Clone, Debug)]
+pub struct ColumnName(pub String);
+
+impl PartialEq for ColumnName {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T: Into<String>> From<T> for ColumnName {
+    fn from(name: T) -> Self {
+        ColumnName(name.into())
+    }
+}
+
+impl fmt::Display for ColumnName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Comparison operators.
@@ -291,7 +314,7 @@ impl fmt::Display for Expr {
         match self {
             Expr::Constant(Value::Text(s)) => write!(f, "'{}'", s.replace('\'', "''")),
             Expr::Constant(v) => write!(f, "{v}"),
-            Expr::Column { name, .. } => f.write_str(name),
+            Expr::Column { name, .. } => write!(f, "{name}"),
             Expr::Not(a) => write!(f, "NOT {a}"),
             Expr::Negate(a) => write!(f, "-{a}"),
             Expr::And(a, b) => write!(f, "({a} AND {b})"),
