@@ -40,6 +40,21 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Positions of the primary-key columns; empty means rows are keyed by a hidden row id.
     pub primary_key: Vec<usize>,
+    /// Secondary indexes.
+    pub indexes: Vec<Index>,
+}
+
+/// A secondary index on a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Index {
+    /// Identifier, used in index entry keys.
+    pub id: TableId,
+    /// Name (unique among tables and indexes, as in PostgreSQL).
+    pub name: String,
+    /// Positions of the indexed columns, in index order.
+    pub columns: Vec<usize>,
+    /// Whether two rows may not have equal (non-NULL) values.
+    pub unique: bool,
 }
 
 impl Table {
@@ -55,10 +70,11 @@ impl Table {
     }
 
     fn encode(&self) -> Vec<u8> {
+        let int = |i: usize| Value::Int64(i as i64);
         let mut values = vec![
             Value::Int64(self.id),
             Value::Text(self.name.clone()),
-            Value::Int64(self.columns.len() as i64),
+            int(self.columns.len()),
         ];
         for column in &self.columns {
             values.push(Value::Text(column.name.clone()));
@@ -66,48 +82,87 @@ impl Table {
             values.push(Value::Bool(column.nullable));
             values.push(column.default.clone().map_or(Value::Null, Value::Text));
         }
-        values.extend(self.primary_key.iter().map(|&i| Value::Int64(i as i64)));
+        values.push(int(self.primary_key.len()));
+        values.extend(self.primary_key.iter().map(|&i| int(i)));
+        values.push(int(self.indexes.len()));
+        for index in &self.indexes {
+            values.push(Value::Int64(index.id));
+            values.push(Value::Text(index.name.clone()));
+            values.push(Value::Bool(index.unique));
+            values.push(int(index.columns.len()));
+            values.extend(index.columns.iter().map(|&i| int(i)));
+        }
         row::encode(&values)
     }
 
     fn decode(bytes: &[u8]) -> Result<Table> {
         let values = row::decode(bytes)?;
         let bad = || errinternal!("corrupt table definition {values:?}");
-        let (id, name, n) = match values.as_slice() {
-            [Value::Int64(id), Value::Text(name), Value::Int64(n), ..] => {
-                (*id, name.clone(), *n as usize)
-            }
+        let (id, name) = match values.as_slice() {
+            [Value::Int64(id), Value::Text(name), ..] => (*id, name.clone()),
             _ => return Err(bad()),
         };
+        let mut it = values.iter().skip(2);
+        let mut next = || it.next().ok_or_else(bad);
+        let count = |v: &Value| match v {
+            Value::Int64(i) if *i >= 0 => Ok(*i as usize),
+            _ => Err(bad()),
+        };
+        let text = |v: &Value| match v {
+            Value::Text(t) => Ok(t.clone()),
+            _ => Err(bad()),
+        };
+        let n = count(next()?)?;
         let mut columns = Vec::with_capacity(n);
-        for c in 0..n {
-            let base = 3 + 4 * c;
-            match values.get(base..base + 4).ok_or_else(bad)? {
-                [Value::Text(name), Value::Text(ty), Value::Bool(nullable), default] => columns
-                    .push(Column {
-                        name: name.clone(),
-                        data_type: parse_type_name(ty).ok_or_else(bad)?,
-                        nullable: *nullable,
-                        default: match default {
-                            Value::Text(text) => Some(text.clone()),
-                            _ => None,
-                        },
-                    }),
-                _ => return Err(bad()),
-            }
+        for _ in 0..n {
+            let name = text(next()?)?;
+            let data_type = parse_type_name(&text(next()?)?).ok_or_else(bad)?;
+            let nullable = matches!(next()?, Value::Bool(true));
+            let default = match next()? {
+                Value::Text(t) => Some(t.clone()),
+                _ => None,
+            };
+            columns.push(Column {
+                name,
+                data_type,
+                nullable,
+                default,
+            });
         }
-        let primary_key = values[3 + 4 * n..]
-            .iter()
-            .map(|v| match v {
-                Value::Int64(i) if (*i as usize) < n => Ok(*i as usize),
-                _ => Err(bad()),
-            })
+        let position = |v: &Value| count(v).and_then(|i| if i < n { Ok(i) } else { Err(bad()) });
+        let pk_len = count(next()?)?;
+        let primary_key = (0..pk_len)
+            .map(|_| position(next()?))
             .collect::<Result<_>>()?;
+        let index_count = count(next()?)?;
+        let mut indexes = Vec::with_capacity(index_count);
+        for _ in 0..index_count {
+            let id = match next()? {
+                Value::Int64(id) => *id,
+                _ => return Err(bad()),
+            };
+            let name = text(next()?)?;
+            let unique = matches!(next()?, Value::Bool(true));
+            let width = count(next()?)?;
+            let columns = (0..width)
+                .map(|_| position(next()?))
+                .collect::<Result<_>>()?;
+            indexes.push(Index {
+                id,
+                name,
+                columns,
+                unique,
+            });
+        }
+        if next().is_ok() {
+            return Err(bad());
+        }
         Ok(Table {
             id,
             name,
             columns,
             primary_key,
+            indexes,
         })
     }
 }
@@ -163,31 +218,93 @@ impl Catalog {
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }
 
-    /// Creates a table, assigning its identifier. Fails with 42P07 if the name is taken, even
-    /// by a table created by a transaction that committed after this one's snapshot.
+    /// Creates a table, assigning its identifier. Fails with 42P07 if the name is taken (by a
+    /// table or an index), even by one committed after this transaction's snapshot.
     pub fn create_table<E: Engine>(txn: &mut Transaction<E>, mut table: Table) -> Result<Table> {
-        let key = Key::Table(table.name.clone()).encode();
-        let lock = txn.lock_for_insert(&key, WaitPolicy::Wait)?;
-        if lock.and_then(|l| l.current).is_some() || txn.get(&key)?.is_some() {
-            return Err(errinput!(
-                DuplicateTable,
-                "relation \"{}\" already exists",
-                table.name
-            ));
-        }
+        Self::claim_name(txn, &table.name)?;
         table.id = Self::next_id(txn)?;
-        txn.put(&key, table.encode())?;
+        txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
         Ok(table)
     }
 
-    /// Drops a table and all its rows.
+    /// Locks a relation name for creation; 42P07 if a table or index has it.
+    fn claim_name<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
+        for key in [
+            Key::Table(name.to_string()).encode(),
+            Key::IndexName(name.to_string()).encode(),
+        ] {
+            let existing = txn
+                .lock_for_insert(&key, WaitPolicy::Wait)?
+                .and_then(|l| l.current);
+            if existing.is_some() || txn.get(&key)?.is_some() {
+                return Err(errinput!(
+                    DuplicateTable,
+                    "relation \"{name}\" already exists"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a changed table definition.
+    pub fn update_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
+        txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
+        Ok(())
+    }
+
+    /// Adds an index definition to `table` (assigning its id) and records its name. The
+    /// caller builds its entries.
+    pub fn create_index<E: Engine>(
+        txn: &mut Transaction<E>,
+        table: &mut Table,
+        mut index: Index,
+    ) -> Result<Index> {
+        Self::claim_name(txn, &index.name)?;
+        index.id = Self::next_id(txn)?;
+        let owner = row::encode(&[Value::Text(table.name.clone())]);
+        txn.put(&Key::IndexName(index.name.clone()).encode(), owner)?;
+        table.indexes.push(index.clone());
+        Self::update_table(txn, table)?;
+        Ok(index)
+    }
+
+    /// The table owning the index named `name`.
+    pub fn index_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Table>> {
+        let Some(bytes) = txn.get(&Key::IndexName(name.to_string()).encode())? else {
+            return Ok(None);
+        };
+        match row::decode(&bytes)?.as_slice() {
+            [Value::Text(table)] => Self::table(txn, table),
+            other => Err(errinternal!("corrupt index name entry {other:?}")),
+        }
+    }
+
+    /// Removes an index definition and its name; the caller deletes its entries.
+    pub fn drop_index<E: Engine>(
+        txn: &mut Transaction<E>,
+        table: &mut Table,
+        name: &str,
+    ) -> Result<()> {
+        table.indexes.retain(|i| i.name != name);
+        txn.delete(&Key::IndexName(name.to_string()).encode())?;
+        Self::update_table(txn, table)
+    }
+
+    /// Drops a table, its rows, and its indexes.
     pub fn drop_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
-        let rows: Vec<Vec<u8>> = txn
-            .scan(Key::table_rows(table.id), zizhu_engine::Direction::Forward)?
-            .map(|r| r.map(|(k, _)| k))
-            .collect::<zizhu_txn::Result<_>>()?;
-        for key in rows {
-            txn.delete(&key)?;
+        let mut ranges = vec![Key::table_rows(table.id)];
+        ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
+        for range in ranges {
+            let keys: Vec<Vec<u8>> = txn
+                .scan(range, zizhu_engine::Direction::Forward)?
+                .map(|r| r.map(|(k, _)| k))
+                .collect::<zizhu_txn::Result<_>>()?;
+            for key in keys {
+                txn.delete(&key)?;
+            }
+        }
+        for index in &table.indexes {
+            txn.delete(&Key::IndexName(index.name.clone()).encode())?;
         }
         txn.delete(&Key::Table(table.name.clone()).encode())?;
         Ok(())
@@ -247,6 +364,20 @@ mod tests {
                 },
             ],
             primary_key: vec![0],
+            indexes: vec![
+                Index {
+                    id: 16_385,
+                    name: "accounts_note_key".into(),
+                    columns: vec![2],
+                    unique: true,
+                },
+                Index {
+                    id: 16_386,
+                    name: "by_note_c".into(),
+                    columns: vec![2, 3],
+                    unique: false,
+                },
+            ],
         };
         assert_eq!(Table::decode(&table.encode()).unwrap(), table);
     }

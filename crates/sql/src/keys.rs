@@ -16,7 +16,9 @@ pub type TableId = i64;
 
 const TAG_CATALOG_TABLE: u8 = 0x10;
 const TAG_NEXT_OBJECT_ID: u8 = 0x11;
+const TAG_INDEX_NAME: u8 = 0x12;
 const TAG_ROW: u8 = 0x20;
+const TAG_INDEX: u8 = 0x21;
 
 /// A key of the SQL layer.
 #[derive(Clone, PartialEq)]
@@ -25,8 +27,13 @@ pub enum Key {
     Table(String),
     /// The counter that hands out table identifiers.
     NextObjectId,
+    /// The table an index (by name) belongs to.
+    IndexName(String),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
+    /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
+    /// the row's primary key. The value is the encoded primary key.
+    Index(TableId, Vec<Value>),
 }
 
 impl Key {
@@ -35,11 +42,19 @@ impl Key {
         let (tag, values) = match self {
             Key::Table(name) => (TAG_CATALOG_TABLE, vec![Value::Text(name.clone())]),
             Key::NextObjectId => (TAG_NEXT_OBJECT_ID, vec![]),
-            Key::Row(table, pk) => {
+            Key::IndexName(name) => (TAG_INDEX_NAME, vec![Value::Text(name.clone())]),
+            Key::Row(table, pk) | Key::Index(table, pk) => {
                 let mut values = Vec::with_capacity(pk.len() + 1);
                 values.push(Value::Int64(*table));
                 values.extend(pk.iter().cloned());
-                (TAG_ROW, values)
+                (
+                    if matches!(self, Key::Row(..)) {
+                        TAG_ROW
+                    } else {
+                        TAG_INDEX
+                    },
+                    values,
+                )
             }
         };
         let mut out = vec![tag];
@@ -56,9 +71,15 @@ impl Key {
         match (*tag, values.as_slice()) {
             (TAG_CATALOG_TABLE, [Value::Text(name)]) => Ok(Key::Table(name.clone())),
             (TAG_NEXT_OBJECT_ID, []) => Ok(Key::NextObjectId),
-            (TAG_ROW, [Value::Int64(table), ..]) => {
+            (TAG_INDEX_NAME, [Value::Text(name)]) => Ok(Key::IndexName(name.clone())),
+            (TAG_ROW | TAG_INDEX, [Value::Int64(table), ..]) => {
                 let table = *table;
-                Ok(Key::Row(table, values.split_off(1)))
+                let rest = values.split_off(1);
+                Ok(if *tag == TAG_ROW {
+                    Key::Row(table, rest)
+                } else {
+                    Key::Index(table, rest)
+                })
             }
             _ => Err(errinternal!("unknown key {bytes:02x?}")),
         }
@@ -70,6 +91,20 @@ impl Key {
         prefix.extend(encode_tuple(&[Value::Int64(table)]));
         zizhu_engine::prefix_range(&prefix)
     }
+
+    /// The range of every entry of an index.
+    pub fn index_entries(index: TableId) -> KeyRange {
+        Self::index_prefix(index, &[])
+    }
+
+    /// The range of the entries of an index whose leading values are `values`.
+    pub fn index_prefix(index: TableId, values: &[Value]) -> KeyRange {
+        let mut prefix = vec![TAG_INDEX];
+        let mut tuple = vec![Value::Int64(index)];
+        tuple.extend(values.iter().cloned());
+        prefix.extend(encode_tuple(&tuple));
+        zizhu_engine::prefix_range(&prefix)
+    }
 }
 
 impl fmt::Debug for Key {
@@ -77,9 +112,15 @@ impl fmt::Debug for Key {
         match self {
             Key::Table(name) => write!(f, "Table({name})"),
             Key::NextObjectId => f.write_str("NextObjectId"),
-            Key::Row(table, pk) => {
-                write!(f, "Row({table}")?;
-                pk.iter().try_for_each(|v| write!(f, ", {v}"))?;
+            Key::IndexName(name) => write!(f, "IndexName({name})"),
+            Key::Row(id, values) | Key::Index(id, values) => {
+                let kind = if matches!(self, Key::Row(..)) {
+                    "Row"
+                } else {
+                    "Index"
+                };
+                write!(f, "{kind}({id}")?;
+                values.iter().try_for_each(|v| write!(f, ", {v}"))?;
                 f.write_str(")")
             }
         }

@@ -12,6 +12,7 @@
 //! EvalPlanQual does. Under REPEATABLE READ and SERIALIZABLE the lock fails with 40001.
 
 mod expr;
+pub mod index;
 mod query;
 mod write;
 
@@ -102,21 +103,66 @@ pub fn execute<E: Engine>(
             .map(StatementResult::Insert),
         Plan::Update {
             table,
+            source,
             filter,
             assignments,
-        } => write::update(txn, &table, filter.as_ref(), &assignments).map(StatementResult::Update),
-        Plan::Delete { table, filter } => {
-            write::delete(txn, &table, filter.as_ref()).map(StatementResult::Delete)
-        }
+        } => write::update(txn, &table, &source, filter.as_ref(), &assignments)
+            .map(StatementResult::Update),
+        Plan::Delete {
+            table,
+            source,
+            filter,
+        } => write::delete(txn, &table, &source, filter.as_ref()).map(StatementResult::Delete),
         Plan::CreateTable {
             table,
             if_not_exists,
+            unique,
         } => {
             if if_not_exists && Catalog::table(txn, &table.name)?.is_some() {
                 return Ok(StatementResult::Command("CREATE TABLE"));
             }
-            Catalog::create_table(txn, table)?;
+            let mut table = Catalog::create_table(txn, table)?;
+            for index in unique {
+                Catalog::create_index(txn, &mut table, index)?;
+            }
             Ok(StatementResult::Command("CREATE TABLE"))
+        }
+        Plan::CreateIndex {
+            table,
+            index,
+            if_not_exists,
+        } => {
+            if if_not_exists && Catalog::index_table(txn, &index.name)?.is_some() {
+                return Ok(StatementResult::Command("CREATE INDEX"));
+            }
+            let mut table = Catalog::must_table(txn, &table)?;
+            let index = Catalog::create_index(txn, &mut table, index)?;
+            index::build(txn, &table, &index)?;
+            Ok(StatementResult::Command("CREATE INDEX"))
+        }
+        Plan::DropIndex { names, if_exists } => {
+            let mut found = Vec::with_capacity(names.len());
+            for name in &names {
+                match Catalog::index_table(txn, name)? {
+                    Some(table) => found.push((table.name, name)),
+                    None if if_exists => {}
+                    None => {
+                        return Err(errinput!(
+                            UndefinedObject,
+                            "index \"{name}\" does not exist"
+                        ))
+                    }
+                }
+            }
+            for (table, name) in found {
+                // Re-read: an earlier name in the list may have changed the same table.
+                let mut table = Catalog::must_table(txn, &table)?;
+                if let Some(index) = table.indexes.iter().find(|i| &i.name == name).cloned() {
+                    index::clear(txn, &index)?;
+                    Catalog::drop_index(txn, &mut table, name)?;
+                }
+            }
+            Ok(StatementResult::Command("DROP INDEX"))
         }
         Plan::DropTable { names, if_exists } => {
             // Check every name first: DROP TABLE a, b drops neither if b is missing.

@@ -25,21 +25,8 @@ pub(crate) fn passes(value: &Value) -> bool {
 pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Rows<'a>> {
     Ok(match node {
         Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
-        Node::Scan { table, filter } => {
-            let scan = txn.scan(Key::table_rows(table.id), Direction::Forward)?;
-            Box::new(scan.filter_map(move |item| {
-                let result = item
-                    .map_err(Into::into)
-                    .and_then(|(_, bytes)| row::decode(&bytes));
-                match (result, filter) {
-                    (Ok(row), Some(filter)) => match eval(filter, &row) {
-                        Ok(v) if passes(&v) => Some(Ok(row)),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e)),
-                    },
-                    (result, _) => Some(result),
-                }
-            }))
+        Node::Scan { .. } | Node::KeyLookup { .. } | Node::IndexLookup { .. } => {
+            Box::new(fetch(node, txn)?.map(|r| r.map(|(_, row)| row)))
         }
         Node::Values { rows } => Box::new(
             rows.iter()
@@ -124,6 +111,80 @@ pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Ro
             }))
         }
     })
+}
+
+/// Rows of a table with their keys, from a scan or lookup node, filtered.
+pub(crate) fn fetch<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Keyed<'a>> {
+    Ok(match node {
+        Node::Scan { table, filter } => {
+            let scan = txn.scan(Key::table_rows(table.id), Direction::Forward)?;
+            Box::new(scan.filter_map(move |item| {
+                let item = item
+                    .map_err(Into::into)
+                    .and_then(|(key, bytes)| Ok((key, row::decode(&bytes)?)));
+                keep(filter, item)
+            }))
+        }
+        Node::KeyLookup {
+            table,
+            keys,
+            filter,
+        } => Box::new(keys.iter().filter_map(move |pk| {
+            let key = Key::Row(table.id, pk.clone()).encode();
+            match txn.get(&key) {
+                Ok(Some(bytes)) => keep(filter, row::decode(&bytes).map(|row| (key, row))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
+            }
+        })),
+        Node::IndexLookup {
+            table,
+            index,
+            prefixes,
+            filter,
+        } => {
+            let mut found = Vec::new();
+            for prefix in prefixes {
+                for pk in super::index::lookup(txn, index, prefix)? {
+                    let key = Key::Row(table.id, pk).encode();
+                    // An entry visible at the snapshot has its row visible too: the same
+                    // transaction wrote both.
+                    let bytes = txn.get(&key)?.ok_or_else(|| {
+                        crate::errinternal!(
+                            "index {} entry points at a missing row {key:02x?}",
+                            index.name
+                        )
+                    })?;
+                    found.push((key, row::decode(&bytes)?));
+                }
+            }
+            Box::new(
+                found
+                    .into_iter()
+                    .filter_map(move |item| keep(filter, Ok(item))),
+            )
+        }
+        other => return Err(crate::errinternal!("not a table access node: {other:?}")),
+    })
+}
+
+/// Rows with their storage keys.
+pub(crate) type Keyed<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<Value>)>> + 'a>;
+
+/// Keeps a fetched row if it satisfies `filter`.
+fn keep(
+    filter: &Option<crate::planner::Expr>,
+    item: Result<(Vec<u8>, Vec<Value>)>,
+) -> Option<Result<(Vec<u8>, Vec<Value>)>> {
+    match item {
+        Ok((key, row)) => match filter.as_ref().map(|f| eval(f, &row)) {
+            None => Some(Ok((key, row))),
+            Some(Ok(v)) if passes(&v) => Some(Ok((key, row))),
+            Some(Ok(_)) => None,
+            Some(Err(e)) => Some(Err(e)),
+        },
+        Err(e) => Some(Err(e)),
+    }
 }
 
 /// Sorts rows by `keys`, NULLs placed as each key says.

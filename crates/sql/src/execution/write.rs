@@ -4,7 +4,8 @@ use zizhu_engine::{Direction, Engine};
 use zizhu_txn::{LockMode, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
-use super::query::{passes, rows};
+use super::index;
+use super::query::{fetch, passes, rows};
 use super::{eval, Context};
 use crate::catalog::Table;
 use crate::keys::Key;
@@ -82,7 +83,7 @@ fn insert_row<E: Engine>(
         return Err(duplicate_key(table, &pk));
     }
     txn.put(&key, row::encode(row))?;
-    Ok(())
+    index::insert_entries(txn, table, row, &pk)
 }
 
 /// Inserts the source's rows.
@@ -132,25 +133,9 @@ pub fn insert<E: Engine>(
     Ok(count)
 }
 
-/// The rows a statement targets, found at its snapshot: (key, row).
-fn targets<E: Engine>(
-    txn: &Transaction<E>,
-    table: &Table,
-    filter: Option<&Expr>,
-) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
-    let mut found = Vec::new();
-    for item in txn.scan(Key::table_rows(table.id), Direction::Forward)? {
-        let (key, bytes) = item?;
-        let row = row::decode(&bytes)?;
-        if filter
-            .map(|f| eval(f, &row))
-            .transpose()?
-            .is_none_or(|v| passes(&v))
-        {
-            found.push((key, row));
-        }
-    }
-    Ok(found)
+/// The rows a statement targets, found at its snapshot through `source`: (key, row).
+fn targets<E: Engine>(txn: &Transaction<E>, source: &Node) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
+    fetch(source, txn)?.collect()
 }
 
 /// Locks a target row and returns the row to act on: the newest version if it changed and
@@ -183,6 +168,7 @@ fn lock_target<E: Engine>(
 pub fn update<E: Engine>(
     txn: &mut Transaction<E>,
     table: &Table,
+    source: &Node,
     filter: Option<&Expr>,
     assignments: &[(usize, Expr)],
 ) -> Result<u64> {
@@ -195,7 +181,7 @@ pub fn update<E: Engine>(
         LockMode::NoKeyUpdate
     };
     let mut count = 0;
-    for (key, row) in targets(txn, table, filter)? {
+    for (key, row) in targets(txn, source)? {
         let Some(old) = lock_target(txn, &key, row, filter, mode)? else {
             continue;
         };
@@ -204,13 +190,24 @@ pub fn update<E: Engine>(
             new[*index] = eval(expr, &old)?;
         }
         let new = check_row(table, new)?;
-        match (table.key_of(&old), table.key_of(&new)) {
-            (Some(old_pk), Some(new_pk)) if old_pk != new_pk => {
-                txn.delete(&key)?;
-                insert_row(txn, table, new_pk, &new)?;
+        let old_pk = index::primary_key_of(&key)?;
+        let new_pk = table.key_of(&new).unwrap_or_else(|| old_pk.clone());
+        if new_pk != old_pk {
+            // A new primary key is a new row: check it like an insert.
+            let new_key = Key::Row(table.id, new_pk.clone()).encode();
+            if txn
+                .lock_for_insert(&new_key, WaitPolicy::Wait)?
+                .and_then(|l| l.current)
+                .is_some()
+            {
+                return Err(duplicate_key(table, &new_pk));
             }
-            _ => txn.put(&key, row::encode(&new))?,
+            txn.delete(&key)?;
+            txn.put(&new_key, row::encode(&new))?;
+        } else {
+            txn.put(&key, row::encode(&new))?;
         }
+        index::update_entries(txn, table, (&old, &old_pk), (&new, &new_pk))?;
         count += 1;
     }
     Ok(count)
@@ -220,12 +217,14 @@ pub fn update<E: Engine>(
 pub fn delete<E: Engine>(
     txn: &mut Transaction<E>,
     table: &Table,
+    source: &Node,
     filter: Option<&Expr>,
 ) -> Result<u64> {
     let mut count = 0;
-    for (key, row) in targets(txn, table, filter)? {
-        if lock_target(txn, &key, row, filter, LockMode::Update)?.is_some() {
+    for (key, row) in targets(txn, source)? {
+        if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update)? {
             txn.delete(&key)?;
+            index::delete_entries(txn, table, &row, &index::primary_key_of(&key)?)?;
             count += 1;
         }
     }

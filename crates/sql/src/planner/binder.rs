@@ -17,7 +17,7 @@ use zizhu_types::{BigDecimal, Numeric, Value};
 use super::plan::{
     Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey,
 };
-use crate::catalog::{Catalog, Column, Table};
+use crate::catalog::{Catalog, Column, Index, Table};
 use crate::parser::{position, ZizhuDialect};
 use crate::types::{self, DataType};
 use crate::{errinput, errinternal, Error, Result};
@@ -233,6 +233,16 @@ impl<'a, E: Engine> Binder<'a, E> {
                 names,
                 ..
             } => Ok(Plan::DropTable {
+                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            }),
+            S::CreateIndex(create) => self.bind_create_index(create),
+            S::Drop {
+                object_type: ast::ObjectType::Index,
+                if_exists,
+                names,
+                ..
+            } => Ok(Plan::DropIndex {
                 names: names.iter().map(object_name).collect::<Result<_>>()?,
                 if_exists: *if_exists,
             }),
@@ -1393,8 +1403,13 @@ impl<'a, E: Engine> Binder<'a, E> {
         if let Some(f) = &filter {
             self.check_boolean(f, &scope, None, "WHERE")?;
         }
+        let source = Node::Scan {
+            table: table.clone(),
+            filter: filter.clone(),
+        };
         Ok(Plan::Update {
             table,
+            source,
             filter,
             assignments,
         })
@@ -1434,7 +1449,15 @@ impl<'a, E: Engine> Binder<'a, E> {
         if let Some(f) = &filter {
             self.check_boolean(f, &scope, None, "WHERE")?;
         }
-        Ok(Plan::Delete { table, filter })
+        let source = Node::Scan {
+            table: table.clone(),
+            filter: filter.clone(),
+        };
+        Ok(Plan::Delete {
+            table,
+            source,
+            filter,
+        })
     }
 
     fn bind_create_table(&self, create: &ast::CreateTable) -> Result<Plan> {
@@ -1444,6 +1467,7 @@ impl<'a, E: Engine> Binder<'a, E> {
         let name = object_name(&create.name)?;
         let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
         let mut primary_key = Vec::new();
+        let mut unique: Vec<Vec<usize>> = Vec::new();
         for def in &create.columns {
             let column_name = ident(&def.name);
             if columns.iter().any(|c| c.name == column_name) {
@@ -1467,6 +1491,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                         self.bind_expr(expr, &Scope::default(), None)?;
                         column.default = Some(expr.to_string());
                     }
+                    ast::ColumnOption::Unique(_) => unique.push(vec![columns.len()]),
                     ast::ColumnOption::PrimaryKey(_) => {
                         if !primary_key.is_empty() {
                             return Err(errinput!(
@@ -1484,6 +1509,30 @@ impl<'a, E: Engine> Binder<'a, E> {
         }
         for constraint in &create.constraints {
             match constraint {
+                ast::TableConstraint::Unique(u) => {
+                    let mut positions = Vec::with_capacity(u.columns.len());
+                    for c in &u.columns {
+                        let column = match &c.column.expr {
+                            ast::Expr::Identifier(id) => ident(id),
+                            other => {
+                                return Err(unsupported(format!(
+                                    "unique constraint expression {other}"
+                                )))
+                            }
+                        };
+                        let i = columns
+                            .iter()
+                            .position(|c| c.name == column)
+                            .ok_or_else(|| {
+                                errinput!(
+                                    UndefinedColumn,
+                                    "column \"{column}\" named in key does not exist"
+                                )
+                            })?;
+                        positions.push(i);
+                    }
+                    unique.push(positions);
+                }
                 ast::TableConstraint::PrimaryKey(pk) => {
                     if !primary_key.is_empty() {
                         return Err(errinput!(
@@ -1514,14 +1563,73 @@ impl<'a, E: Engine> Binder<'a, E> {
                 other => return Err(unsupported(format!("table constraint {other}"))),
             }
         }
+        let unique = unique
+            .into_iter()
+            .map(|positions| {
+                let names: Vec<&str> = positions
+                    .iter()
+                    .map(|&i| columns[i].name.as_str())
+                    .collect();
+                Index {
+                    id: 0,
+                    name: format!("{name}_{}_key", names.join("_")),
+                    columns: positions,
+                    unique: true,
+                }
+            })
+            .collect();
         let table = Table {
             id: 0,
             name,
             columns,
             primary_key,
+            indexes: Vec::new(),
         };
         Ok(Plan::CreateTable {
             table,
+            if_not_exists: create.if_not_exists,
+            unique,
+        })
+    }
+}
+
+impl<E: Engine> Binder<'_, E> {
+    fn bind_create_index(&self, create: &ast::CreateIndex) -> Result<Plan> {
+        if create.predicate.is_some() || !create.include.is_empty() || create.using.is_some() {
+            return Err(unsupported("partial, covering or non-btree indexes"));
+        }
+        let table = self.table(&create.table_name)?;
+        let mut columns = Vec::with_capacity(create.columns.len());
+        for c in &create.columns {
+            let column = match &c.column.expr {
+                ast::Expr::Identifier(id) => ident(id),
+                other => return Err(unsupported(format!("index on expression {other}"))),
+            };
+            let i = table
+                .column_index(&column)
+                .ok_or_else(|| errinput!(UndefinedColumn, "column \"{column}\" does not exist"))?;
+            columns.push(i);
+        }
+        let name = match &create.name {
+            Some(name) => object_name(name)?,
+            None => {
+                let names: Vec<&str> = columns
+                    .iter()
+                    .map(|&i| table.columns[i].name.as_str())
+                    .collect();
+                let suffix = if create.unique { "key" } else { "idx" };
+                format!("{}_{}_{suffix}", table.name, names.join("_"))
+            }
+        };
+        let index = Index {
+            id: 0,
+            name,
+            columns,
+            unique: create.unique,
+        };
+        Ok(Plan::CreateIndex {
+            table: table.name,
+            index,
             if_not_exists: create.if_not_exists,
         })
     }

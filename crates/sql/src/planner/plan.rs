@@ -4,7 +4,7 @@ use std::fmt;
 
 use zizhu_types::Value;
 
-use crate::catalog::Table;
+use crate::catalog::{Index, Table};
 use crate::types::DataType;
 
 /// A scalar expression over the columns of its input row.
@@ -180,6 +180,26 @@ pub enum Node {
         /// Rows that do not satisfy this are not returned.
         filter: Option<Expr>,
     },
+    /// Rows fetched by primary key, filtered as they are read.
+    KeyLookup {
+        /// The table.
+        table: Table,
+        /// Primary keys to fetch.
+        keys: Vec<Vec<Value>>,
+        /// The scan's whole predicate, re-applied to each fetched row.
+        filter: Option<Expr>,
+    },
+    /// Rows found through a secondary index by their leading indexed values.
+    IndexLookup {
+        /// The table.
+        table: Table,
+        /// The index.
+        index: Index,
+        /// Leading index values to look up.
+        prefixes: Vec<Vec<Value>>,
+        /// The scan's whole predicate, re-applied to each fetched row.
+        filter: Option<Expr>,
+    },
     /// Literal rows.
     Values {
         /// Rows of expressions over no input.
@@ -279,6 +299,8 @@ pub enum Plan {
     Update {
         /// Target.
         table: Table,
+        /// How the target rows are found (a scan, or a lookup the optimizer chose).
+        source: Node,
         /// Which rows.
         filter: Option<Expr>,
         /// New values by column position, over the old row.
@@ -288,6 +310,8 @@ pub enum Plan {
     Delete {
         /// Target.
         table: Table,
+        /// How the target rows are found.
+        source: Node,
         /// Which rows.
         filter: Option<Expr>,
     },
@@ -297,6 +321,24 @@ pub enum Plan {
         table: Table,
         /// `IF NOT EXISTS`
         if_not_exists: bool,
+        /// Unique indexes enforcing UNIQUE constraints.
+        unique: Vec<Index>,
+    },
+    /// `CREATE [UNIQUE] INDEX`
+    CreateIndex {
+        /// The table.
+        table: String,
+        /// The index (its id is assigned at execution).
+        index: Index,
+        /// `IF NOT EXISTS`
+        if_not_exists: bool,
+    },
+    /// `DROP INDEX`
+    DropIndex {
+        /// Names.
+        names: Vec<String>,
+        /// `IF EXISTS`
+        if_exists: bool,
     },
     /// `DROP TABLE`
     DropTable {
@@ -417,6 +459,52 @@ impl Node {
                 table,
                 filter: Some(p),
             } => format!("Scan: {} where {p}", table.name),
+            Node::KeyLookup {
+                table,
+                keys,
+                filter,
+            } => {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        k.iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .collect();
+                let filter = filter
+                    .as_ref()
+                    .map(|f| format!(" where {f}"))
+                    .unwrap_or_default();
+                format!("KeyLookup: {} ({}){filter}", table.name, keys.join("; "))
+            }
+            Node::IndexLookup {
+                table,
+                index,
+                prefixes,
+                filter,
+            } => {
+                let keys: Vec<String> = prefixes
+                    .iter()
+                    .map(|k| {
+                        k.iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .collect();
+                let filter = filter
+                    .as_ref()
+                    .map(|f| format!(" where {f}"))
+                    .unwrap_or_default();
+                format!(
+                    "IndexLookup: {}.{} ({}){filter}",
+                    table.name,
+                    index.name,
+                    keys.join("; ")
+                )
+            }
             Node::Values { rows } => format!("Values: {} rows", rows.len()),
             Node::Filter { predicate, .. } => format!("Filter: {predicate}"),
             Node::Project { exprs, .. } => format!(
@@ -469,7 +557,11 @@ impl Node {
 
     fn children(&self) -> Vec<&Node> {
         match self {
-            Node::Nothing | Node::Scan { .. } | Node::Values { .. } => vec![],
+            Node::Nothing
+            | Node::Scan { .. }
+            | Node::KeyLookup { .. }
+            | Node::IndexLookup { .. }
+            | Node::Values { .. } => vec![],
             Node::Filter { source, .. }
             | Node::Project { source, .. }
             | Node::Aggregate { source, .. }
@@ -511,30 +603,27 @@ impl Plan {
             }
             Plan::Update {
                 table,
-                filter,
+                source,
                 assignments,
+                ..
             } => {
                 let sets: Vec<_> = assignments
                     .iter()
                     .map(|(i, e)| format!("{} = {e}", table.columns[*i].name))
                     .collect();
                 out.push(format!("Update: {} ({})", table.name, sets.join(", ")));
-                Node::Scan {
-                    table: table.clone(),
-                    filter: filter.clone(),
-                }
-                .write_tree(&mut out, "└─ ", "   ");
+                source.write_tree(&mut out, "└─ ", "   ");
             }
-            Plan::Delete { table, filter } => {
+            Plan::Delete { table, source, .. } => {
                 out.push(format!("Delete: {}", table.name));
-                Node::Scan {
-                    table: table.clone(),
-                    filter: filter.clone(),
-                }
-                .write_tree(&mut out, "└─ ", "   ");
+                source.write_tree(&mut out, "└─ ", "   ");
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
             Plan::DropTable { names, .. } => out.push(format!("DropTable: {}", names.join(", "))),
+            Plan::CreateIndex { table, index, .. } => {
+                out.push(format!("CreateIndex: {} on {table}", index.name))
+            }
+            Plan::DropIndex { names, .. } => out.push(format!("DropIndex: {}", names.join(", "))),
             Plan::Explain(plan) => out.extend(plan.explain_lines()),
         }
         out

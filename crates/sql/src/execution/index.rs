@@ -1,0 +1,165 @@
+//! Secondary index entries: computed from rows, checked for uniqueness, kept in step with
+//! every insert, update and delete.
+//!
+//! An entry's key is `Index(id, values…)` when the index is unique and no value is NULL, and
+//! `Index(id, values…, primary key…)` otherwise; its value is the row's encoded primary key.
+//! The unique form makes the uniqueness check the same race-free path as a primary key's: lock
+//! the entry key, then look at its newest committed state, so two transactions inserting the
+//! same value serialize and the second sees the first's entry. NULLs never conflict, as in
+//! PostgreSQL, because entries with a NULL carry the primary key and so never collide.
+
+use zizhu_engine::{Direction, Engine};
+use zizhu_txn::{Transaction, WaitPolicy};
+use zizhu_types::Value;
+
+use crate::catalog::{Index, Table};
+use crate::keys::Key;
+use crate::{errinput, errinternal, row, types, Result};
+
+/// The key of `index`'s entry for a row with primary key `pk`, and whether it is the unique
+/// form (which must be checked for an existing entry).
+fn entry_key(index: &Index, row: &[Value], pk: &[Value]) -> (Vec<u8>, bool) {
+    let mut values: Vec<Value> = index.columns.iter().map(|&i| row[i].clone()).collect();
+    let unique = index.unique && values.iter().all(|v| !v.is_null());
+    if !unique {
+        values.extend(pk.iter().cloned());
+    }
+    (Key::Index(index.id, values).encode(), unique)
+}
+
+fn duplicate(table: &Table, index: &Index, row: &[Value]) -> crate::Error {
+    let names: Vec<&str> = index
+        .columns
+        .iter()
+        .map(|&i| table.columns[i].name.as_str())
+        .collect();
+    let values: Vec<String> = index
+        .columns
+        .iter()
+        .map(|&i| types::to_text(&row[i]))
+        .collect();
+    errinput!(
+        UniqueViolation,
+        "duplicate key value violates unique constraint \"{}\"",
+        index.name
+    )
+    .with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        values.join(", ")
+    ))
+}
+
+/// Adds `index`'s entry for a row, failing with 23505 if a unique entry is taken.
+pub fn insert_entry<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    index: &Index,
+    row: &[Value],
+    pk: &[Value],
+) -> Result<()> {
+    let (key, unique) = entry_key(index, row, pk);
+    if unique
+        && txn
+            .lock_for_insert(&key, WaitPolicy::Wait)?
+            .and_then(|l| l.current)
+            .is_some()
+    {
+        return Err(duplicate(table, index, row));
+    }
+    txn.put(&key, zizhu_keycode::encode_tuple(pk))?;
+    Ok(())
+}
+
+/// Adds every index's entry for a new row.
+pub fn insert_entries<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    row: &[Value],
+    pk: &[Value],
+) -> Result<()> {
+    for index in &table.indexes {
+        insert_entry(txn, table, index, row, pk)?;
+    }
+    Ok(())
+}
+
+/// Removes every index's entry for a row.
+pub fn delete_entries<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    row: &[Value],
+    pk: &[Value],
+) -> Result<()> {
+    for index in &table.indexes {
+        txn.delete(&entry_key(index, row, pk).0)?;
+    }
+    Ok(())
+}
+
+/// Moves a row's entries from its old to its new values (and key), leaving unchanged entries.
+pub fn update_entries<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    (old, old_pk): (&[Value], &[Value]),
+    (new, new_pk): (&[Value], &[Value]),
+) -> Result<()> {
+    for index in &table.indexes {
+        let (old_key, _) = entry_key(index, old, old_pk);
+        let (new_key, _) = entry_key(index, new, new_pk);
+        if old_key != new_key {
+            txn.delete(&old_key)?;
+            insert_entry(txn, table, index, new, new_pk)?;
+        } else if old_pk != new_pk {
+            // Same key (a unique entry), new row: point it at the new primary key.
+            txn.put(&new_key, zizhu_keycode::encode_tuple(new_pk))?;
+        }
+    }
+    Ok(())
+}
+
+/// The primary key stored in a row key.
+pub fn primary_key_of(key: &[u8]) -> Result<Vec<Value>> {
+    match Key::decode(key)? {
+        Key::Row(_, pk) => Ok(pk),
+        other => Err(errinternal!("expected a row key, found {other:?}")),
+    }
+}
+
+/// Builds `index` over the table's existing rows (CREATE INDEX).
+pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) -> Result<()> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .scan(Key::table_rows(table.id), Direction::Forward)?
+        .collect::<zizhu_txn::Result<_>>()?;
+    for (key, bytes) in rows {
+        let row = row::decode(&bytes)?;
+        insert_entry(txn, table, index, &row, &primary_key_of(&key)?)?;
+    }
+    Ok(())
+}
+
+/// Deletes every entry of an index (DROP INDEX).
+pub fn clear<E: Engine>(txn: &mut Transaction<E>, index: &Index) -> Result<()> {
+    let keys: Vec<Vec<u8>> = txn
+        .scan(Key::index_entries(index.id), Direction::Forward)?
+        .map(|r| r.map(|(k, _)| k))
+        .collect::<zizhu_txn::Result<_>>()?;
+    for key in keys {
+        txn.delete(&key)?;
+    }
+    Ok(())
+}
+
+/// The primary keys of the rows whose leading indexed values are `prefix`, in index order.
+pub fn lookup<E: Engine>(
+    txn: &Transaction<E>,
+    index: &Index,
+    prefix: &[Value],
+) -> Result<Vec<Vec<Value>>> {
+    txn.scan(Key::index_prefix(index.id, prefix), Direction::Forward)?
+        .map(|r| {
+            let (_, pk) = r?;
+            zizhu_keycode::decode_tuple(&pk).map_err(|e| errinternal!("bad index entry: {e}"))
+        })
+        .collect()
+}
