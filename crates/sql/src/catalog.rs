@@ -44,6 +44,17 @@ pub struct Table {
     pub indexes: Vec<Index>,
 }
 
+/// A view: a named query, stored as its text and bound afresh wherever it is used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    /// Name.
+    pub name: String,
+    /// The query's SQL text.
+    pub query: String,
+    /// Column names given with the view (`CREATE VIEW v (a, b)`), overriding the query's.
+    pub columns: Vec<String>,
+}
+
 /// A secondary index on a table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Index {
@@ -229,10 +240,12 @@ impl Catalog {
 
     /// Locks a relation name for creation; 42P07 if a table or index has it.
     fn claim_name<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
-        for key in [
-            Key::Table(name.to_string()).encode(),
-            Key::IndexName(name.to_string()).encode(),
-        ] {
+        let keys = [
+            Key::Table(name.into()),
+            Key::IndexName(name.into()),
+            Key::View(name.into()),
+        ];
+        for key in keys.map(|k| k.encode()) {
             let existing = txn
                 .lock_for_insert(&key, WaitPolicy::Wait)?
                 .and_then(|l| l.current);
@@ -243,6 +256,52 @@ impl Catalog {
                 ));
             }
         }
+        Ok(())
+    }
+    /// Looks up a view by name.
+    pub fn view<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<View>> {
+        let Some(bytes) = txn.get(&Key::View(name.to_string()).encode())? else {
+            return Ok(None);
+        };
+        match row::decode(&bytes)?.as_slice() {
+            [Value::Text(query), columns @ ..] => Ok(Some(View {
+                name: name.to_string(),
+                query: query.clone(),
+                columns: columns
+                    .iter()
+                    .map(|c| match c {
+                        Value::Text(c) => Ok(c.clone()),
+                        other => Err(errinternal!("corrupt view column {other:?}")),
+                    })
+                    .collect::<Result<_>>()?,
+            })),
+            other => Err(errinternal!("corrupt view definition {other:?}")),
+        }
+    }
+
+    /// Creates a view (or replaces one, with `replace`); 42P07 if the name is taken.
+    pub fn create_view<E: Engine>(
+        txn: &mut Transaction<E>,
+        view: &View,
+        replace: bool,
+    ) -> Result<()> {
+        let key = Key::View(view.name.clone()).encode();
+        let exists = txn
+            .lock_for_insert(&key, WaitPolicy::Wait)?
+            .and_then(|l| l.current)
+            .is_some();
+        if !(replace && exists) {
+            Self::claim_name(txn, &view.name)?;
+        }
+        let mut values = vec![Value::Text(view.query.clone())];
+        values.extend(view.columns.iter().cloned().map(Value::Text));
+        txn.put(&key, row::encode(&values))?;
+        Ok(())
+    }
+
+    /// Drops a view.
+    pub fn drop_view<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
+        txn.delete(&Key::View(name.to_string()).encode())?;
         Ok(())
     }
 

@@ -87,6 +87,8 @@ pub enum ErrorCode {
     InsufficientPrivilege,
     /// 42622
     NameTooLong,
+    /// 42809
+    WrongObjectType,
 }
 
 /// Errors of the SQL layer.
@@ -221,6 +223,7 @@ impl ErrorCode {
             StatementTooComplex => "54001",
             InsufficientPrivilege => "42501",
             NameTooLong => "42622",
+            WrongObjectType => "42809",
         }
     }
 }

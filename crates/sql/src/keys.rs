@@ -17,6 +17,7 @@ pub type TableId = i64;
 const TAG_CATALOG_TABLE: u8 = 0x10;
 const TAG_NEXT_OBJECT_ID: u8 = 0x11;
 const TAG_INDEX_NAME: u8 = 0x12;
+const TAG_VIEW: u8 = 0x13;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
@@ -29,6 +30,8 @@ pub enum Key {
     NextObjectId,
     /// The table an index (by name) belongs to.
     IndexName(String),
+    /// The definition of the view with this name.
+    View(String),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
     /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
@@ -43,6 +46,7 @@ impl Key {
             Key::Table(name) => (TAG_CATALOG_TABLE, vec![Value::Text(name.clone())]),
             Key::NextObjectId => (TAG_NEXT_OBJECT_ID, vec![]),
             Key::IndexName(name) => (TAG_INDEX_NAME, vec![Value::Text(name.clone())]),
+            Key::View(name) => (TAG_VIEW, vec![Value::Text(name.clone())]),
             Key::Row(table, pk) | Key::Index(table, pk) => {
                 let mut values = Vec::with_capacity(pk.len() + 1);
                 values.push(Value::Int64(*table));
@@ -72,6 +76,7 @@ impl Key {
             (TAG_CATALOG_TABLE, [Value::Text(name)]) => Ok(Key::Table(name.clone())),
             (TAG_NEXT_OBJECT_ID, []) => Ok(Key::NextObjectId),
             (TAG_INDEX_NAME, [Value::Text(name)]) => Ok(Key::IndexName(name.clone())),
+            (TAG_VIEW, [Value::Text(name)]) => Ok(Key::View(name.clone())),
             (TAG_ROW | TAG_INDEX, [Value::Int64(table), ..]) => {
                 let table = *table;
                 let rest = values.split_off(1);
@@ -113,6 +118,7 @@ impl fmt::Debug for Key {
             Key::Table(name) => write!(f, "Table({name})"),
             Key::NextObjectId => f.write_str("NextObjectId"),
             Key::IndexName(name) => write!(f, "IndexName({name})"),
+            Key::View(name) => write!(f, "View({name})"),
             Key::Row(id, values) | Key::Index(id, values) => {
                 let kind = if matches!(self, Key::Row(..)) {
                     "Row"

@@ -140,6 +140,27 @@ pub fn execute<E: Engine>(
             index::build(txn, &table, &index)?;
             Ok(StatementResult::Command("CREATE INDEX"))
         }
+        Plan::CreateView { view, or_replace } => {
+            Catalog::create_view(txn, &view, or_replace)?;
+            Ok(StatementResult::Command("CREATE VIEW"))
+        }
+        Plan::DropView { names, if_exists } => {
+            let mut found = Vec::with_capacity(names.len());
+            for name in &names {
+                if Catalog::view(txn, name)?.is_some() {
+                    found.push(name);
+                } else if Catalog::table(txn, name)?.is_some() {
+                    return Err(errinput!(WrongObjectType, "\"{name}\" is not a view")
+                        .with_detail("Use DROP TABLE to remove a table."));
+                } else if !if_exists {
+                    return Err(errinput!(UndefinedTable, "view \"{name}\" does not exist"));
+                }
+            }
+            for name in found {
+                Catalog::drop_view(txn, name)?;
+            }
+            Ok(StatementResult::Command("DROP VIEW"))
+        }
         Plan::DropIndex { names, if_exists } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
@@ -170,6 +191,10 @@ pub fn execute<E: Engine>(
             for name in &names {
                 match Catalog::table(txn, name)? {
                     Some(table) => tables.push(table),
+                    None if Catalog::view(txn, name)?.is_some() => {
+                        return Err(errinput!(WrongObjectType, "\"{name}\" is not a table")
+                            .with_detail("Use DROP VIEW to remove a view."))
+                    }
                     None if if_exists => {}
                     None => {
                         return Err(errinput!(UndefinedTable, "table \"{name}\" does not exist"))

@@ -17,7 +17,7 @@ use zizhu_types::{BigDecimal, Numeric, Value};
 use super::plan::{
     Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey,
 };
-use crate::catalog::{Catalog, Column, Index, Table};
+use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
 use crate::types::{self, DataType};
 use crate::{errinput, errinternal, Error, Result};
@@ -237,6 +237,16 @@ impl<'a, E: Engine> Binder<'a, E> {
                 if_exists: *if_exists,
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
+            S::CreateView(create) => self.bind_create_view(create),
+            S::Drop {
+                object_type: ast::ObjectType::View,
+                if_exists,
+                names,
+                ..
+            } => Ok(Plan::DropView {
+                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            }),
             S::Drop {
                 object_type: ast::ObjectType::Index,
                 if_exists,
@@ -439,6 +449,30 @@ impl<'a, E: Engine> Binder<'a, E> {
 
     fn bind_table_factor(&self, factor: &ast::TableFactor) -> Result<(Node, Scope)> {
         match factor {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } if Catalog::table(self.txn, &object_name(name)?)?.is_none()
+                && Catalog::view(self.txn, &object_name(name)?)?.is_some() =>
+            {
+                let view = Catalog::view(self.txn, &object_name(name)?)?
+                    .ok_or_else(|| errinternal!("view {name} vanished"))?;
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| view.name.clone(), |a| ident(&a.name));
+                let (node, labels) = self.bind_view(&view)?;
+                let columns = labels
+                    .into_iter()
+                    .map(|l| ScopeColumn {
+                        table: Some(alias.clone()),
+                        name: l.name,
+                        data_type: l.data_type,
+                    })
+                    .collect();
+                Ok((node, Scope { columns }))
+            }
             ast::TableFactor::Table {
                 name,
                 alias,
@@ -1594,6 +1628,45 @@ impl<'a, E: Engine> Binder<'a, E> {
 }
 
 impl<E: Engine> Binder<'_, E> {
+    /// Binds a view's stored query; its columns take the view's own names where given.
+    fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>)> {
+        let statements = crate::parser::parse(self.dialect, &view.query)?;
+        let [ast::Statement::Query(query)] = statements.as_slice() else {
+            return Err(errinternal!("view {} holds {:?}", view.name, view.query));
+        };
+        let binder = Binder::new(self.txn, &view.query, self.dialect);
+        let (node, mut labels) = binder.bind_query(query)?;
+        for (label, name) in labels.iter_mut().zip(&view.columns) {
+            label.name = name.clone();
+        }
+        Ok((node, labels))
+    }
+
+    fn bind_create_view(&self, create: &ast::CreateView) -> Result<Plan> {
+        if create.materialized || create.temporary {
+            return Err(unsupported("materialized or temporary views"));
+        }
+        let name = object_name(&create.name)?;
+        let columns: Vec<String> = create.columns.iter().map(|c| ident(&c.name)).collect();
+        let view = View {
+            name,
+            query: create.query.to_string(),
+            columns,
+        };
+        // Bind now so that a broken view fails at CREATE, as in PostgreSQL.
+        let (_, labels) = self.bind_view(&view)?;
+        if view.columns.len() > labels.len() {
+            return Err(errinput!(
+                SyntaxError,
+                "CREATE VIEW specifies more column names than columns"
+            ));
+        }
+        Ok(Plan::CreateView {
+            view,
+            or_replace: create.or_replace,
+        })
+    }
+
     fn bind_create_index(&self, create: &ast::CreateIndex) -> Result<Plan> {
         if create.predicate.is_some() || !create.include.is_empty() || create.using.is_some() {
             return Err(unsupported("partial, covering or non-btree indexes"));

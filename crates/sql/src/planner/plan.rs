@@ -4,7 +4,7 @@ use std::fmt;
 
 use zizhu_types::Value;
 
-use crate::catalog::{Index, Table};
+use crate::catalog::{Index, Table, View};
 use crate::types::DataType;
 
 /// A scalar expression over the columns of its input row.
@@ -333,6 +333,20 @@ pub enum Plan {
         /// `IF NOT EXISTS`
         if_not_exists: bool,
     },
+    /// `CREATE [OR REPLACE] VIEW`
+    CreateView {
+        /// The view.
+        view: View,
+        /// `OR REPLACE`
+        or_replace: bool,
+    },
+    /// `DROP VIEW`
+    DropView {
+        /// Names.
+        names: Vec<String>,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
     /// `DROP INDEX`
     DropIndex {
         /// Names.
@@ -624,6 +638,8 @@ impl Plan {
                 out.push(format!("CreateIndex: {} on {table}", index.name))
             }
             Plan::DropIndex { names, .. } => out.push(format!("DropIndex: {}", names.join(", "))),
+            Plan::CreateView { view, .. } => out.push(format!("CreateView: {}", view.name)),
+            Plan::DropView { names, .. } => out.push(format!("DropView: {}", names.join(", "))),
             Plan::Explain(plan) => out.extend(plan.explain_lines()),
         }
         out
