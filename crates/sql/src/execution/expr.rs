@@ -4,71 +4,51 @@ use std::cmp::Ordering;
 
 use zizhu_types::Value;
 
-use crate::planner::{ArithOp, CompareOp, Expr, Function};
+use super::Env;
+use std::rc::Rc;
+
+use crate::planner::{ArithOp, CompareOp, Expr, Function, Subquery};
 use crate::types::{self, ops};
 use crate::{errinput, errinternal, Result};
 
 /// Evaluates `expr` over `row`.
-pub fn eval(expr: &Expr, row: &[Value]) -> Result<Value> {
+pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
     Ok(match expr {
         Expr::Constant(v) => v.clone(),
         Expr::Column { index, .. } => row
             .get(*index)
             .cloned()
             .ok_or_else(|| errinternal!("column {index} of a {}-column row", row.len()))?,
-        Expr::Not(e) => match eval(e, row)? {
+        Expr::Not(e) => match eval(e, row, env)? {
             Value::Bool(b) => Value::Bool(!b),
             Value::Null => Value::Null,
             other => return Err(not_boolean("NOT", &other)),
         },
-        Expr::Negate(e) => ops::neg(&eval(e, row)?)?,
+        Expr::Negate(e) => ops::neg(&eval(e, row, env)?)?,
         // AND and OR follow SQL's three-valued logic: FALSE AND NULL is FALSE, TRUE OR NULL
         // is TRUE. The right side is not evaluated when the left decides.
-        Expr::And(a, b) => match boolean(eval(a, row)?, "AND")? {
+        Expr::And(a, b) => match boolean(eval(a, row, env)?, "AND")? {
             Some(false) => Value::Bool(false),
-            left => match (left, boolean(eval(b, row)?, "AND")?) {
+            left => match (left, boolean(eval(b, row, env)?, "AND")?) {
                 (_, Some(false)) => Value::Bool(false),
                 (Some(true), Some(true)) => Value::Bool(true),
                 _ => Value::Null,
             },
         },
-        Expr::Or(a, b) => match boolean(eval(a, row)?, "OR")? {
+        Expr::Or(a, b) => match boolean(eval(a, row, env)?, "OR")? {
             Some(true) => Value::Bool(true),
-            left => match (left, boolean(eval(b, row)?, "OR")?) {
+            left => match (left, boolean(eval(b, row, env)?, "OR")?) {
                 (_, Some(true)) => Value::Bool(true),
                 (Some(false), Some(false)) => Value::Bool(false),
                 _ => Value::Null,
             },
         },
         Expr::Compare(op, a, b) => {
-            let (a, b) = (eval(a, row)?, eval(b, row)?);
-            match op {
-                CompareOp::Distinct | CompareOp::NotDistinct => {
-                    let same = match (a.is_null(), b.is_null()) {
-                        (true, true) => true,
-                        (false, false) => ops::compare(&a, &b)? == Some(Ordering::Equal),
-                        _ => false,
-                    };
-                    Value::Bool(same == (*op == CompareOp::NotDistinct))
-                }
-                _ => match ops::compare(&a, &b)? {
-                    None => Value::Null,
-                    Some(order) => Value::Bool(match op {
-                        CompareOp::Eq => order.is_eq(),
-                        CompareOp::NotEq => order.is_ne(),
-                        CompareOp::Lt => order.is_lt(),
-                        CompareOp::LtEq => order.is_le(),
-                        CompareOp::Gt => order.is_gt(),
-                        CompareOp::GtEq => order.is_ge(),
-                        CompareOp::Distinct | CompareOp::NotDistinct => {
-                            unreachable!("handled above")
-                        }
-                    }),
-                },
-            }
+            let (a, b) = (eval(a, row, env)?, eval(b, row, env)?);
+            compare_values(*op, &a, &b)?.map_or(Value::Null, Value::Bool)
         }
         Expr::Arith(op, a, b) => {
-            let (a, b) = (eval(a, row)?, eval(b, row)?);
+            let (a, b) = (eval(a, row, env)?, eval(b, row, env)?);
             match op {
                 ArithOp::Add => ops::add(&a, &b)?,
                 ArithOp::Sub => ops::sub(&a, &b)?,
@@ -77,13 +57,13 @@ pub fn eval(expr: &Expr, row: &[Value]) -> Result<Value> {
                 ArithOp::Mod => ops::modulo(&a, &b)?,
             }
         }
-        Expr::Concat(a, b) => ops::concat(&eval(a, row)?, &eval(b, row)?)?,
-        Expr::IsNull(e) => Value::Bool(eval(e, row)?.is_null()),
+        Expr::Concat(a, b) => ops::concat(&eval(a, row, env)?, &eval(b, row, env)?)?,
+        Expr::IsNull(e) => Value::Bool(eval(e, row, env)?.is_null()),
         Expr::Like {
             expr,
             pattern,
             case_insensitive,
-        } => match (eval(expr, row)?, eval(pattern, row)?) {
+        } => match (eval(expr, row, env)?, eval(pattern, row, env)?) {
             (Value::Null, _) | (_, Value::Null) => Value::Null,
             (Value::Text(s), Value::Text(p)) => {
                 if *case_insensitive {
@@ -101,16 +81,16 @@ pub fn eval(expr: &Expr, row: &[Value]) -> Result<Value> {
                 ))
             }
         },
-        Expr::Cast(e, ty) => types::cast(eval(e, row)?, ty)?,
+        Expr::Cast(e, ty) => types::cast(eval(e, row, env)?, ty)?,
         // x IN (a, b) is x = a OR x = b: NULL if no match and any comparison was NULL.
         Expr::InList(e, list) => {
-            let value = eval(e, row)?;
+            let value = eval(e, row, env)?;
             if value.is_null() {
                 return Ok(Value::Null);
             }
             let mut saw_null = false;
             for item in list {
-                match ops::compare(&value, &eval(item, row)?)? {
+                match ops::compare(&value, &eval(item, row, env)?)? {
                     Some(Ordering::Equal) => return Ok(Value::Bool(true)),
                     None => saw_null = true,
                     Some(_) => {}
@@ -124,17 +104,116 @@ pub fn eval(expr: &Expr, row: &[Value]) -> Result<Value> {
         }
         Expr::Case(whens, otherwise) => {
             for (when, then) in whens {
-                if boolean(eval(when, row)?, "CASE")? == Some(true) {
-                    return eval(then, row);
+                if boolean(eval(when, row, env)?, "CASE")? == Some(true) {
+                    return eval(then, row, env);
                 }
             }
             match otherwise {
-                Some(e) => eval(e, row)?,
+                Some(e) => eval(e, row, env)?,
                 None => Value::Null,
             }
         }
-        Expr::Function(f, args) => function(*f, args, row)?,
+        Expr::Function(f, args) => function(*f, args, row, env)?,
+        Expr::OuterColumn { depth, index, .. } => env
+            .outer
+            .len()
+            .checked_sub(*depth)
+            .and_then(|i| env.outer.get(i))
+            .and_then(|r| r.get(*index))
+            .cloned()
+            .ok_or_else(|| {
+                errinternal!("outer column {index} at depth {depth} is not available")
+            })?,
+        Expr::Subquery(sub) => match subquery_rows(sub, row, env)?.as_slice() {
+            [] => Value::Null,
+            [one] => one.first().cloned().unwrap_or(Value::Null),
+            _ => {
+                return Err(errinput!(
+                    CardinalityViolation,
+                    "more than one row returned by a subquery used as an expression"
+                ))
+            }
+        },
+        Expr::Exists(sub) => Value::Bool(!subquery_rows(sub, row, env)?.is_empty()),
+        Expr::InSubquery(left, sub) => {
+            let value = eval(left, row, env)?;
+            quantified(CompareOp::Eq, &value, &subquery_rows(sub, row, env)?, false)?
+        }
+        Expr::Quantified {
+            op,
+            left,
+            subquery,
+            all,
+        } => {
+            let value = eval(left, row, env)?;
+            quantified(*op, &value, &subquery_rows(subquery, row, env)?, *all)?
+        }
     })
+}
+
+/// The rows of a subquery for the current `row`: computed once per statement if it is not
+/// correlated, otherwise with `row` as its innermost enclosing row.
+fn subquery_rows(sub: &Subquery, row: &[Value], env: &Env<'_>) -> Result<Rc<Vec<Vec<Value>>>> {
+    if !sub.correlated {
+        let key = sub as *const Subquery as usize;
+        if let Some(rows) = env.cache.borrow().get(&key) {
+            return Ok(rows.clone());
+        }
+        let rows = Rc::new(super::rows(&sub.node, env)?.collect::<Result<Vec<_>>>()?);
+        env.cache.borrow_mut().insert(key, rows.clone());
+        return Ok(rows);
+    }
+    let mut outer = env.outer.clone();
+    outer.push(row);
+    let inner = Env {
+        reader: env.reader,
+        outer,
+        cache: env.cache,
+    };
+    let rows = super::rows(&sub.node, &inner)?.collect::<Result<Vec<_>>>()?;
+    Ok(Rc::new(rows))
+}
+
+/// `value op ANY (rows)` or, with `all`, `value op ALL (rows)`, over one-column rows, with
+/// SQL's NULL rules: ANY is TRUE if some comparison is, else NULL if some was NULL, else FALSE
+/// (so FALSE for no rows); ALL is FALSE if some comparison is, else NULL if some was NULL,
+/// else TRUE (so TRUE for no rows).
+fn quantified(op: CompareOp, value: &Value, rows: &[Vec<Value>], all: bool) -> Result<Value> {
+    let mut saw_null = false;
+    for row in rows {
+        let other = row.first().unwrap_or(&Value::Null);
+        match compare_values(op, value, other)? {
+            Some(result) if result != all => return Ok(Value::Bool(result)),
+            Some(_) => {}
+            None => saw_null = true,
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(all)
+    })
+}
+
+/// A comparison's truth value; `None` is NULL.
+fn compare_values(op: CompareOp, a: &Value, b: &Value) -> Result<Option<bool>> {
+    if let CompareOp::Distinct | CompareOp::NotDistinct = op {
+        let same = match (a.is_null(), b.is_null()) {
+            (true, true) => true,
+            (false, false) => ops::compare(a, b)? == Some(Ordering::Equal),
+            _ => false,
+        };
+        return Ok(Some(same == (op == CompareOp::NotDistinct)));
+    }
+    Ok(ops::compare(a, b)?.map(|order| match op {
+        CompareOp::Eq => order.is_eq(),
+        CompareOp::NotEq => order.is_ne(),
+        CompareOp::Lt => order.is_lt(),
+        CompareOp::LtEq => order.is_le(),
+        CompareOp::Gt => order.is_gt(),
+        CompareOp::GtEq => order.is_ge(),
+        CompareOp::Distinct | CompareOp::NotDistinct => false,
+    }))
 }
 
 fn boolean(value: Value, context: &str) -> Result<Option<bool>> {
@@ -153,12 +232,12 @@ fn not_boolean(context: &str, value: &Value) -> crate::Error {
     )
 }
 
-fn function(f: Function, args: &[Expr], row: &[Value]) -> Result<Value> {
-    let arg = |i: usize| eval(&args[i], row);
+fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<Value> {
+    let arg = |i: usize| eval(&args[i], row, env);
     Ok(match f {
         Function::Coalesce => {
             for a in args {
-                let v = eval(a, row)?;
+                let v = eval(a, row, env)?;
                 if !v.is_null() {
                     return Ok(v);
                 }
@@ -249,6 +328,24 @@ enum Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execution::{Reader, ScanRows, SubqueryCache};
+
+    /// An empty database, for expressions that read nothing.
+    struct Nothing;
+
+    impl Reader for Nothing {
+        fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>> {
+            Ok(None)
+        }
+
+        fn scan(
+            &self,
+            _: zizhu_engine::KeyRange,
+            _: zizhu_engine::Direction,
+        ) -> Result<ScanRows<'_>> {
+            Ok(Box::new(std::iter::empty()))
+        }
+    }
 
     #[test]
     fn like_patterns() {
@@ -268,12 +365,68 @@ mod tests {
         let t = || Box::new(Expr::Constant(Value::Bool(true)));
         let f = || Box::new(Expr::Constant(Value::Bool(false)));
         let n = || Box::new(Expr::Constant(Value::Null));
-        assert_eq!(eval(&Expr::And(f(), n()), &[]).unwrap(), Value::Bool(false));
-        assert_eq!(eval(&Expr::And(n(), f()), &[]).unwrap(), Value::Bool(false));
-        assert_eq!(eval(&Expr::And(t(), n()), &[]).unwrap(), Value::Null);
-        assert_eq!(eval(&Expr::Or(t(), n()), &[]).unwrap(), Value::Bool(true));
-        assert_eq!(eval(&Expr::Or(n(), t()), &[]).unwrap(), Value::Bool(true));
-        assert_eq!(eval(&Expr::Or(f(), n()), &[]).unwrap(), Value::Null);
-        assert_eq!(eval(&Expr::Not(n()), &[]).unwrap(), Value::Null);
+        assert_eq!(
+            eval(
+                &Expr::And(f(), n()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            eval(
+                &Expr::And(n(), f()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            eval(
+                &Expr::And(t(), n()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            eval(
+                &Expr::Or(t(), n()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval(
+                &Expr::Or(n(), t()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval(
+                &Expr::Or(f(), n()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            eval(
+                &Expr::Not(n()),
+                &[],
+                &Env::new(&Nothing, &SubqueryCache::default())
+            )
+            .unwrap(),
+            Value::Null
+        );
     }
 }

@@ -19,7 +19,11 @@ mod write;
 pub use expr::eval;
 pub use query::rows;
 
-use zizhu_engine::Engine;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use zizhu_engine::{Direction, Engine, KeyRange};
 use zizhu_txn::Transaction;
 use zizhu_types::Value;
 
@@ -61,6 +65,55 @@ impl StatementResult {
     }
 }
 
+/// Read access for query execution, whatever the engine: lets expression evaluation run
+/// subqueries without the engine type leaking into every operator.
+pub trait Reader {
+    /// Reads a key at the transaction's snapshot.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Scans a range at the transaction's snapshot.
+    fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanRows<'_>>;
+}
+
+/// Raw `(key, value)` pairs of a scan.
+pub type ScanRows<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+impl<E: Engine> Reader for Transaction<E> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(Transaction::get(self, key)?)
+    }
+
+    fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanRows<'_>> {
+        Ok(Box::new(
+            Transaction::scan(self, range, direction)?.map(|r| r.map_err(Into::into)),
+        ))
+    }
+}
+
+/// Results of uncorrelated subqueries, computed once per statement (keyed by the subquery's
+/// address in the plan).
+pub type SubqueryCache = RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>;
+
+/// What evaluation needs besides the current row.
+pub struct Env<'a> {
+    /// Where rows are read.
+    pub reader: &'a dyn Reader,
+    /// The current rows of enclosing queries, innermost last (for correlated subqueries).
+    pub outer: Vec<&'a [Value]>,
+    /// Uncorrelated subquery results.
+    pub cache: &'a SubqueryCache,
+}
+
+impl<'a> Env<'a> {
+    /// An environment with no enclosing rows.
+    pub fn new(reader: &'a dyn Reader, cache: &'a SubqueryCache) -> Self {
+        Self {
+            reader,
+            outer: Vec::new(),
+            cache,
+        }
+    }
+}
+
 /// State shared by the statements of a database that the executor needs.
 pub trait Context {
     /// The next hidden row id of `table`, given the highest one stored (for the first call).
@@ -79,7 +132,9 @@ pub fn execute<E: Engine>(
 ) -> Result<StatementResult> {
     match plan {
         Plan::Select { root, labels } => {
-            let rows = query::rows(&root, txn)?.collect::<Result<Vec<_>>>()?;
+            let cache = SubqueryCache::default();
+            let env = Env::new(&*txn, &cache);
+            let rows = query::rows(&root, &env)?.collect::<Result<Vec<_>>>()?;
             Ok(StatementResult::Query { labels, rows })
         }
         Plan::Explain(plan) => {
@@ -166,6 +221,11 @@ pub fn execute<E: Engine>(
             for name in &names {
                 match Catalog::index_table(txn, name)? {
                     Some(table) => found.push((table.name, name)),
+                    None if Catalog::table(txn, name)?.is_some()
+                        || Catalog::view(txn, name)?.is_some() =>
+                    {
+                        return Err(errinput!(WrongObjectType, "\"{name}\" is not an index"))
+                    }
                     None if if_exists => {}
                     None => {
                         return Err(errinput!(

@@ -3,11 +3,10 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use zizhu_engine::{Direction, Engine};
-use zizhu_txn::Transaction;
+use zizhu_engine::Direction;
 use zizhu_types::{Numeric, Value};
 
-use super::eval;
+use super::{eval, Env};
 use crate::keys::Key;
 use crate::planner::{Aggregate, JoinKind, Node, SortKey};
 use crate::types::{ops, DataType};
@@ -22,19 +21,20 @@ pub(crate) fn passes(value: &Value) -> bool {
 }
 
 /// The rows a node produces.
-pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Rows<'a>> {
+pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match node {
         Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
         Node::Scan { .. } | Node::KeyLookup { .. } | Node::IndexLookup { .. } => {
-            Box::new(fetch(node, txn)?.map(|r| r.map(|(_, row)| row)))
+            Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row)))
         }
-        Node::Values { rows } => Box::new(
-            rows.iter()
-                .map(|row| row.iter().map(|e| eval(e, &[])).collect::<Result<Vec<_>>>()),
-        ),
+        Node::Values { rows } => Box::new(rows.iter().map(|row| {
+            row.iter()
+                .map(|e| eval(e, &[], env))
+                .collect::<Result<Vec<_>>>()
+        })),
         Node::Filter { source, predicate } => {
-            Box::new(rows(source, txn)?.filter_map(move |r| match r {
-                Ok(row) => match eval(predicate, &row) {
+            Box::new(rows(source, env)?.filter_map(move |r| match r {
+                Ok(row) => match eval(predicate, &row, env) {
                     Ok(v) if passes(&v) => Some(Ok(row)),
                     Ok(_) => None,
                     Err(e) => Some(Err(e)),
@@ -43,15 +43,15 @@ pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Ro
             }))
         }
         Node::Project { source, exprs } => Box::new(
-            rows(source, txn)?
-                .map(move |r| r.and_then(|row| exprs.iter().map(|e| eval(e, &row)).collect())),
+            rows(source, env)?
+                .map(move |r| r.and_then(|row| exprs.iter().map(|e| eval(e, &row, env)).collect())),
         ),
         Node::Limit {
             source,
             limit,
             offset,
         } => {
-            let source = rows(source, txn)?.skip(*offset as usize);
+            let source = rows(source, env)?.skip(*offset as usize);
             match limit {
                 Some(n) => Box::new(source.take(*n as usize)),
                 None => Box::new(source),
@@ -59,21 +59,21 @@ pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Ro
         }
         Node::Distinct { source } => {
             let mut seen = BTreeSet::new();
-            Box::new(rows(source, txn)?.filter(move |r| match r {
+            Box::new(rows(source, env)?.filter(move |r| match r {
                 Ok(row) => seen.insert(zizhu_keycode::encode_tuple(row)),
                 Err(_) => true,
             }))
         }
         Node::Order { source, keys } => {
-            let input = rows(source, txn)?.collect::<Result<Vec<_>>>()?;
-            Box::new(sort(input, keys)?.into_iter().map(Ok))
+            let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;
+            Box::new(sort(input, keys, env)?.into_iter().map(Ok))
         }
         Node::Aggregate {
             source,
             group_by,
             aggregates,
         } => Box::new(
-            aggregate(rows(source, txn)?, group_by, aggregates)?
+            aggregate(rows(source, env)?, group_by, aggregates, env)?
                 .into_iter()
                 .map(Ok),
         ),
@@ -84,9 +84,9 @@ pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Ro
             kind,
             right_width,
         } => {
-            let inner = rows(right, txn)?.collect::<Result<Vec<_>>>()?;
+            let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
             let (kind, width) = (*kind, *right_width);
-            Box::new(rows(left, txn)?.flat_map(move |l| {
+            Box::new(rows(left, env)?.flat_map(move |l| {
                 let l = match l {
                     Ok(l) => l,
                     Err(e) => return vec![Err(e)],
@@ -95,7 +95,7 @@ pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Ro
                 for r in &inner {
                     let mut joined = l.clone();
                     joined.extend(r.iter().cloned());
-                    match predicate.as_ref().map(|p| eval(p, &joined)) {
+                    match predicate.as_ref().map(|p| eval(p, &joined, env)) {
                         None => out.push(Ok(joined)),
                         Some(Ok(v)) if passes(&v) => out.push(Ok(joined)),
                         Some(Ok(_)) => {}
@@ -114,15 +114,15 @@ pub fn rows<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Ro
 }
 
 /// Rows of a table with their keys, from a scan or lookup node, filtered.
-pub(crate) fn fetch<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> Result<Keyed<'a>> {
+pub(crate) fn fetch<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Keyed<'a>> {
     Ok(match node {
         Node::Scan { table, filter } => {
-            let scan = txn.scan(Key::table_rows(table.id), Direction::Forward)?;
+            let scan = env
+                .reader
+                .scan(Key::table_rows(table.id), Direction::Forward)?;
             Box::new(scan.filter_map(move |item| {
-                let item = item
-                    .map_err(Into::into)
-                    .and_then(|(key, bytes)| Ok((key, row::decode(&bytes)?)));
-                keep(filter, item)
+                let item = item.and_then(|(key, bytes)| Ok((key, row::decode(&bytes)?)));
+                keep(filter, item, env)
             }))
         }
         Node::KeyLookup {
@@ -131,10 +131,10 @@ pub(crate) fn fetch<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> R
             filter,
         } => Box::new(keys.iter().filter_map(move |pk| {
             let key = Key::Row(table.id, pk.clone()).encode();
-            match txn.get(&key) {
-                Ok(Some(bytes)) => keep(filter, row::decode(&bytes).map(|row| (key, row))),
+            match env.reader.get(&key) {
+                Ok(Some(bytes)) => keep(filter, row::decode(&bytes).map(|row| (key, row)), env),
                 Ok(None) => None,
-                Err(e) => Some(Err(e.into())),
+                Err(e) => Some(Err(e)),
             }
         })),
         Node::IndexLookup {
@@ -145,11 +145,11 @@ pub(crate) fn fetch<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> R
         } => {
             let mut found = Vec::new();
             for prefix in prefixes {
-                for pk in super::index::lookup(txn, index, prefix)? {
+                for pk in super::index::lookup(env.reader, index, prefix)? {
                     let key = Key::Row(table.id, pk).encode();
                     // An entry visible at the snapshot has its row visible too: the same
                     // transaction wrote both.
-                    let bytes = txn.get(&key)?.ok_or_else(|| {
+                    let bytes = env.reader.get(&key)?.ok_or_else(|| {
                         crate::errinternal!(
                             "index {} entry points at a missing row {key:02x?}",
                             index.name
@@ -161,7 +161,7 @@ pub(crate) fn fetch<'a, E: Engine>(node: &'a Node, txn: &'a Transaction<E>) -> R
             Box::new(
                 found
                     .into_iter()
-                    .filter_map(move |item| keep(filter, Ok(item))),
+                    .filter_map(move |item| keep(filter, Ok(item), env)),
             )
         }
         other => return Err(crate::errinternal!("not a table access node: {other:?}")),
@@ -175,9 +175,10 @@ pub(crate) type Keyed<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<Value>)
 fn keep(
     filter: &Option<crate::planner::Expr>,
     item: Result<(Vec<u8>, Vec<Value>)>,
+    env: &Env<'_>,
 ) -> Option<Result<(Vec<u8>, Vec<Value>)>> {
     match item {
-        Ok((key, row)) => match filter.as_ref().map(|f| eval(f, &row)) {
+        Ok((key, row)) => match filter.as_ref().map(|f| eval(f, &row, env)) {
             None => Some(Ok((key, row))),
             Some(Ok(v)) if passes(&v) => Some(Ok((key, row))),
             Some(Ok(_)) => None,
@@ -188,13 +189,13 @@ fn keep(
 }
 
 /// Sorts rows by `keys`, NULLs placed as each key says.
-fn sort(rows: Vec<Vec<Value>>, keys: &[SortKey]) -> Result<Vec<Vec<Value>>> {
+fn sort(rows: Vec<Vec<Value>>, keys: &[SortKey], env: &Env<'_>) -> Result<Vec<Vec<Value>>> {
     let mut keyed = rows
         .into_iter()
         .map(|row| {
             let k = keys
                 .iter()
-                .map(|k| eval(&k.expr, &row))
+                .map(|k| eval(&k.expr, &row, env))
                 .collect::<Result<Vec<_>>>()?;
             Ok((k, row))
         })
@@ -343,6 +344,7 @@ fn aggregate(
     input: Rows<'_>,
     group_by: &[crate::planner::Expr],
     aggregates: &[Aggregate],
+    env: &Env<'_>,
 ) -> Result<Vec<Vec<Value>>> {
     let new_group = |values: Vec<Value>| -> Group {
         let accumulators = aggregates
@@ -367,7 +369,7 @@ fn aggregate(
         let row = row?;
         let values = group_by
             .iter()
-            .map(|e| eval(e, &row))
+            .map(|e| eval(e, &row, env))
             .collect::<Result<Vec<_>>>()?;
         let key = zizhu_keycode::encode_tuple(&values);
         let (_, accumulators) = groups.entry(key).or_insert_with(|| new_group(values));
@@ -378,7 +380,7 @@ fn aggregate(
                 | Aggregate::Sum(e, _)
                 | Aggregate::Avg(e, _)
                 | Aggregate::Min(e)
-                | Aggregate::Max(e) => eval(e, &row)?,
+                | Aggregate::Max(e) => eval(e, &row, env)?,
             };
             if value.is_null() {
                 continue;

@@ -6,7 +6,7 @@ use zizhu_types::Value;
 
 use super::index;
 use super::query::{fetch, passes, rows};
-use super::{eval, Context};
+use super::{eval, Context, Env, SubqueryCache};
 use crate::catalog::Table;
 use crate::keys::Key;
 use crate::planner::{Expr, Node};
@@ -96,14 +96,19 @@ pub fn insert<E: Engine>(
     source: &Node,
 ) -> Result<u64> {
     // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
-    let input = rows(source, txn)?.collect::<Result<Vec<_>>>()?;
+    let cache = SubqueryCache::default();
+    let input = {
+        let env = Env::new(&*txn, &cache);
+        let input = rows(source, &env)?.collect::<Result<Vec<_>>>()?;
+        input
+    };
     let mut count = 0;
     for source_row in input {
         let mut new = Vec::with_capacity(table.columns.len());
         for (target, default) in targets.iter().zip(defaults) {
             new.push(match (target, default) {
                 (Some(i), _) => source_row[*i].clone(),
-                (None, Some(default)) => eval(default, &[])?,
+                (None, Some(default)) => eval(default, &[], &Env::new(&*txn, &cache))?,
                 (None, None) => Value::Null,
             });
         }
@@ -134,8 +139,14 @@ pub fn insert<E: Engine>(
 }
 
 /// The rows a statement targets, found at its snapshot through `source`: (key, row).
-fn targets<E: Engine>(txn: &Transaction<E>, source: &Node) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
-    fetch(source, txn)?.collect()
+fn targets<E: Engine>(
+    txn: &Transaction<E>,
+    source: &Node,
+    cache: &SubqueryCache,
+) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
+    let env = Env::new(txn, cache);
+    let found = fetch(source, &env)?.collect();
+    found
 }
 
 /// Locks a target row and returns the row to act on: the newest version if it changed and
@@ -146,6 +157,7 @@ fn lock_target<E: Engine>(
     row: Vec<Value>,
     filter: Option<&Expr>,
     mode: LockMode,
+    cache: &SubqueryCache,
 ) -> Result<Option<Vec<Value>>> {
     let Some(lock) = txn.lock_row(key, mode, WaitPolicy::Wait)? else {
         return Ok(None);
@@ -158,7 +170,7 @@ fn lock_target<E: Engine>(
     };
     let newest = row::decode(&bytes)?;
     let still_matches = filter
-        .map(|f| eval(f, &newest))
+        .map(|f| eval(f, &newest, &Env::new(&*txn, cache)))
         .transpose()?
         .is_none_or(|v| passes(&v));
     Ok(still_matches.then_some(newest))
@@ -180,14 +192,15 @@ pub fn update<E: Engine>(
     } else {
         LockMode::NoKeyUpdate
     };
+    let cache = SubqueryCache::default();
     let mut count = 0;
-    for (key, row) in targets(txn, source)? {
-        let Some(old) = lock_target(txn, &key, row, filter, mode)? else {
+    for (key, row) in targets(txn, source, &cache)? {
+        let Some(old) = lock_target(txn, &key, row, filter, mode, &cache)? else {
             continue;
         };
         let mut new = old.clone();
         for (index, expr) in assignments {
-            new[*index] = eval(expr, &old)?;
+            new[*index] = eval(expr, &old, &Env::new(&*txn, &cache))?;
         }
         let new = check_row(table, new)?;
         let old_pk = index::primary_key_of(&key)?;
@@ -220,9 +233,10 @@ pub fn delete<E: Engine>(
     source: &Node,
     filter: Option<&Expr>,
 ) -> Result<u64> {
+    let cache = SubqueryCache::default();
     let mut count = 0;
-    for (key, row) in targets(txn, source)? {
-        if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update)? {
+    for (key, row) in targets(txn, source, &cache)? {
+        if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update, &cache)? {
             txn.delete(&key)?;
             index::delete_entries(txn, table, &row, &index::primary_key_of(&key)?)?;
             count += 1;

@@ -15,7 +15,7 @@ use zizhu_txn::Transaction;
 use zizhu_types::{BigDecimal, Numeric, Value};
 
 use super::plan::{
-    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey,
+    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey, Subquery,
 };
 use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
@@ -73,6 +73,8 @@ pub struct Binder<'a, E: Engine> {
     txn: &'a Transaction<E>,
     sql: &'a str,
     dialect: &'a ZizhuDialect,
+    /// Scopes of the enclosing queries, innermost last (inside a subquery).
+    outer: Vec<Scope>,
 }
 
 fn ident(id: &ast::Ident) -> String {
@@ -196,13 +198,20 @@ pub fn type_of(expr: &Expr) -> DataType {
         Expr::Function(Function::Lower | Function::Upper, _) => DataType::Text,
         Expr::Function(Function::Length, _) => DataType::Int32,
         Expr::Function(_, args) => args.first().map_or(DataType::Unknown, type_of),
+        Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
+        Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. } => DataType::Bool,
     }
 }
 
 impl<'a, E: Engine> Binder<'a, E> {
     /// A binder for `sql`, reading the catalog through `txn`.
     pub fn new(txn: &'a Transaction<E>, sql: &'a str, dialect: &'a ZizhuDialect) -> Self {
-        Self { txn, sql, dialect }
+        Self {
+            txn,
+            sql,
+            dialect,
+            outer: Vec::new(),
+        }
     }
 
     fn at(&self, span: sqlparser::tokenizer::Span) -> Option<usize> {
@@ -345,7 +354,9 @@ impl<'a, E: Engine> Binder<'a, E> {
     /// A LIMIT or OFFSET value: a non-negative constant (`None` for NULL or ALL).
     fn constant_count(&self, expr: &ast::Expr, what: &str) -> Result<Option<u64>> {
         let bound = self.bind_expr(expr, &Scope::default(), None)?;
-        let value = crate::execution::eval(&bound, &[])?;
+        let cache = crate::execution::SubqueryCache::default();
+        let env = crate::execution::Env::new(self.txn, &cache);
+        let value = crate::execution::eval(&bound, &[], &env)?;
         match types::cast(value, &DataType::Int64)? {
             Value::Null => Ok(None),
             Value::Int64(n) if n >= 0 => Ok(Some(n as u64)),
@@ -503,12 +514,26 @@ impl<'a, E: Engine> Binder<'a, E> {
                 ..
             } => {
                 let (node, labels) = self.bind_query(subquery)?;
+                let names: Vec<String> = alias
+                    .iter()
+                    .flat_map(|a| a.columns.iter().map(|c| ident(&c.name)))
+                    .collect();
+                if names.len() > labels.len() {
+                    let a = alias.as_ref().map(|a| ident(&a.name)).unwrap_or_default();
+                    return Err(errinput!(
+                        InvalidColumnReference,
+                        "table \"{a}\" has {} columns available but {} columns specified",
+                        labels.len(),
+                        names.len()
+                    ));
+                }
                 let alias = alias.as_ref().map(|a| ident(&a.name));
                 let columns = labels
                     .into_iter()
-                    .map(|l| ScopeColumn {
+                    .enumerate()
+                    .map(|(i, l)| ScopeColumn {
                         table: alias.clone(),
-                        name: l.name,
+                        name: names.get(i).cloned().unwrap_or(l.name),
                         data_type: l.data_type,
                     })
                     .collect();
@@ -611,18 +636,15 @@ impl<'a, E: Engine> Binder<'a, E> {
                         }
                         _ => g,
                     };
-                    let bound = self.bind_expr(g, &scope, None)?;
-                    let (table, name) = match g {
-                        ast::Expr::Identifier(id) => (None, ident(id)),
-                        ast::Expr::CompoundIdentifier(ids) if ids.len() == 2 => {
-                            (Some(ident(&ids[0])), ident(&ids[1]))
-                        }
-                        _ => (None, g.to_string()),
-                    };
-                    columns.push(ScopeColumn {
-                        table,
-                        name,
-                        data_type: type_of(&bound),
+                    let bound = self.bind_expr(g, &scope, None)?; // A grouping key that is a column keeps the column's name and table, so
+                                                                  // `t.a` and `a` (and correlated subqueries) still find it.
+                    columns.push(match &bound {
+                        Expr::Column { index, .. } => scope.columns[*index].clone(),
+                        _ => ScopeColumn {
+                            table: None,
+                            name: g.to_string(),
+                            data_type: type_of(&bound),
+                        },
                     });
                     keys.push(bound);
                 }
@@ -908,8 +930,32 @@ impl<'a, E: Engine> Binder<'a, E> {
             )
             .at(self.at(span))),
             (None, _) => {
+                // A correlated reference to an enclosing query's column.
+                for (depth, outer) in self.outer.iter().rev().enumerate() {
+                    let mut found = outer.columns.iter().enumerate().filter(|(_, c)| {
+                        c.name == name && table.is_none_or(|t| c.table.as_deref() == Some(t))
+                    });
+                    match (found.next(), found.next()) {
+                        (Some((index, _)), None) => {
+                            return Ok(Expr::OuterColumn {
+                                depth: depth + 1,
+                                index,
+                                name: display.into(),
+                            })
+                        }
+                        (Some(_), Some(_)) => {
+                            return Err(errinput!(
+                                AmbiguousColumn,
+                                "column reference \"{display}\" is ambiguous"
+                            )
+                            .at(self.at(span)))
+                        }
+                        (None, _) => {}
+                    }
+                }
                 if let Some(t) = table {
-                    if !scope.columns.iter().any(|c| c.table.as_deref() == Some(t)) {
+                    let known = |s: &Scope| s.columns.iter().any(|c| c.table.as_deref() == Some(t));
+                    if !known(scope) && !self.outer.iter().any(known) {
                         return Err(errinput!(
                             UndefinedTable,
                             "missing FROM-clause entry for table \"{t}\""
@@ -1130,6 +1176,67 @@ impl<'a, E: Engine> Binder<'a, E> {
                     other => other.to_string(),
                 };
                 Expr::Constant(types::parse_text(&text, &ty)?)
+            }
+            A::Subquery(query) => Expr::Subquery(Box::new(self.bind_subquery(query, scope, true)?)),
+            A::Exists { subquery, negated } => {
+                let exists = Expr::Exists(Box::new(self.bind_subquery(subquery, scope, false)?));
+                if *negated {
+                    Expr::Not(Box::new(exists))
+                } else {
+                    exists
+                }
+            }
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let in_subquery = Expr::InSubquery(
+                    boxed(expr)?,
+                    Box::new(self.bind_subquery(subquery, scope, true)?),
+                );
+                if *negated {
+                    Expr::Not(Box::new(in_subquery))
+                } else {
+                    in_subquery
+                }
+            }
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let all = matches!(expr, A::AllOp { .. });
+                let op = match compare_op {
+                    ast::BinaryOperator::Eq => CompareOp::Eq,
+                    ast::BinaryOperator::NotEq => CompareOp::NotEq,
+                    ast::BinaryOperator::Lt => CompareOp::Lt,
+                    ast::BinaryOperator::LtEq => CompareOp::LtEq,
+                    ast::BinaryOperator::Gt => CompareOp::Gt,
+                    ast::BinaryOperator::GtEq => CompareOp::GtEq,
+                    other => return Err(unsupported(format!("operator {other} with ANY/ALL"))),
+                };
+                let query = match right.as_ref() {
+                    A::Subquery(q) => q,
+                    A::Nested(inner) => match inner.as_ref() {
+                        A::Subquery(q) => q,
+                        _ => return Err(unsupported("ANY/ALL over an array")),
+                    },
+                    _ => return Err(unsupported("ANY/ALL over an array")),
+                };
+                let subquery = Box::new(self.bind_subquery(query, scope, true)?);
+                Expr::Quantified {
+                    op,
+                    left: boxed(left)?,
+                    subquery,
+                    all,
+                }
             }
             A::Function(_) if is_aggregate(expr) => {
                 return Err(errinput!(
@@ -1628,6 +1735,33 @@ impl<'a, E: Engine> Binder<'a, E> {
 }
 
 impl<E: Engine> Binder<'_, E> {
+    /// Binds a subquery in an expression; it sees `scope` as its enclosing row. With
+    /// `one_column`, it must return exactly one column (42601 otherwise).
+    fn bind_subquery(
+        &self,
+        query: &ast::Query,
+        scope: &Scope,
+        one_column: bool,
+    ) -> Result<Subquery> {
+        let mut outer = self.outer.clone();
+        outer.push(scope.clone());
+        let child = Binder {
+            txn: self.txn,
+            sql: self.sql,
+            dialect: self.dialect,
+            outer,
+        };
+        let (node, labels) = child.bind_query(query)?;
+        if one_column && labels.len() != 1 {
+            return Err(errinput!(
+                SyntaxError,
+                "subquery must return only one column"
+            ));
+        }
+        let correlated = node.refers_outward(1);
+        Ok(Subquery { node, correlated })
+    }
+
     /// Binds a view's stored query; its columns take the view's own names where given.
     fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>)> {
         let statements = crate::parser::parse(self.dialect, &view.query)?;

@@ -11,5 +11,6 @@ mod plan;
 pub use binder::{data_type_from_ast, type_of, Binder};
 pub use optimizer::optimize;
 pub use plan::{
-    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey,
+    Aggregate, ArithOp, ColumnName, CompareOp, Expr, Function, JoinKind, Label, Node, Plan,
+    SortKey, Subquery,
 };

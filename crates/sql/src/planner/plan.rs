@@ -53,6 +53,43 @@ pub enum Expr {
     Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
     /// A scalar function call.
     Function(Function, Vec<Expr>),
+    /// A column of an enclosing query's current row (a correlated reference): `depth` 1 is
+    /// the query immediately enclosing the subquery.
+    OuterColumn {
+        /// How many queries out.
+        depth: usize,
+        /// Position in that query's row.
+        index: usize,
+        /// Display name.
+        name: ColumnName,
+    },
+    /// `(SELECT ...)`: the single value of a one-column subquery (NULL if it has no rows,
+    /// 21000 if it has several).
+    Subquery(Box<Subquery>),
+    /// `EXISTS (SELECT ...)`
+    Exists(Box<Subquery>),
+    /// `a IN (SELECT ...)`
+    InSubquery(Box<Expr>, Box<Subquery>),
+    /// `a op ANY (SELECT ...)`, or with `all`, `a op ALL (SELECT ...)`.
+    Quantified {
+        /// The comparison.
+        op: CompareOp,
+        /// The left operand.
+        left: Box<Expr>,
+        /// The subquery.
+        subquery: Box<Subquery>,
+        /// ALL rather than ANY.
+        all: bool,
+    },
+}
+
+/// A subquery within an expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subquery {
+    /// Its plan.
+    pub node: Node,
+    /// Whether it refers to an enclosing query's row; if not, it runs once per statement.
+    pub correlated: bool,
 }
 
 /// A column reference's display name. It takes no part in equality: `t.a` and `a` are the same
@@ -365,6 +402,48 @@ pub enum Plan {
     Explain(Box<Plan>),
 }
 
+impl Expr {
+    /// The expressions directly inside this one (not inside subqueries).
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Constant(_) | Expr::Column { .. } | Expr::OuterColumn { .. } => vec![],
+            Expr::Subquery(_) | Expr::Exists(_) => vec![],
+            Expr::Not(a) | Expr::Negate(a) | Expr::IsNull(a) | Expr::Cast(a, _) => vec![a],
+            Expr::InSubquery(a, _) | Expr::Quantified { left: a, .. } => vec![a],
+            Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Compare(_, a, b)
+            | Expr::Arith(_, a, b)
+            | Expr::Concat(a, b) => {
+                vec![a, b]
+            }
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+            Expr::InList(a, list) => std::iter::once(a.as_ref()).chain(list).collect(),
+            Expr::Case(whens, otherwise) => whens
+                .iter()
+                .flat_map(|(w, t)| [w, t])
+                .chain(otherwise.as_deref())
+                .collect(),
+            Expr::Function(_, args) => args.iter().collect(),
+        }
+    }
+
+    /// Whether this expression refers to a row `level` or more queries out (counting
+    /// through the subqueries inside it).
+    pub fn refers_outward(&self, level: usize) -> bool {
+        match self {
+            Expr::OuterColumn { depth, .. } if *depth >= level => true,
+            Expr::Subquery(s) | Expr::Exists(s) if s.node.refers_outward(level + 1) => true,
+            Expr::InSubquery(_, s) | Expr::Quantified { subquery: s, .. }
+                if s.node.refers_outward(level + 1) =>
+            {
+                true
+            }
+            e => e.children().into_iter().any(|c| c.refers_outward(level)),
+        }
+    }
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -426,6 +505,14 @@ impl fmt::Display for Expr {
                     write!(f, " ELSE {e}")?;
                 }
                 f.write_str(" END")
+            }
+            Expr::OuterColumn { name, .. } => write!(f, "outer.{name}"),
+            Expr::Subquery(_) => f.write_str("(subquery)"),
+            Expr::Exists(_) => f.write_str("EXISTS (subquery)"),
+            Expr::InSubquery(a, _) => write!(f, "({a} IN (subquery))"),
+            Expr::Quantified { op, left, all, .. } => {
+                let q = if *all { "ALL" } else { "ANY" };
+                write!(f, "({left} {op:?} {q} (subquery))")
             }
             Expr::Function(func, args) => {
                 write!(f, "{}(", format!("{func:?}").to_lowercase())?;
@@ -567,6 +654,42 @@ impl Node {
                 }
             }
         }
+    }
+    /// The expressions a node evaluates itself.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            Node::Nothing => vec![],
+            Node::Scan { filter, .. }
+            | Node::KeyLookup { filter, .. }
+            | Node::IndexLookup { filter, .. } => filter.iter().collect(),
+            Node::Values { rows } => rows.iter().flatten().collect(),
+            Node::Filter { predicate, .. } => vec![predicate],
+            Node::Project { exprs, .. } => exprs.iter().collect(),
+            Node::Aggregate {
+                group_by,
+                aggregates,
+                ..
+            } => group_by
+                .iter()
+                .chain(aggregates.iter().filter_map(|a| match a {
+                    Aggregate::CountStar => None,
+                    Aggregate::Count(e, _)
+                    | Aggregate::Sum(e, _)
+                    | Aggregate::Avg(e, _)
+                    | Aggregate::Min(e)
+                    | Aggregate::Max(e) => Some(e),
+                }))
+                .collect(),
+            Node::Order { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
+            Node::Limit { .. } | Node::Distinct { .. } => vec![],
+            Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
+        }
+    }
+
+    /// Whether anything in this plan refers to a row `level` or more queries out.
+    pub fn refers_outward(&self, level: usize) -> bool {
+        self.exprs().into_iter().any(|e| e.refers_outward(level))
+            || self.children().into_iter().any(|c| c.refers_outward(level))
     }
 
     fn children(&self) -> Vec<&Node> {
