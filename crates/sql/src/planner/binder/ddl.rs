@@ -1,0 +1,311 @@
+//! Binding DDL: tables, indexes and views, and SQL type names.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+/// The label PostgreSQL gives a cast of a constant: the type's internal name.
+pub(super) fn data_type_label(ty: &ast::DataType) -> String {
+    match data_type_from_ast(ty) {
+        Ok(DataType::Int16) => "int2".into(),
+        Ok(DataType::Int32) => "int4".into(),
+        Ok(DataType::Int64) => "int8".into(),
+        Ok(DataType::Float32) => "float4".into(),
+        Ok(DataType::Float64) => "float8".into(),
+        Ok(DataType::Bool) => "bool".into(),
+        Ok(DataType::Varchar(_)) => "varchar".into(),
+        Ok(DataType::Char(_)) => "bpchar".into(),
+        Ok(DataType::Timestamp) => "timestamp".into(),
+        Ok(DataType::TimestampTz) => "timestamptz".into(),
+        Ok(DataType::Time) => "time".into(),
+        Ok(t) => t.to_string(),
+        Err(_) => "?column?".into(),
+    }
+}
+
+/// Maps a type name in SQL to a [`DataType`].
+pub fn data_type_from_ast(ty: &ast::DataType) -> Result<DataType> {
+    use ast::DataType as D;
+    let length = |l: &Option<ast::CharacterLength>| match l {
+        Some(ast::CharacterLength::IntegerLength { length, .. }) => Ok(Some(*length as u32)),
+        Some(ast::CharacterLength::Max) => Err(unsupported("length MAX")),
+        None => Ok(None),
+    };
+    Ok(match ty {
+        D::Bool | D::Boolean => DataType::Bool,
+        D::SmallInt(_) | D::Int2(_) => DataType::Int16,
+        D::Int(_) | D::Integer(_) | D::Int4(_) => DataType::Int32,
+        D::BigInt(_) | D::Int8(_) => DataType::Int64,
+        D::Real | D::Float4 => DataType::Float32,
+        D::DoublePrecision | D::Float8 | D::Double(ast::ExactNumberInfo::None) => DataType::Float64,
+        D::Float(ast::ExactNumberInfo::None) => DataType::Float64,
+        D::Float(ast::ExactNumberInfo::Precision(p)) => {
+            if *p <= 24 {
+                DataType::Float32
+            } else {
+                DataType::Float64
+            }
+        }
+        D::Numeric(info) | D::Decimal(info) | D::Dec(info) => match info {
+            ast::ExactNumberInfo::None => DataType::Numeric(None),
+            ast::ExactNumberInfo::Precision(p) => numeric_typmod(*p, 0)?,
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => numeric_typmod(*p, *s)?,
+        },
+        D::Text => DataType::Text,
+        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => DataType::Varchar(length(l)?),
+        D::Char(l) | D::Character(l) => DataType::Char(length(l)?.unwrap_or(1)),
+        D::Bytea => DataType::Bytea,
+        D::Date => DataType::Date,
+        D::Time(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Time,
+        D::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            DataType::Timestamp
+        }
+        D::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            DataType::TimestampTz
+        }
+        D::Interval { .. } => DataType::Interval,
+        D::Uuid => DataType::Uuid,
+        D::Custom(name, args) if args.is_empty() => {
+            match name.to_string().to_lowercase().as_str() {
+                "timestamptz" => DataType::TimestampTz,
+                "int" | "int4" => DataType::Int32,
+                other => {
+                    return Err(errinput!(
+                        UndefinedObject,
+                        "type \"{other}\" does not exist"
+                    ))
+                }
+            }
+        }
+        other => return Err(unsupported(format!("type {other}"))),
+    })
+}
+
+pub(super) fn numeric_typmod(precision: u64, scale: i64) -> Result<DataType> {
+    if !(1..=1000).contains(&precision) {
+        return Err(errinput!(
+            InvalidParameterValue,
+            "NUMERIC precision {precision} must be between 1 and 1000"
+        ));
+    }
+    if scale < 0 || scale as u64 > precision {
+        return Err(errinput!(
+            InvalidParameterValue,
+            "NUMERIC scale {scale} must be between 0 and precision {precision}"
+        ));
+    }
+    Ok(DataType::Numeric(Some((precision as u32, scale as u32))))
+}
+
+impl<E: Engine> Binder<'_, E> {
+    pub(super) fn bind_create_table(&self, create: &ast::CreateTable) -> Result<Plan> {
+        if create.query.is_some() {
+            return Err(unsupported("CREATE TABLE AS"));
+        }
+        let name = object_name(&create.name)?;
+        let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
+        let mut primary_key = Vec::new();
+        let mut unique: Vec<Vec<usize>> = Vec::new();
+        for def in &create.columns {
+            let column_name = ident(&def.name);
+            if columns.iter().any(|c| c.name == column_name) {
+                return Err(errinput!(
+                    DuplicateColumn,
+                    "column \"{column_name}\" specified more than once"
+                ));
+            }
+            let mut column = Column {
+                name: column_name,
+                data_type: data_type_from_ast(&def.data_type)?,
+                nullable: true,
+                default: None,
+            };
+            for option in &def.options {
+                match &option.option {
+                    ast::ColumnOption::Null => column.nullable = true,
+                    ast::ColumnOption::NotNull => column.nullable = false,
+                    ast::ColumnOption::Default(expr) => {
+                        // Check it binds now; store the text, evaluated at each insert.
+                        self.bind_expr(expr, &Scope::default(), None)?;
+                        column.default = Some(expr.to_string());
+                    }
+                    ast::ColumnOption::Unique(_) => unique.push(vec![columns.len()]),
+                    ast::ColumnOption::PrimaryKey(_) => {
+                        if !primary_key.is_empty() {
+                            return Err(errinput!(
+                                InvalidColumnReference,
+                                "multiple primary keys for table \"{name}\" are not allowed"
+                            ));
+                        }
+                        column.nullable = false;
+                        primary_key.push(columns.len());
+                    }
+                    other => return Err(unsupported(format!("column constraint {other}"))),
+                }
+            }
+            columns.push(column);
+        }
+        for constraint in &create.constraints {
+            match constraint {
+                ast::TableConstraint::Unique(u) => {
+                    let mut positions = Vec::with_capacity(u.columns.len());
+                    for c in &u.columns {
+                        let column = match &c.column.expr {
+                            ast::Expr::Identifier(id) => ident(id),
+                            other => {
+                                return Err(unsupported(format!(
+                                    "unique constraint expression {other}"
+                                )))
+                            }
+                        };
+                        let i = columns
+                            .iter()
+                            .position(|c| c.name == column)
+                            .ok_or_else(|| {
+                                errinput!(
+                                    UndefinedColumn,
+                                    "column \"{column}\" named in key does not exist"
+                                )
+                            })?;
+                        positions.push(i);
+                    }
+                    unique.push(positions);
+                }
+                ast::TableConstraint::PrimaryKey(pk) => {
+                    if !primary_key.is_empty() {
+                        return Err(errinput!(
+                            InvalidColumnReference,
+                            "multiple primary keys for table \"{name}\" are not allowed"
+                        ));
+                    }
+                    for c in &pk.columns {
+                        let column = match &c.column.expr {
+                            ast::Expr::Identifier(id) => ident(id),
+                            other => {
+                                return Err(unsupported(format!("primary key expression {other}")))
+                            }
+                        };
+                        let i = columns
+                            .iter()
+                            .position(|c| c.name == column)
+                            .ok_or_else(|| {
+                                errinput!(
+                                    UndefinedColumn,
+                                    "column \"{column}\" named in key does not exist"
+                                )
+                            })?;
+                        columns[i].nullable = false;
+                        primary_key.push(i);
+                    }
+                }
+                other => return Err(unsupported(format!("table constraint {other}"))),
+            }
+        }
+        let unique = unique
+            .into_iter()
+            .map(|positions| {
+                let names: Vec<&str> = positions
+                    .iter()
+                    .map(|&i| columns[i].name.as_str())
+                    .collect();
+                Index {
+                    id: 0,
+                    name: format!("{name}_{}_key", names.join("_")),
+                    columns: positions,
+                    unique: true,
+                }
+            })
+            .collect();
+        let table = Table {
+            id: 0,
+            name,
+            columns,
+            primary_key,
+            indexes: Vec::new(),
+        };
+        Ok(Plan::CreateTable {
+            table,
+            if_not_exists: create.if_not_exists,
+            unique,
+        })
+    }
+
+    /// Binds a view's stored query; its columns take the view's own names where given.
+    pub(super) fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>)> {
+        let statements = crate::parser::parse(self.dialect, &view.query)?;
+        let [ast::Statement::Query(query)] = statements.as_slice() else {
+            return Err(errinternal!("view {} holds {:?}", view.name, view.query));
+        };
+        let binder = Binder::new(self.txn, &view.query, self.dialect);
+        let (node, mut labels) = binder.bind_query(query)?;
+        for (label, name) in labels.iter_mut().zip(&view.columns) {
+            label.name = name.clone();
+        }
+        Ok((node, labels))
+    }
+
+    pub(super) fn bind_create_view(&self, create: &ast::CreateView) -> Result<Plan> {
+        if create.materialized || create.temporary {
+            return Err(unsupported("materialized or temporary views"));
+        }
+        let name = object_name(&create.name)?;
+        let columns: Vec<String> = create.columns.iter().map(|c| ident(&c.name)).collect();
+        let view = View {
+            name,
+            query: create.query.to_string(),
+            columns,
+        };
+        // Bind now so that a broken view fails at CREATE, as in PostgreSQL.
+        let (_, labels) = self.bind_view(&view)?;
+        if view.columns.len() > labels.len() {
+            return Err(errinput!(
+                SyntaxError,
+                "CREATE VIEW specifies more column names than columns"
+            ));
+        }
+        Ok(Plan::CreateView {
+            view,
+            or_replace: create.or_replace,
+        })
+    }
+
+    pub(super) fn bind_create_index(&self, create: &ast::CreateIndex) -> Result<Plan> {
+        if create.predicate.is_some() || !create.include.is_empty() || create.using.is_some() {
+            return Err(unsupported("partial, covering or non-btree indexes"));
+        }
+        let table = self.table(&create.table_name)?;
+        let mut columns = Vec::with_capacity(create.columns.len());
+        for c in &create.columns {
+            let column = match &c.column.expr {
+                ast::Expr::Identifier(id) => ident(id),
+                other => return Err(unsupported(format!("index on expression {other}"))),
+            };
+            let i = table
+                .column_index(&column)
+                .ok_or_else(|| errinput!(UndefinedColumn, "column \"{column}\" does not exist"))?;
+            columns.push(i);
+        }
+        let name = match &create.name {
+            Some(name) => object_name(name)?,
+            None => {
+                let names: Vec<&str> = columns
+                    .iter()
+                    .map(|&i| table.columns[i].name.as_str())
+                    .collect();
+                let suffix = if create.unique { "key" } else { "idx" };
+                format!("{}_{}_{suffix}", table.name, names.join("_"))
+            }
+        };
+        let index = Index {
+            id: 0,
+            name,
+            columns,
+            unique: create.unique,
+        };
+        Ok(Plan::CreateIndex {
+            table: table.name,
+            index,
+            if_not_exists: create.if_not_exists,
+        })
+    }
+}

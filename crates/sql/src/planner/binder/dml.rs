@@ -1,0 +1,191 @@
+//! Binding INSERT, UPDATE and DELETE.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+impl<E: Engine> Binder<'_, E> {
+    pub(super) fn bind_insert(&self, insert: &ast::Insert) -> Result<Plan> {
+        if insert.returning.is_some() {
+            return Err(unsupported("INSERT ... RETURNING"));
+        }
+        if insert.on.is_some() {
+            return Err(unsupported("INSERT ... ON CONFLICT"));
+        }
+        let ast::TableObject::TableName(name) = &insert.table else {
+            return Err(unsupported("INSERT INTO a table function"));
+        };
+        let table = self.table(name)?;
+        let positions: Vec<usize> = if insert.columns.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            let mut positions = Vec::with_capacity(insert.columns.len());
+            for c in &insert.columns {
+                let column = object_name(c)?;
+                let i = table.column_index(&column).ok_or_else(|| {
+                    errinput!(
+                        UndefinedColumn,
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    )
+                })?;
+                if positions.contains(&i) {
+                    return Err(errinput!(
+                        SyntaxError,
+                        "column \"{column}\" specified more than once"
+                    ));
+                }
+                positions.push(i);
+            }
+            positions
+        };
+        let Some(query) = &insert.source else {
+            return Err(unsupported("INSERT without a source"));
+        };
+        let (source, labels) = self.bind_query(query)?;
+        if labels.len() > positions.len() {
+            return Err(errinput!(
+                SyntaxError,
+                "INSERT has more expressions than target columns"
+            ));
+        }
+        if labels.len() < positions.len() && !insert.columns.is_empty() {
+            return Err(errinput!(
+                SyntaxError,
+                "INSERT has more target columns than expressions"
+            ));
+        }
+        let mut targets = vec![None; table.columns.len()];
+        for (source_index, &column) in positions.iter().take(labels.len()).enumerate() {
+            targets[column] = Some(source_index);
+        }
+        let defaults = table
+            .columns
+            .iter()
+            .map(|c| {
+                c.default
+                    .as_ref()
+                    .map(|text| self.bind_default(text))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        Ok(Plan::Insert {
+            table,
+            targets,
+            defaults,
+            source,
+        })
+    }
+
+    pub(super) fn bind_default(&self, text: &str) -> Result<Expr> {
+        let expr = sqlparser::parser::Parser::new(self.dialect)
+            .try_with_sql(text)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| errinternal!("stored default {text:?} does not parse: {e}"))?;
+        self.bind_expr(&expr, &Scope::default(), None)
+    }
+
+    pub(super) fn bind_update(&self, update: &ast::Update) -> Result<Plan> {
+        if update.from.is_some() || update.returning.is_some() || !update.table.joins.is_empty() {
+            return Err(unsupported("UPDATE with FROM, RETURNING or joins"));
+        }
+        let (table, alias) = match &update.table.relation {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
+                let table = self.table(name)?;
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| table.name.clone(), |a| ident(&a.name));
+                (table, alias)
+            }
+            other => return Err(unsupported(format!("UPDATE of {other}"))),
+        };
+        let scope = Scope::of_table(&table, &alias);
+        let mut assignments = Vec::with_capacity(update.assignments.len());
+        for a in &update.assignments {
+            let ast::AssignmentTarget::ColumnName(column) = &a.target else {
+                return Err(unsupported("multi-column assignment"));
+            };
+            let column = object_name(column)?;
+            let index = table.column_index(&column).ok_or_else(|| {
+                errinput!(
+                    UndefinedColumn,
+                    "column \"{column}\" of relation \"{}\" does not exist",
+                    table.name
+                )
+            })?;
+            let target = Expr::Column {
+                index,
+                name: column.into(),
+            };
+            assignments.push((index, self.coerce_literal(&a.value, &target, &scope, None)?));
+        }
+        let filter = update
+            .selection
+            .as_ref()
+            .map(|e| self.bind_expr(e, &scope, None))
+            .transpose()?;
+        if let Some(f) = &filter {
+            self.check_boolean(f, &scope, None, "WHERE")?;
+        }
+        let source = Node::Scan {
+            table: table.clone(),
+            filter: filter.clone(),
+        };
+        Ok(Plan::Update {
+            table,
+            source,
+            filter,
+            assignments,
+        })
+    }
+
+    pub(super) fn bind_delete(&self, delete: &ast::Delete) -> Result<Plan> {
+        if delete.using.is_some() || delete.returning.is_some() || !delete.tables.is_empty() {
+            return Err(unsupported("DELETE with USING or RETURNING"));
+        }
+        let from = match &delete.from {
+            ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from) => from,
+        };
+        let [item] = from.as_slice() else {
+            return Err(unsupported("DELETE from several tables"));
+        };
+        let (table, alias) = match &item.relation {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } if item.joins.is_empty() => {
+                let table = self.table(name)?;
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| table.name.clone(), |a| ident(&a.name));
+                (table, alias)
+            }
+            other => return Err(unsupported(format!("DELETE from {other}"))),
+        };
+        let scope = Scope::of_table(&table, &alias);
+        let filter = delete
+            .selection
+            .as_ref()
+            .map(|e| self.bind_expr(e, &scope, None))
+            .transpose()?;
+        if let Some(f) = &filter {
+            self.check_boolean(f, &scope, None, "WHERE")?;
+        }
+        let source = Node::Scan {
+            table: table.clone(),
+            filter: filter.clone(),
+        };
+        Ok(Plan::Delete {
+            table,
+            source,
+            filter,
+        })
+    }
+}

@@ -1,0 +1,516 @@
+//! Binding expressions: names, literals and their types, operators, functions, subqueries.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+/// The type an expression produces, as far as the planner needs it.
+pub fn type_of(expr: &Expr) -> DataType {
+    match expr {
+        Expr::Constant(v) => DataType::of(v),
+        Expr::Column { .. } => DataType::Unknown,
+        Expr::Not(_)
+        | Expr::And(..)
+        | Expr::Or(..)
+        | Expr::Compare(..)
+        | Expr::IsNull(_)
+        | Expr::Like { .. } => DataType::Bool,
+        Expr::InList(..) => DataType::Bool,
+        Expr::Negate(e) => type_of(e),
+        Expr::Arith(_, a, b) => match (type_of(a), type_of(b)) {
+            (DataType::Unknown, t) | (t, DataType::Unknown) => t,
+            (a, b) if a == b => a,
+            (a, _) => a,
+        },
+        Expr::Concat(..) => DataType::Text,
+        Expr::Cast(_, ty) => ty.clone(),
+        Expr::Case(whens, _) => whens
+            .first()
+            .map_or(DataType::Unknown, |(_, then)| type_of(then)),
+        Expr::Function(Function::Lower | Function::Upper, _) => DataType::Text,
+        Expr::Function(Function::Length, _) => DataType::Int32,
+        Expr::Function(_, args) => args.first().map_or(DataType::Unknown, type_of),
+        Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
+        Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. } => DataType::Bool,
+    }
+}
+
+impl<E: Engine> Binder<'_, E> {
+    /// Binds an expression. With `grouping`, grouping keys and aggregates resolve to the
+    /// aggregate's output columns and any other column reference is an error.
+    pub(super) fn bind_expr(
+        &self,
+        expr: &ast::Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        use ast::Expr as A;
+        if let Some(g) = grouping {
+            // Above an aggregate: an aggregate call or an expression equal to a grouping key
+            // (compared bound, so `t.a` matches `a`) is an output column of the aggregate.
+            if is_aggregate(expr) {
+                let aggregate = self.bind_aggregate(expr, &g.input)?;
+                let j = g.aggregates.iter().position(|a| *a == aggregate);
+                let j = j.ok_or_else(|| errinternal!("aggregate {expr} was not collected"))?;
+                return Ok(Expr::Column {
+                    index: g.keys.len() + j,
+                    name: expr.to_string().into(),
+                });
+            }
+            if let Ok(bound) = self.bind_expr(expr, &g.input, None) {
+                if let Some(i) = g.keys.iter().position(|k| *k == bound) {
+                    return Ok(Expr::Column {
+                        index: i,
+                        name: expr.to_string().into(),
+                    });
+                }
+            }
+            if let A::Identifier(_) | A::CompoundIdentifier(_) = expr {
+                // Not a grouping key: an error, the right one if the name does not exist.
+                self.bind_expr(expr, &g.input, None)?;
+                return Err(errinput!(
+                    GroupingError,
+                    "column \"{expr}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                ));
+            }
+        }
+        let bind = |e: &ast::Expr| self.bind_expr(e, scope, grouping);
+        let boxed = |e: &ast::Expr| bind(e).map(Box::new);
+        Ok(match expr {
+            A::Identifier(id) => self.resolve(None, &ident(id), scope, id.span)?,
+            A::CompoundIdentifier(ids) => match ids.as_slice() {
+                [t, c] => self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?,
+                _ => return Err(unsupported(format!("name {expr}"))),
+            },
+            A::Value(v) => Expr::Constant(self.literal(&v.value)?),
+            A::Nested(e) => bind(e)?,
+            A::UnaryOp { op, expr } => match op {
+                ast::UnaryOperator::Not => Expr::Not(boxed(expr)?),
+                ast::UnaryOperator::Minus => match bind(expr)? {
+                    // Fold so that -2147483648 is an integer, as in PostgreSQL.
+                    Expr::Constant(v) if v != Value::Null => Expr::Constant(types::ops::neg(&v)?),
+                    e => Expr::Negate(Box::new(e)),
+                },
+                ast::UnaryOperator::Plus => bind(expr)?,
+                other => return Err(unsupported(format!("operator {other}"))),
+            },
+            A::BinaryOp { left, op, right } => {
+                self.bind_binary(left, op, right, scope, grouping)?
+            }
+            A::IsNull(e) => Expr::IsNull(boxed(e)?),
+            A::IsNotNull(e) => Expr::Not(Box::new(Expr::IsNull(boxed(e)?))),
+            A::IsDistinctFrom(a, b) => Expr::Compare(CompareOp::Distinct, boxed(a)?, boxed(b)?),
+            A::IsNotDistinctFrom(a, b) => {
+                Expr::Compare(CompareOp::NotDistinct, boxed(a)?, boxed(b)?)
+            }
+            A::IsTrue(e) => Expr::Compare(
+                CompareOp::NotDistinct,
+                boxed(e)?,
+                Box::new(Expr::Constant(Value::Bool(true))),
+            ),
+            A::IsFalse(e) => Expr::Compare(
+                CompareOp::NotDistinct,
+                boxed(e)?,
+                Box::new(Expr::Constant(Value::Bool(false))),
+            ),
+            A::IsNotTrue(e) => Expr::Compare(
+                CompareOp::Distinct,
+                boxed(e)?,
+                Box::new(Expr::Constant(Value::Bool(true))),
+            ),
+            A::IsNotFalse(e) => Expr::Compare(
+                CompareOp::Distinct,
+                boxed(e)?,
+                Box::new(Expr::Constant(Value::Bool(false))),
+            ),
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let e = bind(expr)?;
+                let low = self.coerce_literal(low, &e, scope, grouping)?;
+                let high = self.coerce_literal(high, &e, scope, grouping)?;
+                let between = Expr::And(
+                    Box::new(Expr::Compare(
+                        CompareOp::GtEq,
+                        Box::new(e.clone()),
+                        Box::new(low),
+                    )),
+                    Box::new(Expr::Compare(CompareOp::LtEq, Box::new(e), Box::new(high))),
+                );
+                if *negated {
+                    Expr::Not(Box::new(between))
+                } else {
+                    between
+                }
+            }
+            A::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let e = bind(expr)?;
+                let list = list
+                    .iter()
+                    .map(|x| self.coerce_literal(x, &e, scope, grouping))
+                    .collect::<Result<_>>()?;
+                let in_list = Expr::InList(Box::new(e), list);
+                if *negated {
+                    Expr::Not(Box::new(in_list))
+                } else {
+                    in_list
+                }
+            }
+            A::Like {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char: None,
+            } => {
+                let like = Expr::Like {
+                    expr: boxed(expr)?,
+                    pattern: boxed(pattern)?,
+                    case_insensitive: false,
+                };
+                if *negated {
+                    Expr::Not(Box::new(like))
+                } else {
+                    like
+                }
+            }
+            A::ILike {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char: None,
+            } => {
+                let like = Expr::Like {
+                    expr: boxed(expr)?,
+                    pattern: boxed(pattern)?,
+                    case_insensitive: true,
+                };
+                if *negated {
+                    Expr::Not(Box::new(like))
+                } else {
+                    like
+                }
+            }
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand.as_ref().map(|o| bind(o)).transpose()?;
+                let mut whens = Vec::with_capacity(conditions.len());
+                for c in conditions {
+                    let condition = match &operand {
+                        Some(o) => {
+                            let value = self.coerce_literal(&c.condition, o, scope, grouping)?;
+                            Expr::Compare(CompareOp::Eq, Box::new(o.clone()), Box::new(value))
+                        }
+                        None => bind(&c.condition)?,
+                    };
+                    whens.push((condition, bind(&c.result)?));
+                }
+                let otherwise = else_result.as_ref().map(|e| boxed(e)).transpose()?;
+                Expr::Case(whens, otherwise)
+            }
+            A::Cast {
+                expr,
+                data_type,
+                format: None,
+                ..
+            } => {
+                let ty = data_type_from_ast(data_type)?;
+                match bind(expr)? {
+                    // Fold casts of constants: '5'::int is a constant 5, and a bad literal fails
+                    // at plan time as in PostgreSQL.
+                    Expr::Constant(v) => Expr::Constant(types::cast(v, &ty)?),
+                    e => Expr::Cast(Box::new(e), ty),
+                }
+            }
+            A::TypedString(typed) => {
+                let ty = data_type_from_ast(&typed.data_type)?;
+                let text = match &typed.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Expr::Constant(types::parse_text(&text, &ty)?)
+            }
+            A::Subquery(query) => Expr::Subquery(Box::new(self.bind_subquery(query, scope, true)?)),
+            A::Exists { subquery, negated } => {
+                let exists = Expr::Exists(Box::new(self.bind_subquery(subquery, scope, false)?));
+                if *negated {
+                    Expr::Not(Box::new(exists))
+                } else {
+                    exists
+                }
+            }
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let in_subquery = Expr::InSubquery(
+                    boxed(expr)?,
+                    Box::new(self.bind_subquery(subquery, scope, true)?),
+                );
+                if *negated {
+                    Expr::Not(Box::new(in_subquery))
+                } else {
+                    in_subquery
+                }
+            }
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let all = matches!(expr, A::AllOp { .. });
+                let op = match compare_op {
+                    ast::BinaryOperator::Eq => CompareOp::Eq,
+                    ast::BinaryOperator::NotEq => CompareOp::NotEq,
+                    ast::BinaryOperator::Lt => CompareOp::Lt,
+                    ast::BinaryOperator::LtEq => CompareOp::LtEq,
+                    ast::BinaryOperator::Gt => CompareOp::Gt,
+                    ast::BinaryOperator::GtEq => CompareOp::GtEq,
+                    other => return Err(unsupported(format!("operator {other} with ANY/ALL"))),
+                };
+                let query = match right.as_ref() {
+                    A::Subquery(q) => q,
+                    A::Nested(inner) => match inner.as_ref() {
+                        A::Subquery(q) => q,
+                        _ => return Err(unsupported("ANY/ALL over an array")),
+                    },
+                    _ => return Err(unsupported("ANY/ALL over an array")),
+                };
+                let subquery = Box::new(self.bind_subquery(query, scope, true)?);
+                Expr::Quantified {
+                    op,
+                    left: boxed(left)?,
+                    subquery,
+                    all,
+                }
+            }
+            A::Function(_) if is_aggregate(expr) => {
+                return Err(errinput!(
+                    GroupingError,
+                    "aggregate functions are not allowed here"
+                ));
+            }
+            A::Function(f) => self.bind_function(f, scope, grouping)?,
+            _ => return Err(unsupported(format!("expression {expr}"))),
+        })
+    }
+
+    pub(super) fn bind_function(
+        &self,
+        f: &ast::Function,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        let name = function_name(f);
+        if f.over.is_some() || f.filter.is_some() {
+            return Err(unsupported(format!("{name}() with OVER / FILTER")));
+        }
+        let args: Vec<Expr> = match &f.args {
+            ast::FunctionArguments::None => vec![],
+            ast::FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        self.bind_expr(e, scope, grouping)
+                    }
+                    _ => Err(unsupported(format!("argument form in {name}()"))),
+                })
+                .collect::<Result<_>>()?,
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(unsupported("subquery function arguments"))
+            }
+        };
+        let (function, arity) = match name.as_str() {
+            "coalesce" => (Function::Coalesce, None),
+            "nullif" => (Function::NullIf, Some(2)),
+            "abs" => (Function::Abs, Some(1)),
+            "lower" => (Function::Lower, Some(1)),
+            "upper" => (Function::Upper, Some(1)),
+            "length" | "char_length" | "character_length" => (Function::Length, Some(1)),
+            _ => {
+                return Err(errinput!(
+                    UndefinedFunction,
+                    "function {name} does not exist"
+                ))
+            }
+        };
+        if arity.is_some_and(|n| n != args.len()) || args.is_empty() {
+            return Err(errinput!(
+                UndefinedFunction,
+                "function {name} with {} arguments does not exist",
+                args.len()
+            ));
+        }
+        Ok(Expr::Function(function, args))
+    }
+
+    /// Binds `expr`; an untyped string literal takes the type of `other`, as PostgreSQL types
+    /// `unknown` literals from context (`a = '5'` compares integers when `a` is an integer).
+    pub(super) fn coerce_literal(
+        &self,
+        expr: &ast::Expr,
+        other: &Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        if let ast::Expr::Value(v) = expr {
+            if let ast::Value::SingleQuotedString(text) = &v.value {
+                let ty = self.expr_type(other, scope, grouping);
+                if ty != DataType::Unknown && !ty.is_string() {
+                    return Ok(Expr::Constant(
+                        types::parse_text(text, &ty).map_err(|e| e.at(self.at(v.span)))?,
+                    ));
+                }
+            }
+        }
+        self.bind_expr(expr, scope, grouping)
+    }
+
+    /// Fails with 42804 unless `predicate` is boolean (or of a type not known until run time).
+    pub(super) fn check_boolean(
+        &self,
+        predicate: &Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+        clause: &str,
+    ) -> Result<()> {
+        match self.expr_type(predicate, scope, grouping) {
+            DataType::Bool | DataType::Unknown => Ok(()),
+            ty => Err(errinput!(
+                DatatypeMismatch,
+                "argument of {clause} must be type boolean, not type {ty}"
+            )),
+        }
+    }
+
+    /// The type of a bound expression, looking column types up in the scope.
+    pub(super) fn expr_type(
+        &self,
+        expr: &Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> DataType {
+        match expr {
+            Expr::Column { index, .. } => {
+                let columns = grouping.map_or(&scope.columns, |g| &g.scope.columns);
+                columns
+                    .get(*index)
+                    .map_or(DataType::Unknown, |c| c.data_type.clone())
+            }
+            Expr::Arith(_, a, b) => match self.expr_type(a, scope, grouping) {
+                DataType::Unknown => self.expr_type(b, scope, grouping),
+                t => t,
+            },
+            Expr::Negate(e) => self.expr_type(e, scope, grouping),
+            other => type_of(other),
+        }
+    }
+
+    pub(super) fn bind_binary(
+        &self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        let (l, r) = match (left, right) {
+            (ast::Expr::Value(_), _) => {
+                let r = self.bind_expr(right, scope, grouping)?;
+                (self.coerce_literal(left, &r, scope, grouping)?, r)
+            }
+            _ => {
+                let l = self.bind_expr(left, scope, grouping)?;
+                let r = self.coerce_literal(right, &l, scope, grouping)?;
+                (l, r)
+            }
+        };
+        let (l, r) = (Box::new(l), Box::new(r));
+        Ok(match op {
+            B::And => Expr::And(l, r),
+            B::Or => Expr::Or(l, r),
+            B::Eq => Expr::Compare(CompareOp::Eq, l, r),
+            B::NotEq => Expr::Compare(CompareOp::NotEq, l, r),
+            B::Lt => Expr::Compare(CompareOp::Lt, l, r),
+            B::LtEq => Expr::Compare(CompareOp::LtEq, l, r),
+            B::Gt => Expr::Compare(CompareOp::Gt, l, r),
+            B::GtEq => Expr::Compare(CompareOp::GtEq, l, r),
+            B::Plus => Expr::Arith(ArithOp::Add, l, r),
+            B::Minus => Expr::Arith(ArithOp::Sub, l, r),
+            B::Multiply => Expr::Arith(ArithOp::Mul, l, r),
+            B::Divide => Expr::Arith(ArithOp::Div, l, r),
+            B::Modulo => Expr::Arith(ArithOp::Mod, l, r),
+            B::StringConcat => Expr::Concat(l, r),
+            other => return Err(unsupported(format!("operator {other}"))),
+        })
+    }
+
+    pub(super) fn literal(&self, value: &ast::Value) -> Result<Value> {
+        Ok(match value {
+            ast::Value::Null => Value::Null,
+            ast::Value::Boolean(b) => Value::Bool(*b),
+            ast::Value::SingleQuotedString(s) => Value::Text(s.clone()),
+            ast::Value::Number(n, _) => {
+                if let Ok(i) = n.parse::<i32>() {
+                    Value::Int32(i)
+                } else if let Ok(i) = n.parse::<i64>() {
+                    Value::Int64(i)
+                } else {
+                    let d: BigDecimal = n
+                        .parse()
+                        .map_err(|_| errinput!(InvalidTextRepresentation, "invalid number {n}"))?;
+                    Value::Numeric(Numeric::Finite(d))
+                }
+            }
+            other => return Err(unsupported(format!("literal {other}"))),
+        })
+    }
+
+    /// Binds a subquery in an expression; it sees `scope` as its enclosing row. With
+    /// `one_column`, it must return exactly one column (42601 otherwise).
+    pub(super) fn bind_subquery(
+        &self,
+        query: &ast::Query,
+        scope: &Scope,
+        one_column: bool,
+    ) -> Result<Subquery> {
+        let mut outer = self.outer.clone();
+        outer.push(scope.clone());
+        let child = Binder {
+            txn: self.txn,
+            sql: self.sql,
+            dialect: self.dialect,
+            outer,
+        };
+        let (node, labels) = child.bind_query(query)?;
+        if one_column && labels.len() != 1 {
+            return Err(errinput!(
+                SyntaxError,
+                "subquery must return only one column"
+            ));
+        }
+        let correlated = node.refers_outward(1);
+        Ok(Subquery { node, correlated })
+    }
+}

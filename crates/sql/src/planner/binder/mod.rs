@@ -1,0 +1,265 @@
+//! The binder: sqlparser's AST to a [`Plan`], resolving names against the catalog.
+//!
+//! Names are resolved in a [`Scope`]: the columns of the rows an expression is evaluated
+//! over, each with the table (or alias) it came from. Aggregation changes the scope: above an
+//! aggregate, an expression may refer only to grouping expressions and aggregates, matched by
+//! their SQL text as PostgreSQL matches them, so `SELECT a + 1 FROM t GROUP BY a + 1` works and
+//! `SELECT b FROM t GROUP BY a` fails with 42803.
+//!
+//! Anything the planner does not support yet fails with 0A000 (feature not supported) rather
+//! than being ignored.
+
+mod ddl;
+mod dml;
+mod expr;
+mod query;
+
+pub use ddl::data_type_from_ast;
+#[allow(clippy::wildcard_imports)]
+use ddl::*;
+pub use expr::type_of;
+#[allow(clippy::wildcard_imports)]
+use query::*;
+
+use super::plan::{
+    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey, Subquery,
+};
+use crate::catalog::{Catalog, Column, Index, Table, View};
+use crate::parser::{position, ZizhuDialect};
+use crate::types::{self, DataType};
+use crate::{errinput, errinternal, Error, Result};
+use sqlparser::ast;
+use zizhu_engine::Engine;
+use zizhu_txn::Transaction;
+use zizhu_types::{BigDecimal, Numeric, Value};
+
+/// A column visible to an expression.
+#[derive(Clone, Debug)]
+struct ScopeColumn {
+    table: Option<String>,
+    name: String,
+    data_type: DataType,
+}
+
+/// The columns an expression can refer to, in row order.
+#[derive(Clone, Debug, Default)]
+struct Scope {
+    columns: Vec<ScopeColumn>,
+}
+
+impl Scope {
+    fn of_table(table: &Table, alias: &str) -> Scope {
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| ScopeColumn {
+                table: Some(alias.to_string()),
+                name: c.name.clone(),
+                data_type: c.data_type.clone(),
+            })
+            .collect();
+        Scope { columns }
+    }
+
+    fn join(mut self, other: Scope) -> Scope {
+        self.columns.extend(other.columns);
+        self
+    }
+}
+
+/// Aggregation context: grouping expressions and aggregate calls by their SQL text.
+struct Grouping {
+    /// Grouping expressions, bound over the input.
+    keys: Vec<Expr>,
+    /// Aggregates, bound over the input.
+    aggregates: Vec<Aggregate>,
+    /// The aggregate's input columns.
+    input: Scope,
+    /// The aggregate's output: keys, then aggregates.
+    scope: Scope,
+}
+
+/// Binds statements within a transaction (the catalog is read through it).
+pub struct Binder<'a, E: Engine> {
+    txn: &'a Transaction<E>,
+    sql: &'a str,
+    dialect: &'a ZizhuDialect,
+    /// Scopes of the enclosing queries, innermost last (inside a subquery).
+    outer: Vec<Scope>,
+}
+
+fn ident(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+fn object_name(name: &ast::ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(id)] => Ok(ident(id)),
+        // `public.t` and `pg_catalog`-less names: schemas come with the catalog work.
+        [ast::ObjectNamePart::Identifier(schema), ast::ObjectNamePart::Identifier(id)]
+            if ident(schema) == "public" =>
+        {
+            Ok(ident(id))
+        }
+        _ => Err(errinput!(
+            FeatureNotSupported,
+            "schema-qualified name {name} is not supported yet"
+        )),
+    }
+}
+
+fn unsupported(what: impl std::fmt::Display) -> Error {
+    errinput!(FeatureNotSupported, "{what} is not supported yet")
+}
+
+impl<'a, E: Engine> Binder<'a, E> {
+    /// A binder for `sql`, reading the catalog through `txn`.
+    pub fn new(txn: &'a Transaction<E>, sql: &'a str, dialect: &'a ZizhuDialect) -> Self {
+        Self {
+            txn,
+            sql,
+            dialect,
+            outer: Vec::new(),
+        }
+    }
+
+    fn at(&self, span: sqlparser::tokenizer::Span) -> Option<usize> {
+        position(self.sql, span.start)
+    }
+
+    fn table(&self, name: &ast::ObjectName) -> Result<Table> {
+        let name = object_name(name)?;
+        Catalog::table(self.txn, &name)?
+            .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
+    }
+
+    /// Binds one statement.
+    pub fn bind(&self, statement: &ast::Statement) -> Result<Plan> {
+        use ast::Statement as S;
+        match statement {
+            S::Query(query) => {
+                let (root, labels) = self.bind_query(query)?;
+                Ok(Plan::Select { root, labels })
+            }
+            S::Insert(insert) => self.bind_insert(insert),
+            S::Update(update) => self.bind_update(update),
+            S::Delete(delete) => self.bind_delete(delete),
+            S::CreateTable(create) => self.bind_create_table(create),
+            S::Drop {
+                object_type: ast::ObjectType::Table,
+                if_exists,
+                names,
+                ..
+            } => Ok(Plan::DropTable {
+                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            }),
+            S::CreateIndex(create) => self.bind_create_index(create),
+            S::CreateView(create) => self.bind_create_view(create),
+            S::Drop {
+                object_type: ast::ObjectType::View,
+                if_exists,
+                names,
+                ..
+            } => Ok(Plan::DropView {
+                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            }),
+            S::Drop {
+                object_type: ast::ObjectType::Index,
+                if_exists,
+                names,
+                ..
+            } => Ok(Plan::DropIndex {
+                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            }),
+            S::Explain {
+                statement,
+                analyze: false,
+                ..
+            } => Ok(Plan::Explain(Box::new(self.bind(statement)?))),
+            S::Explain { analyze: true, .. } => Err(unsupported("EXPLAIN ANALYZE")),
+            other => {
+                let text = other.to_string();
+                let word = text
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Err(unsupported(format!("statement {word}")))
+            }
+        }
+    }
+
+    fn resolve(
+        &self,
+        table: Option<&str>,
+        name: &str,
+        scope: &Scope,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Expr> {
+        let mut found =
+            scope.columns.iter().enumerate().filter(|(_, c)| {
+                c.name == name && table.is_none_or(|t| c.table.as_deref() == Some(t))
+            });
+        let display = match table {
+            Some(t) => format!("{t}.{name}"),
+            None => name.to_string(),
+        };
+        match (found.next(), found.next()) {
+            (Some((index, _)), None) => Ok(Expr::Column {
+                index,
+                name: display.into(),
+            }),
+            (Some(_), Some(_)) => Err(errinput!(
+                AmbiguousColumn,
+                "column reference \"{display}\" is ambiguous"
+            )
+            .at(self.at(span))),
+            (None, _) => {
+                // A correlated reference to an enclosing query's column.
+                for (depth, outer) in self.outer.iter().rev().enumerate() {
+                    let mut found = outer.columns.iter().enumerate().filter(|(_, c)| {
+                        c.name == name && table.is_none_or(|t| c.table.as_deref() == Some(t))
+                    });
+                    match (found.next(), found.next()) {
+                        (Some((index, _)), None) => {
+                            return Ok(Expr::OuterColumn {
+                                depth: depth + 1,
+                                index,
+                                name: display.into(),
+                            })
+                        }
+                        (Some(_), Some(_)) => {
+                            return Err(errinput!(
+                                AmbiguousColumn,
+                                "column reference \"{display}\" is ambiguous"
+                            )
+                            .at(self.at(span)))
+                        }
+                        (None, _) => {}
+                    }
+                }
+                if let Some(t) = table {
+                    let known = |s: &Scope| s.columns.iter().any(|c| c.table.as_deref() == Some(t));
+                    if !known(scope) && !self.outer.iter().any(known) {
+                        return Err(errinput!(
+                            UndefinedTable,
+                            "missing FROM-clause entry for table \"{t}\""
+                        )
+                        .at(self.at(span)));
+                    }
+                }
+                Err(
+                    errinput!(UndefinedColumn, "column \"{display}\" does not exist")
+                        .at(self.at(span)),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,713 @@
+//! Binding queries: FROM, joins, WHERE, grouping and aggregates, projection, ORDER BY, LIMIT.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+pub(super) const AGGREGATES: &[&str] = &["count", "sum", "avg", "min", "max"];
+
+pub(super) fn function_name(f: &ast::Function) -> String {
+    match f.name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(id)] => ident(id),
+        _ => f.name.to_string().to_lowercase(),
+    }
+}
+
+pub(super) fn is_aggregate(expr: &ast::Expr) -> bool {
+    matches!(expr, ast::Expr::Function(f) if AGGREGATES.contains(&function_name(f).as_str()))
+}
+
+/// Collects the aggregate calls in `expr` (not looking inside them).
+pub(super) fn collect_aggregates<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    use ast::Expr as A;
+    if is_aggregate(expr) {
+        out.push(expr);
+        return;
+    }
+    match expr {
+        A::BinaryOp { left, right, .. } => {
+            collect_aggregates(left, out);
+            collect_aggregates(right, out);
+        }
+        A::UnaryOp { expr, .. }
+        | A::Nested(expr)
+        | A::IsNull(expr)
+        | A::IsNotNull(expr)
+        | A::Cast { expr, .. } => collect_aggregates(expr, out),
+        A::Between {
+            expr, low, high, ..
+        } => {
+            for e in [expr, low, high] {
+                collect_aggregates(e, out);
+            }
+        }
+        A::InList { expr, list, .. } => {
+            collect_aggregates(expr, out);
+            list.iter().for_each(|e| collect_aggregates(e, out));
+        }
+        A::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.iter().for_each(|e| collect_aggregates(e, out));
+            for c in conditions {
+                collect_aggregates(&c.condition, out);
+                collect_aggregates(&c.result, out);
+            }
+            else_result.iter().for_each(|e| collect_aggregates(e, out));
+        }
+        A::Function(f) => {
+            if let ast::FunctionArguments::List(list) = &f.args {
+                for arg in &list.args {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
+                        collect_aggregates(e, out);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// PostgreSQL's label for an unaliased select item.
+pub(super) fn label_of(expr: &ast::Expr) -> String {
+    match expr {
+        ast::Expr::Identifier(id) => ident(id),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map_or_else(|| "?column?".into(), ident),
+        ast::Expr::Function(f) => function_name(f),
+        ast::Expr::Nested(e) => label_of(e),
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => match label_of(expr).as_str() {
+            "?column?" => data_type_label(data_type),
+            name => name.to_string(),
+        },
+        ast::Expr::Case { .. } => "case".into(),
+        _ => "?column?".into(),
+    }
+}
+
+impl<E: Engine> Binder<'_, E> {
+    pub(super) fn bind_query(&self, query: &ast::Query) -> Result<(Node, Vec<Label>)> {
+        if query.with.is_some() {
+            return Err(unsupported("WITH"));
+        }
+        if !query.locks.is_empty() {
+            return Err(unsupported("SELECT ... FOR UPDATE/SHARE"));
+        }
+        if query.fetch.is_some() {
+            return Err(unsupported("FETCH FIRST"));
+        }
+        let order_by = match &query.order_by {
+            None => &[][..],
+            Some(ast::OrderBy {
+                kind: ast::OrderByKind::Expressions(exprs),
+                ..
+            }) => exprs.as_slice(),
+            Some(_) => return Err(unsupported("ORDER BY ALL")),
+        };
+        let (mut node, labels) = match query.body.as_ref() {
+            ast::SetExpr::Select(select) => self.bind_select(select, order_by)?,
+            ast::SetExpr::Values(values) => {
+                if !order_by.is_empty() {
+                    return Err(unsupported("ORDER BY on VALUES"));
+                }
+                self.bind_values(values)?
+            }
+            ast::SetExpr::Query(inner) if order_by.is_empty() && query.limit_clause.is_none() => {
+                return self.bind_query(inner)
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "query form {}",
+                    other.to_string().split_whitespace().next().unwrap_or("")
+                )))
+            }
+        };
+        match &query.limit_clause {
+            None => {}
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
+                if !limit_by.is_empty() {
+                    return Err(unsupported("LIMIT BY"));
+                }
+                let limit = limit
+                    .as_ref()
+                    .map(|e| self.constant_count(e, "LIMIT"))
+                    .transpose()?
+                    .flatten();
+                let offset = match offset {
+                    Some(o) => self.constant_count(&o.value, "OFFSET")?.unwrap_or(0),
+                    None => 0,
+                };
+                node = Node::Limit {
+                    source: Box::new(node),
+                    limit,
+                    offset,
+                };
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
+                return Err(unsupported("LIMIT offset, count"))
+            }
+        }
+        Ok((node, labels))
+    }
+
+    /// A LIMIT or OFFSET value: a non-negative constant (`None` for NULL or ALL).
+    pub(super) fn constant_count(&self, expr: &ast::Expr, what: &str) -> Result<Option<u64>> {
+        let bound = self.bind_expr(expr, &Scope::default(), None)?;
+        let cache = crate::execution::SubqueryCache::default();
+        let env = crate::execution::Env::new(self.txn, &cache);
+        let value = crate::execution::eval(&bound, &[], &env)?;
+        match types::cast(value, &DataType::Int64)? {
+            Value::Null => Ok(None),
+            Value::Int64(n) if n >= 0 => Ok(Some(n as u64)),
+            Value::Int64(_) => Err(errinput!(
+                InvalidParameterValue,
+                "{what} must not be negative"
+            )),
+            other => Err(errinternal!("{what} cast to bigint gave {other:?}")),
+        }
+    }
+
+    pub(super) fn bind_values(&self, values: &ast::Values) -> Result<(Node, Vec<Label>)> {
+        let mut rows = Vec::with_capacity(values.rows.len());
+        let mut width = None;
+        for row in &values.rows {
+            let exprs: Vec<Expr> = row
+                .iter()
+                .map(|e| self.bind_expr(e, &Scope::default(), None))
+                .collect::<Result<_>>()?;
+            if *width.get_or_insert(exprs.len()) != exprs.len() {
+                return Err(errinput!(
+                    SyntaxError,
+                    "VALUES lists must all be the same length"
+                ));
+            }
+            rows.push(exprs);
+        }
+        let labels = rows
+            .first()
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(i, e)| Label {
+                        name: format!("column{}", i + 1),
+                        data_type: type_of(e),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((Node::Values { rows }, labels))
+    }
+
+    pub(super) fn bind_from(&self, from: &[ast::TableWithJoins]) -> Result<(Node, Scope)> {
+        let mut result: Option<(Node, Scope)> = None;
+        for item in from {
+            let (mut node, mut scope) = self.bind_table_factor(&item.relation)?;
+            for join in &item.joins {
+                let (right, right_scope) = self.bind_table_factor(&join.relation)?;
+                let (kind, constraint) = match &join.join_operator {
+                    ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
+                        (JoinKind::Inner, c)
+                    }
+                    ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
+                        (JoinKind::Left, c)
+                    }
+                    ast::JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
+                    other => {
+                        return Err(unsupported(
+                            format!("join {other:?}")
+                                .split('(')
+                                .next()
+                                .unwrap_or("join")
+                                .to_string(),
+                        ))
+                    }
+                };
+                let right_width = right_scope.columns.len();
+                let joined = scope.join(right_scope);
+                let predicate = match constraint {
+                    ast::JoinConstraint::On(e) => Some(self.bind_expr(e, &joined, None)?),
+                    ast::JoinConstraint::None => None,
+                    ast::JoinConstraint::Using(_) => return Err(unsupported("JOIN USING")),
+                    ast::JoinConstraint::Natural => return Err(unsupported("NATURAL JOIN")),
+                };
+                node = Node::NestedLoopJoin {
+                    left: Box::new(node),
+                    right: Box::new(right),
+                    predicate,
+                    kind,
+                    right_width,
+                };
+                scope = joined;
+            }
+            result = Some(match result {
+                None => (node, scope),
+                Some((left, left_scope)) => {
+                    let right_width = scope.columns.len();
+                    let node = Node::NestedLoopJoin {
+                        left: Box::new(left),
+                        right: Box::new(node),
+                        predicate: None,
+                        kind: JoinKind::Inner,
+                        right_width,
+                    };
+                    (node, left_scope.join(scope))
+                }
+            });
+        }
+        Ok(result.unwrap_or((Node::Nothing, Scope::default())))
+    }
+
+    pub(super) fn bind_table_factor(&self, factor: &ast::TableFactor) -> Result<(Node, Scope)> {
+        match factor {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } if Catalog::table(self.txn, &object_name(name)?)?.is_none()
+                && Catalog::view(self.txn, &object_name(name)?)?.is_some() =>
+            {
+                let view = Catalog::view(self.txn, &object_name(name)?)?
+                    .ok_or_else(|| errinternal!("view {name} vanished"))?;
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| view.name.clone(), |a| ident(&a.name));
+                let (node, labels) = self.bind_view(&view)?;
+                let columns = labels
+                    .into_iter()
+                    .map(|l| ScopeColumn {
+                        table: Some(alias.clone()),
+                        name: l.name,
+                        data_type: l.data_type,
+                    })
+                    .collect();
+                Ok((node, Scope { columns }))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
+                let table = self.table(name)?;
+                let alias_name = match alias {
+                    Some(a) if !a.columns.is_empty() => {
+                        return Err(unsupported("column aliases on a table"))
+                    }
+                    Some(a) => ident(&a.name),
+                    None => table.name.clone(),
+                };
+                let scope = Scope::of_table(&table, &alias_name);
+                Ok((
+                    Node::Scan {
+                        table,
+                        filter: None,
+                    },
+                    scope,
+                ))
+            }
+            ast::TableFactor::Derived {
+                subquery,
+                alias,
+                lateral: false,
+                ..
+            } => {
+                let (node, labels) = self.bind_query(subquery)?;
+                let names: Vec<String> = alias
+                    .iter()
+                    .flat_map(|a| a.columns.iter().map(|c| ident(&c.name)))
+                    .collect();
+                if names.len() > labels.len() {
+                    let a = alias.as_ref().map(|a| ident(&a.name)).unwrap_or_default();
+                    return Err(errinput!(
+                        InvalidColumnReference,
+                        "table \"{a}\" has {} columns available but {} columns specified",
+                        labels.len(),
+                        names.len()
+                    ));
+                }
+                let alias = alias.as_ref().map(|a| ident(&a.name));
+                let columns = labels
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, l)| ScopeColumn {
+                        table: alias.clone(),
+                        name: names.get(i).cloned().unwrap_or(l.name),
+                        data_type: l.data_type,
+                    })
+                    .collect();
+                Ok((node, Scope { columns }))
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => self.bind_from(std::slice::from_ref(table_with_joins.as_ref())),
+            other => Err(unsupported(format!("FROM item {other}"))),
+        }
+    }
+
+    pub(super) fn bind_select(
+        &self,
+        select: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(Node, Vec<Label>)> {
+        if select.into.is_some() {
+            return Err(unsupported("SELECT INTO"));
+        }
+        let (mut node, scope) = self.bind_from(&select.from)?;
+        if let Some(selection) = &select.selection {
+            let predicate = self.bind_expr(selection, &scope, None)?;
+            self.check_boolean(&predicate, &scope, None, "WHERE")?;
+            node = Node::Filter {
+                source: Box::new(node),
+                predicate,
+            };
+        }
+
+        let group_exprs = match &select.group_by {
+            ast::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => {
+                exprs.as_slice()
+            }
+            _ => return Err(unsupported("GROUP BY ALL / ROLLUP")),
+        };
+        let mut aggregate_calls = Vec::new();
+        for item in &select.projection {
+            if let ast::SelectItem::UnnamedExpr(e)
+            | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
+            {
+                collect_aggregates(e, &mut aggregate_calls);
+            }
+        }
+        if let Some(having) = &select.having {
+            collect_aggregates(having, &mut aggregate_calls);
+        }
+        for o in order_by {
+            collect_aggregates(&o.expr, &mut aggregate_calls);
+        }
+
+        // Above an aggregate, expressions see the grouping keys and aggregates.
+        let grouping =
+            if !group_exprs.is_empty() || !aggregate_calls.is_empty() || select.having.is_some() {
+                let mut keys = Vec::new();
+                let mut columns = Vec::new();
+                for g in group_exprs {
+                    // GROUP BY may name an output column by position.
+                    let g = match g {
+                        ast::Expr::Value(v) => match &v.value {
+                            ast::Value::Number(n, _) => {
+                                let i: usize = n.parse().map_err(|_| {
+                                    errinput!(
+                                        InvalidColumnReference,
+                                        "GROUP BY position {n} is not in select list"
+                                    )
+                                })?;
+                                match select.projection.get(i.wrapping_sub(1)) {
+                                    Some(
+                                        ast::SelectItem::UnnamedExpr(e)
+                                        | ast::SelectItem::ExprWithAlias { expr: e, .. },
+                                    ) => e,
+                                    _ => {
+                                        return Err(errinput!(
+                                            InvalidColumnReference,
+                                            "GROUP BY position {n} is not in select list"
+                                        ))
+                                    }
+                                }
+                            }
+                            _ => g,
+                        },
+                        // An output column's alias, when no input column has that name.
+                        ast::Expr::Identifier(id)
+                            if !scope.columns.iter().any(|c| c.name == ident(id)) =>
+                        {
+                            select
+                                .projection
+                                .iter()
+                                .find_map(|item| match item {
+                                    ast::SelectItem::ExprWithAlias { expr, alias }
+                                        if ident(alias) == ident(id) =>
+                                    {
+                                        Some(expr)
+                                    }
+                                    _ => None,
+                                })
+                                .unwrap_or(g)
+                        }
+                        _ => g,
+                    };
+                    let bound = self.bind_expr(g, &scope, None)?; // A grouping key that is a column keeps the column's name and table, so
+                                                                  // `t.a` and `a` (and correlated subqueries) still find it.
+                    columns.push(match &bound {
+                        Expr::Column { index, .. } => scope.columns[*index].clone(),
+                        _ => ScopeColumn {
+                            table: None,
+                            name: g.to_string(),
+                            data_type: type_of(&bound),
+                        },
+                    });
+                    keys.push(bound);
+                }
+                let mut aggregates = Vec::new();
+                for call in &aggregate_calls {
+                    let aggregate = self.bind_aggregate(call, &scope)?;
+                    if aggregates.contains(&aggregate) {
+                        continue;
+                    }
+                    columns.push(ScopeColumn {
+                        table: None,
+                        name: call.to_string(),
+                        data_type: DataType::Unknown,
+                    });
+                    aggregates.push(aggregate);
+                }
+                node = Node::Aggregate {
+                    source: Box::new(node),
+                    group_by: keys.clone(),
+                    aggregates: aggregates.clone(),
+                };
+                Some(Grouping {
+                    keys,
+                    aggregates,
+                    input: scope.clone(),
+                    scope: Scope { columns },
+                })
+            } else {
+                None
+            };
+        let scope = grouping.as_ref().map_or(scope, |g| g.scope.clone());
+        if let Some(having) = &select.having {
+            let predicate = self.bind_expr(having, &scope, grouping.as_ref())?;
+            self.check_boolean(&predicate, &scope, grouping.as_ref(), "HAVING")?;
+            node = Node::Filter {
+                source: Box::new(node),
+                predicate,
+            };
+        }
+
+        // Projection.
+        let mut exprs = Vec::new();
+        let mut labels = Vec::new();
+        for item in &select.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let bound = self.bind_expr(e, &scope, grouping.as_ref())?;
+                    labels.push(Label {
+                        name: label_of(e),
+                        data_type: type_of(&bound),
+                    });
+                    exprs.push(bound);
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let bound = self.bind_expr(expr, &scope, grouping.as_ref())?;
+                    labels.push(Label {
+                        name: ident(alias),
+                        data_type: type_of(&bound),
+                    });
+                    exprs.push(bound);
+                }
+                ast::SelectItem::ExprWithAliases { .. } => {
+                    return Err(unsupported("multiple aliases"))
+                }
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    // Each column must be a grouping key, as for a named column.
+                    let (columns, keys) = match grouping.as_ref() {
+                        Some(g) => (&g.input.columns, Some(&g.keys)),
+                        None => (&scope.columns, None),
+                    };
+                    let only = match item {
+                        ast::SelectItem::QualifiedWildcard(
+                            ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                            _,
+                        ) => Some(object_name(n)?),
+                        _ => None,
+                    };
+                    let mut any = false;
+                    for (i, c) in columns.iter().enumerate() {
+                        if only.as_ref().is_some_and(|t| c.table.as_ref() != Some(t)) {
+                            continue;
+                        }
+                        any = true;
+                        let index = match keys {
+                            None => i,
+                            Some(keys) => {
+                                let column = Expr::Column {
+                                    index: i,
+                                    name: c.name.clone().into(),
+                                };
+                                keys.iter().position(|k| *k == column).ok_or_else(|| {
+                                    errinput!(
+                                        GroupingError,
+                                        "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                                        c.name
+                                    )
+                                })?
+                            }
+                        };
+                        exprs.push(Expr::Column {
+                            index,
+                            name: c.name.clone().into(),
+                        });
+                        labels.push(Label {
+                            name: c.name.clone(),
+                            data_type: c.data_type.clone(),
+                        });
+                    }
+                    if let (Some(t), false) = (only, any) {
+                        return Err(errinput!(
+                            UndefinedTable,
+                            "missing FROM-clause entry for table \"{t}\""
+                        ));
+                    }
+                }
+            }
+        }
+        let visible = exprs.len();
+
+        // ORDER BY: output positions, output names, or expressions computed as hidden columns.
+        let distinct = match &select.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(unsupported("DISTINCT ON")),
+        };
+        let mut keys = Vec::new();
+        for o in order_by {
+            let descending = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+            if matches!(o.options.sort, Some(ast::OrderBySort::Using(_))) {
+                return Err(unsupported("ORDER BY USING"));
+            }
+            let nulls_first = o.options.nulls_first.unwrap_or(descending);
+            let index = match &o.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    let n = v.value.to_string();
+                    let i: usize = n.parse().unwrap_or(0);
+                    if i == 0 || i > visible {
+                        return Err(errinput!(
+                            InvalidColumnReference,
+                            "ORDER BY position {n} is not in select list"
+                        )
+                        .at(self.at(v.span)));
+                    }
+                    i - 1
+                }
+                ast::Expr::Identifier(id)
+                    if labels.iter().filter(|l| l.name == ident(id)).count() == 1 =>
+                {
+                    labels.iter().position(|l| l.name == ident(id)).unwrap_or(0)
+                }
+                e => {
+                    let bound = self.bind_expr(e, &scope, grouping.as_ref())?;
+                    match exprs[..visible].iter().position(|x| *x == bound) {
+                        Some(i) => i,
+                        None if distinct => {
+                            return Err(errinput!(
+                            InvalidColumnReference,
+                            "for SELECT DISTINCT, ORDER BY expressions must appear in select list"
+                        ))
+                        }
+                        None => {
+                            exprs.push(bound);
+                            exprs.len() - 1
+                        }
+                    }
+                }
+            };
+            let name = labels
+                .get(index)
+                .map_or_else(|| format!("#{index}"), |l| l.name.clone());
+            keys.push(SortKey {
+                expr: Expr::Column {
+                    index,
+                    name: name.into(),
+                },
+                descending,
+                nulls_first,
+            });
+        }
+        node = Node::Project {
+            source: Box::new(node),
+            exprs: exprs.clone(),
+        };
+        if distinct {
+            node = Node::Distinct {
+                source: Box::new(node),
+            };
+        }
+        if !keys.is_empty() {
+            node = Node::Order {
+                source: Box::new(node),
+                keys,
+            };
+        }
+        if exprs.len() > visible {
+            let trim = (0..visible)
+                .map(|i| Expr::Column {
+                    index: i,
+                    name: labels[i].name.clone().into(),
+                })
+                .collect();
+            node = Node::Project {
+                source: Box::new(node),
+                exprs: trim,
+            };
+        }
+        Ok((node, labels))
+    }
+
+    pub(super) fn bind_aggregate(&self, call: &ast::Expr, scope: &Scope) -> Result<Aggregate> {
+        let ast::Expr::Function(f) = call else {
+            return Err(errinternal!("not an aggregate: {call}"));
+        };
+        if f.filter.is_some() || f.over.is_some() {
+            return Err(unsupported("aggregate FILTER / OVER"));
+        }
+        let name = function_name(f);
+        let ast::FunctionArguments::List(list) = &f.args else {
+            return Err(errinput!(
+                UndefinedFunction,
+                "function {name}() does not exist"
+            ));
+        };
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(ast::DuplicateTreatment::Distinct)
+        );
+        let arg = match list.args.as_slice() {
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] if name == "count" => {
+                return Ok(Aggregate::CountStar)
+            }
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
+                let mut inner = Vec::new();
+                collect_aggregates(e, &mut inner);
+                if !inner.is_empty() {
+                    return Err(errinput!(
+                        GroupingError,
+                        "aggregate function calls cannot be nested"
+                    ));
+                }
+                self.bind_expr(e, scope, None)?
+            }
+            _ => {
+                return Err(errinput!(
+                    UndefinedFunction,
+                    "function {name} with these arguments does not exist"
+                ))
+            }
+        };
+        Ok(match name.as_str() {
+            "count" => Aggregate::Count(arg, distinct),
+            "sum" => Aggregate::Sum(arg, distinct),
+            "avg" => Aggregate::Avg(arg, distinct),
+            "min" => Aggregate::Min(arg),
+            "max" => Aggregate::Max(arg),
+            _ => return Err(errinternal!("unknown aggregate {name}")),
+        })
+    }
+}
