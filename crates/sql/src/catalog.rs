@@ -53,6 +53,45 @@ pub struct View {
     pub query: String,
     /// Column names given with the view (`CREATE VIEW v (a, b)`), overriding the query's.
     pub columns: Vec<String>,
+    /// The tables and views its query uses directly.
+    pub depends_on: Vec<String>,
+}
+
+impl View {
+    fn encode(&self) -> Vec<u8> {
+        let mut values = vec![
+            Value::Text(self.query.clone()),
+            Value::Int64(self.columns.len() as i64),
+        ];
+        values.extend(self.columns.iter().cloned().map(Value::Text));
+        values.extend(self.depends_on.iter().cloned().map(Value::Text));
+        row::encode(&values)
+    }
+
+    fn decode(name: &str, bytes: &[u8]) -> Result<View> {
+        let values = row::decode(bytes)?;
+        let bad = || errinternal!("corrupt view definition {values:?}");
+        let (query, n, rest) = match values.as_slice() {
+            [Value::Text(query), Value::Int64(n), rest @ ..] if (*n as usize) <= rest.len() => {
+                (query.clone(), *n as usize, rest)
+            }
+            _ => return Err(bad()),
+        };
+        let texts = |vs: &[Value]| -> Result<Vec<String>> {
+            vs.iter()
+                .map(|v| match v {
+                    Value::Text(t) => Ok(t.clone()),
+                    _ => Err(bad()),
+                })
+                .collect()
+        };
+        Ok(View {
+            name: name.to_string(),
+            query,
+            columns: texts(&rest[..n])?,
+            depends_on: texts(&rest[n..])?,
+        })
+    }
 }
 
 /// A secondary index on a table.
@@ -260,23 +299,28 @@ impl Catalog {
     }
     /// Looks up a view by name.
     pub fn view<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<View>> {
-        let Some(bytes) = txn.get(&Key::View(name.to_string()).encode())? else {
-            return Ok(None);
-        };
-        match row::decode(&bytes)?.as_slice() {
-            [Value::Text(query), columns @ ..] => Ok(Some(View {
-                name: name.to_string(),
-                query: query.clone(),
-                columns: columns
-                    .iter()
-                    .map(|c| match c {
-                        Value::Text(c) => Ok(c.clone()),
-                        other => Err(errinternal!("corrupt view column {other:?}")),
-                    })
-                    .collect::<Result<_>>()?,
-            })),
-            other => Err(errinternal!("corrupt view definition {other:?}")),
+        txn.get(&Key::View(name.to_string()).encode())?
+            .map(|bytes| View::decode(name, &bytes))
+            .transpose()
+    }
+
+    /// The views whose queries use `name` directly.
+    pub fn dependent_views<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Vec<String>> {
+        let mut dependents = Vec::new();
+        for item in txn.scan(Key::all_views(), zizhu_engine::Direction::Forward)? {
+            let (key, bytes) = item?;
+            let Key::View(view) = Key::decode(&key)? else {
+                continue;
+            };
+            if View::decode(&view, &bytes)?
+                .depends_on
+                .iter()
+                .any(|d| d == name)
+            {
+                dependents.push(view);
+            }
         }
+        Ok(dependents)
     }
 
     /// Creates a view (or replaces one, with `replace`); 42P07 if the name is taken.
@@ -293,9 +337,7 @@ impl Catalog {
         if !(replace && exists) {
             Self::claim_name(txn, &view.name)?;
         }
-        let mut values = vec![Value::Text(view.query.clone())];
-        values.extend(view.columns.iter().cloned().map(Value::Text));
-        txn.put(&key, row::encode(&values))?;
+        txn.put(&key, view.encode())?;
         Ok(())
     }
 

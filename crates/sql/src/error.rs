@@ -89,6 +89,8 @@ pub enum ErrorCode {
     NameTooLong,
     /// 42809
     WrongObjectType,
+    /// 42P16
+    InvalidTableDefinition,
 }
 
 /// Errors of the SQL layer.
@@ -224,6 +226,7 @@ impl ErrorCode {
             InsufficientPrivilege => "42501",
             NameTooLong => "42622",
             WrongObjectType => "42809",
+            InvalidTableDefinition => "42P16",
         }
     }
 }

@@ -96,6 +96,10 @@ impl Key {
         prefix.extend(encode_tuple(&[Value::Int64(table)]));
         zizhu_engine::prefix_range(&prefix)
     }
+    /// The range of every view definition.
+    pub fn all_views() -> KeyRange {
+        zizhu_engine::prefix_range(&[TAG_VIEW])
+    }
 
     /// The range of every entry of an index.
     pub fn index_entries(index: TableId) -> KeyRange {

@@ -199,11 +199,15 @@ pub fn execute<E: Engine>(
             Catalog::create_view(txn, &view, or_replace)?;
             Ok(StatementResult::Command("CREATE VIEW"))
         }
-        Plan::DropView { names, if_exists } => {
+        Plan::DropView {
+            names,
+            if_exists,
+            cascade,
+        } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
                 if Catalog::view(txn, name)?.is_some() {
-                    found.push(name);
+                    found.push(name.clone());
                 } else if Catalog::table(txn, name)?.is_some() {
                     return Err(errinput!(WrongObjectType, "\"{name}\" is not a view")
                         .with_detail("Use DROP TABLE to remove a table."));
@@ -211,8 +215,8 @@ pub fn execute<E: Engine>(
                     return Err(errinput!(UndefinedTable, "view \"{name}\" does not exist"));
                 }
             }
-            for name in found {
-                Catalog::drop_view(txn, name)?;
+            for name in drop_order(txn, found, cascade, "view")? {
+                Catalog::drop_view(txn, &name)?;
             }
             Ok(StatementResult::Command("DROP VIEW"))
         }
@@ -245,7 +249,11 @@ pub fn execute<E: Engine>(
             }
             Ok(StatementResult::Command("DROP INDEX"))
         }
-        Plan::DropTable { names, if_exists } => {
+        Plan::DropTable {
+            names,
+            if_exists,
+            cascade,
+        } => {
             // Check every name first: DROP TABLE a, b drops neither if b is missing.
             let mut tables = Vec::with_capacity(names.len());
             for name in &names {
@@ -261,10 +269,48 @@ pub fn execute<E: Engine>(
                     }
                 }
             }
+            let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+            for name in drop_order(txn, names.clone(), cascade, "table")? {
+                if !names.contains(&name) {
+                    Catalog::drop_view(txn, &name)?;
+                }
+            }
             for table in &tables {
                 Catalog::drop_table(txn, table)?;
             }
             Ok(StatementResult::Command("DROP TABLE"))
         }
     }
+}
+
+/// The objects to drop, dependents first: `names` plus, with `cascade`, every view that
+/// depends on them (transitively). Without `cascade`, a dependent view outside `names` fails
+/// the statement with 2BP01, as in PostgreSQL.
+fn drop_order<E: Engine>(
+    txn: &Transaction<E>,
+    names: Vec<String>,
+    cascade: bool,
+    kind: &str,
+) -> Result<Vec<String>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut pending = names.clone();
+    while let Some(name) = pending.pop() {
+        if order.contains(&name) {
+            continue;
+        }
+        for dependent in Catalog::dependent_views(txn, &name)? {
+            if !cascade && !names.contains(&dependent) {
+                return Err(errinput!(
+                    DependentObjectsStillExist,
+                    "cannot drop {kind} {name} because other objects depend on it"
+                )
+                .with_detail(format!("view {dependent} depends on {kind} {name}")));
+            }
+            pending.push(dependent);
+        }
+        order.push(name);
+    }
+    // Dependents were found after what they depend on: drop them first.
+    order.reverse();
+    Ok(order)
 }

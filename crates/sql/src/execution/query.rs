@@ -8,7 +8,7 @@ use zizhu_types::{Numeric, Value};
 
 use super::{eval, Env};
 use crate::keys::Key;
-use crate::planner::{Aggregate, JoinKind, Node, SortKey};
+use crate::planner::{Aggregate, JoinKind, Node, SetOp, SortKey};
 use crate::types::{ops, DataType};
 use crate::{row, types, Result};
 
@@ -74,6 +74,16 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             aggregates,
         } => Box::new(
             aggregate(rows(source, env)?, group_by, aggregates, env)?
+                .into_iter()
+                .map(Ok),
+        ),
+        Node::SetOperation {
+            left,
+            right,
+            op,
+            all,
+        } => Box::new(
+            set_operation(rows(left, env)?, rows(right, env)?, *op, *all)?
                 .into_iter()
                 .map(Ok),
         ),
@@ -186,6 +196,57 @@ fn keep(
         },
         Err(e) => Some(Err(e)),
     }
+}
+
+/// UNION / INTERSECT / EXCEPT, with or without ALL. Rows are identified by their key
+/// encoding, under which NULLs are equal, as set operations require; output keeps the order in
+/// which rows first appear.
+fn set_operation(left: Rows<'_>, right: Rows<'_>, op: SetOp, all: bool) -> Result<Vec<Vec<Value>>> {
+    let key = |row: &[Value]| zizhu_keycode::encode_tuple(row);
+    let mut out = Vec::new();
+    match op {
+        SetOp::Union => {
+            let mut seen = BTreeSet::new();
+            for row in left.chain(right) {
+                let row = row?;
+                if all || seen.insert(key(&row)) {
+                    out.push(row);
+                }
+            }
+        }
+        SetOp::Intersect | SetOp::Except => {
+            // How many times each row occurs on the right.
+            let mut counts: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+            for row in right {
+                *counts.entry(key(&row?)).or_default() += 1;
+            }
+            let mut emitted = BTreeSet::new();
+            for row in left {
+                let row = row?;
+                let k = key(&row);
+                let on_right = counts.get_mut(&k);
+                let keep = match (op, all, on_right) {
+                    // ALL: pair each left row with one right occurrence.
+                    (SetOp::Intersect, true, Some(n)) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    (SetOp::Intersect, true, _) => false,
+                    (SetOp::Except, true, Some(n)) if *n > 0 => {
+                        *n -= 1;
+                        false
+                    }
+                    (SetOp::Except | SetOp::Union, true, _) => true,
+                    (SetOp::Intersect, false, on_right) => on_right.is_some() && emitted.insert(k),
+                    (_, false, on_right) => on_right.is_none() && emitted.insert(k),
+                };
+                if keep {
+                    out.push(row);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Sorts rows by `keys`, NULLs placed as each key says.

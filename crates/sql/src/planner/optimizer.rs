@@ -13,6 +13,7 @@ type Rule = fn(Node) -> Node;
 
 /// The rules, in the order they run.
 const RULES: &[(&str, Rule)] = &[
+    ("constant folding", fold_constants),
     ("filter pushdown into scans", push_filters_into_scans),
     ("key and index lookups", use_keys_and_indexes),
 ];
@@ -123,6 +124,17 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
         },
         Node::Distinct { source } => Node::Distinct {
             source: boxed(source),
+        },
+        Node::SetOperation {
+            left,
+            right,
+            op,
+            all,
+        } => Node::SetOperation {
+            left: boxed(left),
+            right: boxed(right),
+            op,
+            all,
         },
         Node::NestedLoopJoin {
             left,
@@ -290,4 +302,87 @@ fn pinned_columns(table: &Table, filter: &Expr) -> HashMap<usize, Vec<Value>> {
         }
     }
     pinned
+}
+
+/// Folds constants in every expression of the plan, bottom up: a strict operator (comparison,
+/// arithmetic, `||`, `NOT`, unary minus) with a NULL operand is NULL without evaluating the
+/// other operand, `AND` with FALSE is FALSE and `OR` with TRUE is TRUE, and an expression of
+/// constants is evaluated now. Like PostgreSQL, this means `x / 0 = NULL` is NULL and never
+/// divides. A constant expression whose evaluation fails is left for execution to report.
+fn fold_constants(node: Node) -> Node {
+    map_children(node, fold_constants, |node| node.map_exprs(&fold))
+}
+
+fn fold(expr: Expr) -> Expr {
+    let null = || Expr::Constant(Value::Null);
+    let is_null = |e: &Expr| matches!(e, Expr::Constant(Value::Null));
+    let is_bool = |e: &Expr, b: bool| matches!(e, Expr::Constant(Value::Bool(x)) if *x == b);
+    let expr = expr.map_children(&fold);
+    match &expr {
+        Expr::Compare(op, a, b) if !matches!(op, CompareOp::Distinct | CompareOp::NotDistinct) => {
+            if is_null(a) || is_null(b) {
+                return null();
+            }
+        }
+        Expr::Arith(_, a, b) | Expr::Concat(a, b) if is_null(a) || is_null(b) => return null(),
+        Expr::Not(a) | Expr::Negate(a) if is_null(a) => return null(),
+        Expr::And(a, b) if is_bool(a, false) || is_bool(b, false) => {
+            return Expr::Constant(Value::Bool(false))
+        }
+        Expr::Or(a, b) if is_bool(a, true) || is_bool(b, true) => {
+            return Expr::Constant(Value::Bool(true))
+        }
+        _ => {}
+    }
+    let constant = !matches!(expr, Expr::Constant(_))
+        && !expr.children().is_empty()
+        && expr
+            .children()
+            .iter()
+            .all(|c| matches!(c, Expr::Constant(_)))
+        && matches!(
+            expr,
+            Expr::Not(_)
+                | Expr::Negate(_)
+                | Expr::And(..)
+                | Expr::Or(..)
+                | Expr::Compare(..)
+                | Expr::Arith(..)
+                | Expr::Concat(..)
+                | Expr::IsNull(_)
+                | Expr::Cast(..)
+                | Expr::Like { .. }
+                | Expr::InList(..)
+                | Expr::Case(..)
+                | Expr::Function(..)
+        );
+    if constant {
+        let cache = crate::execution::SubqueryCache::default();
+        let env = crate::execution::Env::new(&NoReads, &cache);
+        if let Ok(value) = crate::execution::eval(&expr, &[], &env) {
+            return Expr::Constant(value);
+        }
+    }
+    expr
+}
+
+/// The reader for evaluating constant expressions, which read nothing.
+struct NoReads;
+
+impl crate::execution::Reader for NoReads {
+    fn get(&self, _: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        Err(crate::errinternal!(
+            "a constant expression read the database"
+        ))
+    }
+
+    fn scan(
+        &self,
+        _: zizhu_engine::KeyRange,
+        _: zizhu_engine::Direction,
+    ) -> crate::Result<crate::execution::ScanRows<'_>> {
+        Err(crate::errinternal!(
+            "a constant expression read the database"
+        ))
+    }
 }

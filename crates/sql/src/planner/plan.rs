@@ -196,6 +196,17 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+/// Set operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    /// `UNION`
+    Union,
+    /// `INTERSECT`
+    Intersect,
+    /// `EXCEPT`
+    Except,
+}
+
 /// Join kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinKind {
@@ -285,6 +296,18 @@ pub enum Node {
     Distinct {
         /// Input.
         source: Box<Node>,
+    },
+    /// `left UNION / INTERSECT / EXCEPT [ALL] right`. Rows are compared as SQL does for set
+    /// operations: NULLs are not distinct.
+    SetOperation {
+        /// Left input.
+        left: Box<Node>,
+        /// Right input.
+        right: Box<Node>,
+        /// Operation.
+        op: SetOp,
+        /// `ALL` keeps duplicates (by multiplicity).
+        all: bool,
     },
     /// A nested-loop join; output is the left row followed by the right row.
     NestedLoopJoin {
@@ -383,6 +406,8 @@ pub enum Plan {
         names: Vec<String>,
         /// `IF EXISTS`
         if_exists: bool,
+        /// `CASCADE`: drop the views that depend on them too.
+        cascade: bool,
     },
     /// `DROP INDEX`
     DropIndex {
@@ -397,6 +422,8 @@ pub enum Plan {
         names: Vec<String>,
         /// `IF EXISTS`
         if_exists: bool,
+        /// `CASCADE`: drop the views that depend on them too.
+        cascade: bool,
     },
     /// `EXPLAIN`
     Explain(Box<Plan>),
@@ -425,6 +452,53 @@ impl Expr {
                 .chain(otherwise.as_deref())
                 .collect(),
             Expr::Function(_, args) => args.iter().collect(),
+        }
+    }
+    /// This expression with each direct child replaced by `f(child)` (subqueries untouched).
+    pub fn map_children(self, f: &dyn Fn(Expr) -> Expr) -> Expr {
+        let b = |e: Box<Expr>| Box::new(f(*e));
+        match self {
+            e @ (Expr::Constant(_)
+            | Expr::Column { .. }
+            | Expr::OuterColumn { .. }
+            | Expr::Subquery(_)
+            | Expr::Exists(_)) => e,
+            Expr::Not(a) => Expr::Not(b(a)),
+            Expr::Negate(a) => Expr::Negate(b(a)),
+            Expr::IsNull(a) => Expr::IsNull(b(a)),
+            Expr::Cast(a, ty) => Expr::Cast(b(a), ty),
+            Expr::InSubquery(a, s) => Expr::InSubquery(b(a), s),
+            Expr::Quantified {
+                op,
+                left,
+                subquery,
+                all,
+            } => Expr::Quantified {
+                op,
+                left: b(left),
+                subquery,
+                all,
+            },
+            Expr::And(x, y) => Expr::And(b(x), b(y)),
+            Expr::Or(x, y) => Expr::Or(b(x), b(y)),
+            Expr::Compare(op, x, y) => Expr::Compare(op, b(x), b(y)),
+            Expr::Arith(op, x, y) => Expr::Arith(op, b(x), b(y)),
+            Expr::Concat(x, y) => Expr::Concat(b(x), b(y)),
+            Expr::Like {
+                expr,
+                pattern,
+                case_insensitive,
+            } => Expr::Like {
+                expr: b(expr),
+                pattern: b(pattern),
+                case_insensitive,
+            },
+            Expr::InList(a, list) => Expr::InList(b(a), list.into_iter().map(f).collect()),
+            Expr::Case(whens, otherwise) => Expr::Case(
+                whens.into_iter().map(|(w, t)| (f(w), f(t))).collect(),
+                otherwise.map(b),
+            ),
+            Expr::Function(func, args) => Expr::Function(func, args.into_iter().map(f).collect()),
         }
     }
 
@@ -641,6 +715,9 @@ impl Node {
                 (None, o) => format!("Offset: {o}"),
             },
             Node::Distinct { .. } => "Distinct".into(),
+            Node::SetOperation { op, all, .. } => {
+                format!("{op:?}{}", if *all { " all" } else { "" })
+            }
             Node::NestedLoopJoin {
                 predicate, kind, ..
             } => {
@@ -681,8 +758,75 @@ impl Node {
                 }))
                 .collect(),
             Node::Order { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
-            Node::Limit { .. } | Node::Distinct { .. } => vec![],
+            Node::Limit { .. } | Node::Distinct { .. } | Node::SetOperation { .. } => vec![],
             Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
+        }
+    }
+    /// This node with `f` applied to each expression it evaluates itself (not its children's).
+    pub fn map_exprs(self, f: &dyn Fn(Expr) -> Expr) -> Node {
+        let all = |v: Vec<Expr>| v.into_iter().map(f).collect();
+        match self {
+            Node::Scan { table, filter } => Node::Scan {
+                table,
+                filter: filter.map(f),
+            },
+            Node::KeyLookup {
+                table,
+                keys,
+                filter,
+            } => Node::KeyLookup {
+                table,
+                keys,
+                filter: filter.map(f),
+            },
+            Node::IndexLookup {
+                table,
+                index,
+                prefixes,
+                filter,
+            } => Node::IndexLookup {
+                table,
+                index,
+                prefixes,
+                filter: filter.map(f),
+            },
+            Node::Values { rows } => Node::Values {
+                rows: rows.into_iter().map(all).collect(),
+            },
+            Node::Filter { source, predicate } => Node::Filter {
+                source,
+                predicate: f(predicate),
+            },
+            Node::Project { source, exprs } => Node::Project {
+                source,
+                exprs: all(exprs),
+            },
+            Node::Order { source, keys } => Node::Order {
+                source,
+                keys: keys
+                    .into_iter()
+                    .map(|k| SortKey {
+                        expr: f(k.expr),
+                        ..k
+                    })
+                    .collect(),
+            },
+            Node::NestedLoopJoin {
+                left,
+                right,
+                predicate,
+                kind,
+                right_width,
+            } => Node::NestedLoopJoin {
+                left,
+                right,
+                predicate: predicate.map(f),
+                kind,
+                right_width,
+            },
+            // Aggregates keep their expressions as bound: folding inside them is not needed for
+            // correctness and their arguments are rarely constant.
+            node => node,
         }
     }
 
@@ -705,7 +849,9 @@ impl Node {
             | Node::Order { source, .. }
             | Node::Limit { source, .. }
             | Node::Distinct { source } => vec![source],
-            Node::NestedLoopJoin { left, right, .. } => vec![left, right],
+            Node::NestedLoopJoin { left, right, .. } | Node::SetOperation { left, right, .. } => {
+                vec![left, right]
+            }
         }
     }
 

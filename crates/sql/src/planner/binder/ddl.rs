@@ -230,8 +230,9 @@ impl<E: Engine> Binder<'_, E> {
         })
     }
 
-    /// Binds a view's stored query; its columns take the view's own names where given.
-    pub(super) fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>)> {
+    /// Binds a view's stored query; its columns take the view's own names where given.    /// Binds a view's stored query; its columns take the view's own names where given. Also
+    /// returns the tables and views the query uses.
+    pub(super) fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>, Vec<String>)> {
         let statements = crate::parser::parse(self.dialect, &view.query)?;
         let [ast::Statement::Query(query)] = statements.as_slice() else {
             return Err(errinternal!("view {} holds {:?}", view.name, view.query));
@@ -241,7 +242,10 @@ impl<E: Engine> Binder<'_, E> {
         for (label, name) in labels.iter_mut().zip(&view.columns) {
             label.name = name.clone();
         }
-        Ok((node, labels))
+        let mut uses = binder.referenced.borrow().clone();
+        uses.sort();
+        uses.dedup();
+        Ok((node, labels, uses))
     }
 
     pub(super) fn bind_create_view(&self, create: &ast::CreateView) -> Result<Plan> {
@@ -250,13 +254,38 @@ impl<E: Engine> Binder<'_, E> {
         }
         let name = object_name(&create.name)?;
         let columns: Vec<String> = create.columns.iter().map(|c| ident(&c.name)).collect();
-        let view = View {
+        if create.or_replace && Catalog::table(self.txn, &name)?.is_some() {
+            return Err(errinput!(WrongObjectType, "\"{name}\" is not a view"));
+        }
+        let mut view = View {
             name,
             query: create.query.to_string(),
             columns,
+            depends_on: Vec::new(),
         };
         // Bind now so that a broken view fails at CREATE, as in PostgreSQL.
-        let (_, labels) = self.bind_view(&view)?;
+        let (_, labels, uses) = self.bind_view(&view)?;
+        view.depends_on = uses;
+        // OR REPLACE may add columns at the end, not rename or drop existing ones.
+        if let (true, Some(old)) = (create.or_replace, Catalog::view(self.txn, &view.name)?) {
+            let (_, old_labels, _) = self.bind_view(&old)?;
+            if labels.len() < old_labels.len() {
+                return Err(errinput!(
+                    InvalidTableDefinition,
+                    "cannot drop columns from view"
+                ));
+            }
+            for (old, new) in old_labels.iter().zip(&labels) {
+                if old.name != new.name {
+                    return Err(errinput!(
+                        InvalidTableDefinition,
+                        "cannot change name of view column \"{}\" to \"{}\"",
+                        old.name,
+                        new.name
+                    ));
+                }
+            }
+        }
         if view.columns.len() > labels.len() {
             return Err(errinput!(
                 SyntaxError,

@@ -502,6 +502,7 @@ impl<E: Engine> Binder<'_, E> {
             sql: self.sql,
             dialect: self.dialect,
             outer,
+            referenced: self.referenced.clone(),
         };
         let (node, labels) = child.bind_query(query)?;
         if one_column && labels.len() != 1 {

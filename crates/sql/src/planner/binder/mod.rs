@@ -21,8 +21,12 @@ pub use expr::type_of;
 #[allow(clippy::wildcard_imports)]
 use query::*;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use super::plan::{
-    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SortKey, Subquery,
+    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SetOp, SortKey,
+    Subquery,
 };
 use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
@@ -86,6 +90,9 @@ pub struct Binder<'a, E: Engine> {
     dialect: &'a ZizhuDialect,
     /// Scopes of the enclosing queries, innermost last (inside a subquery).
     outer: Vec<Scope>,
+    /// Tables and views the statement uses directly (a view's dependencies), shared with the
+    /// binders of its subqueries.
+    referenced: Rc<RefCell<Vec<String>>>,
 }
 
 fn ident(id: &ast::Ident) -> String {
@@ -124,15 +131,16 @@ impl<'a, E: Engine> Binder<'a, E> {
             sql,
             dialect,
             outer: Vec::new(),
+            referenced: Rc::default(),
         }
     }
 
     fn at(&self, span: sqlparser::tokenizer::Span) -> Option<usize> {
         position(self.sql, span.start)
     }
-
     fn table(&self, name: &ast::ObjectName) -> Result<Table> {
         let name = object_name(name)?;
+        self.referenced.borrow_mut().push(name.clone());
         Catalog::table(self.txn, &name)?
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }
@@ -153,10 +161,12 @@ impl<'a, E: Engine> Binder<'a, E> {
                 object_type: ast::ObjectType::Table,
                 if_exists,
                 names,
+                cascade,
                 ..
             } => Ok(Plan::DropTable {
                 names: names.iter().map(object_name).collect::<Result<_>>()?,
                 if_exists: *if_exists,
+                cascade: *cascade,
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
             S::CreateView(create) => self.bind_create_view(create),
@@ -164,10 +174,12 @@ impl<'a, E: Engine> Binder<'a, E> {
                 object_type: ast::ObjectType::View,
                 if_exists,
                 names,
+                cascade,
                 ..
             } => Ok(Plan::DropView {
                 names: names.iter().map(object_name).collect::<Result<_>>()?,
                 if_exists: *if_exists,
+                cascade: *cascade,
             }),
             S::Drop {
                 object_type: ast::ObjectType::Index,

@@ -119,6 +119,52 @@ impl<E: Engine> Binder<'_, E> {
             ast::SetExpr::Query(inner) if order_by.is_empty() && query.limit_clause.is_none() => {
                 return self.bind_query(inner)
             }
+            body @ (ast::SetExpr::SetOperation { .. } | ast::SetExpr::Query(_)) => {
+                let (node, labels) = self.bind_set_expr(body)?;
+                // ORDER BY over a set operation names output columns, by position or name.
+                let mut keys = Vec::with_capacity(order_by.len());
+                for o in order_by {
+                    let index = match &o.expr {
+                        ast::Expr::Value(v) => match &v.value {
+                            ast::Value::Number(n, _) => n
+                                .parse::<usize>()
+                                .ok()
+                                .filter(|i| (1..=labels.len()).contains(i)),
+                            _ => None,
+                        }
+                        .map(|i| i - 1),
+                        ast::Expr::Identifier(id) => {
+                            labels.iter().position(|l| l.name == ident(id))
+                        }
+                        _ => None,
+                    };
+                    let index = index.ok_or_else(|| {
+                        errinput!(
+                            InvalidColumnReference,
+                            "invalid UNION/INTERSECT/EXCEPT ORDER BY clause: {} is not an output column",
+                            o.expr
+                        )
+                    })?;
+                    let descending = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                    keys.push(SortKey {
+                        expr: Expr::Column {
+                            index,
+                            name: labels[index].name.clone().into(),
+                        },
+                        descending,
+                        nulls_first: o.options.nulls_first.unwrap_or(descending),
+                    });
+                }
+                let node = if keys.is_empty() {
+                    node
+                } else {
+                    Node::Order {
+                        source: Box::new(node),
+                        keys,
+                    }
+                };
+                (node, labels)
+            }
             other => {
                 return Err(unsupported(format!(
                     "query form {}",
@@ -172,6 +218,52 @@ impl<E: Engine> Binder<'_, E> {
                 "{what} must not be negative"
             )),
             other => Err(errinternal!("{what} cast to bigint gave {other:?}")),
+        }
+    }
+    /// Binds a set expression used as an operand of a set operation.
+    fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<(Node, Vec<Label>)> {
+        match body {
+            ast::SetExpr::Select(select) => self.bind_select(select, &[]),
+            ast::SetExpr::Values(values) => self.bind_values(values),
+            ast::SetExpr::Query(query) => self.bind_query(query),
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let (left, labels) = self.bind_set_expr(left)?;
+                let (right, right_labels) = self.bind_set_expr(right)?;
+                let (op, name) = match op {
+                    ast::SetOperator::Union => (SetOp::Union, "UNION"),
+                    ast::SetOperator::Intersect => (SetOp::Intersect, "INTERSECT"),
+                    ast::SetOperator::Except | ast::SetOperator::Minus => (SetOp::Except, "EXCEPT"),
+                };
+                if labels.len() != right_labels.len() {
+                    return Err(errinput!(
+                        SyntaxError,
+                        "each {name} query must have the same number of columns"
+                    ));
+                }
+                let all = match set_quantifier {
+                    ast::SetQuantifier::All => true,
+                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                    other => return Err(unsupported(format!("{name} {other}"))),
+                };
+                Ok((
+                    Node::SetOperation {
+                        left: Box::new(left),
+                        right: Box::new(right),
+                        op,
+                        all,
+                    },
+                    labels,
+                ))
+            }
+            other => Err(unsupported(format!(
+                "query form {}",
+                other.to_string().split_whitespace().next().unwrap_or("")
+            ))),
         }
     }
 
@@ -280,7 +372,8 @@ impl<E: Engine> Binder<'_, E> {
                 let alias = alias
                     .as_ref()
                     .map_or_else(|| view.name.clone(), |a| ident(&a.name));
-                let (node, labels) = self.bind_view(&view)?;
+                self.referenced.borrow_mut().push(view.name.clone());
+                let (node, labels, _) = self.bind_view(&view)?;
                 let columns = labels
                     .into_iter()
                     .map(|l| ScopeColumn {
