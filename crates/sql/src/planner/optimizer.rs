@@ -319,10 +319,11 @@ fn fold(expr: Expr) -> Expr {
     let is_bool = |e: &Expr, b: bool| matches!(e, Expr::Constant(Value::Bool(x)) if *x == b);
     let expr = expr.map_children(&fold);
     match &expr {
-        Expr::Compare(op, a, b) if !matches!(op, CompareOp::Distinct | CompareOp::NotDistinct) => {
-            if is_null(a) || is_null(b) {
-                return null();
-            }
+        Expr::Compare(op, a, b)
+            if !matches!(op, CompareOp::Distinct | CompareOp::NotDistinct)
+                && (is_null(a) || is_null(b)) =>
+        {
+            return null()
         }
         Expr::Arith(_, a, b) | Expr::Concat(a, b) if is_null(a) || is_null(b) => return null(),
         Expr::Not(a) | Expr::Negate(a) if is_null(a) => return null(),
