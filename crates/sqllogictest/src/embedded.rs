@@ -51,7 +51,10 @@ impl Connection for Embedded {
             .execute(sql)
             .map_err(|e| format!("{}: {e}", e.sqlstate()))?;
         Ok(match results.into_iter().last() {
-            Some(StatementResult::Query { labels, rows }) => Output::Rows {
+            Some(
+                StatementResult::Query { labels, rows }
+                | StatementResult::Returning { labels, rows, .. },
+            ) => Output::Rows {
                 types: Some(labels.iter().map(|l| kind(&l.data_type)).collect()),
                 rows: rows
                     .iter()

@@ -156,11 +156,11 @@ pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
 fn subquery_rows(sub: &Subquery, row: &[Value], env: &Env<'_>) -> Result<Rc<Vec<Vec<Value>>>> {
     if !sub.correlated {
         let key = sub as *const Subquery as usize;
-        if let Some(rows) = env.cache.borrow().get(&key) {
+        if let Some(rows) = env.cache.results.borrow().get(&key) {
             return Ok(rows.clone());
         }
         let rows = Rc::new(super::rows(&sub.node, env)?.collect::<Result<Vec<_>>>()?);
-        env.cache.borrow_mut().insert(key, rows.clone());
+        env.cache.results.borrow_mut().insert(key, rows.clone());
         return Ok(rows);
     }
     let mut outer = env.outer.clone();

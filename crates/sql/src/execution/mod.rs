@@ -50,6 +50,15 @@ pub enum StatementResult {
     Delete(u64),
     /// Another command, with its PostgreSQL command tag (`CREATE TABLE`, `BEGIN`, ...).
     Command(&'static str),
+    /// An INSERT, UPDATE or DELETE with `RETURNING`: its rows, and its command tag.
+    Returning {
+        /// The command tag (`INSERT 0 2`).
+        tag: String,
+        /// Output columns.
+        labels: Vec<Label>,
+        /// The returned rows.
+        rows: Vec<Vec<Value>>,
+    },
 }
 
 impl StatementResult {
@@ -61,6 +70,7 @@ impl StatementResult {
             StatementResult::Update(n) => format!("UPDATE {n}"),
             StatementResult::Delete(n) => format!("DELETE {n}"),
             StatementResult::Command(tag) => tag.to_string(),
+            StatementResult::Returning { tag, .. } => tag.clone(),
         }
     }
 }
@@ -89,9 +99,13 @@ impl<E: Engine> Reader for Transaction<E> {
     }
 }
 
-/// Results of uncorrelated subqueries, computed once per statement (keyed by the subquery's
-/// address in the plan).
-pub type SubqueryCache = RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>;
+/// Per-statement execution state: results of uncorrelated subqueries, computed once (keyed by
+/// the subquery's address in the plan), and the working tables of recursive CTEs.
+#[derive(Default)]
+pub struct SubqueryCache {
+    results: RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>,
+    work: RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>,
+}
 
 /// What evaluation needs besides the current row.
 pub struct Env<'a> {
@@ -154,20 +168,73 @@ pub fn execute<E: Engine>(
             targets,
             defaults,
             source,
-        } => write::insert(txn, ctx, &table, &targets, &defaults, &source)
-            .map(StatementResult::Insert),
+            returning,
+        } => {
+            let rows = write::insert(
+                txn,
+                ctx,
+                &table,
+                &targets,
+                &defaults,
+                &source,
+                returning.is_some(),
+            )?;
+            finish(
+                txn,
+                format!("INSERT 0 {}", rows.0),
+                rows,
+                returning,
+                StatementResult::Insert,
+            )
+        }
         Plan::Update {
             table,
             source,
             filter,
             assignments,
-        } => write::update(txn, &table, &source, filter.as_ref(), &assignments)
-            .map(StatementResult::Update),
+            returning,
+        } => {
+            let rows = write::update(
+                txn,
+                &table,
+                &source,
+                filter.as_ref(),
+                &assignments,
+                returning.is_some(),
+            )?;
+            finish(
+                txn,
+                format!("UPDATE {}", rows.0),
+                rows,
+                returning,
+                StatementResult::Update,
+            )
+        }
         Plan::Delete {
             table,
             source,
             filter,
-        } => write::delete(txn, &table, &source, filter.as_ref()).map(StatementResult::Delete),
+            returning,
+        } => {
+            let rows = write::delete(txn, &table, &source, filter.as_ref(), returning.is_some())?;
+            finish(
+                txn,
+                format!("DELETE {}", rows.0),
+                rows,
+                returning,
+                StatementResult::Delete,
+            )
+        }
+        Plan::Truncate { names } => {
+            let mut tables = Vec::with_capacity(names.len());
+            for name in &names {
+                tables.push(Catalog::must_table(txn, name)?);
+            }
+            for table in &tables {
+                write::truncate(txn, table)?;
+            }
+            Ok(StatementResult::Command("TRUNCATE TABLE"))
+        }
         Plan::CreateTable {
             table,
             if_not_exists,
@@ -313,4 +380,34 @@ fn drop_order<E: Engine>(
     // Dependents were found after what they depend on: drop them first.
     order.reverse();
     Ok(order)
+}
+
+/// The result of a write: its count, or with `RETURNING` its returned rows.
+fn finish<E: Engine>(
+    txn: &Transaction<E>,
+    tag: String,
+    (count, rows): (u64, Vec<Vec<Value>>),
+    returning: Option<crate::planner::Returning>,
+    plain: fn(u64) -> StatementResult,
+) -> Result<StatementResult> {
+    let Some(returning) = returning else {
+        return Ok(plain(count));
+    };
+    let cache = SubqueryCache::default();
+    let env = Env::new(txn, &cache);
+    let rows = rows
+        .iter()
+        .map(|row| {
+            returning
+                .exprs
+                .iter()
+                .map(|e| eval(e, row, &env))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    Ok(StatementResult::Returning {
+        tag,
+        labels: returning.labels,
+        rows,
+    })
 }

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use zizhu_engine::Direction;
 use zizhu_types::{Numeric, Value};
@@ -77,6 +78,35 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .into_iter()
                 .map(Ok),
         ),
+        Node::WorkTable { id } => {
+            let rows = env.cache.work.borrow().get(id).cloned().unwrap_or_default();
+            Box::new((0..rows.len()).map(move |i| Ok(rows[i].clone())))
+        }
+        Node::RecursiveCte {
+            id,
+            anchor,
+            recursive,
+            distinct,
+        } => {
+            let key = |row: &[Value]| zizhu_keycode::encode_tuple(row);
+            let mut seen = BTreeSet::new();
+            let mut working = rows(anchor, env)?.collect::<Result<Vec<_>>>()?;
+            if *distinct {
+                working.retain(|r| seen.insert(key(r)));
+            }
+            let mut all = working.clone();
+            while !working.is_empty() {
+                env.cache.work.borrow_mut().insert(*id, Rc::new(working));
+                let mut next = rows(recursive, env)?.collect::<Result<Vec<_>>>()?;
+                if *distinct {
+                    next.retain(|r| seen.insert(key(r)));
+                }
+                all.extend(next.iter().cloned());
+                working = next;
+            }
+            env.cache.work.borrow_mut().remove(id);
+            Box::new(all.into_iter().map(Ok))
+        }
         Node::SetOperation {
             left,
             right,

@@ -94,7 +94,8 @@ pub fn insert<E: Engine>(
     targets: &[Option<usize>],
     defaults: &[Option<Expr>],
     source: &Node,
-) -> Result<u64> {
+    keep_rows: bool,
+) -> Result<(u64, Vec<Vec<Value>>)> {
     // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
     let cache = SubqueryCache::default();
     let input = {
@@ -102,7 +103,7 @@ pub fn insert<E: Engine>(
         let input = rows(source, &env)?.collect::<Result<Vec<_>>>()?;
         input
     };
-    let mut count = 0;
+    let (mut count, mut kept) = (0, Vec::new());
     for source_row in input {
         let mut new = Vec::with_capacity(table.columns.len());
         for (target, default) in targets.iter().zip(defaults) {
@@ -134,8 +135,11 @@ pub fn insert<E: Engine>(
         };
         insert_row(txn, table, pk, &new)?;
         count += 1;
+        if keep_rows {
+            kept.push(new);
+        }
     }
-    Ok(count)
+    Ok((count, kept))
 }
 
 /// The rows a statement targets, found at its snapshot through `source`: (key, row).
@@ -183,7 +187,8 @@ pub fn update<E: Engine>(
     source: &Node,
     filter: Option<&Expr>,
     assignments: &[(usize, Expr)],
-) -> Result<u64> {
+    keep_rows: bool,
+) -> Result<(u64, Vec<Vec<Value>>)> {
     let changes_key = assignments
         .iter()
         .any(|(i, _)| table.primary_key.contains(i));
@@ -193,7 +198,7 @@ pub fn update<E: Engine>(
         LockMode::NoKeyUpdate
     };
     let cache = SubqueryCache::default();
-    let mut count = 0;
+    let (mut count, mut kept) = (0, Vec::new());
     for (key, row) in targets(txn, source, &cache)? {
         let Some(old) = lock_target(txn, &key, row, filter, mode, &cache)? else {
             continue;
@@ -222,8 +227,11 @@ pub fn update<E: Engine>(
         }
         index::update_entries(txn, table, (&old, &old_pk), (&new, &new_pk))?;
         count += 1;
+        if keep_rows {
+            kept.push(new);
+        }
     }
-    Ok(count)
+    Ok((count, kept))
 }
 
 /// Deletes the rows matching `filter`.
@@ -232,15 +240,35 @@ pub fn delete<E: Engine>(
     table: &Table,
     source: &Node,
     filter: Option<&Expr>,
-) -> Result<u64> {
+    keep_rows: bool,
+) -> Result<(u64, Vec<Vec<Value>>)> {
     let cache = SubqueryCache::default();
-    let mut count = 0;
+    let (mut count, mut kept) = (0, Vec::new());
     for (key, row) in targets(txn, source, &cache)? {
         if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update, &cache)? {
             txn.delete(&key)?;
             index::delete_entries(txn, table, &row, &index::primary_key_of(&key)?)?;
             count += 1;
+            if keep_rows {
+                kept.push(row);
+            }
         }
     }
-    Ok(count)
+    Ok((count, kept))
+}
+
+/// Deletes every row and index entry of a table (TRUNCATE), within the transaction.
+pub fn truncate<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
+    let mut ranges = vec![Key::table_rows(table.id)];
+    ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
+    for range in ranges {
+        let keys: Vec<Vec<u8>> = txn
+            .scan(range, Direction::Forward)?
+            .map(|r| r.map(|(k, _)| k))
+            .collect::<zizhu_txn::Result<_>>()?;
+        for key in keys {
+            txn.delete(&key)?;
+        }
+    }
+    Ok(())
 }

@@ -36,31 +36,37 @@ pub fn optimize(plan: Plan) -> Plan {
             targets,
             defaults,
             source,
+            returning,
         } => Plan::Insert {
             table,
             targets,
             defaults,
             source: run(source),
+            returning,
         },
         Plan::Update {
             table,
             source,
             filter,
             assignments,
+            returning,
         } => Plan::Update {
             table,
             source: run(source),
             filter,
             assignments,
+            returning,
         },
         Plan::Delete {
             table,
             source,
             filter,
+            returning,
         } => Plan::Delete {
             table,
             source: run(source),
             filter,
+            returning,
         },
         Plan::Explain(plan) => Plan::Explain(Box::new(optimize(*plan))),
         other => other,
@@ -136,6 +142,17 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
             op,
             all,
         },
+        Node::RecursiveCte {
+            id,
+            anchor,
+            recursive,
+            distinct,
+        } => Node::RecursiveCte {
+            id,
+            anchor: boxed(anchor),
+            recursive: boxed(recursive),
+            distinct,
+        },
         Node::NestedLoopJoin {
             left,
             right,
@@ -153,7 +170,8 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
         | Node::Scan { .. }
         | Node::KeyLookup { .. }
         | Node::IndexLookup { .. }
-        | Node::Values { .. }) => leaf,
+        | Node::Values { .. }
+        | Node::WorkTable { .. }) => leaf,
     };
     this(node)
 }

@@ -309,6 +309,24 @@ pub enum Node {
         /// `ALL` keeps duplicates (by multiplicity).
         all: bool,
     },
+    /// The rows a recursive CTE's previous iteration produced, inside its recursive term.
+    WorkTable {
+        /// The recursive CTE it belongs to.
+        id: usize,
+    },
+    /// `WITH RECURSIVE`: the anchor's rows, then the recursive term run again and again over
+    /// the rows of the previous round until it produces none. With `distinct` (UNION rather
+    /// than UNION ALL), rows already produced are dropped, so a cycle ends.
+    RecursiveCte {
+        /// Identifies its working table.
+        id: usize,
+        /// The non-recursive term.
+        anchor: Box<Node>,
+        /// The recursive term, reading `WorkTable { id }`.
+        recursive: Box<Node>,
+        /// UNION rather than UNION ALL.
+        distinct: bool,
+    },
     /// A nested-loop join; output is the left row followed by the right row.
     NestedLoopJoin {
         /// Outer side.
@@ -333,6 +351,15 @@ pub struct Label {
     pub data_type: DataType,
 }
 
+/// A `RETURNING` clause: expressions over the table's row, and their labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Returning {
+    /// One expression per output column.
+    pub exprs: Vec<Expr>,
+    /// Output columns.
+    pub labels: Vec<Label>,
+}
+
 /// A planned statement.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
@@ -354,6 +381,8 @@ pub enum Plan {
         defaults: Vec<Option<Expr>>,
         /// Rows to insert.
         source: Node,
+        /// `RETURNING`, over the new row.
+        returning: Option<Returning>,
     },
     /// `UPDATE`
     Update {
@@ -365,6 +394,8 @@ pub enum Plan {
         filter: Option<Expr>,
         /// New values by column position, over the old row.
         assignments: Vec<(usize, Expr)>,
+        /// `RETURNING`, over the new row.
+        returning: Option<Returning>,
     },
     /// `DELETE`
     Delete {
@@ -374,6 +405,13 @@ pub enum Plan {
         source: Node,
         /// Which rows.
         filter: Option<Expr>,
+        /// `RETURNING`, over the deleted row.
+        returning: Option<Returning>,
+    },
+    /// `TRUNCATE`
+    Truncate {
+        /// The tables.
+        names: Vec<String>,
     },
     /// `CREATE TABLE`
     CreateTable {
@@ -715,6 +753,13 @@ impl Node {
                 (None, o) => format!("Offset: {o}"),
             },
             Node::Distinct { .. } => "Distinct".into(),
+            Node::WorkTable { id } => format!("WorkTable: {id}"),
+            Node::RecursiveCte { id, distinct, .. } => {
+                format!(
+                    "RecursiveCte: {id}{}",
+                    if *distinct { " distinct" } else { "" }
+                )
+            }
             Node::SetOperation { op, all, .. } => {
                 format!("{op:?}{}", if *all { " all" } else { "" })
             }
@@ -758,7 +803,11 @@ impl Node {
                 }))
                 .collect(),
             Node::Order { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
-            Node::Limit { .. } | Node::Distinct { .. } | Node::SetOperation { .. } => vec![],
+            Node::Limit { .. }
+            | Node::Distinct { .. }
+            | Node::SetOperation { .. }
+            | Node::WorkTable { .. }
+            | Node::RecursiveCte { .. } => vec![],
             Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
         }
     }
@@ -829,6 +878,11 @@ impl Node {
             node => node,
         }
     }
+    /// Whether this plan reads a recursive CTE's working table (and so cannot be cached).
+    pub fn reads_work_table(&self) -> bool {
+        matches!(self, Node::WorkTable { .. })
+            || self.children().into_iter().any(Node::reads_work_table)
+    }
 
     /// Whether anything in this plan refers to a row `level` or more queries out.
     pub fn refers_outward(&self, level: usize) -> bool {
@@ -852,6 +906,10 @@ impl Node {
             Node::NestedLoopJoin { left, right, .. } | Node::SetOperation { left, right, .. } => {
                 vec![left, right]
             }
+            Node::RecursiveCte {
+                anchor, recursive, ..
+            } => vec![anchor, recursive],
+            Node::WorkTable { .. } => vec![],
         }
     }
 
@@ -902,6 +960,7 @@ impl Plan {
                 source.write_tree(&mut out, "└─ ", "   ");
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
+            Plan::Truncate { names } => out.push(format!("Truncate: {}", names.join(", "))),
             Plan::DropTable { names, .. } => out.push(format!("DropTable: {}", names.join(", "))),
             Plan::CreateIndex { table, index, .. } => {
                 out.push(format!("CreateIndex: {} on {table}", index.name))

@@ -6,9 +6,6 @@ use super::*;
 
 impl<E: Engine> Binder<'_, E> {
     pub(super) fn bind_insert(&self, insert: &ast::Insert) -> Result<Plan> {
-        if insert.returning.is_some() {
-            return Err(unsupported("INSERT ... RETURNING"));
-        }
         if insert.on.is_some() {
             return Err(unsupported("INSERT ... ON CONFLICT"));
         }
@@ -69,11 +66,13 @@ impl<E: Engine> Binder<'_, E> {
                     .transpose()
             })
             .collect::<Result<_>>()?;
+        let returning = self.bind_returning(insert.returning.as_deref(), &table, &table.name)?;
         Ok(Plan::Insert {
             table,
             targets,
             defaults,
             source,
+            returning,
         })
     }
 
@@ -86,8 +85,8 @@ impl<E: Engine> Binder<'_, E> {
     }
 
     pub(super) fn bind_update(&self, update: &ast::Update) -> Result<Plan> {
-        if update.from.is_some() || update.returning.is_some() || !update.table.joins.is_empty() {
-            return Err(unsupported("UPDATE with FROM, RETURNING or joins"));
+        if update.from.is_some() || !update.table.joins.is_empty() {
+            return Err(unsupported("UPDATE with FROM or joins"));
         }
         let (table, alias) = match &update.table.relation {
             ast::TableFactor::Table {
@@ -136,17 +135,19 @@ impl<E: Engine> Binder<'_, E> {
             table: table.clone(),
             filter: filter.clone(),
         };
+        let returning = self.bind_returning(update.returning.as_deref(), &table, &alias)?;
         Ok(Plan::Update {
             table,
             source,
             filter,
             assignments,
+            returning,
         })
     }
 
     pub(super) fn bind_delete(&self, delete: &ast::Delete) -> Result<Plan> {
-        if delete.using.is_some() || delete.returning.is_some() || !delete.tables.is_empty() {
-            return Err(unsupported("DELETE with USING or RETURNING"));
+        if delete.using.is_some() || !delete.tables.is_empty() {
+            return Err(unsupported("DELETE with USING"));
         }
         let from = match &delete.from {
             ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from) => from,
@@ -182,10 +183,76 @@ impl<E: Engine> Binder<'_, E> {
             table: table.clone(),
             filter: filter.clone(),
         };
+        let returning = self.bind_returning(delete.returning.as_deref(), &table, &alias)?;
         Ok(Plan::Delete {
             table,
             source,
             filter,
+            returning,
         })
+    }
+
+    /// Binds a RETURNING list over the table's row (`*` is every column).
+    fn bind_returning(
+        &self,
+        items: Option<&[ast::SelectItem]>,
+        table: &Table,
+        alias: &str,
+    ) -> Result<Option<Returning>> {
+        let Some(items) = items else { return Ok(None) };
+        let scope = Scope::of_table(table, alias);
+        let (mut exprs, mut labels) = (Vec::new(), Vec::new());
+        for item in items {
+            match item {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                    let bound = self.bind_expr(e, &scope, None)?;
+                    let name = match item {
+                        ast::SelectItem::ExprWithAlias { alias, .. } => ident(alias),
+                        _ => label_of(e),
+                    };
+                    labels.push(Label {
+                        name,
+                        data_type: self.expr_type(&bound, &scope, None),
+                    });
+                    exprs.push(bound);
+                }
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    for (index, c) in table.columns.iter().enumerate() {
+                        exprs.push(Expr::Column {
+                            index,
+                            name: c.name.clone().into(),
+                        });
+                        labels.push(Label {
+                            name: c.name.clone(),
+                            data_type: c.data_type.clone(),
+                        });
+                    }
+                }
+                other => return Err(unsupported(format!("RETURNING item {other}"))),
+            }
+        }
+        Ok(Some(Returning { exprs, labels }))
+    }
+
+    /// Binds TRUNCATE.
+    pub(super) fn bind_truncate(&self, truncate: &ast::Truncate) -> Result<Plan> {
+        let names = truncate
+            .table_names
+            .iter()
+            .map(|t| object_name(&t.name))
+            .collect::<Result<Vec<_>>>()?;
+        for name in &names {
+            if Catalog::table(self.txn, name)?.is_none() {
+                if Catalog::view(self.txn, name)?.is_some() {
+                    return Err(errinput!(WrongObjectType, "\"{name}\" is not a table"));
+                }
+                return Err(errinput!(
+                    UndefinedTable,
+                    "relation \"{name}\" does not exist"
+                ));
+            }
+        }
+        Ok(Plan::Truncate { names })
     }
 }

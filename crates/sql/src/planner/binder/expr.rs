@@ -503,6 +503,7 @@ impl<E: Engine> Binder<'_, E> {
             dialect: self.dialect,
             outer,
             referenced: self.referenced.clone(),
+            ctes: self.ctes.clone(),
         };
         let (node, labels) = child.bind_query(query)?;
         if one_column && labels.len() != 1 {
@@ -511,7 +512,7 @@ impl<E: Engine> Binder<'_, E> {
                 "subquery must return only one column"
             ));
         }
-        let correlated = node.refers_outward(1);
+        let correlated = node.refers_outward(1) || node.reads_work_table();
         Ok(Subquery { node, correlated })
     }
 }

@@ -25,8 +25,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::plan::{
-    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, SetOp, SortKey,
-    Subquery,
+    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, Returning, SetOp,
+    SortKey, Subquery,
 };
 use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
@@ -93,6 +93,16 @@ pub struct Binder<'a, E: Engine> {
     /// Tables and views the statement uses directly (a view's dependencies), shared with the
     /// binders of its subqueries.
     referenced: Rc<RefCell<Vec<String>>>,
+    /// CTEs in scope, innermost last, shared with the binders of subqueries.
+    ctes: Rc<RefCell<Vec<Cte>>>,
+}
+
+/// A common table expression in scope: its plan and columns.
+#[derive(Clone, Debug)]
+struct Cte {
+    name: String,
+    node: Node,
+    labels: Vec<Label>,
 }
 
 fn ident(id: &ast::Ident) -> String {
@@ -132,6 +142,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             dialect,
             outer: Vec::new(),
             referenced: Rc::default(),
+            ctes: Rc::default(),
         }
     }
 
@@ -149,6 +160,27 @@ impl<'a, E: Engine> Binder<'a, E> {
     pub fn bind(&self, statement: &ast::Statement) -> Result<Plan> {
         use ast::Statement as S;
         match statement {
+            // WITH ... INSERT / UPDATE / DELETE: the CTEs are in scope for the statement.
+            S::Query(query)
+                if matches!(
+                    query.body.as_ref(),
+                    ast::SetExpr::Insert(_) | ast::SetExpr::Update(_) | ast::SetExpr::Delete(_)
+                ) =>
+            {
+                let (ast::SetExpr::Insert(inner)
+                | ast::SetExpr::Update(inner)
+                | ast::SetExpr::Delete(inner)) = query.body.as_ref()
+                else {
+                    return Err(errinternal!("not a data-modifying query"));
+                };
+                let mark = self.ctes.borrow().len();
+                let plan = match &query.with {
+                    Some(with) => self.bind_with(with).and_then(|()| self.bind(inner)),
+                    None => self.bind(inner),
+                };
+                self.ctes.borrow_mut().truncate(mark);
+                plan
+            }
             S::Query(query) => {
                 let (root, labels) = self.bind_query(query)?;
                 Ok(Plan::Select { root, labels })
@@ -169,6 +201,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 cascade: *cascade,
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
+            S::Truncate(truncate) => self.bind_truncate(truncate),
             S::CreateView(create) => self.bind_create_view(create),
             S::Drop {
                 object_type: ast::ObjectType::View,

@@ -91,9 +91,98 @@ pub(super) fn label_of(expr: &ast::Expr) -> String {
 
 impl<E: Engine> Binder<'_, E> {
     pub(super) fn bind_query(&self, query: &ast::Query) -> Result<(Node, Vec<Label>)> {
-        if query.with.is_some() {
-            return Err(unsupported("WITH"));
+        let Some(with) = &query.with else {
+            return self.bind_query_body(query);
+        };
+        // The query's CTEs are in scope for the rest of its WITH and its body, then leave.
+        let mark = self.ctes.borrow().len();
+        let result = self
+            .bind_with(with)
+            .and_then(|()| self.bind_query_body(query));
+        self.ctes.borrow_mut().truncate(mark);
+        result
+    }
+
+    /// Binds each CTE of a WITH clause in turn and brings it into scope.
+    pub(super) fn bind_with(&self, with: &ast::With) -> Result<()> {
+        for cte in &with.cte_tables {
+            let name = ident(&cte.alias.name);
+            let columns: Vec<String> = cte.alias.columns.iter().map(|c| ident(&c.name)).collect();
+            let (node, mut labels) = if with.recursive {
+                self.bind_recursive_cte(&name, &columns, &cte.query)?
+            } else {
+                self.bind_query(&cte.query)?
+            };
+            if columns.len() > labels.len() {
+                return Err(errinput!(
+                    InvalidColumnReference,
+                    "WITH query \"{name}\" has {} columns available but {} columns specified",
+                    labels.len(),
+                    columns.len()
+                ));
+            }
+            for (label, column) in labels.iter_mut().zip(columns) {
+                label.name = column;
+            }
+            self.ctes.borrow_mut().push(Cte { name, node, labels });
         }
+        Ok(())
+    }
+
+    /// Binds a CTE of `WITH RECURSIVE`: `anchor UNION [ALL] recursive term`, where the
+    /// recursive term reads the CTE's own name as the previous round's rows. A CTE of another
+    /// shape binds as an ordinary one.
+    fn bind_recursive_cte(
+        &self,
+        name: &str,
+        columns: &[String],
+        query: &ast::Query,
+    ) -> Result<(Node, Vec<Label>)> {
+        let ast::SetExpr::SetOperation {
+            left,
+            op: ast::SetOperator::Union,
+            set_quantifier,
+            right,
+        } = query.body.as_ref()
+        else {
+            return self.bind_query(query);
+        };
+        if query.order_by.is_some() || query.limit_clause.is_some() {
+            return Err(unsupported("ORDER BY or LIMIT in a recursive query"));
+        }
+        let (anchor, mut labels) = self.bind_set_expr(left)?;
+        for (label, column) in labels.iter_mut().zip(columns) {
+            label.name = column.clone();
+        }
+        let id = self.ctes.as_ptr() as usize ^ (self.ctes.borrow().len() << 48) ^ name.len();
+        let mark = self.ctes.borrow().len();
+        self.ctes.borrow_mut().push(Cte {
+            name: name.to_string(),
+            node: Node::WorkTable { id },
+            labels: labels.clone(),
+        });
+        let recursive = self.bind_set_expr(right);
+        self.ctes.borrow_mut().truncate(mark);
+        let (recursive, recursive_labels) = recursive?;
+        if recursive_labels.len() != labels.len() {
+            return Err(errinput!(
+                SyntaxError,
+                "each UNION query must have the same number of columns"
+            ));
+        }
+        let distinct = !matches!(set_quantifier, ast::SetQuantifier::All);
+        Ok((
+            Node::RecursiveCte {
+                id,
+                anchor: Box::new(anchor),
+                recursive: Box::new(recursive),
+                distinct,
+            },
+            labels,
+        ))
+    }
+
+    fn bind_query_body(&self, query: &ast::Query) -> Result<(Node, Vec<Label>)> {
         if !query.locks.is_empty() {
             return Err(unsupported("SELECT ... FOR UPDATE/SHARE"));
         }
@@ -220,6 +309,20 @@ impl<E: Engine> Binder<'_, E> {
             other => Err(errinternal!("{what} cast to bigint gave {other:?}")),
         }
     }
+    /// The CTE in scope with this (unqualified) name, innermost first.
+    fn cte(&self, name: &ast::ObjectName) -> Option<Cte> {
+        let [ast::ObjectNamePart::Identifier(id)] = name.0.as_slice() else {
+            return None;
+        };
+        let name = ident(id);
+        self.ctes
+            .borrow()
+            .iter()
+            .rev()
+            .find(|c| c.name == name)
+            .cloned()
+    }
+
     /// Binds a set expression used as an operand of a set operation.
     fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<(Node, Vec<Label>)> {
         match body {
@@ -359,6 +462,29 @@ impl<E: Engine> Binder<'_, E> {
 
     pub(super) fn bind_table_factor(&self, factor: &ast::TableFactor) -> Result<(Node, Scope)> {
         match factor {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } if self.cte(name).is_some() => {
+                let cte = self
+                    .cte(name)
+                    .ok_or_else(|| errinternal!("CTE {name} vanished"))?;
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| cte.name.clone(), |a| ident(&a.name));
+                let columns = cte
+                    .labels
+                    .into_iter()
+                    .map(|l| ScopeColumn {
+                        table: Some(alias.clone()),
+                        name: l.name,
+                        data_type: l.data_type,
+                    })
+                    .collect();
+                Ok((cte.node, Scope { columns }))
+            }
             ast::TableFactor::Table {
                 name,
                 alias,
