@@ -169,16 +169,15 @@ pub fn execute<E: Engine>(
             defaults,
             source,
             returning,
+            on_conflict,
         } => {
-            let rows = write::insert(
-                txn,
-                ctx,
-                &table,
-                &targets,
-                &defaults,
-                &source,
-                returning.is_some(),
-            )?;
+            let insert = write::Insert {
+                table: &table,
+                targets: &targets,
+                defaults: &defaults,
+                on_conflict: on_conflict.as_ref(),
+            };
+            let rows = write::insert(txn, ctx, &insert, &source, returning.is_some())?;
             finish(
                 txn,
                 format!("INSERT 0 {}", rows.0),

@@ -9,8 +9,8 @@ use super::query::{fetch, passes, rows};
 use super::{eval, Context, Env, SubqueryCache};
 use crate::catalog::Table;
 use crate::keys::Key;
-use crate::planner::{Expr, Node};
-use crate::{errinput, row, types, Result};
+use crate::planner::{Arbiter, ConflictAction, Expr, Node, OnConflict};
+use crate::{errinput, errinternal, row, types, Result};
 
 /// The row as PostgreSQL prints it in a DETAIL line: `(1, null, abc)`.
 fn row_text(row: &[Value]) -> String {
@@ -86,16 +86,28 @@ fn insert_row<E: Engine>(
     index::insert_entries(txn, table, row, &pk)
 }
 
-/// Inserts the source's rows.
+/// An INSERT's target and what it does with each source row.
+pub struct Insert<'a> {
+    /// The table.
+    pub table: &'a Table,
+    /// For each table column, the source column feeding it (or its default).
+    pub targets: &'a [Option<usize>],
+    /// Bound defaults, per table column.
+    pub defaults: &'a [Option<Expr>],
+    /// `ON CONFLICT`.
+    pub on_conflict: Option<&'a OnConflict>,
+}
+
+/// Inserts the source's rows; returns how many rows were inserted or updated (by ON CONFLICT
+/// DO UPDATE), and those rows if `keep_rows`.
 pub fn insert<E: Engine>(
     txn: &mut Transaction<E>,
     ctx: &dyn Context,
-    table: &Table,
-    targets: &[Option<usize>],
-    defaults: &[Option<Expr>],
+    insert: &Insert<'_>,
     source: &Node,
     keep_rows: bool,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
+    let table = insert.table;
     // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
     let cache = SubqueryCache::default();
     let input = {
@@ -104,9 +116,11 @@ pub fn insert<E: Engine>(
         input
     };
     let (mut count, mut kept) = (0, Vec::new());
+    // Rows this statement inserted or updated: DO UPDATE may not touch one twice.
+    let mut touched = std::collections::HashSet::new();
     for source_row in input {
         let mut new = Vec::with_capacity(table.columns.len());
-        for (target, default) in targets.iter().zip(defaults) {
+        for (target, default) in insert.targets.iter().zip(insert.defaults) {
             new.push(match (target, default) {
                 (Some(i), _) => source_row[*i].clone(),
                 (None, Some(default)) => eval(default, &[], &Env::new(&*txn, &cache))?,
@@ -133,6 +147,52 @@ pub fn insert<E: Engine>(
                 vec![Value::Int64(ctx.next_rowid(table.id, &stored_max)?)]
             }
         };
+        if let Some(on_conflict) = insert.on_conflict {
+            if let Some((key, existing)) = find_conflict(txn, table, on_conflict, &new, &pk)? {
+                let ConflictAction::Update {
+                    assignments,
+                    filter,
+                } = &on_conflict.action
+                else {
+                    continue; // DO NOTHING
+                };
+                if !touched.insert(key.clone()) {
+                    return Err(errinput!(
+                        CardinalityViolation,
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time"
+                    )
+                    .with_detail(
+                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+                    ));
+                }
+                // Expressions see the existing row, then EXCLUDED (the proposed one).
+                let mut both = existing.clone();
+                both.extend(new.iter().cloned());
+                let env = Env::new(&*txn, &cache);
+                if filter
+                    .as_ref()
+                    .map(|f| eval(f, &both, &env))
+                    .transpose()?
+                    .is_some_and(|v| !passes(&v))
+                {
+                    continue;
+                }
+                let mut updated = existing.clone();
+                for (index, expr) in assignments {
+                    updated[*index] = eval(expr, &both, &env)?;
+                }
+                drop(env);
+                let updated = check_row(table, updated)?;
+                let new_key = write_update(txn, table, &key, &existing, &updated)?;
+                touched.insert(new_key);
+                count += 1;
+                if keep_rows {
+                    kept.push(updated);
+                }
+                continue;
+            }
+        }
+        touched.insert(Key::Row(table.id, pk.clone()).encode());
         insert_row(txn, table, pk, &new)?;
         count += 1;
         if keep_rows {
@@ -140,6 +200,92 @@ pub fn insert<E: Engine>(
         }
     }
     Ok((count, kept))
+}
+
+/// The existing row a proposed row conflicts with under the arbiters (every unique constraint
+/// if there are none): its key and newest version, locked. Taking the lock first and then
+/// reading the newest version means a concurrent insert of the same key is seen once it
+/// commits, as in PostgreSQL.
+fn find_conflict<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    on_conflict: &OnConflict,
+    new: &[Value],
+    pk: &[Value],
+) -> Result<Option<(Vec<u8>, Vec<Value>)>> {
+    let mut arbiters = on_conflict.arbiters.clone();
+    if arbiters.is_empty() {
+        if !table.primary_key.is_empty() {
+            arbiters.push(Arbiter::PrimaryKey);
+        }
+        arbiters.extend(
+            table
+                .indexes
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.unique)
+                .map(|(n, _)| Arbiter::Index(n)),
+        );
+    }
+    for arbiter in arbiters {
+        let key = match arbiter {
+            Arbiter::PrimaryKey => Key::Row(table.id, pk.to_vec()).encode(),
+            Arbiter::Index(n) => {
+                let index = &table.indexes[n];
+                let values: Vec<Value> = index.columns.iter().map(|&i| new[i].clone()).collect();
+                if values.iter().any(Value::is_null) {
+                    continue; // NULLs never conflict.
+                }
+                let entry = Key::Index(index.id, values).encode();
+                let Some(pk_bytes) = txn
+                    .lock_for_insert(&entry, WaitPolicy::Wait)?
+                    .and_then(|l| l.current)
+                else {
+                    continue;
+                };
+                let existing_pk = zizhu_keycode::decode_tuple(&pk_bytes)
+                    .map_err(|e| errinternal!("bad index entry: {e}"))?;
+                Key::Row(table.id, existing_pk).encode()
+            }
+        };
+        let lock = txn.lock_row(&key, LockMode::Update, WaitPolicy::Wait)?;
+        if let Some(bytes) = lock.and_then(|l| l.current) {
+            return Ok(Some((key, row::decode(&bytes)?)));
+        }
+    }
+    Ok(None)
+}
+
+/// Writes `new` over the row `old` stored under `key`, moving it if its primary key changed
+/// and keeping index entries in step. Returns the row's (new) key.
+fn write_update<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    key: &[u8],
+    old: &[Value],
+    new: &[Value],
+) -> Result<Vec<u8>> {
+    let old_pk = index::primary_key_of(key)?;
+    let new_pk = table.key_of(new).unwrap_or_else(|| old_pk.clone());
+    let new_key = if new_pk != old_pk {
+        // A new primary key is a new row: check it like an insert.
+        let new_key = Key::Row(table.id, new_pk.clone()).encode();
+        if txn
+            .lock_for_insert(&new_key, WaitPolicy::Wait)?
+            .and_then(|l| l.current)
+            .is_some()
+        {
+            return Err(duplicate_key(table, &new_pk));
+        }
+        txn.delete(key)?;
+        txn.put(&new_key, row::encode(new))?;
+        new_key
+    } else {
+        txn.put(key, row::encode(new))?;
+        key.to_vec()
+    };
+    index::update_entries(txn, table, (old, &old_pk), (new, &new_pk))?;
+    Ok(new_key)
 }
 
 /// The rows a statement targets, found at its snapshot through `source`: (key, row).
@@ -208,24 +354,7 @@ pub fn update<E: Engine>(
             new[*index] = eval(expr, &old, &Env::new(&*txn, &cache))?;
         }
         let new = check_row(table, new)?;
-        let old_pk = index::primary_key_of(&key)?;
-        let new_pk = table.key_of(&new).unwrap_or_else(|| old_pk.clone());
-        if new_pk != old_pk {
-            // A new primary key is a new row: check it like an insert.
-            let new_key = Key::Row(table.id, new_pk.clone()).encode();
-            if txn
-                .lock_for_insert(&new_key, WaitPolicy::Wait)?
-                .and_then(|l| l.current)
-                .is_some()
-            {
-                return Err(duplicate_key(table, &new_pk));
-            }
-            txn.delete(&key)?;
-            txn.put(&new_key, row::encode(&new))?;
-        } else {
-            txn.put(&key, row::encode(&new))?;
-        }
-        index::update_entries(txn, table, (&old, &old_pk), (&new, &new_pk))?;
+        write_update(txn, table, &key, &old, &new)?;
         count += 1;
         if keep_rows {
             kept.push(new);

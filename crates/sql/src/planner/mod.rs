@@ -11,6 +11,6 @@ mod plan;
 pub use binder::{data_type_from_ast, type_of, Binder};
 pub use optimizer::optimize;
 pub use plan::{
-    Aggregate, ArithOp, ColumnName, CompareOp, Expr, Function, JoinKind, Label, Node, Plan,
-    Returning, SetOp, SortKey, Subquery,
+    Aggregate, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Function, JoinKind,
+    Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
 };

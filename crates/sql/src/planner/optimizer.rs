@@ -37,12 +37,14 @@ pub fn optimize(plan: Plan) -> Plan {
             defaults,
             source,
             returning,
+            on_conflict,
         } => Plan::Insert {
             table,
             targets,
             defaults,
             source: run(source),
             returning,
+            on_conflict,
         },
         Plan::Update {
             table,

@@ -360,6 +360,39 @@ pub struct Returning {
     pub labels: Vec<Label>,
 }
 
+/// `INSERT ... ON CONFLICT`: which unique constraints count, and what to do on a conflict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnConflict {
+    /// The arbiters; empty means every unique constraint (allowed only with DO NOTHING).
+    pub arbiters: Vec<Arbiter>,
+    /// The action.
+    pub action: ConflictAction,
+}
+
+/// A unique constraint that can arbitrate a conflict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arbiter {
+    /// The primary key.
+    PrimaryKey,
+    /// The unique index at this position in the table's indexes.
+    Index(usize),
+}
+
+/// What to do with a proposed row that conflicts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConflictAction {
+    /// `DO NOTHING`: skip the row.
+    Nothing,
+    /// `DO UPDATE SET ... [WHERE ...]`, over the existing row followed by the proposed one
+    /// (`EXCLUDED`).
+    Update {
+        /// New values by column position.
+        assignments: Vec<(usize, Expr)>,
+        /// Rows not satisfying this are left as they are.
+        filter: Option<Expr>,
+    },
+}
+
 /// A planned statement.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
@@ -383,6 +416,8 @@ pub enum Plan {
         source: Node,
         /// `RETURNING`, over the new row.
         returning: Option<Returning>,
+        /// `ON CONFLICT`.
+        on_conflict: Option<OnConflict>,
     },
     /// `UPDATE`
     Update {

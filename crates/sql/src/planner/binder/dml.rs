@@ -6,9 +6,6 @@ use super::*;
 
 impl<E: Engine> Binder<'_, E> {
     pub(super) fn bind_insert(&self, insert: &ast::Insert) -> Result<Plan> {
-        if insert.on.is_some() {
-            return Err(unsupported("INSERT ... ON CONFLICT"));
-        }
         let ast::TableObject::TableName(name) = &insert.table else {
             return Err(unsupported("INSERT INTO a table function"));
         };
@@ -66,13 +63,23 @@ impl<E: Engine> Binder<'_, E> {
                     .transpose()
             })
             .collect::<Result<_>>()?;
-        let returning = self.bind_returning(insert.returning.as_deref(), &table, &table.name)?;
+        let alias = insert
+            .table_alias
+            .as_ref()
+            .map_or_else(|| table.name.clone(), |a| ident(&a.alias));
+        let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias)?;
+        let on_conflict = match &insert.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(on)) => Some(self.bind_on_conflict(on, &table, &alias)?),
+            Some(_) => return Err(unsupported("ON DUPLICATE KEY UPDATE")),
+        };
         Ok(Plan::Insert {
             table,
             targets,
             defaults,
             source,
             returning,
+            on_conflict,
         })
     }
 
@@ -254,5 +261,108 @@ impl<E: Engine> Binder<'_, E> {
             }
         }
         Ok(Plan::Truncate { names })
+    }
+
+    /// Binds `ON CONFLICT`: infers the arbiter from the target columns (or constraint name) and
+    /// binds DO UPDATE over the existing row and `EXCLUDED`, the proposed one.
+    fn bind_on_conflict(
+        &self,
+        on: &ast::OnConflict,
+        table: &Table,
+        alias: &str,
+    ) -> Result<OnConflict> {
+        let arbiters = match &on.conflict_target {
+            None => Vec::new(),
+            Some(ast::ConflictTarget::Columns(columns)) => {
+                let mut positions = Vec::with_capacity(columns.len());
+                for c in columns {
+                    let name = ident(c);
+                    positions.push(table.column_index(&name).ok_or_else(|| {
+                        errinput!(UndefinedColumn, "column \"{name}\" does not exist")
+                    })?);
+                }
+                positions.sort_unstable();
+                positions.dedup();
+                let same = |cols: &[usize]| {
+                    let mut cols = cols.to_vec();
+                    cols.sort_unstable();
+                    cols == positions
+                };
+                if !table.primary_key.is_empty() && same(&table.primary_key) {
+                    vec![Arbiter::PrimaryKey]
+                } else if let Some(i) = table
+                    .indexes
+                    .iter()
+                    .position(|i| i.unique && same(&i.columns))
+                {
+                    vec![Arbiter::Index(i)]
+                } else {
+                    return Err(errinput!(
+                        InvalidColumnReference,
+                        "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+                    ));
+                }
+            }
+            Some(ast::ConflictTarget::OnConstraint(name)) => {
+                let name = object_name(name)?;
+                if !table.primary_key.is_empty() && name == format!("{}_pkey", table.name) {
+                    vec![Arbiter::PrimaryKey]
+                } else if let Some(i) = table
+                    .indexes
+                    .iter()
+                    .position(|i| i.unique && i.name == name)
+                {
+                    vec![Arbiter::Index(i)]
+                } else {
+                    return Err(errinput!(
+                        UndefinedObject,
+                        "constraint \"{name}\" for table \"{}\" does not exist",
+                        table.name
+                    ));
+                }
+            }
+        };
+        let action = match &on.action {
+            ast::OnConflictAction::DoNothing => ConflictAction::Nothing,
+            ast::OnConflictAction::DoUpdate(update) => {
+                if arbiters.is_empty() {
+                    return Err(errinput!(
+                        SyntaxError,
+                        "ON CONFLICT DO UPDATE requires inference specification or constraint name"
+                    ));
+                }
+                let scope = Scope::of_table(table, alias).join(Scope::of_table(table, "excluded"));
+                let mut assignments = Vec::with_capacity(update.assignments.len());
+                for a in &update.assignments {
+                    let ast::AssignmentTarget::ColumnName(column) = &a.target else {
+                        return Err(unsupported("multi-column assignment"));
+                    };
+                    let column = object_name(column)?;
+                    let index = table.column_index(&column).ok_or_else(|| {
+                        errinput!(
+                            UndefinedColumn,
+                            "column \"{column}\" of relation \"{}\" does not exist",
+                            table.name
+                        )
+                    })?;
+                    let target = Expr::Column {
+                        index,
+                        name: column.into(),
+                    };
+                    assignments
+                        .push((index, self.coerce_literal(&a.value, &target, &scope, None)?));
+                }
+                let filter = update
+                    .selection
+                    .as_ref()
+                    .map(|e| self.bind_expr(e, &scope, None))
+                    .transpose()?;
+                ConflictAction::Update {
+                    assignments,
+                    filter,
+                }
+            }
+        };
+        Ok(OnConflict { arbiters, action })
     }
 }

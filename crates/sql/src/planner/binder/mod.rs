@@ -25,8 +25,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::plan::{
-    Aggregate, ArithOp, CompareOp, Expr, Function, JoinKind, Label, Node, Plan, Returning, SetOp,
-    SortKey, Subquery,
+    Aggregate, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Function, JoinKind, Label, Node,
+    OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
 };
 use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
