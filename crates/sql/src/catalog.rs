@@ -346,6 +346,21 @@ impl Catalog {
         txn.delete(&Key::View(name.to_string()).encode())?;
         Ok(())
     }
+    /// Stores a table definition under a new name (ALTER TABLE ... RENAME TO): 42P07 if the
+    /// name is taken; its indexes follow it.
+    pub fn rename_table<E: Engine>(
+        txn: &mut Transaction<E>,
+        old: &str,
+        table: &Table,
+    ) -> Result<()> {
+        Self::claim_name(txn, &table.name)?;
+        txn.delete(&Key::Table(old.to_string()).encode())?;
+        let owner = row::encode(&[Value::Text(table.name.clone())]);
+        for index in &table.indexes {
+            txn.put(&Key::IndexName(index.name.clone()).encode(), owner.clone())?;
+        }
+        Self::update_table(txn, table)
+    }
 
     /// Stores a changed table definition.
     pub fn update_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {

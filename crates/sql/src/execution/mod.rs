@@ -11,6 +11,7 @@
 //! newest version is re-checked against the WHERE clause and updated instead, as PostgreSQL's
 //! EvalPlanQual does. Under REPEATABLE READ and SERIALIZABLE the lock fails with 40001.
 
+mod alter;
 mod expr;
 pub mod index;
 mod query;
@@ -223,6 +224,10 @@ pub fn execute<E: Engine>(
                 returning,
                 StatementResult::Delete,
             )
+        }
+        Plan::AlterTable { table, ops } => {
+            alter::alter_table(txn, &table, &ops)?;
+            Ok(StatementResult::Command("ALTER TABLE"))
         }
         Plan::Truncate { names } => {
             let mut tables = Vec::with_capacity(names.len());

@@ -393,6 +393,53 @@ pub enum ConflictAction {
     },
 }
 
+/// One operation of ALTER TABLE.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlterOp {
+    /// `ADD [COLUMN] [IF NOT EXISTS]`, with the default existing rows get.
+    AddColumn {
+        /// The column.
+        column: crate::catalog::Column,
+        /// Its DEFAULT, bound.
+        default: Option<Expr>,
+        /// `IF NOT EXISTS`
+        if_not_exists: bool,
+    },
+    /// `DROP [COLUMN] [IF EXISTS]`
+    DropColumn {
+        /// The column.
+        name: String,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
+    /// `RENAME [COLUMN] old TO new`
+    RenameColumn {
+        /// Current name.
+        old: String,
+        /// New name.
+        new: String,
+    },
+    /// `RENAME TO new`
+    RenameTable {
+        /// New name.
+        new: String,
+    },
+    /// `ALTER [COLUMN] c SET DEFAULT e` / `DROP DEFAULT`
+    SetDefault {
+        /// The column.
+        column: String,
+        /// The default's SQL text, or none.
+        default: Option<String>,
+    },
+    /// `ALTER [COLUMN] c SET NOT NULL` / `DROP NOT NULL`
+    SetNotNull {
+        /// The column.
+        column: String,
+        /// SET rather than DROP.
+        not_null: bool,
+    },
+}
+
 /// A planned statement.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
@@ -442,6 +489,13 @@ pub enum Plan {
         filter: Option<Expr>,
         /// `RETURNING`, over the deleted row.
         returning: Option<Returning>,
+    },
+    /// `ALTER TABLE`
+    AlterTable {
+        /// The table's name.
+        table: String,
+        /// The operations, applied in order.
+        ops: Vec<AlterOp>,
     },
     /// `TRUNCATE`
     Truncate {
@@ -996,6 +1050,9 @@ impl Plan {
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
             Plan::Truncate { names } => out.push(format!("Truncate: {}", names.join(", "))),
+            Plan::AlterTable { table, ops } => {
+                out.push(format!("AlterTable: {table} ({} operations)", ops.len()))
+            }
             Plan::DropTable { names, .. } => out.push(format!("DropTable: {}", names.join(", "))),
             Plan::CreateIndex { table, index, .. } => {
                 out.push(format!("CreateIndex: {} on {table}", index.name))

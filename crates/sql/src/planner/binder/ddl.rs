@@ -337,4 +337,102 @@ impl<E: Engine> Binder<'_, E> {
             if_not_exists: create.if_not_exists,
         })
     }
+
+    /// Binds ALTER TABLE; names are checked when the operations apply, in order.
+    pub(super) fn bind_alter_table(&self, alter: &ast::AlterTable) -> Result<Plan> {
+        let table = object_name(&alter.name)?;
+        if Catalog::table(self.txn, &table)?.is_none() {
+            if Catalog::view(self.txn, &table)?.is_some() {
+                return Err(errinput!(WrongObjectType, "\"{table}\" is not a table"));
+            }
+            return Err(errinput!(
+                UndefinedTable,
+                "relation \"{table}\" does not exist"
+            ));
+        }
+        let mut ops = Vec::with_capacity(alter.operations.len());
+        for op in &alter.operations {
+            use ast::AlterTableOperation as O;
+            ops.push(match op {
+                O::AddColumn {
+                    if_not_exists,
+                    column_def,
+                    column_position: None,
+                    ..
+                } => {
+                    let mut column = Column {
+                        name: ident(&column_def.name),
+                        data_type: data_type_from_ast(&column_def.data_type)?,
+                        nullable: true,
+                        default: None,
+                    };
+                    let mut default = None;
+                    for option in &column_def.options {
+                        match &option.option {
+                            ast::ColumnOption::Null => column.nullable = true,
+                            ast::ColumnOption::NotNull => column.nullable = false,
+                            ast::ColumnOption::Default(expr) => {
+                                default = Some(self.bind_expr(expr, &Scope::default(), None)?);
+                                column.default = Some(expr.to_string());
+                            }
+                            other => return Err(unsupported(format!("ADD COLUMN with {other}"))),
+                        }
+                    }
+                    AlterOp::AddColumn {
+                        column,
+                        default,
+                        if_not_exists: *if_not_exists,
+                    }
+                }
+                O::DropColumn {
+                    column_names,
+                    if_exists,
+                    ..
+                } if column_names.len() == 1 => AlterOp::DropColumn {
+                    name: ident(&column_names[0]),
+                    if_exists: *if_exists,
+                },
+                O::RenameColumn {
+                    old_column_name,
+                    new_column_name,
+                } => AlterOp::RenameColumn {
+                    old: ident(old_column_name),
+                    new: ident(new_column_name),
+                },
+                O::RenameTable {
+                    table_name:
+                        ast::RenameTableNameKind::To(name) | ast::RenameTableNameKind::As(name),
+                } => AlterOp::RenameTable {
+                    new: object_name(name)?,
+                },
+                O::AlterColumn { column_name, op } => {
+                    let column = ident(column_name);
+                    match op {
+                        ast::AlterColumnOperation::SetNotNull => AlterOp::SetNotNull {
+                            column,
+                            not_null: true,
+                        },
+                        ast::AlterColumnOperation::DropNotNull => AlterOp::SetNotNull {
+                            column,
+                            not_null: false,
+                        },
+                        ast::AlterColumnOperation::SetDefault { value } => {
+                            self.bind_expr(value, &Scope::default(), None)?;
+                            AlterOp::SetDefault {
+                                column,
+                                default: Some(value.to_string()),
+                            }
+                        }
+                        ast::AlterColumnOperation::DropDefault => AlterOp::SetDefault {
+                            column,
+                            default: None,
+                        },
+                        other => return Err(unsupported(format!("ALTER COLUMN {other}"))),
+                    }
+                }
+                other => return Err(unsupported(format!("ALTER TABLE {other}"))),
+            });
+        }
+        Ok(Plan::AlterTable { table, ops })
+    }
 }

@@ -25,8 +25,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::plan::{
-    Aggregate, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Function, JoinKind, Label, Node,
-    OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
+    Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Function, JoinKind,
+    Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
 };
 use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
@@ -201,6 +201,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 cascade: *cascade,
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
+            S::AlterTable(alter) => self.bind_alter_table(alter),
             S::Truncate(truncate) => self.bind_truncate(truncate),
             S::CreateView(create) => self.bind_create_view(create),
             S::Drop {

@@ -1,0 +1,189 @@
+//! ALTER TABLE: the operations apply in order to the table's definition, rewriting stored rows
+//! where the column list changes, all within the statement's transaction.
+
+use zizhu_engine::{Direction, Engine};
+use zizhu_txn::Transaction;
+use zizhu_types::Value;
+
+use super::{eval, index, Env, SubqueryCache};
+use crate::catalog::{Catalog, Table};
+use crate::keys::Key;
+use crate::planner::AlterOp;
+use crate::{errinput, row, types, Result};
+
+/// Applies `ops` to the table named `name`.
+pub fn alter_table<E: Engine>(txn: &mut Transaction<E>, name: &str, ops: &[AlterOp]) -> Result<()> {
+    let mut table = Catalog::table(txn, name)?
+        .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))?;
+    let original_name = table.name.clone();
+    for op in ops {
+        apply(txn, &mut table, op)?;
+    }
+    if table.name != original_name {
+        Catalog::rename_table(txn, &original_name, &table)?;
+    } else {
+        Catalog::update_table(txn, &table)?;
+    }
+    Ok(())
+}
+
+fn column_position(table: &Table, column: &str) -> Result<usize> {
+    table.column_index(column).ok_or_else(|| {
+        errinput!(
+            UndefinedColumn,
+            "column \"{column}\" of relation \"{}\" does not exist",
+            table.name
+        )
+    })
+}
+
+fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -> Result<()> {
+    match op {
+        AlterOp::AddColumn {
+            column,
+            default,
+            if_not_exists,
+        } => {
+            if table.column_index(&column.name).is_some() {
+                if *if_not_exists {
+                    return Ok(());
+                }
+                return Err(errinput!(
+                    DuplicateColumn,
+                    "column \"{}\" of relation \"{}\" already exists",
+                    column.name,
+                    table.name
+                ));
+            }
+            table.columns.push(column.clone());
+            // Existing rows get the default (or NULL), which must satisfy NOT NULL.
+            let cache = SubqueryCache::default();
+            rewrite_rows(txn, table, |txn, row| {
+                let value = match default {
+                    Some(e) => eval(e, &[], &Env::new(txn, &cache))?,
+                    None => Value::Null,
+                };
+                let value = types::assign(value, &column.data_type)?;
+                if value.is_null() && !column.nullable {
+                    return Err(errinput!(
+                        NotNullViolation,
+                        "column \"{}\" of relation \"{}\" contains null values",
+                        column.name,
+                        table.name
+                    ));
+                }
+                row.push(value);
+                Ok(())
+            })
+        }
+        AlterOp::DropColumn { name, if_exists } => {
+            let Some(position) = table.column_index(name) else {
+                if *if_exists {
+                    return Ok(());
+                }
+                return Err(errinput!(
+                    UndefinedColumn,
+                    "column \"{name}\" of relation \"{}\" does not exist",
+                    table.name
+                ));
+            };
+            if table.primary_key.contains(&position) {
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "dropping a primary key column is not supported yet"
+                ));
+            }
+            // Indexes on the column go with it, as in PostgreSQL.
+            let (dropped, kept): (Vec<_>, Vec<_>) = table
+                .indexes
+                .drain(..)
+                .partition(|i| i.columns.contains(&position));
+            table.indexes = kept;
+            for index in &dropped {
+                index::clear(txn, index)?;
+                txn.delete(&Key::IndexName(index.name.clone()).encode())?;
+            }
+            let shift = |p: &mut usize| {
+                if *p > position {
+                    *p -= 1;
+                }
+            };
+            table.primary_key.iter_mut().for_each(shift);
+            table
+                .indexes
+                .iter_mut()
+                .for_each(|i| i.columns.iter_mut().for_each(shift));
+            table.columns.remove(position);
+            rewrite_rows(txn, table, |_, row| {
+                row.remove(position);
+                Ok(())
+            })
+        }
+        AlterOp::RenameColumn { old, new } => {
+            let position = column_position(table, old)?;
+            if table.column_index(new).is_some() {
+                return Err(errinput!(
+                    DuplicateColumn,
+                    "column \"{new}\" of relation \"{}\" already exists",
+                    table.name
+                ));
+            }
+            table.columns[position].name = new.clone();
+            Ok(())
+        }
+        AlterOp::RenameTable { new } => {
+            table.name = new.clone();
+            Ok(())
+        }
+        AlterOp::SetDefault { column, default } => {
+            let position = column_position(table, column)?;
+            table.columns[position].default = default.clone();
+            Ok(())
+        }
+        AlterOp::SetNotNull { column, not_null } => {
+            let position = column_position(table, column)?;
+            if !*not_null {
+                if table.primary_key.contains(&position) {
+                    return Err(errinput!(
+                        InvalidTableDefinition,
+                        "column \"{column}\" is in a primary key"
+                    ));
+                }
+                table.columns[position].nullable = true;
+                return Ok(());
+            }
+            for item in txn.scan(Key::table_rows(table.id), Direction::Forward)? {
+                let (_, bytes) = item?;
+                if row::decode(&bytes)?
+                    .get(position)
+                    .is_none_or(Value::is_null)
+                {
+                    return Err(errinput!(
+                        NotNullViolation,
+                        "column \"{column}\" of relation \"{}\" contains null values",
+                        table.name
+                    ));
+                }
+            }
+            table.columns[position].nullable = false;
+            Ok(())
+        }
+    }
+}
+
+/// Rewrites every stored row of `table` with `change`.
+fn rewrite_rows<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    mut change: impl FnMut(&Transaction<E>, &mut Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .scan(Key::table_rows(table.id), Direction::Forward)?
+        .collect::<zizhu_txn::Result<_>>()?;
+    for (key, bytes) in rows {
+        let mut row = row::decode(&bytes)?;
+        change(txn, &mut row)?;
+        txn.put(&key, row::encode(&row))?;
+    }
+    Ok(())
+}
