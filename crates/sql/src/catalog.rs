@@ -10,6 +10,7 @@ use zizhu_txn::{Transaction, WaitPolicy};
 use zizhu_types::Value;
 
 use crate::keys::{Key, TableId};
+use crate::sequence::Sequence;
 use crate::types::DataType;
 use crate::{errinput, errinternal, row, Result};
 
@@ -283,6 +284,7 @@ impl Catalog {
             Key::Table(name.into()),
             Key::IndexName(name.into()),
             Key::View(name.into()),
+            Key::Sequence(name.into()),
         ];
         for key in keys.map(|k| k.encode()) {
             let existing = txn
@@ -361,6 +363,44 @@ impl Catalog {
         }
         Self::update_table(txn, table)
     }
+    /// Looks up a sequence by name.
+    pub fn sequence<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Sequence>> {
+        txn.get(&Key::Sequence(name.to_string()).encode())?
+            .map(|b| Sequence::decode(name, &b))
+            .transpose()
+    }
+
+    /// Creates a sequence, assigning its id; 42P07 if the name is taken.
+    pub fn create_sequence<E: Engine>(
+        txn: &mut Transaction<E>,
+        mut seq: Sequence,
+    ) -> Result<Sequence> {
+        Self::claim_name(txn, &seq.name)?;
+        seq.id = Self::next_id(txn)?;
+        txn.put(&Key::Sequence(seq.name.clone()).encode(), seq.encode())?;
+        Ok(seq)
+    }
+
+    /// Drops a sequence.
+    pub fn drop_sequence<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
+        txn.delete(&Key::Sequence(name.to_string()).encode())?;
+        Ok(())
+    }
+
+    /// The sequences a table owns (its SERIAL columns').
+    pub fn owned_sequences<E: Engine>(txn: &Transaction<E>, table: &str) -> Result<Vec<String>> {
+        let mut owned = Vec::new();
+        for item in txn.scan(Key::all_sequences(), zizhu_engine::Direction::Forward)? {
+            let (key, bytes) = item?;
+            let Key::Sequence(name) = Key::decode(&key)? else {
+                continue;
+            };
+            if Sequence::decode(&name, &bytes)?.owned_by.as_deref() == Some(table) {
+                owned.push(name);
+            }
+        }
+        Ok(owned)
+    }
 
     /// Stores a changed table definition.
     pub fn update_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
@@ -421,6 +461,9 @@ impl Catalog {
         }
         for index in &table.indexes {
             txn.delete(&Key::IndexName(index.name.clone()).encode())?;
+        }
+        for sequence in Self::owned_sequences(txn, &table.name)? {
+            Self::drop_sequence(txn, &sequence)?;
         }
         txn.delete(&Key::Table(table.name.clone()).encode())?;
         Ok(())

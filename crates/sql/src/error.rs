@@ -91,6 +91,10 @@ pub enum ErrorCode {
     WrongObjectType,
     /// 42P16
     InvalidTableDefinition,
+    /// 55000
+    ObjectNotInPrerequisiteState,
+    /// 2200H
+    SequenceGeneratorLimitExceeded,
 }
 
 /// Errors of the SQL layer.
@@ -227,6 +231,8 @@ impl ErrorCode {
             NameTooLong => "42622",
             WrongObjectType => "42809",
             InvalidTableDefinition => "42P16",
+            ObjectNotInPrerequisiteState => "55000",
+            SequenceGeneratorLimitExceeded => "2200H",
         }
     }
 }

@@ -18,6 +18,8 @@ const TAG_CATALOG_TABLE: u8 = 0x10;
 const TAG_NEXT_OBJECT_ID: u8 = 0x11;
 const TAG_INDEX_NAME: u8 = 0x12;
 const TAG_VIEW: u8 = 0x13;
+const TAG_SEQUENCE: u8 = 0x14;
+const TAG_SEQUENCE_VALUE: u8 = 0x15;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
@@ -32,6 +34,10 @@ pub enum Key {
     IndexName(String),
     /// The definition of the view with this name.
     View(String),
+    /// The definition of the sequence with this name.
+    Sequence(String),
+    /// A sequence's durable high-water mark, by sequence id (written outside transactions).
+    SequenceValue(TableId),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
     /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
@@ -47,6 +53,8 @@ impl Key {
             Key::NextObjectId => (TAG_NEXT_OBJECT_ID, vec![]),
             Key::IndexName(name) => (TAG_INDEX_NAME, vec![Value::Text(name.clone())]),
             Key::View(name) => (TAG_VIEW, vec![Value::Text(name.clone())]),
+            Key::Sequence(name) => (TAG_SEQUENCE, vec![Value::Text(name.clone())]),
+            Key::SequenceValue(id) => (TAG_SEQUENCE_VALUE, vec![Value::Int64(*id)]),
             Key::Row(table, pk) | Key::Index(table, pk) => {
                 let mut values = Vec::with_capacity(pk.len() + 1);
                 values.push(Value::Int64(*table));
@@ -77,6 +85,8 @@ impl Key {
             (TAG_NEXT_OBJECT_ID, []) => Ok(Key::NextObjectId),
             (TAG_INDEX_NAME, [Value::Text(name)]) => Ok(Key::IndexName(name.clone())),
             (TAG_VIEW, [Value::Text(name)]) => Ok(Key::View(name.clone())),
+            (TAG_SEQUENCE, [Value::Text(name)]) => Ok(Key::Sequence(name.clone())),
+            (TAG_SEQUENCE_VALUE, [Value::Int64(id)]) => Ok(Key::SequenceValue(*id)),
             (TAG_ROW | TAG_INDEX, [Value::Int64(table), ..]) => {
                 let table = *table;
                 let rest = values.split_off(1);
@@ -96,6 +106,11 @@ impl Key {
         prefix.extend(encode_tuple(&[Value::Int64(table)]));
         zizhu_engine::prefix_range(&prefix)
     }
+    /// The range of every sequence definition.
+    pub fn all_sequences() -> KeyRange {
+        zizhu_engine::prefix_range(&[TAG_SEQUENCE])
+    }
+
     /// The range of every view definition.
     pub fn all_views() -> KeyRange {
         zizhu_engine::prefix_range(&[TAG_VIEW])
@@ -123,6 +138,8 @@ impl fmt::Debug for Key {
             Key::NextObjectId => f.write_str("NextObjectId"),
             Key::IndexName(name) => write!(f, "IndexName({name})"),
             Key::View(name) => write!(f, "View({name})"),
+            Key::Sequence(name) => write!(f, "Sequence({name})"),
+            Key::SequenceValue(id) => write!(f, "SequenceValue({id})"),
             Key::Row(id, values) | Key::Index(id, values) => {
                 let kind = if matches!(self, Key::Row(..)) {
                     "Row"

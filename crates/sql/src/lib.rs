@@ -18,6 +18,7 @@ pub mod keys;
 pub mod parser;
 pub mod planner;
 pub mod row;
+pub mod sequence;
 pub mod session;
 pub mod types;
 

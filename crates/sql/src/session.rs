@@ -15,16 +15,20 @@ use zizhu_engine_memory::MemoryEngine;
 use zizhu_engine_redb::{RedbEngine, RedbOptions};
 use zizhu_txn::{IsolationLevel, Mvcc, Options, Transaction, TxnOptions};
 
-use crate::execution::{self, Context, StatementResult};
+use std::rc::Rc;
+
+use crate::execution::{self, Context, Reader, StatementResult};
 use crate::keys::TableId;
 use crate::parser::{self, ast, ZizhuDialect};
 use crate::planner::{optimize, Binder};
+use crate::sequence::{Counters, Sequence, Sequences};
 use crate::{errinput, Result};
 
 /// An open database. Cheap to share; open sessions with [`Database::session`].
 pub struct Database<E: Engine> {
     mvcc: Mvcc<E>,
     rowids: Mutex<HashMap<TableId, i64>>,
+    counters: Counters,
 }
 
 impl Database<RedbEngine> {
@@ -57,6 +61,7 @@ impl<E: Engine> Database<E> {
         Ok(Arc::new(Self {
             mvcc,
             rowids: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
         }))
     }
 
@@ -67,6 +72,7 @@ impl<E: Engine> Database<E> {
             dialect: ZizhuDialect::postgres(),
             block: None,
             default_isolation: IsolationLevel::ReadCommitted,
+            currvals: Arc::default(),
         }
     }
 
@@ -76,7 +82,7 @@ impl<E: Engine> Database<E> {
     }
 }
 
-impl<E: Engine> Context for Database<E> {
+impl<E: Engine> Database<E> {
     fn next_rowid(&self, table: TableId, stored_max: &dyn Fn() -> Result<i64>) -> Result<i64> {
         let mut rowids = self.rowids.lock();
         let next = match rowids.get(&table) {
@@ -85,6 +91,60 @@ impl<E: Engine> Context for Database<E> {
         };
         rowids.insert(table, next + 1);
         Ok(next)
+    }
+}
+
+/// What the executor sees of a session: the database's row-id and sequence counters, and the
+/// session's own `currval` values.
+struct SessionContext<E: Engine> {
+    db: Arc<Database<E>>,
+    currvals: Arc<Mutex<HashMap<TableId, i64>>>,
+}
+
+impl<E: Engine> Context for SessionContext<E> {
+    fn next_rowid(&self, table: TableId, stored_max: &dyn Fn() -> Result<i64>) -> Result<i64> {
+        self.db.next_rowid(table, stored_max)
+    }
+
+    fn sequences(&self) -> Option<Rc<dyn Sequences>> {
+        Some(Rc::new(SessionContext {
+            db: self.db.clone(),
+            currvals: self.currvals.clone(),
+        }))
+    }
+}
+
+impl<E: Engine> Sequences for SessionContext<E> {
+    fn nextval(&self, reader: &dyn Reader, name: &str) -> Result<i64> {
+        let sequence = Sequence::lookup(reader, name)?;
+        let value = self.db.counters.next(&self.db.mvcc, &sequence)?;
+        self.currvals.lock().insert(sequence.id, value);
+        Ok(value)
+    }
+
+    fn currval(&self, reader: &dyn Reader, name: &str) -> Result<i64> {
+        let sequence = Sequence::lookup(reader, name)?;
+        self.currvals
+            .lock()
+            .get(&sequence.id)
+            .copied()
+            .ok_or_else(|| {
+                errinput!(
+                    ObjectNotInPrerequisiteState,
+                    "currval of sequence \"{name}\" is not yet defined in this session"
+                )
+            })
+    }
+
+    fn setval(&self, reader: &dyn Reader, name: &str, value: i64, is_called: bool) -> Result<i64> {
+        let sequence = Sequence::lookup(reader, name)?;
+        self.db
+            .counters
+            .set(&self.db.mvcc, &sequence, value, is_called)?;
+        if is_called {
+            self.currvals.lock().insert(sequence.id, value);
+        }
+        Ok(value)
     }
 }
 
@@ -101,6 +161,8 @@ pub struct Session<E: Engine> {
     dialect: ZizhuDialect,
     block: Option<Block<E>>,
     default_isolation: IsolationLevel,
+    /// `currval` per sequence: the session's last `nextval`.
+    currvals: Arc<Mutex<HashMap<TableId, i64>>>,
 }
 
 fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel, bool)>> {
@@ -287,7 +349,11 @@ impl<E: Engine> Session<E> {
 
         match self.block.as_mut() {
             Some(block) => {
-                let result = run(&self.db, &self.dialect, &mut block.txn, sql, statement);
+                let ctx = SessionContext {
+                    db: self.db.clone(),
+                    currvals: self.currvals.clone(),
+                };
+                let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement);
                 if result.is_err() {
                     block.failed = true;
                 }
@@ -298,7 +364,11 @@ impl<E: Engine> Session<E> {
                     isolation: self.default_isolation,
                     ..Default::default()
                 });
-                let result = run(&self.db, &self.dialect, &mut txn, sql, statement)?;
+                let ctx = SessionContext {
+                    db: self.db.clone(),
+                    currvals: self.currvals.clone(),
+                };
+                let result = run(&ctx, &self.dialect, &mut txn, sql, statement)?;
                 txn.commit()?;
                 Ok(result)
             }
@@ -308,7 +378,7 @@ impl<E: Engine> Session<E> {
 
 /// Plans and executes one statement in `txn`.
 fn run<E: Engine>(
-    db: &Database<E>,
+    ctx: &SessionContext<E>,
     dialect: &ZizhuDialect,
     txn: &mut Transaction<E>,
     sql: &str,
@@ -317,5 +387,5 @@ fn run<E: Engine>(
     txn.begin_statement();
     let plan = Binder::new(txn, sql, dialect).bind(statement)?;
     let plan = optimize(plan);
-    execution::execute(plan, txn, db)
+    execution::execute(plan, txn, ctx)
 }

@@ -259,6 +259,38 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
                 _ => v,
             },
         },
+        Function::NextVal | Function::CurrVal | Function::SetVal => {
+            let sequences = env.cache.sequences.clone().ok_or_else(|| {
+                errinput!(
+                    FeatureNotSupported,
+                    "sequence functions are not available here"
+                )
+            })?;
+            let name = match arg(0)? {
+                Value::Null => return Ok(Value::Null),
+                Value::Text(t) => match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    Some(quoted) => quoted.to_string(),
+                    None => t.to_lowercase(),
+                },
+                other => types::to_text(&other),
+            };
+            Value::Int64(match f {
+                Function::NextVal => sequences.nextval(env.reader, &name)?,
+                Function::CurrVal => sequences.currval(env.reader, &name)?,
+                _ => {
+                    let value = match types::cast(arg(1)?, &crate::types::DataType::Int64)? {
+                        Value::Int64(v) => v,
+                        _ => return Ok(Value::Null),
+                    };
+                    let is_called = match args.get(2).map(|a| eval(a, row, env)).transpose()? {
+                        None | Some(Value::Bool(true)) => true,
+                        Some(Value::Bool(false)) => false,
+                        Some(_) => return Ok(Value::Null),
+                    };
+                    sequences.setval(env.reader, &name, value, is_called)?
+                }
+            })
+        }
         Function::Lower | Function::Upper | Function::Length => match arg(0)? {
             Value::Null => Value::Null,
             Value::Text(s) => match f {

@@ -30,6 +30,7 @@ use zizhu_types::Value;
 
 use crate::catalog::Catalog;
 use crate::planner::{Label, Plan};
+use crate::sequence::Sequences;
 use crate::types::DataType;
 use crate::{errinput, Result};
 
@@ -106,6 +107,18 @@ impl<E: Engine> Reader for Transaction<E> {
 pub struct SubqueryCache {
     results: RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>,
     work: RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>,
+    /// The session's sequence functions, where the statement may call them.
+    sequences: Option<Rc<dyn Sequences>>,
+}
+
+impl SubqueryCache {
+    /// A statement's state, with the session's sequence functions.
+    pub fn for_statement(ctx: &dyn Context) -> Self {
+        Self {
+            sequences: ctx.sequences(),
+            ..Self::default()
+        }
+    }
 }
 
 /// What evaluation needs besides the current row.
@@ -137,6 +150,9 @@ pub trait Context {
         table: crate::keys::TableId,
         stored_max: &dyn Fn() -> Result<i64>,
     ) -> Result<i64>;
+
+    /// The session's sequence functions (`nextval`, `currval`, `setval`).
+    fn sequences(&self) -> Option<Rc<dyn Sequences>>;
 }
 
 /// Executes a plan.
@@ -147,8 +163,8 @@ pub fn execute<E: Engine>(
 ) -> Result<StatementResult> {
     match plan {
         Plan::Select { root, labels } => {
-            let cache = SubqueryCache::default();
-            let env = Env::new(&*txn, &cache);
+            let state = SubqueryCache::for_statement(ctx);
+            let env = Env::new(&*txn, &state);
             let rows = query::rows(&root, &env)?.collect::<Result<Vec<_>>>()?;
             Ok(StatementResult::Query { labels, rows })
         }
@@ -178,9 +194,11 @@ pub fn execute<E: Engine>(
                 defaults: &defaults,
                 on_conflict: on_conflict.as_ref(),
             };
-            let rows = write::insert(txn, ctx, &insert, &source, returning.is_some())?;
+            let state = SubqueryCache::for_statement(ctx);
+            let rows = write::insert(txn, ctx, &insert, &source, returning.is_some(), &state)?;
             finish(
                 txn,
+                &state,
                 format!("INSERT 0 {}", rows.0),
                 rows,
                 returning,
@@ -194,6 +212,7 @@ pub fn execute<E: Engine>(
             assignments,
             returning,
         } => {
+            let state = SubqueryCache::for_statement(ctx);
             let rows = write::update(
                 txn,
                 &table,
@@ -201,9 +220,11 @@ pub fn execute<E: Engine>(
                 filter.as_ref(),
                 &assignments,
                 returning.is_some(),
+                &state,
             )?;
             finish(
                 txn,
+                &state,
                 format!("UPDATE {}", rows.0),
                 rows,
                 returning,
@@ -216,9 +237,18 @@ pub fn execute<E: Engine>(
             filter,
             returning,
         } => {
-            let rows = write::delete(txn, &table, &source, filter.as_ref(), returning.is_some())?;
+            let state = SubqueryCache::for_statement(ctx);
+            let rows = write::delete(
+                txn,
+                &table,
+                &source,
+                filter.as_ref(),
+                returning.is_some(),
+                &state,
+            )?;
             finish(
                 txn,
+                &state,
                 format!("DELETE {}", rows.0),
                 rows,
                 returning,
@@ -228,6 +258,34 @@ pub fn execute<E: Engine>(
         Plan::AlterTable { table, ops } => {
             alter::alter_table(txn, &table, &ops)?;
             Ok(StatementResult::Command("ALTER TABLE"))
+        }
+        Plan::CreateSequence {
+            sequence,
+            if_not_exists,
+        } => {
+            if !(if_not_exists && Catalog::sequence(txn, &sequence.name)?.is_some()) {
+                Catalog::create_sequence(txn, sequence)?;
+            }
+            Ok(StatementResult::Command("CREATE SEQUENCE"))
+        }
+        Plan::DropSequence { names, if_exists } => {
+            let mut found = Vec::with_capacity(names.len());
+            for name in &names {
+                match Catalog::sequence(txn, name)? {
+                    Some(_) => found.push(name),
+                    None if if_exists => {}
+                    None => {
+                        return Err(errinput!(
+                            UndefinedTable,
+                            "sequence \"{name}\" does not exist"
+                        ))
+                    }
+                }
+            }
+            for name in found {
+                Catalog::drop_sequence(txn, name)?;
+            }
+            Ok(StatementResult::Command("DROP SEQUENCE"))
         }
         Plan::Truncate { names } => {
             let mut tables = Vec::with_capacity(names.len());
@@ -243,9 +301,13 @@ pub fn execute<E: Engine>(
             table,
             if_not_exists,
             unique,
+            sequences,
         } => {
             if if_not_exists && Catalog::table(txn, &table.name)?.is_some() {
                 return Ok(StatementResult::Command("CREATE TABLE"));
+            }
+            for sequence in sequences {
+                Catalog::create_sequence(txn, sequence)?;
             }
             let mut table = Catalog::create_table(txn, table)?;
             for index in unique {
@@ -389,6 +451,7 @@ fn drop_order<E: Engine>(
 /// The result of a write: its count, or with `RETURNING` its returned rows.
 fn finish<E: Engine>(
     txn: &Transaction<E>,
+    state: &SubqueryCache,
     tag: String,
     (count, rows): (u64, Vec<Vec<Value>>),
     returning: Option<crate::planner::Returning>,
@@ -397,8 +460,7 @@ fn finish<E: Engine>(
     let Some(returning) = returning else {
         return Ok(plain(count));
     };
-    let cache = SubqueryCache::default();
-    let env = Env::new(txn, &cache);
+    let env = Env::new(txn, state);
     let rows = rows
         .iter()
         .map(|row| {

@@ -106,12 +106,11 @@ pub fn insert<E: Engine>(
     insert: &Insert<'_>,
     source: &Node,
     keep_rows: bool,
+    cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
-    let table = insert.table;
-    // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
-    let cache = SubqueryCache::default();
+    let table = insert.table; // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
     let input = {
-        let env = Env::new(&*txn, &cache);
+        let env = Env::new(&*txn, cache);
         let input = rows(source, &env)?.collect::<Result<Vec<_>>>()?;
         input
     };
@@ -123,7 +122,7 @@ pub fn insert<E: Engine>(
         for (target, default) in insert.targets.iter().zip(insert.defaults) {
             new.push(match (target, default) {
                 (Some(i), _) => source_row[*i].clone(),
-                (None, Some(default)) => eval(default, &[], &Env::new(&*txn, &cache))?,
+                (None, Some(default)) => eval(default, &[], &Env::new(&*txn, cache))?,
                 (None, None) => Value::Null,
             });
         }
@@ -168,7 +167,7 @@ pub fn insert<E: Engine>(
                 // Expressions see the existing row, then EXCLUDED (the proposed one).
                 let mut both = existing.clone();
                 both.extend(new.iter().cloned());
-                let env = Env::new(&*txn, &cache);
+                let env = Env::new(&*txn, cache);
                 if filter
                     .as_ref()
                     .map(|f| eval(f, &both, &env))
@@ -334,6 +333,7 @@ pub fn update<E: Engine>(
     filter: Option<&Expr>,
     assignments: &[(usize, Expr)],
     keep_rows: bool,
+    cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
     let changes_key = assignments
         .iter()
@@ -343,15 +343,14 @@ pub fn update<E: Engine>(
     } else {
         LockMode::NoKeyUpdate
     };
-    let cache = SubqueryCache::default();
     let (mut count, mut kept) = (0, Vec::new());
-    for (key, row) in targets(txn, source, &cache)? {
-        let Some(old) = lock_target(txn, &key, row, filter, mode, &cache)? else {
+    for (key, row) in targets(txn, source, cache)? {
+        let Some(old) = lock_target(txn, &key, row, filter, mode, cache)? else {
             continue;
         };
         let mut new = old.clone();
         for (index, expr) in assignments {
-            new[*index] = eval(expr, &old, &Env::new(&*txn, &cache))?;
+            new[*index] = eval(expr, &old, &Env::new(&*txn, cache))?;
         }
         let new = check_row(table, new)?;
         write_update(txn, table, &key, &old, &new)?;
@@ -370,11 +369,11 @@ pub fn delete<E: Engine>(
     source: &Node,
     filter: Option<&Expr>,
     keep_rows: bool,
+    cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
-    let cache = SubqueryCache::default();
     let (mut count, mut kept) = (0, Vec::new());
-    for (key, row) in targets(txn, source, &cache)? {
-        if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update, &cache)? {
+    for (key, row) in targets(txn, source, cache)? {
+        if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update, cache)? {
             txn.delete(&key)?;
             index::delete_entries(txn, table, &row, &index::primary_key_of(&key)?)?;
             count += 1;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use zizhu_types::Value;
 
-use super::plan::{CompareOp, Expr, Node, Plan};
+use super::plan::{CompareOp, Expr, Function, Node, Plan};
 use crate::catalog::Table;
 use crate::types::{self, DataType};
 
@@ -377,7 +377,11 @@ fn fold(expr: Expr) -> Expr {
                 | Expr::Case(..)
                 | Expr::Function(..)
         );
-    if constant {
+    let volatile = matches!(
+        expr,
+        Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _)
+    );
+    if constant && !volatile {
         let cache = crate::execution::SubqueryCache::default();
         let env = crate::execution::Env::new(&NoReads, &cache);
         if let Ok(value) = crate::execution::eval(&expr, &[], &env) {

@@ -166,6 +166,12 @@ pub enum Function {
     Upper,
     /// `length(a)`
     Length,
+    /// `nextval(sequence)`: volatile, never folded.
+    NextVal,
+    /// `currval(sequence)`
+    CurrVal,
+    /// `setval(sequence, value [, is_called])`
+    SetVal,
 }
 
 /// Aggregate functions.
@@ -490,6 +496,20 @@ pub enum Plan {
         /// `RETURNING`, over the deleted row.
         returning: Option<Returning>,
     },
+    /// `CREATE SEQUENCE`
+    CreateSequence {
+        /// The definition (its id is assigned at execution).
+        sequence: crate::sequence::Sequence,
+        /// `IF NOT EXISTS`
+        if_not_exists: bool,
+    },
+    /// `DROP SEQUENCE`
+    DropSequence {
+        /// Names.
+        names: Vec<String>,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
     /// `ALTER TABLE`
     AlterTable {
         /// The table's name.
@@ -510,6 +530,8 @@ pub enum Plan {
         if_not_exists: bool,
         /// Unique indexes enforcing UNIQUE constraints.
         unique: Vec<Index>,
+        /// Sequences of SERIAL columns, owned by the table.
+        sequences: Vec<crate::sequence::Sequence>,
     },
     /// `CREATE [UNIQUE] INDEX`
     CreateIndex {
@@ -1050,6 +1072,12 @@ impl Plan {
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
             Plan::Truncate { names } => out.push(format!("Truncate: {}", names.join(", "))),
+            Plan::CreateSequence { sequence, .. } => {
+                out.push(format!("CreateSequence: {}", sequence.name))
+            }
+            Plan::DropSequence { names, .. } => {
+                out.push(format!("DropSequence: {}", names.join(", ")))
+            }
             Plan::AlterTable { table, ops } => {
                 out.push(format!("AlterTable: {table} ({} operations)", ops.len()))
             }

@@ -106,6 +106,7 @@ impl<E: Engine> Binder<'_, E> {
         let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
         let mut primary_key = Vec::new();
         let mut unique: Vec<Vec<usize>> = Vec::new();
+        let mut sequences = Vec::new();
         for def in &create.columns {
             let column_name = ident(&def.name);
             if columns.iter().any(|c| c.name == column_name) {
@@ -113,13 +114,35 @@ impl<E: Engine> Binder<'_, E> {
                     DuplicateColumn,
                     "column \"{column_name}\" specified more than once"
                 ));
-            }
+            } // SERIAL is an integer column whose default draws from a sequence it owns.
+            let serial = match &def.data_type {
+                ast::DataType::Custom(type_name, args) if args.is_empty() => {
+                    match type_name.to_string().to_lowercase().as_str() {
+                        "serial" | "serial4" => Some((DataType::Int32, i32::MAX as i64)),
+                        "bigserial" | "serial8" => Some((DataType::Int64, i64::MAX)),
+                        "smallserial" | "serial2" => Some((DataType::Int16, i16::MAX as i64)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
             let mut column = Column {
                 name: column_name,
-                data_type: data_type_from_ast(&def.data_type)?,
+                data_type: match &serial {
+                    Some((ty, _)) => ty.clone(),
+                    None => data_type_from_ast(&def.data_type)?,
+                },
                 nullable: true,
                 default: None,
             };
+            if let Some((_, type_max)) = serial {
+                let sequence_name = format!("{name}_{}_seq", column.name);
+                column.default = Some(format!("nextval('{sequence_name}')"));
+                column.nullable = false;
+                let mut sequence = crate::sequence::Sequence::new(sequence_name, 1, type_max);
+                sequence.owned_by = Some(name.clone());
+                sequences.push(sequence);
+            }
             for option in &def.options {
                 match &option.option {
                     ast::ColumnOption::Null => column.nullable = true,
@@ -227,6 +250,7 @@ impl<E: Engine> Binder<'_, E> {
             table,
             if_not_exists: create.if_not_exists,
             unique,
+            sequences,
         })
     }
 
@@ -434,5 +458,70 @@ impl<E: Engine> Binder<'_, E> {
             });
         }
         Ok(Plan::AlterTable { table, ops })
+    }
+
+    /// Binds CREATE SEQUENCE's options onto PostgreSQL's defaults.
+    pub(super) fn bind_sequence(
+        &self,
+        name: String,
+        options: &[ast::SequenceOptions],
+    ) -> Result<crate::sequence::Sequence> {
+        let number = |e: &ast::Expr| -> Result<i64> {
+            let bound = self.bind_expr(e, &Scope::default(), None)?;
+            let cache = crate::execution::SubqueryCache::default();
+            let env = crate::execution::Env::new(self.txn, &cache);
+            match types::cast(crate::execution::eval(&bound, &[], &env)?, &DataType::Int64)? {
+                Value::Int64(n) => Ok(n),
+                other => Err(errinput!(
+                    InvalidParameterValue,
+                    "invalid sequence option value {other}"
+                )),
+            }
+        };
+        let increment = options
+            .iter()
+            .find_map(|o| match o {
+                ast::SequenceOptions::IncrementBy(e, _) => Some(number(e)),
+                _ => None,
+            })
+            .transpose()?
+            .unwrap_or(1);
+        if increment == 0 {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "INCREMENT must not be zero"
+            ));
+        }
+        let mut seq = crate::sequence::Sequence::new(name, increment, i64::MAX);
+        let mut start = None;
+        for option in options {
+            match option {
+                ast::SequenceOptions::IncrementBy(..) | ast::SequenceOptions::Cache(_) => {}
+                ast::SequenceOptions::MinValue(Some(e)) => seq.min = number(e)?,
+                ast::SequenceOptions::MaxValue(Some(e)) => seq.max = number(e)?,
+                ast::SequenceOptions::MinValue(None) | ast::SequenceOptions::MaxValue(None) => {}
+                ast::SequenceOptions::StartWith(e, _) => start = Some(number(e)?),
+                ast::SequenceOptions::Cycle(no) => seq.cycle = !no,
+            }
+        }
+        seq.start = start.unwrap_or(if increment > 0 { seq.min } else { seq.max });
+        if seq.min >= seq.max {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "MINVALUE ({}) must be less than MAXVALUE ({})",
+                seq.min,
+                seq.max
+            ));
+        }
+        if seq.start < seq.min || seq.start > seq.max {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "START value ({}) cannot be outside MINVALUE..MAXVALUE ({}..{})",
+                seq.start,
+                seq.min,
+                seq.max
+            ));
+        }
+        Ok(seq)
     }
 }

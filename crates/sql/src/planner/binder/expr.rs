@@ -29,6 +29,9 @@ pub fn type_of(expr: &Expr) -> DataType {
             .map_or(DataType::Unknown, |(_, then)| type_of(then)),
         Expr::Function(Function::Lower | Function::Upper, _) => DataType::Text,
         Expr::Function(Function::Length, _) => DataType::Int32,
+        Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => {
+            DataType::Int64
+        }
         Expr::Function(_, args) => args.first().map_or(DataType::Unknown, type_of),
         Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
         Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. } => DataType::Bool,
@@ -347,6 +350,9 @@ impl<E: Engine> Binder<'_, E> {
             "lower" => (Function::Lower, Some(1)),
             "upper" => (Function::Upper, Some(1)),
             "length" | "char_length" | "character_length" => (Function::Length, Some(1)),
+            "nextval" => (Function::NextVal, Some(1)),
+            "currval" => (Function::CurrVal, Some(1)),
+            "setval" if matches!(args.len(), 2 | 3) => (Function::SetVal, Some(args.len())),
             _ => {
                 return Err(errinput!(
                     UndefinedFunction,

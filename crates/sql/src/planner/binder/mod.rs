@@ -202,6 +202,26 @@ impl<'a, E: Engine> Binder<'a, E> {
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
             S::AlterTable(alter) => self.bind_alter_table(alter),
+            S::CreateSequence {
+                temporary: false,
+                if_not_exists,
+                name,
+                sequence_options,
+                owned_by: None,
+                ..
+            } => Ok(Plan::CreateSequence {
+                sequence: self.bind_sequence(object_name(name)?, sequence_options)?,
+                if_not_exists: *if_not_exists,
+            }),
+            S::Drop {
+                object_type: ast::ObjectType::Sequence,
+                if_exists,
+                names,
+                ..
+            } => Ok(Plan::DropSequence {
+                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            }),
             S::Truncate(truncate) => self.bind_truncate(truncate),
             S::CreateView(create) => self.bind_create_view(create),
             S::Drop {
