@@ -202,6 +202,12 @@ fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel
 }
 
 impl<E: Engine> Session<E> {
+    /// The open transaction block's transaction id (for monitoring, and tests that must know
+    /// when a statement is waiting for a lock).
+    pub fn transaction_id(&self) -> Option<zizhu_txn::TxnId> {
+        self.block.as_ref().map(|b| b.txn.id())
+    }
+
     /// Whether a transaction block is open.
     pub fn in_transaction(&self) -> bool {
         self.block.is_some()

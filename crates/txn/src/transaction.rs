@@ -47,13 +47,13 @@ pub struct Transaction<E: Engine> {
     snapshot_fixed: Cell<bool>,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
-    held: HashMap<Vec<u8>, LockMode>,
+    held: RefCell<HashMap<Vec<u8>, LockMode>>,
     reads: RefCell<ReadSet>,
     savepoints: Vec<SavepointMark>,
     /// While savepoints exist: each write's key and what the buffer held before.
     undo: Vec<(Vec<u8>, Option<RowState>)>,
     /// While savepoints exist: each lock taken or strengthened, and the mode held before.
-    lock_log: Vec<(Vec<u8>, Option<LockMode>)>,
+    lock_log: RefCell<Vec<(Vec<u8>, Option<LockMode>)>>,
     cancel: Option<Arc<AtomicBool>>,
     finished: bool,
 }
@@ -70,11 +70,11 @@ impl<E: Engine> Transaction<E> {
             snapshot_fixed: Cell::new(false),
             writes: BTreeMap::new(),
             write_bytes: 0,
-            held: HashMap::new(),
+            held: RefCell::new(HashMap::new()),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
             undo: Vec::new(),
-            lock_log: Vec::new(),
+            lock_log: RefCell::new(Vec::new()),
             cancel: None,
             finished: false,
         }
@@ -171,6 +171,7 @@ impl<E: Engine> Transaction<E> {
         }
         if self
             .held
+            .borrow()
             .get(key)
             .is_none_or(|m| *m < LockMode::NoKeyUpdate)
         {
@@ -202,7 +203,7 @@ impl<E: Engine> Transaction<E> {
     /// 40001, as in PostgreSQL. Under READ COMMITTED the lock reports the row's newest state so
     /// the caller can re-check its predicate.
     pub fn lock_row(
-        &mut self,
+        &self,
         key: &[u8],
         mode: LockMode,
         wait: WaitPolicy,
@@ -221,14 +222,14 @@ impl<E: Engine> Transaction<E> {
 
     /// Locks a key about to be inserted and reports whether a row exists there now, at any
     /// isolation level: a unique check must see rows its snapshot cannot.
-    pub fn lock_for_insert(&mut self, key: &[u8], wait: WaitPolicy) -> Result<Option<RowLock>> {
+    pub fn lock_for_insert(&self, key: &[u8], wait: WaitPolicy) -> Result<Option<RowLock>> {
         if self.options.read_only {
             return Err(Error::ReadOnly("INSERT".into()));
         }
         self.lock(key, LockMode::Update, wait)
     }
 
-    fn lock(&mut self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
+    fn lock(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
         self.snapshot_fixed.set(true);
         if !self.acquire(key, mode, wait)? {
             return Ok(None);
@@ -252,8 +253,8 @@ impl<E: Engine> Transaction<E> {
     }
 
     /// Takes a row lock, recording it for release; false if skipped.
-    fn acquire(&mut self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<bool> {
-        let before = self.held.get(key).copied();
+    fn acquire(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<bool> {
+        let before = self.held.borrow().get(key).copied();
         if before.is_some_and(|m| m >= mode) {
             return Ok(true);
         }
@@ -270,9 +271,10 @@ impl<E: Engine> Transaction<E> {
             Acquired::Skipped => Ok(false),
             Acquired::Granted { .. } => {
                 self.held
+                    .borrow_mut()
                     .insert(key.to_vec(), before.map_or(mode, |b| b.max(mode)));
                 if !self.savepoints.is_empty() {
-                    self.lock_log.push((key.to_vec(), before));
+                    self.lock_log.borrow_mut().push((key.to_vec(), before));
                 }
                 Ok(true)
             }
@@ -316,7 +318,7 @@ impl<E: Engine> Transaction<E> {
         self.savepoints.push(SavepointMark {
             name: name.to_string(),
             undo_len: self.undo.len(),
-            lock_log_len: self.lock_log.len(),
+            lock_log_len: self.lock_log.borrow().len(),
         });
     }
 
@@ -332,15 +334,21 @@ impl<E: Engine> Transaction<E> {
                 None => self.writes.remove(&key),
             };
         }
-        for (key, before) in self.lock_log.drain(lock_log_len..).rev() {
+        let undone: Vec<_> = self
+            .lock_log
+            .borrow_mut()
+            .drain(lock_log_len..)
+            .rev()
+            .collect();
+        for (key, before) in undone {
             match before {
                 Some(mode) => {
                     self.shared.locks.downgrade(self.id, &key, mode);
-                    self.held.insert(key, mode);
+                    self.held.borrow_mut().insert(key, mode);
                 }
                 None => {
                     self.shared.locks.release(self.id, [key.as_slice()]);
-                    self.held.remove(&key);
+                    self.held.borrow_mut().remove(&key);
                 }
             }
         }
@@ -359,7 +367,7 @@ impl<E: Engine> Transaction<E> {
         self.savepoints.truncate(pos);
         if self.savepoints.is_empty() {
             self.undo.clear();
-            self.lock_log.clear();
+            self.lock_log.borrow_mut().clear();
         }
         Ok(())
     }
@@ -404,8 +412,8 @@ impl<E: Engine> Transaction<E> {
         self.finished = true;
         self.shared
             .locks
-            .release(self.id, self.held.keys().map(Vec::as_slice));
-        self.held.clear();
+            .release(self.id, self.held.borrow().keys().map(Vec::as_slice));
+        self.held.borrow_mut().clear();
         let serializable = self.options.isolation == IsolationLevel::Serializable;
         self.shared
             .core

@@ -366,6 +366,15 @@ mod tests {
     struct Nothing;
 
     impl Reader for Nothing {
+        fn lock_row(
+            &self,
+            _: &[u8],
+            _: zizhu_txn::LockMode,
+            _: zizhu_txn::WaitPolicy,
+        ) -> Result<Option<zizhu_txn::RowLock>> {
+            Ok(None)
+        }
+
         fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>> {
             Ok(None)
         }

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use zizhu_engine::{Direction, Engine, KeyRange};
-use zizhu_txn::Transaction;
+use zizhu_txn::{LockMode, RowLock, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
 use crate::catalog::Catalog;
@@ -80,6 +80,8 @@ impl StatementResult {
 /// Read access for query execution, whatever the engine: lets expression evaluation run
 /// subqueries without the engine type leaking into every operator.
 pub trait Reader {
+    /// Locks a row (`SELECT ... FOR UPDATE`); `None` if skipped under SKIP LOCKED.
+    fn lock_row(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>>;
     /// Reads a key at the transaction's snapshot.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Scans a range at the transaction's snapshot.
@@ -90,6 +92,10 @@ pub trait Reader {
 pub type ScanRows<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
 impl<E: Engine> Reader for Transaction<E> {
+    fn lock_row(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
+        Ok(Transaction::lock_row(self, key, mode, wait)?)
+    }
+
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(Transaction::get(self, key)?)
     }

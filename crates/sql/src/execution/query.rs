@@ -78,6 +78,55 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .into_iter()
                 .map(Ok),
         ),
+        Node::LockRows {
+            access,
+            filter,
+            project,
+            order,
+            mode,
+            wait,
+        } => {
+            let project_row = move |base: &[Value]| -> Result<Vec<Value>> {
+                project.iter().map(|e| eval(e, base, env)).collect()
+            };
+            // Candidates at the snapshot, each output row carrying its storage key last.
+            let mut candidates = Vec::new();
+            for item in fetch(access, env)? {
+                let (key, base) = item?;
+                let mut row = project_row(&base)?;
+                row.push(Value::Bytes(key));
+                candidates.push(row);
+            }
+            let candidates = if order.is_empty() {
+                candidates
+            } else {
+                sort(candidates, order, env)?
+            };
+            Box::new(candidates.into_iter().filter_map(move |mut row| {
+                let Some(Value::Bytes(key)) = row.pop() else {
+                    return Some(Err(crate::errinternal!("locked row without its key")));
+                };
+                match env.reader.lock_row(&key, *mode, *wait) {
+                    Ok(None) => None,
+                    Ok(Some(lock)) if !lock.changed => Some(Ok(row)),
+                    // READ COMMITTED: the row changed after the snapshot; act on its newest
+                    // version if it still qualifies (REPEATABLE READ failed in lock_row).
+                    Ok(Some(lock)) => {
+                        let newest = match lock.current.map(|b| row::decode(&b)).transpose() {
+                            Ok(Some(newest)) => newest,
+                            Ok(None) => return None,
+                            Err(e) => return Some(Err(e)),
+                        };
+                        match filter.as_ref().map(|f| eval(f, &newest, env)).transpose() {
+                            Ok(Some(v)) if !passes(&v) => None,
+                            Ok(_) => Some(project_row(&newest)),
+                            Err(e) => Some(Err(e)),
+                        }
+                    }
+                    Err(e) => Some(Err(e)),
+                }
+            }))
+        }
         Node::WorkTable { id } => {
             let rows = env.cache.work.borrow().get(id).cloned().unwrap_or_default();
             Box::new((0..rows.len()).map(move |i| Ok(rows[i].clone())))

@@ -144,6 +144,21 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
             op,
             all,
         },
+        Node::LockRows {
+            access,
+            filter,
+            project,
+            order,
+            mode,
+            wait,
+        } => Node::LockRows {
+            access: boxed(access),
+            filter,
+            project,
+            order,
+            mode,
+            wait,
+        },
         Node::RecursiveCte {
             id,
             anchor,
@@ -395,6 +410,15 @@ fn fold(expr: Expr) -> Expr {
 struct NoReads;
 
 impl crate::execution::Reader for NoReads {
+    fn lock_row(
+        &self,
+        _: &[u8],
+        _: zizhu_txn::LockMode,
+        _: zizhu_txn::WaitPolicy,
+    ) -> crate::Result<Option<zizhu_txn::RowLock>> {
+        Err(crate::errinternal!("a constant expression locked a row"))
+    }
+
     fn get(&self, _: &[u8]) -> crate::Result<Option<Vec<u8>>> {
         Err(crate::errinternal!(
             "a constant expression read the database"

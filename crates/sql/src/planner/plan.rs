@@ -315,6 +315,24 @@ pub enum Node {
         /// `ALL` keeps duplicates (by multiplicity).
         all: bool,
     },
+    /// `SELECT ... FOR UPDATE / FOR SHARE` over one table: the rows found at the snapshot,
+    /// projected and ordered, each locked as it is pulled (so a LIMIT above locks only the rows
+    /// it returns). Under READ COMMITTED a row changed meanwhile is re-read, re-checked against
+    /// `filter` and re-projected; a deleted one is dropped.
+    LockRows {
+        /// The table access (a scan or lookup, with `filter`).
+        access: Box<Node>,
+        /// The query's WHERE, for the re-check.
+        filter: Option<Expr>,
+        /// Output columns over the table's row.
+        project: Vec<Expr>,
+        /// ORDER BY over the output columns.
+        order: Vec<SortKey>,
+        /// FOR UPDATE or FOR SHARE.
+        mode: zizhu_txn::LockMode,
+        /// NOWAIT, SKIP LOCKED, or wait.
+        wait: zizhu_txn::WaitPolicy,
+    },
     /// The rows a recursive CTE's previous iteration produced, inside its recursive term.
     WorkTable {
         /// The recursive CTE it belongs to.
@@ -865,6 +883,7 @@ impl Node {
             },
             Node::Distinct { .. } => "Distinct".into(),
             Node::WorkTable { id } => format!("WorkTable: {id}"),
+            Node::LockRows { mode, wait, .. } => format!("LockRows: {mode:?} {wait:?}"),
             Node::RecursiveCte { id, distinct, .. } => {
                 format!(
                     "RecursiveCte: {id}{}",
@@ -919,6 +938,16 @@ impl Node {
             | Node::SetOperation { .. }
             | Node::WorkTable { .. }
             | Node::RecursiveCte { .. } => vec![],
+            Node::LockRows {
+                filter,
+                project,
+                order,
+                ..
+            } => filter
+                .iter()
+                .chain(project)
+                .chain(order.iter().map(|k| &k.expr))
+                .collect(),
             Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
         }
     }
@@ -1020,6 +1049,7 @@ impl Node {
             Node::RecursiveCte {
                 anchor, recursive, ..
             } => vec![anchor, recursive],
+            Node::LockRows { access, .. } => vec![access],
             Node::WorkTable { .. } => vec![],
         }
     }

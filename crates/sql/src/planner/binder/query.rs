@@ -183,9 +183,6 @@ impl<E: Engine> Binder<'_, E> {
     }
 
     fn bind_query_body(&self, query: &ast::Query) -> Result<(Node, Vec<Label>)> {
-        if !query.locks.is_empty() {
-            return Err(unsupported("SELECT ... FOR UPDATE/SHARE"));
-        }
         if query.fetch.is_some() {
             return Err(unsupported("FETCH FIRST"));
         }
@@ -261,6 +258,9 @@ impl<E: Engine> Binder<'_, E> {
                 )))
             }
         };
+        if !query.locks.is_empty() {
+            node = lock_rows(node, &query.locks)?;
+        }
         match &query.limit_clause {
             None => {}
             Some(ast::LimitClause::LimitOffset {
@@ -928,5 +928,87 @@ impl<E: Engine> Binder<'_, E> {
             "max" => Aggregate::Max(arg),
             _ => return Err(errinternal!("unknown aggregate {name}")),
         })
+    }
+}
+
+/// Wraps a single-table query's plan for `FOR UPDATE` / `FOR SHARE`: the table access, its
+/// projection and ORDER BY go into a [`Node::LockRows`], so that LIMIT applies above it.
+fn lock_rows(node: Node, locks: &[ast::LockClause]) -> Result<Node> {
+    let [lock] = locks else {
+        return Err(unsupported("several locking clauses"));
+    };
+    if lock.of.is_some() {
+        return Err(unsupported("FOR UPDATE OF"));
+    }
+    let mode = match lock.lock_type {
+        ast::LockType::Update => zizhu_txn::LockMode::Update,
+        ast::LockType::Share => zizhu_txn::LockMode::Share,
+    };
+    let wait = match lock.nonblock {
+        None => zizhu_txn::WaitPolicy::Wait,
+        Some(ast::NonBlock::Nowait) => zizhu_txn::WaitPolicy::NoWait,
+        Some(ast::NonBlock::SkipLocked) => zizhu_txn::WaitPolicy::SkipLocked,
+    };
+    let not_allowed = || {
+        errinput!(
+            FeatureNotSupported,
+            "FOR UPDATE/SHARE is supported only on a query of one table without grouping, aggregates or DISTINCT"
+        )
+    };
+    let access = |node: Node| -> Result<(Node, Option<Expr>)> {
+        match node {
+            Node::Filter { source, predicate } => match *source {
+                Node::Scan {
+                    table,
+                    filter: None,
+                } => Ok((
+                    Node::Scan {
+                        table,
+                        filter: Some(predicate.clone()),
+                    },
+                    Some(predicate),
+                )),
+                _ => Err(not_allowed()),
+            },
+            Node::Scan { table, filter } => Ok((
+                Node::Scan {
+                    table,
+                    filter: filter.clone(),
+                },
+                filter,
+            )),
+            _ => Err(not_allowed()),
+        }
+    };
+    let build = |inner: Node, order: Vec<SortKey>| -> Result<Node> {
+        let Node::Project { source, exprs } = inner else {
+            return Err(not_allowed());
+        };
+        let (access, filter) = access(*source)?;
+        Ok(Node::LockRows {
+            access: Box::new(access),
+            filter,
+            project: exprs,
+            order,
+            mode,
+            wait,
+        })
+    };
+    match node {
+        Node::Project {
+            source,
+            exprs: trim,
+        } if matches!(*source, Node::Order { .. }) => {
+            let Node::Order { source, keys } = *source else {
+                return Err(not_allowed());
+            };
+            Ok(Node::Project {
+                source: Box::new(build(*source, keys)?),
+                exprs: trim,
+            })
+        }
+        Node::Order { source, keys } => build(*source, keys),
+        project @ Node::Project { .. } => build(project, Vec::new()),
+        _ => Err(not_allowed()),
     }
 }
