@@ -244,7 +244,7 @@ fn nested_savepoints_undo_writes_and_release_locks() {
     let ids = scan_ids(&mut txn, all(), Direction::Forward);
     assert_eq!(ids, vec![(1, b"1a".to_vec()), (2, b"2a".to_vec())]);
     // The row lock on 3 was taken after "b" and is released by rolling back to it.
-    let mut other = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let other = begin(&mvcc, IsolationLevel::ReadCommitted);
     assert!(other
         .lock_row(&key(3), LockMode::Update, WaitPolicy::NoWait)
         .unwrap()
@@ -286,7 +286,7 @@ fn savepoint_rollback_restores_a_weaker_lock() {
     txn.savepoint("s");
     txn.lock_row(&key(1), LockMode::Update, WaitPolicy::Wait)
         .unwrap();
-    let mut other = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let other = begin(&mvcc, IsolationLevel::ReadCommitted);
     let share = other.lock_row(&key(1), LockMode::Share, WaitPolicy::NoWait);
     assert_eq!(share, Err(Error::LockNotAvailable));
     txn.rollback_to("s").unwrap();
@@ -309,7 +309,7 @@ fn second_writer_waits_then_rereads_the_newest_row_under_read_committed() {
     t1.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::Wait)
         .unwrap();
     t1.put(&key(1), b"11".to_vec()).unwrap();
-    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
     let t2_id = t2.id();
     let waiter = thread::spawn(move || {
         let lock = t2.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::Wait);
@@ -327,7 +327,7 @@ fn second_writer_waits_then_rereads_the_newest_row_under_read_committed() {
 #[test]
 fn wait_policies_nowait_skip_locked_and_lock_timeout() {
     let mvcc = open();
-    let mut holder = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let holder = begin(&mvcc, IsolationLevel::ReadCommitted);
     holder
         .lock_row(&key(1), LockMode::Update, WaitPolicy::Wait)
         .unwrap();
@@ -354,14 +354,14 @@ fn wait_policies_nowait_skip_locked_and_lock_timeout() {
 #[test]
 fn key_share_does_not_block_a_no_key_update() {
     let mvcc = open();
-    let mut fk_check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let fk_check = begin(&mvcc, IsolationLevel::ReadCommitted);
     fk_check
         .lock_row(&key(1), LockMode::KeyShare, WaitPolicy::Wait)
         .unwrap();
-    let mut updater = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let updater = begin(&mvcc, IsolationLevel::ReadCommitted);
     let update = updater.lock_row(&key(1), LockMode::NoKeyUpdate, WaitPolicy::NoWait);
     assert!(update.unwrap().is_some());
-    let mut deleter = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let deleter = begin(&mvcc, IsolationLevel::ReadCommitted);
     let delete = deleter.lock_row(&key(1), LockMode::Update, WaitPolicy::NoWait);
     assert_eq!(delete, Err(Error::LockNotAvailable));
 }
@@ -472,7 +472,7 @@ fn repeatable_read_blind_write_to_a_row_changed_after_the_snapshot_fails() {
 #[test]
 fn lock_for_insert_sees_rows_the_snapshot_cannot() {
     let mvcc = open();
-    let mut rr = begin(&mvcc, IsolationLevel::RepeatableRead);
+    let rr = begin(&mvcc, IsolationLevel::RepeatableRead);
     let mut w = begin(&mvcc, IsolationLevel::ReadCommitted);
     w.put(&key(1), b"w".to_vec()).unwrap();
     w.commit().unwrap();
