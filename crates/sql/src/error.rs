@@ -95,6 +95,8 @@ pub enum ErrorCode {
     ObjectNotInPrerequisiteState,
     /// 2200H
     SequenceGeneratorLimitExceeded,
+    /// 42P20
+    WindowingError,
 }
 
 /// Errors of the SQL layer.
@@ -233,6 +235,7 @@ impl ErrorCode {
             InvalidTableDefinition => "42P16",
             ObjectNotInPrerequisiteState => "55000",
             SequenceGeneratorLimitExceeded => "2200H",
+            WindowingError => "42P20",
         }
     }
 }

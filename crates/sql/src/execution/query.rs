@@ -9,7 +9,9 @@ use zizhu_types::{Numeric, Value};
 
 use super::{eval, Env};
 use crate::keys::Key;
-use crate::planner::{Aggregate, JoinKind, Node, SetOp, SortKey};
+use crate::planner::{
+    Aggregate, FrameBound, JoinKind, Node, SetOp, SortKey, WindowFunc, WindowFunction,
+};
 use crate::types::{ops, DataType};
 use crate::{row, types, Result};
 
@@ -78,6 +80,20 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .into_iter()
                 .map(Ok),
         ),
+        Node::Window { source, functions } => {
+            let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;
+            let mut extra: Vec<Vec<Value>> = vec![Vec::with_capacity(functions.len()); input.len()];
+            for function in functions {
+                for (i, value) in window(&input, function, env)? {
+                    extra[i].push(value);
+                }
+                // Each function pushed exactly one value per row, in row order after sorting by i.
+            }
+            Box::new(input.into_iter().zip(extra).map(|(mut row, values)| {
+                row.extend(values);
+                Ok(row)
+            }))
+        }
         Node::LockRows {
             access,
             filter,
@@ -325,6 +341,154 @@ fn set_operation(left: Rows<'_>, right: Rows<'_>, op: SetOp, all: bool) -> Resul
             }
         }
     }
+    Ok(out)
+}
+
+/// One window function's value for every input row, as (row index, value) in row order.
+fn window(input: &[Vec<Value>], f: &WindowFunction, env: &Env<'_>) -> Result<Vec<(usize, Value)>> {
+    // Partitions by the key encoding of the PARTITION BY values (NULLs together).
+    let mut partitions: BTreeMap<Vec<u8>, Vec<usize>> = BTreeMap::new();
+    for (i, row) in input.iter().enumerate() {
+        let key = f
+            .partition_by
+            .iter()
+            .map(|e| eval(e, row, env))
+            .collect::<Result<Vec<_>>>()?;
+        partitions
+            .entry(zizhu_keycode::encode_tuple(&key))
+            .or_default()
+            .push(i);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    for (_, members) in partitions {
+        // Order the partition: sort (row, index) pairs by the window's ORDER BY.
+        let mut keyed: Vec<Vec<Value>> = members
+            .iter()
+            .map(|&i| {
+                let mut row = input[i].clone();
+                row.push(Value::Int64(i as i64));
+                row
+            })
+            .collect();
+        if !f.order_by.is_empty() {
+            keyed = sort(keyed, &f.order_by, env)?;
+        }
+        let order: Vec<usize> = keyed
+            .iter()
+            .map(|r| match r.last() {
+                Some(Value::Int64(i)) => *i as usize,
+                _ => 0,
+            })
+            .collect();
+        // Peer groups: rows with equal ORDER BY values (all rows, without ORDER BY).
+        let order_values = order
+            .iter()
+            .map(|&i| {
+                f.order_by
+                    .iter()
+                    .map(|k| eval(&k.expr, &input[i], env))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut peer_start = vec![0; order.len()];
+        let mut peer_end = vec![0; order.len()];
+        let mut dense = vec![0u64; order.len()];
+        let mut start = 0;
+        let mut group = 0;
+        for pos in 0..=order.len() {
+            let boundary = pos == order.len()
+                || (pos > 0
+                    && zizhu_keycode::encode_tuple(&order_values[pos])
+                        != zizhu_keycode::encode_tuple(&order_values[pos - 1]));
+            if boundary && pos > 0 {
+                group += 1;
+                for p in start..pos {
+                    peer_start[p] = start;
+                    peer_end[p] = pos - 1;
+                    dense[p] = group;
+                }
+                start = pos;
+            }
+        }
+        let arg = |pos: usize, n: usize| -> Result<Value> {
+            match f.args.get(n) {
+                Some(e) => eval(e, &input[order[pos]], env),
+                None => Ok(Value::Null),
+            }
+        };
+        let last = order.len().saturating_sub(1);
+        for pos in 0..order.len() {
+            let value = match &f.func {
+                WindowFunc::RowNumber => Value::Int64(pos as i64 + 1),
+                WindowFunc::Rank => Value::Int64(peer_start[pos] as i64 + 1),
+                WindowFunc::DenseRank => Value::Int64(dense[pos] as i64),
+                WindowFunc::Lag | WindowFunc::Lead => {
+                    let offset = match f.args.get(1) {
+                        Some(e) => {
+                            match types::cast(eval(e, &input[order[pos]], env)?, &DataType::Int64)?
+                            {
+                                Value::Int64(n) => n,
+                                _ => 1,
+                            }
+                        }
+                        None => 1,
+                    };
+                    let target = if matches!(f.func, WindowFunc::Lag) {
+                        pos as i64 - offset
+                    } else {
+                        pos as i64 + offset
+                    };
+                    if target >= 0 && (target as usize) < order.len() {
+                        arg(target as usize, 0)?
+                    } else {
+                        arg(pos, 2)?
+                    }
+                }
+                WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::Aggregate(_) => {
+                    let bound = |b: FrameBound, at_end: bool| -> i64 {
+                        match b {
+                            FrameBound::UnboundedPreceding => 0,
+                            FrameBound::UnboundedFollowing => last as i64,
+                            FrameBound::Preceding(n) if f.frame.rows => pos as i64 - n as i64,
+                            FrameBound::Following(n) if f.frame.rows => pos as i64 + n as i64,
+                            FrameBound::CurrentRow if f.frame.rows => pos as i64,
+                            // RANGE: the current row means its peers.
+                            _ if at_end => peer_end[pos] as i64,
+                            _ => peer_start[pos] as i64,
+                        }
+                    };
+                    let from = bound(f.frame.start, false).max(0);
+                    let to = bound(f.frame.end, true).min(last as i64);
+                    match &f.func {
+                        WindowFunc::FirstValue if from <= to => arg(from as usize, 0)?,
+                        WindowFunc::LastValue if from <= to => arg(to as usize, 0)?,
+                        WindowFunc::Aggregate(aggregate) => {
+                            let mut acc = Accumulator::new(aggregate);
+                            if from <= to {
+                                for p in from as usize..=to as usize {
+                                    let value = match aggregate {
+                                        Aggregate::CountStar => Value::Bool(true),
+                                        Aggregate::Count(e, _)
+                                        | Aggregate::Sum(e, _)
+                                        | Aggregate::Avg(e, _)
+                                        | Aggregate::Min(e)
+                                        | Aggregate::Max(e) => eval(e, &input[order[p]], env)?,
+                                    };
+                                    if !value.is_null() {
+                                        acc.add(value)?;
+                                    }
+                                }
+                            }
+                            acc.finish()?
+                        }
+                        _ => Value::Null,
+                    }
+                }
+            };
+            out.push((order[pos], value));
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
     Ok(out)
 }
 

@@ -11,6 +11,7 @@ mod plan;
 pub use binder::{data_type_from_ast, type_of, Binder};
 pub use optimizer::optimize;
 pub use plan::{
-    Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Function,
-    JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
+    Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Frame,
+    FrameBound, Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey,
+    Subquery, WindowFunc, WindowFunction,
 };

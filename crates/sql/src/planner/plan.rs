@@ -213,7 +213,69 @@ pub enum SetOp {
     Except,
 }
 
-/// Join kinds.
+/// A window function call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowFunction {
+    /// Which function.
+    pub func: WindowFunc,
+    /// Its arguments.
+    pub args: Vec<Expr>,
+    /// PARTITION BY.
+    pub partition_by: Vec<Expr>,
+    /// ORDER BY within the partition.
+    pub order_by: Vec<SortKey>,
+    /// The frame, for value and aggregate functions.
+    pub frame: Frame,
+}
+
+/// Window functions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowFunc {
+    /// `row_number()`
+    RowNumber,
+    /// `rank()`
+    Rank,
+    /// `dense_rank()`
+    DenseRank,
+    /// `lag(x [, offset [, default]])`
+    Lag,
+    /// `lead(x [, offset [, default]])`
+    Lead,
+    /// `first_value(x)`
+    FirstValue,
+    /// `last_value(x)`
+    LastValue,
+    /// An aggregate over the frame.
+    Aggregate(Aggregate),
+}
+
+/// A window frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// ROWS (physical) rather than RANGE (peers of the current row count as the current row).
+    pub rows: bool,
+    /// Start.
+    pub start: FrameBound,
+    /// End.
+    pub end: FrameBound,
+}
+
+/// A window frame bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameBound {
+    /// UNBOUNDED PRECEDING
+    UnboundedPreceding,
+    /// n PRECEDING
+    Preceding(u64),
+    /// CURRENT ROW
+    CurrentRow,
+    /// n FOLLOWING
+    Following(u64),
+    /// UNBOUNDED FOLLOWING
+    UnboundedFollowing,
+}
+
+/// Join kinds./// Join kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinKind {
     /// `INNER JOIN`, `CROSS JOIN`, `,`
@@ -314,6 +376,13 @@ pub enum Node {
         op: SetOp,
         /// `ALL` keeps duplicates (by multiplicity).
         all: bool,
+    },
+    /// Window functions: the input rows, each followed by one value per function.
+    Window {
+        /// Input.
+        source: Box<Node>,
+        /// The functions.
+        functions: Vec<WindowFunction>,
     },
     /// `SELECT ... FOR UPDATE / FOR SHARE` over one table: the rows found at the snapshot,
     /// projected and ordered, each locked as it is pulled (so a LIMIT above locks only the rows
@@ -883,6 +952,13 @@ impl Node {
             },
             Node::Distinct { .. } => "Distinct".into(),
             Node::WorkTable { id } => format!("WorkTable: {id}"),
+            Node::Window { functions, .. } => {
+                let names: Vec<String> = functions
+                    .iter()
+                    .map(|f| format!("{:?}", f.func).to_lowercase())
+                    .collect();
+                format!("Window: {}", names.join(", "))
+            }
             Node::LockRows { mode, wait, .. } => format!("LockRows: {mode:?} {wait:?}"),
             Node::RecursiveCte { id, distinct, .. } => {
                 format!(
@@ -938,6 +1014,15 @@ impl Node {
             | Node::SetOperation { .. }
             | Node::WorkTable { .. }
             | Node::RecursiveCte { .. } => vec![],
+            Node::Window { functions, .. } => functions
+                .iter()
+                .flat_map(|f| {
+                    f.args
+                        .iter()
+                        .chain(&f.partition_by)
+                        .chain(f.order_by.iter().map(|k| &k.expr))
+                })
+                .collect(),
             Node::LockRows {
                 filter,
                 project,
@@ -1050,6 +1135,7 @@ impl Node {
                 anchor, recursive, ..
             } => vec![anchor, recursive],
             Node::LockRows { access, .. } => vec![access],
+            Node::Window { source, .. } => vec![source],
             Node::WorkTable { .. } => vec![],
         }
     }

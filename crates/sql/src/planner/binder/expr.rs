@@ -48,6 +48,26 @@ impl<E: Engine> Binder<'_, E> {
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
         use ast::Expr as A;
+        // A window call resolves to its column of the Window node.
+        if is_window(expr) {
+            let text = expr.to_string();
+            let found = self
+                .windows
+                .borrow()
+                .iter()
+                .find(|(t, _)| *t == text)
+                .map(|(_, i)| *i);
+            return match found {
+                Some(index) => Ok(Expr::Column {
+                    index,
+                    name: text.into(),
+                }),
+                None => Err(errinput!(
+                    WindowingError,
+                    "window functions are not allowed here"
+                )),
+            };
+        }
         if let Some(g) = grouping {
             // Above an aggregate: an aggregate call or an expression equal to a grouping key
             // (compared bound, so `t.a` matches `a`) is an output column of the aggregate.
@@ -510,6 +530,7 @@ impl<E: Engine> Binder<'_, E> {
             outer,
             referenced: self.referenced.clone(),
             ctes: self.ctes.clone(),
+            windows: RefCell::default(),
         };
         let (node, labels) = child.bind_query(query)?;
         if one_column && labels.len() != 1 {
@@ -520,5 +541,154 @@ impl<E: Engine> Binder<'_, E> {
         }
         let correlated = node.refers_outward(1) || node.reads_work_table();
         Ok(Subquery { node, correlated })
+    }
+
+    /// Binds a window function call: its arguments, partition, order and frame.
+    pub(super) fn bind_window(
+        &self,
+        call: &ast::Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<WindowFunction> {
+        let ast::Expr::Function(f) = call else {
+            return Err(errinternal!("not a window call: {call}"));
+        };
+        let name = function_name(f);
+        let Some(ast::WindowType::WindowSpec(spec)) = &f.over else {
+            return Err(unsupported("named windows"));
+        };
+        if spec.window_name.is_some() {
+            return Err(unsupported("named windows"));
+        }
+        let mut star = false;
+        let args: Vec<Expr> = match &f.args {
+            ast::FunctionArguments::None => vec![],
+            ast::FunctionArguments::List(list) => {
+                if matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                ) {
+                    return Err(errinput!(
+                        FeatureNotSupported,
+                        "DISTINCT is not implemented for window functions"
+                    ));
+                }
+                let mut args = Vec::new();
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            args.push(self.bind_expr(e, scope, grouping)?)
+                        }
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        _ => return Err(unsupported(format!("argument form in {name}()"))),
+                    }
+                }
+                args
+            }
+            ast::FunctionArguments::Subquery(_) => return Err(unsupported("subquery arguments")),
+        };
+        let wrong = || {
+            errinput!(
+                UndefinedFunction,
+                "function {name} with {} arguments does not exist",
+                args.len()
+            )
+        };
+        let first = || args.first().cloned().ok_or_else(wrong);
+        let func = match name.as_str() {
+            "row_number" if args.is_empty() => WindowFunc::RowNumber,
+            "rank" if args.is_empty() => WindowFunc::Rank,
+            "dense_rank" if args.is_empty() => WindowFunc::DenseRank,
+            "lag" if (1..=3).contains(&args.len()) => WindowFunc::Lag,
+            "lead" if (1..=3).contains(&args.len()) => WindowFunc::Lead,
+            "first_value" if args.len() == 1 => WindowFunc::FirstValue,
+            "last_value" if args.len() == 1 => WindowFunc::LastValue,
+            "count" if star => WindowFunc::Aggregate(Aggregate::CountStar),
+            "count" => WindowFunc::Aggregate(Aggregate::Count(first()?, false)),
+            "sum" => WindowFunc::Aggregate(Aggregate::Sum(first()?, false)),
+            "avg" => WindowFunc::Aggregate(Aggregate::Avg(first()?, false)),
+            "min" => WindowFunc::Aggregate(Aggregate::Min(first()?)),
+            "max" => WindowFunc::Aggregate(Aggregate::Max(first()?)),
+            _ => return Err(wrong()),
+        };
+        let partition_by = spec
+            .partition_by
+            .iter()
+            .map(|e| self.bind_expr(e, scope, grouping))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order_by = Vec::with_capacity(spec.order_by.len());
+        for o in &spec.order_by {
+            let descending = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+            order_by.push(SortKey {
+                expr: self.bind_expr(&o.expr, scope, grouping)?,
+                descending,
+                nulls_first: o.options.nulls_first.unwrap_or(descending),
+            });
+        }
+        let frame = match &spec.window_frame {
+            None if order_by.is_empty() => Frame {
+                rows: false,
+                start: FrameBound::UnboundedPreceding,
+                end: FrameBound::UnboundedFollowing,
+            },
+            None => Frame {
+                rows: false,
+                start: FrameBound::UnboundedPreceding,
+                end: FrameBound::CurrentRow,
+            },
+            Some(frame) => {
+                let rows = match frame.units {
+                    ast::WindowFrameUnits::Rows => true,
+                    ast::WindowFrameUnits::Range => false,
+                    ast::WindowFrameUnits::Groups => return Err(unsupported("GROUPS frames")),
+                };
+                let bound = |b: &ast::WindowFrameBound| -> Result<FrameBound> {
+                    let offset = |e: &ast::Expr| -> Result<u64> {
+                        if !rows {
+                            return Err(unsupported("RANGE frames with an offset"));
+                        }
+                        let bound = self.bind_expr(e, &Scope::default(), None)?;
+                        let cache = crate::execution::SubqueryCache::default();
+                        let env = crate::execution::Env::new(self.txn, &cache);
+                        match types::cast(
+                            crate::execution::eval(&bound, &[], &env)?,
+                            &DataType::Int64,
+                        )? {
+                            Value::Int64(n) if n >= 0 => Ok(n as u64),
+                            _ => Err(errinput!(
+                                InvalidParameterValue,
+                                "frame starting or ending offset must not be negative"
+                            )),
+                        }
+                    };
+                    Ok(match b {
+                        ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+                        ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+                        ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+                        ast::WindowFrameBound::Preceding(Some(e)) => {
+                            FrameBound::Preceding(offset(e)?)
+                        }
+                        ast::WindowFrameBound::Following(Some(e)) => {
+                            FrameBound::Following(offset(e)?)
+                        }
+                    })
+                };
+                let start = bound(&frame.start_bound)?;
+                let end = frame
+                    .end_bound
+                    .as_ref()
+                    .map(bound)
+                    .transpose()?
+                    .unwrap_or(FrameBound::CurrentRow);
+                Frame { rows, start, end }
+            }
+        };
+        Ok(WindowFunction {
+            func,
+            args,
+            partition_by,
+            order_by,
+            frame,
+        })
     }
 }

@@ -25,8 +25,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::plan::{
-    Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Function, JoinKind,
-    Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
+    Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Frame, FrameBound,
+    Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
+    WindowFunc, WindowFunction,
 };
 use crate::catalog::{Catalog, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
@@ -95,6 +96,8 @@ pub struct Binder<'a, E: Engine> {
     referenced: Rc<RefCell<Vec<String>>>,
     /// CTEs in scope, innermost last, shared with the binders of subqueries.
     ctes: Rc<RefCell<Vec<Cte>>>,
+    /// The current SELECT's window calls (by SQL text) and their columns.
+    windows: RefCell<Vec<(String, usize)>>,
 }
 
 /// A common table expression in scope: its plan and columns.
@@ -143,6 +146,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             outer: Vec::new(),
             referenced: Rc::default(),
             ctes: Rc::default(),
+            windows: RefCell::default(),
         }
     }
 

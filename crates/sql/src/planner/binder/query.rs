@@ -14,36 +14,41 @@ pub(super) fn function_name(f: &ast::Function) -> String {
 }
 
 pub(super) fn is_aggregate(expr: &ast::Expr) -> bool {
-    matches!(expr, ast::Expr::Function(f) if AGGREGATES.contains(&function_name(f).as_str()))
+    matches!(expr, ast::Expr::Function(f) if f.over.is_none() && AGGREGATES.contains(&function_name(f).as_str()))
 }
 
 /// Collects the aggregate calls in `expr` (not looking inside them).
-pub(super) fn collect_aggregates<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+/// Collects the calls in `expr` that `target` picks (not looking inside them or subqueries).
+pub(super) fn collect_calls<'e>(
+    expr: &'e ast::Expr,
+    target: &dyn Fn(&ast::Expr) -> bool,
+    out: &mut Vec<&'e ast::Expr>,
+) {
     use ast::Expr as A;
-    if is_aggregate(expr) {
+    if target(expr) {
         out.push(expr);
         return;
     }
     match expr {
         A::BinaryOp { left, right, .. } => {
-            collect_aggregates(left, out);
-            collect_aggregates(right, out);
+            collect_calls(left, target, out);
+            collect_calls(right, target, out);
         }
         A::UnaryOp { expr, .. }
         | A::Nested(expr)
         | A::IsNull(expr)
         | A::IsNotNull(expr)
-        | A::Cast { expr, .. } => collect_aggregates(expr, out),
+        | A::Cast { expr, .. } => collect_calls(expr, target, out),
         A::Between {
             expr, low, high, ..
         } => {
             for e in [expr, low, high] {
-                collect_aggregates(e, out);
+                collect_calls(e, target, out);
             }
         }
         A::InList { expr, list, .. } => {
-            collect_aggregates(expr, out);
-            list.iter().for_each(|e| collect_aggregates(e, out));
+            collect_calls(expr, target, out);
+            list.iter().for_each(|e| collect_calls(e, target, out));
         }
         A::Case {
             operand,
@@ -51,24 +56,36 @@ pub(super) fn collect_aggregates<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast:
             else_result,
             ..
         } => {
-            operand.iter().for_each(|e| collect_aggregates(e, out));
+            operand.iter().for_each(|e| collect_calls(e, target, out));
             for c in conditions {
-                collect_aggregates(&c.condition, out);
-                collect_aggregates(&c.result, out);
+                collect_calls(&c.condition, target, out);
+                collect_calls(&c.result, target, out);
             }
-            else_result.iter().for_each(|e| collect_aggregates(e, out));
+            else_result
+                .iter()
+                .for_each(|e| collect_calls(e, target, out));
         }
         A::Function(f) => {
             if let ast::FunctionArguments::List(list) = &f.args {
                 for arg in &list.args {
                     if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
-                        collect_aggregates(e, out);
+                        collect_calls(e, target, out);
                     }
                 }
             }
         }
         _ => {}
     }
+}
+
+/// Collects the aggregate calls in `expr`.
+pub(super) fn collect_aggregates<'e>(expr: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    collect_calls(expr, &is_aggregate, out);
+}
+
+/// Whether `expr` is a window function call (`f(...) OVER (...)`).
+pub(super) fn is_window(expr: &ast::Expr) -> bool {
+    matches!(expr, ast::Expr::Function(f) if f.over.is_some())
 }
 
 /// PostgreSQL's label for an unaliased select item.
@@ -708,6 +725,47 @@ impl<E: Engine> Binder<'_, E> {
             node = Node::Filter {
                 source: Box::new(node),
                 predicate,
+            };
+        }
+
+        // Window functions, after WHERE, GROUP BY and HAVING and before the projection: each
+        // call becomes a column after the current ones.
+        let mut window_calls = Vec::new();
+        for item in &select.projection {
+            if let ast::SelectItem::UnnamedExpr(e)
+            | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
+            {
+                collect_calls(e, &is_window, &mut window_calls);
+            }
+        }
+        for o in order_by {
+            collect_calls(&o.expr, &is_window, &mut window_calls);
+        }
+        let mut scope = scope;
+        self.windows.borrow_mut().clear();
+        if !window_calls.is_empty() {
+            let mut functions = Vec::new();
+            let mut names: Vec<String> = Vec::new();
+            for call in window_calls {
+                let text = call.to_string();
+                if names.contains(&text) {
+                    continue;
+                }
+                functions.push(self.bind_window(call, &scope, grouping.as_ref())?);
+                names.push(text);
+            }
+            let base = scope.columns.len();
+            for (j, name) in names.into_iter().enumerate() {
+                self.windows.borrow_mut().push((name.clone(), base + j));
+                scope.columns.push(ScopeColumn {
+                    table: None,
+                    name,
+                    data_type: DataType::Unknown,
+                });
+            }
+            node = Node::Window {
+                source: Box::new(node),
+                functions,
             };
         }
 
