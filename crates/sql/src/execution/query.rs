@@ -80,6 +80,16 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .into_iter()
                 .map(Ok),
         ),
+        Node::DistinctOn { source, columns } => {
+            let mut seen = BTreeSet::new();
+            Box::new(rows(source, env)?.filter(move |r| match r {
+                Ok(row) => {
+                    let key: Vec<Value> = columns.iter().map(|&i| row[i].clone()).collect();
+                    seen.insert(zizhu_keycode::encode_tuple(&key))
+                }
+                Err(_) => true,
+            }))
+        }
         Node::Window { source, functions } => {
             let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;
             let mut extra: Vec<Vec<Value>> = vec![Vec::with_capacity(functions.len()); input.len()];

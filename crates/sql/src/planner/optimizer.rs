@@ -144,6 +144,10 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
             op,
             all,
         },
+        Node::DistinctOn { source, columns } => Node::DistinctOn {
+            source: boxed(source),
+            columns,
+        },
         Node::Window { source, functions } => Node::Window {
             source: boxed(source),
             functions,

@@ -377,6 +377,13 @@ pub enum Node {
         /// `ALL` keeps duplicates (by multiplicity).
         all: bool,
     },
+    /// `DISTINCT ON`: the first row of each group of equal values in `columns`.
+    DistinctOn {
+        /// Input (ordered by the query's ORDER BY).
+        source: Box<Node>,
+        /// Output column positions of the DISTINCT ON expressions.
+        columns: Vec<usize>,
+    },
     /// Window functions: the input rows, each followed by one value per function.
     Window {
         /// Input.
@@ -951,6 +958,7 @@ impl Node {
                 (None, o) => format!("Offset: {o}"),
             },
             Node::Distinct { .. } => "Distinct".into(),
+            Node::DistinctOn { columns, .. } => format!("DistinctOn: {columns:?}"),
             Node::WorkTable { id } => format!("WorkTable: {id}"),
             Node::Window { functions, .. } => {
                 let names: Vec<String> = functions
@@ -1011,6 +1019,7 @@ impl Node {
             Node::Order { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
             Node::Limit { .. }
             | Node::Distinct { .. }
+            | Node::DistinctOn { .. }
             | Node::SetOperation { .. }
             | Node::WorkTable { .. }
             | Node::RecursiveCte { .. } => vec![],
@@ -1135,7 +1144,7 @@ impl Node {
                 anchor, recursive, ..
             } => vec![anchor, recursive],
             Node::LockRows { access, .. } => vec![access],
-            Node::Window { source, .. } => vec![source],
+            Node::Window { source, .. } | Node::DistinctOn { source, .. } => vec![source],
             Node::WorkTable { .. } => vec![],
         }
     }

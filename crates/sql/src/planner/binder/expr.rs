@@ -373,6 +373,13 @@ impl<E: Engine> Binder<'_, E> {
             "nextval" => (Function::NextVal, Some(1)),
             "currval" => (Function::CurrVal, Some(1)),
             "setval" if matches!(args.len(), 2 | 3) => (Function::SetVal, Some(args.len())),
+            "row_number" | "rank" | "dense_rank" | "lag" | "lead" | "first_value"
+            | "last_value" => {
+                return Err(errinput!(
+                    WrongObjectType,
+                    "window function {name} requires an OVER clause"
+                ))
+            }
             _ => {
                 return Err(errinput!(
                     UndefinedFunction,

@@ -852,7 +852,7 @@ impl<E: Engine> Binder<'_, E> {
         let distinct = match &select.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(unsupported("DISTINCT ON")),
+            Some(ast::Distinct::On(_)) => false,
         };
         let mut keys = Vec::new();
         for o in order_by {
@@ -908,6 +908,47 @@ impl<E: Engine> Binder<'_, E> {
                 nulls_first,
             });
         }
+        // DISTINCT ON: its expressions as (possibly hidden) output columns, which the ORDER BY
+        // must start with (in any order); the first row of each group in ORDER BY order wins.
+        let mut distinct_on = None;
+        if let Some(ast::Distinct::On(on)) = &select.distinct {
+            let mut columns = Vec::with_capacity(on.len());
+            for e in on {
+                let bound = self.bind_expr(e, &scope, grouping.as_ref())?;
+                let index = match exprs.iter().position(|x| *x == bound) {
+                    Some(i) => i,
+                    None => {
+                        exprs.push(bound);
+                        exprs.len() - 1
+                    }
+                };
+                if !columns.contains(&index) {
+                    columns.push(index);
+                }
+            }
+            let leading: Vec<usize> = keys
+                .iter()
+                .take(columns.len())
+                .filter_map(|k| match &k.expr {
+                    Expr::Column { index, .. } => Some(*index),
+                    _ => None,
+                })
+                .collect();
+            let matches = keys.is_empty() || {
+                let mut a = leading.clone();
+                let mut b = columns.clone();
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            };
+            if !matches {
+                return Err(errinput!(
+                    InvalidColumnReference,
+                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+                ));
+            }
+            distinct_on = Some(columns);
+        }
         node = Node::Project {
             source: Box::new(node),
             exprs: exprs.clone(),
@@ -921,6 +962,12 @@ impl<E: Engine> Binder<'_, E> {
             node = Node::Order {
                 source: Box::new(node),
                 keys,
+            };
+        }
+        if let Some(columns) = distinct_on {
+            node = Node::DistinctOn {
+                source: Box::new(node),
+                columns,
             };
         }
         if exprs.len() > visible {
@@ -961,6 +1008,14 @@ impl<E: Engine> Binder<'_, E> {
                 return Ok(Aggregate::CountStar)
             }
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
+                let mut windows = Vec::new();
+                collect_calls(e, &is_window, &mut windows);
+                if !windows.is_empty() {
+                    return Err(errinput!(
+                        GroupingError,
+                        "aggregate function calls cannot contain window function calls"
+                    ));
+                }
                 let mut inner = Vec::new();
                 collect_aggregates(e, &mut inner);
                 if !inner.is_empty() {
