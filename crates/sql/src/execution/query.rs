@@ -13,7 +13,7 @@ use crate::planner::{
     Aggregate, FrameBound, JoinKind, Node, SetOp, SortKey, WindowFunc, WindowFunction,
 };
 use crate::types::{ops, DataType};
-use crate::{row, types, Result};
+use crate::{errinput, row, types, Result};
 
 /// A stream of rows.
 pub type Rows<'a> = Box<dyn Iterator<Item = Result<Vec<Value>>> + 'a>;
@@ -476,16 +476,10 @@ fn window(input: &[Vec<Value>], f: &WindowFunction, env: &Env<'_>) -> Result<Vec
                             let mut acc = Accumulator::new(aggregate);
                             if from <= to {
                                 for p in from as usize..=to as usize {
-                                    let value = match aggregate {
-                                        Aggregate::CountStar => Value::Bool(true),
-                                        Aggregate::Count(e, _)
-                                        | Aggregate::Sum(e, _)
-                                        | Aggregate::Avg(e, _)
-                                        | Aggregate::Min(e)
-                                        | Aggregate::Max(e) => eval(e, &input[order[p]], env)?,
-                                    };
-                                    if !value.is_null() {
-                                        acc.add(value)?;
+                                    if let Some((value, extra)) =
+                                        aggregate_input(aggregate, &input[order[p]], env)?
+                                    {
+                                        acc.add(value, extra)?;
                                     }
                                 }
                             }
@@ -568,11 +562,28 @@ enum Accumulator {
         best: Option<Value>,
         min: bool,
     },
+    /// `string_agg`'s text so far.
+    Text(Option<String>),
+    /// `bool_and` (`all`) or `bool_or`.
+    Bool {
+        value: Option<bool>,
+        all: bool,
+    },
 }
 
 impl Accumulator {
     fn new(aggregate: &Aggregate) -> Self {
         match aggregate {
+            Aggregate::Filtered(inner, _) => Accumulator::new(inner),
+            Aggregate::StringAgg(..) => Accumulator::Text(None),
+            Aggregate::BoolAnd(_) => Accumulator::Bool {
+                value: None,
+                all: true,
+            },
+            Aggregate::BoolOr(_) => Accumulator::Bool {
+                value: None,
+                all: false,
+            },
             Aggregate::CountStar | Aggregate::Count(..) => Accumulator::Count(0),
             Aggregate::Sum(..) => Accumulator::Sum(None),
             Aggregate::Avg(..) => Accumulator::Avg(None, 0),
@@ -587,8 +598,34 @@ impl Accumulator {
         }
     }
 
-    fn add(&mut self, value: Value) -> Result<()> {
+    fn add(&mut self, value: Value, extra: Option<Value>) -> Result<()> {
         match self {
+            Accumulator::Text(text) => {
+                let piece = types::to_text(&value);
+                *text = Some(match text.take() {
+                    None => piece,
+                    Some(mut s) => {
+                        if let Some(sep) = extra.filter(|v| !v.is_null()) {
+                            s.push_str(&types::to_text(&sep));
+                        }
+                        s.push_str(&piece);
+                        s
+                    }
+                });
+            }
+            Accumulator::Bool { value: acc, all } => {
+                let Value::Bool(b) = value else {
+                    return Err(errinput!(
+                        DatatypeMismatch,
+                        "argument of bool_and/bool_or must be type boolean"
+                    ));
+                };
+                *acc = Some(match acc.take() {
+                    None => b,
+                    Some(a) if *all => a && b,
+                    Some(a) => a || b,
+                });
+            }
             Accumulator::Count(n) => *n += 1,
             Accumulator::Sum(sum) | Accumulator::Avg(sum, _) => {
                 // sum(int2/int4) is bigint and sum(bigint) numeric in PostgreSQL, so a sum of
@@ -630,6 +667,8 @@ impl Accumulator {
     fn finish(self) -> Result<Value> {
         Ok(match self {
             Accumulator::Count(n) => Value::Int64(n),
+            Accumulator::Text(text) => text.map_or(Value::Null, Value::Text),
+            Accumulator::Bool { value, .. } => value.map_or(Value::Null, Value::Bool),
             Accumulator::Sum(sum) | Accumulator::Extreme { best: sum, .. } => {
                 sum.unwrap_or(Value::Null)
             }
@@ -648,6 +687,33 @@ impl Accumulator {
     }
 }
 
+/// What an aggregate takes from a row: its value (and string_agg's separator), or `None` if the
+/// row does not count (a NULL value, or a FILTER it fails). `count(*)` counts every row.
+fn aggregate_input(
+    aggregate: &Aggregate,
+    row: &[Value],
+    env: &Env<'_>,
+) -> Result<Option<(Value, Option<Value>)>> {
+    if let Aggregate::Filtered(inner, condition) = aggregate {
+        if !passes(&eval(condition, row, env)?) {
+            return Ok(None);
+        }
+        return aggregate_input(inner, row, env);
+    }
+    let value = match aggregate.argument() {
+        None => Value::Bool(true),
+        Some(e) => eval(e, row, env)?,
+    };
+    if value.is_null() {
+        return Ok(None);
+    }
+    let extra = match aggregate {
+        Aggregate::StringAgg(_, separator, _) => Some(eval(separator, row, env)?),
+        _ => None,
+    };
+    Ok(Some((value, extra)))
+}
+
 /// One group's state: its key values and, per aggregate, the accumulator and (for DISTINCT)
 /// the values seen.
 type Group = (Vec<Value>, Vec<(Accumulator, Option<BTreeSet<Vec<u8>>>)>);
@@ -664,10 +730,7 @@ fn aggregate(
         let accumulators = aggregates
             .iter()
             .map(|a| {
-                let distinct = matches!(
-                    a,
-                    Aggregate::Count(_, true) | Aggregate::Sum(_, true) | Aggregate::Avg(_, true)
-                );
+                let distinct = a.distinct();
                 (Accumulator::new(a), distinct.then(BTreeSet::new))
             })
             .collect();
@@ -688,23 +751,15 @@ fn aggregate(
         let key = zizhu_keycode::encode_tuple(&values);
         let (_, accumulators) = groups.entry(key).or_insert_with(|| new_group(values));
         for (aggregate, (accumulator, seen)) in aggregates.iter().zip(accumulators.iter_mut()) {
-            let value = match aggregate {
-                Aggregate::CountStar => Value::Bool(true),
-                Aggregate::Count(e, _)
-                | Aggregate::Sum(e, _)
-                | Aggregate::Avg(e, _)
-                | Aggregate::Min(e)
-                | Aggregate::Max(e) => eval(e, &row, env)?,
-            };
-            if value.is_null() {
+            let Some((value, extra)) = aggregate_input(aggregate, &row, env)? else {
                 continue;
-            }
+            };
             if let Some(seen) = seen {
                 if !seen.insert(zizhu_keycode::encode_tuple(std::slice::from_ref(&value))) {
                     continue;
                 }
             }
-            accumulator.add(value)?;
+            accumulator.add(value, extra)?;
         }
     }
     groups

@@ -189,6 +189,58 @@ pub enum Aggregate {
     Min(Expr),
     /// `max(a)`
     Max(Expr),
+    /// `string_agg([DISTINCT] a, separator)`
+    StringAgg(Expr, Expr, bool),
+    /// `bool_and(a)` (also `every(a)`)
+    BoolAnd(Expr),
+    /// `bool_or(a)`
+    BoolOr(Expr),
+    /// `aggregate FILTER (WHERE condition)`: only rows meeting the condition are aggregated.
+    Filtered(Box<Aggregate>, Expr),
+}
+
+impl Aggregate {
+    /// The expression aggregated over each row (`None` for `count(*)`).
+    pub fn argument(&self) -> Option<&Expr> {
+        match self {
+            Aggregate::CountStar => None,
+            Aggregate::Count(e, _)
+            | Aggregate::Sum(e, _)
+            | Aggregate::Avg(e, _)
+            | Aggregate::Min(e)
+            | Aggregate::Max(e)
+            | Aggregate::StringAgg(e, _, _)
+            | Aggregate::BoolAnd(e)
+            | Aggregate::BoolOr(e) => Some(e),
+            Aggregate::Filtered(inner, _) => inner.argument(),
+        }
+    }
+
+    /// Whether duplicates are aggregated once (`DISTINCT`).
+    pub fn distinct(&self) -> bool {
+        match self {
+            Aggregate::Count(_, d)
+            | Aggregate::Sum(_, d)
+            | Aggregate::Avg(_, d)
+            | Aggregate::StringAgg(_, _, d) => *d,
+            Aggregate::Filtered(inner, _) => inner.distinct(),
+            _ => false,
+        }
+    }
+
+    /// Every expression the aggregate evaluates.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut exprs: Vec<&Expr> = self.argument().into_iter().collect();
+        match self {
+            Aggregate::StringAgg(_, separator, _) => exprs.push(separator),
+            Aggregate::Filtered(inner, condition) => {
+                exprs = inner.exprs();
+                exprs.push(condition);
+            }
+            _ => {}
+        }
+        exprs
+    }
 }
 
 /// One key of a sort.
@@ -860,6 +912,12 @@ impl fmt::Display for Aggregate {
             Aggregate::Avg(e, d) => write!(f, "avg({}{e})", distinct(d)),
             Aggregate::Min(e) => write!(f, "min({e})"),
             Aggregate::Max(e) => write!(f, "max({e})"),
+            Aggregate::StringAgg(e, sep, d) => write!(f, "string_agg({}{e}, {sep})", distinct(d)),
+            Aggregate::BoolAnd(e) => write!(f, "bool_and({e})"),
+            Aggregate::BoolOr(e) => write!(f, "bool_or({e})"),
+            Aggregate::Filtered(inner, condition) => {
+                write!(f, "{inner} FILTER (WHERE {condition})")
+            }
         }
     }
 }
@@ -1007,14 +1065,7 @@ impl Node {
                 ..
             } => group_by
                 .iter()
-                .chain(aggregates.iter().filter_map(|a| match a {
-                    Aggregate::CountStar => None,
-                    Aggregate::Count(e, _)
-                    | Aggregate::Sum(e, _)
-                    | Aggregate::Avg(e, _)
-                    | Aggregate::Min(e)
-                    | Aggregate::Max(e) => Some(e),
-                }))
+                .chain(aggregates.iter().flat_map(Aggregate::exprs))
                 .collect(),
             Node::Order { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
             Node::Limit { .. }

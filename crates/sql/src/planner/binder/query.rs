@@ -4,7 +4,17 @@
 
 use super::*;
 
-pub(super) const AGGREGATES: &[&str] = &["count", "sum", "avg", "min", "max"];
+pub(super) const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+];
 
 pub(super) fn function_name(f: &ast::Function) -> String {
     match f.name.0.as_slice() {
@@ -989,8 +999,8 @@ impl<E: Engine> Binder<'_, E> {
         let ast::Expr::Function(f) = call else {
             return Err(errinternal!("not an aggregate: {call}"));
         };
-        if f.filter.is_some() || f.over.is_some() {
-            return Err(unsupported("aggregate FILTER / OVER"));
+        if f.over.is_some() {
+            return Err(unsupported("aggregate OVER here"));
         }
         let name = function_name(f);
         let ast::FunctionArguments::List(list) = &f.args else {
@@ -1003,44 +1013,69 @@ impl<E: Engine> Binder<'_, E> {
             list.duplicate_treatment,
             Some(ast::DuplicateTreatment::Distinct)
         );
-        let arg = match list.args.as_slice() {
-            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] if name == "count" => {
-                return Ok(Aggregate::CountStar)
-            }
-            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
-                let mut windows = Vec::new();
-                collect_calls(e, &is_window, &mut windows);
-                if !windows.is_empty() {
-                    return Err(errinput!(
-                        GroupingError,
-                        "aggregate function calls cannot contain window function calls"
-                    ));
-                }
-                let mut inner = Vec::new();
-                collect_aggregates(e, &mut inner);
-                if !inner.is_empty() {
-                    return Err(errinput!(
-                        GroupingError,
-                        "aggregate function calls cannot be nested"
-                    ));
-                }
-                self.bind_expr(e, scope, None)?
-            }
-            _ => {
-                return Err(errinput!(
-                    UndefinedFunction,
-                    "function {name} with these arguments does not exist"
-                ))
-            }
+        // A FILTER clause wraps whatever the call aggregates.
+        let filtered = |aggregate: Aggregate| -> Result<Aggregate> {
+            Ok(match &f.filter {
+                Some(condition) => Aggregate::Filtered(
+                    Box::new(aggregate),
+                    self.bind_expr(condition, scope, None)?,
+                ),
+                None => aggregate,
+            })
         };
-        Ok(match name.as_str() {
-            "count" => Aggregate::Count(arg, distinct),
-            "sum" => Aggregate::Sum(arg, distinct),
-            "avg" => Aggregate::Avg(arg, distinct),
-            "min" => Aggregate::Min(arg),
-            "max" => Aggregate::Max(arg),
-            _ => return Err(errinternal!("unknown aggregate {name}")),
-        })
+        let bind_arg = |e: &ast::Expr| -> Result<Expr> {
+            let mut windows = Vec::new();
+            collect_calls(e, &is_window, &mut windows);
+            if !windows.is_empty() {
+                return Err(errinput!(
+                    GroupingError,
+                    "aggregate function calls cannot contain window function calls"
+                ));
+            }
+            let mut inner = Vec::new();
+            collect_aggregates(e, &mut inner);
+            if !inner.is_empty() {
+                return Err(errinput!(
+                    GroupingError,
+                    "aggregate function calls cannot be nested"
+                ));
+            }
+            self.bind_expr(e, scope, None)
+        };
+        let args: Vec<&ast::Expr> = list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let star = matches!(
+            list.args.as_slice(),
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
+        );
+        let wrong = || {
+            errinput!(
+                UndefinedFunction,
+                "function {name} with these arguments does not exist"
+            )
+        };
+        let aggregate = match (name.as_str(), args.as_slice()) {
+            ("count", []) if star => Aggregate::CountStar,
+            (_, _) if star || args.len() != list.args.len() => return Err(wrong()),
+            ("count", [e]) => Aggregate::Count(bind_arg(e)?, distinct),
+            ("sum", [e]) => Aggregate::Sum(bind_arg(e)?, distinct),
+            ("avg", [e]) => Aggregate::Avg(bind_arg(e)?, distinct),
+            ("min", [e]) => Aggregate::Min(bind_arg(e)?),
+            ("max", [e]) => Aggregate::Max(bind_arg(e)?),
+            ("string_agg", [e, separator]) => {
+                Aggregate::StringAgg(bind_arg(e)?, bind_arg(separator)?, distinct)
+            }
+            ("bool_and" | "every", [e]) => Aggregate::BoolAnd(bind_arg(e)?),
+            ("bool_or", [e]) => Aggregate::BoolOr(bind_arg(e)?),
+            _ => return Err(wrong()),
+        };
+        filtered(aggregate)
     }
 }
 
