@@ -80,6 +80,42 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .into_iter()
                 .map(Ok),
         ),
+        Node::GenerateSeries { start, stop, step } => {
+            let (start, stop) = (eval(start, &[], env)?, eval(stop, &[], env)?);
+            let step = match step {
+                Some(step) => eval(step, &[], env)?,
+                None => Value::Int32(1),
+            };
+            if start.is_null() || stop.is_null() || step.is_null() {
+                return Ok(Box::new(std::iter::empty()));
+            }
+            // The step's sign decides the direction; an interval's is its span's.
+            let sign = match &step {
+                Value::Interval(i) => i.span().cmp(&0),
+                other => ops::compare(other, &Value::Int32(0))?.unwrap_or(Ordering::Equal),
+            };
+            if sign == Ordering::Equal {
+                return Err(errinput!(
+                    InvalidParameterValue,
+                    "step size cannot equal zero"
+                ));
+            }
+            let mut next = Some(start);
+            Box::new(std::iter::from_fn(move || {
+                let current = next.take()?;
+                match ops::compare(&current, &stop) {
+                    Ok(Some(order)) if order == sign.reverse() || order == Ordering::Equal => {}
+                    Ok(_) => return None,
+                    Err(e) => return Some(Err(e)),
+                }
+                match ops::add(&current, &step) {
+                    Ok(v) => next = Some(v),
+                    // Past the type's range: this value was the last.
+                    Err(_) => next = None,
+                }
+                Some(Ok(vec![current]))
+            }))
+        }
         Node::DistinctOn { source, columns } => {
             let mut seen = BTreeSet::new();
             Box::new(rows(source, env)?.filter(move |r| match r {

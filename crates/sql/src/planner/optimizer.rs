@@ -196,7 +196,8 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
         | Node::KeyLookup { .. }
         | Node::IndexLookup { .. }
         | Node::Values { .. }
-        | Node::WorkTable { .. }) => leaf,
+        | Node::WorkTable { .. }
+        | Node::GenerateSeries { .. }) => leaf,
     };
     this(node)
 }

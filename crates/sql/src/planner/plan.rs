@@ -429,6 +429,16 @@ pub enum Node {
         /// `ALL` keeps duplicates (by multiplicity).
         all: bool,
     },
+    /// `generate_series(start, stop [, step])` in FROM: one column, from `start` while not past
+    /// `stop`, adding `step` (1 by default).
+    GenerateSeries {
+        /// First value.
+        start: Expr,
+        /// Last value (inclusive).
+        stop: Expr,
+        /// Increment; may be negative.
+        step: Option<Expr>,
+    },
     /// `DISTINCT ON`: the first row of each group of equal values in `columns`.
     DistinctOn {
         /// Input (ordered by the query's ORDER BY).
@@ -1016,6 +1026,7 @@ impl Node {
                 (None, o) => format!("Offset: {o}"),
             },
             Node::Distinct { .. } => "Distinct".into(),
+            Node::GenerateSeries { .. } => "GenerateSeries".into(),
             Node::DistinctOn { columns, .. } => format!("DistinctOn: {columns:?}"),
             Node::WorkTable { id } => format!("WorkTable: {id}"),
             Node::Window { functions, .. } => {
@@ -1074,6 +1085,10 @@ impl Node {
             | Node::SetOperation { .. }
             | Node::WorkTable { .. }
             | Node::RecursiveCte { .. } => vec![],
+            Node::GenerateSeries { start, stop, step } => std::iter::once(start)
+                .chain(std::iter::once(stop))
+                .chain(step.iter())
+                .collect(),
             Node::Window { functions, .. } => functions
                 .iter()
                 .flat_map(|f| {
@@ -1177,6 +1192,7 @@ impl Node {
 
     fn children(&self) -> Vec<&Node> {
         match self {
+            Node::GenerateSeries { .. } => vec![],
             Node::Nothing
             | Node::Scan { .. }
             | Node::KeyLookup { .. }

@@ -257,6 +257,21 @@ impl<E: Engine> Binder<'_, E> {
                     e => Expr::Cast(Box::new(e), ty),
                 }
             }
+            A::Interval(interval) if interval.last_field.is_none() => {
+                let text = match interval.value.as_ref() {
+                    A::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                    other => return Err(unsupported(format!("interval of {other}"))),
+                };
+                // `interval '1' day` reads as '1 day'.
+                let text = match &interval.leading_field {
+                    Some(field) => format!("{text} {field}"),
+                    None => text,
+                };
+                Expr::Constant(types::parse_text(&text, &DataType::Interval)?)
+            }
             A::TypedString(typed) => {
                 let ty = data_type_from_ast(&typed.data_type)?;
                 let text = match &typed.value.value {

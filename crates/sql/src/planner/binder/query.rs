@@ -560,6 +560,52 @@ impl<E: Engine> Binder<'_, E> {
                     scope,
                 ))
             }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } if object_name(name).is_ok_and(|n| n == "generate_series") => {
+                let values = args
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            self.bind_expr(e, &Scope::default(), None)
+                        }
+                        _ => Err(unsupported("named arguments to generate_series")),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let (start, stop, step) = match <[Expr; 2]>::try_from(values.clone()) {
+                    Ok([start, stop]) => (start, stop, None),
+                    Err(_) => match <[Expr; 3]>::try_from(values) {
+                        Ok([start, stop, step]) => (start, stop, Some(step)),
+                        Err(values) => {
+                            return Err(errinput!(
+                                UndefinedFunction,
+                                "function generate_series with {} arguments does not exist",
+                                values.len()
+                            ))
+                        }
+                    },
+                };
+                let table = alias
+                    .as_ref()
+                    .map_or_else(|| "generate_series".to_string(), |a| ident(&a.name));
+                let column = alias
+                    .as_ref()
+                    .and_then(|a| a.columns.first())
+                    .map_or_else(|| table.clone(), |c| ident(&c.name));
+                let data_type = type_of(&start);
+                let scope = Scope {
+                    columns: vec![ScopeColumn {
+                        table: Some(table),
+                        name: column,
+                        data_type,
+                    }],
+                };
+                Ok((Node::GenerateSeries { start, stop, step }, scope))
+            }
             ast::TableFactor::Derived {
                 subquery,
                 alias,
