@@ -115,6 +115,19 @@ pub struct SubqueryCache {
     work: RefCell<HashMap<usize, Rc<Vec<Vec<Value>>>>>,
     /// The session's sequence functions, where the statement may call them.
     sequences: Option<Rc<dyn Sequences>>,
+    /// Under EXPLAIN ANALYZE: rows, time and runs per plan node (by address).
+    stats: Option<RefCell<HashMap<usize, NodeStats>>>,
+}
+
+/// What EXPLAIN ANALYZE measured for one plan node.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NodeStats {
+    /// Rows produced, over all runs.
+    pub rows: u64,
+    /// Time spent producing them, including the node's inputs.
+    pub time: std::time::Duration,
+    /// Times the node was run (more than one inside a correlated subquery).
+    pub loops: u64,
 }
 
 impl SubqueryCache {
@@ -177,6 +190,48 @@ pub fn execute<E: Engine>(
         Plan::Explain(plan) => {
             let rows = plan
                 .explain_lines()
+                .into_iter()
+                .map(|line| vec![Value::Text(line)])
+                .collect();
+            let labels = vec![Label {
+                name: "QUERY PLAN".into(),
+                data_type: DataType::Text,
+            }];
+            Ok(StatementResult::Query { labels, rows })
+        }
+        Plan::ExplainAnalyze(plan) => {
+            let Plan::Select { root, .. } = plan.as_ref() else {
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "EXPLAIN ANALYZE of a statement other than a query"
+                ));
+            };
+            let mut state = SubqueryCache::for_statement(ctx);
+            state.stats = Some(RefCell::default());
+            let started = std::time::Instant::now();
+            {
+                let env = Env::new(&*txn, &state);
+                for row in query::rows(root, &env)? {
+                    row?;
+                }
+            }
+            let total = started.elapsed();
+            let stats = state.stats.take().unwrap_or_default().into_inner();
+            let annotate = |node: &crate::planner::Node| {
+                let s = stats.get(&(node as *const _ as usize))?;
+                Some(format!(
+                    "actual rows={} loops={} time={:.3} ms",
+                    s.rows,
+                    s.loops,
+                    s.time.as_secs_f64() * 1e3
+                ))
+            };
+            let mut lines = plan.explain_lines_with(&annotate);
+            lines.push(format!(
+                "Execution Time: {:.3} ms",
+                total.as_secs_f64() * 1e3
+            ));
+            let rows = lines
                 .into_iter()
                 .map(|line| vec![Value::Text(line)])
                 .collect();

@@ -25,6 +25,35 @@ pub(crate) fn passes(value: &Value) -> bool {
 
 /// The rows a node produces.
 pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
+    let Some(stats) = &env.cache.stats else {
+        return node_rows(node, env);
+    };
+    // EXPLAIN ANALYZE: time the node's setup (sorts and joins do their work here) and every
+    // row it yields, counting the rows.
+    let key = node as *const Node as usize;
+    let started = std::time::Instant::now();
+    let mut inner = node_rows(node, env)?;
+    {
+        let mut stats = stats.borrow_mut();
+        let entry = stats.entry(key).or_default();
+        entry.time += started.elapsed();
+        entry.loops += 1;
+    }
+    Ok(Box::new(std::iter::from_fn(move || {
+        let started = std::time::Instant::now();
+        let next = inner.next();
+        let mut stats = stats.borrow_mut();
+        let entry = stats.entry(key).or_default();
+        entry.time += started.elapsed();
+        if matches!(next, Some(Ok(_))) {
+            entry.rows += 1;
+        }
+        next
+    })))
+}
+
+/// The rows of a node, uninstrumented.
+fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match node {
         Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
         Node::Scan { .. } | Node::KeyLookup { .. } | Node::IndexLookup { .. } => {

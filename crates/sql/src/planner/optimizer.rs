@@ -71,6 +71,7 @@ pub fn optimize(plan: Plan) -> Plan {
             returning,
         },
         Plan::Explain(plan) => Plan::Explain(Box::new(optimize(*plan))),
+        Plan::ExplainAnalyze(plan) => Plan::ExplainAnalyze(Box::new(optimize(*plan))),
         other => other,
     }
 }

@@ -732,6 +732,8 @@ pub enum Plan {
     },
     /// `EXPLAIN`
     Explain(Box<Plan>),
+    /// `EXPLAIN ANALYZE`: runs the query and shows rows and time per node.
+    ExplainAnalyze(Box<Plan>),
 }
 
 impl Expr {
@@ -1216,8 +1218,17 @@ impl Node {
         }
     }
 
-    fn write_tree(&self, out: &mut Vec<String>, prefix: &str, child_prefix: &str) {
-        out.push(format!("{prefix}{}", self.title()));
+    fn write_tree(
+        &self,
+        out: &mut Vec<String>,
+        prefix: &str,
+        child_prefix: &str,
+        annotate: &dyn Fn(&Node) -> Option<String>,
+    ) {
+        let note = annotate(self)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        out.push(format!("{prefix}{}{note}", self.title()));
         let children = self.children();
         for (i, child) in children.iter().enumerate() {
             let last = i + 1 == children.len();
@@ -1230,6 +1241,7 @@ impl Node {
                 out,
                 &format!("{child_prefix}{p}"),
                 &format!("{child_prefix}{c}"),
+                annotate,
             );
         }
     }
@@ -1238,12 +1250,18 @@ impl Node {
 impl Plan {
     /// The plan as lines of a tree, as `EXPLAIN` prints it.
     pub fn explain_lines(&self) -> Vec<String> {
+        self.explain_lines_with(&|_| None)
+    }
+
+    /// The plan as lines of a tree, each node followed by `annotate`'s note for it if any
+    /// (`EXPLAIN ANALYZE` notes rows and time).
+    pub fn explain_lines_with(&self, annotate: &dyn Fn(&Node) -> Option<String>) -> Vec<String> {
         let mut out = Vec::new();
         match self {
-            Plan::Select { root, .. } => root.write_tree(&mut out, "", ""),
+            Plan::Select { root, .. } => root.write_tree(&mut out, "", "", annotate),
             Plan::Insert { table, source, .. } => {
                 out.push(format!("Insert: {}", table.name));
-                source.write_tree(&mut out, "└─ ", "   ");
+                source.write_tree(&mut out, "└─ ", "   ", annotate);
             }
             Plan::Update {
                 table,
@@ -1256,11 +1274,11 @@ impl Plan {
                     .map(|(i, e)| format!("{} = {e}", table.columns[*i].name))
                     .collect();
                 out.push(format!("Update: {} ({})", table.name, sets.join(", ")));
-                source.write_tree(&mut out, "└─ ", "   ");
+                source.write_tree(&mut out, "└─ ", "   ", annotate);
             }
             Plan::Delete { table, source, .. } => {
                 out.push(format!("Delete: {}", table.name));
-                source.write_tree(&mut out, "└─ ", "   ");
+                source.write_tree(&mut out, "└─ ", "   ", annotate);
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
             Plan::Truncate { names } => out.push(format!("Truncate: {}", names.join(", "))),
@@ -1280,7 +1298,9 @@ impl Plan {
             Plan::DropIndex { names, .. } => out.push(format!("DropIndex: {}", names.join(", "))),
             Plan::CreateView { view, .. } => out.push(format!("CreateView: {}", view.name)),
             Plan::DropView { names, .. } => out.push(format!("DropView: {}", names.join(", "))),
-            Plan::Explain(plan) => out.extend(plan.explain_lines()),
+            Plan::Explain(plan) | Plan::ExplainAnalyze(plan) => {
+                out.extend(plan.explain_lines_with(annotate))
+            }
         }
         out
     }

@@ -253,7 +253,16 @@ impl<'a, E: Engine> Binder<'a, E> {
                 analyze: false,
                 ..
             } => Ok(Plan::Explain(Box::new(self.bind(statement)?))),
-            S::Explain { analyze: true, .. } => Err(unsupported("EXPLAIN ANALYZE")),
+            S::Explain {
+                statement,
+                analyze: true,
+                ..
+            } => match self.bind(statement)? {
+                plan @ Plan::Select { .. } => Ok(Plan::ExplainAnalyze(Box::new(plan))),
+                _ => Err(unsupported(
+                    "EXPLAIN ANALYZE of a statement other than a query",
+                )),
+            },
             other => {
                 let text = other.to_string();
                 let word = text
