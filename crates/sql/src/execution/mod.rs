@@ -272,13 +272,17 @@ pub fn execute<E: Engine>(
             filter,
             assignments,
             returning,
+            from,
         } => {
             let state = SubqueryCache::for_statement(ctx);
             let rows = write::update(
                 txn,
                 &table,
-                &source,
-                filter.as_ref(),
+                write::Targets {
+                    source: &source,
+                    joined: from.as_ref(),
+                    filter: filter.as_ref(),
+                },
                 &assignments,
                 returning.is_some(),
                 &state,
@@ -297,13 +301,17 @@ pub fn execute<E: Engine>(
             source,
             filter,
             returning,
+            using,
         } => {
             let state = SubqueryCache::for_statement(ctx);
             let rows = write::delete(
                 txn,
                 &table,
-                &source,
-                filter.as_ref(),
+                write::Targets {
+                    source: &source,
+                    joined: using.as_ref(),
+                    filter: filter.as_ref(),
+                },
                 returning.is_some(),
                 &state,
             )?;

@@ -287,15 +287,65 @@ fn write_update<E: Engine>(
     Ok(new_key)
 }
 
-/// The rows a statement targets, found at its snapshot through `source`: (key, row).
-fn targets<E: Engine>(
+/// What an UPDATE or DELETE acts on: the scan of its table, the FROM/USING rows joined to
+/// it (if any), and the predicate over a target row followed by a joined row.
+#[derive(Clone, Copy)]
+pub struct Targets<'a> {
+    pub source: &'a Node,
+    pub joined: Option<&'a Node>,
+    pub filter: Option<&'a Expr>,
+}
+
+/// A row to write: its key, its row, and the joined FROM/USING row (empty without one).
+struct Target {
+    key: Vec<u8>,
+    row: Vec<Value>,
+    joined: Vec<Value>,
+}
+
+/// The rows a statement targets, found at its snapshot. With a join, a target row is paired
+/// with the first joined row that meets the filter with it, as in PostgreSQL.
+fn find<E: Engine>(
     txn: &Transaction<E>,
-    source: &Node,
+    targets: Targets,
     cache: &SubqueryCache,
-) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
+) -> Result<Vec<Target>> {
     let env = Env::new(txn, cache);
-    let found = fetch(source, &env)?.collect();
-    found
+    let (source, filter) = (targets.source, targets.filter);
+    let Some(joined) = targets.joined else {
+        let found = fetch(source, &env)?
+            .map(|r| {
+                r.map(|(key, row)| Target {
+                    key,
+                    row,
+                    joined: Vec::new(),
+                })
+            })
+            .collect();
+        return found;
+    };
+    let others = rows(joined, &env)?.collect::<Result<Vec<_>>>()?;
+    let mut found = Vec::new();
+    for item in fetch(source, &env)? {
+        let (key, row) = item?;
+        for other in &others {
+            let mut both = row.clone();
+            both.extend(other.iter().cloned());
+            if filter
+                .map(|f| eval(f, &both, &env))
+                .transpose()?
+                .is_none_or(|v| passes(&v))
+            {
+                found.push(Target {
+                    key,
+                    row,
+                    joined: other.clone(),
+                });
+                break;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Locks a target row and returns the row to act on: the newest version if it changed and
@@ -304,6 +354,7 @@ fn lock_target<E: Engine>(
     txn: &mut Transaction<E>,
     key: &[u8],
     row: Vec<Value>,
+    joined: &[Value],
     filter: Option<&Expr>,
     mode: LockMode,
     cache: &SubqueryCache,
@@ -318,19 +369,21 @@ fn lock_target<E: Engine>(
         return Ok(None);
     };
     let newest = row::decode(&bytes)?;
+    let mut both = newest.clone();
+    both.extend(joined.iter().cloned());
     let still_matches = filter
-        .map(|f| eval(f, &newest, &Env::new(&*txn, cache)))
+        .map(|f| eval(f, &both, &Env::new(&*txn, cache)))
         .transpose()?
         .is_none_or(|v| passes(&v));
     Ok(still_matches.then_some(newest))
 }
 
-/// Updates the rows matching `filter`.
+/// Updates the target rows. Kept rows (for RETURNING) are the new row followed by the
+/// joined row.
 pub fn update<E: Engine>(
     txn: &mut Transaction<E>,
     table: &Table,
-    source: &Node,
-    filter: Option<&Expr>,
+    targets: Targets,
     assignments: &[(usize, Expr)],
     keep_rows: bool,
     cache: &SubqueryCache,
@@ -344,40 +397,45 @@ pub fn update<E: Engine>(
         LockMode::NoKeyUpdate
     };
     let (mut count, mut kept) = (0, Vec::new());
-    for (key, row) in targets(txn, source, cache)? {
-        let Some(old) = lock_target(txn, &key, row, filter, mode, cache)? else {
+    for Target { key, row, joined } in find(txn, targets, cache)? {
+        let Some(old) = lock_target(txn, &key, row, &joined, targets.filter, mode, cache)? else {
             continue;
         };
+        let mut both = old.clone();
+        both.extend(joined.iter().cloned());
         let mut new = old.clone();
         for (index, expr) in assignments {
-            new[*index] = eval(expr, &old, &Env::new(&*txn, cache))?;
+            new[*index] = eval(expr, &both, &Env::new(&*txn, cache))?;
         }
-        let new = check_row(table, new)?;
+        let mut new = check_row(table, new)?;
         write_update(txn, table, &key, &old, &new)?;
         count += 1;
         if keep_rows {
+            new.extend(joined);
             kept.push(new);
         }
     }
     Ok((count, kept))
 }
 
-/// Deletes the rows matching `filter`.
+/// Deletes the target rows. Kept rows (for RETURNING) are the old row followed by the joined
+/// row.
 pub fn delete<E: Engine>(
     txn: &mut Transaction<E>,
     table: &Table,
-    source: &Node,
-    filter: Option<&Expr>,
+    targets: Targets,
     keep_rows: bool,
     cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
     let (mut count, mut kept) = (0, Vec::new());
-    for (key, row) in targets(txn, source, cache)? {
-        if let Some(row) = lock_target(txn, &key, row, filter, LockMode::Update, cache)? {
+    for Target { key, row, joined } in find(txn, targets, cache)? {
+        let mode = LockMode::Update;
+        if let Some(mut row) = lock_target(txn, &key, row, &joined, targets.filter, mode, cache)? {
             txn.delete(&key)?;
             index::delete_entries(txn, table, &row, &index::primary_key_of(&key)?)?;
             count += 1;
             if keep_rows {
+                row.extend(joined);
                 kept.push(row);
             }
         }

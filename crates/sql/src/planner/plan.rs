@@ -636,10 +636,12 @@ pub enum Plan {
         source: Node,
         /// Which rows.
         filter: Option<Expr>,
-        /// New values by column position, over the old row.
+        /// New values by column position, over the old row (and the FROM row).
         assignments: Vec<(usize, Expr)>,
         /// `RETURNING`, over the new row.
         returning: Option<Returning>,
+        /// `FROM`: each target row is paired with the first of these rows meeting the filter.
+        from: Option<Node>,
     },
     /// `DELETE`
     Delete {
@@ -651,6 +653,8 @@ pub enum Plan {
         filter: Option<Expr>,
         /// `RETURNING`, over the deleted row.
         returning: Option<Returning>,
+        /// `USING`: a target row is deleted if some row of these meets the filter with it.
+        using: Option<Node>,
     },
     /// `CREATE SEQUENCE`
     CreateSequence {

@@ -67,7 +67,10 @@ impl<E: Engine> Binder<'_, E> {
             .table_alias
             .as_ref()
             .map_or_else(|| table.name.clone(), |a| ident(&a.alias));
-        let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias)?;
+        let returning = self.bind_returning(
+            insert.returning.as_deref(),
+            &Scope::of_table(&table, &alias),
+        )?;
         let on_conflict = match &insert.on {
             None => None,
             Some(ast::OnInsert::OnConflict(on)) => Some(self.bind_on_conflict(on, &table, &alias)?),
@@ -92,8 +95,8 @@ impl<E: Engine> Binder<'_, E> {
     }
 
     pub(super) fn bind_update(&self, update: &ast::Update) -> Result<Plan> {
-        if update.from.is_some() || !update.table.joins.is_empty() {
-            return Err(unsupported("UPDATE with FROM or joins"));
+        if !update.table.joins.is_empty() {
+            return Err(unsupported("UPDATE of a join"));
         }
         let (table, alias) = match &update.table.relation {
             ast::TableFactor::Table {
@@ -110,7 +113,17 @@ impl<E: Engine> Binder<'_, E> {
             }
             other => return Err(unsupported(format!("UPDATE of {other}"))),
         };
-        let scope = Scope::of_table(&table, &alias);
+        // UPDATE ... FROM: expressions see the target row followed by a FROM row.
+        let (from, scope) = match &update.from {
+            Some(
+                ast::UpdateTableFromKind::BeforeSet(items)
+                | ast::UpdateTableFromKind::AfterSet(items),
+            ) => {
+                let (node, from_scope) = self.bind_from(items)?;
+                (Some(node), Scope::of_table(&table, &alias).join(from_scope))
+            }
+            None => (None, Scope::of_table(&table, &alias)),
+        };
         let mut assignments = Vec::with_capacity(update.assignments.len());
         for a in &update.assignments {
             let ast::AssignmentTarget::ColumnName(column) = &a.target else {
@@ -138,23 +151,26 @@ impl<E: Engine> Binder<'_, E> {
         if let Some(f) = &filter {
             self.check_boolean(f, &scope, None, "WHERE")?;
         }
+        // With FROM the predicate needs the joined row, so the target table is scanned whole.
+        let scan_filter = if from.is_some() { None } else { filter.clone() };
         let source = Node::Scan {
             table: table.clone(),
-            filter: filter.clone(),
+            filter: scan_filter,
         };
-        let returning = self.bind_returning(update.returning.as_deref(), &table, &alias)?;
+        let returning = self.bind_returning(update.returning.as_deref(), &scope)?;
         Ok(Plan::Update {
             table,
             source,
             filter,
             assignments,
             returning,
+            from,
         })
     }
 
     pub(super) fn bind_delete(&self, delete: &ast::Delete) -> Result<Plan> {
-        if delete.using.is_some() || !delete.tables.is_empty() {
-            return Err(unsupported("DELETE with USING"));
+        if !delete.tables.is_empty() {
+            return Err(unsupported("DELETE of several tables"));
         }
         let from = match &delete.from {
             ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from) => from,
@@ -177,7 +193,17 @@ impl<E: Engine> Binder<'_, E> {
             }
             other => return Err(unsupported(format!("DELETE from {other}"))),
         };
-        let scope = Scope::of_table(&table, &alias);
+        // DELETE ... USING: the predicate sees the target row followed by a USING row.
+        let (using, scope) = match &delete.using {
+            Some(items) => {
+                let (node, using_scope) = self.bind_from(items)?;
+                (
+                    Some(node),
+                    Scope::of_table(&table, &alias).join(using_scope),
+                )
+            }
+            None => (None, Scope::of_table(&table, &alias)),
+        };
         let filter = delete
             .selection
             .as_ref()
@@ -186,46 +212,63 @@ impl<E: Engine> Binder<'_, E> {
         if let Some(f) = &filter {
             self.check_boolean(f, &scope, None, "WHERE")?;
         }
+        let scan_filter = if using.is_some() {
+            None
+        } else {
+            filter.clone()
+        };
         let source = Node::Scan {
             table: table.clone(),
-            filter: filter.clone(),
+            filter: scan_filter,
         };
-        let returning = self.bind_returning(delete.returning.as_deref(), &table, &alias)?;
+        let returning = self.bind_returning(delete.returning.as_deref(), &scope)?;
         Ok(Plan::Delete {
             table,
             source,
             filter,
             returning,
+            using,
         })
     }
 
-    /// Binds a RETURNING list over the table's row (`*` is every column).
+    /// Binds a RETURNING list over the written row, followed by the FROM/USING row if any
+    /// (`*` is every column of both, `t.*` those of `t`).
     fn bind_returning(
         &self,
         items: Option<&[ast::SelectItem]>,
-        table: &Table,
-        alias: &str,
+        scope: &Scope,
     ) -> Result<Option<Returning>> {
         let Some(items) = items else { return Ok(None) };
-        let scope = Scope::of_table(table, alias);
         let (mut exprs, mut labels) = (Vec::new(), Vec::new());
         for item in items {
             match item {
                 ast::SelectItem::UnnamedExpr(e)
                 | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
-                    let bound = self.bind_expr(e, &scope, None)?;
+                    let bound = self.bind_expr(e, scope, None)?;
                     let name = match item {
                         ast::SelectItem::ExprWithAlias { alias, .. } => ident(alias),
                         _ => label_of(e),
                     };
                     labels.push(Label {
                         name,
-                        data_type: self.expr_type(&bound, &scope, None),
+                        data_type: self.expr_type(&bound, scope, None),
                     });
                     exprs.push(bound);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
-                    for (index, c) in table.columns.iter().enumerate() {
+                    let only = match item {
+                        ast::SelectItem::QualifiedWildcard(
+                            ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                            _,
+                        ) => Some(object_name(n)?),
+                        _ => None,
+                    };
+                    let mut any = false;
+                    for (index, c) in scope.columns.iter().enumerate() {
+                        if only.as_ref().is_some_and(|t| c.table.as_ref() != Some(t)) {
+                            continue;
+                        }
+                        any = true;
                         exprs.push(Expr::Column {
                             index,
                             name: c.name.clone().into(),
@@ -234,6 +277,12 @@ impl<E: Engine> Binder<'_, E> {
                             name: c.name.clone(),
                             data_type: c.data_type.clone(),
                         });
+                    }
+                    if let (Some(t), false) = (only, any) {
+                        return Err(errinput!(
+                            UndefinedTable,
+                            "missing FROM-clause entry for table \"{t}\""
+                        ));
                     }
                 }
                 other => return Err(unsupported(format!("RETURNING item {other}"))),
