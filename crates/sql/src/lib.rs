@@ -6,6 +6,7 @@
 //!   [`Plan`](planner::Plan), a plain enum that prints as a tree (EXPLAIN shows that printer);
 //!   optimizer rules are a list of plan rewrites.
 //! - [`execution`]: plans run as iterators of rows against a transaction.
+//! - [`functions`]: the scalar function library (strings, math, date/time), called by name.
 //! - [`types`]: PostgreSQL's types, casts, text I/O and operators over [`zizhu_types::Value`].
 //! - [`session`]: the embedded API, [`Database`] and [`Session`].
 //!
@@ -14,6 +15,7 @@
 pub mod catalog;
 pub mod error;
 pub mod execution;
+pub mod functions;
 pub mod keys;
 pub mod parser;
 pub mod planner;

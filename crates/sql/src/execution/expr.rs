@@ -291,13 +291,16 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
                 }
             })
         }
-        Function::Lower | Function::Upper | Function::Length => match arg(0)? {
+        Function::Builtin(name) => {
+            let values = args
+                .iter()
+                .map(|a| eval(a, row, env))
+                .collect::<Result<Vec<_>>>()?;
+            crate::functions::call(name, &values)?
+        }
+        Function::Length => match arg(0)? {
             Value::Null => Value::Null,
-            Value::Text(s) => match f {
-                Function::Lower => Value::Text(s.to_lowercase()),
-                Function::Upper => Value::Text(s.to_uppercase()),
-                _ => Value::Int32(s.chars().count() as i32),
-            },
+            Value::Text(s) => Value::Int32(s.chars().count() as i32),
             other => Value::Text(types::to_text(&other)),
         },
     })

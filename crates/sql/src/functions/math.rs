@@ -24,6 +24,9 @@ const MIN_SIG_DIGITS: i64 = 16;
 const MAX_DISPLAY_SCALE: i64 = 1000;
 /// `NUMERIC_MAX_RESULT_SCALE`.
 const MAX_RESULT_SCALE: f64 = 2000.0;
+/// The `log10(e)` literal `numeric.c` estimates result weights with (slightly off `LOG10_E`).
+#[allow(clippy::approx_constant)]
+const PG_LOG10_E: f64 = 0.434_294_481_903_252;
 /// `RADIANS_PER_DEGREE` in `float.c`.
 const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
 
@@ -38,7 +41,11 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
                 return Err(no_function(name, args));
             }
             let places = int_arg(&args[1])?;
-            numeric(round_numeric(&numeric_arg(&args[0])?, places, name == "trunc"))
+            numeric(round_numeric(
+                &numeric_arg(&args[0])?,
+                places,
+                name == "trunc",
+            ))
         }
         "round" | "trunc" | "ceil" | "ceiling" | "floor" if is_numeric(&args[0]) => {
             let n = numeric_arg(&args[0])?;
@@ -123,7 +130,7 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
             }
             float(x.sqrt())
         }
-        "cbrt" => float(float_arg(&args[0])?.cbrt()),
+        "cbrt" => float(glibc_cbrt(float_arg(&args[0])?)),
         "exp" if is_numeric(&args[0]) => numeric(numeric_exp(&numeric_arg(&args[0])?)?),
         "exp" => {
             let x = float_arg(&args[0])?;
@@ -238,6 +245,59 @@ fn random() -> f64 {
     x ^= x >> 27;
     STATE.store(x, AtomicOrdering::Relaxed);
     (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// glibc's `cbrt` (`sysdeps/ieee754/dbl-64/s_cbrt.c`), which PostgreSQL calls: it is not
+/// correctly rounded (`cbrt(27)` is `3.0000000000000004`), and Rust's own `cbrt` is, so the
+/// algorithm is reproduced to give PostgreSQL's digits.
+#[allow(clippy::excessive_precision)] // glibc's literals, kept as written there
+fn glibc_cbrt(x: f64) -> f64 {
+    const CBRT2: f64 = 1.259_921_049_894_873_164_8;
+    const SQR_CBRT2: f64 = 1.587_401_051_968_199_474_8;
+    const FACTOR: [f64; 5] = [1.0 / SQR_CBRT2, 1.0 / CBRT2, 1.0, CBRT2, SQR_CBRT2];
+    if !x.is_finite() || x == 0.0 {
+        return x + x;
+    }
+    // frexp: |x| = xm × 2^xe with xm in [0.5, 1).
+    let (mut a, mut bias) = (x.abs(), 0i32);
+    if a < f64::MIN_POSITIVE {
+        a *= 2f64.powi(54);
+        bias = -54;
+    }
+    let bits = a.to_bits();
+    let xe = ((bits >> 52) & 0x7ff) as i32 - 1022 + bias;
+    let xm = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    let u = 0.354_895_765_043_919_86
+        + (1.508_191_937_815_848_96
+            + (-2.114_994_941_673_712_87
+                + (2.446_931_225_635_344_3
+                    + (-1.834_692_774_836_130_86
+                        + (0.784_932_344_976_639_262 - 0.145_263_899_385_486_377 * xm) * xm)
+                        * xm)
+                    * xm)
+                * xm)
+            * xm;
+    let t2 = u * u * u;
+    let ym = u * (t2 + 2.0 * xm) / (2.0 * t2 + xm) * FACTOR[(2 + xe % 3) as usize];
+    let r = ldexp(ym, xe / 3);
+    if x < 0.0 {
+        -r
+    } else {
+        r
+    }
+}
+
+/// `x × 2^e` without intermediate overflow or underflow.
+fn ldexp(mut x: f64, mut e: i32) -> f64 {
+    while e > 1000 {
+        x *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        x *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    x * 2f64.powi(e)
 }
 
 /// `dpow`.
@@ -378,7 +438,9 @@ fn clamp_scale(rscale: i64) -> i64 {
 }
 
 fn numeric_f64(int: &BigInt, scale: i64) -> f64 {
-    BigDecimal::new(int.clone(), scale).to_f64().unwrap_or(f64::NAN)
+    BigDecimal::new(int.clone(), scale)
+        .to_f64()
+        .unwrap_or(f64::NAN)
 }
 
 /// `estimate_ln_dweight`: the decimal weight of `ln(x)` for a positive `x`, estimated exactly as
@@ -393,7 +455,7 @@ fn ln_dweight(int: &BigInt, scale: i64) -> i64 {
     }
     // The first one or two base-10000 digits: x ≈ digits × 10^dweight.
     let w = weight(int, scale);
-    let unit = 4 * w - scale; // x / 10000^w = int / 10^(scale + 4w)
+    let unit = scale + 4 * w; // x / 10000^w = int / 10^(scale + 4w)
     let shifted = |e: i64| -> BigInt {
         if e >= 0 {
             int / pow10(e)
@@ -516,7 +578,7 @@ fn numeric_exp(n: &Numeric) -> Result<Numeric> {
     };
     let (int, scale) = parts(d);
     let x = numeric_f64(&int, scale);
-    let val = (x * 0.434_294_481_903_252).clamp(-MAX_RESULT_SCALE, MAX_RESULT_SCALE);
+    let val = (x * PG_LOG10_E).clamp(-MAX_RESULT_SCALE, MAX_RESULT_SCALE);
     let rscale = clamp_scale((MIN_SIG_DIGITS - val as i64).max(scale));
     if x.abs() >= MAX_RESULT_SCALE * 3.0 {
         if x > 0.0 {
@@ -526,7 +588,10 @@ fn numeric_exp(n: &Numeric) -> Result<Numeric> {
     }
     let p = rscale + val.max(0.0) as i64 + 30;
     let fixed = rescale(&int, scale, p, true).0;
-    Ok(finite(round_fixed(&exp_fixed(&fixed, p), p, rscale), rscale))
+    Ok(finite(
+        round_fixed(&exp_fixed(&fixed, p), p, rscale),
+        rscale,
+    ))
 }
 
 /// Rounds a fixed-point value at `p` places to `rscale` places.
@@ -665,7 +730,7 @@ fn numeric_power(base: &Numeric, exp: &Numeric) -> Result<Numeric> {
         }
         return Ok(finite(BigInt::zero(), MAX_DISPLAY_SCALE));
     }
-    let val = val * 0.434_294_481_903_252;
+    let val = val * PG_LOG10_E;
     let rscale = clamp_scale((MIN_SIG_DIGITS - val as i64).max(bs).max(es));
     let p = rscale + val.max(0.0) as i64 + 30 + exponent10(&ei, es).max(0);
     let ln_b = ln_fixed(&bi, bs, p);

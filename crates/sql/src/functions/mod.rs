@@ -104,9 +104,21 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
 
 /// Whether a scalar function `name` (lower-case) accepts `arity` arguments.
 pub fn exists(name: &str, arity: usize) -> bool {
+    lookup(name, arity).is_some()
+}
+
+/// The function's name as stored in plans, if a function `name` (lower-case) accepts `arity`
+/// arguments.
+pub fn lookup(name: &str, arity: usize) -> Option<&'static str> {
     FUNCTIONS
         .iter()
-        .any(|(n, min, max)| *n == name && (*min..=*max).contains(&arity))
+        .find(|(n, min, max)| *n == name && (*min..=*max).contains(&arity))
+        .map(|(n, _, _)| *n)
+}
+
+/// Whether some function is called `name`, with whatever arguments.
+pub fn is_known(name: &str) -> bool {
+    FUNCTIONS.iter().any(|(n, _, _)| *n == name)
 }
 
 /// Whether the function's result can change between calls with the same arguments: such calls
@@ -138,9 +150,7 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
         "starts_with" => DataType::Bool,
         "substr" | "substring" | "replace" | "btrim" | "ltrim" | "rtrim" | "lpad" | "rpad"
         | "split_part" | "concat" | "concat_ws" | "left" | "right" | "reverse" | "repeat"
-        | "initcap" | "chr" | "md5" | "upper" | "lower" | "translate" | "to_char" => {
-            DataType::Text
-        }
+        | "initcap" | "chr" | "md5" | "upper" | "lower" | "translate" | "to_char" => DataType::Text,
         // `round(numeric, int)`/`trunc(numeric, int)` only exist for numeric.
         "round" | "trunc" if args.len() == 2 => DataType::Numeric(None),
         "round" | "trunc" | "ceil" | "ceiling" | "floor" | "sign" | "sqrt" | "exp" | "ln"
@@ -174,7 +184,10 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
         }
         "cbrt" | "pi" | "degrees" | "radians" | "random" | "date_part" => DataType::Float64,
         "greatest" | "least" => common_type(args),
-        "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp"
+        "now"
+        | "current_timestamp"
+        | "transaction_timestamp"
+        | "statement_timestamp"
         | "clock_timestamp" => DataType::TimestampTz,
         "current_date" | "make_date" => DataType::Date,
         "extract" => DataType::Numeric(None),

@@ -61,11 +61,7 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
             out(pad(&text(0)?, int(1)?, &fill, name == "lpad")?)
         }
         "split_part" => out(split_part(&text(0)?, &text(1)?, int(2)?)?),
-        "concat" => out(args
-            .iter()
-            .filter(|v| !v.is_null())
-            .map(to_text)
-            .collect()),
+        "concat" => out(args.iter().filter(|v| !v.is_null()).map(to_text).collect()),
         "concat_ws" => {
             if args[0].is_null() {
                 return Ok(Some(Value::Null));

@@ -406,10 +406,11 @@ fn fold(expr: Expr) -> Expr {
                 | Expr::Case(..)
                 | Expr::Function(..)
         );
-    let volatile = matches!(
-        expr,
-        Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _)
-    );
+    let volatile = match &expr {
+        Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => true,
+        Expr::Function(Function::Builtin(name), _) => crate::functions::is_volatile(name),
+        _ => false,
+    };
     if constant && !volatile {
         let cache = crate::execution::SubqueryCache::default();
         let env = crate::execution::Env::new(&NoReads, &cache);

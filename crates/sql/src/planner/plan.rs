@@ -160,10 +160,6 @@ pub enum Function {
     NullIf,
     /// `abs(a)`
     Abs,
-    /// `lower(a)`
-    Lower,
-    /// `upper(a)`
-    Upper,
     /// `length(a)`
     Length,
     /// `nextval(sequence)`: volatile, never folded.
@@ -172,6 +168,8 @@ pub enum Function {
     CurrVal,
     /// `setval(sequence, value [, is_called])`
     SetVal,
+    /// A function of the [`crate::functions`] library, by name.
+    Builtin(&'static str),
 }
 
 /// Aggregate functions.
@@ -898,6 +896,11 @@ impl fmt::Display for Expr {
             Expr::Quantified { op, left, all, .. } => {
                 let q = if *all { "ALL" } else { "ANY" };
                 write!(f, "({left} {op:?} {q} (subquery))")
+            }
+            Expr::Function(Function::Builtin(name), args) => {
+                write!(f, "{name}(")?;
+                write_list(f, args)?;
+                f.write_str(")")
             }
             Expr::Function(func, args) => {
                 write!(f, "{}(", format!("{func:?}").to_lowercase())?;

@@ -27,10 +27,13 @@ pub fn type_of(expr: &Expr) -> DataType {
         Expr::Case(whens, _) => whens
             .first()
             .map_or(DataType::Unknown, |(_, then)| type_of(then)),
-        Expr::Function(Function::Lower | Function::Upper, _) => DataType::Text,
         Expr::Function(Function::Length, _) => DataType::Int32,
         Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => {
             DataType::Int64
+        }
+        Expr::Function(Function::Builtin(name), args) => {
+            let types: Vec<DataType> = args.iter().map(type_of).collect();
+            crate::functions::return_type(name, &types)
         }
         Expr::Function(_, args) => args.first().map_or(DataType::Unknown, type_of),
         Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
@@ -348,7 +351,18 @@ impl<E: Engine> Binder<'_, E> {
                 ));
             }
             A::Function(f) => self.bind_function(f, scope, grouping)?,
-            _ => return Err(unsupported(format!("expression {expr}"))),
+            _ => match keyword_call(expr)? {
+                Some((name, operands)) => {
+                    let args = operands
+                        .iter()
+                        .map(|a| self.bind_expr(a, scope, grouping))
+                        .collect::<Result<Vec<_>>>()?;
+                    let builtin = crate::functions::lookup(name, args.len())
+                        .ok_or_else(|| errinternal!("keyword call {name} has no function"))?;
+                    Expr::Function(Function::Builtin(builtin), args)
+                }
+                None => return Err(unsupported(format!("expression {expr}"))),
+            },
         })
     }
 
@@ -382,8 +396,6 @@ impl<E: Engine> Binder<'_, E> {
             "coalesce" => (Function::Coalesce, None),
             "nullif" => (Function::NullIf, Some(2)),
             "abs" => (Function::Abs, Some(1)),
-            "lower" => (Function::Lower, Some(1)),
-            "upper" => (Function::Upper, Some(1)),
             "length" | "char_length" | "character_length" => (Function::Length, Some(1)),
             "nextval" => (Function::NextVal, Some(1)),
             "currval" => (Function::CurrVal, Some(1)),
@@ -395,12 +407,22 @@ impl<E: Engine> Binder<'_, E> {
                     "window function {name} requires an OVER clause"
                 ))
             }
-            _ => {
-                return Err(errinput!(
-                    UndefinedFunction,
-                    "function {name} does not exist"
-                ))
-            }
+            _ => match crate::functions::lookup(&name, args.len()) {
+                Some(builtin) => return Ok(Expr::Function(Function::Builtin(builtin), args)),
+                None if crate::functions::is_known(&name) => {
+                    return Err(errinput!(
+                        UndefinedFunction,
+                        "function {name} with {} arguments does not exist",
+                        args.len()
+                    ))
+                }
+                None => {
+                    return Err(errinput!(
+                        UndefinedFunction,
+                        "function {name} does not exist"
+                    ))
+                }
+            },
         };
         if arity.is_some_and(|n| n != args.len()) || args.is_empty() {
             return Err(errinput!(
@@ -470,6 +492,13 @@ impl<E: Engine> Binder<'_, E> {
                 t => t,
             },
             Expr::Negate(e) => self.expr_type(e, scope, grouping),
+            Expr::Function(Function::Builtin(name), args) => {
+                let types: Vec<DataType> = args
+                    .iter()
+                    .map(|a| self.expr_type(a, scope, grouping))
+                    .collect();
+                crate::functions::return_type(name, &types)
+            }
             other => type_of(other),
         }
     }
@@ -712,5 +741,96 @@ impl<E: Engine> Binder<'_, E> {
             order_by,
             frame,
         })
+    }
+}
+
+/// A keyword-syntax call as the [`crate::functions`] function it means, with its operands:
+/// `substring(s FROM a FOR n)` is `substring(s, a, n)`, `trim(LEADING 'x' FROM s)` is
+/// `ltrim(s, 'x')`, `position(a IN s)` is `position(s, a)`, `extract(year FROM d)` is
+/// `extract('year', d)`. `None` if `expr` is no such call.
+pub(super) fn keyword_call(expr: &ast::Expr) -> Result<Option<(&'static str, Vec<ast::Expr>)>> {
+    use ast::Expr as A;
+    let int = |n: &str| A::value(ast::Value::Number(n.to_string(), false));
+    let text = |s: String| A::value(ast::Value::SingleQuotedString(s));
+    let plain = |field: &ast::CeilFloorKind| {
+        matches!(
+            field,
+            ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+        )
+    };
+    Ok(Some(match expr {
+        A::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let from = substring_from
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| int("1"));
+            let mut args = vec![expr.as_ref().clone(), from];
+            args.extend(substring_for.as_deref().cloned());
+            ("substring", args)
+        }
+        A::Position { expr, r#in } => ("position", vec![r#in.as_ref().clone(), *expr.clone()]),
+        A::Trim {
+            trim_where,
+            trim_what,
+            expr,
+            trim_characters,
+        } => {
+            let name = match trim_where {
+                None | Some(ast::TrimWhereField::Both) => "btrim",
+                Some(ast::TrimWhereField::Leading) => "ltrim",
+                Some(ast::TrimWhereField::Trailing) => "rtrim",
+            };
+            let mut args = vec![expr.as_ref().clone()];
+            args.extend(trim_what.as_deref().cloned());
+            args.extend(trim_characters.iter().flatten().cloned());
+            (name, args)
+        }
+        A::Extract { field, expr, .. } => (
+            "extract",
+            vec![
+                text(field.to_string().to_lowercase()),
+                expr.as_ref().clone(),
+            ],
+        ),
+        A::Ceil { expr, field } if plain(field) => ("ceil", vec![expr.as_ref().clone()]),
+        A::Floor { expr, field } if plain(field) => ("floor", vec![expr.as_ref().clone()]),
+        A::Ceil { .. } | A::Floor { .. } => {
+            return Err(unsupported("CEIL/FLOOR with a scale or TO field"))
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The operand expressions of a keyword-syntax call (see [`keyword_call`]), for finding
+/// aggregate and window calls inside it.
+pub(super) fn keyword_operands(expr: &ast::Expr) -> Vec<&ast::Expr> {
+    use ast::Expr as A;
+    match expr {
+        A::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => std::iter::once(expr.as_ref())
+            .chain(substring_from.as_deref())
+            .chain(substring_for.as_deref())
+            .collect(),
+        A::Position { expr, r#in } => vec![expr, r#in],
+        A::Trim {
+            trim_what,
+            expr,
+            trim_characters,
+            ..
+        } => std::iter::once(expr.as_ref())
+            .chain(trim_what.as_deref())
+            .chain(trim_characters.iter().flatten())
+            .collect(),
+        A::Extract { expr, .. } | A::Ceil { expr, .. } | A::Floor { expr, .. } => vec![expr],
+        _ => vec![],
     }
 }

@@ -84,7 +84,9 @@ pub(super) fn collect_calls<'e>(
                 }
             }
         }
-        _ => {}
+        other => super::expr::keyword_operands(other)
+            .into_iter()
+            .for_each(|e| collect_calls(e, target, out)),
     }
 }
 
