@@ -10,7 +10,7 @@ use zizhu_types::{Numeric, Value};
 use super::{eval, Env};
 use crate::keys::Key;
 use crate::planner::{
-    Aggregate, FrameBound, JoinKind, Node, SetOp, SortKey, WindowFunc, WindowFunction,
+    Aggregate, Expr, FrameBound, JoinKind, Node, SetOp, SortKey, WindowFunc, WindowFunction,
 };
 use crate::types::{ops, DataType};
 use crate::{errinput, row, types, Result};
@@ -262,7 +262,28 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             right,
             predicate,
             kind,
+            left_width,
             right_width,
+        } if kind.keeps_right() => Box::new(
+            right_outer_join(
+                left,
+                right,
+                predicate.as_ref(),
+                *kind,
+                *left_width,
+                *right_width,
+                env,
+            )?
+            .into_iter()
+            .map(Ok),
+        ),
+        Node::NestedLoopJoin {
+            left,
+            right,
+            predicate,
+            kind,
+            right_width,
+            ..
         } => {
             let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
             let (kind, width) = (*kind, *right_width);
@@ -282,7 +303,7 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                         Some(Err(e)) => return vec![Err(e)],
                     }
                 }
-                if out.is_empty() && kind == JoinKind::Left {
+                if out.is_empty() && kind.keeps_left() {
                     let mut padded = l;
                     padded.extend(std::iter::repeat_n(Value::Null, width));
                     out.push(Ok(padded));
@@ -291,6 +312,52 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }))
         }
     })
+}
+
+/// A RIGHT or FULL join: right rows no left row matched follow, padded with NULLs on the left.
+/// Materialized, since the unmatched right rows are known only once the left side is done.
+fn right_outer_join(
+    left: &Node,
+    right: &Node,
+    predicate: Option<&Expr>,
+    kind: JoinKind,
+    left_width: usize,
+    right_width: usize,
+    env: &Env<'_>,
+) -> Result<Vec<Vec<Value>>> {
+    let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
+    let mut matched = vec![false; inner.len()];
+    let mut out = Vec::new();
+    for l in rows(left, env)? {
+        let l = l?;
+        let mut any = false;
+        for (r, seen) in inner.iter().zip(matched.iter_mut()) {
+            let mut joined = l.clone();
+            joined.extend(r.iter().cloned());
+            if predicate
+                .map(|p| eval(p, &joined, env))
+                .transpose()?
+                .is_none_or(|v| passes(&v))
+            {
+                *seen = true;
+                any = true;
+                out.push(joined);
+            }
+        }
+        if !any && kind.keeps_left() {
+            let mut padded = l;
+            padded.extend(std::iter::repeat_n(Value::Null, right_width));
+            out.push(padded);
+        }
+    }
+    for (r, seen) in inner.into_iter().zip(matched) {
+        if !seen {
+            let mut padded = vec![Value::Null; left_width];
+            padded.extend(r);
+            out.push(padded);
+        }
+    }
+    Ok(out)
 }
 
 /// Rows of a table with their keys, from a scan or lookup node, filtered.

@@ -188,12 +188,14 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
             right,
             predicate,
             kind,
+            left_width,
             right_width,
         } => Node::NestedLoopJoin {
             left: boxed(left),
             right: boxed(right),
             predicate,
             kind,
+            left_width,
             right_width,
         },
         leaf @ (Node::Nothing

@@ -332,6 +332,22 @@ pub enum JoinKind {
     Inner,
     /// `LEFT [OUTER] JOIN`
     Left,
+    /// `RIGHT [OUTER] JOIN`
+    Right,
+    /// `FULL [OUTER] JOIN`
+    Full,
+}
+
+impl JoinKind {
+    /// Whether left rows without a match are kept, padded with NULLs on the right.
+    pub fn keeps_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Whether right rows without a match are kept, padded with NULLs on the left.
+    pub fn keeps_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
 }
 
 /// A node of a query plan. Each produces rows of values.
@@ -497,6 +513,8 @@ pub enum Node {
         predicate: Option<Expr>,
         /// Kind.
         kind: JoinKind,
+        /// Columns of the left side (for NULL padding).
+        left_width: usize,
         /// Columns of the right side (for NULL padding).
         right_width: usize,
     },
@@ -1061,6 +1079,8 @@ impl Node {
                 let kind = match kind {
                     JoinKind::Inner => "inner",
                     JoinKind::Left => "left",
+                    JoinKind::Right => "right",
+                    JoinKind::Full => "full",
                 };
                 match predicate {
                     Some(p) => format!("NestedLoopJoin: {kind} on {p}"),
@@ -1174,12 +1194,14 @@ impl Node {
                 right,
                 predicate,
                 kind,
+                left_width,
                 right_width,
             } => Node::NestedLoopJoin {
                 left,
                 right,
                 predicate: predicate.map(f),
                 kind,
+                left_width,
                 right_width,
             },
             // Aggregates keep their expressions as bound: folding inside them is not needed for

@@ -443,6 +443,10 @@ impl<E: Engine> Binder<'_, E> {
                     ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
                         (JoinKind::Left, c)
                     }
+                    ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) => {
+                        (JoinKind::Right, c)
+                    }
+                    ast::JoinOperator::FullOuter(c) => (JoinKind::Full, c),
                     ast::JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
                     other => {
                         return Err(unsupported(
@@ -454,7 +458,7 @@ impl<E: Engine> Binder<'_, E> {
                         ))
                     }
                 };
-                let right_width = right_scope.columns.len();
+                let (left_width, right_width) = (scope.columns.len(), right_scope.columns.len());
                 let joined = scope.join(right_scope);
                 let predicate = match constraint {
                     ast::JoinConstraint::On(e) => Some(self.bind_expr(e, &joined, None)?),
@@ -467,6 +471,7 @@ impl<E: Engine> Binder<'_, E> {
                     right: Box::new(right),
                     predicate,
                     kind,
+                    left_width,
                     right_width,
                 };
                 scope = joined;
@@ -474,13 +479,13 @@ impl<E: Engine> Binder<'_, E> {
             result = Some(match result {
                 None => (node, scope),
                 Some((left, left_scope)) => {
-                    let right_width = scope.columns.len();
                     let node = Node::NestedLoopJoin {
                         left: Box::new(left),
                         right: Box::new(node),
                         predicate: None,
                         kind: JoinKind::Inner,
-                        right_width,
+                        left_width: left_scope.columns.len(),
+                        right_width: scope.columns.len(),
                     };
                     (node, left_scope.join(scope))
                 }
