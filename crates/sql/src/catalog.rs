@@ -43,6 +43,20 @@ pub struct Table {
     pub primary_key: Vec<usize>,
     /// Secondary indexes.
     pub indexes: Vec<Index>,
+    /// CHECK constraints, in name order (the order PostgreSQL checks them in).
+    pub checks: Vec<Check>,
+}
+
+/// A CHECK constraint: stored as its SQL text and bound afresh by each statement that writes
+/// the table, as column defaults are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// Name (unique within the table).
+    pub name: String,
+    /// The boolean expression over the table's columns, as SQL text.
+    pub expr: String,
+    /// The columns it reads: dropping one drops the constraint, renaming one is refused.
+    pub columns: Vec<String>,
 }
 
 /// A view: a named query, stored as its text and bound afresh wherever it is used.
@@ -143,6 +157,13 @@ impl Table {
             values.push(int(index.columns.len()));
             values.extend(index.columns.iter().map(|&i| int(i)));
         }
+        values.push(int(self.checks.len()));
+        for check in &self.checks {
+            values.push(Value::Text(check.name.clone()));
+            values.push(Value::Text(check.expr.clone()));
+            values.push(int(check.columns.len()));
+            values.extend(check.columns.iter().cloned().map(Value::Text));
+        }
         row::encode(&values)
     }
 
@@ -205,6 +226,19 @@ impl Table {
                 unique,
             });
         }
+        let check_count = count(next()?)?;
+        let mut checks = Vec::with_capacity(check_count);
+        for _ in 0..check_count {
+            let name = text(next()?)?;
+            let expr = text(next()?)?;
+            let width = count(next()?)?;
+            let columns = (0..width).map(|_| text(next()?)).collect::<Result<_>>()?;
+            checks.push(Check {
+                name,
+                expr,
+                columns,
+            });
+        }
         if next().is_ok() {
             return Err(bad());
         }
@@ -214,6 +248,7 @@ impl Table {
             columns,
             primary_key,
             indexes,
+            checks,
         })
     }
 }
@@ -537,6 +572,11 @@ mod tests {
                     unique: false,
                 },
             ],
+            checks: vec![Check {
+                name: "accounts_balance_check".into(),
+                expr: "balance >= 0".into(),
+                columns: vec!["balance".into()],
+            }],
         };
         assert_eq!(Table::decode(&table.encode()).unwrap(), table);
     }

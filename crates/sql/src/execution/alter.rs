@@ -113,6 +113,8 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                 .indexes
                 .iter_mut()
                 .for_each(|i| i.columns.iter_mut().for_each(shift));
+            // So do CHECK constraints that read it, as in PostgreSQL.
+            table.checks.retain(|c| !c.columns.contains(name));
             table.columns.remove(position);
             rewrite_rows(txn, table, |_, row| {
                 row.remove(position);
@@ -128,7 +130,55 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                     table.name
                 ));
             }
+            // CHECK constraints are stored as text naming the column.
+            if let Some(check) = table.checks.iter().find(|c| c.columns.contains(old)) {
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "cannot rename column \"{old}\": check constraint \"{}\" uses it (drop the constraint first)",
+                    check.name
+                ));
+            }
             table.columns[position].name = new.clone();
+            Ok(())
+        }
+        AlterOp::AddCheck { check, expr } => {
+            if table.checks.iter().any(|c| c.name == check.name) {
+                return Err(errinput!(
+                    DuplicateObject,
+                    "constraint \"{}\" for relation \"{}\" already exists",
+                    check.name,
+                    table.name
+                ));
+            }
+            let cache = SubqueryCache::default();
+            let rows = txn
+                .scan(Key::table_rows(table.id), Direction::Forward)?
+                .collect::<zizhu_txn::Result<Vec<_>>>()?;
+            for (_, bytes) in rows {
+                let row = row::decode(&bytes)?;
+                if eval(expr, &row, &Env::new(&*txn, &cache))? == Value::Bool(false) {
+                    return Err(errinput!(
+                        CheckViolation,
+                        "check constraint \"{}\" of relation \"{}\" is violated by some row",
+                        check.name,
+                        table.name
+                    ));
+                }
+            }
+            table.checks.push(check.clone());
+            table.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(())
+        }
+        AlterOp::DropConstraint { name, if_exists } => {
+            let before = table.checks.len();
+            table.checks.retain(|c| c.name != *name);
+            if table.checks.len() == before && !*if_exists {
+                return Err(errinput!(
+                    UndefinedObject,
+                    "constraint \"{name}\" of relation \"{}\" does not exist",
+                    table.name
+                ));
+            }
             Ok(())
         }
         AlterOp::RenameTable { new } => {

@@ -248,12 +248,14 @@ pub fn execute<E: Engine>(
             source,
             returning,
             on_conflict,
+            checks,
         } => {
             let insert = write::Insert {
                 table: &table,
                 targets: &targets,
                 defaults: &defaults,
                 on_conflict: on_conflict.as_ref(),
+                checks: &checks,
             };
             let state = SubqueryCache::for_statement(ctx);
             let rows = write::insert(txn, ctx, &insert, &source, returning.is_some(), &state)?;
@@ -273,6 +275,7 @@ pub fn execute<E: Engine>(
             assignments,
             returning,
             from,
+            checks,
         } => {
             let state = SubqueryCache::for_statement(ctx);
             let rows = write::update(
@@ -284,6 +287,7 @@ pub fn execute<E: Engine>(
                     filter: filter.as_ref(),
                 },
                 &assignments,
+                &checks,
                 returning.is_some(),
                 &state,
             )?;

@@ -28,7 +28,12 @@ fn row_text(row: &[Value]) -> String {
 }
 
 /// Coerces a new row to the table's column types and checks NOT NULL.
-fn check_row(table: &Table, row: Vec<Value>) -> Result<Vec<Value>> {
+fn check_row(
+    table: &Table,
+    checks: &[(String, Expr)],
+    row: Vec<Value>,
+    env: &Env<'_>,
+) -> Result<Vec<Value>> {
     let row = row
         .into_iter()
         .zip(&table.columns)
@@ -40,6 +45,17 @@ fn check_row(table: &Table, row: Vec<Value>) -> Result<Vec<Value>> {
                 NotNullViolation,
                 "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
                 column.name,
+                table.name
+            )
+            .with_detail(format!("Failing row contains {}.", row_text(&row))));
+        }
+    }
+    // NULL passes a CHECK, as in SQL: only false fails.
+    for (name, check) in checks {
+        if eval(check, &row, env)? == Value::Bool(false) {
+            return Err(errinput!(
+                CheckViolation,
+                "new row for relation \"{}\" violates check constraint \"{name}\"",
                 table.name
             )
             .with_detail(format!("Failing row contains {}.", row_text(&row))));
@@ -96,6 +112,8 @@ pub struct Insert<'a> {
     pub defaults: &'a [Option<Expr>],
     /// `ON CONFLICT`.
     pub on_conflict: Option<&'a OnConflict>,
+    /// CHECK constraints, bound over the new row, by name.
+    pub checks: &'a [(String, Expr)],
 }
 
 /// Inserts the source's rows; returns how many rows were inserted or updated (by ON CONFLICT
@@ -126,7 +144,7 @@ pub fn insert<E: Engine>(
                 (None, None) => Value::Null,
             });
         }
-        let new = check_row(table, new)?;
+        let new = check_row(table, insert.checks, new, &Env::new(&*txn, cache))?;
         let pk = match table.key_of(&new) {
             Some(pk) => pk,
             None => {
@@ -180,8 +198,8 @@ pub fn insert<E: Engine>(
                 for (index, expr) in assignments {
                     updated[*index] = eval(expr, &both, &env)?;
                 }
+                let updated = check_row(table, insert.checks, updated, &env)?;
                 drop(env);
-                let updated = check_row(table, updated)?;
                 let new_key = write_update(txn, table, &key, &existing, &updated)?;
                 touched.insert(new_key);
                 count += 1;
@@ -385,6 +403,7 @@ pub fn update<E: Engine>(
     table: &Table,
     targets: Targets,
     assignments: &[(usize, Expr)],
+    checks: &[(String, Expr)],
     keep_rows: bool,
     cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
@@ -407,7 +426,7 @@ pub fn update<E: Engine>(
         for (index, expr) in assignments {
             new[*index] = eval(expr, &both, &Env::new(&*txn, cache))?;
         }
-        let mut new = check_row(table, new)?;
+        let mut new = check_row(table, checks, new, &Env::new(&*txn, cache))?;
         write_update(txn, table, &key, &old, &new)?;
         count += 1;
         if keep_rows {

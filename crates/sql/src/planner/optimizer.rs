@@ -38,6 +38,7 @@ pub fn optimize(plan: Plan) -> Plan {
             source,
             returning,
             on_conflict,
+            checks,
         } => Plan::Insert {
             table,
             targets,
@@ -45,6 +46,7 @@ pub fn optimize(plan: Plan) -> Plan {
             source: run(source),
             returning,
             on_conflict,
+            checks,
         },
         Plan::Update {
             table,
@@ -53,6 +55,7 @@ pub fn optimize(plan: Plan) -> Plan {
             assignments,
             returning,
             from,
+            checks,
         } => Plan::Update {
             table,
             source: run(source),
@@ -60,6 +63,7 @@ pub fn optimize(plan: Plan) -> Plan {
             assignments,
             returning,
             from: from.map(run),
+            checks,
         },
         Plan::Delete {
             table,

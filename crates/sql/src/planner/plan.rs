@@ -597,6 +597,20 @@ pub enum AlterOp {
         /// New name.
         new: String,
     },
+    /// `ADD [CONSTRAINT name] CHECK (...)`: existing rows must satisfy it.
+    AddCheck {
+        /// The constraint as stored.
+        check: crate::catalog::Check,
+        /// Its expression, bound over the table's row.
+        expr: Expr,
+    },
+    /// `DROP CONSTRAINT [IF EXISTS] name` (CHECK constraints).
+    DropConstraint {
+        /// The constraint.
+        name: String,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
     /// `RENAME TO new`
     RenameTable {
         /// New name.
@@ -643,6 +657,8 @@ pub enum Plan {
         returning: Option<Returning>,
         /// `ON CONFLICT`.
         on_conflict: Option<OnConflict>,
+        /// CHECK constraints, bound over the new row, by name.
+        checks: Vec<(String, Expr)>,
     },
     /// `UPDATE`
     Update {
@@ -658,6 +674,8 @@ pub enum Plan {
         returning: Option<Returning>,
         /// `FROM`: each target row is paired with the first of these rows meeting the filter.
         from: Option<Node>,
+        /// CHECK constraints, bound over the new row, by name.
+        checks: Vec<(String, Expr)>,
     },
     /// `DELETE`
     Delete {

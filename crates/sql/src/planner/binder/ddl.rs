@@ -106,6 +106,7 @@ impl<E: Engine> Binder<'_, E> {
         let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
         let mut primary_key = Vec::new();
         let mut unique: Vec<Vec<usize>> = Vec::new();
+        let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
         let mut sequences = Vec::new();
         for def in &create.columns {
             let column_name = ident(&def.name);
@@ -151,6 +152,10 @@ impl<E: Engine> Binder<'_, E> {
                         // Check it binds now; store the text, evaluated at each insert.
                         self.bind_expr(expr, &Scope::default(), None)?;
                         column.default = Some(expr.to_string());
+                    }
+                    ast::ColumnOption::Check(c) => {
+                        let given = option.name.as_ref().or(c.name.as_ref()).map(ident);
+                        checks.push((given, c.expr.as_ref().clone()));
                     }
                     ast::ColumnOption::Unique(_) => unique.push(vec![columns.len()]),
                     ast::ColumnOption::PrimaryKey(_) => {
@@ -221,6 +226,9 @@ impl<E: Engine> Binder<'_, E> {
                         primary_key.push(i);
                     }
                 }
+                ast::TableConstraint::Check(c) => {
+                    checks.push((c.name.as_ref().map(ident), c.expr.as_ref().clone()));
+                }
                 other => return Err(unsupported(format!("table constraint {other}"))),
             }
         }
@@ -239,13 +247,19 @@ impl<E: Engine> Binder<'_, E> {
                 }
             })
             .collect();
-        let table = Table {
+        let mut table = Table {
             id: 0,
             name,
             columns,
             primary_key,
             indexes: Vec::new(),
+            checks: Vec::new(),
         };
+        for (given, expr) in checks {
+            let check = self.new_check(&table, given, &expr)?;
+            table.checks.push(check);
+        }
+        table.checks.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Plan::CreateTable {
             table,
             if_not_exists: create.if_not_exists,
@@ -254,7 +268,7 @@ impl<E: Engine> Binder<'_, E> {
         })
     }
 
-    /// Binds a view's stored query; its columns take the view's own names where given.    /// Binds a view's stored query; its columns take the view's own names where given. Also
+    /// Binds a view's stored query; its columns take the view's own names where given. Also
     /// returns the tables and views the query uses.
     pub(super) fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>, Vec<String>)> {
         let statements = crate::parser::parse(self.dialect, &view.query)?;
@@ -378,6 +392,30 @@ impl<E: Engine> Binder<'_, E> {
         for op in &alter.operations {
             use ast::AlterTableOperation as O;
             ops.push(match op {
+                O::AddConstraint {
+                    constraint: ast::TableConstraint::Check(c),
+                    ..
+                } => {
+                    // Bound over the table as it is now, so other operations must not move its
+                    // columns first.
+                    if alter.operations.len() > 1 {
+                        return Err(unsupported(
+                            "ADD CONSTRAINT ... CHECK with other operations in one ALTER TABLE",
+                        ));
+                    }
+                    let table = Catalog::table(self.txn, &table)?
+                        .ok_or_else(|| errinternal!("table {table} vanished during binding"))?;
+                    let check = self.new_check(&table, c.name.as_ref().map(ident), &c.expr)?;
+                    let expr =
+                        self.bind_expr(&c.expr, &Scope::of_table(&table, &table.name), None)?;
+                    AlterOp::AddCheck { check, expr }
+                }
+                O::DropConstraint {
+                    if_exists, name, ..
+                } => AlterOp::DropConstraint {
+                    name: ident(name),
+                    if_exists: *if_exists,
+                },
                 O::AddColumn {
                     if_not_exists,
                     column_def,
@@ -523,5 +561,100 @@ impl<E: Engine> Binder<'_, E> {
             ));
         }
         Ok(seq)
+    }
+}
+
+/// The table columns `expr` reads (outside subqueries), by position, each once.
+fn columns_read(expr: &Expr, out: &mut Vec<usize>) {
+    if let Expr::Column { index, .. } = expr {
+        if !out.contains(index) {
+            out.push(*index);
+        }
+    }
+    for child in expr.children() {
+        columns_read(child, out);
+    }
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Subquery(_) | Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. }
+    ) || expr.children().into_iter().any(has_subquery)
+}
+
+impl<E: Engine> Binder<'_, E> {
+    /// A new CHECK constraint on `table`: the expression must be boolean over the table's own
+    /// columns, without subqueries. Unnamed ones are named as PostgreSQL names them:
+    /// `<table>_<column>_check` when one column is read, else `<table>_check`, with a number
+    /// appended while the name is taken.
+    pub(super) fn new_check(
+        &self,
+        table: &Table,
+        given: Option<String>,
+        expr: &ast::Expr,
+    ) -> Result<Check> {
+        let scope = Scope::of_table(table, &table.name);
+        let bound = self.bind_expr(expr, &scope, None)?;
+        self.check_boolean(&bound, &scope, None, "CHECK")?;
+        if has_subquery(&bound) {
+            return Err(errinput!(
+                FeatureNotSupported,
+                "cannot use subquery in check constraint"
+            ));
+        }
+        let mut read = Vec::new();
+        columns_read(&bound, &mut read);
+        let columns: Vec<String> = read
+            .iter()
+            .map(|&i| table.columns[i].name.clone())
+            .collect();
+        let taken = |name: &str| table.checks.iter().any(|c| c.name == name);
+        let name = match given {
+            Some(name) if taken(&name) => {
+                return Err(errinput!(
+                    DuplicateObject,
+                    "constraint \"{name}\" for relation \"{}\" already exists",
+                    table.name
+                ))
+            }
+            Some(name) => name,
+            None => {
+                let base = match columns.as_slice() {
+                    [only] => format!("{}_{only}_check", table.name),
+                    _ => format!("{}_check", table.name),
+                };
+                let mut name = base.clone();
+                let mut n = 0;
+                while taken(&name) {
+                    n += 1;
+                    name = format!("{base}{n}");
+                }
+                name
+            }
+        };
+        Ok(Check {
+            name,
+            expr: expr.to_string(),
+            columns,
+        })
+    }
+
+    /// Binds a table's CHECK constraints over its row, for a statement that writes it.
+    pub(super) fn bind_checks(&self, table: &Table) -> Result<Vec<(String, Expr)>> {
+        let scope = Scope::of_table(table, &table.name);
+        table
+            .checks
+            .iter()
+            .map(|check| {
+                let expr = sqlparser::parser::Parser::new(self.dialect)
+                    .try_with_sql(&check.expr)
+                    .and_then(|mut p| p.parse_expr())
+                    .map_err(|e| {
+                        errinternal!("stored check {:?} does not parse: {e}", check.expr)
+                    })?;
+                Ok((check.name.clone(), self.bind_expr(&expr, &scope, None)?))
+            })
+            .collect()
     }
 }

@@ -77,6 +77,7 @@ impl<E: Engine> Binder<'_, E> {
             Some(_) => return Err(unsupported("ON DUPLICATE KEY UPDATE")),
         };
         Ok(Plan::Insert {
+            checks: self.bind_checks(&table)?,
             table,
             targets,
             defaults,
@@ -159,6 +160,7 @@ impl<E: Engine> Binder<'_, E> {
         };
         let returning = self.bind_returning(update.returning.as_deref(), &scope)?;
         Ok(Plan::Update {
+            checks: self.bind_checks(&table)?,
             table,
             source,
             filter,

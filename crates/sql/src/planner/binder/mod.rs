@@ -29,7 +29,7 @@ use super::plan::{
     Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
     WindowFunc, WindowFunction,
 };
-use crate::catalog::{Catalog, Column, Index, Table, View};
+use crate::catalog::{Catalog, Check, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
 use crate::types::{self, DataType};
 use crate::{errinput, errinternal, Error, Result};
