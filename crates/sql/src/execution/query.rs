@@ -10,10 +10,12 @@ use zizhu_types::{Numeric, Value};
 use super::{eval, Env};
 use crate::keys::Key;
 use crate::planner::{
-    Aggregate, Expr, FrameBound, JoinKind, Node, SetOp, SortKey, WindowFunc, WindowFunction,
+    Aggregate, Expr, FrameBound, JoinKind, Node, SetOp, SortKey, Statistic, WindowFunc,
+    WindowFunction,
 };
 use crate::types::{ops, DataType};
-use crate::{errinput, row, types, Result};
+use crate::{errinput, errinternal, row, types, Result};
+use zizhu_types::BigDecimal;
 
 /// A stream of rows.
 pub type Rows<'a> = Box<dyn Iterator<Item = Result<Vec<Value>>> + 'a>;
@@ -701,6 +703,126 @@ enum Accumulator {
         value: Option<bool>,
         all: bool,
     },
+    Statistic(Statistic, Spread),
+}
+
+/// Running sums for variance and standard deviation, computed as PostgreSQL does: exactly
+/// over numerics (N, Σx, Σx²), and with the Youngs-Cramer update over floats.
+enum Spread {
+    Empty,
+    Exact {
+        n: i64,
+        sum: BigDecimal,
+        squares: BigDecimal,
+    },
+    /// Any numeric NaN or infinity makes the result NaN.
+    NotFinite(i64),
+    Float {
+        n: f64,
+        sum: f64,
+        squares: f64,
+    },
+}
+
+impl Spread {
+    fn add(&mut self, value: Value) -> Result<()> {
+        let float = match value {
+            Value::Float32(f) => Some(f as f64),
+            Value::Float64(f) => Some(f),
+            _ => None,
+        };
+        match (std::mem::replace(self, Spread::Empty), float) {
+            (Spread::Empty, Some(x)) => {
+                *self = Spread::Float {
+                    n: 1.0,
+                    sum: x,
+                    squares: 0.0,
+                }
+            }
+            (Spread::Float { n, sum, squares }, Some(x)) => {
+                let (n, sum) = (n + 1.0, sum + x);
+                let tmp = x * n - sum;
+                *self = Spread::Float {
+                    n,
+                    sum,
+                    squares: squares + tmp * tmp / (n * (n - 1.0)),
+                };
+            }
+            (state, None) => {
+                let n = match &state {
+                    Spread::Empty => 0,
+                    Spread::Exact { n, .. } | Spread::NotFinite(n) => *n,
+                    Spread::Float { .. } => {
+                        return Err(errinternal!("mixed float and numeric in one aggregate"))
+                    }
+                };
+                *self = match (state, types::cast(value, &DataType::Numeric(None))?) {
+                    (Spread::Empty, Value::Numeric(Numeric::Finite(x))) => Spread::Exact {
+                        n: 1,
+                        squares: &x * &x,
+                        sum: x,
+                    },
+                    (Spread::Exact { n, sum, squares }, Value::Numeric(Numeric::Finite(x))) => {
+                        Spread::Exact {
+                            n: n + 1,
+                            squares: squares + &x * &x,
+                            sum: sum + x,
+                        }
+                    }
+                    _ => Spread::NotFinite(n + 1),
+                };
+            }
+            (Spread::Exact { .. } | Spread::NotFinite(_), Some(_)) => {
+                return Err(errinternal!("mixed float and numeric in one aggregate"))
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, statistic: Statistic) -> Result<Value> {
+        let min = if statistic.sample() { 2 } else { 1 };
+        Ok(match self {
+            Spread::Empty => Value::Null,
+            Spread::NotFinite(n) if n < min => Value::Null,
+            Spread::NotFinite(_) => Value::Numeric(Numeric::NaN),
+            Spread::Float { n, .. } if n < min as f64 => Value::Null,
+            Spread::Float { n, squares, .. } => {
+                let variance = squares / if statistic.sample() { n - 1.0 } else { n };
+                Value::Float64(if statistic.root() {
+                    variance.sqrt()
+                } else {
+                    variance
+                })
+            }
+            Spread::Exact { n, .. } if n < min => Value::Null,
+            Spread::Exact { n, sum, squares } => {
+                let numerator = BigDecimal::from(n) * squares - &sum * &sum;
+                let denominator = if statistic.sample() {
+                    n as i128 * (n as i128 - 1)
+                } else {
+                    n as i128 * n as i128
+                };
+                let zero = || Value::Numeric(Numeric::Finite(BigDecimal::from(0)));
+                if numerator.sign() != bigdecimal::num_bigint::Sign::Plus {
+                    return Ok(zero());
+                }
+                let variance = ops::div(
+                    &Value::Numeric(Numeric::Finite(numerator)),
+                    &Value::Numeric(Numeric::Finite(BigDecimal::from(denominator))),
+                )?;
+                match variance {
+                    Value::Numeric(Numeric::Finite(v)) if statistic.root() => {
+                        let scale = v.fractional_digit_count();
+                        let root = v.sqrt().ok_or_else(|| errinternal!("negative variance"))?;
+                        Value::Numeric(Numeric::Finite(
+                            root.with_scale_round(scale, bigdecimal::RoundingMode::HalfUp),
+                        ))
+                    }
+                    v => v,
+                }
+            }
+        })
+    }
 }
 
 impl Accumulator {
@@ -716,6 +838,7 @@ impl Accumulator {
                 value: None,
                 all: false,
             },
+            Aggregate::Statistic(_, s, _) => Accumulator::Statistic(*s, Spread::Empty),
             Aggregate::CountStar | Aggregate::Count(..) => Accumulator::Count(0),
             Aggregate::Sum(..) => Accumulator::Sum(None),
             Aggregate::Avg(..) => Accumulator::Avg(None, 0),
@@ -759,6 +882,7 @@ impl Accumulator {
                 });
             }
             Accumulator::Count(n) => *n += 1,
+            Accumulator::Statistic(_, spread) => spread.add(value)?,
             Accumulator::Sum(sum) | Accumulator::Avg(sum, _) => {
                 // sum(int2/int4) is bigint and sum(bigint) numeric in PostgreSQL, so a sum of
                 // integers overflows only where PostgreSQL's does.
@@ -799,6 +923,7 @@ impl Accumulator {
     fn finish(self) -> Result<Value> {
         Ok(match self {
             Accumulator::Count(n) => Value::Int64(n),
+            Accumulator::Statistic(s, spread) => spread.finish(s)?,
             Accumulator::Text(text) => text.map_or(Value::Null, Value::Text),
             Accumulator::Bool { value, .. } => value.map_or(Value::Null, Value::Bool),
             Accumulator::Sum(sum) | Accumulator::Extreme { best: sum, .. } => {

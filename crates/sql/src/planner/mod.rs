@@ -13,5 +13,5 @@ pub use optimizer::optimize;
 pub use plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Frame,
     FrameBound, Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey,
-    Subquery, WindowFunc, WindowFunction,
+    Statistic, Subquery, WindowFunc, WindowFunction,
 };

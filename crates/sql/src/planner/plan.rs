@@ -193,6 +193,8 @@ pub enum Aggregate {
     BoolAnd(Expr),
     /// `bool_or(a)`
     BoolOr(Expr),
+    /// `variance`, `stddev` and their `_samp` / `_pop` forms.
+    Statistic(Expr, Statistic, bool),
     /// `aggregate FILTER (WHERE condition)`: only rows meeting the condition are aggregated.
     Filtered(Box<Aggregate>, Expr),
 }
@@ -209,7 +211,8 @@ impl Aggregate {
             | Aggregate::Max(e)
             | Aggregate::StringAgg(e, _, _)
             | Aggregate::BoolAnd(e)
-            | Aggregate::BoolOr(e) => Some(e),
+            | Aggregate::BoolOr(e)
+            | Aggregate::Statistic(e, _, _) => Some(e),
             Aggregate::Filtered(inner, _) => inner.argument(),
         }
     }
@@ -220,7 +223,8 @@ impl Aggregate {
             Aggregate::Count(_, d)
             | Aggregate::Sum(_, d)
             | Aggregate::Avg(_, d)
-            | Aggregate::StringAgg(_, _, d) => *d,
+            | Aggregate::StringAgg(_, _, d)
+            | Aggregate::Statistic(_, _, d) => *d,
             Aggregate::Filtered(inner, _) => inner.distinct(),
             _ => false,
         }
@@ -238,6 +242,42 @@ impl Aggregate {
             _ => {}
         }
         exprs
+    }
+}
+
+/// The spread statistics: numeric for integer and numeric input, double precision for floats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statistic {
+    /// `var_samp` (`variance`): NULL for fewer than two rows.
+    VarSamp,
+    /// `var_pop`
+    VarPop,
+    /// `stddev_samp` (`stddev`): NULL for fewer than two rows.
+    StddevSamp,
+    /// `stddev_pop`
+    StddevPop,
+}
+
+impl Statistic {
+    /// By SQL name.
+    pub fn from_name(name: &str) -> Option<Statistic> {
+        Some(match name {
+            "var_samp" | "variance" => Statistic::VarSamp,
+            "var_pop" => Statistic::VarPop,
+            "stddev_samp" | "stddev" => Statistic::StddevSamp,
+            "stddev_pop" => Statistic::StddevPop,
+            _ => return None,
+        })
+    }
+
+    /// Divides by N - 1 rather than N.
+    pub fn sample(self) -> bool {
+        matches!(self, Statistic::VarSamp | Statistic::StddevSamp)
+    }
+
+    /// The square root of the variance.
+    pub fn root(self) -> bool {
+        matches!(self, Statistic::StddevSamp | Statistic::StddevPop)
     }
 }
 
@@ -970,6 +1010,11 @@ impl fmt::Display for Aggregate {
             Aggregate::StringAgg(e, sep, d) => write!(f, "string_agg({}{e}, {sep})", distinct(d)),
             Aggregate::BoolAnd(e) => write!(f, "bool_and({e})"),
             Aggregate::BoolOr(e) => write!(f, "bool_or({e})"),
+            Aggregate::Statistic(e, s, d) => {
+                let name = format!("{s:?}").to_lowercase().replace("samp", "_samp");
+                let name = name.replace("pop", "_pop");
+                write!(f, "{name}({}{e})", distinct(d))
+            }
             Aggregate::Filtered(inner, condition) => {
                 write!(f, "{inner} FILTER (WHERE {condition})")
             }

@@ -26,8 +26,8 @@ use std::rc::Rc;
 
 use super::plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Frame, FrameBound,
-    Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Subquery,
-    WindowFunc, WindowFunction,
+    Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Statistic,
+    Subquery, WindowFunc, WindowFunction,
 };
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};

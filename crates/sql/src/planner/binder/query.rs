@@ -14,6 +14,12 @@ pub(super) const AGGREGATES: &[&str] = &[
     "bool_and",
     "bool_or",
     "every",
+    "variance",
+    "var_samp",
+    "var_pop",
+    "stddev",
+    "stddev_samp",
+    "stddev_pop",
 ];
 
 pub(super) fn function_name(f: &ast::Function) -> String {
@@ -1126,6 +1132,10 @@ impl<E: Engine> Binder<'_, E> {
             }
             ("bool_and" | "every", [e]) => Aggregate::BoolAnd(bind_arg(e)?),
             ("bool_or", [e]) => Aggregate::BoolOr(bind_arg(e)?),
+            (name, [e]) if Statistic::from_name(name).is_some() => {
+                let statistic = Statistic::from_name(name).ok_or_else(wrong)?;
+                Aggregate::Statistic(bind_arg(e)?, statistic, distinct)
+            }
             _ => return Err(wrong()),
         };
         filtered(aggregate)
