@@ -99,6 +99,8 @@ impl<E: Engine> Database<E> {
 struct SessionContext<E: Engine> {
     db: Arc<Database<E>>,
     currvals: Arc<Mutex<HashMap<TableId, i64>>>,
+    /// When the transaction started (timestamp microseconds).
+    started: Option<i64>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -110,7 +112,12 @@ impl<E: Engine> Context for SessionContext<E> {
         Some(Rc::new(SessionContext {
             db: self.db.clone(),
             currvals: self.currvals.clone(),
+            started: self.started,
         }))
+    }
+
+    fn transaction_start(&self) -> Option<i64> {
+        self.started
     }
 }
 
@@ -153,6 +160,8 @@ struct Block<E: Engine> {
     txn: Transaction<E>,
     /// An error happened: only ROLLBACK (TO) is accepted.
     failed: bool,
+    /// When BEGIN ran (timestamp microseconds): `now()` for the whole block.
+    started: i64,
 }
 
 /// A session: a sequence of statements, possibly inside a transaction block.
@@ -257,7 +266,11 @@ impl<E: Engine> Session<E> {
             S::StartTransaction { modes, .. } => {
                 if self.block.is_none() {
                     let txn = self.begin(modes)?;
-                    self.block = Some(Block { txn, failed: false });
+                    self.block = Some(Block {
+                        txn,
+                        failed: false,
+                        started: crate::functions::now_micros(),
+                    });
                 }
                 // PostgreSQL only warns about a BEGIN inside a block.
                 return Ok(StatementResult::Command("BEGIN"));
@@ -265,11 +278,15 @@ impl<E: Engine> Session<E> {
             S::Commit { .. } => {
                 return match self.block.take() {
                     None => Ok(StatementResult::Command("COMMIT")),
-                    Some(Block { txn, failed: true }) => {
+                    Some(Block {
+                        txn, failed: true, ..
+                    }) => {
                         txn.rollback();
                         Ok(StatementResult::Command("ROLLBACK"))
                     }
-                    Some(Block { txn, failed: false }) => {
+                    Some(Block {
+                        txn, failed: false, ..
+                    }) => {
                         txn.commit()?;
                         Ok(StatementResult::Command("COMMIT"))
                     }
@@ -358,6 +375,7 @@ impl<E: Engine> Session<E> {
                 let ctx = SessionContext {
                     db: self.db.clone(),
                     currvals: self.currvals.clone(),
+                    started: Some(block.started),
                 };
                 let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement);
                 if result.is_err() {
@@ -373,6 +391,7 @@ impl<E: Engine> Session<E> {
                 let ctx = SessionContext {
                     db: self.db.clone(),
                     currvals: self.currvals.clone(),
+                    started: None,
                 };
                 let result = run(&ctx, &self.dialect, &mut txn, sql, statement)?;
                 txn.commit()?;

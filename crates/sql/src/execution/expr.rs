@@ -292,6 +292,11 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
             })
         }
         Function::Builtin(name) => {
+            if let Some((transaction, statement)) = env.cache.clock {
+                if let Some(value) = crate::functions::pinned_clock(name, transaction, statement) {
+                    return Ok(value);
+                }
+            }
             let values = args
                 .iter()
                 .map(|a| eval(a, row, env))

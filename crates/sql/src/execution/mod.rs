@@ -117,6 +117,9 @@ pub struct SubqueryCache {
     sequences: Option<Rc<dyn Sequences>>,
     /// Under EXPLAIN ANALYZE: rows, time and runs per plan node (by address).
     stats: Option<RefCell<HashMap<usize, NodeStats>>>,
+    /// When the transaction and the statement started (timestamp microseconds), for `now()`
+    /// and `statement_timestamp()`; `None` outside a statement (constant folding).
+    pub(crate) clock: Option<(i64, i64)>,
 }
 
 /// What EXPLAIN ANALYZE measured for one plan node.
@@ -133,8 +136,10 @@ pub struct NodeStats {
 impl SubqueryCache {
     /// A statement's state, with the session's sequence functions.
     pub fn for_statement(ctx: &dyn Context) -> Self {
+        let statement = crate::functions::now_micros();
         Self {
             sequences: ctx.sequences(),
+            clock: Some((ctx.transaction_start().unwrap_or(statement), statement)),
             ..Self::default()
         }
     }
@@ -172,6 +177,10 @@ pub trait Context {
 
     /// The session's sequence functions (`nextval`, `currval`, `setval`).
     fn sequences(&self) -> Option<Rc<dyn Sequences>>;
+
+    /// When the transaction started (timestamp microseconds), if known: `now()` returns it
+    /// for every statement of the transaction, as in PostgreSQL.
+    fn transaction_start(&self) -> Option<i64>;
 }
 
 /// Executes a plan.

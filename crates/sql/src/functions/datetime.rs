@@ -59,7 +59,8 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
 }
 
 /// The system clock as microseconds since 2000-01-01 UTC.
-fn now_micros() -> i64 {
+/// The system clock as PostgreSQL timestamp microseconds (since 2000-01-01 UTC).
+pub fn now_micros() -> i64 {
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);

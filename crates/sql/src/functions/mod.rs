@@ -102,6 +102,26 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("make_date", 3, 3),
 ];
 
+pub use datetime::now_micros;
+
+/// The clock functions PostgreSQL pins to the start of the transaction (`now()`,
+/// `current_timestamp`, `transaction_timestamp()`, `current_date`) or of the statement
+/// (`statement_timestamp()`), given those instants; `None` for other functions, including
+/// `clock_timestamp()`, which reads the clock at each call.
+pub fn pinned_clock(name: &str, transaction: i64, statement: i64) -> Option<Value> {
+    use zizhu_types::{Date, Timestamp};
+    Some(match name {
+        "now" | "current_timestamp" | "transaction_timestamp" => {
+            Value::TimestampTz(Timestamp(transaction))
+        }
+        "statement_timestamp" => Value::TimestampTz(Timestamp(statement)),
+        "current_date" => {
+            Value::Date(Date(transaction.div_euclid(24 * 60 * 60 * 1_000_000) as i32))
+        }
+        _ => return None,
+    })
+}
+
 /// Whether a scalar function `name` (lower-case) accepts `arity` arguments.
 pub fn exists(name: &str, arity: usize) -> bool {
     lookup(name, arity).is_some()
