@@ -44,6 +44,20 @@ struct ScopeColumn {
     table: Option<String>,
     name: String,
     data_type: DataType,
+    /// Reachable only by a qualified name and left out of `*`: a column merged by
+    /// `JOIN ... USING` / `NATURAL JOIN` (the merged column is reached unqualified).
+    qualified_only: bool,
+}
+
+impl ScopeColumn {
+    /// Whether a reference `table.name` (or plain `name`) means this column.
+    fn answers(&self, table: Option<&str>, name: &str) -> bool {
+        self.name == name
+            && match table {
+                None => !self.qualified_only,
+                Some(t) => self.table.as_deref() == Some(t),
+            }
+    }
 }
 
 /// The columns an expression can refer to, in row order.
@@ -58,6 +72,7 @@ impl Scope {
             .columns
             .iter()
             .map(|c| ScopeColumn {
+                qualified_only: false,
                 table: Some(alias.to_string()),
                 name: c.name.clone(),
                 data_type: c.data_type.clone(),
@@ -282,10 +297,11 @@ impl<'a, E: Engine> Binder<'a, E> {
         scope: &Scope,
         span: sqlparser::tokenizer::Span,
     ) -> Result<Expr> {
-        let mut found =
-            scope.columns.iter().enumerate().filter(|(_, c)| {
-                c.name == name && table.is_none_or(|t| c.table.as_deref() == Some(t))
-            });
+        let mut found = scope
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.answers(table, name));
         let display = match table {
             Some(t) => format!("{t}.{name}"),
             None => name.to_string(),
@@ -303,9 +319,11 @@ impl<'a, E: Engine> Binder<'a, E> {
             (None, _) => {
                 // A correlated reference to an enclosing query's column.
                 for (depth, outer) in self.outer.iter().rev().enumerate() {
-                    let mut found = outer.columns.iter().enumerate().filter(|(_, c)| {
-                        c.name == name && table.is_none_or(|t| c.table.as_deref() == Some(t))
-                    });
+                    let mut found = outer
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.answers(table, name));
                     match (found.next(), found.next()) {
                         (Some((index, _)), None) => {
                             return Ok(Expr::OuterColumn {

@@ -465,12 +465,31 @@ impl<E: Engine> Binder<'_, E> {
                     }
                 };
                 let (left_width, right_width) = (scope.columns.len(), right_scope.columns.len());
+                let using = match constraint {
+                    ast::JoinConstraint::Using(names) => {
+                        Some(names.iter().map(object_name).collect::<Result<Vec<_>>>()?)
+                    }
+                    ast::JoinConstraint::Natural => Some(
+                        scope
+                            .columns
+                            .iter()
+                            .filter(|c| !c.qualified_only)
+                            .filter(|c| {
+                                right_scope.columns.iter().any(|r| r.answers(None, &c.name))
+                            })
+                            .map(|c| c.name.clone())
+                            .collect(),
+                    ),
+                    _ => None,
+                };
+                if let Some(using) = using {
+                    (node, scope) = using_join(node, scope, right, right_scope, kind, &using)?;
+                    continue;
+                }
                 let joined = scope.join(right_scope);
                 let predicate = match constraint {
                     ast::JoinConstraint::On(e) => Some(self.bind_expr(e, &joined, None)?),
-                    ast::JoinConstraint::None => None,
-                    ast::JoinConstraint::Using(_) => return Err(unsupported("JOIN USING")),
-                    ast::JoinConstraint::Natural => return Err(unsupported("NATURAL JOIN")),
+                    _ => None,
                 };
                 node = Node::NestedLoopJoin {
                     left: Box::new(node),
@@ -518,6 +537,7 @@ impl<E: Engine> Binder<'_, E> {
                     .labels
                     .into_iter()
                     .map(|l| ScopeColumn {
+                        qualified_only: false,
                         table: Some(alias.clone()),
                         name: l.name,
                         data_type: l.data_type,
@@ -543,6 +563,7 @@ impl<E: Engine> Binder<'_, E> {
                 let columns = labels
                     .into_iter()
                     .map(|l| ScopeColumn {
+                        qualified_only: false,
                         table: Some(alias.clone()),
                         name: l.name,
                         data_type: l.data_type,
@@ -612,6 +633,7 @@ impl<E: Engine> Binder<'_, E> {
                 let data_type = type_of(&start);
                 let scope = Scope {
                     columns: vec![ScopeColumn {
+                        qualified_only: false,
                         table: Some(table),
                         name: column,
                         data_type,
@@ -644,6 +666,7 @@ impl<E: Engine> Binder<'_, E> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, l)| ScopeColumn {
+                        qualified_only: false,
                         table: alias.clone(),
                         name: names.get(i).cloned().unwrap_or(l.name),
                         data_type: l.data_type,
@@ -753,6 +776,7 @@ impl<E: Engine> Binder<'_, E> {
                     columns.push(match &bound {
                         Expr::Column { index, .. } => scope.columns[*index].clone(),
                         _ => ScopeColumn {
+                            qualified_only: false,
                             table: None,
                             name: g.to_string(),
                             data_type: type_of(&bound),
@@ -767,6 +791,7 @@ impl<E: Engine> Binder<'_, E> {
                         continue;
                     }
                     columns.push(ScopeColumn {
+                        qualified_only: false,
                         table: None,
                         name: call.to_string(),
                         data_type: DataType::Unknown,
@@ -827,6 +852,7 @@ impl<E: Engine> Binder<'_, E> {
             for (j, name) in names.into_iter().enumerate() {
                 self.windows.borrow_mut().push((name.clone(), base + j));
                 scope.columns.push(ScopeColumn {
+                    qualified_only: false,
                     table: None,
                     name,
                     data_type: DataType::Unknown,
@@ -877,7 +903,11 @@ impl<E: Engine> Binder<'_, E> {
                     };
                     let mut any = false;
                     for (i, c) in columns.iter().enumerate() {
-                        if only.as_ref().is_some_and(|t| c.table.as_ref() != Some(t)) {
+                        let skip = match &only {
+                            Some(t) => c.table.as_ref() != Some(t),
+                            None => c.qualified_only,
+                        };
+                        if skip {
                             continue;
                         }
                         any = true;
@@ -1222,4 +1252,92 @@ fn lock_rows(node: Node, locks: &[ast::LockClause]) -> Result<Node> {
         project @ Node::Project { .. } => build(project, Vec::new()),
         _ => Err(not_allowed()),
     }
+}
+
+/// `JOIN ... USING (columns)` (and NATURAL JOIN, whose columns are the common names): equal
+/// values in each named column join, and each pair is merged into one column, listed first and
+/// reached by its plain name (the left value, the right one for RIGHT JOIN, the first non-NULL
+/// for FULL JOIN). The two originals stay reachable as `t.column` but leave `*`.
+fn using_join(
+    left: Node,
+    left_scope: Scope,
+    right: Node,
+    right_scope: Scope,
+    kind: JoinKind,
+    using: &[String],
+) -> Result<(Node, Scope)> {
+    let position = |scope: &Scope, name: &str, side: &str| -> Result<usize> {
+        let mut found = scope
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.answers(None, name));
+        match (found.next(), found.next()) {
+            (Some((i, _)), None) => Ok(i),
+            (Some(_), Some(_)) => Err(errinput!(
+                AmbiguousColumn,
+                "common column name \"{name}\" appears more than once in {side} table"
+            )),
+            (None, _) => Err(errinput!(
+                UndefinedColumn,
+                "column \"{name}\" specified in USING clause does not exist in {side} table"
+            )),
+        }
+    };
+    let (left_width, right_width) = (left_scope.columns.len(), right_scope.columns.len());
+    let mut pairs = Vec::with_capacity(using.len());
+    for name in using {
+        pairs.push((
+            position(&left_scope, name, "left")?,
+            left_width + position(&right_scope, name, "right")?,
+        ));
+    }
+    let column = |index: usize, name: &str| Expr::Column {
+        index,
+        name: name.to_string().into(),
+    };
+    let predicate = pairs
+        .iter()
+        .zip(using)
+        .map(|(&(l, r), name)| {
+            Expr::Compare(
+                CompareOp::Eq,
+                Box::new(column(l, name)),
+                Box::new(column(r, name)),
+            )
+        })
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    let mut joined = left_scope.join(right_scope);
+    let mut exprs = Vec::with_capacity(using.len() + joined.columns.len());
+    let mut merged = Vec::with_capacity(using.len());
+    for (&(l, r), name) in pairs.iter().zip(using) {
+        exprs.push(match kind {
+            JoinKind::Inner | JoinKind::Left => column(l, name),
+            JoinKind::Right => column(r, name),
+            JoinKind::Full => {
+                Expr::Function(Function::Coalesce, vec![column(l, name), column(r, name)])
+            }
+        });
+        merged.push(ScopeColumn {
+            table: None,
+            name: name.clone(),
+            data_type: joined.columns[l].data_type.clone(),
+            qualified_only: false,
+        });
+        joined.columns[l].qualified_only = true;
+        joined.columns[r].qualified_only = true;
+    }
+    exprs.extend((0..joined.columns.len()).map(|i| column(i, &joined.columns[i].name)));
+    let node = Node::Project {
+        source: Box::new(Node::NestedLoopJoin {
+            left: Box::new(left),
+            right: Box::new(right),
+            predicate,
+            kind,
+            left_width,
+            right_width,
+        }),
+        exprs,
+    };
+    Ok((node, Scope { columns: merged }.join(joined)))
 }
