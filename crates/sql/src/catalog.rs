@@ -28,6 +28,8 @@ pub struct Column {
     pub nullable: bool,
     /// The DEFAULT expression as SQL text, evaluated at each insert.
     pub default: Option<String>,
+    /// `GENERATED ALWAYS AS IDENTITY`: only the default may be stored (not an explicit value).
+    pub generated_always: bool,
 }
 
 /// A table.
@@ -146,6 +148,7 @@ impl Table {
             values.push(Value::Text(column.data_type.to_string()));
             values.push(Value::Bool(column.nullable));
             values.push(column.default.clone().map_or(Value::Null, Value::Text));
+            values.push(Value::Bool(column.generated_always));
         }
         values.push(int(self.primary_key.len()));
         values.extend(self.primary_key.iter().map(|&i| int(i)));
@@ -194,11 +197,13 @@ impl Table {
                 Value::Text(t) => Some(t.clone()),
                 _ => None,
             };
+            let generated_always = matches!(next()?, Value::Bool(true));
             columns.push(Column {
                 name,
                 data_type,
                 nullable,
                 default,
+                generated_always,
             });
         }
         let position = |v: &Value| count(v).and_then(|i| if i < n { Ok(i) } else { Err(bad()) });
@@ -537,24 +542,28 @@ mod tests {
                     data_type: DataType::Int64,
                     nullable: false,
                     default: None,
+                    generated_always: true,
                 },
                 Column {
                     name: "balance".into(),
                     data_type: DataType::Numeric(Some((12, 2))),
                     nullable: true,
                     default: Some("0".into()),
+                    generated_always: false,
                 },
                 Column {
                     name: "note".into(),
                     data_type: DataType::Varchar(Some(20)),
                     nullable: true,
                     default: None,
+                    generated_always: false,
                 },
                 Column {
                     name: "c".into(),
                     data_type: DataType::Char(3),
                     nullable: true,
                     default: None,
+                    generated_always: false,
                 },
             ],
             primary_key: vec![0],

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     StringDataRightTruncation,
     /// 22023
     InvalidParameterValue,
+    /// 428C9
+    GeneratedAlways,
     /// 2201E
     InvalidArgumentForLogarithm,
     /// 2201F
@@ -215,6 +217,7 @@ impl ErrorCode {
             DivisionByZero => "22012",
             StringDataRightTruncation => "22001",
             InvalidParameterValue => "22023",
+            GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
             InvalidArgumentForPowerFunction => "2201F",
             NullValueNotAllowed => "22004",

@@ -135,6 +135,7 @@ impl<E: Engine> Binder<'_, E> {
                 },
                 nullable: true,
                 default: None,
+                generated_always: false,
             };
             if let Some((_, type_max)) = serial {
                 let sequence_name = format!("{name}_{}_seq", column.name);
@@ -152,6 +153,38 @@ impl<E: Engine> Binder<'_, E> {
                         // Check it binds now; store the text, evaluated at each insert.
                         self.bind_expr(expr, &Scope::default(), None)?;
                         column.default = Some(expr.to_string());
+                    }
+                    ast::ColumnOption::Generated {
+                        generated_as:
+                            kind @ (ast::GeneratedAs::Always | ast::GeneratedAs::ByDefault),
+                        generation_expr: None,
+                        sequence_options,
+                        ..
+                    } => {
+                        // An identity column: as SERIAL, a default drawing from a sequence the
+                        // table owns; ALWAYS also refuses explicit values.
+                        if sequence_options.as_ref().is_some_and(|o| !o.is_empty()) {
+                            return Err(unsupported("identity sequence options"));
+                        }
+                        let type_max = match column.data_type {
+                            DataType::Int16 => i16::MAX as i64,
+                            DataType::Int32 => i32::MAX as i64,
+                            DataType::Int64 => i64::MAX,
+                            _ => {
+                                return Err(errinput!(
+                                    InvalidParameterValue,
+                                    "identity column type must be smallint, integer, or bigint"
+                                ))
+                            }
+                        };
+                        let sequence_name = format!("{name}_{}_seq", column.name);
+                        column.default = Some(format!("nextval('{sequence_name}')"));
+                        column.nullable = false;
+                        column.generated_always = matches!(kind, ast::GeneratedAs::Always);
+                        let mut sequence =
+                            crate::sequence::Sequence::new(sequence_name, 1, type_max);
+                        sequence.owned_by = Some(name.clone());
+                        sequences.push(sequence);
                     }
                     ast::ColumnOption::Check(c) => {
                         let given = option.name.as_ref().or(c.name.as_ref()).map(ident);
@@ -427,6 +460,7 @@ impl<E: Engine> Binder<'_, E> {
                         data_type: data_type_from_ast(&column_def.data_type)?,
                         nullable: true,
                         default: None,
+                        generated_always: false,
                     };
                     let mut default = None;
                     for option in &column_def.options {

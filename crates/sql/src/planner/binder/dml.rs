@@ -51,6 +51,18 @@ impl<E: Engine> Binder<'_, E> {
         }
         let mut targets = vec![None; table.columns.len()];
         for (source_index, &column) in positions.iter().take(labels.len()).enumerate() {
+            let column_def = &table.columns[column];
+            if column_def.generated_always {
+                return Err(errinput!(
+                    GeneratedAlways,
+                    "cannot insert a non-DEFAULT value into column \"{}\"",
+                    column_def.name
+                )
+                .with_detail(format!(
+                    "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                    column_def.name
+                )));
+            }
             targets[column] = Some(source_index);
         }
         let defaults = table
@@ -127,17 +139,7 @@ impl<E: Engine> Binder<'_, E> {
         };
         let mut assignments = Vec::with_capacity(update.assignments.len());
         for a in &update.assignments {
-            let ast::AssignmentTarget::ColumnName(column) = &a.target else {
-                return Err(unsupported("multi-column assignment"));
-            };
-            let column = object_name(column)?;
-            let index = table.column_index(&column).ok_or_else(|| {
-                errinput!(
-                    UndefinedColumn,
-                    "column \"{column}\" of relation \"{}\" does not exist",
-                    table.name
-                )
-            })?;
+            let (index, column) = assigned_column(&table, &a.target)?;
             let target = Expr::Column {
                 index,
                 name: column.into(),
@@ -385,17 +387,7 @@ impl<E: Engine> Binder<'_, E> {
                 let scope = Scope::of_table(table, alias).join(Scope::of_table(table, "excluded"));
                 let mut assignments = Vec::with_capacity(update.assignments.len());
                 for a in &update.assignments {
-                    let ast::AssignmentTarget::ColumnName(column) = &a.target else {
-                        return Err(unsupported("multi-column assignment"));
-                    };
-                    let column = object_name(column)?;
-                    let index = table.column_index(&column).ok_or_else(|| {
-                        errinput!(
-                            UndefinedColumn,
-                            "column \"{column}\" of relation \"{}\" does not exist",
-                            table.name
-                        )
-                    })?;
+                    let (index, column) = assigned_column(table, &a.target)?;
                     let target = Expr::Column {
                         index,
                         name: column.into(),
@@ -416,4 +408,30 @@ impl<E: Engine> Binder<'_, E> {
         };
         Ok(OnConflict { arbiters, action })
     }
+}
+
+/// The column an UPDATE assignment sets, by position and name. An identity column defined as
+/// GENERATED ALWAYS cannot be set.
+fn assigned_column(table: &Table, target: &ast::AssignmentTarget) -> Result<(usize, String)> {
+    let ast::AssignmentTarget::ColumnName(column) = target else {
+        return Err(unsupported("multi-column assignment"));
+    };
+    let column = object_name(column)?;
+    let index = table.column_index(&column).ok_or_else(|| {
+        errinput!(
+            UndefinedColumn,
+            "column \"{column}\" of relation \"{}\" does not exist",
+            table.name
+        )
+    })?;
+    if table.columns[index].generated_always {
+        return Err(errinput!(
+            GeneratedAlways,
+            "column \"{column}\" can only be updated to DEFAULT"
+        )
+        .with_detail(format!(
+            "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."
+        )));
+    }
+    Ok((index, column))
 }
