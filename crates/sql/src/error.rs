@@ -59,6 +59,8 @@ pub enum ErrorCode {
     GeneratedAlways,
     /// 2201E
     InvalidArgumentForLogarithm,
+    /// 2201B
+    InvalidRegularExpression,
     /// 2201F
     InvalidArgumentForPowerFunction,
     /// 22004
@@ -219,6 +221,7 @@ impl ErrorCode {
             InvalidParameterValue => "22023",
             GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
+            InvalidRegularExpression => "2201B",
             InvalidArgumentForPowerFunction => "2201F",
             NullValueNotAllowed => "22004",
             CardinalityViolation => "21000",

@@ -23,6 +23,7 @@
 
 mod datetime;
 mod math;
+mod regex;
 mod string;
 #[cfg(test)]
 mod tests;
@@ -64,6 +65,11 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("upper", 1, 1),
     ("lower", 1, 1),
     ("translate", 3, 3),
+    ("regexp_replace", 3, 4),
+    ("regexp_like", 2, 3),
+    ("regexp_count", 2, 2),
+    ("textregexeq", 2, 2),
+    ("texticregexeq", 2, 2),
     // Math.
     ("round", 1, 2),
     ("trunc", 1, 2),
@@ -166,8 +172,9 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
         .iter()
         .any(|t| matches!(t, DataType::Float32 | DataType::Float64));
     match name {
-        "strpos" | "position" | "ascii" => DataType::Int32,
-        "starts_with" => DataType::Bool,
+        "strpos" | "position" | "ascii" | "regexp_count" => DataType::Int32,
+        "starts_with" | "regexp_like" | "textregexeq" | "texticregexeq" => DataType::Bool,
+        "regexp_replace" => DataType::Text,
         "substr" | "substring" | "replace" | "btrim" | "ltrim" | "rtrim" | "lpad" | "rpad"
         | "split_part" | "concat" | "concat_ws" | "left" | "right" | "reverse" | "repeat"
         | "initcap" | "chr" | "md5" | "upper" | "lower" | "translate" | "to_char" => DataType::Text,
@@ -285,6 +292,9 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value> {
     let strict = !matches!(name, "concat" | "concat_ws" | "greatest" | "least");
     if strict && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
+    }
+    if let Some(v) = regex::call(name, args)? {
+        return Ok(v);
     }
     if let Some(v) = string::call(name, args)? {
         return Ok(v);

@@ -539,6 +539,17 @@ impl<E: Engine> Binder<'_, E> {
             B::Divide => Expr::Arith(ArithOp::Div, l, r),
             B::Modulo => Expr::Arith(ArithOp::Mod, l, r),
             B::StringConcat => Expr::Concat(l, r),
+            B::PGRegexMatch | B::PGRegexNotMatch | B::PGRegexIMatch | B::PGRegexNotIMatch => {
+                let name = match op {
+                    B::PGRegexMatch | B::PGRegexNotMatch => "textregexeq",
+                    _ => "texticregexeq",
+                };
+                let call = Expr::Function(Function::Builtin(name), vec![*l, *r]);
+                match op {
+                    B::PGRegexNotMatch | B::PGRegexNotIMatch => Expr::Not(Box::new(call)),
+                    _ => call,
+                }
+            }
             other => return Err(unsupported(format!("operator {other}"))),
         })
     }
