@@ -85,6 +85,21 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             limit,
             offset,
         } => {
+            // ORDER BY ... LIMIT: a top-N sort keeps only the rows the limit can reach.
+            if let (order @ Node::Order { source, keys }, Some(n)) = (source.as_ref(), limit) {
+                let started = std::time::Instant::now();
+                let wanted = n.saturating_add(*offset) as usize;
+                let top = sort_top(rows(source, env)?, keys, Some(wanted), env)?;
+                // The Order node ran inside this one: account for it under EXPLAIN ANALYZE.
+                if let Some(stats) = &env.cache.stats {
+                    let mut stats = stats.borrow_mut();
+                    let entry = stats.entry(order as *const Node as usize).or_default();
+                    entry.time += started.elapsed();
+                    entry.loops += 1;
+                    entry.rows += top.len() as u64;
+                }
+                return Ok(Box::new(top.into_iter().skip(*offset as usize).map(Ok)));
+            }
             let source = rows(source, env)?.skip(*offset as usize);
             match limit {
                 Some(n) => Box::new(source.take(*n as usize)),
@@ -632,58 +647,79 @@ fn window(input: &[Vec<Value>], f: &WindowFunction, env: &Env<'_>) -> Result<Vec
 
 /// Sorts rows by `keys`, NULLs placed as each key says.
 fn sort(rows: Vec<Vec<Value>>, keys: &[SortKey], env: &Env<'_>) -> Result<Vec<Vec<Value>>> {
-    let mut keyed = rows
-        .into_iter()
-        .map(|row| {
-            let k = keys
-                .iter()
-                .map(|k| eval(&k.expr, &row, env))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((k, row))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    sort_top(rows.into_iter().map(Ok), keys, None, env)
+}
+
+/// Sorts rows by `keys` (stably). With `limit`, only the first `limit` rows are wanted (top-N
+/// for `ORDER BY ... LIMIT`): the rows are cut back to the best `limit` whenever twice that
+/// many are held, so memory stays proportional to the limit, not the input.
+fn sort_top(
+    rows: impl Iterator<Item = Result<Vec<Value>>>,
+    keys: &[SortKey],
+    limit: Option<usize>,
+    env: &Env<'_>,
+) -> Result<Vec<Vec<Value>>> {
     let mut error = None;
-    keyed.sort_by(|(a, _), (b, _)| {
-        for (i, key) in keys.iter().enumerate() {
-            let order = match (a[i].is_null(), b[i].is_null()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => {
-                    if key.nulls_first {
-                        Ordering::Less
-                    } else {
-                        Ordering::Greater
-                    }
-                }
-                (false, true) => {
-                    if key.nulls_first {
-                        Ordering::Greater
-                    } else {
-                        Ordering::Less
-                    }
-                }
-                (false, false) => {
-                    let order = ops::compare(&a[i], &b[i]).unwrap_or_else(|e| {
-                        error.get_or_insert(e);
-                        None
-                    });
-                    let order = order.unwrap_or(Ordering::Equal);
-                    if key.descending {
-                        order.reverse()
-                    } else {
-                        order
-                    }
-                }
-            };
-            if order.is_ne() {
-                return order;
+    let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+    let mut order = |keyed: &mut Vec<(Vec<Value>, Vec<Value>)>| {
+        keyed.sort_by(|(a, _), (b, _)| compare_keys(a, b, keys, &mut error));
+    };
+    for row in rows {
+        let row = row?;
+        let k = keys
+            .iter()
+            .map(|k| eval(&k.expr, &row, env))
+            .collect::<Result<Vec<_>>>()?;
+        keyed.push((k, row));
+        if let Some(limit) = limit {
+            if keyed.len() >= 2 * limit.max(512) {
+                order(&mut keyed);
+                keyed.truncate(limit);
             }
         }
-        Ordering::Equal
-    });
+    }
+    order(&mut keyed);
+    if let Some(limit) = limit {
+        keyed.truncate(limit);
+    }
     match error {
         Some(e) => Err(e),
         None => Ok(keyed.into_iter().map(|(_, row)| row).collect()),
     }
+}
+
+/// Orders two rows' sort-key values; the first comparison error is kept in `error`.
+fn compare_keys(
+    a: &[Value],
+    b: &[Value],
+    keys: &[SortKey],
+    error: &mut Option<crate::Error>,
+) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let order = match (a[i].is_null(), b[i].is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if key.nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if key.nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => {
+                let order = ops::compare(&a[i], &b[i]).unwrap_or_else(|e| {
+                    error.get_or_insert(e);
+                    None
+                });
+                let order = order.unwrap_or(Ordering::Equal);
+                if key.descending {
+                    order.reverse()
+                } else {
+                    order
+                }
+            }
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    Ordering::Equal
 }
 
 /// An aggregate's running state.

@@ -512,7 +512,20 @@ impl<E: Engine> Binder<'_, E> {
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        // `'x' || 1` and `a ~ '...'` take an untyped literal as text, whatever the other side.
+        let textual = matches!(
+            op,
+            B::StringConcat
+                | B::PGRegexMatch
+                | B::PGRegexIMatch
+                | B::PGRegexNotMatch
+                | B::PGRegexNotIMatch
+        );
         let (l, r) = match (left, right) {
+            _ if textual => (
+                self.bind_expr(left, scope, grouping)?,
+                self.bind_expr(right, scope, grouping)?,
+            ),
             (ast::Expr::Value(_), _) => {
                 let r = self.bind_expr(right, scope, grouping)?;
                 (self.coerce_literal(left, &r, scope, grouping)?, r)
