@@ -172,6 +172,17 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
         AlterOp::DropConstraint { name, if_exists } => {
             let before = table.checks.len();
             table.checks.retain(|c| c.name != *name);
+            // A UNIQUE constraint is its unique index.
+            if let Some(i) = table
+                .indexes
+                .iter()
+                .position(|i| i.unique && i.name == *name)
+            {
+                let index = table.indexes.remove(i);
+                index::clear(txn, &index)?;
+                txn.delete(&Key::IndexName(index.name.clone()).encode())?;
+                return Ok(());
+            }
             if table.checks.len() == before && !*if_exists {
                 return Err(errinput!(
                     UndefinedObject,

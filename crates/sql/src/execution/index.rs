@@ -27,7 +27,8 @@ fn entry_key(index: &Index, row: &[Value], pk: &[Value]) -> (Vec<u8>, bool) {
     (Key::Index(index.id, values).encode(), unique)
 }
 
-fn duplicate(table: &Table, index: &Index, row: &[Value]) -> crate::Error {
+/// The `Key (a, b)=(1, 2)` text of an index entry, as PostgreSQL's error details show it.
+fn key_text(table: &Table, index: &Index, row: &[Value]) -> String {
     let names: Vec<&str> = index
         .columns
         .iter()
@@ -38,16 +39,16 @@ fn duplicate(table: &Table, index: &Index, row: &[Value]) -> crate::Error {
         .iter()
         .map(|&i| types::to_text(&row[i]))
         .collect();
+    format!("Key ({})=({})", names.join(", "), values.join(", "))
+}
+
+fn duplicate(table: &Table, index: &Index, row: &[Value]) -> crate::Error {
     errinput!(
         UniqueViolation,
         "duplicate key value violates unique constraint \"{}\"",
         index.name
     )
-    .with_detail(format!(
-        "Key ({})=({}) already exists.",
-        names.join(", "),
-        values.join(", ")
-    ))
+    .with_detail(format!("{} already exists.", key_text(table, index, row)))
 }
 
 /// Adds `index`'s entry for a row, failing with 23505 if a unique entry is taken.
@@ -133,7 +134,22 @@ pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) 
         .collect::<zizhu_txn::Result<_>>()?;
     for (key, bytes) in rows {
         let row = row::decode(&bytes)?;
-        insert_entry(txn, table, index, &row, &primary_key_of(&key)?)?;
+        let pk = primary_key_of(&key)?;
+        let (entry, unique) = entry_key(index, &row, &pk);
+        if unique
+            && txn
+                .lock_for_insert(&entry, WaitPolicy::Wait)?
+                .and_then(|l| l.current)
+                .is_some()
+        {
+            return Err(errinput!(
+                UniqueViolation,
+                "could not create unique index \"{}\"",
+                index.name
+            )
+            .with_detail(format!("{} is duplicated.", key_text(table, index, &row))));
+        }
+        txn.put(&entry, zizhu_keycode::encode_tuple(&pk))?;
     }
     Ok(())
 }

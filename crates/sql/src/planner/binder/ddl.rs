@@ -421,6 +421,48 @@ impl<E: Engine> Binder<'_, E> {
                 "relation \"{table}\" does not exist"
             ));
         }
+        // ADD UNIQUE is a unique index under the constraint's name, built over existing rows.
+        if let [ast::AlterTableOperation::AddConstraint {
+            constraint: ast::TableConstraint::Unique(u),
+            ..
+        }] = alter.operations.as_slice()
+        {
+            let table = self.table(&alter.name)?;
+            let mut columns = Vec::with_capacity(u.columns.len());
+            for c in &u.columns {
+                let column = match &c.column.expr {
+                    ast::Expr::Identifier(id) => ident(id),
+                    other => return Err(unsupported(format!("unique constraint on {other}"))),
+                };
+                columns.push(table.column_index(&column).ok_or_else(|| {
+                    errinput!(
+                        UndefinedColumn,
+                        "column \"{column}\" named in key does not exist"
+                    )
+                })?);
+            }
+            let name = match &u.name {
+                Some(name) => ident(name),
+                None => {
+                    let names: Vec<&str> = columns
+                        .iter()
+                        .map(|&i| table.columns[i].name.as_str())
+                        .collect();
+                    format!("{}_{}_key", table.name, names.join("_"))
+                }
+            };
+            let index = Index {
+                id: 0,
+                name,
+                columns,
+                unique: true,
+            };
+            return Ok(Plan::CreateIndex {
+                table: table.name,
+                index,
+                if_not_exists: false,
+            });
+        }
         let mut ops = Vec::with_capacity(alter.operations.len());
         for op in &alter.operations {
             use ast::AlterTableOperation as O;
