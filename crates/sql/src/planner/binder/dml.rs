@@ -36,7 +36,8 @@ impl<E: Engine> Binder<'_, E> {
         let Some(query) = &insert.source else {
             return Err(unsupported("INSERT without a source"));
         };
-        let (source, labels) = self.bind_query(query)?;
+        let (query, all_default) = self.fill_defaults(query, &table, &positions)?;
+        let (source, labels) = self.bind_query(&query)?;
         if labels.len() > positions.len() {
             return Err(errinput!(
                 SyntaxError,
@@ -52,7 +53,9 @@ impl<E: Engine> Binder<'_, E> {
         let mut targets = vec![None; table.columns.len()];
         for (source_index, &column) in positions.iter().take(labels.len()).enumerate() {
             let column_def = &table.columns[column];
-            if column_def.generated_always {
+            if column_def.generated_always
+                && !all_default.get(source_index).copied().unwrap_or(false)
+            {
                 return Err(errinput!(
                     GeneratedAlways,
                     "cannot insert a non-DEFAULT value into column \"{}\"",
@@ -97,6 +100,46 @@ impl<E: Engine> Binder<'_, E> {
             returning,
             on_conflict,
         })
+    }
+
+    /// `VALUES (DEFAULT, ...)`: each `DEFAULT` becomes its column's default expression (NULL
+    /// without one). Also returns, per position, whether every row said `DEFAULT` there (which
+    /// a GENERATED ALWAYS column accepts).
+    fn fill_defaults(
+        &self,
+        query: &ast::Query,
+        table: &Table,
+        positions: &[usize],
+    ) -> Result<(ast::Query, Vec<bool>)> {
+        let mut query = query.clone();
+        let ast::SetExpr::Values(values) = query.body.as_mut() else {
+            return Ok((query, Vec::new()));
+        };
+        let is_default = |e: &ast::Expr| {
+            matches!(e, ast::Expr::Identifier(id)
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+        };
+        let width = values.rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        let mut all_default = vec![!values.rows.is_empty(); width];
+        for row in values.rows.iter_mut() {
+            for (k, value) in row.iter_mut().enumerate() {
+                if !is_default(value) {
+                    all_default[k] = false;
+                    continue;
+                }
+                let Some(&column) = positions.get(k) else {
+                    continue;
+                };
+                *value = match &table.columns[column].default {
+                    Some(text) => sqlparser::parser::Parser::new(self.dialect)
+                        .try_with_sql(text)
+                        .and_then(|mut p| p.parse_expr())
+                        .map_err(|e| errinternal!("stored default {text:?} does not parse: {e}"))?,
+                    None => ast::Expr::value(ast::Value::Null),
+                };
+            }
+        }
+        Ok((query, all_default))
     }
 
     pub(super) fn bind_default(&self, text: &str) -> Result<Expr> {
