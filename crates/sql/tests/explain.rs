@@ -50,6 +50,26 @@ fn explain_shows_the_chosen_access_paths() {
             .unwrap(),
     );
     assert_eq!(plan, ["Project: v", "└─ Scan: t where NULL"]);
+    // An equal-column join is a hash join; one without equal columns stays a nested loop.
+    s.execute("CREATE TABLE u (id int, w text)").unwrap();
+    let plan = lines(
+        s.execute_one("EXPLAIN SELECT v, w FROM t JOIN u ON t.k = u.id AND u.w <> 'x'")
+            .unwrap(),
+    );
+    assert_eq!(
+        plan,
+        [
+            "Project: v, w",
+            "└─ HashJoin: inner on ((t.k = u.id) AND (u.w <> 'x'))",
+            "   ├─ Scan: t",
+            "   └─ Scan: u",
+        ]
+    );
+    let plan = lines(
+        s.execute_one("EXPLAIN SELECT v FROM t LEFT JOIN u ON t.k < u.id")
+            .unwrap(),
+    );
+    assert_eq!(plan[1], "└─ NestedLoopJoin: left on (t.k < u.id)");
 }
 
 #[test]

@@ -274,6 +274,18 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .into_iter()
                 .map(Ok),
         ),
+        Node::HashJoin {
+            left,
+            right,
+            keys,
+            predicate,
+            kind,
+            right_width,
+        } => Box::new(
+            hash_join(left, right, keys, predicate, *kind, *right_width, env)?
+                .into_iter()
+                .map(Ok),
+        ),
         Node::NestedLoopJoin {
             left,
             right,
@@ -329,6 +341,89 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }))
         }
     })
+}
+
+/// A value list's hash-join key: equal keys exactly when SQL `=` holds for every value, for
+/// the types where the key encoding guarantees it (integers and numerics compared as numeric,
+/// text, boolean, bytea, uuid). `None` for other types (floats with their -0 and NaN, dates
+/// against timestamps, intervals), whose rows are compared pair by pair instead.
+fn hash_key(values: Vec<Value>) -> Option<Vec<u8>> {
+    let canonical = values
+        .into_iter()
+        .map(|v| match v {
+            Value::Int16(i) => Some(Value::Numeric(Numeric::Finite(BigDecimal::from(i)))),
+            Value::Int32(i) => Some(Value::Numeric(Numeric::Finite(BigDecimal::from(i)))),
+            Value::Int64(i) => Some(Value::Numeric(Numeric::Finite(BigDecimal::from(i)))),
+            v @ (Value::Numeric(_)
+            | Value::Text(_)
+            | Value::Bool(_)
+            | Value::Bytes(_)
+            | Value::Uuid(_)) => Some(v),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(zizhu_keycode::encode_tuple(&canonical))
+}
+
+/// An inner or left hash join. Right rows with a NULL key can never meet the condition and
+/// are dropped; rows whose key types cannot be hashed are kept aside and tried with every left
+/// row, so the result is the nested loop's.
+fn hash_join(
+    left: &Node,
+    right: &Node,
+    keys: &[(usize, usize)],
+    predicate: &Expr,
+    kind: JoinKind,
+    right_width: usize,
+    env: &Env<'_>,
+) -> Result<Vec<Vec<Value>>> {
+    let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
+    let mut table: std::collections::HashMap<Vec<u8>, Vec<usize>> = Default::default();
+    let mut unhashed = Vec::new();
+    for (i, r) in inner.iter().enumerate() {
+        let values: Vec<Value> = keys.iter().map(|&(_, j)| r[j].clone()).collect();
+        if values.iter().any(Value::is_null) {
+            continue;
+        }
+        match hash_key(values) {
+            Some(key) => table.entry(key).or_default().push(i),
+            None => unhashed.push(i),
+        }
+    }
+    let mut out = Vec::new();
+    for l in rows(left, env)? {
+        let l = l?;
+        let values: Vec<Value> = keys.iter().map(|&(i, _)| l[i].clone()).collect();
+        let candidates: Vec<usize> = if values.iter().any(Value::is_null) {
+            Vec::new()
+        } else {
+            match hash_key(values) {
+                Some(key) => table
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .chain(&unhashed)
+                    .copied()
+                    .collect(),
+                None => (0..inner.len()).collect(),
+            }
+        };
+        let mut any = false;
+        for c in candidates {
+            let mut joined = l.clone();
+            joined.extend(inner[c].iter().cloned());
+            if passes(&eval(predicate, &joined, env)?) {
+                any = true;
+                out.push(joined);
+            }
+        }
+        if !any && kind.keeps_left() {
+            let mut padded = l;
+            padded.extend(std::iter::repeat_n(Value::Null, right_width));
+            out.push(padded);
+        }
+    }
+    Ok(out)
 }
 
 /// A RIGHT or FULL join: right rows no left row matched follow, padded with NULLs on the left.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use zizhu_types::Value;
 
-use super::plan::{CompareOp, Expr, Function, Node, Plan};
+use super::plan::{CompareOp, Expr, Function, JoinKind, Node, Plan};
 use crate::catalog::Table;
 use crate::types::{self, DataType};
 
@@ -16,6 +16,7 @@ const RULES: &[(&str, Rule)] = &[
     ("constant folding", fold_constants),
     ("filter pushdown into scans", push_filters_into_scans),
     ("key and index lookups", use_keys_and_indexes),
+    ("hash joins on equal columns", use_hash_joins),
 ];
 
 /// Applies every rule to the plan's node trees.
@@ -186,6 +187,21 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
             anchor: boxed(anchor),
             recursive: boxed(recursive),
             distinct,
+        },
+        Node::HashJoin {
+            left,
+            right,
+            keys,
+            predicate,
+            kind,
+            right_width,
+        } => Node::HashJoin {
+            left: boxed(left),
+            right: boxed(right),
+            keys,
+            predicate,
+            kind,
+            right_width,
         },
         Node::NestedLoopJoin {
             left,
@@ -454,5 +470,66 @@ impl crate::execution::Reader for NoReads {
         Err(crate::errinternal!(
             "a constant expression read the database"
         ))
+    }
+}
+
+/// An inner or left nested-loop join whose condition includes `left column = right column`
+/// conjuncts becomes a hash join on those columns (the whole condition is still checked).
+fn use_hash_joins(node: Node) -> Node {
+    map_children(node, use_hash_joins, |node| match node {
+        Node::NestedLoopJoin {
+            left,
+            right,
+            predicate: Some(predicate),
+            kind: kind @ (JoinKind::Inner | JoinKind::Left),
+            left_width,
+            right_width,
+        } => {
+            let mut keys = Vec::new();
+            equal_columns(&predicate, left_width, &mut keys);
+            if keys.is_empty() {
+                return Node::NestedLoopJoin {
+                    left,
+                    right,
+                    predicate: Some(predicate),
+                    kind,
+                    left_width,
+                    right_width,
+                };
+            }
+            Node::HashJoin {
+                left,
+                right,
+                keys,
+                predicate,
+                kind,
+                right_width,
+            }
+        }
+        node => node,
+    })
+}
+
+/// The `left column = right column` conjuncts of a join condition, as (left position, right
+/// position).
+fn equal_columns(predicate: &Expr, left_width: usize, out: &mut Vec<(usize, usize)>) {
+    match predicate {
+        Expr::And(a, b) => {
+            equal_columns(a, left_width, out);
+            equal_columns(b, left_width, out);
+        }
+        Expr::Compare(CompareOp::Eq, a, b) => {
+            if let (Expr::Column { index: i, .. }, Expr::Column { index: j, .. }) =
+                (a.as_ref(), b.as_ref())
+            {
+                let (i, j) = (*i, *j);
+                if i < left_width && j >= left_width {
+                    out.push((i, j - left_width));
+                } else if j < left_width && i >= left_width {
+                    out.push((j, i - left_width));
+                }
+            }
+        }
+        _ => {}
     }
 }

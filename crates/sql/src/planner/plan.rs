@@ -379,6 +379,16 @@ pub enum JoinKind {
 }
 
 impl JoinKind {
+    /// As EXPLAIN prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "inner",
+            JoinKind::Left => "left",
+            JoinKind::Right => "right",
+            JoinKind::Full => "full",
+        }
+    }
+
     /// Whether left rows without a match are kept, padded with NULLs on the right.
     pub fn keeps_left(self) -> bool {
         matches!(self, JoinKind::Left | JoinKind::Full)
@@ -542,6 +552,23 @@ pub enum Node {
         recursive: Box<Node>,
         /// UNION rather than UNION ALL.
         distinct: bool,
+    },
+    /// A hash join (inner or left): the right side is read once into a hash table on its key
+    /// columns, and each left row probes it; `predicate` is still checked on every candidate
+    /// pair. Output is the left row followed by the right row.
+    HashJoin {
+        /// Probe side.
+        left: Box<Node>,
+        /// Build side.
+        right: Box<Node>,
+        /// Equal-column pairs: (position in the left row, position in the right row).
+        keys: Vec<(usize, usize)>,
+        /// The whole join condition over the combined row.
+        predicate: Expr,
+        /// Inner or left.
+        kind: JoinKind,
+        /// Columns of the right side (for NULL padding).
+        right_width: usize,
     },
     /// A nested-loop join; output is the left row followed by the right row.
     NestedLoopJoin {
@@ -1136,15 +1163,13 @@ impl Node {
             Node::SetOperation { op, all, .. } => {
                 format!("{op:?}{}", if *all { " all" } else { "" })
             }
+            Node::HashJoin {
+                predicate, kind, ..
+            } => format!("HashJoin: {} on {predicate}", kind.name()),
             Node::NestedLoopJoin {
                 predicate, kind, ..
             } => {
-                let kind = match kind {
-                    JoinKind::Inner => "inner",
-                    JoinKind::Left => "left",
-                    JoinKind::Right => "right",
-                    JoinKind::Full => "full",
-                };
+                let kind = kind.name();
                 match predicate {
                     Some(p) => format!("NestedLoopJoin: {kind} on {p}"),
                     None => format!("NestedLoopJoin: {kind}"),
@@ -1201,6 +1226,7 @@ impl Node {
                 .chain(order.iter().map(|k| &k.expr))
                 .collect(),
             Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
+            Node::HashJoin { predicate, .. } => vec![predicate],
         }
     }
     /// This node with `f` applied to each expression it evaluates itself (not its children's).
@@ -1267,6 +1293,21 @@ impl Node {
                 left_width,
                 right_width,
             },
+            Node::HashJoin {
+                left,
+                right,
+                keys,
+                predicate,
+                kind,
+                right_width,
+            } => Node::HashJoin {
+                left,
+                right,
+                keys,
+                predicate: f(predicate),
+                kind,
+                right_width,
+            },
             // Aggregates keep their expressions as bound: folding inside them is not needed for
             // correctness and their arguments are rarely constant.
             node => node,
@@ -1298,9 +1339,9 @@ impl Node {
             | Node::Order { source, .. }
             | Node::Limit { source, .. }
             | Node::Distinct { source } => vec![source],
-            Node::NestedLoopJoin { left, right, .. } | Node::SetOperation { left, right, .. } => {
-                vec![left, right]
-            }
+            Node::NestedLoopJoin { left, right, .. }
+            | Node::HashJoin { left, right, .. }
+            | Node::SetOperation { left, right, .. } => vec![left, right],
             Node::RecursiveCte {
                 anchor, recursive, ..
             } => vec![anchor, recursive],
