@@ -723,12 +723,7 @@ impl<E: Engine> Binder<'_, E> {
             .checks
             .iter()
             .map(|check| {
-                let expr = sqlparser::parser::Parser::new(self.dialect)
-                    .try_with_sql(&check.expr)
-                    .and_then(|mut p| p.parse_expr())
-                    .map_err(|e| {
-                        errinternal!("stored check {:?} does not parse: {e}", check.expr)
-                    })?;
+                let expr = self.parse_stored_expr(&check.expr)?;
                 Ok((check.name.clone(), self.bind_expr(&expr, &scope, None)?))
             })
             .collect()

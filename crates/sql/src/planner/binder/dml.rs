@@ -131,10 +131,7 @@ impl<E: Engine> Binder<'_, E> {
                     continue;
                 };
                 *value = match &table.columns[column].default {
-                    Some(text) => sqlparser::parser::Parser::new(self.dialect)
-                        .try_with_sql(text)
-                        .and_then(|mut p| p.parse_expr())
-                        .map_err(|e| errinternal!("stored default {text:?} does not parse: {e}"))?,
+                    Some(text) => self.parse_stored_expr(text)?,
                     None => ast::Expr::value(ast::Value::Null),
                 };
             }
@@ -142,11 +139,16 @@ impl<E: Engine> Binder<'_, E> {
         Ok((query, all_default))
     }
 
-    pub(super) fn bind_default(&self, text: &str) -> Result<Expr> {
-        let expr = sqlparser::parser::Parser::new(self.dialect)
+    /// Parses an expression the catalog stores as SQL text (a DEFAULT or a CHECK).
+    pub(super) fn parse_stored_expr(&self, text: &str) -> Result<ast::Expr> {
+        sqlparser::parser::Parser::new(self.dialect)
             .try_with_sql(text)
             .and_then(|mut p| p.parse_expr())
-            .map_err(|e| errinternal!("stored default {text:?} does not parse: {e}"))?;
+            .map_err(|e| errinternal!("stored expression {text:?} does not parse: {e}"))
+    }
+
+    pub(super) fn bind_default(&self, text: &str) -> Result<Expr> {
+        let expr = self.parse_stored_expr(text)?;
         self.bind_expr(&expr, &Scope::default(), None)
     }
 
