@@ -4,6 +4,7 @@
 //! is a contiguous range and a table's rows are one prefix range in primary-key order.
 
 use std::fmt;
+use std::ops::Bound;
 
 use zizhu_engine::KeyRange;
 use zizhu_keycode::{decode_tuple, encode_tuple};
@@ -128,6 +129,80 @@ impl Key {
         tuple.extend(values.iter().cloned());
         prefix.extend(encode_tuple(&tuple));
         zizhu_engine::prefix_range(&prefix)
+    }
+
+    /// The range of the entries of an index whose leading values are `prefix` and whose next
+    /// value lies between `lower` and `upper`.
+    pub fn index_span(
+        index: TableId,
+        prefix: &[Value],
+        lower: &Bound<Value>,
+        upper: &Bound<Value>,
+    ) -> Option<KeyRange> {
+        Self::span(TAG_INDEX, index, prefix, lower, upper)
+    }
+
+    /// The range of the rows of a table whose leading primary-key values are `prefix` and
+    /// whose next primary-key value lies between `lower` and `upper`.
+    pub fn row_span(
+        table: TableId,
+        prefix: &[Value],
+        lower: &Bound<Value>,
+        upper: &Bound<Value>,
+    ) -> Option<KeyRange> {
+        Self::span(TAG_ROW, table, prefix, lower, upper)
+    }
+
+    /// The row key of a table's row whose primary key is already encoded (as index entries
+    /// store it), without decoding it.
+    pub fn row_from_encoded_pk(table: TableId, pk: &[u8]) -> Vec<u8> {
+        let mut out = vec![TAG_ROW];
+        out.extend(encode_tuple(&[Value::Int64(table)]));
+        out.extend_from_slice(pk);
+        out
+    }
+
+    /// Keys under `tag` and `id` whose next values are `prefix`, then one value within the
+    /// bounds; `None` if no key can be in it (engines may refuse a range that ends before it
+    /// starts). A bounded range never includes a NULL in the bounded position (no comparison
+    /// admits NULL), which matters because NULLs sort last.
+    fn span(
+        tag: u8,
+        id: TableId,
+        prefix: &[Value],
+        lower: &Bound<Value>,
+        upper: &Bound<Value>,
+    ) -> Option<KeyRange> {
+        let encode = |last: Option<&Value>| {
+            let mut tuple = Vec::with_capacity(prefix.len() + 2);
+            tuple.push(Value::Int64(id));
+            tuple.extend(prefix.iter().cloned());
+            tuple.extend(last.cloned());
+            let mut key = vec![tag];
+            key.extend(encode_tuple(&tuple));
+            key
+        };
+        // Keys beginning with `key` sort before this (Unbounded if none can follow them).
+        let after = |key: Vec<u8>| zizhu_engine::prefix_range(&key).1;
+        let start = match lower {
+            Bound::Unbounded => Bound::Included(encode(None)),
+            Bound::Included(v) => Bound::Included(encode(Some(v))),
+            Bound::Excluded(v) => match after(encode(Some(v))) {
+                Bound::Excluded(k) => Bound::Included(k),
+                // Nothing sorts after this value: the range is empty.
+                _ => return None,
+            },
+        };
+        let end = match upper {
+            Bound::Unbounded if matches!(lower, Bound::Unbounded) => after(encode(None)),
+            Bound::Unbounded => Bound::Excluded(encode(Some(&Value::Null))),
+            Bound::Included(v) => after(encode(Some(v))),
+            Bound::Excluded(v) => Bound::Excluded(encode(Some(v))),
+        };
+        match (&start, &end) {
+            (Bound::Included(s), Bound::Excluded(e)) if s >= e => None,
+            _ => Some((start, end)),
+        }
     }
 }
 

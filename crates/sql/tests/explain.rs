@@ -41,7 +41,7 @@ fn explain_shows_the_chosen_access_paths() {
             "Limit: 3",
             "└─ Order: v",
             "   └─ Project: v",
-            "      └─ IndexLookup: t.t_k (1; 2) where (k IN (1, 2))",
+            "      └─ IndexScan: t.t_k [k IN (1, 2)] where (k IN (1, 2))",
         ]
     );
     // Constant folding: a comparison with NULL folds away.
@@ -73,6 +73,111 @@ fn explain_shows_the_chosen_access_paths() {
 }
 
 #[test]
+fn explain_shows_range_scans_and_index_order() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (a int, b int, c text, d char(3), PRIMARY KEY (a, b))")
+        .unwrap();
+    s.execute("CREATE INDEX t_c ON t (c)").unwrap();
+    s.execute("CREATE INDEX t_d ON t (d)").unwrap();
+    // A pinned prefix of a composite primary key, and a range on its next column.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t WHERE a = 1 AND b BETWEEN 2 AND 5")
+                .unwrap()
+        )[1],
+        "└─ IndexScan: t by primary key [a = 1 AND b >= 2 AND b <= 5] \
+         where ((a = 1) AND ((b >= 2) AND (b <= 5)))"
+    );
+    // The tightest of several bounds; a constant on the left is flipped.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t WHERE c > 'a' AND c >= 'b' AND 'x' > c")
+                .unwrap()
+        )[1],
+        "└─ IndexScan: t.t_c [c >= 'b' AND c < 'x'] \
+         where (((c > 'a') AND (c >= 'b')) AND ('x' > c))"
+    );
+    // At one value, an exclusive bound is the tighter, whichever comes first.
+    for sql in [
+        "EXPLAIN SELECT c FROM t WHERE c >= 'k' AND c > 'k'",
+        "EXPLAIN SELECT c FROM t WHERE c > 'k' AND c >= 'k'",
+    ] {
+        assert!(
+            lines(s.execute_one(sql).unwrap())[1].starts_with("└─ IndexScan: t.t_c [c > 'k'] "),
+            "{sql}"
+        );
+    }
+    // A bound that a cast would round is left to the filter, as are blank-padded char keys.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t WHERE a > 2.5")
+                .unwrap()
+        )[1],
+        "└─ Scan: t where (a > 2.5)"
+    );
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t WHERE d > 'a'")
+                .unwrap()
+        )[1],
+        "└─ Scan: t where (d > 'a')"
+    );
+    // ORDER BY the primary key needs no sort, either way; DESC reads backward.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t ORDER BY a DESC, b DESC")
+                .unwrap()
+        ),
+        [
+            "Project: c",
+            "└─ Project: c, a, b",
+            "   └─ IndexScan: t by primary key [all] backward",
+        ]
+    );
+    // Mixed directions, or NULLS placement an index does not have, still sort.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t ORDER BY a, b DESC")
+                .unwrap()
+        )[1],
+        "└─ Order: #1, #2 desc"
+    );
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t ORDER BY c NULLS FIRST LIMIT 1")
+                .unwrap()
+        )[1],
+        "└─ Order: c nulls first"
+    );
+    // Under a LIMIT, a secondary index gives the order and the scan stops early.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t ORDER BY c DESC LIMIT 5")
+                .unwrap()
+        ),
+        [
+            "Limit: 5",
+            "└─ Project: c",
+            "   └─ IndexScan: t.t_c [all] backward",
+        ]
+    );
+    // A pinned leading column does not disturb the order of the next.
+    assert_eq!(
+        lines(
+            s.execute_one("EXPLAIN SELECT c FROM t WHERE a = 3 ORDER BY b LIMIT 5")
+                .unwrap()
+        ),
+        [
+            "Limit: 5",
+            "└─ Project: c",
+            "   └─ Project: c, b",
+            "      └─ IndexScan: t by primary key [a = 3] where (a = 3)",
+        ]
+    );
+}
+
+#[test]
 fn explain_analyze_counts_rows_per_node() {
     let db = Database::memory();
     let mut s = db.session();
@@ -93,7 +198,8 @@ fn explain_analyze_counts_rows_per_node() {
         "{plan:?}"
     );
     assert!(
-        plan[2].contains("Scan: t where") && plan[2].contains("actual rows=20 "),
+        plan[2].contains("IndexScan: t by primary key [id > 10] where")
+            && plan[2].contains("actual rows=20 "),
         "{plan:?}"
     );
     assert!(

@@ -165,18 +165,3 @@ pub fn clear<E: Engine>(txn: &mut Transaction<E>, index: &Index) -> Result<()> {
     }
     Ok(())
 }
-
-/// The primary keys of the rows whose leading indexed values are `prefix`, in index order.
-pub fn lookup(
-    reader: &dyn super::Reader,
-    index: &Index,
-    prefix: &[Value],
-) -> Result<Vec<Vec<Value>>> {
-    reader
-        .scan(Key::index_prefix(index.id, prefix), Direction::Forward)?
-        .map(|r| {
-            let (_, pk) = r?;
-            zizhu_keycode::decode_tuple(&pk).map_err(|e| errinternal!("bad index entry: {e}"))
-        })
-        .collect()
-}

@@ -58,7 +58,7 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
 fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match node {
         Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
-        Node::Scan { .. } | Node::KeyLookup { .. } | Node::IndexLookup { .. } => {
+        Node::Scan { .. } | Node::KeyLookup { .. } | Node::IndexScan { .. } => {
             Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row)))
         }
         Node::Values { rows } => Box::new(rows.iter().map(|row| {
@@ -496,32 +496,51 @@ pub(crate) fn fetch<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Keyed<'a>> {
                 Err(e) => Some(Err(e)),
             }
         })),
-        Node::IndexLookup {
+        Node::IndexScan {
             table,
             index,
             prefixes,
+            lower,
+            upper,
+            backward,
             filter,
         } => {
-            let mut found = Vec::new();
-            for prefix in prefixes {
-                for pk in super::index::lookup(env.reader, index, prefix)? {
-                    let key = Key::Row(table.id, pk).encode();
-                    // An entry visible at the snapshot has its row visible too: the same
-                    // transaction wrote both.
-                    let bytes = env.reader.get(&key)?.ok_or_else(|| {
-                        crate::errinternal!(
-                            "index {} entry points at a missing row {key:02x?}",
-                            index.name
-                        )
-                    })?;
-                    found.push((key, row::decode(&bytes)?));
-                }
-            }
-            Box::new(
-                found
-                    .into_iter()
-                    .filter_map(move |item| keep(filter, Ok(item), env)),
-            )
+            let direction = if *backward {
+                Direction::Reverse
+            } else {
+                Direction::Forward
+            };
+            let ordered: Box<dyn Iterator<Item = &Vec<Value>>> = if *backward {
+                Box::new(prefixes.iter().rev())
+            } else {
+                Box::new(prefixes.iter())
+            };
+            let table_id = table.id;
+            let ranges = ordered.filter_map(move |prefix| match index {
+                Some(index) => Key::index_span(index.id, prefix, lower, upper),
+                None => Key::row_span(table_id, prefix, lower, upper),
+            });
+            let entries = ranges.flat_map(move |range| match env.reader.scan(range, direction) {
+                Ok(scan) => scan,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            });
+            let rows = entries.map(move |entry| {
+                let (key, value) = entry?;
+                let Some(index) = index else {
+                    return Ok((key, row::decode(&value)?));
+                };
+                // An index entry's value is the row's encoded primary key. An entry visible at
+                // the snapshot has its row visible too: the same transaction wrote both.
+                let key = Key::row_from_encoded_pk(table_id, &value);
+                let bytes = env.reader.get(&key)?.ok_or_else(|| {
+                    crate::errinternal!(
+                        "index {} entry points at a missing row {key:02x?}",
+                        index.name
+                    )
+                })?;
+                Ok((key, row::decode(&bytes)?))
+            });
+            Box::new(rows.filter_map(move |item| keep(filter, item, env)))
         }
         other => return Err(crate::errinternal!("not a table access node: {other:?}")),
     })

@@ -1,6 +1,7 @@
 //! Plans: plain enums that print as trees. `EXPLAIN` shows exactly this printer's output.
 
 use std::fmt;
+use std::ops::Bound;
 
 use zizhu_types::Value;
 
@@ -421,14 +422,22 @@ pub enum Node {
         /// The scan's whole predicate, re-applied to each fetched row.
         filter: Option<Expr>,
     },
-    /// Rows found through a secondary index by their leading indexed values.
-    IndexLookup {
+    /// Rows in the order of the primary key or of a secondary index, from ranges of it: for
+    /// each prefix (in key order), the keys that begin with it and whose next column lies
+    /// within `lower` and `upper`. Filtered as read.
+    IndexScan {
         /// The table.
         table: Table,
-        /// The index.
-        index: Index,
-        /// Leading index values to look up.
+        /// The index; `None` for the primary key (the table's rows themselves).
+        index: Option<Index>,
+        /// Leading key values, sorted in key order, without duplicates; `[[]]` for none.
         prefixes: Vec<Vec<Value>>,
+        /// Lower bound of the key column after the prefix.
+        lower: Bound<Value>,
+        /// Upper bound of the key column after the prefix.
+        upper: Bound<Value>,
+        /// Whether to read the ranges from the end (for `ORDER BY ... DESC`).
+        backward: bool,
         /// The scan's whole predicate, re-applied to each fetched row.
         filter: Option<Expr>,
     },
@@ -1049,6 +1058,19 @@ impl fmt::Display for Aggregate {
     }
 }
 
+/// A value as a SQL literal, as expressions print constants.
+fn literal(v: &Value) -> String {
+    Expr::Constant(v.clone()).to_string()
+}
+
+/// Column names as a key prints them: `a`, or `(a, b)`.
+fn tuple_names(names: &[&str]) -> String {
+    match names {
+        [one] => one.to_string(),
+        _ => format!("({})", names.join(", ")),
+    }
+}
+
 impl Node {
     fn title(&self) -> String {
         let list = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(", ");
@@ -1069,12 +1091,7 @@ impl Node {
             } => {
                 let keys: Vec<String> = keys
                     .iter()
-                    .map(|k| {
-                        k.iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
+                    .map(|k| k.iter().map(literal).collect::<Vec<_>>().join(", "))
                     .collect();
                 let filter = filter
                     .as_ref()
@@ -1082,31 +1099,68 @@ impl Node {
                     .unwrap_or_default();
                 format!("KeyLookup: {} ({}){filter}", table.name, keys.join("; "))
             }
-            Node::IndexLookup {
+            Node::IndexScan {
                 table,
                 index,
                 prefixes,
+                lower,
+                upper,
+                backward,
                 filter,
             } => {
-                let keys: Vec<String> = prefixes
-                    .iter()
-                    .map(|k| {
-                        k.iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .collect();
+                let columns = index.as_ref().map_or(&table.primary_key, |i| &i.columns);
+                let name = |i: usize| {
+                    columns
+                        .get(i)
+                        .and_then(|&c| table.columns.get(c))
+                        .map_or("?", |c| c.name.as_str())
+                };
+                let mut conditions = Vec::new();
+                let width = prefixes.first().map_or(0, Vec::len);
+                if width > 0 {
+                    let tuple = |values: &[Value]| {
+                        let values: Vec<String> = values.iter().map(literal).collect();
+                        match values.as_slice() {
+                            [one] => one.clone(),
+                            _ => format!("({})", values.join(", ")),
+                        }
+                    };
+                    let names: Vec<&str> = (0..width).map(name).collect();
+                    let names = tuple_names(&names);
+                    conditions.push(match prefixes.as_slice() {
+                        [one] => format!("{names} = {}", tuple(one)),
+                        many => format!(
+                            "{names} IN ({})",
+                            many.iter().map(|p| tuple(p)).collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+                for (bound, below, at) in [(lower, ">", ">="), (upper, "<", "<=")] {
+                    match bound {
+                        Bound::Included(v) => {
+                            conditions.push(format!("{} {at} {}", name(width), literal(v)))
+                        }
+                        Bound::Excluded(v) => {
+                            conditions.push(format!("{} {below} {}", name(width), literal(v)))
+                        }
+                        Bound::Unbounded => {}
+                    }
+                }
+                let range = if conditions.is_empty() {
+                    "all".to_string()
+                } else {
+                    conditions.join(" AND ")
+                };
+                let target = match index {
+                    Some(index) => format!("{}.{}", table.name, index.name),
+                    None => format!("{} by primary key", table.name),
+                };
+                let backward = if *backward { " backward" } else { "" };
                 let filter = filter
                     .as_ref()
                     .map(|f| format!(" where {f}"))
                     .unwrap_or_default();
-                format!(
-                    "IndexLookup: {}.{} ({}){filter}",
-                    table.name,
-                    index.name,
-                    keys.join("; ")
-                )
+                format!("IndexScan: {target} [{range}]{backward}{filter}")
             }
             Node::Values { rows } => format!("Values: {} rows", rows.len()),
             Node::Filter { predicate, .. } => format!("Filter: {predicate}"),
@@ -1183,7 +1237,7 @@ impl Node {
             Node::Nothing => vec![],
             Node::Scan { filter, .. }
             | Node::KeyLookup { filter, .. }
-            | Node::IndexLookup { filter, .. } => filter.iter().collect(),
+            | Node::IndexScan { filter, .. } => filter.iter().collect(),
             Node::Values { rows } => rows.iter().flatten().collect(),
             Node::Filter { predicate, .. } => vec![predicate],
             Node::Project { exprs, .. } => exprs.iter().collect(),
@@ -1246,15 +1300,21 @@ impl Node {
                 keys,
                 filter: filter.map(f),
             },
-            Node::IndexLookup {
+            Node::IndexScan {
                 table,
                 index,
                 prefixes,
+                lower,
+                upper,
+                backward,
                 filter,
-            } => Node::IndexLookup {
+            } => Node::IndexScan {
                 table,
                 index,
                 prefixes,
+                lower,
+                upper,
+                backward,
                 filter: filter.map(f),
             },
             Node::Values { rows } => Node::Values {
@@ -1331,7 +1391,7 @@ impl Node {
             Node::Nothing
             | Node::Scan { .. }
             | Node::KeyLookup { .. }
-            | Node::IndexLookup { .. }
+            | Node::IndexScan { .. }
             | Node::Values { .. } => vec![],
             Node::Filter { source, .. }
             | Node::Project { source, .. }

@@ -1,12 +1,10 @@
 //! Optimizer rules: each rewrites a plan; [`optimize`] applies them in order.
 
-use std::collections::HashMap;
+mod access;
 
 use zizhu_types::Value;
 
 use super::plan::{CompareOp, Expr, Function, JoinKind, Node, Plan};
-use crate::catalog::Table;
-use crate::types::{self, DataType};
 
 /// A rewrite rule.
 type Rule = fn(Node) -> Node;
@@ -15,7 +13,8 @@ type Rule = fn(Node) -> Node;
 const RULES: &[(&str, Rule)] = &[
     ("constant folding", fold_constants),
     ("filter pushdown into scans", push_filters_into_scans),
-    ("key and index lookups", use_keys_and_indexes),
+    ("key lookups and index scans", access::use_keys_and_indexes),
+    ("index order for ORDER BY", access::use_index_order),
     ("hash joins on equal columns", use_hash_joins),
 ];
 
@@ -221,158 +220,12 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
         leaf @ (Node::Nothing
         | Node::Scan { .. }
         | Node::KeyLookup { .. }
-        | Node::IndexLookup { .. }
+        | Node::IndexScan { .. }
         | Node::Values { .. }
         | Node::WorkTable { .. }
         | Node::GenerateSeries { .. }) => leaf,
     };
     this(node)
-}
-
-/// Most keys a lookup may expand to (an IN list times an IN list ...) before a scan is used.
-const MAX_LOOKUP_KEYS: usize = 1024;
-
-/// A filtered scan whose predicate pins the whole primary key, or a prefix of an index, to
-/// constants (`=` or `IN`) becomes a lookup. The predicate stays on the lookup and is re-applied
-/// to every fetched row, so the lookup only has to find a superset of the matching rows.
-fn use_keys_and_indexes(node: Node) -> Node {
-    map_children(node, use_keys_and_indexes, |node| match node {
-        Node::Scan {
-            table,
-            filter: Some(filter),
-        } => {
-            let pinned = pinned_columns(&table, &filter);
-            let values_for = |columns: &[usize]| -> Option<Vec<Vec<Value>>> {
-                let mut keys: Vec<Vec<Value>> = vec![vec![]];
-                for column in columns {
-                    let values = pinned.get(column)?;
-                    keys = keys
-                        .into_iter()
-                        .flat_map(|k| {
-                            values.iter().map(move |v| {
-                                let mut k = k.clone();
-                                k.push(v.clone());
-                                k
-                            })
-                        })
-                        .collect();
-                    if keys.len() > MAX_LOOKUP_KEYS {
-                        return None;
-                    }
-                }
-                Some(keys)
-            };
-            if !table.primary_key.is_empty() {
-                if let Some(keys) = values_for(&table.primary_key) {
-                    return Node::KeyLookup {
-                        table,
-                        keys,
-                        filter: Some(filter),
-                    };
-                }
-            }
-            // The index with the longest pinned prefix (a fully pinned unique one first on a tie).
-            let best = table
-                .indexes
-                .iter()
-                .map(|index| {
-                    let n = index
-                        .columns
-                        .iter()
-                        .take_while(|c| pinned.contains_key(c))
-                        .count();
-                    (n, index.unique && n == index.columns.len(), index)
-                })
-                .filter(|(n, _, _)| *n > 0)
-                .max_by_key(|(n, unique, _)| (*n, *unique))
-                .map(|(n, _, index)| (n, index.clone()));
-            if let Some((n, index)) = best {
-                if let Some(prefixes) = values_for(&index.columns[..n]) {
-                    return Node::IndexLookup {
-                        table,
-                        index,
-                        prefixes,
-                        filter: Some(filter),
-                    };
-                }
-            }
-            Node::Scan {
-                table,
-                filter: Some(filter),
-            }
-        }
-        node => node,
-    })
-}
-
-/// For each column the predicate pins to constants in a top-level conjunct (`col = c`,
-/// `c = col`, `col IN (c, ...)`), the constants cast to the column's type. Columns whose
-/// values cannot be looked up exactly by their key encoding (blank-padded `char`, and intervals,
-/// which compare equal across different field values) are left to the scan.
-fn pinned_columns(table: &Table, filter: &Expr) -> HashMap<usize, Vec<Value>> {
-    let mut conjuncts = vec![filter];
-    let mut pinned: HashMap<usize, Vec<Value>> = HashMap::new();
-    while let Some(e) = conjuncts.pop() {
-        let (column, constants) = match e {
-            Expr::And(a, b) => {
-                conjuncts.push(a);
-                conjuncts.push(b);
-                continue;
-            }
-            Expr::Compare(CompareOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
-                (Expr::Column { index, .. }, Expr::Constant(v))
-                | (Expr::Constant(v), Expr::Column { index, .. }) => (*index, vec![v.clone()]),
-                _ => continue,
-            },
-            Expr::InList(a, list) => match a.as_ref() {
-                Expr::Column { index, .. } => {
-                    let constants: Option<Vec<Value>> = list
-                        .iter()
-                        .map(|e| match e {
-                            Expr::Constant(v) => Some(v.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    match constants {
-                        Some(c) => (*index, c),
-                        None => continue,
-                    }
-                }
-                _ => continue,
-            },
-            _ => continue,
-        };
-        let Some(data_type) = table.columns.get(column).map(|c| &c.data_type) else {
-            continue;
-        };
-        if matches!(
-            data_type,
-            DataType::Char(_) | DataType::Interval | DataType::Unknown
-        ) {
-            continue;
-        }
-        // Constants that do not fit the column's type (or are NULL) match nothing by key;
-        // such a column is left to the scan rather than reasoned about here.
-        let mut values: Vec<Value> = Vec::with_capacity(constants.len());
-        let mut seen = Vec::with_capacity(constants.len());
-        let mut usable = true;
-        for v in constants {
-            match types::cast(v, data_type) {
-                Ok(v) if !v.is_null() => {
-                    let key = zizhu_keycode::encode_tuple(std::slice::from_ref(&v));
-                    if !seen.contains(&key) {
-                        seen.push(key);
-                        values.push(v);
-                    }
-                }
-                _ => usable = false,
-            }
-        }
-        if usable && !values.is_empty() {
-            pinned.entry(column).or_insert(values);
-        }
-    }
-    pinned
 }
 
 /// Folds constants in every expression of the plan, bottom up: a strict operator (comparison,
