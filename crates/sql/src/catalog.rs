@@ -47,6 +47,65 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// CHECK constraints, in name order (the order PostgreSQL checks them in).
     pub checks: Vec<Check>,
+    /// FOREIGN KEY constraints of this (referencing) table, in name order.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// What a foreign key does to the referencing rows when their parent row is deleted or its
+/// referenced key changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FkAction {
+    /// Fail at the end of the statement if referencing rows remain (the default).
+    NoAction,
+    /// Fail if referencing rows exist.
+    Restrict,
+    /// Delete them, or give them the new key.
+    Cascade,
+    /// Set their referencing columns to NULL.
+    SetNull,
+    /// Set their referencing columns to their defaults.
+    SetDefault,
+}
+
+impl FkAction {
+    const ALL: [FkAction; 5] = [
+        FkAction::NoAction,
+        FkAction::Restrict,
+        FkAction::Cascade,
+        FkAction::SetNull,
+        FkAction::SetDefault,
+    ];
+
+    /// The SQL words, as PostgreSQL's catalog views print them.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A FOREIGN KEY constraint, kept with the referencing (child) table. Columns are held by
+/// name, as CHECK constraints are: renaming one rewrites the constraint, dropping a
+/// referencing one drops it. The referenced columns are the parent's primary key or one of its
+/// unique constraints. Which tables reference a parent is indexed by [`Key::Reference`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForeignKey {
+    /// Name (unique among the table's constraints).
+    pub name: String,
+    /// The referencing columns of this table.
+    pub columns: Vec<String>,
+    /// The referenced (parent) table.
+    pub parent: String,
+    /// The referenced columns of the parent, pairwise with `columns`.
+    pub parent_columns: Vec<String>,
+    /// `ON DELETE`
+    pub on_delete: FkAction,
+    /// `ON UPDATE`
+    pub on_update: FkAction,
 }
 
 /// A CHECK constraint: stored as its SQL text and bound afresh by each statement that writes
@@ -167,6 +226,18 @@ impl Table {
             values.push(int(check.columns.len()));
             values.extend(check.columns.iter().cloned().map(Value::Text));
         }
+        values.push(int(self.foreign_keys.len()));
+        for fk in &self.foreign_keys {
+            values.push(Value::Text(fk.name.clone()));
+            values.push(Value::Text(fk.parent.clone()));
+            values.push(Value::Text(fk.on_delete.sql().into()));
+            values.push(Value::Text(fk.on_update.sql().into()));
+            values.push(int(fk.columns.len()));
+            for (column, parent_column) in fk.columns.iter().zip(&fk.parent_columns) {
+                values.push(Value::Text(column.clone()));
+                values.push(Value::Text(parent_column.clone()));
+            }
+        }
         row::encode(&values)
     }
 
@@ -244,6 +315,35 @@ impl Table {
                 columns,
             });
         }
+        let action = |v: &Value| {
+            let word = text(v)?;
+            FkAction::ALL
+                .into_iter()
+                .find(|a| a.sql() == word)
+                .ok_or_else(bad)
+        };
+        let fk_count = count(next()?)?;
+        let mut foreign_keys = Vec::with_capacity(fk_count);
+        for _ in 0..fk_count {
+            let name = text(next()?)?;
+            let parent = text(next()?)?;
+            let on_delete = action(next()?)?;
+            let on_update = action(next()?)?;
+            let width = count(next()?)?;
+            let (mut columns, mut parent_columns) = (Vec::new(), Vec::new());
+            for _ in 0..width {
+                columns.push(text(next()?)?);
+                parent_columns.push(text(next()?)?);
+            }
+            foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                parent,
+                parent_columns,
+                on_delete,
+                on_update,
+            });
+        }
         if next().is_ok() {
             return Err(bad());
         }
@@ -254,6 +354,7 @@ impl Table {
             primary_key,
             indexes,
             checks,
+            foreign_keys,
         })
     }
 }
@@ -315,7 +416,56 @@ impl Catalog {
         Self::claim_name(txn, &table.name)?;
         table.id = Self::next_id(txn)?;
         txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
+        Self::sync_references(txn, None, Some(&table))?;
         Ok(table)
+    }
+
+    /// Keeps the [`Key::Reference`] index in step with a table definition's foreign keys as
+    /// it goes from `old` to `new` (either may be absent).
+    fn sync_references<E: Engine>(
+        txn: &mut Transaction<E>,
+        old: Option<&Table>,
+        new: Option<&Table>,
+    ) -> Result<()> {
+        let entries = |t: Option<&Table>| -> std::collections::BTreeSet<Vec<u8>> {
+            t.map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .map(|fk| Key::Reference(fk.parent.clone(), t.name.clone()).encode())
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let (before, after) = (entries(old), entries(new));
+        for gone in before.difference(&after) {
+            txn.delete(gone)?;
+        }
+        for added in after.difference(&before) {
+            txn.put(added, Vec::new())?;
+        }
+        Ok(())
+    }
+
+    /// Whether some table has a foreign key referencing `parent`.
+    pub fn is_referenced<E: Engine>(txn: &Transaction<E>, parent: &str) -> Result<bool> {
+        let mut scan = txn.scan(Key::references_to(parent), zizhu_engine::Direction::Forward)?;
+        Ok(scan.next().transpose()?.is_some())
+    }
+
+    /// The tables with a foreign key referencing `parent` (itself included, if it refers to
+    /// itself).
+    pub fn referencing<E: Engine>(txn: &Transaction<E>, parent: &str) -> Result<Vec<Table>> {
+        let mut children = Vec::new();
+        for item in txn.scan(Key::references_to(parent), zizhu_engine::Direction::Forward)? {
+            let (key, _) = item?;
+            let Key::Reference(_, child) = Key::decode(&key)? else {
+                return Err(errinternal!("not a reference key {key:02x?}"));
+            };
+            children.push(Self::table(txn, &child)?.ok_or_else(|| {
+                errinternal!("table {child} referencing {parent} does not exist")
+            })?);
+        }
+        Ok(children)
     }
 
     /// Locks a relation name for creation; 42P07 if a table or index has it.
@@ -390,18 +540,35 @@ impl Catalog {
     }
     /// Stores a table definition under a new name (ALTER TABLE ... RENAME TO): 42P07 if the
     /// name is taken; its indexes follow it.
+    /// Foreign keys referencing it are rewritten to the new name.
     pub fn rename_table<E: Engine>(
         txn: &mut Transaction<E>,
         old: &str,
         table: &Table,
     ) -> Result<()> {
         Self::claim_name(txn, &table.name)?;
+        let children = Self::referencing(txn, old)?;
+        let before = Self::table(txn, old)?;
+        Self::sync_references(txn, before.as_ref(), None)?;
         txn.delete(&Key::Table(old.to_string()).encode())?;
         let owner = row::encode(&[Value::Text(table.name.clone())]);
         for index in &table.indexes {
             txn.put(&Key::IndexName(index.name.clone()).encode(), owner.clone())?;
         }
-        Self::update_table(txn, table)
+        let renamed = |t: &mut Table| {
+            for fk in t.foreign_keys.iter_mut().filter(|fk| fk.parent == old) {
+                fk.parent = table.name.clone();
+            }
+        };
+        let mut table = table.clone();
+        renamed(&mut table);
+        txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
+        Self::sync_references(txn, None, Some(&table))?;
+        for mut child in children.into_iter().filter(|c| c.name != old) {
+            renamed(&mut child);
+            Self::update_table(txn, &child)?;
+        }
+        Ok(())
     }
     /// Looks up a sequence by name.
     pub fn sequence<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Sequence>> {
@@ -444,8 +611,9 @@ impl Catalog {
 
     /// Stores a changed table definition.
     pub fn update_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
+        let before = Self::table(txn, &table.name)?;
         txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
-        Ok(())
+        Self::sync_references(txn, before.as_ref(), Some(table))
     }
 
     /// Adds an index definition to `table` (assigning its id) and records its name. The
@@ -505,6 +673,7 @@ impl Catalog {
         for sequence in Self::owned_sequences(txn, &table.name)? {
             Self::drop_sequence(txn, &sequence)?;
         }
+        Self::sync_references(txn, Some(table), None)?;
         txn.delete(&Key::Table(table.name.clone()).encode())?;
         Ok(())
     }
@@ -586,6 +755,18 @@ mod tests {
                 expr: "balance >= 0".into(),
                 columns: vec!["balance".into()],
             }],
+            foreign_keys: FkAction::ALL
+                .iter()
+                .zip(FkAction::ALL.iter().rev())
+                .map(|(&on_delete, &on_update)| ForeignKey {
+                    name: format!("fk_{}", on_delete.sql()),
+                    columns: vec!["note".into(), "c".into()],
+                    parent: "owners".into(),
+                    parent_columns: vec!["name".into(), "code".into()],
+                    on_delete,
+                    on_update,
+                })
+                .collect(),
         };
         assert_eq!(Table::decode(&table.encode()).unwrap(), table);
     }

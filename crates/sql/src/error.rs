@@ -35,6 +35,8 @@ pub enum ErrorCode {
     IndeterminateDatatype,
     /// 42704
     UndefinedObject,
+    /// 42830
+    InvalidForeignKey,
     /// 42710
     DuplicateObject,
     /// 42P06
@@ -128,6 +130,8 @@ pub enum Error {
         message: String,
         /// Extra detail (PostgreSQL's DETAIL line).
         detail: Option<String>,
+        /// What to do about it (PostgreSQL's HINT line).
+        hint: Option<String>,
         /// 1-based character position of the offending part of the statement, if known.
         position: Option<usize>,
     },
@@ -158,6 +162,14 @@ impl Error {
         self
     }
 
+    /// Adds a HINT line.
+    pub fn with_hint(mut self, text: impl fmt::Display) -> Self {
+        if let Error::Input { hint, .. } = &mut self {
+            *hint = Some(text.to_string());
+        }
+        self
+    }
+
     /// Adds a statement position, unless one is already set.
     pub fn at(mut self, pos: Option<usize>) -> Self {
         if let Error::Input { position, .. } = &mut self {
@@ -180,6 +192,7 @@ macro_rules! errinput {
             code: $crate::ErrorCode::$code,
             message: format!($($args)*),
             detail: None,
+            hint: None,
             position: None,
         }
     };
@@ -209,6 +222,7 @@ impl ErrorCode {
             InvalidColumnReference => "42P10",
             IndeterminateDatatype => "42P18",
             UndefinedObject => "42704",
+            InvalidForeignKey => "42830",
             DuplicateObject => "42710",
             DuplicateSchema => "42P06",
             InvalidSchemaName => "3F000",

@@ -21,6 +21,7 @@ const TAG_INDEX_NAME: u8 = 0x12;
 const TAG_VIEW: u8 = 0x13;
 const TAG_SEQUENCE: u8 = 0x14;
 const TAG_SEQUENCE_VALUE: u8 = 0x15;
+const TAG_REFERENCE: u8 = 0x16;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
@@ -39,6 +40,9 @@ pub enum Key {
     Sequence(String),
     /// A sequence's durable high-water mark, by sequence id (written outside transactions).
     SequenceValue(TableId),
+    /// That a table (the second name) has a foreign key referencing another (the first): the
+    /// catalog's index from a parent to its children. The value is empty.
+    Reference(String, String),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
     /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
@@ -56,6 +60,10 @@ impl Key {
             Key::View(name) => (TAG_VIEW, vec![Value::Text(name.clone())]),
             Key::Sequence(name) => (TAG_SEQUENCE, vec![Value::Text(name.clone())]),
             Key::SequenceValue(id) => (TAG_SEQUENCE_VALUE, vec![Value::Int64(*id)]),
+            Key::Reference(parent, child) => (
+                TAG_REFERENCE,
+                vec![Value::Text(parent.clone()), Value::Text(child.clone())],
+            ),
             Key::Row(table, pk) | Key::Index(table, pk) => {
                 let mut values = Vec::with_capacity(pk.len() + 1);
                 values.push(Value::Int64(*table));
@@ -88,6 +96,9 @@ impl Key {
             (TAG_VIEW, [Value::Text(name)]) => Ok(Key::View(name.clone())),
             (TAG_SEQUENCE, [Value::Text(name)]) => Ok(Key::Sequence(name.clone())),
             (TAG_SEQUENCE_VALUE, [Value::Int64(id)]) => Ok(Key::SequenceValue(*id)),
+            (TAG_REFERENCE, [Value::Text(parent), Value::Text(child)]) => {
+                Ok(Key::Reference(parent.clone(), child.clone()))
+            }
             (TAG_ROW | TAG_INDEX, [Value::Int64(table), ..]) => {
                 let table = *table;
                 let rest = values.split_off(1);
@@ -107,6 +118,13 @@ impl Key {
         prefix.extend(encode_tuple(&[Value::Int64(table)]));
         zizhu_engine::prefix_range(&prefix)
     }
+    /// The range of the [`Key::Reference`] entries of the tables referencing `parent`.
+    pub fn references_to(parent: &str) -> KeyRange {
+        let mut prefix = vec![TAG_REFERENCE];
+        prefix.extend(encode_tuple(&[Value::Text(parent.to_string())]));
+        zizhu_engine::prefix_range(&prefix)
+    }
+
     /// The range of every sequence definition.
     pub fn all_sequences() -> KeyRange {
         zizhu_engine::prefix_range(&[TAG_SEQUENCE])
@@ -215,6 +233,7 @@ impl fmt::Debug for Key {
             Key::View(name) => write!(f, "View({name})"),
             Key::Sequence(name) => write!(f, "Sequence({name})"),
             Key::SequenceValue(id) => write!(f, "SequenceValue({id})"),
+            Key::Reference(parent, child) => write!(f, "Reference({parent} <- {child})"),
             Key::Row(id, values) | Key::Index(id, values) => {
                 let kind = if matches!(self, Key::Row(..)) {
                     "Row"

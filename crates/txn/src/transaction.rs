@@ -134,6 +134,18 @@ impl<E: Engine> Transaction<E> {
 
     /// Scans `range` at the snapshot, seeing this transaction's own writes.
     pub fn scan(&self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
+        self.scan_at(range, direction, self.snapshot)
+    }
+
+    /// Scans `range` as of now rather than at the snapshot: the newest committed version of
+    /// every key, and this transaction's own writes. For checks that must see rows the
+    /// snapshot cannot, as a foreign key's must before its parent row goes; a caller acting on
+    /// such a row locks it first.
+    pub fn scan_latest(&self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
+        self.scan_at(range, direction, Timestamp::MAX)
+    }
+
+    fn scan_at(&self, range: KeyRange, direction: Direction, ts: Timestamp) -> Result<Scan<'_>> {
         self.snapshot_fixed.set(true);
         if self.options.isolation == IsolationLevel::Serializable {
             self.reads.borrow_mut().ranges.push(range.clone());
@@ -143,7 +155,7 @@ impl<E: Engine> Transaction<E> {
             .core
             .engine
             .scan(version_range(&range), direction)?;
-        let committed = VisibleVersions::new(versions, self.snapshot, direction);
+        let committed = VisibleVersions::new(versions, ts, direction);
         Ok(Scan::new(committed, self.writes.range(range), direction))
     }
 

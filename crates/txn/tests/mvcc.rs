@@ -622,3 +622,27 @@ fn repeatable_read_snapshot_never_moves_once_read_from() {
         "the snapshot already read from stays"
     );
 }
+
+#[test]
+fn scan_latest_sees_rows_committed_after_the_snapshot() {
+    let mvcc = open();
+    let mut t1 = begin(&mvcc, IsolationLevel::RepeatableRead);
+    t1.put(&key(1), b"own".to_vec()).unwrap();
+    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t2.put(&key(2), b"committed later".to_vec()).unwrap();
+    t2.put(&key(3), b"x".to_vec()).unwrap();
+    t2.commit().unwrap();
+    let mut t3 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t3.delete(&key(3)).unwrap();
+    t3.commit().unwrap();
+    let ids = |scan: zizhu_txn::Scan<'_>| -> Vec<Vec<u8>> { scan.map(|r| r.unwrap().1).collect() };
+    // The snapshot sees only its own write; the latest view sees t2's row, and not t3's delete.
+    assert_eq!(
+        ids(t1.scan(all(), Direction::Forward).unwrap()),
+        [b"own".to_vec()]
+    );
+    assert_eq!(
+        ids(t1.scan_latest(all(), Direction::Reverse).unwrap()),
+        [b"committed later".to_vec(), b"own".to_vec()]
+    );
+}

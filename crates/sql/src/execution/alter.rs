@@ -5,7 +5,7 @@ use zizhu_engine::{Direction, Engine};
 use zizhu_txn::Transaction;
 use zizhu_types::Value;
 
-use super::{eval, index, Env, SubqueryCache};
+use super::{eval, foreign_key, index, Env, SubqueryCache};
 use crate::catalog::{Catalog, Table};
 use crate::keys::Key;
 use crate::planner::AlterOp;
@@ -113,8 +113,33 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                 .indexes
                 .iter_mut()
                 .for_each(|i| i.columns.iter_mut().for_each(shift));
-            // So do CHECK constraints that read it, as in PostgreSQL.
+            // So do CHECK constraints that read it, and foreign keys from it, as in
+            // PostgreSQL; a foreign key referencing it is in the way.
             table.checks.retain(|c| !c.columns.contains(name));
+            table.foreign_keys.retain(|fk| !fk.columns.contains(name));
+            for child in Catalog::referencing(txn, &table.name)? {
+                let child = if child.name == table.name {
+                    &*table
+                } else {
+                    &child
+                };
+                if let Some(fk) = child
+                    .foreign_keys
+                    .iter()
+                    .find(|fk| fk.parent == table.name && fk.parent_columns.contains(name))
+                {
+                    return Err(errinput!(
+                        DependentObjectsStillExist,
+                        "cannot drop column {name} of table {} because other objects depend on it",
+                        table.name
+                    )
+                    .with_detail(format!(
+                        "constraint {} on table {} depends on column {name} of table {}",
+                        fk.name, child.name, table.name
+                    ))
+                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
+            }
             table.columns.remove(position);
             rewrite_rows(txn, table, |_, row| {
                 row.remove(position);
@@ -139,6 +164,52 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                 ));
             }
             table.columns[position].name = new.clone();
+            // Foreign keys name their columns: this table's own, and those referencing it.
+            let rename = |names: &mut Vec<String>| {
+                names
+                    .iter_mut()
+                    .filter(|n| *n == old)
+                    .for_each(|n| *n = new.clone());
+            };
+            let parent = table.name.clone();
+            for fk in &mut table.foreign_keys {
+                rename(&mut fk.columns);
+                if fk.parent == parent {
+                    rename(&mut fk.parent_columns);
+                }
+            }
+            for mut child in Catalog::referencing(txn, &parent)? {
+                if child.name != parent {
+                    for fk in child
+                        .foreign_keys
+                        .iter_mut()
+                        .filter(|fk| fk.parent == parent)
+                    {
+                        rename(&mut fk.parent_columns);
+                    }
+                    Catalog::update_table(txn, &child)?;
+                }
+            }
+            Ok(())
+        }
+        AlterOp::AddForeignKey(fk) => {
+            // Every existing row must have its parent, checked as if it were just inserted.
+            let rows = txn
+                .scan(Key::table_rows(table.id), Direction::Forward)?
+                .map(|item| {
+                    item.map_err(Into::into)
+                        .and_then(|(_, bytes)| row::decode(&bytes))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut only = table.clone();
+            only.foreign_keys = vec![fk.clone()];
+            let changes = foreign_key::Changes {
+                inserted: rows,
+                ..Default::default()
+            };
+            foreign_key::enforce(txn, &only, changes, &SubqueryCache::default())?;
+            table.foreign_keys.push(fk.clone());
+            table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(())
         }
         AlterOp::AddCheck { check, expr } => {
@@ -170,20 +241,30 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             Ok(())
         }
         AlterOp::DropConstraint { name, if_exists } => {
-            let before = table.checks.len();
+            let before = table.checks.len() + table.foreign_keys.len();
             table.checks.retain(|c| c.name != *name);
+            table.foreign_keys.retain(|fk| fk.name != *name);
             // A UNIQUE constraint is its unique index.
             if let Some(i) = table
                 .indexes
                 .iter()
                 .position(|i| i.unique && i.name == *name)
             {
+                refuse_if_referenced(txn, table, &table.indexes[i].columns, name)?;
                 let index = table.indexes.remove(i);
                 index::clear(txn, &index)?;
                 txn.delete(&Key::IndexName(index.name.clone()).encode())?;
                 return Ok(());
             }
-            if table.checks.len() == before && !*if_exists {
+            if !table.primary_key.is_empty() && *name == format!("{}_pkey", table.name) {
+                let primary_key = table.primary_key.clone();
+                refuse_if_referenced(txn, table, &primary_key, name)?;
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "dropping a primary key is not supported yet"
+                ));
+            }
+            if table.checks.len() + table.foreign_keys.len() == before && !*if_exists {
                 return Err(errinput!(
                     UndefinedObject,
                     "constraint \"{name}\" of relation \"{}\" does not exist",
@@ -230,6 +311,67 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             Ok(())
         }
     }
+}
+
+/// Fails with 2BP01 if a foreign key references exactly `columns` of `table`, which the
+/// unique constraint (or primary key) `name` about to go makes unique, and nothing else does.
+fn refuse_if_referenced<E: Engine>(
+    txn: &Transaction<E>,
+    table: &Table,
+    columns: &[usize],
+    name: &str,
+) -> Result<()> {
+    let mut key: Vec<&str> = columns
+        .iter()
+        .map(|&c| table.columns[c].name.as_str())
+        .collect();
+    key.sort_unstable();
+    for child in Catalog::referencing(txn, &table.name)? {
+        for fk in child
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.parent == table.name)
+        {
+            let mut referenced: Vec<&str> = fk.parent_columns.iter().map(String::as_str).collect();
+            referenced.sort_unstable();
+            // A key that is both the primary key and a unique index is still made unique by
+            // whichever of the two stays.
+            let mut pk: Vec<&str> = table
+                .primary_key
+                .iter()
+                .map(|&c| table.columns[c].name.as_str())
+                .collect();
+            pk.sort_unstable();
+            let other_unique = table
+                .indexes
+                .iter()
+                .filter(|i| i.unique && i.name != name)
+                .any(|i| {
+                    let mut cols: Vec<&str> = i
+                        .columns
+                        .iter()
+                        .map(|&c| table.columns[c].name.as_str())
+                        .collect();
+                    cols.sort_unstable();
+                    cols == referenced
+                });
+            let still_unique =
+                other_unique || (pk == referenced && name != format!("{}_pkey", table.name));
+            if referenced == key && !still_unique {
+                return Err(errinput!(
+                    DependentObjectsStillExist,
+                    "cannot drop constraint {name} on table {} because other objects depend on it",
+                    table.name
+                )
+                .with_detail(format!(
+                    "constraint {} on table {} depends on index {name}",
+                    fk.name, child.name
+                ))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rewrites every stored row of `table` with `change`.

@@ -13,6 +13,7 @@
 
 mod alter;
 mod expr;
+mod foreign_key;
 pub mod index;
 mod query;
 mod write;
@@ -28,7 +29,7 @@ use zizhu_engine::{Direction, Engine, KeyRange};
 use zizhu_txn::{LockMode, RowLock, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Table};
 use crate::planner::{Label, Plan};
 use crate::sequence::Sequences;
 use crate::types::DataType;
@@ -369,10 +370,36 @@ pub fn execute<E: Engine>(
             }
             Ok(StatementResult::Command("DROP SEQUENCE"))
         }
-        Plan::Truncate { names } => {
-            let mut tables = Vec::with_capacity(names.len());
+        Plan::Truncate { names, cascade } => {
+            let mut tables: Vec<Table> = Vec::with_capacity(names.len());
             for name in &names {
                 tables.push(Catalog::must_table(txn, name)?);
+            }
+            // A referenced table goes only with the tables referencing it (transitively, with
+            // CASCADE), or its references would dangle.
+            let mut i = 0;
+            while i < tables.len() {
+                for child in Catalog::referencing(txn, &tables[i].name)? {
+                    if tables.iter().any(|t| t.name == child.name) {
+                        continue;
+                    }
+                    if !cascade {
+                        return Err(errinput!(
+                            FeatureNotSupported,
+                            "cannot truncate a table referenced in a foreign key constraint"
+                        )
+                        .with_detail(format!(
+                            "Table \"{}\" references \"{}\".",
+                            child.name, tables[i].name
+                        ))
+                        .with_hint(format!(
+                            "Truncate table \"{}\" at the same time, or use TRUNCATE ... CASCADE.",
+                            child.name
+                        )));
+                    }
+                    tables.push(child);
+                }
+                i += 1;
             }
             for table in &tables {
                 write::truncate(txn, table)?;
@@ -485,6 +512,33 @@ pub fn execute<E: Engine>(
                 }
             }
             let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+            // Foreign keys from other tables: in the way, or with CASCADE dropped.
+            for table in &tables {
+                for mut child in Catalog::referencing(txn, &table.name)? {
+                    if names.contains(&child.name) {
+                        continue;
+                    }
+                    let (gone, kept): (Vec<_>, Vec<_>) = child
+                        .foreign_keys
+                        .into_iter()
+                        .partition(|fk| fk.parent == table.name);
+                    if !cascade {
+                        let fk = gone.first().map_or("", |fk| fk.name.as_str());
+                        return Err(errinput!(
+                            DependentObjectsStillExist,
+                            "cannot drop table {} because other objects depend on it",
+                            table.name
+                        )
+                        .with_detail(format!(
+                            "constraint {fk} on table {} depends on table {}",
+                            child.name, table.name
+                        ))
+                        .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    }
+                    child.foreign_keys = kept;
+                    Catalog::update_table(txn, &child)?;
+                }
+            }
             for name in drop_order(txn, names.clone(), cascade, "table")? {
                 if !names.contains(&name) {
                     Catalog::drop_view(txn, &name)?;

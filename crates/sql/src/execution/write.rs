@@ -4,10 +4,11 @@ use zizhu_engine::{Direction, Engine};
 use zizhu_txn::{LockMode, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
+use super::foreign_key::{self, Changes};
 use super::index;
 use super::query::{fetch, passes, rows};
 use super::{eval, Context, Env, SubqueryCache};
-use crate::catalog::Table;
+use crate::catalog::{Catalog, Table};
 use crate::keys::Key;
 use crate::planner::{Arbiter, ConflictAction, Expr, Node, OnConflict};
 use crate::{errinput, errinternal, row, types, Result};
@@ -28,7 +29,7 @@ fn row_text(row: &[Value]) -> String {
 }
 
 /// Coerces a new row to the table's column types and checks NOT NULL.
-fn check_row(
+pub(super) fn check_row(
     table: &Table,
     checks: &[(String, Expr)],
     row: Vec<Value>,
@@ -133,6 +134,8 @@ pub fn insert<E: Engine>(
         input
     };
     let (mut count, mut kept) = (0, Vec::new());
+    let track = tracks_foreign_keys(txn, table)?;
+    let mut changes = Changes::default();
     // Rows this statement inserted or updated: DO UPDATE may not touch one twice.
     let mut touched = std::collections::HashSet::new();
     for source_row in input {
@@ -203,6 +206,9 @@ pub fn insert<E: Engine>(
                 let new_key = write_update(txn, table, &key, &existing, &updated)?;
                 touched.insert(new_key);
                 count += 1;
+                if track {
+                    changes.updated.push((existing, updated.clone()));
+                }
                 if keep_rows {
                     kept.push(updated);
                 }
@@ -212,11 +218,21 @@ pub fn insert<E: Engine>(
         touched.insert(Key::Row(table.id, pk.clone()).encode());
         insert_row(txn, table, pk, &new)?;
         count += 1;
+        if track {
+            changes.inserted.push(new.clone());
+        }
         if keep_rows {
             kept.push(new);
         }
     }
+    foreign_key::enforce(txn, table, changes, cache)?;
     Ok((count, kept))
+}
+
+/// Whether a statement writing `table` must collect its rows for foreign keys: the table has
+/// some, or some table references it.
+fn tracks_foreign_keys<E: Engine>(txn: &Transaction<E>, table: &Table) -> Result<bool> {
+    Ok(!table.foreign_keys.is_empty() || Catalog::is_referenced(txn, &table.name)?)
 }
 
 /// The existing row a proposed row conflicts with under the arbiters (every unique constraint
@@ -275,7 +291,7 @@ fn find_conflict<E: Engine>(
 
 /// Writes `new` over the row `old` stored under `key`, moving it if its primary key changed
 /// and keeping index entries in step. Returns the row's (new) key.
-fn write_update<E: Engine>(
+pub(super) fn write_update<E: Engine>(
     txn: &mut Transaction<E>,
     table: &Table,
     key: &[u8],
@@ -407,9 +423,17 @@ pub fn update<E: Engine>(
     keep_rows: bool,
     cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
-    let changes_key = assignments
-        .iter()
-        .any(|(i, _)| table.primary_key.contains(i));
+    // A change to a column a foreign key may reference (the primary key's or a unique
+    // index's) conflicts with FOR KEY SHARE, which foreign-key checks take.
+    let changes_key = assignments.iter().any(|(i, _)| {
+        table.primary_key.contains(i)
+            || table
+                .indexes
+                .iter()
+                .any(|index| index.unique && index.columns.contains(i))
+    });
+    let track = tracks_foreign_keys(txn, table)?;
+    let mut changes = Changes::default();
     let mode = if changes_key {
         LockMode::Update
     } else {
@@ -429,11 +453,15 @@ pub fn update<E: Engine>(
         let mut new = check_row(table, checks, new, &Env::new(&*txn, cache))?;
         write_update(txn, table, &key, &old, &new)?;
         count += 1;
+        if track {
+            changes.updated.push((old, new.clone()));
+        }
         if keep_rows {
             new.extend(joined);
             kept.push(new);
         }
     }
+    foreign_key::enforce(txn, table, changes, cache)?;
     Ok((count, kept))
 }
 
@@ -447,18 +475,24 @@ pub fn delete<E: Engine>(
     cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
     let (mut count, mut kept) = (0, Vec::new());
+    let track = tracks_foreign_keys(txn, table)?;
+    let mut changes = Changes::default();
     for Target { key, row, joined } in find(txn, targets, cache)? {
         let mode = LockMode::Update;
         if let Some(mut row) = lock_target(txn, &key, row, &joined, targets.filter, mode, cache)? {
             txn.delete(&key)?;
             index::delete_entries(txn, table, &row, &index::primary_key_of(&key)?)?;
             count += 1;
+            if track {
+                changes.deleted.push(row.clone());
+            }
             if keep_rows {
                 row.extend(joined);
                 kept.push(row);
             }
         }
     }
+    foreign_key::enforce(txn, table, changes, cache)?;
     Ok((count, kept))
 }
 

@@ -680,7 +680,10 @@ pub enum AlterOp {
         /// Its expression, bound over the table's row.
         expr: Expr,
     },
-    /// `DROP CONSTRAINT [IF EXISTS] name` (CHECK constraints).
+    /// `ADD [CONSTRAINT name] FOREIGN KEY (...) REFERENCES ...`: existing rows must have
+    /// their parents.
+    AddForeignKey(crate::catalog::ForeignKey),
+    /// `DROP CONSTRAINT [IF EXISTS] name` (CHECK, UNIQUE and FOREIGN KEY constraints).
     DropConstraint {
         /// The constraint.
         name: String,
@@ -791,6 +794,8 @@ pub enum Plan {
     Truncate {
         /// The tables.
         names: Vec<String>,
+        /// `CASCADE`: tables referencing them by foreign keys too.
+        cascade: bool,
     },
     /// `CREATE TABLE`
     CreateTable {
@@ -1474,7 +1479,7 @@ impl Plan {
                 source.write_tree(&mut out, "└─ ", "   ", annotate);
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
-            Plan::Truncate { names } => out.push(format!("Truncate: {}", names.join(", "))),
+            Plan::Truncate { names, .. } => out.push(format!("Truncate: {}", names.join(", "))),
             Plan::CreateSequence { sequence, .. } => {
                 out.push(format!("CreateSequence: {}", sequence.name))
             }

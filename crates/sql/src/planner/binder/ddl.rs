@@ -107,6 +107,13 @@ impl<E: Engine> Binder<'_, E> {
         let mut primary_key = Vec::new();
         let mut unique: Vec<Vec<usize>> = Vec::new();
         let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
+        // Foreign keys: the constraint, its referencing columns, its name if given.
+        type ForeignKeyDef<'d> = (
+            &'d ast::ForeignKeyConstraint,
+            Vec<ast::Ident>,
+            Option<&'d ast::Ident>,
+        );
+        let mut foreign_keys: Vec<ForeignKeyDef> = Vec::new();
         let mut sequences = Vec::new();
         for def in &create.columns {
             let column_name = ident(&def.name);
@@ -191,6 +198,11 @@ impl<E: Engine> Binder<'_, E> {
                         checks.push((given, c.expr.as_ref().clone()));
                     }
                     ast::ColumnOption::Unique(_) => unique.push(vec![columns.len()]),
+                    ast::ColumnOption::ForeignKey(fk) => foreign_keys.push((
+                        fk,
+                        vec![def.name.clone()],
+                        option.name.as_ref().or(fk.name.as_ref()),
+                    )),
                     ast::ColumnOption::PrimaryKey(_) => {
                         if !primary_key.is_empty() {
                             return Err(errinput!(
@@ -262,10 +274,13 @@ impl<E: Engine> Binder<'_, E> {
                 ast::TableConstraint::Check(c) => {
                     checks.push((c.name.as_ref().map(ident), c.expr.as_ref().clone()));
                 }
+                ast::TableConstraint::ForeignKey(fk) => {
+                    foreign_keys.push((fk, fk.columns.clone(), fk.name.as_ref()));
+                }
                 other => return Err(unsupported(format!("table constraint {other}"))),
             }
         }
-        let unique = unique
+        let unique: Vec<Index> = unique
             .into_iter()
             .map(|positions| {
                 let names: Vec<&str> = positions
@@ -287,12 +302,19 @@ impl<E: Engine> Binder<'_, E> {
             primary_key,
             indexes: Vec::new(),
             checks: Vec::new(),
+            foreign_keys: Vec::new(),
         };
         for (given, expr) in checks {
             let check = self.new_check(&table, given, &expr)?;
             table.checks.push(check);
         }
         table.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        let unique_columns: Vec<Vec<usize>> = unique.iter().map(|i| i.columns.clone()).collect();
+        for (fk, columns, name) in foreign_keys {
+            let fk = self.new_foreign_key(&table, &unique_columns, fk, &columns, name)?;
+            table.foreign_keys.push(fk);
+        }
+        table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Plan::CreateTable {
             table,
             if_not_exists: create.if_not_exists,
@@ -466,6 +488,8 @@ impl<E: Engine> Binder<'_, E> {
         let mut ops = Vec::with_capacity(alter.operations.len());
         for op in &alter.operations {
             use ast::AlterTableOperation as O;
+            // Operations an operation implies, applied after it (a new column's REFERENCES).
+            let mut implied = Vec::new();
             ops.push(match op {
                 O::AddConstraint {
                     constraint: ast::TableConstraint::Check(c),
@@ -484,6 +508,26 @@ impl<E: Engine> Binder<'_, E> {
                     let expr =
                         self.bind_expr(&c.expr, &Scope::of_table(&table, &table.name), None)?;
                     AlterOp::AddCheck { check, expr }
+                }
+                O::AddConstraint {
+                    constraint: ast::TableConstraint::ForeignKey(fk),
+                    ..
+                } => {
+                    let table = Catalog::table(self.txn, &table)?
+                        .ok_or_else(|| errinternal!("table {table} vanished during binding"))?;
+                    let fk =
+                        self.new_foreign_key(&table, &[], fk, &fk.columns, fk.name.as_ref())?;
+                    if table.foreign_keys.iter().any(|f| f.name == fk.name)
+                        || table.checks.iter().any(|c| c.name == fk.name)
+                    {
+                        return Err(errinput!(
+                            DuplicateObject,
+                            "constraint \"{}\" for relation \"{}\" already exists",
+                            fk.name,
+                            table.name
+                        ));
+                    }
+                    AlterOp::AddForeignKey(fk)
                 }
                 O::DropConstraint {
                     if_exists, name, ..
@@ -512,6 +556,22 @@ impl<E: Engine> Binder<'_, E> {
                             ast::ColumnOption::Default(expr) => {
                                 default = Some(self.bind_expr(expr, &Scope::default(), None)?);
                                 column.default = Some(expr.to_string());
+                            }
+                            ast::ColumnOption::ForeignKey(fk) => {
+                                let mut with_column = Catalog::table(self.txn, &table)?
+                                    .ok_or_else(|| {
+                                        errinternal!("table {table} vanished during binding")
+                                    })?;
+                                with_column.columns.push(column.clone());
+                                let name = option.name.as_ref().or(fk.name.as_ref());
+                                let fk = self.new_foreign_key(
+                                    &with_column,
+                                    &[],
+                                    fk,
+                                    std::slice::from_ref(&column_def.name),
+                                    name,
+                                )?;
+                                implied.push(AlterOp::AddForeignKey(fk));
                             }
                             other => return Err(unsupported(format!("ADD COLUMN with {other}"))),
                         }
@@ -570,6 +630,7 @@ impl<E: Engine> Binder<'_, E> {
                 }
                 other => return Err(unsupported(format!("ALTER TABLE {other}"))),
             });
+            ops.append(&mut implied);
         }
         Ok(Plan::AlterTable { table, ops })
     }

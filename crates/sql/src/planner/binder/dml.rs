@@ -358,7 +358,8 @@ impl<E: Engine> Binder<'_, E> {
                 ));
             }
         }
-        Ok(Plan::Truncate { names })
+        let cascade = matches!(truncate.cascade, Some(ast::CascadeOption::Cascade));
+        Ok(Plan::Truncate { names, cascade })
     }
 
     /// Binds `ON CONFLICT`: infers the arbiter from the target columns (or constraint name) and

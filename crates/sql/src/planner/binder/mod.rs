@@ -12,12 +12,14 @@
 mod ddl;
 mod dml;
 mod expr;
+mod foreign_key;
 mod query;
 
 pub use ddl::data_type_from_ast;
 #[allow(clippy::wildcard_imports)]
 use ddl::*;
 pub use expr::type_of;
+pub use foreign_key::{row_rules, RowRules};
 #[allow(clippy::wildcard_imports)]
 use query::*;
 
