@@ -27,3 +27,5 @@ pub mod types;
 pub use error::{Error, ErrorCode, Result};
 pub use execution::StatementResult;
 pub use session::{Database, Session};
+/// The on-disk engine [`Database::open`] uses.
+pub use zizhu_engine_redb::RedbEngine;

@@ -307,7 +307,10 @@ fn main() -> ExitCode {
         for _ in 0..args.jobs.min(files.len().max(1)) {
             let tx = tx.clone();
             let (files, next, runner, args) = (&files, &next, &runner, &args);
-            s.spawn(move || {
+            // Deeply nested statements (up to the parser's limit) recurse through binding and
+            // execution; unoptimized builds need more than the default 2 MiB for that.
+            let worker = std::thread::Builder::new().stack_size(64 << 20);
+            let spawned = worker.spawn_scoped(s, move || {
                 let mut server = None;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -332,6 +335,10 @@ fn main() -> ExitCode {
                     }
                 }
             });
+            if let Err(e) = spawned {
+                eprintln!("zizhu-slt: cannot start a worker thread: {e}");
+                std::process::exit(2);
+            }
         }
         drop(tx);
         // Print in file order as results arrive.

@@ -10,7 +10,7 @@ use zizhu_types::{Numeric, Value};
 use super::{eval, Env};
 use crate::keys::Key;
 use crate::planner::{
-    Aggregate, Expr, FrameBound, JoinKind, Node, SetOp, SortKey, Statistic, WindowFunc,
+    Aggregate, CompareOp, Expr, FrameBound, JoinKind, Node, SetOp, SortKey, Statistic, WindowFunc,
     WindowFunction,
 };
 use crate::types::{ops, DataType};
@@ -343,31 +343,70 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     })
 }
 
-/// A value list's hash-join key: equal keys exactly when SQL `=` holds for every value, for
-/// the types where the key encoding guarantees it (integers and numerics compared as numeric,
-/// text, boolean, bytea, uuid). `None` for other types (floats with their -0 and NaN, dates
-/// against timestamps, intervals), whose rows are compared pair by pair instead.
-fn hash_key(values: Vec<Value>) -> Option<Vec<u8>> {
-    let canonical = values
-        .into_iter()
-        .map(|v| match v {
-            Value::Int16(i) => Some(Value::Numeric(Numeric::Finite(BigDecimal::from(i)))),
-            Value::Int32(i) => Some(Value::Numeric(Numeric::Finite(BigDecimal::from(i)))),
-            Value::Int64(i) => Some(Value::Numeric(Numeric::Finite(BigDecimal::from(i)))),
-            v @ (Value::Numeric(_)
+/// Writes a row's hash-join key (the values at `columns`) into `out`: equal keys exactly when
+/// SQL `=` holds for every value, for the types where the key encoding guarantees it (integers
+/// and numerics, compared as numbers: an integral numeric is keyed as the integer; text,
+/// boolean, bytea, uuid). Returns `Some(false)` if a value is NULL (the row can match nothing)
+/// and `None` for other types (floats with their -0 and NaN, dates against timestamps,
+/// intervals), whose rows are compared pair by pair instead.
+fn hash_key(
+    row: &[Value],
+    columns: impl Iterator<Item = usize>,
+    out: &mut Vec<u8>,
+) -> Option<bool> {
+    use bigdecimal::num_traits::ToPrimitive;
+    out.clear();
+    for c in columns {
+        let v = &row[c];
+        let int = match v {
+            Value::Null => return Some(false),
+            Value::Int16(i) => Some(i64::from(*i)),
+            Value::Int32(i) => Some(i64::from(*i)),
+            Value::Int64(i) => Some(*i),
+            Value::Numeric(Numeric::Finite(d)) if d.is_integer() => d.to_i64(),
+            Value::Numeric(_)
             | Value::Text(_)
             | Value::Bool(_)
             | Value::Bytes(_)
-            | Value::Uuid(_)) => Some(v),
-            _ => None,
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(zizhu_keycode::encode_tuple(&canonical))
+            | Value::Uuid(_) => None,
+            _ => return None,
+        };
+        let column = zizhu_keycode::KeyColumn::ASC;
+        match int {
+            Some(i) => zizhu_keycode::encode_value(out, &Value::Int64(i), column),
+            None => zizhu_keycode::encode_value(out, v, column),
+        }
+    }
+    Some(true)
+}
+
+/// The conjuncts of a join condition other than the equalities a hash join's keys enforce.
+fn residual(predicate: &Expr, keys: &[(usize, usize)], left_width: usize) -> Option<Expr> {
+    match predicate {
+        Expr::And(a, b) => match (residual(a, keys, left_width), residual(b, keys, left_width)) {
+            (None, None) => None,
+            (Some(x), None) | (None, Some(x)) => Some(x),
+            (Some(x), Some(y)) => Some(Expr::And(Box::new(x), Box::new(y))),
+        },
+        Expr::Compare(CompareOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
+            (Expr::Column { index: i, .. }, Expr::Column { index: j, .. })
+                if keys.iter().any(|&(l, r)| {
+                    (*i, *j) == (l, r + left_width) || (*j, *i) == (l, r + left_width)
+                }) =>
+            {
+                None
+            }
+            _ => Some(predicate.clone()),
+        },
+        other => Some(other.clone()),
+    }
 }
 
 /// An inner or left hash join. Right rows with a NULL key can never meet the condition and
 /// are dropped; rows whose key types cannot be hashed are kept aside and tried with every left
-/// row, so the result is the nested loop's.
+/// row, so the result is the nested loop's. A pair found through the hash table meets the key
+/// equalities by construction, so only the rest of the condition is evaluated for it.
+#[inline(never)] // Keeps its locals out of the recursive `node_rows` frame.
 fn hash_join(
     left: &Node,
     right: &Node,
@@ -377,44 +416,68 @@ fn hash_join(
     right_width: usize,
     env: &Env<'_>,
 ) -> Result<Vec<Vec<Value>>> {
+    const END: usize = usize::MAX;
     let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
-    let mut table: std::collections::HashMap<Vec<u8>, Vec<usize>> = Default::default();
+    // Each key's first row, and each row's next row with the same key: one allocation per
+    // distinct key rather than a list per key.
+    let mut heads: std::collections::HashMap<Vec<u8>, usize> =
+        std::collections::HashMap::with_capacity(inner.len());
+    let mut next = vec![END; inner.len()];
     let mut unhashed = Vec::new();
-    for (i, r) in inner.iter().enumerate() {
-        let values: Vec<Value> = keys.iter().map(|&(_, j)| r[j].clone()).collect();
-        if values.iter().any(Value::is_null) {
-            continue;
-        }
-        match hash_key(values) {
-            Some(key) => table.entry(key).or_default().push(i),
+    let mut key = Vec::new();
+    for (i, r) in inner.iter().enumerate().rev() {
+        match hash_key(r, keys.iter().map(|&(_, j)| j), &mut key) {
+            Some(true) => {
+                if let Some(head) = heads.get_mut(key.as_slice()) {
+                    next[i] = std::mem::replace(head, i);
+                } else {
+                    heads.insert(key.clone(), i);
+                }
+            }
+            Some(false) => {}
             None => unhashed.push(i),
         }
     }
+    unhashed.reverse();
     let mut out = Vec::new();
+    let mut left_width = None;
+    let mut rest: Option<Option<Expr>> = None;
     for l in rows(left, env)? {
         let l = l?;
-        let values: Vec<Value> = keys.iter().map(|&(i, _)| l[i].clone()).collect();
-        let candidates: Vec<usize> = if values.iter().any(Value::is_null) {
-            Vec::new()
-        } else {
-            match hash_key(values) {
-                Some(key) => table
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .chain(&unhashed)
-                    .copied()
-                    .collect(),
-                None => (0..inner.len()).collect(),
-            }
-        };
+        let width = *left_width.get_or_insert(l.len());
+        let rest = rest.get_or_insert_with(|| residual(predicate, keys, width));
         let mut any = false;
-        for c in candidates {
-            let mut joined = l.clone();
-            joined.extend(inner[c].iter().cloned());
-            if passes(&eval(predicate, &joined, env)?) {
-                any = true;
-                out.push(joined);
+        let mut try_pair =
+            |c: usize, check: Option<&Expr>, out: &mut Vec<Vec<Value>>| -> Result<()> {
+                let mut joined = Vec::with_capacity(l.len() + right_width);
+                joined.extend(l.iter().cloned());
+                joined.extend(inner[c].iter().cloned());
+                if check
+                    .map(|p| eval(p, &joined, env))
+                    .transpose()?
+                    .is_none_or(|v| passes(&v))
+                {
+                    any = true;
+                    out.push(joined);
+                }
+                Ok(())
+            };
+        match hash_key(&l, keys.iter().map(|&(i, _)| i), &mut key) {
+            Some(true) => {
+                let mut c = heads.get(key.as_slice()).copied().unwrap_or(END);
+                while c != END {
+                    try_pair(c, rest.as_ref(), &mut out)?;
+                    c = next[c];
+                }
+                for &c in &unhashed {
+                    try_pair(c, Some(predicate), &mut out)?;
+                }
+            }
+            Some(false) => {}
+            None => {
+                for c in 0..inner.len() {
+                    try_pair(c, Some(predicate), &mut out)?;
+                }
             }
         }
         if !any && kind.keeps_left() {
