@@ -250,7 +250,13 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                 .iter()
                 .position(|i| i.unique && i.name == *name)
             {
-                refuse_if_referenced(txn, table, &table.indexes[i].columns, name)?;
+                refuse_if_referenced(
+                    txn,
+                    table,
+                    &table.indexes[i].columns,
+                    name,
+                    Dropping::Constraint,
+                )?;
                 let index = table.indexes.remove(i);
                 index::clear(txn, &index)?;
                 txn.delete(&Key::IndexName(index.name.clone()).encode())?;
@@ -258,7 +264,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             }
             if !table.primary_key.is_empty() && *name == format!("{}_pkey", table.name) {
                 let primary_key = table.primary_key.clone();
-                refuse_if_referenced(txn, table, &primary_key, name)?;
+                refuse_if_referenced(txn, table, &primary_key, name, Dropping::Constraint)?;
                 return Err(errinput!(
                     FeatureNotSupported,
                     "dropping a primary key is not supported yet"
@@ -313,13 +319,22 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
     }
 }
 
+/// What DROP names, for the message: PostgreSQL calls a unique index created by a constraint
+/// by the constraint, and one from CREATE UNIQUE INDEX an index.
+pub(super) enum Dropping {
+    Constraint,
+    Index,
+}
+
 /// Fails with 2BP01 if a foreign key references exactly `columns` of `table`, which the
-/// unique constraint (or primary key) `name` about to go makes unique, and nothing else does.
-fn refuse_if_referenced<E: Engine>(
+/// unique constraint or index (or primary key) `name` about to go makes unique, and nothing
+/// else does.
+pub(super) fn refuse_if_referenced<E: Engine>(
     txn: &Transaction<E>,
     table: &Table,
     columns: &[usize],
     name: &str,
+    dropping: Dropping,
 ) -> Result<()> {
     let mut key: Vec<&str> = columns
         .iter()
@@ -358,10 +373,13 @@ fn refuse_if_referenced<E: Engine>(
             let still_unique =
                 other_unique || (pk == referenced && name != format!("{}_pkey", table.name));
             if referenced == key && !still_unique {
+                let what = match dropping {
+                    Dropping::Constraint => format!("constraint {name} on table {}", table.name),
+                    Dropping::Index => format!("index {name}"),
+                };
                 return Err(errinput!(
                     DependentObjectsStillExist,
-                    "cannot drop constraint {name} on table {} because other objects depend on it",
-                    table.name
+                    "cannot drop {what} because other objects depend on it"
                 )
                 .with_detail(format!(
                     "constraint {} on table {} depends on index {name}",

@@ -485,6 +485,10 @@ pub fn execute<E: Engine>(
                 // Re-read: an earlier name in the list may have changed the same table.
                 let mut table = Catalog::must_table(txn, &table)?;
                 if let Some(index) = table.indexes.iter().find(|i| &i.name == name).cloned() {
+                    if index.unique {
+                        let by = alter::Dropping::Index;
+                        alter::refuse_if_referenced(txn, &table, &index.columns, name, by)?;
+                    }
                     index::clear(txn, &index)?;
                     Catalog::drop_index(txn, &mut table, name)?;
                 }
