@@ -336,11 +336,27 @@ pub(super) fn refuse_if_referenced<E: Engine>(
     name: &str,
     dropping: Dropping,
 ) -> Result<()> {
-    let mut key: Vec<&str> = columns
+    // A column set as sorted names: foreign keys name columns in any order.
+    let names = |positions: &[usize]| -> Vec<&str> {
+        let mut names: Vec<&str> = positions
+            .iter()
+            .map(|&c| table.columns[c].name.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    };
+    let key = names(columns);
+    // A key that is both the primary key and a unique index is still made unique by whichever
+    // of the two stays.
+    let mut remaining: Vec<Vec<&str>> = table
+        .indexes
         .iter()
-        .map(|&c| table.columns[c].name.as_str())
+        .filter(|i| i.unique && i.name != name)
+        .map(|i| names(&i.columns))
         .collect();
-    key.sort_unstable();
+    if name != format!("{}_pkey", table.name) {
+        remaining.push(names(&table.primary_key));
+    }
     for child in Catalog::referencing(txn, &table.name)? {
         for fk in child
             .foreign_keys
@@ -349,29 +365,7 @@ pub(super) fn refuse_if_referenced<E: Engine>(
         {
             let mut referenced: Vec<&str> = fk.parent_columns.iter().map(String::as_str).collect();
             referenced.sort_unstable();
-            // A key that is both the primary key and a unique index is still made unique by
-            // whichever of the two stays.
-            let mut pk: Vec<&str> = table
-                .primary_key
-                .iter()
-                .map(|&c| table.columns[c].name.as_str())
-                .collect();
-            pk.sort_unstable();
-            let other_unique = table
-                .indexes
-                .iter()
-                .filter(|i| i.unique && i.name != name)
-                .any(|i| {
-                    let mut cols: Vec<&str> = i
-                        .columns
-                        .iter()
-                        .map(|&c| table.columns[c].name.as_str())
-                        .collect();
-                    cols.sort_unstable();
-                    cols == referenced
-                });
-            let still_unique =
-                other_unique || (pk == referenced && name != format!("{}_pkey", table.name));
+            let still_unique = remaining.contains(&referenced);
             if referenced == key && !still_unique {
                 let what = match dropping {
                     Dropping::Constraint => format!("constraint {name} on table {}", table.name),
