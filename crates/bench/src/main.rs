@@ -268,8 +268,8 @@ fn load(rows: u64, join_rows: u64) -> Vec<String> {
 /// A workload: statements run on each system, and how its time is reported.
 struct Workload {
     name: &'static str,
-    /// Run before the timed statements, untimed, on PostgreSQL only (its settings).
-    pg_setup: Vec<String>,
+    /// Settings made before the timed statements (untimed) and reset after, on both systems.
+    setup: Vec<String>,
     statements: Vec<String>,
     /// Measure peak memory around it.
     memory: bool,
@@ -287,7 +287,7 @@ fn workloads(o: &Options) -> Vec<Workload> {
     vec![
         Workload {
             name: "point lookup by primary key",
-            pg_setup: vec![],
+            setup: vec![],
             statements: (0..lookups)
                 .map(|_| format!("SELECT s FROM t WHERE id = {}", rng.random_range(0..n)))
                 .collect(),
@@ -295,7 +295,7 @@ fn workloads(o: &Options) -> Vec<Workload> {
         },
         Workload {
             name: "index range scan (1,000 rows)",
-            pg_setup: vec![],
+            setup: vec![],
             statements: (0..ranges)
                 .map(|_| {
                     let x = rng.random_range(0..n.saturating_sub(1000).max(1));
@@ -309,7 +309,7 @@ fn workloads(o: &Options) -> Vec<Workload> {
         },
         Workload {
             name: "full scan, filter, group and aggregate",
-            pg_setup: vec![],
+            setup: vec![],
             statements: repeat(
                 "SELECT g, count(*), sum(v) FROM t WHERE v % 7 = 3 GROUP BY g".into(),
                 reps,
@@ -318,7 +318,7 @@ fn workloads(o: &Options) -> Vec<Workload> {
         },
         Workload {
             name: "hash join",
-            pg_setup: vec![],
+            setup: vec![],
             statements: repeat(
                 "SELECT count(*), sum(a.v + b.w) FROM a JOIN b ON a.k = b.k".into(),
                 reps,
@@ -327,7 +327,7 @@ fn workloads(o: &Options) -> Vec<Workload> {
         },
         Workload {
             name: "sort (in memory)",
-            pg_setup: vec!["SET work_mem = '1GB'".into()],
+            setup: vec!["SET work_mem = '1GB'".into()],
             statements: repeat(
                 format!("SELECT v, id FROM t ORDER BY v, id OFFSET {}", n - 1),
                 reps.min(3),
@@ -336,7 +336,7 @@ fn workloads(o: &Options) -> Vec<Workload> {
         },
         Workload {
             name: "sort, work_mem 1MB",
-            pg_setup: vec!["SET work_mem = '1MB'".into()],
+            setup: vec!["SET work_mem = '1MB'".into()],
             statements: repeat(
                 format!("SELECT v, id FROM t ORDER BY v, id OFFSET {}", n - 1),
                 reps.min(3),
@@ -355,9 +355,9 @@ struct Figure {
     peak_kib: Option<u64>,
 }
 
-fn measure(system: &mut dyn System, w: &Workload, is_pg: bool) -> Result<Figure, Error> {
-    if is_pg && !w.pg_setup.is_empty() {
-        system.run(&w.pg_setup)?;
+fn measure(system: &mut dyn System, w: &Workload) -> Result<Figure, Error> {
+    if !w.setup.is_empty() {
+        system.run(&w.setup)?;
     }
     let pid = system.pid().filter(|_| w.memory);
     let before = pid.filter(|&p| reset_peak(p)).and_then(memory);
@@ -366,7 +366,7 @@ fn measure(system: &mut dyn System, w: &Workload, is_pg: bool) -> Result<Figure,
         (Some(p), Some((rss, _))) => memory(p).map(|(_, hwm)| hwm.saturating_sub(rss)),
         _ => None,
     };
-    if is_pg && !w.pg_setup.is_empty() {
+    if !w.setup.is_empty() {
         system.run(&["RESET work_mem".to_string()])?;
     }
     times.sort();
@@ -425,10 +425,10 @@ fn run() -> Result<(), Error> {
         }
         eprintln!("{} ...", w.name);
         // Alternate, so that neither always runs on a warmer machine.
-        let z1 = measure(&mut zizhu, &w, false)?;
-        let p1 = measure(&mut pg, &w, true)?;
-        let z2 = measure(&mut zizhu, &w, false)?;
-        let p2 = measure(&mut pg, &w, true)?;
+        let z1 = measure(&mut zizhu, &w)?;
+        let p1 = measure(&mut pg, &w)?;
+        let z2 = measure(&mut zizhu, &w)?;
+        let p2 = measure(&mut pg, &w)?;
         let pick = |a: Figure, b: Figure| Figure {
             median: a.median.min(b.median),
             peak_kib: a.peak_kib.max(b.peak_kib),

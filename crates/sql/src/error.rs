@@ -11,6 +11,12 @@ use std::fmt;
 pub enum ErrorCode {
     /// 42601
     SyntaxError,
+    /// 55P02
+    CantChangeRuntimeParam,
+    /// 58030
+    IoError,
+    /// 54000
+    ProgramLimitExceeded,
     /// 42P01
     UndefinedTable,
     /// 42703
@@ -210,6 +216,9 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             SyntaxError => "42601",
+            CantChangeRuntimeParam => "55P02",
+            IoError => "58030",
+            ProgramLimitExceeded => "54000",
             UndefinedTable => "42P01",
             UndefinedColumn => "42703",
             UndefinedFunction => "42883",

@@ -8,7 +8,7 @@
 //! - [`execution`]: plans run as iterators of rows against a transaction.
 //! - [`functions`]: the scalar function library (strings, math, date/time), called by name.
 //! - [`types`]: PostgreSQL's types, casts, text I/O and operators over [`zizhu_types::Value`].
-//! - [`session`]: the embedded API, [`Database`] and [`Session`].
+//! - [`session`]: the embedded API, [`Database`] and [`Session`], with its [`settings`].
 //!
 //! Rows are stored under [`keys::Key::Row`] in primary-key order, encoded by [`row`].
 
@@ -22,6 +22,7 @@ pub mod planner;
 pub mod row;
 pub mod sequence;
 pub mod session;
+pub mod settings;
 pub mod types;
 
 pub use error::{Error, ErrorCode, Result};

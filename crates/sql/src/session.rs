@@ -6,7 +6,7 @@
 //! savepoint); `COMMIT` of an aborted block rolls it back.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -20,13 +20,20 @@ use std::rc::Rc;
 use crate::execution::{self, Context, Reader, StatementResult};
 use crate::keys::TableId;
 use crate::parser::{self, ast, ZizhuDialect};
+use crate::planner::Label;
 use crate::planner::{optimize, Binder};
 use crate::sequence::{Counters, Sequence, Sequences};
+use crate::settings::Settings;
+use crate::types::DataType;
 use crate::{errinput, Result};
+use zizhu_types::Value;
 
 /// An open database. Cheap to share; open sessions with [`Database::session`].
 pub struct Database<E: Engine> {
     mvcc: Mvcc<E>,
+    /// Where sorts, hash joins and aggregates spill past `work_mem` (unnamed files, gone when
+    /// closed or after a crash).
+    temp_dir: PathBuf,
     rowids: Mutex<HashMap<TableId, i64>>,
     counters: Counters,
 }
@@ -42,7 +49,19 @@ impl Database<RedbEngine> {
         })?;
         let engine = RedbEngine::open(&dir.join("data.redb"), RedbOptions::default())
             .map_err(zizhu_txn::Error::from)?;
-        Self::with_engine(engine)
+        let temp_dir = dir.join("tmp");
+        std::fs::create_dir_all(&temp_dir).map_err(|e| {
+            errinput!(
+                IoError,
+                "could not create directory \"{}\": {e}",
+                temp_dir.display()
+            )
+        })?;
+        let mut db = Self::with_engine(engine)?;
+        if let Some(db) = Arc::get_mut(&mut db) {
+            db.temp_dir = temp_dir;
+        }
+        Ok(db)
     }
 }
 
@@ -60,6 +79,7 @@ impl<E: Engine> Database<E> {
         let mvcc = Mvcc::open(engine, Options::default())?;
         Ok(Arc::new(Self {
             mvcc,
+            temp_dir: std::env::temp_dir(),
             rowids: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         }))
@@ -71,7 +91,7 @@ impl<E: Engine> Database<E> {
             db: self.clone(),
             dialect: ZizhuDialect::postgres(),
             block: None,
-            default_isolation: IsolationLevel::ReadCommitted,
+            settings: Settings::default(),
             currvals: Arc::default(),
         }
     }
@@ -101,6 +121,8 @@ struct SessionContext<E: Engine> {
     currvals: Arc<Mutex<HashMap<TableId, i64>>>,
     /// When the transaction started (timestamp microseconds).
     started: Option<i64>,
+    /// `work_mem` in bytes.
+    work_mem: usize,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -113,11 +135,20 @@ impl<E: Engine> Context for SessionContext<E> {
             db: self.db.clone(),
             currvals: self.currvals.clone(),
             started: self.started,
+            work_mem: self.work_mem,
         }))
     }
 
     fn transaction_start(&self) -> Option<i64> {
         self.started
+    }
+
+    fn work_mem(&self) -> usize {
+        self.work_mem
+    }
+
+    fn temp_dir(&self) -> &Path {
+        &self.db.temp_dir
     }
 }
 
@@ -162,6 +193,8 @@ struct Block<E: Engine> {
     failed: bool,
     /// When BEGIN ran (timestamp microseconds): `now()` for the whole block.
     started: i64,
+    /// The settings when BEGIN ran: a rolled-back block's `SET`s are undone.
+    began: Settings,
 }
 
 /// A session: a sequence of statements, possibly inside a transaction block.
@@ -169,7 +202,7 @@ pub struct Session<E: Engine> {
     db: Arc<Database<E>>,
     dialect: ZizhuDialect,
     block: Option<Block<E>>,
-    default_isolation: IsolationLevel,
+    settings: Settings,
     /// `currval` per sequence: the session's last `nextval`.
     currvals: Arc<Mutex<HashMap<TableId, i64>>>,
 }
@@ -246,13 +279,53 @@ impl<E: Engine> Session<E> {
         }
     }
 
+    /// The session's settings (`SET`, `SHOW`).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn default_isolation(&self) -> IsolationLevel {
+        match self.settings.default_isolation().as_str() {
+            "serializable" => IsolationLevel::Serializable,
+            "repeatable read" => IsolationLevel::RepeatableRead,
+            _ => IsolationLevel::ReadCommitted,
+        }
+    }
+
     fn begin(&self, modes: &[ast::TransactionMode]) -> Result<Transaction<E>> {
         let (isolation, read_only) =
-            isolation_of(modes)?.unwrap_or((self.default_isolation, false));
+            isolation_of(modes)?.unwrap_or((self.default_isolation(), false));
         Ok(self.db.mvcc.begin(TxnOptions {
             isolation,
             read_only,
-            lock_timeout: None,
+            lock_timeout: self.settings.lock_timeout(),
+        }))
+    }
+
+    /// Ends the transaction block (committing if `commit` and it has not failed) and returns
+    /// the command tag.
+    fn end_block(&mut self, commit: bool) -> Result<StatementResult> {
+        let Some(block) = self.block.take() else {
+            return Ok(StatementResult::Command(if commit {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            }));
+        };
+        let committed = commit && !block.failed;
+        let result = if committed {
+            block.txn.commit().map(|_| ())
+        } else {
+            block.txn.rollback();
+            Ok(())
+        };
+        self.settings
+            .end_block(committed && result.is_ok(), &block.began);
+        result?;
+        Ok(StatementResult::Command(if committed {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
         }))
     }
 
@@ -270,36 +343,16 @@ impl<E: Engine> Session<E> {
                         txn,
                         failed: false,
                         started: crate::functions::now_micros(),
+                        began: self.settings.clone(),
                     });
                 }
                 // PostgreSQL only warns about a BEGIN inside a block.
                 return Ok(StatementResult::Command("BEGIN"));
             }
-            S::Commit { .. } => {
-                return match self.block.take() {
-                    None => Ok(StatementResult::Command("COMMIT")),
-                    Some(Block {
-                        txn, failed: true, ..
-                    }) => {
-                        txn.rollback();
-                        Ok(StatementResult::Command("ROLLBACK"))
-                    }
-                    Some(Block {
-                        txn, failed: false, ..
-                    }) => {
-                        txn.commit()?;
-                        Ok(StatementResult::Command("COMMIT"))
-                    }
-                };
-            }
+            S::Commit { .. } => return self.end_block(true),
             S::Rollback {
                 savepoint: None, ..
-            } => {
-                if let Some(block) = self.block.take() {
-                    block.txn.rollback();
-                }
-                return Ok(StatementResult::Command("ROLLBACK"));
-            }
+            } => return self.end_block(false),
             S::Rollback {
                 savepoint: Some(name),
                 ..
@@ -358,14 +411,24 @@ impl<E: Engine> Session<E> {
             }) => {
                 // Takes effect for a block that has not run a statement yet, as in PostgreSQL.
                 let modes = isolation_of(modes)?;
+                let lock_timeout = self.settings.lock_timeout();
                 if let (Some(block), Some(_)) = (self.block.as_mut(), modes) {
                     block.txn = self.db.mvcc.begin(TxnOptions {
                         isolation: modes.map_or(IsolationLevel::ReadCommitted, |m| m.0),
                         read_only: modes.is_some_and(|m| m.1),
-                        lock_timeout: None,
+                        lock_timeout,
                     });
                 }
                 return Ok(StatementResult::Command("SET"));
+            }
+            S::Set(_) | S::ShowVariable { .. } | S::Reset(_) => {
+                let result = self.setting_command(statement);
+                let lock_timeout = self.settings.lock_timeout();
+                if let Some(block) = self.block.as_mut() {
+                    block.failed |= result.is_err();
+                    block.txn.set_lock_timeout(lock_timeout);
+                }
+                return result;
             }
             _ => {}
         }
@@ -376,6 +439,7 @@ impl<E: Engine> Session<E> {
                     db: self.db.clone(),
                     currvals: self.currvals.clone(),
                     started: Some(block.started),
+                    work_mem: self.settings.work_mem(),
                 };
                 let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement);
                 if result.is_err() {
@@ -385,13 +449,15 @@ impl<E: Engine> Session<E> {
             }
             None => {
                 let mut txn = self.db.mvcc.begin(TxnOptions {
-                    isolation: self.default_isolation,
-                    ..Default::default()
+                    isolation: self.default_isolation(),
+                    read_only: false,
+                    lock_timeout: self.settings.lock_timeout(),
                 });
                 let ctx = SessionContext {
                     db: self.db.clone(),
                     currvals: self.currvals.clone(),
                     started: None,
+                    work_mem: self.settings.work_mem(),
                 };
                 let result = run(&ctx, &self.dialect, &mut txn, sql, statement)?;
                 txn.commit()?;
@@ -399,6 +465,185 @@ impl<E: Engine> Session<E> {
             }
         }
     }
+
+    /// `SET`, `SHOW` and `RESET` of session settings.
+    fn setting_command(&mut self, statement: &ast::Statement) -> Result<StatementResult> {
+        use ast::Statement as S;
+        let in_block = self.block.is_some();
+        match statement {
+            S::Set(ast::Set::SingleAssignment {
+                scope,
+                hivevar: false,
+                variable,
+                values,
+            }) => {
+                let name = variable.to_string();
+                let local = matches!(scope, Some(ast::ContextModifier::Local));
+                let default = matches!(values.as_slice(),
+                    [ast::Expr::Identifier(id)] if id.quote_style.is_none()
+                        && id.value.eq_ignore_ascii_case("default"));
+                if default {
+                    self.settings.reset(&name)?;
+                } else {
+                    let value = setting_value(&name, values)?;
+                    self.settings.set(&name, &value, local, in_block)?;
+                }
+            }
+            S::Set(ast::Set::SetTimeZone { local, value }) => {
+                let value = setting_value("TimeZone", std::slice::from_ref(value))?;
+                self.settings.set("timezone", &value, *local, in_block)?;
+            }
+            S::Set(ast::Set::SetTransaction {
+                modes,
+                session: true,
+                ..
+            }) => {
+                // SET SESSION CHARACTERISTICS AS TRANSACTION ...
+                if let Some((isolation, _)) = isolation_of(modes)? {
+                    let level = match isolation {
+                        IsolationLevel::ReadCommitted => "read committed",
+                        IsolationLevel::RepeatableRead => "repeatable read",
+                        IsolationLevel::Serializable => "serializable",
+                    };
+                    self.settings
+                        .set("default_transaction_isolation", level, false, in_block)?;
+                }
+            }
+            S::Set(other) => {
+                return Err(errinput!(FeatureNotSupported, "{other} is not supported"));
+            }
+            S::Reset(reset) => match &reset.reset {
+                ast::Reset::ALL => self.settings.reset_all(),
+                ast::Reset::ConfigurationParameter(name) => {
+                    self.settings.reset(&name.to_string())?
+                }
+                ast::Reset::SessionAuthorization => {
+                    return Err(errinput!(
+                        FeatureNotSupported,
+                        "RESET SESSION AUTHORIZATION is not supported"
+                    ))
+                }
+            },
+            S::ShowVariable { variable } => return self.show(variable),
+            _ => return Err(crate::errinternal!("{statement} is not a setting command")),
+        }
+        Ok(StatementResult::Command(
+            if matches!(statement, S::Reset(_)) {
+                "RESET"
+            } else {
+                "SET"
+            },
+        ))
+    }
+
+    /// `SHOW name` and `SHOW ALL`.
+    fn show(&self, variable: &[ast::Ident]) -> Result<StatementResult> {
+        let text = |name: &str| Label {
+            name: name.to_string(),
+            data_type: DataType::Text,
+        };
+        let words: Vec<String> = variable.iter().map(|i| i.value.to_lowercase()).collect();
+        let name = match words.as_slice() {
+            [all] if all == "all" => {
+                let rows = self
+                    .settings
+                    .all()
+                    .into_iter()
+                    .map(|(n, v, d)| vec![Value::Text(n), Value::Text(v), Value::Text(d)])
+                    .collect();
+                return Ok(StatementResult::Query {
+                    labels: vec![text("name"), text("setting"), text("description")],
+                    rows,
+                });
+            }
+            [time, zone] if time == "time" && zone == "zone" => "timezone".to_string(),
+            [transaction, isolation, level]
+                if (transaction, isolation, level)
+                    == (
+                        &"transaction".to_string(),
+                        &"isolation".to_string(),
+                        &"level".to_string(),
+                    ) =>
+            {
+                "transaction_isolation".to_string()
+            }
+            _ => variable
+                .iter()
+                .map(|i| i.value.as_str())
+                .collect::<Vec<_>>()
+                .join("."),
+        };
+        let label = Settings::label(&name)?;
+        let value = if label == "transaction_isolation" {
+            let isolation = self
+                .block
+                .as_ref()
+                .map_or(self.default_isolation(), |b| b.txn.isolation());
+            match isolation {
+                IsolationLevel::ReadCommitted => "read committed",
+                IsolationLevel::RepeatableRead => "repeatable read",
+                IsolationLevel::Serializable => "serializable",
+            }
+            .to_string()
+        } else {
+            self.settings.get(&name)?
+        };
+        Ok(StatementResult::Query {
+            labels: vec![text(&label)],
+            rows: vec![vec![Value::Text(value)]],
+        })
+    }
+}
+
+/// The text of a `SET` value list: literals and names, comma-separated where the setting is a
+/// list (`search_path`, `DateStyle`).
+fn setting_value(name: &str, values: &[ast::Expr]) -> Result<String> {
+    let list = matches!(name.to_lowercase().as_str(), "search_path" | "datestyle");
+    if values.len() > 1 && !list {
+        return Err(errinput!(
+            InvalidParameterValue,
+            "SET {name} takes only one argument"
+        ));
+    }
+    let one = |expr: &ast::Expr| -> Result<String> {
+        use ast::Value as V;
+        Ok(match expr {
+            ast::Expr::Value(v) => match &v.value {
+                V::SingleQuotedString(s) | V::EscapedStringLiteral(s) => s.clone(),
+                V::Number(n, _) => n.to_string(),
+                V::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+                other => other.to_string(),
+            },
+            ast::Expr::UnaryOp {
+                op: ast::UnaryOperator::Minus,
+                expr,
+            } => format!("-{expr}"),
+            ast::Expr::Identifier(id) if id.quote_style.is_some() => {
+                if list
+                    && id
+                        .value
+                        .chars()
+                        .any(|c| !c.is_ascii_lowercase() && c != '_')
+                {
+                    format!("\"{}\"", id.value)
+                } else {
+                    id.value.clone()
+                }
+            }
+            ast::Expr::Identifier(id) => id.value.to_lowercase(),
+            other => {
+                return Err(errinput!(
+                    SyntaxError,
+                    "syntax error at or near \"{other}\""
+                ))
+            }
+        })
+    };
+    Ok(values
+        .iter()
+        .map(one)
+        .collect::<Result<Vec<_>>>()?
+        .join(", "))
 }
 
 /// Plans and executes one statement in `txn`.

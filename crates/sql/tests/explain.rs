@@ -70,6 +70,21 @@ fn explain_shows_the_chosen_access_paths() {
             .unwrap(),
     );
     assert_eq!(plan[1], "└─ NestedLoopJoin: left on (t.k < u.id)");
+    // Keys may be expressions of one side each; an operand reading both sides, or a volatile
+    // one, cannot be hashed.
+    let mut second = |sql: &str| lines(s.execute_one(sql).unwrap())[1].clone();
+    assert_eq!(
+        second("EXPLAIN SELECT v FROM t JOIN u ON u.id = t.k * 2 - 1"),
+        "└─ HashJoin: inner on (u.id = ((t.k * 2) - 1))"
+    );
+    assert_eq!(
+        second("EXPLAIN SELECT v FROM t JOIN u ON t.k + u.id = 3"),
+        "└─ NestedLoopJoin: inner on ((t.k + u.id) = 3)"
+    );
+    assert_eq!(
+        second("EXPLAIN SELECT v FROM t JOIN u ON t.k = u.id + floor(random())"),
+        "└─ NestedLoopJoin: inner on (t.k = (u.id + floor(random())))"
+    );
 }
 
 #[test]
@@ -215,4 +230,37 @@ fn explain_analyze_counts_rows_per_node() {
         plan.iter().any(|l| l.contains("actual rows=4 ")),
         "{plan:?}"
     );
+}
+
+#[test]
+fn work_mem_decides_whether_sorts_joins_and_aggregates_spill() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, g int, pad text)")
+        .unwrap();
+    s.execute(
+        "INSERT INTO t SELECT i, i % 997, repeat('x', 40) FROM generate_series(1, 5000) AS i",
+    )
+    .unwrap();
+    let queries = [
+        "SELECT id, pad FROM t ORDER BY pad, id DESC",
+        "SELECT g, count(*), sum(id) FROM t GROUP BY g",
+        "SELECT a.id, b.g FROM t a JOIN t b ON b.id = a.id + 1",
+    ];
+    for sql in queries {
+        let mut results = Vec::new();
+        for (work_mem, spills) in [("4MB", false), ("64kB", true)] {
+            s.execute(&format!("SET work_mem = '{work_mem}'")).unwrap();
+            let plan = lines(s.execute_one(&format!("EXPLAIN ANALYZE {sql}")).unwrap());
+            let temp = plan.iter().any(|l| l.starts_with("Temporary Files: "));
+            assert_eq!(temp, spills, "{sql} at work_mem {work_mem}: {plan:?}");
+            let StatementResult::Query { mut rows, .. } = s.execute_one(sql).unwrap() else {
+                panic!("{sql}: not a query");
+            };
+            rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            results.push(rows);
+        }
+        assert!(!results[0].is_empty(), "{sql}");
+        assert_eq!(results[0], results[1], "{sql}: spilling changed the answer");
+    }
 }

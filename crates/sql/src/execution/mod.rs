@@ -2,8 +2,8 @@
 //!
 //! Query nodes are iterators of rows pulled by their parent (the Volcano model); a scan
 //! streams from the transaction layer, and only the operators that must see all their input
-//! (sort, aggregate, the inner side of a join) hold it in memory. Spilling those to disk past
-//! `work_mem` is still to come.
+//! (sort, aggregate, the inner side of a join) hold it, up to `work_mem`: past it, sorts, hash
+//! joins and hash aggregates spill to temporary files ([`spill`]).
 //!
 //! Writes find their target rows at the statement's snapshot first and only then lock and
 //! change them, so an UPDATE never sees its own new rows (the Halloween problem). Each target
@@ -11,11 +11,15 @@
 //! newest version is re-checked against the WHERE clause and updated instead, as PostgreSQL's
 //! EvalPlanQual does. Under REPEATABLE READ and SERIALIZABLE the lock fails with 40001.
 
+mod aggregate;
 mod alter;
 mod expr;
 mod foreign_key;
 pub mod index;
+mod join;
 mod query;
+mod sort;
+pub mod spill;
 mod write;
 
 pub use expr::eval;
@@ -121,6 +125,8 @@ pub struct SubqueryCache {
     /// When the transaction and the statement started (timestamp microseconds), for `now()`
     /// and `statement_timestamp()`; `None` outside a statement (constant folding).
     pub(crate) clock: Option<(i64, i64)>,
+    /// `work_mem` and where to spill past it.
+    pub(crate) budget: spill::Budget,
 }
 
 /// What EXPLAIN ANALYZE measured for one plan node.
@@ -141,6 +147,7 @@ impl SubqueryCache {
         Self {
             sequences: ctx.sequences(),
             clock: Some((ctx.transaction_start().unwrap_or(statement), statement)),
+            budget: spill::Budget::new(ctx.work_mem(), ctx.temp_dir().to_path_buf()),
             ..Self::default()
         }
     }
@@ -182,6 +189,12 @@ pub trait Context {
     /// When the transaction started (timestamp microseconds), if known: `now()` returns it
     /// for every statement of the transaction, as in PostgreSQL.
     fn transaction_start(&self) -> Option<i64>;
+
+    /// `work_mem` in bytes: how much a sort, hash join or aggregate may hold before spilling.
+    fn work_mem(&self) -> usize;
+
+    /// Where spill files go.
+    fn temp_dir(&self) -> &std::path::Path;
 }
 
 /// Executes a plan.
@@ -237,6 +250,14 @@ pub fn execute<E: Engine>(
                 ))
             };
             let mut lines = plan.explain_lines_with(&annotate);
+            let spilled = &state.budget.spilled;
+            if spilled.files.get() > 0 {
+                lines.push(format!(
+                    "Temporary Files: {} written, {} kB",
+                    spilled.files.get(),
+                    spilled.bytes.get().div_ceil(1024)
+                ));
+            }
             lines.push(format!(
                 "Execution Time: {:.3} ms",
                 total.as_secs_f64() * 1e3

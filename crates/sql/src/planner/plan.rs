@@ -563,15 +563,16 @@ pub enum Node {
         distinct: bool,
     },
     /// A hash join (inner or left): the right side is read once into a hash table on its key
-    /// columns, and each left row probes it; `predicate` is still checked on every candidate
-    /// pair. Output is the left row followed by the right row.
+    /// expressions, and each left row probes it with its own; the rest of `predicate` is
+    /// checked on every candidate pair. Output is the left row followed by the right row.
     HashJoin {
         /// Probe side.
         left: Box<Node>,
         /// Build side.
         right: Box<Node>,
-        /// Equal-column pairs: (position in the left row, position in the right row).
-        keys: Vec<(usize, usize)>,
+        /// The condition's `a = b` conjuncts that split between the sides (see
+        /// [`Expr::join_key`]): `a` over the left row, `b` over the right row.
+        keys: Vec<(Expr, Expr)>,
         /// The whole join condition over the combined row.
         predicate: Expr,
         /// Inner or left.
@@ -925,6 +926,83 @@ impl Expr {
                 otherwise.map(b),
             ),
             Expr::Function(func, args) => Expr::Function(func, args.into_iter().map(f).collect()),
+        }
+    }
+
+    /// The operands of this expression's top-level ANDs (itself if it is no AND).
+    pub fn conjuncts(&self) -> impl Iterator<Item = &Expr> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || loop {
+            match stack.pop()? {
+                Expr::And(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                e => return Some(e),
+            }
+        })
+    }
+
+    /// If this is `a = b` with `a` over the first `left_width` columns of a joined row and
+    /// `b` over the rest (or the other way round), the pair a hash join can key on: `a` as is
+    /// and `b` renumbered over the right row alone. Each side must read a column and nothing
+    /// a hash join cannot evaluate once per row (subqueries, volatile functions).
+    pub fn join_key(&self, left_width: usize) -> Option<(Expr, Expr)> {
+        let Expr::Compare(CompareOp::Eq, a, b) = self else {
+            return None;
+        };
+        let (a_left, b_left) = (a.side(left_width)?, b.side(left_width)?);
+        let (l, r) = match (a_left, b_left) {
+            (true, false) => (a, b),
+            (false, true) => (b, a),
+            _ => return None,
+        };
+        Some((
+            l.as_ref().clone(),
+            r.as_ref().clone().shift_columns(left_width),
+        ))
+    }
+
+    /// `Some(true)` if every column this expression reads is below `left_width`, `Some(false)`
+    /// if every one is at or above it; `None` if it reads both sides, no column, or something
+    /// not evaluable once per row.
+    fn side(&self, left_width: usize) -> Option<bool> {
+        let mut side = None;
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Column { index, .. } => {
+                    let left = *index < left_width;
+                    if side.replace(left).is_some_and(|s| s != left) {
+                        return None;
+                    }
+                }
+                Expr::Subquery(_)
+                | Expr::Exists(_)
+                | Expr::InSubquery(..)
+                | Expr::Quantified { .. }
+                | Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => {
+                    return None
+                }
+                Expr::Function(Function::Builtin(name), _)
+                    if crate::functions::is_volatile(name) =>
+                {
+                    return None
+                }
+                e => stack.extend(e.children()),
+            }
+        }
+        side
+    }
+
+    /// This expression with every column position lowered by `by`.
+    fn shift_columns(self, by: usize) -> Expr {
+        match self {
+            Expr::Column { index, name } => Expr::Column {
+                index: index - by,
+                name,
+            },
+            e => e.map_children(&|c| c.shift_columns(by)),
         }
     }
 
@@ -1285,7 +1363,13 @@ impl Node {
                 .chain(order.iter().map(|k| &k.expr))
                 .collect(),
             Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
-            Node::HashJoin { predicate, .. } => vec![predicate],
+            Node::HashJoin {
+                keys, predicate, ..
+            } => keys
+                .iter()
+                .flat_map(|(a, b)| [a, b])
+                .chain([predicate])
+                .collect(),
         }
     }
     /// This node with `f` applied to each expression it evaluates itself (not its children's).
@@ -1368,7 +1452,7 @@ impl Node {
             } => Node::HashJoin {
                 left,
                 right,
-                keys,
+                keys: keys.into_iter().map(|(a, b)| (f(a), f(b))).collect(),
                 predicate: f(predicate),
                 kind,
                 right_width,

@@ -326,8 +326,9 @@ impl crate::execution::Reader for NoReads {
     }
 }
 
-/// An inner or left nested-loop join whose condition includes `left column = right column`
-/// conjuncts becomes a hash join on those columns (the whole condition is still checked).
+/// An inner or left nested-loop join whose condition includes `a = b` conjuncts splitting
+/// between the sides ([`Expr::join_key`]) becomes a hash join on them (the rest of the
+/// condition is still checked).
 fn use_hash_joins(node: Node) -> Node {
     map_children(node, use_hash_joins, |node| match node {
         Node::NestedLoopJoin {
@@ -338,8 +339,10 @@ fn use_hash_joins(node: Node) -> Node {
             left_width,
             right_width,
         } => {
-            let mut keys = Vec::new();
-            equal_columns(&predicate, left_width, &mut keys);
+            let keys: Vec<_> = predicate
+                .conjuncts()
+                .filter_map(|c| c.join_key(left_width))
+                .collect();
             if keys.is_empty() {
                 return Node::NestedLoopJoin {
                     left,
@@ -361,28 +364,4 @@ fn use_hash_joins(node: Node) -> Node {
         }
         node => node,
     })
-}
-
-/// The `left column = right column` conjuncts of a join condition, as (left position, right
-/// position).
-fn equal_columns(predicate: &Expr, left_width: usize, out: &mut Vec<(usize, usize)>) {
-    match predicate {
-        Expr::And(a, b) => {
-            equal_columns(a, left_width, out);
-            equal_columns(b, left_width, out);
-        }
-        Expr::Compare(CompareOp::Eq, a, b) => {
-            if let (Expr::Column { index: i, .. }, Expr::Column { index: j, .. }) =
-                (a.as_ref(), b.as_ref())
-            {
-                let (i, j) = (*i, *j);
-                if i < left_width && j >= left_width {
-                    out.push((i, j - left_width));
-                } else if j < left_width && i >= left_width {
-                    out.push((j, i - left_width));
-                }
-            }
-        }
-        _ => {}
-    }
 }

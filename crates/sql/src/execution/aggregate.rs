@@ -1,0 +1,440 @@
+//! Grouping and aggregate functions.
+
+use std::cmp::Ordering;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+
+use zizhu_types::{BigDecimal, Numeric, Value};
+
+use super::query::{passes, Rows};
+use super::spill::{row_size, Partitions, Sorter, SpilledRows, MAX_LEVEL};
+use super::{eval, Env};
+use crate::planner::{Aggregate, Statistic};
+use crate::types::{ops, DataType};
+use crate::{errinput, errinternal, types, Result};
+
+/// An aggregate's running state.
+pub(super) enum Accumulator {
+    Count(i64),
+    Sum(Option<Value>),
+    Avg(Option<Value>, i64),
+    /// The best value so far; `min` chooses the direction.
+    Extreme {
+        best: Option<Value>,
+        min: bool,
+    },
+    /// `string_agg`'s text so far.
+    Text(Option<String>),
+    /// `bool_and` (`all`) or `bool_or`.
+    Bool {
+        value: Option<bool>,
+        all: bool,
+    },
+    Statistic(Statistic, Spread),
+}
+
+/// Running sums for variance and standard deviation, computed as PostgreSQL does: exactly
+/// over numerics (N, Σx, Σx²), and with the Youngs-Cramer update over floats.
+pub(super) enum Spread {
+    Empty,
+    Exact {
+        n: i64,
+        sum: BigDecimal,
+        squares: BigDecimal,
+    },
+    /// Any numeric NaN or infinity makes the result NaN.
+    NotFinite(i64),
+    Float {
+        n: f64,
+        sum: f64,
+        squares: f64,
+    },
+}
+
+impl Spread {
+    fn add(&mut self, value: Value) -> Result<()> {
+        let float = match value {
+            Value::Float32(f) => Some(f as f64),
+            Value::Float64(f) => Some(f),
+            _ => None,
+        };
+        match (std::mem::replace(self, Spread::Empty), float) {
+            (Spread::Empty, Some(x)) => {
+                *self = Spread::Float {
+                    n: 1.0,
+                    sum: x,
+                    squares: 0.0,
+                }
+            }
+            (Spread::Float { n, sum, squares }, Some(x)) => {
+                let (n, sum) = (n + 1.0, sum + x);
+                let tmp = x * n - sum;
+                *self = Spread::Float {
+                    n,
+                    sum,
+                    squares: squares + tmp * tmp / (n * (n - 1.0)),
+                };
+            }
+            (state, None) => {
+                let n = match &state {
+                    Spread::Empty => 0,
+                    Spread::Exact { n, .. } | Spread::NotFinite(n) => *n,
+                    Spread::Float { .. } => {
+                        return Err(errinternal!("mixed float and numeric in one aggregate"))
+                    }
+                };
+                *self = match (state, types::cast(value, &DataType::Numeric(None))?) {
+                    (Spread::Empty, Value::Numeric(Numeric::Finite(x))) => Spread::Exact {
+                        n: 1,
+                        squares: &x * &x,
+                        sum: x,
+                    },
+                    (Spread::Exact { n, sum, squares }, Value::Numeric(Numeric::Finite(x))) => {
+                        Spread::Exact {
+                            n: n + 1,
+                            squares: squares + &x * &x,
+                            sum: sum + x,
+                        }
+                    }
+                    _ => Spread::NotFinite(n + 1),
+                };
+            }
+            (Spread::Exact { .. } | Spread::NotFinite(_), Some(_)) => {
+                return Err(errinternal!("mixed float and numeric in one aggregate"))
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, statistic: Statistic) -> Result<Value> {
+        let min = if statistic.sample() { 2 } else { 1 };
+        Ok(match self {
+            Spread::Empty => Value::Null,
+            Spread::NotFinite(n) if n < min => Value::Null,
+            Spread::NotFinite(_) => Value::Numeric(Numeric::NaN),
+            Spread::Float { n, .. } if n < min as f64 => Value::Null,
+            Spread::Float { n, squares, .. } => {
+                let variance = squares / if statistic.sample() { n - 1.0 } else { n };
+                Value::Float64(if statistic.root() {
+                    variance.sqrt()
+                } else {
+                    variance
+                })
+            }
+            Spread::Exact { n, .. } if n < min => Value::Null,
+            Spread::Exact { n, sum, squares } => {
+                let numerator = BigDecimal::from(n) * squares - &sum * &sum;
+                let denominator = if statistic.sample() {
+                    n as i128 * (n as i128 - 1)
+                } else {
+                    n as i128 * n as i128
+                };
+                let zero = || Value::Numeric(Numeric::Finite(BigDecimal::from(0)));
+                if numerator.sign() != bigdecimal::num_bigint::Sign::Plus {
+                    return Ok(zero());
+                }
+                let variance = ops::div(
+                    &Value::Numeric(Numeric::Finite(numerator)),
+                    &Value::Numeric(Numeric::Finite(BigDecimal::from(denominator))),
+                )?;
+                match variance {
+                    Value::Numeric(Numeric::Finite(v)) if statistic.root() => {
+                        let scale = v.fractional_digit_count();
+                        let root = v.sqrt().ok_or_else(|| errinternal!("negative variance"))?;
+                        Value::Numeric(Numeric::Finite(
+                            root.with_scale_round(scale, bigdecimal::RoundingMode::HalfUp),
+                        ))
+                    }
+                    v => v,
+                }
+            }
+        })
+    }
+}
+
+impl Accumulator {
+    pub(super) fn new(aggregate: &Aggregate) -> Self {
+        match aggregate {
+            Aggregate::Filtered(inner, _) => Accumulator::new(inner),
+            Aggregate::StringAgg(..) => Accumulator::Text(None),
+            Aggregate::BoolAnd(_) => Accumulator::Bool {
+                value: None,
+                all: true,
+            },
+            Aggregate::BoolOr(_) => Accumulator::Bool {
+                value: None,
+                all: false,
+            },
+            Aggregate::Statistic(_, s, _) => Accumulator::Statistic(*s, Spread::Empty),
+            Aggregate::CountStar | Aggregate::Count(..) => Accumulator::Count(0),
+            Aggregate::Sum(..) => Accumulator::Sum(None),
+            Aggregate::Avg(..) => Accumulator::Avg(None, 0),
+            Aggregate::Min(_) => Accumulator::Extreme {
+                best: None,
+                min: true,
+            },
+            Aggregate::Max(_) => Accumulator::Extreme {
+                best: None,
+                min: false,
+            },
+        }
+    }
+
+    pub(super) fn add(&mut self, value: Value, extra: Option<Value>) -> Result<()> {
+        match self {
+            Accumulator::Text(text) => {
+                let piece = types::to_text(&value);
+                *text = Some(match text.take() {
+                    None => piece,
+                    Some(mut s) => {
+                        if let Some(sep) = extra.filter(|v| !v.is_null()) {
+                            s.push_str(&types::to_text(&sep));
+                        }
+                        s.push_str(&piece);
+                        s
+                    }
+                });
+            }
+            Accumulator::Bool { value: acc, all } => {
+                let Value::Bool(b) = value else {
+                    return Err(errinput!(
+                        DatatypeMismatch,
+                        "argument of bool_and/bool_or must be type boolean"
+                    ));
+                };
+                *acc = Some(match acc.take() {
+                    None => b,
+                    Some(a) if *all => a && b,
+                    Some(a) => a || b,
+                });
+            }
+            Accumulator::Count(n) => *n += 1,
+            Accumulator::Statistic(_, spread) => spread.add(value)?,
+            Accumulator::Sum(sum) | Accumulator::Avg(sum, _) => {
+                // sum(int2/int4) is bigint and sum(bigint) numeric in PostgreSQL, so a sum of
+                // integers overflows only where PostgreSQL's does.
+                let value = match value {
+                    Value::Int16(i) => Value::Int64(i as i64),
+                    Value::Int32(i) => Value::Int64(i as i64),
+                    Value::Int64(i) => types::cast(Value::Int64(i), &DataType::Numeric(None))?,
+                    v => v,
+                };
+                *sum = Some(match sum.take() {
+                    None => value,
+                    Some(s) => ops::add(&s, &value)?,
+                });
+                if let Accumulator::Avg(_, n) = self {
+                    *n += 1;
+                }
+            }
+            Accumulator::Extreme { best, min } => {
+                let better = match best.as_ref() {
+                    None => true,
+                    Some(b) => {
+                        let want = if *min {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        };
+                        ops::compare(&value, b)? == Some(want)
+                    }
+                };
+                if better {
+                    *best = Some(value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(self) -> Result<Value> {
+        Ok(match self {
+            Accumulator::Count(n) => Value::Int64(n),
+            Accumulator::Statistic(s, spread) => spread.finish(s)?,
+            Accumulator::Text(text) => text.map_or(Value::Null, Value::Text),
+            Accumulator::Bool { value, .. } => value.map_or(Value::Null, Value::Bool),
+            Accumulator::Sum(sum) | Accumulator::Extreme { best: sum, .. } => {
+                sum.unwrap_or(Value::Null)
+            }
+            Accumulator::Avg(None, _) => Value::Null,
+            Accumulator::Avg(Some(sum), n) => match sum {
+                Value::Float32(_) | Value::Float64(_) => {
+                    let sum = types::cast(sum, &DataType::Float64)?;
+                    ops::div(&sum, &Value::Float64(n as f64))?
+                }
+                sum => {
+                    let sum = types::cast(sum, &DataType::Numeric(None))?;
+                    ops::div(&sum, &Value::Numeric(Numeric::Finite(n.into())))?
+                }
+            },
+        })
+    }
+}
+
+/// What an aggregate takes from a row: its value (and string_agg's separator), or `None` if the
+/// row does not count (a NULL value, or a FILTER it fails). `count(*)` counts every row.
+pub(super) fn aggregate_input(
+    aggregate: &Aggregate,
+    row: &[Value],
+    env: &Env<'_>,
+) -> Result<Option<(Value, Option<Value>)>> {
+    if let Aggregate::Filtered(inner, condition) = aggregate {
+        if !passes(&eval(condition, row, env)?) {
+            return Ok(None);
+        }
+        return aggregate_input(inner, row, env);
+    }
+    let value = match aggregate.argument() {
+        None => Value::Bool(true),
+        Some(e) => eval(e, row, env)?,
+    };
+    if value.is_null() {
+        return Ok(None);
+    }
+    let extra = match aggregate {
+        Aggregate::StringAgg(_, separator, _) => Some(eval(separator, row, env)?),
+        _ => None,
+    };
+    Ok(Some((value, extra)))
+}
+
+/// One group's state: its key values and, per aggregate, the accumulator and (for DISTINCT)
+/// the values seen.
+type Group = (Vec<Value>, Vec<(Accumulator, Option<BTreeSet<Vec<u8>>>)>);
+
+/// What a group costs besides its values: map entry, accumulators.
+const GROUP_OVERHEAD: usize = 96;
+const ACCUMULATOR_SIZE: usize = 64;
+
+/// Groups rows and computes aggregates. Output rows are the group values then the aggregate
+/// values, in group-key order. With no GROUP BY, there is exactly one row, even for no input.
+///
+/// Groups are held in memory up to `work_mem`. Past it, rows of groups already held still
+/// update them, and rows of new groups are written to hash partitions, each aggregated in turn
+/// afterwards (PostgreSQL 13's hash aggregate spilling). A group is therefore always complete
+/// in one pass. The finished groups then go through an external sort by key, so the output
+/// order does not depend on whether anything spilled.
+pub(super) fn aggregate<'a>(
+    input: Rows<'a>,
+    group_by: &'a [crate::planner::Expr],
+    aggregates: &'a [Aggregate],
+    env: &'a Env<'a>,
+) -> Result<Rows<'a>> {
+    let grouping = Grouping {
+        group_by,
+        aggregates,
+        env,
+    };
+    let budget = &env.cache.budget;
+    let (groups, spilled) = grouping.pass(input, 0)?;
+    let Some(partitions) = spilled else {
+        return Ok(Box::new(groups.into_values().map(finish_group)));
+    };
+    let by_key = |a: &[Value], b: &[Value]| match (a.first(), b.first()) {
+        (Some(Value::Bytes(a)), Some(Value::Bytes(b))) => a.cmp(b),
+        _ => Ordering::Equal,
+    };
+    let mut sorter = Sorter::new(budget.clone(), Box::new(by_key));
+    for (key, group) in groups {
+        sorter.push(vec![Value::Bytes(key)], finish_group(group)?)?;
+    }
+    let mut pending: Vec<(u64, SpilledRows)> = partitions.into_iter().map(|p| (1, p)).collect();
+    while let Some((level, partition)) = pending.pop() {
+        let (groups, spilled) = grouping.pass(Box::new(partition.read()?), level)?;
+        for (key, group) in groups {
+            sorter.push(vec![Value::Bytes(key)], finish_group(group)?)?;
+        }
+        pending.extend(spilled.into_iter().flatten().map(|p| (level + 1, p)));
+    }
+    Ok(Box::new(sorter.finish()?.map(|r| r.map(|(_, row)| row))))
+}
+
+fn finish_group((mut values, accumulators): Group) -> Result<Vec<Value>> {
+    for (accumulator, _) in accumulators {
+        values.push(accumulator.finish()?);
+    }
+    Ok(values)
+}
+
+struct Grouping<'a> {
+    group_by: &'a [crate::planner::Expr],
+    aggregates: &'a [Aggregate],
+    env: &'a Env<'a>,
+}
+
+impl Grouping<'_> {
+    fn new_group(&self, values: Vec<Value>) -> Group {
+        let accumulators = self
+            .aggregates
+            .iter()
+            .map(|a| (Accumulator::new(a), a.distinct().then(BTreeSet::new)))
+            .collect();
+        (values, accumulators)
+    }
+
+    /// Aggregates `input` into groups until they fill `work_mem`; rows of further groups go to
+    /// partitions (unless `level` is already the deepest), returned for later passes.
+    #[allow(clippy::type_complexity)]
+    fn pass(
+        &self,
+        input: Rows<'_>,
+        level: u64,
+    ) -> Result<(BTreeMap<Vec<u8>, Group>, Option<Vec<SpilledRows>>)> {
+        let env = self.env;
+        let budget = &env.cache.budget;
+        // Groups are keyed by the order-preserving encoding of their values, whose equality is
+        // SQL's grouping equality (1.50 and 1.5 group together; so do NULLs).
+        let mut groups: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
+        if self.group_by.is_empty() {
+            groups.insert(Vec::new(), self.new_group(Vec::new()));
+        }
+        let mut bytes = 0;
+        let mut spill: Option<Partitions> = None;
+        for row in input {
+            let row = row?;
+            let values = self
+                .group_by
+                .iter()
+                .map(|e| eval(e, &row, env))
+                .collect::<Result<Vec<_>>>()?;
+            let key = zizhu_keycode::encode_tuple(&values);
+            let (_, accumulators) = match groups.entry(key) {
+                Entry::Occupied(group) => group.into_mut(),
+                Entry::Vacant(slot) => {
+                    if bytes > budget.bytes && level < MAX_LEVEL {
+                        let partitions = match &mut spill {
+                            Some(p) => p,
+                            None => spill.insert(Partitions::new(budget, level)?),
+                        };
+                        partitions.push(slot.key(), &row)?;
+                        continue;
+                    }
+                    bytes += 2 * slot.key().len()
+                        + row_size(&values)
+                        + GROUP_OVERHEAD
+                        + ACCUMULATOR_SIZE * self.aggregates.len();
+                    slot.insert(self.new_group(values))
+                }
+            };
+            for (aggregate, (accumulator, seen)) in
+                self.aggregates.iter().zip(accumulators.iter_mut())
+            {
+                let Some((value, extra)) = aggregate_input(aggregate, &row, env)? else {
+                    continue;
+                };
+                if let Some(seen) = seen {
+                    let encoded = zizhu_keycode::encode_tuple(std::slice::from_ref(&value));
+                    bytes += encoded.len() + 48;
+                    if !seen.insert(encoded) {
+                        continue;
+                    }
+                }
+                if let Value::Text(text) = &value {
+                    bytes += text.len();
+                }
+                accumulator.add(value, extra)?;
+            }
+        }
+        Ok((groups, spill.map(Partitions::finish).transpose()?))
+    }
+}

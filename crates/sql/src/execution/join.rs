@@ -1,0 +1,415 @@
+//! Joins that hold one side: the hash join, and the RIGHT/FULL nested loop.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use zizhu_types::{Interval, Numeric, Value};
+
+use super::query::{passes, rows, Rows};
+use super::spill::{row_size, Partitions, SpillFile, SpilledRows, MAX_LEVEL};
+use super::{eval, Env};
+use crate::planner::{Expr, JoinKind, Node};
+use crate::Result;
+
+/// What [`hash_key`] made of a row's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HashKey {
+    /// A value is NULL: the row matches nothing.
+    Null,
+    /// Equal keys exactly when SQL `=` holds for every value.
+    Exact,
+    /// SQL `=` implies equal keys, not the reverse (a fractional numeric, keyed by its nearest
+    /// double so that it meets an equal `float8`): pairs must be checked by the condition.
+    Lossy,
+}
+
+/// Writes a row's hash-join key (the values of its key expressions) into `out`, so that values SQL
+/// calls equal get equal keys whatever their types: numbers that are integers are keyed as
+/// `bigint` (so `3 = 3.0::float8 = 3.00::numeric`), other floats as `double precision`
+/// (NaN = NaN, as in PostgreSQL), other numerics as their nearest double ([`HashKey::Lossy`]);
+/// dates and timestamps as microseconds; intervals by span (`1 day = 24 hours`). Text,
+/// boolean, bytea, uuid and time use their key encoding.
+fn hash_key<'v>(values: impl Iterator<Item = &'v Value>, out: &mut Vec<u8>) -> HashKey {
+    use bigdecimal::num_traits::ToPrimitive;
+    use zizhu_keycode::encode_value;
+    const INSTANT: u8 = 0xE0;
+    const SPAN: u8 = 0xE1;
+    let column = zizhu_keycode::KeyColumn::ASC;
+    let float = |out: &mut Vec<u8>, f: f64| {
+        if f.fract() == 0.0 && f.abs() < 9.0e18 {
+            encode_value(out, &Value::Int64(f as i64), column)
+        } else if f.is_nan() {
+            encode_value(out, &Value::Float64(f64::NAN), column)
+        } else {
+            encode_value(out, &Value::Float64(f), column)
+        }
+    };
+    let mut kind = HashKey::Exact;
+    out.clear();
+    for value in values {
+        match value {
+            Value::Null => return HashKey::Null,
+            Value::Int16(i) => encode_value(out, &Value::Int64(i64::from(*i)), column),
+            Value::Int32(i) => encode_value(out, &Value::Int64(i64::from(*i)), column),
+            v @ Value::Int64(_) => encode_value(out, v, column),
+            Value::Float32(f) => float(out, f64::from(*f)),
+            Value::Float64(f) => float(out, *f),
+            Value::Numeric(n) => match n {
+                Numeric::Finite(d) => match d.is_integer().then(|| d.to_i64()).flatten() {
+                    Some(i) => encode_value(out, &Value::Int64(i), column),
+                    None => {
+                        kind = HashKey::Lossy;
+                        float(out, d.to_f64().unwrap_or(f64::NAN))
+                    }
+                },
+                Numeric::NaN => float(out, f64::NAN),
+                Numeric::Infinity => float(out, f64::INFINITY),
+                Numeric::NegInfinity => float(out, f64::NEG_INFINITY),
+            },
+            Value::Date(d) => {
+                let micros = match d.0 {
+                    i32::MAX => i64::MAX as i128,
+                    i32::MIN => i64::MIN as i128,
+                    days => days as i128 * Interval::MICROS_PER_DAY,
+                };
+                out.push(INSTANT);
+                out.extend(micros.to_be_bytes());
+            }
+            Value::Timestamp(t) | Value::TimestampTz(t) => {
+                out.push(INSTANT);
+                out.extend((t.0 as i128).to_be_bytes());
+            }
+            Value::Interval(i) => {
+                out.push(SPAN);
+                out.extend(i.span().to_be_bytes());
+            }
+            v @ (Value::Text(_)
+            | Value::Bool(_)
+            | Value::Bytes(_)
+            | Value::Uuid(_)
+            | Value::Time(_)) => encode_value(out, v, column),
+        }
+    }
+    kind
+}
+
+/// The conjuncts of a join condition other than the equalities a hash join keys on.
+fn residual(predicate: &Expr, left_width: usize) -> Option<Expr> {
+    predicate
+        .conjuncts()
+        .filter(|c| c.join_key(left_width).is_none())
+        .cloned()
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+}
+
+/// An inner or left hash join. Right rows with a NULL key can never meet the condition and
+/// are dropped. A pair found through the hash table meets the key equalities (unless a key
+/// was [`HashKey::Lossy`]), so only the rest of the condition is evaluated for it.
+///
+/// The right side is held in memory up to `work_mem`. Past it, the join becomes a Grace hash
+/// join: both sides are split by a hash of the key into partitions, and each pair of
+/// partitions is joined in memory in turn (split again if still too large). Output is
+/// streamed, one left row's matches at a time; it follows the left side's order only when
+/// nothing spilled.
+#[inline(never)] // Keeps its locals out of the recursive `node_rows` frame.
+pub(super) fn hash_join<'a>(
+    left: &'a Node,
+    right: &'a Node,
+    keys: &'a [(Expr, Expr)],
+    predicate: &'a Expr,
+    kind: JoinKind,
+    right_width: usize,
+    env: &'a Env<'a>,
+) -> Result<Rows<'a>> {
+    let join = Rc::new(Join {
+        keys,
+        predicate,
+        kind,
+        right_width,
+        rest: OnceCell::new(),
+        env,
+    });
+    let budget = &env.cache.budget;
+    let mut inner = Vec::new();
+    let mut bytes = 0;
+    let mut partitions: Option<Partitions> = None;
+    let mut key = Vec::new();
+    for r in rows(right, env)? {
+        let r = r?;
+        if join.right_key(&r, &mut key)? == HashKey::Null {
+            continue;
+        }
+        match &mut partitions {
+            Some(partitions) => partitions.push(&key, &r)?,
+            None => {
+                bytes += row_size(&r);
+                inner.push(r);
+                if bytes > budget.bytes {
+                    let mut split = Partitions::new(budget, 0)?;
+                    for r in inner.drain(..) {
+                        join.right_key(&r, &mut key)?;
+                        split.push(&key, &r)?;
+                    }
+                    partitions = Some(split);
+                }
+            }
+        }
+    }
+    let Some(right_parts) = partitions else {
+        let table = Table::build(inner, &join)?;
+        let left = rows(left, env)?;
+        return Ok(Box::new(left.flat_map(move |l| join.probe_one(&table, l))));
+    };
+    // Partition the left side the same way. NULL keys can match nothing: a LEFT join keeps
+    // those rows, padded, after the partitions.
+    let mut left_parts = Partitions::new(budget, 0)?;
+    let mut unmatchable = SpillFile::create(budget)?;
+    for l in rows(left, env)? {
+        let l = l?;
+        match join.left_key(&l, &mut key)? {
+            HashKey::Null if kind.keeps_left() => unmatchable.push(&l)?,
+            HashKey::Null => {}
+            HashKey::Exact | HashKey::Lossy => left_parts.push(&key, &l)?,
+        }
+    }
+    let unmatchable = unmatchable.finish()?;
+    let pairs = right_parts.finish()?.into_iter().zip(left_parts.finish()?);
+    let matched = {
+        let join = join.clone();
+        pairs.flat_map(move |(right, left)| {
+            join.clone()
+                .partition(right, left, 1)
+                .unwrap_or_else(|e| Box::new(std::iter::once(Err(e))))
+        })
+    };
+    let padded = match unmatchable.read() {
+        Ok(rows) => Box::new(rows.map(move |l| l.map(|l| join.pad(l)))) as Rows<'a>,
+        Err(e) => Box::new(std::iter::once(Err(e))),
+    };
+    Ok(Box::new(matched.chain(padded)))
+}
+
+/// What a hash join needs while probing.
+struct Join<'a> {
+    keys: &'a [(Expr, Expr)],
+    predicate: &'a Expr,
+    kind: JoinKind,
+    right_width: usize,
+    /// The condition less the hashed equalities, known once a left row gives the width.
+    rest: OnceCell<Option<Expr>>,
+    env: &'a Env<'a>,
+}
+
+/// The hash table over a join's right rows.
+struct Table {
+    inner: Vec<Vec<Value>>,
+    /// Each key's first row, and each row's next row with the same key: one allocation per
+    /// distinct key rather than a list per key.
+    heads: HashMap<Vec<u8>, usize>,
+    next: Vec<usize>,
+    /// Rows whose key is [`HashKey::Lossy`] (empty if none is).
+    lossy: Vec<bool>,
+}
+
+const END: usize = usize::MAX;
+
+impl Table {
+    /// Builds the table over right rows whose keys are not NULL.
+    fn build(inner: Vec<Vec<Value>>, join: &Join<'_>) -> Result<Self> {
+        let mut heads: HashMap<Vec<u8>, usize> = HashMap::with_capacity(inner.len());
+        let mut next = vec![END; inner.len()];
+        let mut lossy = Vec::new();
+        let mut key = Vec::new();
+        for (i, r) in inner.iter().enumerate().rev() {
+            if join.right_key(r, &mut key)? == HashKey::Lossy {
+                lossy.resize(inner.len(), false);
+                lossy[i] = true;
+            }
+            if let Some(head) = heads.get_mut(key.as_slice()) {
+                next[i] = std::mem::replace(head, i);
+            } else {
+                heads.insert(key.clone(), i);
+            }
+        }
+        Ok(Self {
+            inner,
+            heads,
+            next,
+            lossy,
+        })
+    }
+}
+
+impl<'a> Join<'a> {
+    fn left_key(&self, row: &[Value], out: &mut Vec<u8>) -> Result<HashKey> {
+        self.key(self.keys.iter().map(|(l, _)| l), row, out)
+    }
+
+    fn right_key(&self, row: &[Value], out: &mut Vec<u8>) -> Result<HashKey> {
+        self.key(self.keys.iter().map(|(_, r)| r), row, out)
+    }
+
+    fn key<'e>(
+        &self,
+        exprs: impl Iterator<Item = &'e Expr>,
+        row: &[Value],
+        out: &mut Vec<u8>,
+    ) -> Result<HashKey> {
+        let mut values = Vec::with_capacity(self.keys.len());
+        for e in exprs {
+            values.push(match e {
+                Expr::Column { index, .. } => row[*index].clone(),
+                e => eval(e, row, self.env)?,
+            });
+        }
+        Ok(hash_key(values.iter(), out))
+    }
+
+    /// A left row with NULLs for the right side.
+    fn pad(&self, mut l: Vec<Value>) -> Vec<Value> {
+        l.extend(std::iter::repeat_n(Value::Null, self.right_width));
+        l
+    }
+
+    /// Joins `right` with `left` (a pair of partitions at `level`), in memory if the right
+    /// one fits, else by splitting both again with the hash seeded by `level`.
+    fn partition(
+        self: Rc<Self>,
+        right: SpilledRows,
+        left: SpilledRows,
+        level: u64,
+    ) -> Result<Rows<'a>> {
+        if left.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let budget = &self.env.cache.budget;
+        let mut inner = Vec::new();
+        let mut bytes = 0;
+        let mut reader = right.read()?;
+        for r in reader.by_ref() {
+            let r = r?;
+            bytes += row_size(&r);
+            inner.push(r);
+            if bytes > budget.bytes && level < MAX_LEVEL {
+                break;
+            }
+        }
+        if bytes > budget.bytes && level < MAX_LEVEL {
+            let mut key = Vec::new();
+            let mut rights = Partitions::new(budget, level)?;
+            for r in inner.into_iter().map(Ok).chain(reader) {
+                let r = r?;
+                self.right_key(&r, &mut key)?;
+                rights.push(&key, &r)?;
+            }
+            let mut lefts = Partitions::new(budget, level)?;
+            for l in left.read()? {
+                let l = l?;
+                self.left_key(&l, &mut key)?;
+                lefts.push(&key, &l)?;
+            }
+            let pairs = rights.finish()?.into_iter().zip(lefts.finish()?);
+            return Ok(Box::new(pairs.flat_map(move |(r, l)| {
+                self.clone()
+                    .partition(r, l, level + 1)
+                    .unwrap_or_else(|e| Box::new(std::iter::once(Err(e))))
+            })));
+        }
+        let table = Table::build(inner, &self)?;
+        Ok(Box::new(
+            left.read()?.flat_map(move |l| self.probe_one(&table, l)),
+        ))
+    }
+
+    /// [`Join::probe`] for one row of a stream.
+    fn probe_one(&self, table: &Table, l: Result<Vec<Value>>) -> Vec<Result<Vec<Value>>> {
+        let mut out = Vec::new();
+        match l.and_then(|l| self.probe(table, l, &mut out)) {
+            Ok(()) => out.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        }
+    }
+
+    /// The joined rows of one left row (padded if a LEFT join finds none).
+    fn probe(&self, table: &Table, l: Vec<Value>, out: &mut Vec<Vec<Value>>) -> Result<()> {
+        let rest = self.rest.get_or_init(|| residual(self.predicate, l.len()));
+        let mut key = Vec::new();
+        let left_kind = self.left_key(&l, &mut key)?;
+        let mut any = false;
+        if left_kind != HashKey::Null {
+            let mut c = table.heads.get(key.as_slice()).copied().unwrap_or(END);
+            while c != END {
+                let exact =
+                    left_kind == HashKey::Exact && !table.lossy.get(c).copied().unwrap_or(false);
+                let check = if exact {
+                    rest.as_ref()
+                } else {
+                    Some(self.predicate)
+                };
+                let mut joined = Vec::with_capacity(l.len() + self.right_width);
+                joined.extend(l.iter().cloned());
+                joined.extend(table.inner[c].iter().cloned());
+                if check
+                    .map(|p| eval(p, &joined, self.env))
+                    .transpose()?
+                    .is_none_or(|v| passes(&v))
+                {
+                    any = true;
+                    out.push(joined);
+                }
+                c = table.next[c];
+            }
+        }
+        if !any && self.kind.keeps_left() {
+            out.push(self.pad(l));
+        }
+        Ok(())
+    }
+}
+
+/// A RIGHT or FULL join: right rows no left row matched follow, padded with NULLs on the left.
+/// Materialized, since the unmatched right rows are known only once the left side is done.
+pub(super) fn right_outer_join(
+    left: &Node,
+    right: &Node,
+    predicate: Option<&Expr>,
+    kind: JoinKind,
+    left_width: usize,
+    right_width: usize,
+    env: &Env<'_>,
+) -> Result<Vec<Vec<Value>>> {
+    let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
+    let mut matched = vec![false; inner.len()];
+    let mut out = Vec::new();
+    for l in rows(left, env)? {
+        let l = l?;
+        let mut any = false;
+        for (r, seen) in inner.iter().zip(matched.iter_mut()) {
+            let mut joined = l.clone();
+            joined.extend(r.iter().cloned());
+            if predicate
+                .map(|p| eval(p, &joined, env))
+                .transpose()?
+                .is_none_or(|v| passes(&v))
+            {
+                *seen = true;
+                any = true;
+                out.push(joined);
+            }
+        }
+        if !any && kind.keeps_left() {
+            let mut padded = l;
+            padded.extend(std::iter::repeat_n(Value::Null, right_width));
+            out.push(padded);
+        }
+    }
+    for (r, seen) in inner.into_iter().zip(matched) {
+        if !seen {
+            let mut padded = vec![Value::Null; left_width];
+            padded.extend(r);
+            out.push(padded);
+        }
+    }
+    Ok(out)
+}
