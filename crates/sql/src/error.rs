@@ -109,6 +109,14 @@ pub enum ErrorCode {
     SequenceGeneratorLimitExceeded,
     /// 42P20
     WindowingError,
+    /// 42P02
+    UndefinedParameter,
+    /// 26000
+    InvalidSqlStatementName,
+    /// 42P05
+    DuplicatePreparedStatement,
+    /// 08P01
+    ProtocolViolation,
 }
 
 /// Errors of the SQL layer.
@@ -242,6 +250,10 @@ impl ErrorCode {
             DivisionByZero => "22012",
             StringDataRightTruncation => "22001",
             InvalidParameterValue => "22023",
+            UndefinedParameter => "42P02",
+            InvalidSqlStatementName => "26000",
+            DuplicatePreparedStatement => "42P05",
+            ProtocolViolation => "08P01",
             GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
             InvalidRegularExpression => "2201B",

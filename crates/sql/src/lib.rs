@@ -8,7 +8,8 @@
 //! - [`execution`]: plans run as iterators of rows against a transaction.
 //! - [`functions`]: the scalar function library (strings, math, date/time), called by name.
 //! - [`types`]: PostgreSQL's types, casts, text I/O and operators over [`zizhu_types::Value`].
-//! - [`session`]: the embedded API, [`Database`] and [`Session`], with its [`settings`].
+//! - [`session`]: the embedded API, [`Database`] and [`Session`], with its [`settings`] and
+//!   prepared statements ([`Prepared`]).
 //!
 //! Rows are stored under [`keys::Key::Row`] in primary-key order, encoded by [`row`].
 
@@ -27,6 +28,6 @@ pub mod types;
 
 pub use error::{Error, ErrorCode, Result};
 pub use execution::StatementResult;
-pub use session::{Database, Session};
+pub use session::{Database, Prepared, Session};
 /// The on-disk engine [`Database::open`] uses.
 pub use zizhu_engine_redb::RedbEngine;

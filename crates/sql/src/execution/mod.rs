@@ -57,6 +57,8 @@ pub enum StatementResult {
     Delete(u64),
     /// Another command, with its PostgreSQL command tag (`CREATE TABLE`, `BEGIN`, ...).
     Command(&'static str),
+    /// An empty statement (a prepared statement of only whitespace or comments).
+    Empty,
     /// An INSERT, UPDATE or DELETE with `RETURNING`: its rows, and its command tag.
     Returning {
         /// The command tag (`INSERT 0 2`).
@@ -78,6 +80,7 @@ impl StatementResult {
             StatementResult::Delete(n) => format!("DELETE {n}"),
             StatementResult::Command(tag) => tag.to_string(),
             StatementResult::Returning { tag, .. } => tag.clone(),
+            StatementResult::Empty => String::new(),
         }
     }
 }

@@ -8,7 +8,7 @@ mod binder;
 mod optimizer;
 mod plan;
 
-pub use binder::{data_type_from_ast, row_rules, type_of, Binder, RowRules};
+pub use binder::{data_type_from_ast, row_rules, type_of, Binder, Params, RowRules};
 pub use optimizer::optimize;
 pub use plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Frame,

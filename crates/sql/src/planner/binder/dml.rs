@@ -37,6 +37,14 @@ impl<E: Engine> Binder<'_, E> {
             return Err(unsupported("INSERT without a source"));
         };
         let (query, all_default) = self.fill_defaults(query, &table, &positions)?;
+        if let ast::SetExpr::Values(values) = query.body.as_ref() {
+            // A parameter in VALUES takes its target column's type.
+            for row in &values.rows {
+                for (value, &column) in row.iter().zip(&positions) {
+                    self.hint_parameter(value, &table.columns[column].data_type)?;
+                }
+            }
+        }
         let (source, labels) = self.bind_query(&query)?;
         if labels.len() > positions.len() {
             return Err(errinput!(

@@ -4,6 +4,21 @@
 
 use super::*;
 
+/// The most parameters a statement may have (PostgreSQL's protocol counts them in 16 bits).
+const MAX_PARAMS: usize = 65_535;
+
+/// `$n` and its place, if `expr` is a parameter.
+fn placeholder(expr: &ast::Expr) -> Option<(&str, sqlparser::tokenizer::Span)> {
+    match expr {
+        ast::Expr::Value(ast::ValueWithSpan {
+            value: ast::Value::Placeholder(p),
+            span,
+        }) => Some((p, *span)),
+        ast::Expr::Nested(e) => placeholder(e),
+        _ => None,
+    }
+}
+
 /// The type an expression produces, as far as the planner needs it.
 pub fn type_of(expr: &Expr) -> DataType {
     match expr {
@@ -108,6 +123,10 @@ impl<E: Engine> Binder<'_, E> {
                 [t, c] => self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?,
                 _ => return Err(unsupported(format!("name {expr}"))),
             },
+            A::Value(ast::ValueWithSpan {
+                value: ast::Value::Placeholder(p),
+                span,
+            }) => self.parameter(p, *span, None)?,
             A::Value(v) => Expr::Constant(self.literal(&v.value)?),
             A::Nested(e) => bind(e)?,
             A::UnaryOp { op, expr } => match op {
@@ -253,6 +272,8 @@ impl<E: Engine> Binder<'_, E> {
                 ..
             } => {
                 let ty = data_type_from_ast(data_type)?;
+                // `$1::int` makes $1 an integer, as PostgreSQL infers it.
+                self.hint_parameter(expr, &ty)?;
                 match bind(expr)? {
                     // Fold casts of constants: '5'::int is a constant 5, and a bad literal fails
                     // at plan time as in PostgreSQL.
@@ -435,7 +456,8 @@ impl<E: Engine> Binder<'_, E> {
     }
 
     /// Binds `expr`; an untyped string literal takes the type of `other`, as PostgreSQL types
-    /// `unknown` literals from context (`a = '5'` compares integers when `a` is an integer).
+    /// `unknown` literals from context (`a = '5'` compares integers when `a` is an integer),
+    /// and so does a parameter whose type is not known yet.
     pub(super) fn coerce_literal(
         &self,
         expr: &ast::Expr,
@@ -443,6 +465,10 @@ impl<E: Engine> Binder<'_, E> {
         scope: &Scope,
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
+        if let Some((p, span)) = placeholder(expr) {
+            let ty = self.expr_type(other, scope, grouping);
+            return self.parameter(p, span, Some(ty));
+        }
         if let ast::Expr::Value(v) = expr {
             if let ast::Value::SingleQuotedString(text) = &v.value {
                 let ty = self.expr_type(other, scope, grouping);
@@ -454,6 +480,50 @@ impl<E: Engine> Binder<'_, E> {
             }
         }
         self.bind_expr(expr, scope, grouping)
+    }
+
+    /// Parameter `$n` (`text` is `$n`): its value when executing, else a NULL of its type.
+    /// `hint` is the type its context implies, which it takes if it has none yet.
+    pub(super) fn parameter(
+        &self,
+        text: &str,
+        span: sqlparser::tokenizer::Span,
+        hint: Option<DataType>,
+    ) -> Result<Expr> {
+        let missing =
+            || errinput!(UndefinedParameter, "there is no parameter {text}").at(self.at(span));
+        let params = self.params.ok_or_else(missing)?;
+        let n = text
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n >= 1)
+            .ok_or_else(missing)?;
+        let mut types = params.types.borrow_mut();
+        if let Some(values) = &params.values {
+            let value = values.get(n - 1).ok_or_else(missing)?;
+            return Ok(Expr::Constant(value.clone()));
+        }
+        if n > types.len() {
+            if n > MAX_PARAMS {
+                return Err(missing());
+            }
+            types.resize(n, DataType::Unknown);
+        }
+        if let (DataType::Unknown, Some(hint)) = (&types[n - 1], hint) {
+            types[n - 1] = hint;
+        }
+        Ok(match &types[n - 1] {
+            DataType::Unknown => Expr::Constant(Value::Null),
+            ty => Expr::Cast(Box::new(Expr::Constant(Value::Null)), ty.clone()),
+        })
+    }
+
+    /// Gives parameter `expr` (if it is one) the type `ty` unless it has one.
+    pub(super) fn hint_parameter(&self, expr: &ast::Expr, ty: &DataType) -> Result<()> {
+        if let Some((p, span)) = placeholder(expr) {
+            self.parameter(p, span, Some(ty.clone()))?;
+        }
+        Ok(())
     }
 
     /// Fails with 42804 unless `predicate` is boolean (or of a type not known until run time).
@@ -606,6 +676,7 @@ impl<E: Engine> Binder<'_, E> {
             referenced: self.referenced.clone(),
             ctes: self.ctes.clone(),
             windows: RefCell::default(),
+            params: self.params,
         };
         let (node, labels) = child.bind_query(query)?;
         if one_column && labels.len() != 1 {

@@ -115,6 +115,54 @@ pub struct Binder<'a, E: Engine> {
     ctes: Rc<RefCell<Vec<Cte>>>,
     /// The current SELECT's window calls (by SQL text) and their columns.
     windows: RefCell<Vec<(String, usize)>>,
+    /// The statement's parameters (`$1`, ...), shared with the binders of its subqueries;
+    /// none for a statement sent as plain text, where `$1` is an error as in PostgreSQL.
+    params: Option<&'a Params>,
+}
+
+/// A statement's parameters `$1`, `$2`, ...: their types, and their values when executing.
+///
+/// A parameter's type is the one the client gave, else the one its context implies, as
+/// PostgreSQL infers them: the other operand of a comparison or arithmetic, the target column
+/// of an INSERT or UPDATE, the type of a cast, `bigint` for LIMIT and OFFSET, `text` for an
+/// output column. When executing, each parameter binds as a constant of its type, so the plan is the
+/// one the same statement with literals would get.
+#[derive(Debug, Default)]
+pub struct Params {
+    types: RefCell<Vec<DataType>>,
+    values: Option<Vec<Value>>,
+}
+
+impl Params {
+    /// For preparing: the client's types by position (`Unknown` where it gave none).
+    pub fn describe(given: Vec<DataType>) -> Self {
+        Self {
+            types: RefCell::new(given),
+            values: None,
+        }
+    }
+
+    /// For executing: each value already of its parameter's type.
+    pub fn values(types: Vec<DataType>, values: Vec<Value>) -> Self {
+        Self {
+            types: RefCell::new(types),
+            values: Some(values),
+        }
+    }
+
+    /// The parameters' types; 42P18 if neither the client nor the statement gave one of them
+    /// a type (or the statement skips one: `$2` without `$1`).
+    pub fn types(&self) -> Result<Vec<DataType>> {
+        let types = self.types.borrow();
+        match types.iter().position(|t| *t == DataType::Unknown) {
+            Some(i) => Err(errinput!(
+                IndeterminateDatatype,
+                "could not determine data type of parameter ${}",
+                i + 1
+            )),
+            None => Ok(types.clone()),
+        }
+    }
 }
 
 /// A common table expression in scope: its plan and columns.
@@ -164,6 +212,26 @@ impl<'a, E: Engine> Binder<'a, E> {
             referenced: Rc::default(),
             ctes: Rc::default(),
             windows: RefCell::default(),
+            params: None,
+        }
+    }
+
+    /// A binder for `sql` with parameters `$1`, ... (see [`Params`]).
+    pub fn with_params(
+        txn: &'a Transaction<E>,
+        sql: &'a str,
+        dialect: &'a ZizhuDialect,
+        params: &'a Params,
+    ) -> Self {
+        Self {
+            txn,
+            sql,
+            dialect,
+            outer: Vec::new(),
+            referenced: Rc::default(),
+            ctes: Rc::default(),
+            windows: RefCell::default(),
+            params: Some(params),
         }
     }
 

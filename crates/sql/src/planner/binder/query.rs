@@ -330,6 +330,7 @@ impl<E: Engine> Binder<'_, E> {
 
     /// A LIMIT or OFFSET value: a non-negative constant (`None` for NULL or ALL).
     pub(super) fn constant_count(&self, expr: &ast::Expr, what: &str) -> Result<Option<u64>> {
+        self.hint_parameter(expr, &DataType::Int64)?;
         let bound = self.bind_expr(expr, &Scope::default(), None)?;
         let cache = crate::execution::SubqueryCache::default();
         let env = crate::execution::Env::new(self.txn, &cache);
@@ -870,6 +871,8 @@ impl<E: Engine> Binder<'_, E> {
         for item in &select.projection {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
+                    // An output column that is only a parameter is text, as in PostgreSQL.
+                    self.hint_parameter(e, &DataType::Text)?;
                     let bound = self.bind_expr(e, &scope, grouping.as_ref())?;
                     labels.push(Label {
                         name: label_of(e),
@@ -878,6 +881,7 @@ impl<E: Engine> Binder<'_, E> {
                     exprs.push(bound);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    self.hint_parameter(expr, &DataType::Text)?;
                     let bound = self.bind_expr(expr, &scope, grouping.as_ref())?;
                     labels.push(Label {
                         name: ident(alias),

@@ -21,12 +21,16 @@ use crate::execution::{self, Context, Reader, StatementResult};
 use crate::keys::TableId;
 use crate::parser::{self, ast, ZizhuDialect};
 use crate::planner::Label;
-use crate::planner::{optimize, Binder};
+use crate::planner::{optimize, Binder, Params};
 use crate::sequence::{Counters, Sequence, Sequences};
 use crate::settings::Settings;
 use crate::types::DataType;
 use crate::{errinput, Result};
 use zizhu_types::Value;
+
+mod prepared;
+
+pub use prepared::Prepared;
 
 /// An open database. Cheap to share; open sessions with [`Database::session`].
 pub struct Database<E: Engine> {
@@ -93,6 +97,7 @@ impl<E: Engine> Database<E> {
             block: None,
             settings: Settings::default(),
             currvals: Arc::default(),
+            prepared: HashMap::new(),
         }
     }
 
@@ -205,6 +210,8 @@ pub struct Session<E: Engine> {
     settings: Settings,
     /// `currval` per sequence: the session's last `nextval`.
     currvals: Arc<Mutex<HashMap<TableId, i64>>>,
+    /// Statements prepared by SQL `PREPARE`, by name.
+    prepared: HashMap<String, Arc<Prepared>>,
 }
 
 fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel, bool)>> {
@@ -265,7 +272,7 @@ impl<E: Engine> Session<E> {
         let statements = parser::parse(&self.dialect, sql)?;
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
-            results.push(self.execute_statement(sql, statement)?);
+            results.push(self.execute_statement(sql, statement, None)?);
         }
         Ok(results)
     }
@@ -333,6 +340,7 @@ impl<E: Engine> Session<E> {
         &mut self,
         sql: &str,
         statement: &ast::Statement,
+        params: Option<&Params>,
     ) -> Result<StatementResult> {
         use ast::Statement as S;
         match statement {
@@ -421,6 +429,18 @@ impl<E: Engine> Session<E> {
                 }
                 return Ok(StatementResult::Command("SET"));
             }
+            S::Prepare {
+                name,
+                data_types,
+                statement,
+            } => return self.sql_prepare(sql, name, data_types, statement),
+            S::Execute {
+                name: Some(name),
+                parameters,
+                immediate: false,
+                ..
+            } => return self.sql_execute(name, parameters),
+            S::Deallocate { name, .. } => return self.sql_deallocate(name),
             S::Set(_) | S::ShowVariable { .. } | S::Reset(_) => {
                 let result = self.setting_command(statement);
                 let lock_timeout = self.settings.lock_timeout();
@@ -441,7 +461,7 @@ impl<E: Engine> Session<E> {
                     started: Some(block.started),
                     work_mem: self.settings.work_mem(),
                 };
-                let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement);
+                let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement, params);
                 if result.is_err() {
                     block.failed = true;
                 }
@@ -459,7 +479,7 @@ impl<E: Engine> Session<E> {
                     started: None,
                     work_mem: self.settings.work_mem(),
                 };
-                let result = run(&ctx, &self.dialect, &mut txn, sql, statement)?;
+                let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params)?;
                 txn.commit()?;
                 Ok(result)
             }
@@ -653,9 +673,14 @@ fn run<E: Engine>(
     txn: &mut Transaction<E>,
     sql: &str,
     statement: &ast::Statement,
+    params: Option<&Params>,
 ) -> Result<StatementResult> {
     txn.begin_statement();
-    let plan = Binder::new(txn, sql, dialect).bind(statement)?;
+    let binder = match params {
+        Some(params) => Binder::with_params(txn, sql, dialect, params),
+        None => Binder::new(txn, sql, dialect),
+    };
+    let plan = binder.bind(statement)?;
     let plan = optimize(plan);
     execution::execute(plan, txn, ctx)
 }
