@@ -117,6 +117,10 @@ pub enum ErrorCode {
     DuplicatePreparedStatement,
     /// 08P01
     ProtocolViolation,
+    /// 22P03
+    InvalidBinaryRepresentation,
+    /// 22021
+    CharacterNotInRepertoire,
 }
 
 /// Errors of the SQL layer.
@@ -254,6 +258,8 @@ impl ErrorCode {
             InvalidSqlStatementName => "26000",
             DuplicatePreparedStatement => "42P05",
             ProtocolViolation => "08P01",
+            InvalidBinaryRepresentation => "22P03",
+            CharacterNotInRepertoire => "22021",
             GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
             InvalidRegularExpression => "2201B",

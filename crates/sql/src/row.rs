@@ -27,7 +27,10 @@ pub fn encode(values: &[Value]) -> Vec<u8> {
                 Numeric::NaN => out.push(9),
                 Numeric::Finite(d) => {
                     out.push(10);
-                    put_bytes(&mut out, d.to_string().as_bytes());
+                    // Unscaled digits and exponent: exact, and keeps the scale of a zero
+                    // (`0.00`), which the decimal's display form drops.
+                    let (int, scale) = d.as_bigint_and_exponent();
+                    put_bytes(&mut out, format!("{int}e{}", -scale).as_bytes());
                 }
             },
             Value::Text(s) => {
@@ -186,6 +189,8 @@ mod tests {
             Value::Float32(1.5),
             Value::Float64(f64::NAN),
             Value::Numeric(Numeric::Finite("1.50".parse().unwrap())),
+            Value::Numeric(Numeric::Finite("0.00".parse().unwrap())),
+            Value::Numeric(Numeric::Finite("-12e5".parse().unwrap())),
             Value::Numeric(Numeric::NaN),
             Value::Text("é\0x".repeat(100)),
             Value::Bytes(vec![0, 255]),
@@ -204,6 +209,10 @@ mod tests {
         assert_eq!(decoded, row);
         // Display scale survives (equality alone would not show it).
         assert_eq!(decoded[7].to_string(), "1.50");
+        let Value::Numeric(Numeric::Finite(zero)) = &decoded[8] else {
+            panic!("not a numeric")
+        };
+        assert_eq!(zero.as_bigint_and_exponent().1, 2, "0.00 keeps its scale");
     }
 
     #[test]

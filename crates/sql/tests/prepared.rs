@@ -138,3 +138,14 @@ fn bad_prepares_and_executions_fail_with_postgresql_codes() {
     assert!(!s.in_transaction());
     assert!(rows(s.execute_prepared(&get, vec![Value::Int32(1)]).unwrap()).is_empty());
 }
+
+#[test]
+fn a_failed_prepare_aborts_the_transaction_block() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("BEGIN").unwrap();
+    assert!(s.prepare("SELECT * FROM missing", &[]).is_err());
+    assert!(s.in_failed_transaction());
+    s.execute("ROLLBACK").unwrap();
+    assert!(!s.in_transaction());
+}

@@ -316,7 +316,86 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             table.columns[position].nullable = false;
             Ok(())
         }
+        AlterOp::AddPrimaryKey { name, columns } => add_primary_key(txn, table, name, columns),
     }
+}
+
+/// Re-keys the rows of a table that had hidden row ids by the new primary key, and rebuilds
+/// its indexes (whose entries point at row keys).
+fn add_primary_key<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &mut Table,
+    name: &str,
+    columns: &[String],
+) -> Result<()> {
+    if !table.primary_key.is_empty() {
+        return Err(errinput!(
+            InvalidTableDefinition,
+            "multiple primary keys for table \"{}\" are not allowed",
+            table.name
+        ));
+    }
+    let positions = columns
+        .iter()
+        .map(|c| {
+            table.column_index(c).ok_or_else(|| {
+                errinput!(
+                    UndefinedColumn,
+                    "column \"{c}\" of relation \"{}\" does not exist",
+                    table.name
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .scan(Key::table_rows(table.id), Direction::Forward)?
+        .collect::<zizhu_txn::Result<_>>()?;
+    for (key, _) in &rows {
+        txn.delete(key)?;
+    }
+    for (_, bytes) in rows {
+        let row = row::decode(&bytes)?;
+        let mut pk = Vec::with_capacity(positions.len());
+        for &p in &positions {
+            let value = row.get(p).cloned().unwrap_or(Value::Null);
+            if value.is_null() {
+                return Err(errinput!(
+                    NotNullViolation,
+                    "column \"{}\" of relation \"{}\" contains null values",
+                    table.columns[p].name,
+                    table.name
+                ));
+            }
+            pk.push(value);
+        }
+        let new_key = Key::Row(table.id, pk.clone()).encode();
+        if txn.get(&new_key)?.is_some() {
+            let names: Vec<&str> = positions
+                .iter()
+                .map(|&p| table.columns[p].name.as_str())
+                .collect();
+            let values: Vec<String> = pk.iter().map(types::to_text).collect();
+            return Err(
+                errinput!(UniqueViolation, "could not create unique index \"{name}\"").with_detail(
+                    format!(
+                        "Key ({})=({}) is duplicated.",
+                        names.join(", "),
+                        values.join(", ")
+                    ),
+                ),
+            );
+        }
+        txn.put(&new_key, bytes)?;
+    }
+    for &p in &positions {
+        table.columns[p].nullable = false;
+    }
+    table.primary_key = positions;
+    for index in &table.indexes {
+        super::index::clear(txn, index)?;
+        super::index::build(txn, table, index)?;
+    }
+    Ok(())
 }
 
 /// What DROP names, for the message: PostgreSQL calls a unique index created by a constraint

@@ -710,6 +710,14 @@ pub enum AlterOp {
         /// SET rather than DROP.
         not_null: bool,
     },
+    /// `ADD [CONSTRAINT name] PRIMARY KEY (columns)` on a table keyed by hidden row ids: the
+    /// columns become NOT NULL and the rows are re-keyed by them.
+    AddPrimaryKey {
+        /// The constraint's name (for the duplicate-key error).
+        name: String,
+        /// The columns' names.
+        columns: Vec<String>,
+    },
 }
 
 /// A planned statement.

@@ -277,6 +277,25 @@ impl<E: Engine> Session<E> {
         Ok(results)
     }
 
+    /// Runs the statements of `sql` in order, as PostgreSQL's simple query protocol does: the
+    /// result of each, up to and including the first that fails.
+    pub fn execute_each(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        let statements = match parser::parse(&self.dialect, sql) {
+            Ok(statements) => statements,
+            Err(err) => return vec![Err(err)],
+        };
+        let mut results = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            let result = self.execute_statement(sql, statement, None);
+            let failed = result.is_err();
+            results.push(result);
+            if failed {
+                break;
+            }
+        }
+        results
+    }
+
     /// Runs a single statement and returns its result.
     pub fn execute_one(&mut self, sql: &str) -> Result<StatementResult> {
         let mut results = self.execute(sql)?;

@@ -58,15 +58,23 @@ impl Prepared {
 impl<E: Engine> Session<E> {
     /// Prepares one statement. `given` holds the types the client fixed for the first
     /// parameters (`Unknown` for one it leaves to the statement).
+    /// An error aborts an open transaction block, as any failed statement does.
     pub fn prepare(&mut self, sql: &str, given: &[DataType]) -> Result<Prepared> {
-        let mut statements = parser::parse(&self.dialect, sql)?;
-        if statements.len() > 1 {
-            return Err(errinput!(
-                SyntaxError,
-                "cannot insert multiple commands into a prepared statement"
-            ));
+        let result = parser::parse(&self.dialect, sql).and_then(|mut statements| {
+            if statements.len() > 1 {
+                return Err(errinput!(
+                    SyntaxError,
+                    "cannot insert multiple commands into a prepared statement"
+                ));
+            }
+            self.describe(sql, statements.pop(), given.to_vec())
+        });
+        if result.is_err() {
+            if let Some(block) = self.block.as_mut() {
+                block.failed = true;
+            }
         }
-        self.describe(sql, statements.pop(), given.to_vec())
+        result
     }
 
     /// Runs a prepared statement with one value per parameter (converted to the parameter's

@@ -529,6 +529,23 @@ impl<E: Engine> Binder<'_, E> {
                     }
                     AlterOp::AddForeignKey(fk)
                 }
+                O::AddConstraint {
+                    constraint: ast::TableConstraint::PrimaryKey(pk),
+                    ..
+                } => {
+                    let mut columns = Vec::with_capacity(pk.columns.len());
+                    for c in &pk.columns {
+                        match &c.column.expr {
+                            ast::Expr::Identifier(id) => columns.push(ident(id)),
+                            other => return Err(unsupported(format!("primary key on {other}"))),
+                        }
+                    }
+                    let name = match &pk.name {
+                        Some(name) => ident(name),
+                        None => format!("{table}_pkey"),
+                    };
+                    AlterOp::AddPrimaryKey { name, columns }
+                }
                 O::DropConstraint {
                     if_exists, name, ..
                 } => AlterOp::DropConstraint {

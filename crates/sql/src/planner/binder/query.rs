@@ -328,6 +328,59 @@ impl<E: Engine> Binder<'_, E> {
         Ok((node, labels))
     }
 
+    /// The type an aggregate returns, as PostgreSQL types it (`sum(int4)` is bigint,
+    /// `sum(int8)` and `avg` of integers numeric, `count` bigint).
+    fn aggregate_type(&self, aggregate: &Aggregate, input: &Scope) -> DataType {
+        let arg = |e: &Expr| self.expr_type(e, input, None);
+        let exact_or_float = |e: &Expr| match arg(e) {
+            DataType::Float32 | DataType::Float64 => DataType::Float64,
+            DataType::Unknown => DataType::Unknown,
+            _ => DataType::Numeric(None),
+        };
+        match aggregate {
+            Aggregate::CountStar | Aggregate::Count(..) => DataType::Int64,
+            Aggregate::Sum(e, _) => match arg(e) {
+                DataType::Int16 | DataType::Int32 => DataType::Int64,
+                DataType::Int64 | DataType::Numeric(_) => DataType::Numeric(None),
+                DataType::Float32 => DataType::Float32,
+                DataType::Float64 => DataType::Float64,
+                DataType::Interval => DataType::Interval,
+                _ => DataType::Unknown,
+            },
+            Aggregate::Avg(e, _) => match arg(e) {
+                DataType::Interval => DataType::Interval,
+                _ => exact_or_float(e),
+            },
+            Aggregate::Statistic(e, ..) => exact_or_float(e),
+            Aggregate::Min(e) | Aggregate::Max(e) => arg(e),
+            Aggregate::StringAgg(..) => DataType::Text,
+            Aggregate::BoolAnd(_) | Aggregate::BoolOr(_) => DataType::Bool,
+            Aggregate::Filtered(inner, _) => self.aggregate_type(inner, input),
+        }
+    }
+
+    /// The type a window function returns.
+    fn window_type(
+        &self,
+        function: &WindowFunction,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> DataType {
+        match &function.func {
+            WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => DataType::Int64,
+            WindowFunc::Lag | WindowFunc::Lead | WindowFunc::FirstValue | WindowFunc::LastValue => {
+                function
+                    .args
+                    .first()
+                    .map_or(DataType::Unknown, |a| self.expr_type(a, scope, grouping))
+            }
+            WindowFunc::Aggregate(a) => match grouping {
+                Some(g) => self.aggregate_type(a, &g.scope),
+                None => self.aggregate_type(a, scope),
+            },
+        }
+    }
+
     /// A LIMIT or OFFSET value: a non-negative constant (`None` for NULL or ALL).
     pub(super) fn constant_count(&self, expr: &ast::Expr, what: &str) -> Result<Option<u64>> {
         self.hint_parameter(expr, &DataType::Int64)?;
@@ -780,7 +833,7 @@ impl<E: Engine> Binder<'_, E> {
                             qualified_only: false,
                             table: None,
                             name: g.to_string(),
-                            data_type: type_of(&bound),
+                            data_type: self.expr_type(&bound, &scope, None),
                         },
                     });
                     keys.push(bound);
@@ -795,7 +848,7 @@ impl<E: Engine> Binder<'_, E> {
                         qualified_only: false,
                         table: None,
                         name: call.to_string(),
-                        data_type: DataType::Unknown,
+                        data_type: self.aggregate_type(&aggregate, &scope),
                     });
                     aggregates.push(aggregate);
                 }
@@ -850,13 +903,17 @@ impl<E: Engine> Binder<'_, E> {
                 names.push(text);
             }
             let base = scope.columns.len();
-            for (j, name) in names.into_iter().enumerate() {
+            let types: Vec<DataType> = functions
+                .iter()
+                .map(|f| self.window_type(f, &scope, grouping.as_ref()))
+                .collect();
+            for (j, (name, data_type)) in names.into_iter().zip(types).enumerate() {
                 self.windows.borrow_mut().push((name.clone(), base + j));
                 scope.columns.push(ScopeColumn {
                     qualified_only: false,
                     table: None,
                     name,
-                    data_type: DataType::Unknown,
+                    data_type,
                 });
             }
             node = Node::Window {
@@ -876,7 +933,7 @@ impl<E: Engine> Binder<'_, E> {
                     let bound = self.bind_expr(e, &scope, grouping.as_ref())?;
                     labels.push(Label {
                         name: label_of(e),
-                        data_type: type_of(&bound),
+                        data_type: self.expr_type(&bound, &scope, grouping.as_ref()),
                     });
                     exprs.push(bound);
                 }
@@ -885,7 +942,7 @@ impl<E: Engine> Binder<'_, E> {
                     let bound = self.bind_expr(expr, &scope, grouping.as_ref())?;
                     labels.push(Label {
                         name: ident(alias),
-                        data_type: type_of(&bound),
+                        data_type: self.expr_type(&bound, &scope, grouping.as_ref()),
                     });
                     exprs.push(bound);
                 }
