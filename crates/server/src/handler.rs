@@ -1,0 +1,392 @@
+//! The protocol handlers: simple and extended query over a per-connection [`Session`].
+//!
+//! Each connection owns one SQL session, created on its first statement and kept in the
+//! connection's extension store. Statements run on tokio's blocking pool (the SQL core is
+//! synchronous and may wait on row locks); the connection's task awaits the result, so one
+//! slow statement never stalls other connections.
+//!
+//! Transaction status in ReadyForQuery comes from the session itself (idle, in a block, or in
+//! a failed block), not from guessing at statement kinds.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use futures::{stream, Sink, SinkExt};
+use parking_lot::Mutex;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{
+    send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
+    SimpleQueryHandler,
+};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, QueryResponse,
+    Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::PgWireBackendMessage;
+use zizhu_sql::planner::Label;
+use zizhu_sql::types::DataType;
+use zizhu_sql::{Database, Prepared, RedbEngine, Session, StatementResult};
+use zizhu_types::Value;
+
+use crate::wire;
+
+/// A connection's SQL session.
+pub struct Connection {
+    session: Mutex<Session<RedbEngine>>,
+}
+
+impl Connection {
+    fn status(&self) -> TransactionStatus {
+        let session = self.session.lock();
+        if session.in_failed_transaction() {
+            TransactionStatus::Error
+        } else if session.in_transaction() {
+            TransactionStatus::Transaction
+        } else {
+            TransactionStatus::Idle
+        }
+    }
+}
+
+/// Runs `f` on the connection's session on the blocking pool.
+async fn with_session<T: Send + 'static>(
+    conn: &Arc<Connection>,
+    f: impl FnOnce(&mut Session<RedbEngine>) -> T + Send + 'static,
+) -> PgWireResult<T> {
+    let conn = conn.clone();
+    tokio::task::spawn_blocking(move || f(&mut conn.session.lock()))
+        .await
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))
+}
+
+/// The handlers shared by all connections.
+pub struct Handler {
+    db: Arc<Database<RedbEngine>>,
+    parser: Arc<Parser>,
+}
+
+impl Handler {
+    /// Handlers over a database.
+    pub fn new(db: Arc<Database<RedbEngine>>) -> Self {
+        Self {
+            parser: Arc::new(Parser { db: db.clone() }),
+            db,
+        }
+    }
+}
+
+/// The connection's session, created on first use with the startup parameters it can take.
+fn connection<C: ClientInfo>(db: &Arc<Database<RedbEngine>>, client: &C) -> Arc<Connection> {
+    client.session_extensions().get_or_insert_with(|| {
+        let mut session = db.session();
+        if let Some(name) = client.metadata().get("application_name") {
+            // A name the setting refuses is ignored, as a bad startup option would be
+            // reported but not fatal.
+            let _ = session.execute(&format!(
+                "SET application_name = '{}'",
+                name.replace('\'', "''")
+            ));
+        }
+        Connection {
+            session: Mutex::new(session),
+        }
+    })
+}
+
+fn sql_error(err: &zizhu_sql::Error) -> PgWireError {
+    PgWireError::UserError(Box::new(wire::error_info(err)))
+}
+
+/// Result columns as RowDescription fields, in the formats asked for.
+fn fields(labels: &[Label], format: Option<&Format>) -> Vec<FieldInfo> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let format = format.map_or(FieldFormat::Text, |f| f.format_for(i));
+            FieldInfo::new(
+                l.name.clone(),
+                None,
+                None,
+                wire::pg_type(&l.data_type),
+                format,
+            )
+            .with_type_modifier(wire::type_modifier(&l.data_type))
+        })
+        .collect()
+}
+
+/// Rows as DataRow messages; `binary` holds, per column sent in binary format, its
+/// announced type.
+fn data_rows(rows: Vec<Vec<Value>>, binary: Vec<Option<DataType>>) -> Vec<PgWireResult<DataRow>> {
+    rows.into_iter()
+        .map(|row| {
+            let mut buf = BytesMut::with_capacity(16 * row.len());
+            for (i, value) in row.iter().enumerate() {
+                match binary.get(i).cloned().flatten() {
+                    Some(ty) => wire::put_binary_as(&mut buf, value, &ty),
+                    None => wire::put_field(&mut buf, value, false),
+                }
+            }
+            Ok(DataRow::new(buf, row.len() as i16))
+        })
+        .collect()
+}
+
+/// A statement's result as a protocol response.
+fn response(result: StatementResult, format: Option<&Format>) -> Response {
+    let query = |tag: &str, labels: Vec<Label>, rows: Vec<Vec<Value>>| {
+        let schema = fields(&labels, format);
+        let binary = schema
+            .iter()
+            .zip(&labels)
+            .map(|(f, l)| (f.format() == FieldFormat::Binary).then(|| l.data_type.clone()))
+            .collect();
+        let mut response =
+            QueryResponse::new(Arc::new(schema), stream::iter(data_rows(rows, binary)));
+        response.set_command_tag(tag);
+        Response::Query(response)
+    };
+    match result {
+        StatementResult::Query { labels, rows } => query("SELECT", labels, rows),
+        StatementResult::Returning { tag, labels, rows } => {
+            // The protocol layer appends the row count.
+            let command = tag.rsplit_once(' ').map_or(tag.as_str(), |(c, _)| c);
+            query(command, labels, rows)
+        }
+        StatementResult::Empty => Response::EmptyQuery,
+        other => Response::Execution(Tag::new(&other.tag())),
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Handler {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let conn = connection(&self.db, client);
+        let sql = query.query;
+        let results = with_session(&conn, move |s| s.execute_each(&sql)).await?;
+        if results.is_empty() {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
+        }
+        for result in results {
+            match result.map(|r| response(r, None)) {
+                Ok(Response::Query(rows)) => send_query_response(client, rows, true).await?,
+                Ok(Response::Execution(tag)) => send_execution_response(client, tag).await?,
+                Ok(Response::EmptyQuery) => {
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(
+                            EmptyQueryResponse::new(),
+                        ))
+                        .await?
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    client
+                        .feed(PgWireBackendMessage::ErrorResponse(
+                            wire::error_info(&err).into(),
+                        ))
+                        .await?
+                }
+            }
+        }
+        let status = conn.status();
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        send_ready_for_query(client, status).await
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Err(PgWireError::ApiError(
+            "simple queries are answered by on_query (this is a bug)".into(),
+        ))
+    }
+}
+
+/// Prepares statements for the extended protocol (Parse) in the connection's session.
+pub struct Parser {
+    db: Arc<Database<RedbEngine>>,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Arc<Prepared>;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let conn = connection(&self.db, client);
+        let given: Vec<DataType> = types
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .and_then(wire::data_type)
+                    .unwrap_or(DataType::Unknown)
+            })
+            .collect();
+        let sql = sql.to_string();
+        let prepared = with_session(&conn, move |s| s.prepare(&sql, &given)).await?;
+        prepared
+            .map(|p| Some(Arc::new(p)))
+            .map_err(|e| sql_error(&e))
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types().iter().map(wire::pg_type).collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(stmt
+            .labels()
+            .map(|labels| fields(labels, column_format))
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Handler {
+    type Statement = Arc<Prepared>;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn on_execute<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Execute,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let result = self._on_execute(client, message).await;
+        // ReadyForQuery at Sync reports the session's own state.
+        let conn = connection(&self.db, client);
+        client.set_transaction_status(conn.status());
+        result
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &target.statement;
+        Ok(DescribeStatementResponse::new(
+            stmt.param_types().iter().map(wire::pg_type).collect(),
+            stmt.labels()
+                .map(|labels| fields(labels, None))
+                .unwrap_or_default(),
+        ))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &target.statement.statement;
+        Ok(DescribePortalResponse::new(
+            stmt.labels()
+                .map(|labels| fields(labels, Some(&target.result_column_format)))
+                .unwrap_or_default(),
+        ))
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = portal.statement.statement.clone();
+        let values = prepared
+            .param_types()
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                let bytes = portal.parameters.get(i).and_then(|p| p.as_deref());
+                wire::parse_param(bytes, ty, portal.parameter_format.is_binary(i))
+            })
+            .collect::<zizhu_sql::Result<Vec<_>>>();
+        let values = match values {
+            Ok(values) => values,
+            Err(err) => return Err(sql_error(&err)),
+        };
+        if portal.parameters.len() != prepared.param_types().len() {
+            return Err(sql_error(&zizhu_sql::errinput!(
+                ProtocolViolation,
+                "bind message supplies {} parameters, but prepared statement requires {}",
+                portal.parameters.len(),
+                prepared.param_types().len()
+            )));
+        }
+        let conn = connection(&self.db, client);
+        let format = portal.result_column_format.clone();
+        let result = with_session(&conn, move |s| s.execute_prepared(&prepared, values)).await?;
+        match result {
+            Ok(result) => Ok(response(result, Some(&format))),
+            Err(err) => Err(sql_error(&err)),
+        }
+    }
+}

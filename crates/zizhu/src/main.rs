@@ -1,0 +1,176 @@
+//! `zizhu`: ZizhuDB in one binary. `zizhu serve` runs the PostgreSQL-protocol server on the
+//! embedded engine in a local directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use zizhu_server::auth::{generate_password, Users};
+use zizhu_server::Server;
+
+const USAGE: &str = "\
+ZizhuDB: a relational database that speaks PostgreSQL.
+
+usage: zizhu <command> [options]
+
+commands:
+  serve      run the server (zizhu serve --help)
+
+options:
+  -h, --help     this help
+  -V, --version  the version";
+
+const SERVE_USAGE: &str = "\
+usage: zizhu serve [--data-dir DIR] [--listen HOST:PORT]
+
+Runs the server on the embedded engine in DIR, creating and initializing it on the first
+start. Clients connect with the PostgreSQL protocol (psql, JDBC, psycopg, pgbench, ...) to
+the database \"postgres\".
+
+  --data-dir DIR      data directory (default: $ZIZHU_DATA, else ./zizhu-data)
+  --listen HOST:PORT  address to accept connections on (default: 127.0.0.1:5432)
+
+On the first start the superuser is $ZIZHU_USER (default zizhu) with the password
+$ZIZHU_PASSWORD; without it a strong password is generated and printed once.
+SIGINT or SIGTERM stops the server.";
+
+struct ServeOptions {
+    data_dir: PathBuf,
+    listen: SocketAddr,
+}
+
+fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
+    let mut data_dir = std::env::var_os("ZIZHU_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("zizhu-data"));
+    let mut listen: SocketAddr = "127.0.0.1:5432".parse()?;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || -> anyhow::Result<String> {
+            match inline.clone().or_else(|| args.next().cloned()) {
+                Some(v) => Ok(v),
+                None => bail!("{flag} needs a value (zizhu serve --help)"),
+            }
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--data-dir" => data_dir = PathBuf::from(value()?),
+            "--listen" => {
+                let text = value()?;
+                listen = text
+                    .parse()
+                    .with_context(|| format!("--listen {text}: expected HOST:PORT"))?;
+            }
+            other => bail!("unknown option {other} (zizhu serve --help)"),
+        }
+    }
+    Ok(Some(ServeOptions { data_dir, listen }))
+}
+
+fn serve(o: ServeOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&o.data_dir)
+        .with_context(|| format!("cannot create data directory {}", o.data_dir.display()))?;
+    let db = match zizhu_sql::Database::open(&o.data_dir) {
+        Ok(db) => db,
+        Err(e) if e.sqlstate() == "55006" => bail!(
+            "data directory {} is in use by another zizhu process",
+            o.data_dir.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", o.data_dir.display())),
+    };
+    let user = std::env::var("ZIZHU_USER").unwrap_or_else(|_| "zizhu".into());
+    let given = std::env::var("ZIZHU_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let password = given.clone().unwrap_or_else(generate_password);
+    let (users, created) = Users::open_or_bootstrap(&o.data_dir, &user, &password)
+        .with_context(|| format!("cannot read the users of {}", o.data_dir.display()))?;
+    if created {
+        eprintln!("zizhu: initialized {}", o.data_dir.display());
+        if given.is_none() {
+            eprintln!(
+                "zizhu: superuser \"{user}\" has the password {password} \
+                 (shown once; set ZIZHU_PASSWORD on the first start to choose it)"
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(o.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", o.listen))?;
+        let address = listener.local_addr()?;
+        eprintln!(
+            "zizhu: listening on {address}, data in {}",
+            o.data_dir.display()
+        );
+        let server = Server::new(db.clone(), users);
+        server.run(listener, shutdown_signal()).await?;
+        eprintln!("zizhu: shutting down");
+        anyhow::Ok(())
+    })?;
+    // Statements still running finish on the blocking pool before the runtime is gone.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(30));
+    drop(db);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None | Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some("-V" | "--version") => {
+            println!("zizhu {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Some("serve") => match serve_options(&args[1..]) {
+            Ok(None) => {
+                println!("{SERVE_USAGE}");
+                Ok(())
+            }
+            Ok(Some(options)) => serve(options),
+            Err(e) => Err(e),
+        },
+        Some(other) => Err(anyhow::anyhow!("unknown command {other} (zizhu --help)")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zizhu: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
