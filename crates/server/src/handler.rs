@@ -15,26 +15,28 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use futures::{stream, Sink, SinkExt};
 use parking_lot::Mutex;
+use pgwire::api::copy::{send_copy_in_response, send_copy_out_response, CopyHandler};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
     send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
     SimpleQueryHandler,
 };
 use pgwire::api::results::{
-    DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, QueryResponse,
-    Response, Tag,
+    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo,
+    QueryResponse, Response, Tag,
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
 use zizhu_sql::planner::Label;
 use zizhu_sql::types::DataType;
-use zizhu_sql::{Database, Prepared, RedbEngine, Session, StatementResult};
+use zizhu_sql::{CopyIn, Database, Prepared, RedbEngine, Session, StatementResult};
 use zizhu_types::Value;
 
 use crate::wire;
@@ -42,6 +44,8 @@ use crate::wire;
 /// A connection's SQL session.
 pub struct Connection {
     session: Mutex<Session<RedbEngine>>,
+    /// A `COPY ... FROM STDIN` in progress and the data received so far.
+    copy: Mutex<Option<(CopyIn, Vec<u8>)>>,
 }
 
 impl Connection {
@@ -98,6 +102,7 @@ fn connection<C: ClientInfo>(db: &Arc<Database<RedbEngine>>, client: &C) -> Arc<
         }
         Connection {
             session: Mutex::new(session),
+            copy: Mutex::new(None),
         }
     })
 }
@@ -164,6 +169,16 @@ fn response(result: StatementResult, format: Option<&Format>) -> Response {
             query(command, labels, rows)
         }
         StatementResult::Empty => Response::EmptyQuery,
+        StatementResult::CopyOut { data, columns, .. } => {
+            // One CopyData per row, as PostgreSQL sends them (clients parse them that way).
+            let pieces = data
+                .into_iter()
+                .map(|row| Ok(CopyData::new(bytes::Bytes::from(row))));
+            Response::CopyOut(CopyResponse::new(0, columns, stream::iter(pieces)))
+        }
+        StatementResult::CopyIn(copy) => {
+            Response::CopyIn(CopyResponse::new(0, copy.width(), stream::empty()))
+        }
         other => Response::Execution(Tag::new(&other.tag())),
     }
 }
@@ -192,8 +207,17 @@ impl SimpleQueryHandler for Handler {
                 .await?;
         }
         for result in results {
+            if let Ok(StatementResult::CopyIn(copy)) = &result {
+                // The data follows as CopyData; ReadyForQuery comes after CopyDone.
+                *conn.copy.lock() = Some(((**copy).clone(), Vec::new()));
+                let width = copy.width();
+                send_copy_in_response(client, CopyResponse::new(0, width, stream::empty())).await?;
+                client.set_state(PgWireConnectionState::CopyInProgress(false));
+                return Ok(());
+            }
             match result.map(|r| response(r, None)) {
                 Ok(Response::Query(rows)) => send_query_response(client, rows, true).await?,
+                Ok(Response::CopyOut(copy)) => send_copy_out_response(client, copy).await?,
                 Ok(Response::Execution(tag)) => send_execution_response(client, tag).await?,
                 Ok(Response::EmptyQuery) => {
                     client
@@ -388,5 +412,63 @@ impl ExtendedQueryHandler for Handler {
             Ok(result) => Ok(response(result, Some(&format))),
             Err(err) => Err(sql_error(&err)),
         }
+    }
+}
+
+#[async_trait]
+impl CopyHandler for Handler {
+    async fn on_copy_data<C>(&self, client: &mut C, data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let conn = connection(&self.db, client);
+        if let Some((_, buffer)) = conn.copy.lock().as_mut() {
+            buffer.extend_from_slice(&data.data);
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let conn = connection(&self.db, client);
+        let pending = conn.copy.lock().take();
+        let Some((copy, data)) = pending else {
+            return Err(PgWireError::ApiError(
+                "CopyDone without a COPY in progress".into(),
+            ));
+        };
+        let result = with_session(&conn, move |s| s.copy_in(&copy, &data)).await?;
+        client.set_transaction_status(conn.status());
+        match result {
+            Ok(result) => {
+                send_execution_response(client, Tag::new(&result.tag())).await?;
+                Ok(())
+            }
+            Err(err) => Err(sql_error(&err)),
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let conn = connection(&self.db, client);
+        conn.copy.lock().take();
+        // A COPY inside a block fails the block, as any failed statement does.
+        let _ = with_session(&conn, |s| s.fail_block()).await;
+        client.set_transaction_status(conn.status());
+        sql_error(&zizhu_sql::errinput!(
+            QueryCanceled,
+            "COPY from stdin failed: {}",
+            fail.message
+        ))
     }
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use pgwire::api::auth::sasl::scram::ScramAuth;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::{ServerParameterProvider, StartupHandler};
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::{ClientInfo, PgWireServerHandlers};
 use tokio::net::TcpListener;
@@ -74,6 +75,10 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.handler.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.handler.clone()
     }
 

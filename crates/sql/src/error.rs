@@ -121,6 +121,10 @@ pub enum ErrorCode {
     InvalidBinaryRepresentation,
     /// 22021
     CharacterNotInRepertoire,
+    /// 22P04
+    BadCopyFileFormat,
+    /// 57014
+    QueryCanceled,
 }
 
 /// Errors of the SQL layer.
@@ -260,6 +264,8 @@ impl ErrorCode {
             ProtocolViolation => "08P01",
             InvalidBinaryRepresentation => "22P03",
             CharacterNotInRepertoire => "22021",
+            BadCopyFileFormat => "22P04",
+            QueryCanceled => "57014",
             GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
             InvalidRegularExpression => "2201B",

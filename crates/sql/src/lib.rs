@@ -28,6 +28,6 @@ pub mod types;
 
 pub use error::{Error, ErrorCode, Result};
 pub use execution::StatementResult;
-pub use session::{Database, Prepared, Session};
+pub use session::{CopyIn, Database, Prepared, Session};
 /// The on-disk engine [`Database::open`] uses.
 pub use zizhu_engine_redb::RedbEngine;

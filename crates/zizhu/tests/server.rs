@@ -188,18 +188,18 @@ fn a_data_directory_serves_one_server() {
     );
 }
 
-/// pgbench: initialization with server-side data generation and primary keys, then the
-/// TPC-B-like script with 4 clients in each query mode, with no failed transaction.
+/// pgbench: the default initialization (COPY of the generated rows, VACUUM, primary keys),
+/// then the TPC-B-like script with 4 clients in each query mode, with no failed transaction.
 #[test]
 fn pgbench_runs_in_every_query_mode() {
     let server = Server::start();
     let mut init = server.client("pgbench");
-    init.args(["-i", "-I", "dtGp", "-s", "1"]);
+    init.args(["-i", "-s", "1"]);
     let out = run(init, "", "postgresql-contrib (pgbench)");
     assert!(out.status.success(), "{}", text(&out.stderr));
     for mode in ["simple", "extended", "prepared"] {
         let mut bench = server.client("pgbench");
-        bench.args(["-n", "-c", "4", "-j", "2", "-T", "3", "-M", mode]);
+        bench.args(["-c", "4", "-j", "2", "-T", "3", "-M", mode]);
         let out = run(bench, "", "postgresql-contrib (pgbench)");
         let stdout = text(&out.stdout);
         assert!(
@@ -218,7 +218,8 @@ fn pgbench_runs_in_every_query_mode() {
             .unwrap_or(0);
         assert!(processed > 0, "{mode}: {stdout}");
     }
-    // The balances moved by the runs add up across the three tables, as TPC-B requires.
+    // Every transaction added its delta to an account, a teller and a branch: no update was
+    // lost if the three sums agree (pgbench truncates the history before each run).
     let mut cmd = server.client("psql");
     cmd.args([
         "-X",
@@ -226,14 +227,15 @@ fn pgbench_runs_in_every_query_mode() {
         "-t",
         "-c",
         "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(bbalance) FROM pgbench_branches) \
-         AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(delta) FROM pgbench_history)",
+         AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches) \
+         AND (SELECT count(*) FROM pgbench_history) > 0",
     ]);
     let out = run(cmd, "", "postgresql-client");
     assert_eq!(text(&out.stdout).trim(), "t", "{}", text(&out.stderr));
 }
 
 /// psycopg 3: server-side parameters in text and binary formats, executemany, transactions,
-/// and a failed statement followed by more work on the same connection.
+/// a failed statement followed by more work on the same connection, COPY in and out.
 #[test]
 fn psycopg_uses_the_extended_protocol() {
     let server = Server::start();
@@ -262,6 +264,12 @@ with conn.transaction():
     cur.execute("UPDATE acct SET balance = balance + %s WHERE id = %s", (decimal.Decimal("0.50"), 1))
 cur.execute("SELECT balance FROM acct WHERE id = 1")
 print(cur.fetchone())
+with cur.copy("COPY acct (id, owner, balance) FROM STDIN") as copy:
+    for i in range(100, 103):
+        copy.write_row((i, f"tab\there {{i}}", None))
+conn.commit()
+with cur.copy("COPY (SELECT id, owner FROM acct WHERE id >= 100 ORDER BY id) TO STDOUT") as copy:
+    print([row for row in copy.rows()])
 conn.close()
 "#,
         conninfo = server.conninfo()
@@ -282,7 +290,8 @@ conn.close()
          (6, Decimal('11.25'))\n\
          [(4, 'owner4', Decimal('1.00'), datetime.date(2024, 1, 5)), (5, 'owner5', Decimal('1.25'), datetime.date(2024, 1, 6))]\n\
          error 22012\n\
-         (Decimal('0.75'),)\n"
+         (Decimal('0.75'),)\n\
+         [('100', 'tab\\there 100'), ('101', 'tab\\there 101'), ('102', 'tab\\there 102')]\n"
     );
 }
 

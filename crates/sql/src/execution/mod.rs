@@ -59,6 +59,20 @@ pub enum StatementResult {
     Command(&'static str),
     /// An empty statement (a prepared statement of only whitespace or comments).
     Empty,
+    /// `COPY ... FROM STDIN`, waiting for its data ([`crate::Session::copy_in`]).
+    CopyIn(Box<crate::session::CopyIn>),
+    /// `COPY ... TO STDOUT`: the encoded data.
+    CopyOut {
+        /// Each row (and the header, if asked for) in the COPY format asked for, one piece
+        /// per row as the protocol sends them.
+        data: Vec<Vec<u8>>,
+        /// Columns per row.
+        columns: usize,
+        /// How many rows.
+        rows: u64,
+    },
+    /// A `COPY` of this many rows.
+    Copy(u64),
     /// An INSERT, UPDATE or DELETE with `RETURNING`: its rows, and its command tag.
     Returning {
         /// The command tag (`INSERT 0 2`).
@@ -81,6 +95,10 @@ impl StatementResult {
             StatementResult::Command(tag) => tag.to_string(),
             StatementResult::Returning { tag, .. } => tag.clone(),
             StatementResult::Empty => String::new(),
+            StatementResult::CopyIn(_) => "COPY".into(),
+            StatementResult::CopyOut { rows, .. } | StatementResult::Copy(rows) => {
+                format!("COPY {rows}")
+            }
         }
     }
 }

@@ -35,6 +35,20 @@ impl Dialect for ZizhuDialect {
         TypeId::of::<PostgreSqlDialect>()
     }
 
+    /// COPY and VACUUM are parsed by `parser/copy.rs`, in PostgreSQL's forms.
+    fn parse_statement(
+        &self,
+        parser: &mut Parser,
+    ) -> Option<Result<sqlparser::ast::Statement, ParserError>> {
+        if parser.parse_keyword(Keyword::COPY) {
+            return Some(super::copy::parse_copy(parser));
+        }
+        if parser.parse_keyword(Keyword::VACUUM) {
+            return Some(super::copy::parse_vacuum(parser));
+        }
+        None
+    }
+
     fn identifier_quote_style(&self, identifier: &str) -> Option<char> {
         self.base.identifier_quote_style(identifier)
     }

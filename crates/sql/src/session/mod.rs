@@ -28,8 +28,10 @@ use crate::types::DataType;
 use crate::{errinput, Result};
 use zizhu_types::Value;
 
+mod copy;
 mod prepared;
 
+pub use copy::{CopyFormat, CopyIn};
 pub use prepared::Prepared;
 
 /// An open database. Cheap to share; open sessions with [`Database::session`].
@@ -287,9 +289,10 @@ impl<E: Engine> Session<E> {
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
             let result = self.execute_statement(sql, statement, None);
-            let failed = result.is_err();
+            // COPY FROM STDIN waits for data: what follows it in the string is not run.
+            let stop = matches!(result, Err(_) | Ok(StatementResult::CopyIn(_)));
             results.push(result);
-            if failed {
+            if stop {
                 break;
             }
         }
@@ -302,6 +305,14 @@ impl<E: Engine> Session<E> {
         match (results.pop(), results.is_empty()) {
             (Some(result), true) => Ok(result),
             _ => Err(errinput!(SyntaxError, "expected exactly one statement")),
+        }
+    }
+
+    /// Marks an open transaction block as failed (a client abandoned a statement, such as a
+    /// COPY, midway); nothing outside a block.
+    pub fn fail_block(&mut self) {
+        if let Some(block) = self.block.as_mut() {
+            block.failed = true;
         }
     }
 
@@ -460,6 +471,42 @@ impl<E: Engine> Session<E> {
                 ..
             } => return self.sql_execute(name, parameters),
             S::Deallocate { name, .. } => return self.sql_deallocate(name),
+            S::Vacuum(vacuum) => {
+                // Old versions are collected continuously by the commit pipeline, so VACUUM
+                // has nothing left to do; it checks its table and PostgreSQL's rules.
+                if self.block.is_some() {
+                    let err = errinput!(
+                        ActiveSqlTransaction,
+                        "VACUUM cannot run inside a transaction block"
+                    );
+                    self.fail_block();
+                    return Err(err);
+                }
+                if let Some(table) = &vacuum.table_name {
+                    self.execute_one(&format!("SELECT 1 FROM {table} WHERE false"))?;
+                }
+                return Ok(StatementResult::Command("VACUUM"));
+            }
+            S::Copy {
+                source,
+                to,
+                target,
+                options,
+                legacy_options,
+                values,
+            } => {
+                if !values.is_empty() {
+                    return Err(errinput!(
+                        FeatureNotSupported,
+                        "COPY data inline in the statement is not supported; send it as COPY data"
+                    ));
+                }
+                let result = self.copy(source, *to, target, options, legacy_options);
+                if let (Err(_), Some(block)) = (&result, self.block.as_mut()) {
+                    block.failed = true;
+                }
+                return result;
+            }
             S::Set(_) | S::ShowVariable { .. } | S::Reset(_) => {
                 let result = self.setting_command(statement);
                 let lock_timeout = self.settings.lock_timeout();

@@ -14,3 +14,9 @@ PREPARE by_owner AS SELECT id, balance FROM accounts WHERE owner = $1;
 EXECUTE by_owner('李雷');
 SELECT * FROM missing;
 SELECT id, owner FROM accounts ORDER BY id DESC LIMIT 2;
+COPY accounts (id, owner, balance) FROM STDIN;
+4	copied\twith tab	\N
+5	second	7.25
+\.
+COPY (SELECT id, owner, balance FROM accounts WHERE id >= 4 ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER);
+VACUUM accounts;

@@ -1,0 +1,561 @@
+//! COPY: bulk load and unload in PostgreSQL's text and CSV formats.
+//!
+//! `COPY t [(columns)] FROM STDIN` returns [`StatementResult::CopyIn`]: the protocol layer
+//! then collects the client's data and hands it to [`Session::copy_in`], which parses it and
+//! inserts every row in one transaction (the open block's, else its own), so a bad line loads
+//! nothing. Rows go through a prepared multi-row INSERT, so defaults, constraints, indexes and
+//! foreign keys apply exactly as they do to INSERT. `COPY {t | (query)} TO STDOUT` runs the
+//! query and returns the encoded data ([`StatementResult::CopyOut`]).
+//!
+//! Text format: one line per row, fields split by the delimiter (tab), `\N` for NULL,
+//! backslash escapes (`\t`, `\n`, `\\`, octal, `\x` hex); a line `\.` ends the data. CSV:
+//! fields split by the delimiter (comma), quoted with `"` where needed (doubling a quote inside
+//! quotes), an unquoted empty field is NULL, and HEADER skips (or writes) a header line.
+
+use zizhu_engine::Engine;
+use zizhu_types::Value;
+
+use super::Session;
+use crate::execution::StatementResult;
+use crate::parser::ast;
+use crate::types;
+use crate::{errinput, Result};
+
+/// How COPY data is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyFormat {
+    /// CSV rather than text.
+    pub csv: bool,
+    /// Field separator.
+    pub delimiter: char,
+    /// The text of a NULL.
+    pub null: String,
+    /// A header line (CSV only).
+    pub header: bool,
+    /// CSV quote character.
+    pub quote: char,
+    /// CSV escape character (inside quotes).
+    pub escape: char,
+}
+
+impl CopyFormat {
+    fn new(options: &[ast::CopyOption], legacy: &[ast::CopyLegacyOption]) -> Result<Self> {
+        use ast::CopyLegacyCsvOption as L;
+        use ast::CopyLegacyOption as LO;
+        use ast::CopyOption as O;
+        let mut csv = false;
+        let (mut delimiter, mut null, mut header, mut quote, mut escape) =
+            (None, None, false, None, None);
+        for option in options {
+            match option {
+                O::Format(name) => match name.value.to_lowercase().as_str() {
+                    "text" => csv = false,
+                    "csv" => csv = true,
+                    "binary" => {
+                        return Err(errinput!(
+                            FeatureNotSupported,
+                            "COPY in binary format is not supported yet"
+                        ))
+                    }
+                    other => {
+                        return Err(errinput!(
+                            InvalidParameterValue,
+                            "COPY format \"{other}\" not recognized"
+                        ))
+                    }
+                },
+                // FREEZE is a hint about visibility; loading within the transaction is
+                // already what it asks for.
+                O::Freeze(_) | O::Encoding(_) => {}
+                O::Delimiter(c) => delimiter = Some(*c),
+                O::Null(s) => null = Some(s.clone()),
+                O::Header(h) => header = *h,
+                O::Quote(c) => quote = Some(*c),
+                O::Escape(c) => escape = Some(*c),
+                other => {
+                    return Err(errinput!(
+                        FeatureNotSupported,
+                        "COPY option {other} is not supported yet"
+                    ))
+                }
+            }
+        }
+        for option in legacy {
+            match option {
+                LO::Csv(csv_options) => {
+                    csv = true;
+                    for o in csv_options {
+                        match o {
+                            L::Header => header = true,
+                            L::Quote(c) => quote = Some(*c),
+                            L::Escape(c) => escape = Some(*c),
+                            other => {
+                                return Err(errinput!(
+                                    FeatureNotSupported,
+                                    "COPY option {other} is not supported yet"
+                                ))
+                            }
+                        }
+                    }
+                }
+                LO::Delimiter(c) => delimiter = Some(*c),
+                LO::Null(s) => null = Some(s.clone()),
+                LO::Header => header = true,
+                LO::Binary => {
+                    return Err(errinput!(
+                        FeatureNotSupported,
+                        "COPY in binary format is not supported yet"
+                    ))
+                }
+                other => {
+                    return Err(errinput!(
+                        FeatureNotSupported,
+                        "COPY option {other} is not supported yet"
+                    ))
+                }
+            }
+        }
+        if header && !csv {
+            return Err(errinput!(
+                FeatureNotSupported,
+                "COPY HEADER available only in CSV mode"
+            ));
+        }
+        let quote = quote.unwrap_or('"');
+        Ok(Self {
+            csv,
+            delimiter: delimiter.unwrap_or(if csv { ',' } else { '\t' }),
+            null: null.unwrap_or_else(|| if csv { String::new() } else { "\\N".into() }),
+            header,
+            quote,
+            escape: escape.unwrap_or(quote),
+        })
+    }
+
+    /// Splits `data` into rows of fields (`None` for NULL).
+    fn parse(&self, data: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut rows = if self.csv {
+            self.parse_csv(data)?
+        } else {
+            self.parse_text(data)?
+        };
+        if self.header && !rows.is_empty() {
+            rows.remove(0);
+        }
+        Ok(rows)
+    }
+
+    fn parse_text(&self, data: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut rows = Vec::new();
+        let data = data.strip_suffix('\n').unwrap_or(data);
+        if data.is_empty() {
+            return Ok(rows);
+        }
+        for line in data.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line == "\\." {
+                break;
+            }
+            let mut fields = Vec::new();
+            let mut raw = String::new();
+            let mut value = String::new();
+            let mut chars = line.chars().peekable();
+            let mut finish = |raw: &mut String, value: &mut String| {
+                let field = if *raw == self.null {
+                    None
+                } else {
+                    Some(std::mem::take(value))
+                };
+                raw.clear();
+                value.clear();
+                fields.push(field);
+            };
+            while let Some(c) = chars.next() {
+                if c == self.delimiter {
+                    finish(&mut raw, &mut value);
+                    continue;
+                }
+                raw.push(c);
+                if c != '\\' {
+                    value.push(c);
+                    continue;
+                }
+                let Some(e) = chars.next() else {
+                    value.push('\\');
+                    break;
+                };
+                raw.push(e);
+                match e {
+                    't' => value.push('\t'),
+                    'n' => value.push('\n'),
+                    'r' => value.push('\r'),
+                    'b' => value.push('\u{8}'),
+                    'f' => value.push('\u{c}'),
+                    'v' => value.push('\u{b}'),
+                    '0'..='7' => {
+                        let mut n = e.to_digit(8).unwrap_or(0);
+                        for _ in 0..2 {
+                            match chars.peek().and_then(|d| d.to_digit(8)) {
+                                Some(d) => {
+                                    n = n * 8 + d;
+                                    raw.push(chars.next().unwrap_or('0'));
+                                }
+                                None => break,
+                            }
+                        }
+                        value.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                    }
+                    'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
+                        let mut n = 0;
+                        for _ in 0..2 {
+                            match chars.peek().and_then(|d| d.to_digit(16)) {
+                                Some(d) => {
+                                    n = n * 16 + d;
+                                    raw.push(chars.next().unwrap_or('0'));
+                                }
+                                None => break,
+                            }
+                        }
+                        value.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                    }
+                    other => value.push(other),
+                }
+            }
+            finish(&mut raw, &mut value);
+            rows.push(fields);
+        }
+        Ok(rows)
+    }
+
+    fn parse_csv(&self, data: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut rows = Vec::new();
+        let mut fields: Vec<Option<String>> = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut in_quotes = false;
+        let mut at_line_start = true;
+        let mut chars = data.chars().peekable();
+        let end_field =
+            |field: &mut String, quoted: &mut bool, fields: &mut Vec<Option<String>>| {
+                let value = std::mem::take(field);
+                let null = !*quoted && value == self.null;
+                fields.push((!null).then_some(value));
+                *quoted = false;
+            };
+        while let Some(c) = chars.next() {
+            if in_quotes {
+                if c == self.escape
+                    && self.escape != self.quote
+                    && chars.peek() == Some(&self.quote)
+                {
+                    field.push(chars.next().unwrap_or(self.quote));
+                } else if c == self.quote {
+                    if self.escape == self.quote && chars.peek() == Some(&self.quote) {
+                        chars.next();
+                        field.push(self.quote);
+                    } else {
+                        in_quotes = false;
+                    }
+                } else {
+                    field.push(c);
+                }
+                continue;
+            }
+            if at_line_start && c == '\\' && chars.peek() == Some(&'.') {
+                chars.next();
+                if matches!(chars.peek(), None | Some('\n' | '\r')) {
+                    break;
+                }
+                field.push_str("\\.");
+                at_line_start = false;
+                continue;
+            }
+            at_line_start = false;
+            match c {
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\n' | '\r' => {
+                    end_field(&mut field, &mut quoted, &mut fields);
+                    rows.push(std::mem::take(&mut fields));
+                    at_line_start = true;
+                }
+                c if c == self.delimiter => end_field(&mut field, &mut quoted, &mut fields),
+                c if c == self.quote => {
+                    in_quotes = true;
+                    quoted = true;
+                }
+                c => field.push(c),
+            }
+        }
+        if in_quotes {
+            return Err(errinput!(
+                BadCopyFileFormat,
+                "unterminated CSV quoted field"
+            ));
+        }
+        if !at_line_start || !field.is_empty() || !fields.is_empty() {
+            end_field(&mut field, &mut quoted, &mut fields);
+            rows.push(fields);
+        }
+        Ok(rows)
+    }
+
+    /// Appends one row in this format.
+    fn write_row(&self, out: &mut String, row: &[Value]) {
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            if value.is_null() {
+                out.push_str(&self.null);
+                continue;
+            }
+            let text = types::to_text(value);
+            if self.csv {
+                self.write_csv_field(out, &text);
+            } else {
+                for c in text.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' if self.delimiter == '\t' => out.push_str("\\t"),
+                        c if c == self.delimiter => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+
+    fn write_csv_field(&self, out: &mut String, text: &str) {
+        let needs_quotes = text == self.null
+            || text.contains([self.delimiter, self.quote, '\n', '\r'])
+            || text.starts_with("\\.");
+        if !needs_quotes {
+            out.push_str(text);
+            return;
+        }
+        out.push(self.quote);
+        for c in text.chars() {
+            if c == self.quote || c == self.escape {
+                out.push(self.escape);
+            }
+            out.push(c);
+        }
+        out.push(self.quote);
+    }
+}
+
+/// A `COPY ... FROM STDIN` waiting for its data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyIn {
+    table: String,
+    columns: Vec<String>,
+    format: CopyFormat,
+}
+
+impl CopyIn {
+    /// How many columns each row has.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The data format.
+    pub fn format(&self) -> &CopyFormat {
+        &self.format
+    }
+}
+
+/// Quotes an identifier for SQL text.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl<E: Engine> Session<E> {
+    /// Starts a `COPY` statement.
+    pub(super) fn copy(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        target: &ast::CopyTarget,
+        options: &[ast::CopyOption],
+        legacy: &[ast::CopyLegacyOption],
+    ) -> Result<StatementResult> {
+        let format = CopyFormat::new(options, legacy)?;
+        match (target, to) {
+            (ast::CopyTarget::Stdin, false) | (ast::CopyTarget::Stdout, true) => {}
+            _ => {
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "COPY to or from a server file or program is not supported; use STDIN / STDOUT (psql's \\copy)"
+                ))
+            }
+        }
+        if to {
+            let query = match source {
+                ast::CopySource::Table {
+                    table_name,
+                    columns,
+                } => {
+                    let list = if columns.is_empty() {
+                        "*".to_string()
+                    } else {
+                        columns
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    format!("SELECT {list} FROM {table_name}")
+                }
+                ast::CopySource::Query(q) => q.to_string(),
+            };
+            let (labels, rows) = match self.execute_one(&query)? {
+                StatementResult::Query { labels, rows } => (labels, rows),
+                _ => return Err(crate::errinternal!("COPY's query returned no rows")),
+            };
+            let mut data = Vec::with_capacity(rows.len() + 1);
+            let mut piece = |row: &[Value]| {
+                let mut out = String::new();
+                format.write_row(&mut out, row);
+                data.push(out.into_bytes());
+            };
+            if format.header {
+                let names: Vec<Value> =
+                    labels.iter().map(|l| Value::Text(l.name.clone())).collect();
+                piece(&names);
+            }
+            for row in &rows {
+                piece(row);
+            }
+            return Ok(StatementResult::CopyOut {
+                data,
+                columns: labels.len(),
+                rows: rows.len() as u64,
+            });
+        }
+        let ast::CopySource::Table {
+            table_name,
+            columns,
+        } = source
+        else {
+            return Err(errinput!(
+                SyntaxError,
+                "COPY FROM of a query is not allowed"
+            ));
+        };
+        // Resolve the table and columns now, so a bad name fails before any data is sent.
+        let probe = format!(
+            "SELECT {} FROM {table_name} WHERE false",
+            if columns.is_empty() {
+                "*".to_string()
+            } else {
+                columns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+        let labels = match self.execute_one(&probe)? {
+            StatementResult::Query { labels, .. } => labels,
+            _ => return Err(crate::errinternal!("COPY's probe returned no rows")),
+        };
+        Ok(StatementResult::CopyIn(Box::new(CopyIn {
+            table: table_name.to_string(),
+            columns: labels.into_iter().map(|l| l.name).collect(),
+            format,
+        })))
+    }
+
+    /// Loads `data` for a `COPY ... FROM STDIN` into its table, all rows or none. Returns the
+    /// `COPY n` result.
+    pub fn copy_in(&mut self, copy: &CopyIn, data: &[u8]) -> Result<StatementResult> {
+        let text = std::str::from_utf8(data).map_err(|_| {
+            errinput!(
+                CharacterNotInRepertoire,
+                "invalid byte sequence for encoding \"UTF8\""
+            )
+        })?;
+        let rows = copy.format.parse(text)?;
+        let width = copy.columns.len();
+        for (n, row) in rows.iter().enumerate() {
+            if row.len() < width {
+                return Err(errinput!(
+                    BadCopyFileFormat,
+                    "missing data for column \"{}\"",
+                    copy.columns[row.len()]
+                )
+                .with_detail(format!("COPY {}, line {}", copy.table, n + 1)));
+            }
+            if row.len() > width {
+                return Err(
+                    errinput!(BadCopyFileFormat, "extra data after last expected column")
+                        .with_detail(format!("COPY {}, line {}", copy.table, n + 1)),
+                );
+            }
+        }
+        let own_block = !self.in_transaction();
+        if own_block {
+            self.execute("BEGIN")?;
+        }
+        let result = self.insert_rows(copy, rows);
+        if own_block {
+            match &result {
+                Ok(_) => {
+                    self.execute("COMMIT")?;
+                }
+                Err(_) => {
+                    self.execute("ROLLBACK")?;
+                }
+            }
+        }
+        result.map(StatementResult::Copy)
+    }
+
+    fn insert_rows(&mut self, copy: &CopyIn, rows: Vec<Vec<Option<String>>>) -> Result<u64> {
+        let width = copy.columns.len().max(1);
+        let batch = (60_000 / width).clamp(1, 1000);
+        let columns = copy
+            .columns
+            .iter()
+            .map(|c| quoted(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert = |rows: usize| {
+            let values = (0..rows)
+                .map(|r| {
+                    let params: Vec<String> = (1..=copy.columns.len())
+                        .map(|c| format!("${}", r * copy.columns.len() + c))
+                        .collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("INSERT INTO {} ({columns}) VALUES {values}", copy.table)
+        };
+        let total = rows.len() as u64;
+        let mut prepared: Option<(usize, super::Prepared)> = None;
+        for chunk in rows.chunks(batch) {
+            if prepared.as_ref().is_none_or(|(n, _)| *n != chunk.len()) {
+                let p = self.prepare(&insert(chunk.len()), &[])?;
+                prepared = Some((chunk.len(), p));
+            }
+            let Some((_, p)) = &prepared else {
+                return Err(crate::errinternal!("COPY lost its INSERT"));
+            };
+            let values = chunk
+                .iter()
+                .flatten()
+                .map(|f| f.clone().map_or(Value::Null, Value::Text))
+                .collect();
+            let p = p.clone();
+            self.execute_prepared(&p, values)?;
+        }
+        Ok(total)
+    }
+}

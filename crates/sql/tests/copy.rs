@@ -1,0 +1,146 @@
+//! COPY FROM STDIN / TO STDOUT through the embedded API, in text and CSV formats.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use zizhu_sql::{Database, Session, StatementResult};
+use zizhu_types::Value;
+
+fn copy_in<E: zizhu_engine::Engine>(
+    s: &mut Session<E>,
+    sql: &str,
+    data: &str,
+) -> zizhu_sql::Result<StatementResult> {
+    match s.execute_one(sql)? {
+        StatementResult::CopyIn(copy) => s.copy_in(&copy, data.as_bytes()),
+        other => panic!("not a COPY FROM: {other:?}"),
+    }
+}
+
+fn copy_out<E: zizhu_engine::Engine>(s: &mut Session<E>, sql: &str) -> String {
+    match s.execute_one(sql).unwrap() {
+        StatementResult::CopyOut { data, .. } => String::from_utf8(data.concat()).unwrap(),
+        other => panic!("not a COPY TO: {other:?}"),
+    }
+}
+
+#[test]
+fn text_format_round_trips_escapes_and_nulls() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(6,2))")
+        .unwrap();
+    let data =
+        "1\tplain\t1.5\n2\ttab\\there\\nnewline\t\\N\n3\tback\\\\slash \\101\\x42\t-2\n\\.\n";
+    let result = copy_in(&mut s, "COPY t FROM STDIN", data).unwrap();
+    assert_eq!(result.tag(), "COPY 3");
+    let StatementResult::Query { rows, .. } =
+        s.execute_one("SELECT v, n FROM t WHERE id = 2").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        rows[0],
+        [Value::Text("tab\there\nnewline".into()), Value::Null]
+    );
+    let out = copy_out(&mut s, "COPY t TO STDOUT");
+    assert_eq!(
+        out,
+        "1\tplain\t1.50\n2\ttab\\there\\nnewline\t\\N\n3\tback\\\\slash AB\t-2.00\n"
+    );
+}
+
+#[test]
+fn csv_format_with_header_quotes_and_a_column_list() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, v text, d date DEFAULT '2024-01-01')")
+        .unwrap();
+    let data = "id,v\n1,\"a, b\"\n2,\"say \"\"hi\"\"\"\n3,\"two\nlines\"\n4,\n5,\"\"\n";
+    let result = copy_in(
+        &mut s,
+        "COPY t (id, v) FROM STDIN WITH (FORMAT csv, HEADER true)",
+        data,
+    )
+    .unwrap();
+    assert_eq!(result.tag(), "COPY 5");
+    let out = copy_out(
+        &mut s,
+        "COPY (SELECT id, v, d FROM t ORDER BY id) TO STDOUT (FORMAT csv, HEADER)",
+    );
+    assert_eq!(
+        out,
+        "id,v,d\n1,\"a, b\",2024-01-01\n2,\"say \"\"hi\"\"\",2024-01-01\n3,\"two\nlines\",2024-01-01\n4,,2024-01-01\n5,\"\",2024-01-01\n"
+    );
+    // The legacy form, and PostgreSQL's boolean spellings.
+    copy_in(&mut s, "COPY t (id) FROM STDIN CSV", "6\n").unwrap();
+    copy_in(
+        &mut s,
+        "COPY t (id) FROM STDIN WITH (FORMAT csv, HEADER on, FREEZE on)",
+        "id\n7\n",
+    )
+    .unwrap();
+    let StatementResult::Query { rows, .. } = s.execute_one("SELECT count(*) FROM t").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(rows[0][0], Value::Int64(7));
+}
+
+#[test]
+fn a_bad_row_loads_nothing_and_errors_name_the_problem() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)")
+        .unwrap();
+    let code = |r: zizhu_sql::Result<StatementResult>| r.unwrap_err().sqlstate().to_string();
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t FROM STDIN", "1\ta\n2\n")),
+        "22P04"
+    );
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t FROM STDIN", "1\ta\tb\n")),
+        "22P04"
+    );
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t FROM STDIN", "1\ta\nx\tb\n")),
+        "22P02"
+    );
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t FROM STDIN", "1\ta\n1\tb\n")),
+        "23505"
+    );
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t FROM STDIN", "1\t\\N\n")),
+        "23502"
+    );
+    assert_eq!(code(s.execute_one("COPY missing FROM STDIN")), "42P01");
+    assert_eq!(code(s.execute_one("COPY t FROM '/etc/passwd'")), "0A000");
+    let StatementResult::Query { rows, .. } = s.execute_one("SELECT count(*) FROM t").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(rows[0][0], Value::Int64(0), "nothing from the failed COPYs");
+    // Inside a block, the rows roll back with it.
+    s.execute("BEGIN").unwrap();
+    copy_in(&mut s, "COPY t FROM STDIN", "1\ta\n").unwrap();
+    s.execute("ROLLBACK").unwrap();
+    let StatementResult::Query { rows, .. } = s.execute_one("SELECT count(*) FROM t").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(rows[0][0], Value::Int64(0));
+}
+
+#[test]
+fn vacuum_checks_its_table_and_refuses_to_run_in_a_block() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int)").unwrap();
+    s.execute("VACUUM").unwrap();
+    s.execute("VACUUM ANALYZE t").unwrap();
+    s.execute("VACUUM (FULL, VERBOSE false) t").unwrap();
+    assert_eq!(s.execute("VACUUM missing").unwrap_err().sqlstate(), "42P01");
+    s.execute("BEGIN").unwrap();
+    assert_eq!(s.execute("VACUUM t").unwrap_err().sqlstate(), "25001");
+    s.execute("ROLLBACK").unwrap();
+}
