@@ -337,3 +337,151 @@ fn sigterm_stops_cleanly_and_commits_survive() {
         "still here"
     );
 }
+
+/// sysbench's pgsql driver: prepare, run and cleanup of the four OLTP workloads the issue
+/// names, with no fatal error.
+#[test]
+fn sysbench_oltp_workloads() {
+    let server = Server::start();
+    let port = server.port.to_string();
+    let common = |workload: &str, command: &str| {
+        let mut cmd = Command::new("sysbench");
+        cmd.args([
+            workload,
+            "--db-driver=pgsql",
+            "--pgsql-host=127.0.0.1",
+            &format!("--pgsql-port={port}"),
+            "--pgsql-user=zizhu",
+            &format!("--pgsql-password={PASSWORD}"),
+            "--pgsql-db=postgres",
+            "--tables=2",
+            "--table-size=1000",
+            "--threads=4",
+            "--time=2",
+            command,
+        ]);
+        let out = run(cmd, "", "sysbench");
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success() && !stdout.contains("FATAL"),
+            "{workload} {command}: {stdout}{}",
+            text(&out.stderr)
+        );
+        stdout
+    };
+    common("oltp_read_write", "prepare");
+    for workload in [
+        "oltp_read_write",
+        "oltp_point_select",
+        "oltp_update_index",
+        "oltp_insert",
+    ] {
+        let stdout = common(workload, "run");
+        let transactions = stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("transactions:"))
+            .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        assert!(transactions > 0, "{workload}: {stdout}");
+    }
+    common("oltp_read_write", "cleanup");
+}
+
+/// JDBC (Debian's libpostgresql-jdbc-java on the image's Java 17): batch insert through a
+/// prepared statement, server-side prepared queries (past the driver's prepareThreshold),
+/// transactions, an error and continued use.
+#[test]
+fn jdbc_prepared_statements_batches_and_transactions() {
+    let server = Server::start();
+    let jar = "/usr/share/java/postgresql.jar";
+    assert!(
+        Path::new(jar).exists(),
+        "{jar} missing: install libpostgresql-jdbc-java"
+    );
+    let classes = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jdbc/JdbcCheck.java");
+    let out = Command::new("javac")
+        .arg("-d")
+        .arg(classes.path())
+        .arg(&source)
+        .output()
+        .expect("javac (install default-jdk-headless)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{jar}:{}", classes.path().display()))
+        .arg("JdbcCheck")
+        .arg(format!(
+            "jdbc:postgresql://127.0.0.1:{}/postgres",
+            server.port
+        ))
+        .arg(PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "batch 20\nname3 0.30 2024-01-03\nname9 0.90 2024-01-09\nafter rollback 0.10\n\
+         error 22012\ncount 20\nproduct PostgreSQL 15.0\n"
+    );
+}
+
+/// 500 connections open at once, then 64 of them running transactions together; prints the
+/// server's resident memory per idle connection.
+#[test]
+fn five_hundred_connections_and_sixty_four_active() {
+    let server = Server::start();
+    let pid = server.child.id();
+    let script = format!(
+        r#"
+import psycopg, threading
+def rss():
+    for line in open("/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+conns = []
+first = psycopg.connect("{conninfo}", autocommit=True)
+first.execute("CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL)")
+first.execute("INSERT INTO counters SELECT g, 0 FROM generate_series(1, 64) AS g")
+before = rss()
+for i in range(500):
+    c = psycopg.connect("{conninfo}", autocommit=True)
+    c.execute("SELECT 1")
+    conns.append(c)
+after = rss()
+print("open", len(conns))
+print("idle KiB per connection", (after - before) // 500)
+errors = []
+def work(c, i):
+    try:
+        for _ in range(20):
+            with c.transaction():
+                c.execute("UPDATE counters SET n = n + 1 WHERE id = %s", ((i % 64) + 1,))
+                c.execute("UPDATE counters SET n = n + 1 WHERE id = %s", (((i + 1) % 64) + 1,))
+    except Exception as e:
+        errors.append(repr(e))
+threads = [threading.Thread(target=work, args=(conns[i], i)) for i in range(64)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("errors", errors)
+print("total", first.execute("SELECT sum(n) FROM counters").fetchone()[0])
+for c in conns: c.close()
+"#,
+        conninfo = server.conninfo()
+    );
+    let mut cmd = Command::new("python3");
+    cmd.arg("-");
+    let out = run(cmd, &script, "python3-psycopg (or pip install psycopg)");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    eprintln!("{stdout}");
+    assert!(stdout.contains("open 500\n"), "{stdout}");
+    assert!(stdout.contains("errors []\n"), "{stdout}");
+    // 64 clients x 20 transactions x 2 increments, none lost.
+    assert!(stdout.contains("total 2560\n"), "{stdout}");
+}

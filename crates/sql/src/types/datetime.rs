@@ -368,7 +368,9 @@ pub(crate) fn parse_datetime(text: &str, kind: Kind) -> Result<Parsed> {
             "am" | "a.m." => pm = Some(false),
             "pm" | "p.m." => pm = Some(true),
             "z" | "utc" | "gmt" | "zulu" | "ut" => f.offset = Some(0),
-            _ if token.starts_with(['+', '-']) && f.time.is_some() => {
+            // An offset after a time, or after a date alone (JDBC sends dates as
+            // `2024-01-31 +00`).
+            _ if token.starts_with(['+', '-']) && (f.time.is_some() || f.ymd.is_some()) => {
                 f.offset = Some(parse_offset(token).ok_or_else(bad)?);
             }
             _ if token.contains(':') => {
