@@ -8,13 +8,15 @@
 //! Transaction status in ReadyForQuery comes from the session itself (idle, in a block, or in
 //! a failed block), not from guessing at statement kinds.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use bytes::BytesMut;
 use futures::{stream, Sink, SinkExt};
 use parking_lot::Mutex;
+use pgwire::api::cancel::CancelHandler;
 use pgwire::api::copy::{send_copy_in_response, send_copy_out_response, CopyHandler};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
@@ -29,11 +31,13 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
+use zizhu_sql::execution::Interrupt;
 use zizhu_sql::planner::Label;
 use zizhu_sql::types::DataType;
 use zizhu_sql::{CopyIn, Database, Prepared, RedbEngine, Session, StatementResult};
@@ -44,6 +48,8 @@ use crate::wire;
 /// A connection's SQL session.
 pub struct Connection {
     session: Mutex<Session<RedbEngine>>,
+    /// Cancels the session's running statement (cancel requests, statement_timeout).
+    interrupt: Arc<Interrupt>,
     /// A `COPY ... FROM STDIN` in progress and the data received so far.
     copy: Mutex<Option<(CopyIn, Vec<u8>)>>,
 }
@@ -61,36 +67,76 @@ impl Connection {
     }
 }
 
-/// Runs `f` on the connection's session on the blocking pool.
+/// Runs `f` on the connection's session on the blocking pool, cancelling it through the
+/// session's interrupt if `statement_timeout` passes first.
 async fn with_session<T: Send + 'static>(
     conn: &Arc<Connection>,
     f: impl FnOnce(&mut Session<RedbEngine>) -> T + Send + 'static,
 ) -> PgWireResult<T> {
-    let conn = conn.clone();
-    tokio::task::spawn_blocking(move || f(&mut conn.session.lock()))
-        .await
-        .map_err(|e| PgWireError::ApiError(Box::new(e)))
+    conn.interrupt.reset();
+    let timeout = conn.session.lock().settings().statement_timeout();
+    let task = {
+        let conn = conn.clone();
+        tokio::task::spawn_blocking(move || f(&mut conn.session.lock()))
+    };
+    tokio::pin!(task);
+    let joined = match timeout {
+        None => task.await,
+        Some(limit) => {
+            tokio::select! {
+                joined = &mut task => joined,
+                () = tokio::time::sleep(limit) => {
+                    conn.interrupt.time_out();
+                    task.await
+                }
+            }
+        }
+    };
+    joined.map_err(|e| PgWireError::ApiError(Box::new(e)))
+}
+
+/// A connection's cancel key: the pid and secret it was sent in BackendKeyData.
+type CancelKey = (i32, Vec<u8>);
+
+/// The live connections by their cancel key, for cancel requests.
+#[derive(Default)]
+struct Registry {
+    connections: Mutex<HashMap<CancelKey, Weak<Connection>>>,
 }
 
 /// The handlers shared by all connections.
 pub struct Handler {
     db: Arc<Database<RedbEngine>>,
     parser: Arc<Parser>,
+    registry: Arc<Registry>,
 }
 
 impl Handler {
     /// Handlers over a database.
     pub fn new(db: Arc<Database<RedbEngine>>) -> Self {
+        let registry = Arc::new(Registry::default());
         Self {
-            parser: Arc::new(Parser { db: db.clone() }),
+            parser: Arc::new(Parser {
+                db: db.clone(),
+                registry: registry.clone(),
+            }),
             db,
+            registry,
         }
     }
 }
 
-/// The connection's session, created on first use with the startup parameters it can take.
-fn connection<C: ClientInfo>(db: &Arc<Database<RedbEngine>>, client: &C) -> Arc<Connection> {
-    client.session_extensions().get_or_insert_with(|| {
+/// The connection's session, created on first use with the startup parameters it can take,
+/// and registered for cancel requests.
+fn connection<C: ClientInfo>(
+    db: &Arc<Database<RedbEngine>>,
+    registry: &Registry,
+    client: &C,
+) -> Arc<Connection> {
+    if let Some(conn) = client.session_extensions().get::<Connection>() {
+        return conn;
+    }
+    let conn = client.session_extensions().get_or_insert_with(|| {
         let mut session = db.session();
         if let Some(name) = client.metadata().get("application_name") {
             // A name the setting refuses is ignored, as a bad startup option would be
@@ -101,10 +147,16 @@ fn connection<C: ClientInfo>(db: &Arc<Database<RedbEngine>>, client: &C) -> Arc<
             ));
         }
         Connection {
+            interrupt: session.interrupt(),
             session: Mutex::new(session),
             copy: Mutex::new(None),
         }
-    })
+    });
+    let (pid, secret) = client.pid_and_secret_key();
+    let mut connections = registry.connections.lock();
+    connections.retain(|_, c| c.strong_count() > 0);
+    connections.insert((pid, secret.to_bytes().to_vec()), Arc::downgrade(&conn));
+    conn
 }
 
 fn sql_error(err: &zizhu_sql::Error) -> PgWireError {
@@ -196,7 +248,7 @@ impl SimpleQueryHandler for Handler {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         let sql = query.query;
         let results = with_session(&conn, move |s| s.execute_each(&sql)).await?;
         if results.is_empty() {
@@ -258,6 +310,7 @@ impl SimpleQueryHandler for Handler {
 /// Prepares statements for the extended protocol (Parse) in the connection's session.
 pub struct Parser {
     db: Arc<Database<RedbEngine>>,
+    registry: Arc<Registry>,
 }
 
 #[async_trait]
@@ -273,7 +326,7 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         let given: Vec<DataType> = types
             .iter()
             .map(|t| {
@@ -327,7 +380,7 @@ impl ExtendedQueryHandler for Handler {
     {
         let result = self._on_execute(client, message).await;
         // ReadyForQuery at Sync reports the session's own state.
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         client.set_transaction_status(conn.status());
         result
     }
@@ -405,7 +458,7 @@ impl ExtendedQueryHandler for Handler {
                 prepared.param_types().len()
             )));
         }
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         let format = portal.result_column_format.clone();
         let result = with_session(&conn, move |s| s.execute_prepared(&prepared, values)).await?;
         match result {
@@ -423,7 +476,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         if let Some((_, buffer)) = conn.copy.lock().as_mut() {
             buffer.extend_from_slice(&data.data);
         }
@@ -436,7 +489,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         let pending = conn.copy.lock().take();
         let Some((copy, data)) = pending else {
             return Err(PgWireError::ApiError(
@@ -460,7 +513,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, client);
+        let conn = connection(&self.db, &self.registry, client);
         conn.copy.lock().take();
         // A COPY inside a block fails the block, as any failed statement does.
         let _ = with_session(&conn, |s| s.fail_block()).await;
@@ -470,5 +523,21 @@ impl CopyHandler for Handler {
             "COPY from stdin failed: {}",
             fail.message
         ))
+    }
+}
+
+#[async_trait]
+impl CancelHandler for Handler {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        let key = (request.pid, request.secret_key.to_bytes().to_vec());
+        let conn = self
+            .registry
+            .connections
+            .lock()
+            .get(&key)
+            .and_then(Weak::upgrade);
+        if let Some(conn) = conn {
+            conn.interrupt.cancel();
+        }
     }
 }

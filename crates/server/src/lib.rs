@@ -22,6 +22,7 @@ use std::sync::Arc;
 use pgwire::api::auth::sasl::scram::ScramAuth;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::{ServerParameterProvider, StartupHandler};
+use pgwire::api::cancel::CancelHandler;
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::{ClientInfo, PgWireServerHandlers};
@@ -79,6 +80,10 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.handler.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         self.handler.clone()
     }
 

@@ -131,6 +131,12 @@ const DEFINITIONS: &[Definition] = &[
         description: "Causes '...' strings to treat backslashes literally (always on).",
     },
     Definition {
+        name: "statement_timeout",
+        default: "0",
+        kind: Kind::Milliseconds,
+        description: "Sets the maximum allowed duration of any statement.",
+    },
+    Definition {
         name: "timezone",
         default: "UTC",
         kind: Kind::Custom(time_zone),
@@ -406,6 +412,17 @@ impl Settings {
             .and_then(|v| with_unit(&v, MEMORY_UNITS))
             .unwrap_or(4096);
         (kb as usize).saturating_mul(1024)
+    }
+
+    /// `statement_timeout`, `None` for no limit. The embedding (the server) enforces it
+    /// through the session's [`crate::execution::Interrupt`].
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        let ms = self
+            .get("statement_timeout")
+            .ok()
+            .and_then(|v| with_unit(&v, TIME_UNITS))
+            .unwrap_or(0);
+        (ms > 0).then(|| Duration::from_millis(ms as u64))
     }
 
     /// `lock_timeout`, `None` for no limit.

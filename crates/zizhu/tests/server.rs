@@ -485,3 +485,54 @@ for c in conns: c.close()
     // 64 clients x 20 transactions x 2 increments, none lost.
     assert!(stdout.contains("total 2560\n"), "{stdout}");
 }
+
+/// A cancel request stops a running statement (57014, "user request"); statement_timeout stops
+/// a long query and a lock wait ("statement timeout"); the connection goes on working.
+#[test]
+fn cancel_requests_and_statement_timeout_stop_statements() {
+    let server = Server::start();
+    let script = format!(
+        r#"
+import psycopg, threading, time
+conn = psycopg.connect("{conninfo}", autocommit=True)
+threading.Thread(target=lambda: (time.sleep(0.5), conn.cancel())).start()
+try:
+    conn.execute("SELECT count(*) FROM generate_series(1, 1000000000)")
+    print("not canceled")
+except psycopg.errors.QueryCanceled as e:
+    print("canceled:", str(e).strip())
+print(conn.execute("SELECT 42").fetchone()[0])
+conn.execute("SET statement_timeout = '300ms'")
+try:
+    conn.execute("SELECT count(*) FROM generate_series(1, 1000000000)")
+except psycopg.errors.QueryCanceled as e:
+    print("timed out:", str(e).strip())
+conn.execute("CREATE TABLE l (id int PRIMARY KEY, v int)")
+conn.execute("INSERT INTO l VALUES (1, 0)")
+holder = psycopg.connect("{conninfo}")
+holder.execute("UPDATE l SET v = 1 WHERE id = 1")
+try:
+    conn.execute("UPDATE l SET v = 2 WHERE id = 1")
+except psycopg.errors.QueryCanceled as e:
+    print("lock wait:", str(e).strip())
+holder.rollback()
+print(conn.execute("UPDATE l SET v = 3 WHERE id = 1 RETURNING v").fetchone()[0])
+"#,
+        conninfo = server.conninfo()
+    );
+    let mut cmd = Command::new("python3");
+    cmd.arg("-");
+    let out = run(cmd, &script, "python3-psycopg (or pip install psycopg)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "canceled: canceling statement due to user request\n42\n\
+         timed out: canceling statement due to statement timeout\n\
+         lock wait: canceling statement due to statement timeout\n3\n"
+    );
+}

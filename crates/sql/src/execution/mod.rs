@@ -28,6 +28,8 @@ pub use query::rows;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
 
 use zizhu_engine::{Direction, Engine, KeyRange};
 use zizhu_txn::{LockMode, RowLock, Transaction, WaitPolicy};
@@ -148,6 +150,66 @@ pub struct SubqueryCache {
     pub(crate) clock: Option<(i64, i64)>,
     /// `work_mem` and where to spill past it.
     pub(crate) budget: spill::Budget,
+    /// The statement's cancellation, if it can be cancelled.
+    pub(crate) interrupt: Option<Arc<Interrupt>>,
+}
+
+/// A statement's cancellation: set from another thread (a cancel request, a statement
+/// timeout) and checked by the executor between rows and by lock waits, so a long scan or a
+/// blocked lock stops within a row or a few milliseconds.
+#[derive(Debug, Default)]
+pub struct Interrupt {
+    flag: Arc<AtomicBool>,
+    reason: AtomicU8,
+}
+
+const BY_USER: u8 = 1;
+const BY_TIMEOUT: u8 = 2;
+
+impl Interrupt {
+    /// Cancels the running statement (a cancel request).
+    pub fn cancel(&self) {
+        self.reason.store(BY_USER, Ordering::Relaxed);
+        self.flag.store(true, Ordering::Release);
+    }
+
+    /// Cancels the running statement because `statement_timeout` passed.
+    pub fn time_out(&self) {
+        self.reason.store(BY_TIMEOUT, Ordering::Relaxed);
+        self.flag.store(true, Ordering::Release);
+    }
+
+    /// Clears a cancellation before the next statement (one that arrived while idle is
+    /// ignored, as PostgreSQL ignores it).
+    pub fn reset(&self) {
+        self.flag.store(false, Ordering::Release);
+        self.reason.store(0, Ordering::Relaxed);
+    }
+
+    /// The flag lock waits watch.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.flag.clone()
+    }
+
+    /// 57014 if the statement was cancelled.
+    pub fn check(&self) -> Result<()> {
+        if self.flag.load(Ordering::Acquire) {
+            return Err(self.error());
+        }
+        Ok(())
+    }
+
+    /// The error a cancelled statement fails with.
+    pub fn error(&self) -> crate::Error {
+        if self.reason.load(Ordering::Relaxed) == BY_TIMEOUT {
+            errinput!(
+                QueryCanceled,
+                "canceling statement due to statement timeout"
+            )
+        } else {
+            errinput!(QueryCanceled, "canceling statement due to user request")
+        }
+    }
 }
 
 /// What EXPLAIN ANALYZE measured for one plan node.
@@ -169,7 +231,16 @@ impl SubqueryCache {
             sequences: ctx.sequences(),
             clock: Some((ctx.transaction_start().unwrap_or(statement), statement)),
             budget: spill::Budget::new(ctx.work_mem(), ctx.temp_dir().to_path_buf()),
+            interrupt: ctx.interrupt(),
             ..Self::default()
+        }
+    }
+
+    /// 57014 if the statement was cancelled.
+    pub(crate) fn check_interrupt(&self) -> Result<()> {
+        match &self.interrupt {
+            Some(i) => i.check(),
+            None => Ok(()),
         }
     }
 }
@@ -216,6 +287,11 @@ pub trait Context {
 
     /// Where spill files go.
     fn temp_dir(&self) -> &std::path::Path;
+
+    /// The statement's cancellation, if it can be cancelled.
+    fn interrupt(&self) -> Option<Arc<Interrupt>> {
+        None
+    }
 }
 
 /// Executes a plan.

@@ -140,6 +140,9 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }
             let mut next = Some(start);
             Box::new(std::iter::from_fn(move || {
+                if let Err(e) = env.cache.check_interrupt() {
+                    return Some(Err(e));
+                }
                 let current = next.take()?;
                 match ops::compare(&current, &stop) {
                     Ok(Some(order)) if order == sign.reverse() || order == Ordering::Equal => {}
@@ -305,7 +308,7 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             let inner = rows(right, env)?.collect::<Result<Vec<_>>>()?;
             let (kind, width) = (*kind, *right_width);
             Box::new(rows(left, env)?.flat_map(move |l| {
-                let l = match l {
+                let l = match l.and_then(|l| env.cache.check_interrupt().map(|()| l)) {
                     Ok(l) => l,
                     Err(e) => return vec![Err(e)],
                 };
@@ -339,6 +342,7 @@ pub(crate) fn fetch<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Keyed<'a>> {
                 .reader
                 .scan(Key::table_rows(table.id), Direction::Forward)?;
             Box::new(scan.filter_map(move |item| {
+                let item = env.cache.check_interrupt().and(item);
                 let item = item.and_then(|(key, bytes)| Ok((key, row::decode(&bytes)?)));
                 keep(filter, item, env)
             }))
@@ -384,6 +388,7 @@ pub(crate) fn fetch<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Keyed<'a>> {
                 Err(e) => Box::new(std::iter::once(Err(e))),
             });
             let rows = entries.map(move |entry| {
+                env.cache.check_interrupt()?;
                 let (key, value) = entry?;
                 let Some(index) = index else {
                     return Ok((key, row::decode(&value)?));

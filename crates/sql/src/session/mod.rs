@@ -17,7 +17,7 @@ use zizhu_txn::{IsolationLevel, Mvcc, Options, Transaction, TxnOptions};
 
 use std::rc::Rc;
 
-use crate::execution::{self, Context, Reader, StatementResult};
+use crate::execution::{self, Context, Interrupt, Reader, StatementResult};
 use crate::keys::TableId;
 use crate::parser::{self, ast, ZizhuDialect};
 use crate::planner::Label;
@@ -100,6 +100,7 @@ impl<E: Engine> Database<E> {
             settings: Settings::default(),
             currvals: Arc::default(),
             prepared: HashMap::new(),
+            interrupt: Arc::default(),
         }
     }
 
@@ -130,6 +131,8 @@ struct SessionContext<E: Engine> {
     started: Option<i64>,
     /// `work_mem` in bytes.
     work_mem: usize,
+    /// The session's cancellation.
+    interrupt: Arc<Interrupt>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -143,6 +146,7 @@ impl<E: Engine> Context for SessionContext<E> {
             currvals: self.currvals.clone(),
             started: self.started,
             work_mem: self.work_mem,
+            interrupt: self.interrupt.clone(),
         }))
     }
 
@@ -156,6 +160,10 @@ impl<E: Engine> Context for SessionContext<E> {
 
     fn temp_dir(&self) -> &Path {
         &self.db.temp_dir
+    }
+
+    fn interrupt(&self) -> Option<Arc<Interrupt>> {
+        Some(self.interrupt.clone())
     }
 }
 
@@ -214,6 +222,8 @@ pub struct Session<E: Engine> {
     currvals: Arc<Mutex<HashMap<TableId, i64>>>,
     /// Statements prepared by SQL `PREPARE`, by name.
     prepared: HashMap<String, Arc<Prepared>>,
+    /// Cancels the running statement from another thread.
+    interrupt: Arc<Interrupt>,
 }
 
 fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel, bool)>> {
@@ -332,11 +342,25 @@ impl<E: Engine> Session<E> {
     fn begin(&self, modes: &[ast::TransactionMode]) -> Result<Transaction<E>> {
         let (isolation, read_only) =
             isolation_of(modes)?.unwrap_or((self.default_isolation(), false));
-        Ok(self.db.mvcc.begin(TxnOptions {
+        Ok(self.new_txn(TxnOptions {
             isolation,
             read_only,
             lock_timeout: self.settings.lock_timeout(),
         }))
+    }
+
+    /// A transaction whose lock waits stop when the session's statement is cancelled.
+    fn new_txn(&self, options: TxnOptions) -> Transaction<E> {
+        let mut txn = self.db.mvcc.begin(options);
+        txn.set_cancel_flag(Some(self.interrupt.flag()));
+        txn
+    }
+
+    /// The handle that cancels the session's running statement from another thread (a
+    /// cancel request, a statement timeout). Cancellations stay set until
+    /// [`Interrupt::reset`].
+    pub fn interrupt(&self) -> Arc<Interrupt> {
+        self.interrupt.clone()
     }
 
     /// Ends the transaction block (committing if `commit` and it has not failed) and returns
@@ -450,12 +474,15 @@ impl<E: Engine> Session<E> {
                 // Takes effect for a block that has not run a statement yet, as in PostgreSQL.
                 let modes = isolation_of(modes)?;
                 let lock_timeout = self.settings.lock_timeout();
-                if let (Some(block), Some(_)) = (self.block.as_mut(), modes) {
-                    block.txn = self.db.mvcc.begin(TxnOptions {
+                if let (true, Some(_)) = (self.block.is_some(), modes) {
+                    let txn = self.new_txn(TxnOptions {
                         isolation: modes.map_or(IsolationLevel::ReadCommitted, |m| m.0),
                         read_only: modes.is_some_and(|m| m.1),
                         lock_timeout,
                     });
+                    if let Some(block) = self.block.as_mut() {
+                        block.txn = txn;
+                    }
                 }
                 return Ok(StatementResult::Command("SET"));
             }
@@ -526,15 +553,16 @@ impl<E: Engine> Session<E> {
                     currvals: self.currvals.clone(),
                     started: Some(block.started),
                     work_mem: self.settings.work_mem(),
+                    interrupt: self.interrupt.clone(),
                 };
                 let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement, params);
                 if result.is_err() {
                     block.failed = true;
                 }
-                result
+                result.map_err(|e| interrupted(&self.interrupt, e))
             }
             None => {
-                let mut txn = self.db.mvcc.begin(TxnOptions {
+                let mut txn = self.new_txn(TxnOptions {
                     isolation: self.default_isolation(),
                     read_only: false,
                     lock_timeout: self.settings.lock_timeout(),
@@ -544,8 +572,10 @@ impl<E: Engine> Session<E> {
                     currvals: self.currvals.clone(),
                     started: None,
                     work_mem: self.settings.work_mem(),
+                    interrupt: self.interrupt.clone(),
                 };
-                let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params)?;
+                let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params)
+                    .map_err(|e| interrupted(&self.interrupt, e))?;
                 txn.commit()?;
                 Ok(result)
             }
@@ -730,6 +760,15 @@ fn setting_value(name: &str, values: &[ast::Expr]) -> Result<String> {
         .map(one)
         .collect::<Result<Vec<_>>>()?
         .join(", "))
+}
+
+/// A lock wait cut short by the session's interrupt reports why (user request or statement
+/// timeout).
+fn interrupted(interrupt: &Interrupt, err: crate::Error) -> crate::Error {
+    match err {
+        crate::Error::Txn(zizhu_txn::Error::Canceled) => interrupt.error(),
+        err => err,
+    }
 }
 
 /// Plans and executes one statement in `txn`.
