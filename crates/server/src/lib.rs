@@ -3,8 +3,8 @@
 //! The async edge of a synchronous core: tokio accepts connections and speaks the protocol;
 //! each connection's statements run on the blocking pool against its own
 //! [`zizhu_sql::Session`] ([`handler`]). Logins use SCRAM-SHA-256 against the users file
-//! ([`auth`]); values cross the wire in text or binary format ([`wire`]), and SQL errors
-//! become ErrorResponse fields there, in one place.
+//! ([`auth`]), over TLS when given a certificate ([`tls`]); values cross the wire in text or
+//! binary format ([`wire`]), and SQL errors become ErrorResponse fields there, in one place.
 //!
 //! [`Server::run`] serves until the shutdown future completes, then stops accepting and
 //! returns; the database is closed (and its last commit already durable) when the caller drops
@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod handler;
+pub mod tls;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -98,6 +99,7 @@ impl PgWireServerHandlers for Handlers {
 pub struct Server {
     db: Arc<Database<RedbEngine>>,
     users: Arc<auth::Users>,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
 }
 
 impl Server {
@@ -106,7 +108,14 @@ impl Server {
         Self {
             db,
             users: Arc::new(users),
+            tls: None,
         }
+    }
+
+    /// Offers TLS to clients ([`tls::acceptor`]).
+    pub fn with_tls(mut self, acceptor: pgwire::tokio::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
     }
 
     /// Accepts connections on `listener` until `shutdown` completes.
@@ -131,8 +140,9 @@ impl Server {
                     };
                     let _ = socket.set_nodelay(true);
                     let handlers = handlers.clone();
+                    let tls = self.tls.clone();
                     tokio::spawn(async move {
-                        let _ = pgwire::tokio::process_socket(socket, None, handlers).await;
+                        let _ = pgwire::tokio::process_socket(socket, tls, handlers).await;
                     });
                 }
             }

@@ -30,6 +30,8 @@ the database \"postgres\".
 
   --data-dir DIR      data directory (default: $ZIZHU_DATA, else ./zizhu-data)
   --listen HOST:PORT  address to accept connections on (default: 127.0.0.1:5432)
+  --tls-cert PATH     certificate chain (PEM): offer TLS to clients (sslmode=require)
+  --tls-key PATH      its private key (PEM)
 
 On the first start the superuser is $ZIZHU_USER (default zizhu) with the password
 $ZIZHU_PASSWORD; without it a strong password is generated and printed once.
@@ -38,6 +40,7 @@ SIGINT or SIGTERM stops the server.";
 struct ServeOptions {
     data_dir: PathBuf,
     listen: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
@@ -45,6 +48,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("zizhu-data"));
     let mut listen: SocketAddr = "127.0.0.1:5432".parse()?;
+    let (mut cert, mut key) = (None, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -66,13 +70,29 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
                     .parse()
                     .with_context(|| format!("--listen {text}: expected HOST:PORT"))?;
             }
+            "--tls-cert" => cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => key = Some(PathBuf::from(value()?)),
             other => bail!("unknown option {other} (zizhu serve --help)"),
         }
     }
-    Ok(Some(ServeOptions { data_dir, listen }))
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => bail!("--tls-cert and --tls-key go together"),
+    };
+    Ok(Some(ServeOptions {
+        data_dir,
+        listen,
+        tls,
+    }))
 }
 
 fn serve(o: ServeOptions) -> anyhow::Result<()> {
+    // Checked before the data directory is touched, so a bad certificate changes nothing.
+    let tls = match &o.tls {
+        Some((cert, key)) => Some(zizhu_server::tls::acceptor(cert, key)?),
+        None => None,
+    };
     std::fs::create_dir_all(&o.data_dir)
         .with_context(|| format!("cannot create data directory {}", o.data_dir.display()))?;
     let db = match zizhu_sql::Database::open(&o.data_dir) {
@@ -112,7 +132,10 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
             "zizhu: listening on {address}, data in {}",
             o.data_dir.display()
         );
-        let server = Server::new(db.clone(), users);
+        let mut server = Server::new(db.clone(), users);
+        if let Some(tls) = tls {
+            server = server.with_tls(tls);
+        }
         server.run(listener, shutdown_signal()).await?;
         eprintln!("zizhu: shutting down");
         anyhow::Ok(())

@@ -27,6 +27,10 @@ impl Server {
     }
 
     fn start_in(dir: tempfile::TempDir) -> Server {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: tempfile::TempDir, extra: &[&std::ffi::OsStr]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -36,6 +40,7 @@ impl Server {
             .args(["serve", "--data-dir"])
             .arg(dir.path())
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env("ZIZHU_PASSWORD", PASSWORD)
             .env_remove("ZIZHU_USER")
             .stderr(Stdio::piped())
@@ -534,5 +539,83 @@ print(conn.execute("UPDATE l SET v = 3 WHERE id = 1 RETURNING v").fetchone()[0])
         "canceled: canceling statement due to user request\n42\n\
          timed out: canceling statement due to statement timeout\n\
          lock wait: canceling statement due to statement timeout\n3\n"
+    );
+}
+
+/// With a certificate and key, clients that require TLS get it (psql's `sslmode=require`);
+/// without them such clients are refused; a bad certificate stops the start with a message.
+#[test]
+fn tls_when_given_a_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (install openssl)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::start_with(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--tls-cert".as_ref(),
+            cert.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+        ],
+    );
+    let mut cmd = server.client("psql");
+    cmd.env("PGSSLMODE", "require")
+        .args(["-X", "-c", "\\conninfo", "-c", "SELECT 'over tls'"]);
+    let out = run(cmd, "", "postgresql-client");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("SSL connection (protocol: TLSv1.3"),
+        "{stdout}{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("over tls"), "{stdout}");
+
+    let plain = Server::start();
+    let mut cmd = plain.client("psql");
+    cmd.env("PGSSLMODE", "require")
+        .args(["-X", "-c", "SELECT 1"]);
+    let out = run(cmd, "", "postgresql-client");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("does not support SSL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_zizhu"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(certs.path().join("data"))
+        .args([
+            "--tls-cert".as_ref(),
+            key.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !certs.path().join("data").exists(),
+        "a failed start leaves no data directory"
     );
 }
