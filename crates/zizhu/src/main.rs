@@ -37,6 +37,9 @@ On the first start the superuser is $ZIZHU_USER (default zizhu) with the passwor
 $ZIZHU_PASSWORD; without it a strong password is generated and printed once.
 SIGINT or SIGTERM stops the server.";
 
+/// Stack size of the threads statements run on.
+const STATEMENT_STACK: usize = 64 << 20;
+
 struct ServeOptions {
     data_dir: PathBuf,
     listen: SocketAddr,
@@ -121,6 +124,9 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Statements run on these threads; one nested to the parser's depth limit needs more
+        // than the 2 MiB default in unoptimized builds (the memory is reserved, not used).
+        .thread_stack_size(STATEMENT_STACK)
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async {

@@ -150,6 +150,29 @@ fn psql_session() {
     check_golden("psql_session.out", &actual);
 }
 
+/// Statements nested to and past the parser's depth limit answer (or fail with 54001) without
+/// taking the server down.
+#[test]
+fn deeply_nested_statements_do_not_crash_the_server() {
+    let server = Server::start();
+    for depth in [150, 199, 400, 5000] {
+        let sql = format!("SELECT {}1{}", "(".repeat(depth), ")".repeat(depth));
+        let mut cmd = server.client("psql");
+        cmd.args(["-X", "-A", "-t", "-c", &sql]);
+        let out = run(cmd, "", "postgresql-client");
+        let answered = text(&out.stdout).trim() == "1";
+        let refused =
+            text(&out.stderr).contains("too complex") || text(&out.stderr).contains("stack depth");
+        assert!(answered || refused, "depth {depth}: {}", text(&out.stderr));
+    }
+    let mut cmd = server.client("psql");
+    cmd.args(["-X", "-A", "-t", "-c", "SELECT 'still up'"]);
+    assert_eq!(
+        text(&run(cmd, "", "postgresql-client").stdout).trim(),
+        "still up"
+    );
+}
+
 /// A wrong password and an unknown database are refused with PostgreSQL's codes; the server
 /// keeps serving.
 #[test]
