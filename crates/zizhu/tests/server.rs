@@ -72,6 +72,24 @@ impl Server {
         )
     }
 
+    /// The single value `sql` returns, through psql.
+    fn value(&self, sql: &str) -> String {
+        let mut cmd = self.client("psql");
+        cmd.args(["-X", "-A", "-t", "-c", sql]);
+        let out = run(cmd, "", "postgresql-client");
+        assert!(out.status.success(), "{sql}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    }
+
+    /// psql with `var` set fails to connect, saying `message`.
+    fn refused(&self, var: (&str, &str), message: &str) {
+        let mut cmd = self.client("psql");
+        cmd.env(var.0, var.1).args(["-X", "-c", "SELECT 1"]);
+        let out = run(cmd, "", "postgresql-client");
+        assert!(!out.status.success(), "{var:?} connected");
+        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+    }
+
     /// A client command with the server's address and password in its environment.
     fn client(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
@@ -110,6 +128,16 @@ fn run(mut cmd: Command, stdin: &str, package: &str) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a Python script (with psycopg) and returns what it printed; it must succeed.
+fn python(script: &str) -> String {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-");
+    let out = run(cmd, script, "python3-psycopg (or pip install psycopg)");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    stdout
 }
 
 fn golden(name: &str) -> PathBuf {
@@ -165,12 +193,7 @@ fn deeply_nested_statements_do_not_crash_the_server() {
             text(&out.stderr).contains("too complex") || text(&out.stderr).contains("stack depth");
         assert!(answered || refused, "depth {depth}: {}", text(&out.stderr));
     }
-    let mut cmd = server.client("psql");
-    cmd.args(["-X", "-A", "-t", "-c", "SELECT 'still up'"]);
-    assert_eq!(
-        text(&run(cmd, "", "postgresql-client").stdout).trim(),
-        "still up"
-    );
+    assert_eq!(server.value("SELECT 'still up'"), "still up");
 }
 
 /// A wrong password and an unknown database are refused with PostgreSQL's codes; the server
@@ -178,16 +201,7 @@ fn deeply_nested_statements_do_not_crash_the_server() {
 #[test]
 fn logins_need_the_password_and_an_existing_database() {
     let server = Server::start();
-    let mut cmd = server.client("psql");
-    cmd.env("PGPASSWORD", "wrong")
-        .args(["-X", "-c", "SELECT 1"]);
-    let out = run(cmd, "", "postgresql-client");
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("authentication failed"),
-        "{}",
-        text(&out.stderr)
-    );
+    server.refused(("PGPASSWORD", "wrong"), "authentication failed");
     let mut cmd = server.client("psql");
     cmd.args(["-X", "-d", "nodb", "-c", "SELECT 1"]);
     let out = run(cmd, "", "postgresql-client");
@@ -302,18 +316,9 @@ conn.close()
 "#,
         conninfo = server.conninfo()
     );
-    let out = run(
-        {
-            let mut c = Command::new("python3");
-            c.arg("-");
-            c
-        },
-        &script,
-        "python3-psycopg (or pip install psycopg)",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = python(&script);
     assert_eq!(
-        text(&out.stdout),
+        stdout,
         "('owner3', Decimal('0.75'), datetime.date(2024, 1, 4))\n\
          (6, Decimal('11.25'))\n\
          [(4, 'owner4', Decimal('1.00'), datetime.date(2024, 1, 5)), (5, 'owner5', Decimal('1.25'), datetime.date(2024, 1, 6))]\n\
@@ -358,12 +363,7 @@ fn sigterm_stops_cleanly_and_commits_survive() {
     drop(server);
     assert_eq!(dir.path(), path);
     let server = Server::start_in(dir);
-    let mut cmd = server.client("psql");
-    cmd.args(["-X", "-A", "-t", "-c", "SELECT v FROM kept"]);
-    assert_eq!(
-        text(&run(cmd, "", "postgresql-client").stdout).trim(),
-        "still here"
-    );
+    assert_eq!(server.value("SELECT v FROM kept"), "still here");
 }
 
 /// sysbench's pgsql driver: prepare, run and cleanup of the four OLTP workloads the issue
@@ -502,11 +502,7 @@ for c in conns: c.close()
 "#,
         conninfo = server.conninfo()
     );
-    let mut cmd = Command::new("python3");
-    cmd.arg("-");
-    let out = run(cmd, &script, "python3-psycopg (or pip install psycopg)");
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let stdout = python(&script);
     eprintln!("{stdout}");
     assert!(stdout.contains("open 500\n"), "{stdout}");
     assert!(stdout.contains("errors []\n"), "{stdout}");
@@ -548,17 +544,8 @@ print(conn.execute("UPDATE l SET v = 3 WHERE id = 1 RETURNING v").fetchone()[0])
 "#,
         conninfo = server.conninfo()
     );
-    let mut cmd = Command::new("python3");
-    cmd.arg("-");
-    let out = run(cmd, &script, "python3-psycopg (or pip install psycopg)");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
     assert_eq!(
-        text(&out.stdout),
+        python(&script),
         "canceled: canceling statement due to user request\n42\n\
          timed out: canceling statement due to statement timeout\n\
          lock wait: canceling statement due to statement timeout\n3\n"
@@ -609,16 +596,7 @@ fn tls_when_given_a_certificate() {
     assert!(stdout.contains("over tls"), "{stdout}");
 
     let plain = Server::start();
-    let mut cmd = plain.client("psql");
-    cmd.env("PGSSLMODE", "require")
-        .args(["-X", "-c", "SELECT 1"]);
-    let out = run(cmd, "", "postgresql-client");
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("does not support SSL"),
-        "{}",
-        text(&out.stderr)
-    );
+    plain.refused(("PGSSLMODE", "require"), "does not support SSL");
 
     let out = Command::new(env!("CARGO_BIN_EXE_zizhu"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])

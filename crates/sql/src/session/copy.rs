@@ -193,30 +193,11 @@ impl CopyFormat {
                     'f' => value.push('\u{c}'),
                     'v' => value.push('\u{b}'),
                     '0'..='7' => {
-                        let mut n = e.to_digit(8).unwrap_or(0);
-                        for _ in 0..2 {
-                            match chars.peek().and_then(|d| d.to_digit(8)) {
-                                Some(d) => {
-                                    n = n * 8 + d;
-                                    raw.push(chars.next().unwrap_or('0'));
-                                }
-                                None => break,
-                            }
-                        }
-                        value.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                        let first = e.to_digit(8).unwrap_or(0);
+                        value.push(escaped_code(first, 8, &mut chars, &mut raw));
                     }
                     'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
-                        let mut n = 0;
-                        for _ in 0..2 {
-                            match chars.peek().and_then(|d| d.to_digit(16)) {
-                                Some(d) => {
-                                    n = n * 16 + d;
-                                    raw.push(chars.next().unwrap_or('0'));
-                                }
-                                None => break,
-                            }
-                        }
-                        value.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                        value.push(escaped_code(0, 16, &mut chars, &mut raw));
                     }
                     other => value.push(other),
                 }
@@ -350,6 +331,27 @@ impl CopyFormat {
     }
 }
 
+/// The character of a numeric escape (`\101` octal, `\x41` hex): up to two more digits of
+/// `radix` after `first`, each also appended to `raw`.
+fn escaped_code(
+    first: u32,
+    radix: u32,
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    raw: &mut String,
+) -> char {
+    let mut n = first;
+    for _ in 0..2 {
+        match chars.peek().and_then(|d| d.to_digit(radix)) {
+            Some(d) => {
+                n = n * radix + d;
+                raw.push(chars.next().unwrap_or('0'));
+            }
+            None => break,
+        }
+    }
+    char::from_u32(n).unwrap_or('\u{fffd}')
+}
+
 /// A `COPY ... FROM STDIN` waiting for its data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CopyIn {
@@ -368,6 +370,18 @@ impl CopyIn {
     pub fn format(&self) -> &CopyFormat {
         &self.format
     }
+}
+
+/// COPY's column list as a select list (`*` when it names none).
+fn select_list(columns: &[ast::Ident]) -> String {
+    if columns.is_empty() {
+        return "*".to_string();
+    }
+    columns
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Quotes an identifier for SQL text.
@@ -400,18 +414,7 @@ impl<E: Engine> Session<E> {
                 ast::CopySource::Table {
                     table_name,
                     columns,
-                } => {
-                    let list = if columns.is_empty() {
-                        "*".to_string()
-                    } else {
-                        columns
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    format!("SELECT {list} FROM {table_name}")
-                }
+                } => format!("SELECT {} FROM {table_name}", select_list(columns)),
                 ast::CopySource::Query(q) => q.to_string(),
             };
             let (labels, rows) = match self.execute_one(&query)? {
@@ -451,15 +454,7 @@ impl<E: Engine> Session<E> {
         // Resolve the table and columns now, so a bad name fails before any data is sent.
         let probe = format!(
             "SELECT {} FROM {table_name} WHERE false",
-            if columns.is_empty() {
-                "*".to_string()
-            } else {
-                columns
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
+            select_list(columns)
         );
         let labels = match self.execute_one(&probe)? {
             StatementResult::Query { labels, .. } => labels,

@@ -204,16 +204,7 @@ fn unsupported(what: impl std::fmt::Display) -> Error {
 impl<'a, E: Engine> Binder<'a, E> {
     /// A binder for `sql`, reading the catalog through `txn`.
     pub fn new(txn: &'a Transaction<E>, sql: &'a str, dialect: &'a ZizhuDialect) -> Self {
-        Self {
-            txn,
-            sql,
-            dialect,
-            outer: Vec::new(),
-            referenced: Rc::default(),
-            ctes: Rc::default(),
-            windows: RefCell::default(),
-            params: None,
-        }
+        Self::build(txn, sql, dialect, None)
     }
 
     /// A binder for `sql` with parameters `$1`, ... (see [`Params`]).
@@ -223,6 +214,15 @@ impl<'a, E: Engine> Binder<'a, E> {
         dialect: &'a ZizhuDialect,
         params: &'a Params,
     ) -> Self {
+        Self::build(txn, sql, dialect, Some(params))
+    }
+
+    fn build(
+        txn: &'a Transaction<E>,
+        sql: &'a str,
+        dialect: &'a ZizhuDialect,
+        params: Option<&'a Params>,
+    ) -> Self {
         Self {
             txn,
             sql,
@@ -231,7 +231,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             referenced: Rc::default(),
             ctes: Rc::default(),
             windows: RefCell::default(),
-            params: Some(params),
+            params,
         }
     }
 
