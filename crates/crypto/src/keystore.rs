@@ -448,6 +448,34 @@ impl KeyRing {
         })
     }
 
+    /// A ring of the given keys with `active` among them (for tests and tools without a
+    /// key store).
+    pub fn from_keys(active: u32, keys: &[(u32, Key)]) -> Result<Self> {
+        Ok(Self {
+            ring: std::sync::RwLock::new(Self::ring_of(active, keys)?),
+        })
+    }
+
+    /// Replaces the keys with `keys`, `active` among them.
+    pub fn replace(&self, active: u32, keys: &[(u32, Key)]) -> Result<()> {
+        let ring = Self::ring_of(active, keys)?;
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = ring;
+        Ok(())
+    }
+
+    fn ring_of(active: u32, keys: &[(u32, Key)]) -> Result<Ring> {
+        let ciphers: std::collections::HashMap<u32, Arc<dyn Aead>> = keys
+            .iter()
+            .map(|(id, key)| (*id, Arc::from(Suite::Sm4Gcm.cipher(key))))
+            .collect();
+        if !ciphers.contains_key(&active) {
+            return Err(Error::Internal(format!(
+                "active key {active} is not in the ring"
+            )));
+        }
+        Ok(Ring { active, ciphers })
+    }
+
     fn load(store: &KeyStore) -> Result<Ring> {
         let mut ciphers = std::collections::HashMap::new();
         for key in store.keys() {

@@ -57,7 +57,11 @@ use zizhu_engine::{
     WriteBatch,
 };
 
-pub use backend::{CrashImage, FaultController, FaultyBackend, FileBackend, IoStats};
+pub use backend::{
+    CrashImage, EncryptedBackend, EncryptedFile, FaultController, FaultyBackend, FileBackend,
+    IoStats,
+};
+use zizhu_crypto::keystore::KeyRing;
 
 /// The one table holding all keys.
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
@@ -69,12 +73,19 @@ type Table = ReadOnlyTable<&'static [u8], &'static [u8]>;
 pub struct RedbOptions {
     /// Memory redb may use to cache pages (reads and buffered writes). Default 256 MiB.
     pub cache_size_bytes: usize,
+    /// Commit with redb's two-phase commit: the pages are synced before the header that
+    /// refers to them is written (two `fdatasync`s per durable commit instead of one). Needed
+    /// under [`EncryptedBackend`], where it guarantees that a page a durable header reaches was
+    /// never torn, so that a page failing authentication is corruption and not a crash
+    /// artefact. Default off.
+    pub two_phase_commit: bool,
 }
 
 impl Default for RedbOptions {
     fn default() -> Self {
         Self {
             cache_size_bytes: 256 << 20,
+            two_phase_commit: false,
         }
     }
 }
@@ -82,6 +93,10 @@ impl Default for RedbOptions {
 /// The redb engine; see the [crate docs](crate).
 pub struct RedbEngine {
     db: redb::Database,
+    two_phase_commit: bool,
+    /// The first corruption detected, which redb latches as "previous I/O error" for every
+    /// later call.
+    corruption: Mutex<Option<String>>,
     /// Serializes writes, so generations are bumped in commit order.
     write_lock: Mutex<()>,
     /// Incremented after every successful commit.
@@ -120,6 +135,33 @@ impl RedbEngine {
         Ok(engine)
     }
 
+    /// Opens (creating if missing) the SM4-encrypted data file at `path`: every page is sealed
+    /// by an [`EncryptedBackend`] under the keys of `keys`, with nonces in `epoch` (which must
+    /// never have been used with these keys), and commits use two-phase commit. A re-key
+    /// journal left at `journal` by a crash is applied first. Returns the engine and the
+    /// encrypted file, through which the data key is rotated.
+    pub fn open_encrypted(
+        path: &Path,
+        options: RedbOptions,
+        keys: Arc<KeyRing>,
+        epoch: u32,
+        journal: &Path,
+    ) -> Result<(Self, Arc<EncryptedFile<FileBackend>>)> {
+        let backend = FileBackend::open(path)?;
+        let stats = backend.stats();
+        let backend = EncryptedBackend::open(backend, keys, epoch).map_err(io_to_engine)?;
+        let file = backend.file();
+        file.recover_journal(journal).map_err(io_to_engine)?;
+        let options = RedbOptions {
+            two_phase_commit: true,
+            ..options
+        };
+        let mut engine = Self::open_with_backend(backend, options)?;
+        engine.io_stats = Some(stats);
+        engine.path = Some(path.to_path_buf());
+        Ok((engine, file))
+    }
+
     /// Opens (or initializes, if empty) a database stored in `backend`.
     pub fn open_with_backend(
         backend: impl redb::StorageBackend,
@@ -135,11 +177,14 @@ impl RedbEngine {
             .create_with_backend(backend)
             .map_err(map_err)?;
         // Create the table so that reads always find it.
-        let txn = db.begin_write().map_err(map_err)?;
+        let mut txn = db.begin_write().map_err(map_err)?;
+        txn.set_two_phase_commit(options.two_phase_commit);
         txn.open_table(TABLE).map_err(map_err)?;
         txn.commit().map_err(map_err)?;
         Ok(Self {
             db,
+            two_phase_commit: options.two_phase_commit,
+            corruption: Mutex::new(None),
             write_lock: Mutex::new(()),
             generation: AtomicU64::new(0),
             snapshot: RwLock::new(None),
@@ -177,6 +222,23 @@ impl RedbEngine {
         }
     }
 
+    /// Maps a redb error, remembering the first corruption so that the "previous I/O error"
+    /// redb latches after it is reported as that corruption too.
+    fn error(&self, err: impl Into<redb::Error>) -> Error {
+        let mapped = map_err(err);
+        let mut first = self.corruption.lock();
+        match (&mapped, first.as_ref()) {
+            (Error::Corruption(message), None) => *first = Some(message.clone()),
+            (Error::Io(message), Some(corrupt)) if message == PREVIOUS_IO => {
+                return Error::Corruption(format!(
+                    "{corrupt} (the engine stopped reading after detecting it; restart once                      the data file is restored)"
+                ));
+            }
+            _ => {}
+        }
+        mapped
+    }
+
     /// Runs one write transaction applying `batch` (which may be empty) with `durability`.
     fn commit(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
         let _guard = self.write_lock.lock();
@@ -197,23 +259,24 @@ impl RedbEngine {
     }
 
     fn commit_locked(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
-        let mut txn = self.db.begin_write().map_err(map_err)?;
+        let mut txn = self.db.begin_write().map_err(|e| self.error(e))?;
+        txn.set_two_phase_commit(self.two_phase_commit);
         txn.set_durability(match durability {
             Durability::Sync => redb::Durability::Immediate,
             Durability::Deferred => redb::Durability::None,
         })
-        .map_err(map_err)?;
+        .map_err(|e| self.error(e))?;
         if !batch.is_empty() {
-            let mut table = txn.open_table(TABLE).map_err(map_err)?;
+            let mut table = txn.open_table(TABLE).map_err(|e| self.error(e))?;
             for (key, value) in batch.ops() {
                 match value {
                     Some(value) => table.insert(key.as_slice(), value.as_slice()),
                     None => table.remove(key.as_slice()),
                 }
-                .map_err(map_err)?;
+                .map_err(|e| self.error(e))?;
             }
         }
-        txn.commit().map_err(map_err)
+        txn.commit().map_err(|e| self.error(e))
     }
 
     /// The snapshot reads use: the cached one if no write has happened since it was opened.
@@ -233,8 +296,8 @@ impl RedbEngine {
                 return Ok(Arc::clone(table));
             }
         }
-        let txn = self.db.begin_read().map_err(map_err)?;
-        let table = Arc::new(txn.open_table(TABLE).map_err(map_err)?);
+        let txn = self.db.begin_read().map_err(|e| self.error(e))?;
+        let table = Arc::new(txn.open_table(TABLE).map_err(|e| self.error(e))?);
         // Opened after `generation` was read, so it holds at least that generation's writes.
         *slot = Some((generation, Arc::clone(&table)));
         Ok(table)
@@ -244,7 +307,7 @@ impl RedbEngine {
 impl Engine for RedbEngine {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let table = self.snapshot()?;
-        let value = table.get(key).map_err(map_err)?;
+        let value = table.get(key).map_err(|e| self.error(e))?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 
@@ -254,10 +317,10 @@ impl Engine for RedbEngine {
         }
         let table = self.snapshot()?;
         let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_slice(&range.0), as_slice(&range.1));
-        let iter = table.range::<&[u8]>(bounds).map_err(map_err)?;
-        let convert = |item: std::result::Result<_, redb::StorageError>| {
+        let iter = table.range::<&[u8]>(bounds).map_err(|e| self.error(e))?;
+        let convert = move |item: std::result::Result<_, redb::StorageError>| {
             let (k, v): (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>) =
-                item.map_err(map_err)?;
+                item.map_err(|e| self.error(e))?;
             Ok((k.value().to_vec(), v.value().to_vec()))
         };
         Ok(match direction {
@@ -326,13 +389,24 @@ impl<B: redb::StorageBackend> redb::StorageBackend for Measured<B> {
     }
 }
 
+/// An I/O error from a backend outside redb, as an engine error.
+fn io_to_engine(err: std::io::Error) -> Error {
+    match backend::encrypted::is_corruption(&err) {
+        Some(message) => Error::Corruption(message),
+        None => Error::Io(err.to_string()),
+    }
+}
+
+const PREVIOUS_IO: &str = "redb stopped after an earlier I/O error; reopen the database";
+
 /// Maps any redb error to an engine error.
 fn map_err(err: impl Into<redb::Error>) -> Error {
     match err.into() {
-        redb::Error::Io(err) => Error::Io(err.to_string()),
-        redb::Error::PreviousIo => {
-            Error::Io("redb stopped after an earlier I/O error; reopen the database".into())
-        }
+        redb::Error::Io(err) => match backend::encrypted::is_corruption(&err) {
+            Some(message) => Error::Corruption(message),
+            None => Error::Io(err.to_string()),
+        },
+        redb::Error::PreviousIo => Error::Io(PREVIOUS_IO.into()),
         redb::Error::DatabaseClosed => Error::Io("the redb database is closed".into()),
         redb::Error::Corrupted(message) => Error::Corruption(message),
         redb::Error::UpgradeRequired(version) => Error::Corruption(format!(

@@ -3,11 +3,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tempfile::TempDir;
+use zizhu_crypto::keystore::KeyRing;
+use zizhu_crypto::Key;
 use zizhu_engine::{conformance, Direction, Durability, Engine, Error, KeyRange, Result};
 use zizhu_engine::{ScanIter, Status, WriteBatch};
-use zizhu_engine_redb::{FaultyBackend, RedbEngine, RedbOptions};
+use zizhu_engine_redb::{EncryptedBackend, FaultyBackend, RedbEngine, RedbOptions};
 
 /// A redb engine over a file in a temporary directory that lives as long as the engine.
 struct TempEngine {
@@ -20,6 +23,7 @@ impl TempEngine {
         let dir = tempfile::tempdir().unwrap();
         let options = RedbOptions {
             cache_size_bytes: 16 << 20,
+            ..RedbOptions::default()
         };
         let engine = RedbEngine::open(&dir.path().join("data.redb"), options).unwrap();
         Self { engine, _dir: dir }
@@ -53,6 +57,91 @@ fn conformance_on_file() {
 fn conformance_on_faulty_backend_without_faults() {
     conformance::run_all(&|| {
         RedbEngine::open_with_backend(FaultyBackend::new(7), RedbOptions::default()).unwrap()
+    });
+}
+
+/// An encrypted redb engine over a file in a temporary directory.
+struct TempEncrypted {
+    engine: RedbEngine,
+    _dir: TempDir,
+}
+
+impl TempEncrypted {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
+        let options = RedbOptions {
+            cache_size_bytes: 16 << 20,
+            ..RedbOptions::default()
+        };
+        let (engine, _) = RedbEngine::open_encrypted(
+            &dir.path().join("data.redb"),
+            options,
+            keys,
+            1,
+            &dir.path().join("rekey.journal"),
+        )
+        .unwrap();
+        Self { engine, _dir: dir }
+    }
+}
+
+impl Engine for TempEncrypted {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.engine.get(key)
+    }
+    fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
+        self.engine.scan(range, direction)
+    }
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
+        self.engine.write(batch, durability)
+    }
+    fn flush(&self) -> Result<()> {
+        self.engine.flush()
+    }
+    fn status(&self) -> Result<Status> {
+        self.engine.status()
+    }
+}
+
+#[test]
+fn conformance_on_encrypted_file() {
+    conformance::run_all(&TempEncrypted::new);
+}
+
+#[test]
+fn conformance_on_encrypted_faulty_backend_without_faults() {
+    let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
+    let epoch = std::sync::atomic::AtomicU32::new(0);
+    conformance::run_all(&|| {
+        let n = epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let backend = EncryptedBackend::open(FaultyBackend::new(7), Arc::clone(&keys), n).unwrap();
+        let options = RedbOptions {
+            two_phase_commit: true,
+            ..RedbOptions::default()
+        };
+        RedbEngine::open_with_backend(backend, options).unwrap()
+    });
+}
+
+#[test]
+fn durability_on_encrypted_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("data.redb");
+    let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
+    let epoch = std::sync::atomic::AtomicU32::new(0);
+    conformance::run_durability(&|| {
+        let n = epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let journal = dir.path().join("rekey.journal");
+        RedbEngine::open_encrypted(
+            &path,
+            RedbOptions::default(),
+            Arc::clone(&keys),
+            n,
+            &journal,
+        )
+        .unwrap()
+        .0
     });
 }
 

@@ -7,29 +7,65 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use zizhu_crypto::keystore::KeyRing;
+use zizhu_crypto::Key;
 use zizhu_engine::{Direction, Durability, Engine, Error, WriteBatch};
-use zizhu_engine_redb::{CrashImage, FaultController, FaultyBackend, RedbEngine, RedbOptions};
+use zizhu_engine_redb::{
+    CrashImage, EncryptedBackend, FaultController, FaultyBackend, RedbEngine, RedbOptions,
+};
+
+thread_local! {
+    /// The keys of the test running on this thread, if it runs over the encrypting backend.
+    static ENCRYPTION: RefCell<Option<Arc<KeyRing>>> = const { RefCell::new(None) };
+    /// Nonce epochs already handed out on this thread.
+    static EPOCH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `test` with every engine over the SM4-encrypting backend (with two-phase commit, and
+/// torn writes cut at sector boundaries, the backend's stated assumption).
+fn encrypted(test: fn()) {
+    let keys = KeyRing::from_keys(1, &[(1, Key::random())]).unwrap();
+    ENCRYPTION.with(|e| *e.borrow_mut() = Some(Arc::new(keys)));
+    test();
+    ENCRYPTION.with(|e| *e.borrow_mut() = None);
+}
+
+fn open_backend(backend: FaultyBackend) -> zizhu_engine::Result<RedbEngine> {
+    let mut options = RedbOptions {
+        cache_size_bytes: 4 << 20,
+        ..RedbOptions::default()
+    };
+    match ENCRYPTION.with(|e| e.borrow().clone()) {
+        None => RedbEngine::open_with_backend(backend, options),
+        Some(keys) => {
+            backend.controller().tear_at_sectors(true);
+            let epoch = EPOCH.with(|e| {
+                e.set(e.get() + 1);
+                e.get()
+            });
+            let backend = EncryptedBackend::open(backend, keys, epoch)
+                .map_err(|e| Error::Io(e.to_string()))?;
+            options.two_phase_commit = true;
+            RedbEngine::open_with_backend(backend, options)
+        }
+    }
+}
 
 fn open(backend: FaultyBackend) -> RedbEngine {
-    let options = RedbOptions {
-        cache_size_bytes: 4 << 20,
-    };
-    RedbEngine::open_with_backend(backend, options).expect("open")
+    open_backend(backend).expect("open")
 }
 
 fn reopen(image: CrashImage, seed: u64) -> (RedbEngine, Arc<FaultController>) {
-    let options = RedbOptions {
-        cache_size_bytes: 4 << 20,
-    };
     let backend = FaultyBackend::from_image(image, seed);
     let faults = backend.controller();
-    let engine = RedbEngine::open_with_backend(backend, options)
+    let engine = open_backend(backend)
         .unwrap_or_else(|e| panic!("seed {seed}: reopening the crash image failed: {e}"));
     (engine, faults)
 }
@@ -197,7 +233,6 @@ fn after_failure(engine: RedbEngine, faults: &FaultController, rng: &mut StdRng,
     }
 }
 
-#[test]
 fn failed_sync_poisons_and_recovers() {
     for seed in 0..20 {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -217,7 +252,6 @@ fn failed_sync_poisons_and_recovers() {
     }
 }
 
-#[test]
 fn failed_flush_poisons() {
     let mut rng = StdRng::seed_from_u64(99);
     let backend = FaultyBackend::new(99);
@@ -233,7 +267,6 @@ fn failed_flush_poisons() {
     after_failure(engine, &faults, &mut rng, 4);
 }
 
-#[test]
 fn failed_write_poisons_and_recovers() {
     for seed in 0..20 {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -254,7 +287,6 @@ fn failed_write_poisons_and_recovers() {
     }
 }
 
-#[test]
 fn torn_write_recovers() {
     for seed in 0..20 {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -277,7 +309,6 @@ fn torn_write_recovers() {
 
 /// Random workloads of Sync and Deferred batches and flushes, with a fault or a plain power loss
 /// at a random point, then recovery from the crash image.
-#[test]
 fn power_loss_trials() {
     let trials: u64 = std::env::var("ZIZHU_CRASH_TRIALS")
         .ok()
@@ -335,4 +366,27 @@ fn power_loss_trials() {
         }
         check_usable(engine, &faults, p, &mut rng, &context);
     }
+}
+
+/// Each scenario runs on the plain backend and on the encrypting one.
+macro_rules! plain_and_encrypted {
+    ($($scenario:ident => $plain:ident, $encrypted:ident;)*) => {$(
+        #[test]
+        fn $plain() {
+            $scenario();
+        }
+
+        #[test]
+        fn $encrypted() {
+            encrypted($scenario);
+        }
+    )*};
+}
+
+plain_and_encrypted! {
+    failed_sync_poisons_and_recovers => plain_failed_sync_poisons_and_recovers, encrypted_failed_sync_poisons_and_recovers;
+    failed_flush_poisons => plain_failed_flush_poisons, encrypted_failed_flush_poisons;
+    failed_write_poisons_and_recovers => plain_failed_write_poisons_and_recovers, encrypted_failed_write_poisons_and_recovers;
+    torn_write_recovers => plain_torn_write_recovers, encrypted_torn_write_recovers;
+    power_loss_trials => plain_power_loss_trials, encrypted_power_loss_trials;
 }

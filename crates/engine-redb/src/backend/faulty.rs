@@ -18,8 +18,9 @@
 //!   pending, so whether they reach the disk is decided by a later crash (as with Linux, where a
 //!   failed `fsync` leaves the state of dirty pages unknown);
 //! - [`FaultController::torn_write_at`]`(n)`: the next `n` writes succeed, the one after writes
-//!   only a random prefix of its data and fails, and every later call fails: the process died
-//!   mid-write;
+//!   only a random prefix of its data (cut at any byte, or at a sector boundary after
+//!   [`FaultController::tear_at_sectors`]) and fails, and every later call fails: the process
+//!   died mid-write;
 //! - [`FaultController::crash`]: power is lost now. It returns a [`CrashImage`]: the durable
 //!   image with a random subset of the pending operations applied in order, each with
 //!   probability 1/2, and at most one of the chosen writes torn at a 512-byte (sector) boundary,
@@ -83,6 +84,7 @@ impl FaultyBackend {
             fail_write_at: None,
             torn_write_at: None,
             fail_next_sync: false,
+            sector_tears: false,
             dead: None,
         };
         Self {
@@ -136,6 +138,8 @@ struct State {
     /// Index (in `writes`) of the write that is torn.
     torn_write_at: Option<u64>,
     fail_next_sync: bool,
+    /// Whether a write torn by `torn_write_at` stops at a sector boundary.
+    sector_tears: bool,
     /// Why every call now fails, once the simulated process or machine has died.
     dead: Option<&'static str>,
 }
@@ -166,6 +170,14 @@ impl FaultController {
     pub fn torn_write_at(&self, n: u64) {
         let mut s = self.state.lock();
         s.torn_write_at = Some(s.writes + n);
+    }
+
+    /// Makes writes torn by [`torn_write_at`](Self::torn_write_at) stop at a 512-byte sector
+    /// boundary of the file rather than at any byte, for layers that rely on sector writes
+    /// being atomic (as the encrypting backend's header does, and as a process killed in the
+    /// middle of a write sees: the kernel copies a write into the page cache page by page).
+    pub fn tear_at_sectors(&self, on: bool) {
+        self.state.lock().sector_tears = on;
     }
 
     /// Cancels armed faults that have not fired yet (a dead backend stays dead).
@@ -298,7 +310,23 @@ impl redb::StorageBackend for FaultyBackend {
         let mut data = data;
         if s.torn_write_at == Some(index) {
             s.torn_write_at = None;
-            data = &data[..s.rng.random_range(0..data.len().max(1)).min(data.len())];
+            let cut = if s.sector_tears {
+                // Cut points: the start, or a sector boundary strictly inside the write.
+                let first = (offset / SECTOR + 1) * SECTOR;
+                let end = offset + data.len() as u64;
+                let inside = if first < end {
+                    (end - 1 - first) / SECTOR + 1
+                } else {
+                    0
+                };
+                match s.rng.random_range(0..=inside) {
+                    0 => 0,
+                    k => to_usize(first + (k - 1) * SECTOR - offset),
+                }
+            } else {
+                s.rng.random_range(0..data.len().max(1)).min(data.len())
+            };
+            data = &data[..cut];
             s.dead = Some("died in the middle of a write");
         }
         apply_write(&mut s.volatile, offset, data);
