@@ -447,7 +447,12 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
                 (slot_offset(page), SLOT as usize, page)
             };
             let mut slot = vec![0u8; len];
-            self.inner.read(offset, &mut slot)?;
+            match self.inner.read(offset, &mut slot) {
+                Ok(()) => {}
+                // redb shrank the file since the caller counted its pages.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
+            }
             let trailer = &slot[len - TRAILER..];
             if trailer.iter().all(|b| *b == 0) {
                 continue;
@@ -467,7 +472,7 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
                 .open_slot(index, &mut slot, &|| format!("page {page}"))
                 .is_err()
             {
-                batch.unreadable += 1;
+                batch.unreadable.push(page);
                 continue;
             }
             self.seal_with(index, &mut slot, active, &*cipher);
@@ -485,8 +490,14 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
                 slot_offset(*page)
             };
             let mut trailer = [0u8; TRAILER];
-            self.inner
-                .read(offset + slot.len() as u64 - TRAILER as u64, &mut trailer)?;
+            match self
+                .inner
+                .read(offset + slot.len() as u64 - TRAILER as u64, &mut trailer)
+            {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => continue,
+                Err(e) => return Err(e),
+            }
             if trailer[TAG_LEN..TAG_LEN + NONCE_LEN] != old_nonce[..] {
                 continue;
             }
@@ -495,6 +506,20 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
         }
         self.inner.sync_data()?;
         Ok(batch)
+    }
+
+    /// Waits for every read and write in progress to finish (takes each stripe once). After
+    /// the active key changes, writes that picked the old key are done when this returns.
+    pub fn barrier(&self) {
+        for stripe in self.stripes.iter() {
+            drop(stripe.write());
+        }
+    }
+
+    /// Ends a re-key: removes the journal (everything it covers is synced).
+    pub fn finish_rekey(&self, journal: &Path) -> io::Result<()> {
+        self.inner.sync_data()?;
+        journal::clear(journal)
     }
 
     /// After a crash during [`rekey`](Self::rekey): every slot in `journal` that no longer
@@ -528,12 +553,12 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
 }
 
 /// What one [`EncryptedFile::rekey`] call did.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct RekeyBatch {
     /// Slots re-sealed under the active key.
     pub resealed: u64,
     /// Slots that failed authentication and were left as they were.
-    pub unreadable: u64,
+    pub unreadable: Vec<u64>,
 }
 
 impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
