@@ -32,7 +32,8 @@ workload on both, and prints a Markdown table of the times and their ratio.
   --join-rows N   rows on each side of the join (default 100000)
   --quick         100000 / 10000 rows and fewer repetitions: a smoke run
   --json FILE     also write the results as JSON
-  --only TEXT     run only the workloads whose name contains TEXT (for profiling)";
+  --only TEXT     run only the workloads whose name contains TEXT (for profiling)
+  --no-encryption ZizhuDB without encryption at rest (the default is SM4-GCM, as in production)";
 
 struct Options {
     pg: String,
@@ -41,6 +42,7 @@ struct Options {
     quick: bool,
     json: Option<String>,
     only: Option<String>,
+    encrypted: bool,
 }
 
 fn options() -> Result<Options, Error> {
@@ -52,6 +54,7 @@ fn options() -> Result<Options, Error> {
         quick: false,
         json: None,
         only: None,
+        encrypted: true,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
@@ -61,6 +64,7 @@ fn options() -> Result<Options, Error> {
             "--join-rows" => o.join_rows = value()?.parse()?,
             "--json" => o.json = Some(value()?),
             "--only" => o.only = Some(value()?),
+            "--no-encryption" => o.encrypted = false,
             "--quick" => {
                 o.quick = true;
                 o.rows = 100_000;
@@ -397,7 +401,12 @@ fn main() {
 fn run() -> Result<(), Error> {
     let o = options()?;
     let dir = tempfile::tempdir()?;
-    let db = Database::open(dir.path())?;
+    let options = if o.encrypted {
+        zizhu_sql::OpenOptions::key_file(dir.path().join("master.key"))
+    } else {
+        zizhu_sql::OpenOptions::unencrypted()
+    };
+    let db = Database::open(&dir.path().join("data"), options)?;
     let mut zizhu = Zizhu {
         session: db.session(),
     };

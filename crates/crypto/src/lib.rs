@@ -17,9 +17,9 @@
 //!
 //! # Keys
 //!
-//! A [`MasterKey`](master::MasterKey) lives outside the data directory: in a key file, an
-//! environment variable, derived from a passphrase (PBKDF2-HMAC-SM3), or returned by an
-//! external command, which is the plug-in point for a KMS ([`master::MasterKeySource`]). It
+//! The master key lives outside the data directory: in a key file, an environment variable,
+//! derived from a passphrase (PBKDF2-HMAC-SM3), or returned by an external command; a
+//! [`KeyProvider`](master::KeyProvider) supplies it, which is the plug-in point for a KMS. It
 //! never encrypts data itself: it seals the [`KeyStore`](keystore::KeyStore), which holds the
 //! data keys that do. Rotating the master key re-seals the key store at once; rotating a data
 //! key means re-encrypting what it sealed, after which it is destroyed.
@@ -46,7 +46,7 @@ pub mod stream;
 pub use aead::{Aead, Key, KEY_LEN, NONCE_LEN, TAG_LEN};
 
 /// An error of the cryptography layer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// Sealed data failed authentication: it was altered, truncated, or sealed under another
     /// key.
@@ -113,7 +113,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Decodes hex (either case); `None` for odd lengths or non-hex characters.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.as_bytes();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

@@ -254,7 +254,7 @@ impl Encryption {
     /// Starts a data key rotation, throttled to `rate_mib_per_second`; returns the new key's
     /// number. See the [module docs](self).
     pub fn rotate_data_key(self: &Arc<Self>, rate_mib_per_second: f64) -> Result<u32> {
-        if !(rate_mib_per_second > 0.0) {
+        if !rate_mib_per_second.is_finite() || rate_mib_per_second <= 0.0 {
             return Err(Error::Setup(format!(
                 "the rotation rate must be positive, not {rate_mib_per_second} MiB/s"
             )));
@@ -359,7 +359,8 @@ impl Encryption {
             let pages = self.file.pages().map_err(io)?;
             let mut left = false;
             for page in 0..pages {
-                if self.file.slot_key(page).map_err(io)? == Some(from) && !unreadable.contains(&page)
+                if self.file.slot_key(page).map_err(io)? == Some(from)
+                    && !unreadable.contains(&page)
                 {
                     left = true;
                     break;

@@ -35,7 +35,7 @@ use zizhu_engine_redb::{RedbEngine, RedbOptions};
 pub use encryption::{Encryption, KeyInfo, RotationStatus, Status};
 
 /// An error opening or managing a data directory.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The directory is open in another process.
     #[error("data directory {0} is in use by another zizhu process")]
@@ -86,6 +86,25 @@ pub struct Options {
     pub encryption: EncryptionChoice,
     /// redb's page cache.
     pub cache_size_bytes: usize,
+}
+
+impl Options {
+    /// Encrypted, with the master key in the key file at `path` (created on initialization);
+    /// a 256 MiB page cache.
+    pub fn key_file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            encryption: EncryptionChoice::On(Box::new(zizhu_crypto::master::KeyFile::new(path))),
+            cache_size_bytes: 256 << 20,
+        }
+    }
+
+    /// Not encrypted; a 256 MiB page cache.
+    pub fn unencrypted() -> Self {
+        Self {
+            encryption: EncryptionChoice::Off,
+            cache_size_bytes: 256 << 20,
+        }
+    }
 }
 
 const CONTROL: &str = "zizhu.control";

@@ -189,7 +189,10 @@ fn master_key_rotation_reseals_and_survives_a_crash_between_steps() {
     assert_eq!(count(&engine), 50);
     let mut next_path = key.as_os_str().to_owned();
     next_path.push(".next");
-    assert!(!Path::new(&next_path).exists(), "the rotation was completed");
+    assert!(
+        !Path::new(&next_path).exists(),
+        "the rotation was completed"
+    );
 }
 
 #[test]

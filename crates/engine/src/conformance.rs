@@ -497,7 +497,7 @@ pub fn check_scan_during_writes<E: Engine>(engine: &E) {
             }
             seen.push(k);
             step += 1;
-            if step % 97 == 0 {
+            if step.is_multiple_of(97) {
                 // Insert odd keys (new), overwrite some, delete and reinsert others.
                 let mut batch = WriteBatch::new();
                 for j in 0..20 {
@@ -506,7 +506,7 @@ pub fn check_scan_during_writes<E: Engine>(engine: &E) {
                     let even = ((step + j * 17) % N) * 2;
                     batch.put(key(even), b"overwritten".to_vec());
                 }
-                let d = if step % 2 == 0 {
+                let d = if step.is_multiple_of(2) {
                     Durability::Sync
                 } else {
                     Durability::Deferred

@@ -131,7 +131,7 @@ fn put_digits(out: &mut Vec<u8>, digits: &[u8]) {
         let lo = pair.get(1).map_or(0, |&d| nibble(d));
         out.push(hi << 4 | lo);
     }
-    if digits.len() % 2 == 0 {
+    if digits.len().is_multiple_of(2) {
         out.push(0);
     }
 }

@@ -1,8 +1,10 @@
 //! Authentication: SCRAM-SHA-256 against the users file in the data directory.
 //!
-//! The file (`users`, mode 0600) holds one line per user: `scram-sha-256 NAME ITERATIONS
-//! SALT SALTED_PASSWORD`, hex-encoded, so the password itself is never stored. The first start
-//! creates it with the bootstrap superuser. Every login needs the password, over TCP or not;
+//! The file (`users`) holds one line per user: `scram-sha-256 NAME ITERATIONS SALT
+//! SALTED_PASSWORD`, hex-encoded, so the password itself is never stored; in an encrypted data
+//! directory the whole file is sealed under the data key
+//! ([`DataDir::write_file`](zizhu_datadir::DataDir::write_file)). The first start creates it
+//! with the bootstrap superuser. Every login needs the password, over TCP or not;
 //! an unknown user goes through the same exchange against a random verifier and fails the same
 //! way a wrong password does (28P01), so logins do not reveal which users exist.
 //!
@@ -10,8 +12,6 @@
 //! place they live.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use pgwire::api::auth::sasl::scram::gen_salted_password;
@@ -43,7 +43,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -52,9 +52,8 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn users_file(dir: &Path) -> PathBuf {
-    dir.join("users")
-}
+/// The users file's name in the data directory.
+const USERS: &str = "users";
 
 /// A random password of 24 letters and digits (about 142 bits).
 pub fn generate_password() -> String {
@@ -66,55 +65,45 @@ pub fn generate_password() -> String {
 }
 
 impl Users {
-    /// Loads the users file of `dir`, creating it with `user` and `password` if it does not
-    /// exist. Returns whether it was created.
+    /// Loads the users file of the data directory, creating it with `user` and `password` if
+    /// it does not exist. Returns whether it was created.
     pub fn open_or_bootstrap(
-        dir: &Path,
+        dir: &zizhu_datadir::DataDir,
         user: &str,
         password: &str,
-    ) -> std::io::Result<(Users, bool)> {
-        let path = users_file(dir);
-        if !path.exists() {
-            let mut salt = vec![0u8; 16];
-            rand::rng().fill_bytes(&mut salt);
-            let salted = gen_salted_password(password, &salt, ITERATIONS);
-            let line = format!(
-                "scram-sha-256 {user} {ITERATIONS} {} {}\n",
-                hex(&salt),
-                hex(&salted)
-            );
-            let tmp = path.with_extension("tmp");
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&tmp)?;
-            file.write_all(line.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            return Ok((Self::load(&path)?, true));
+    ) -> Result<(Users, bool), zizhu_datadir::Error> {
+        if let Some(bytes) = dir.read_file(USERS)? {
+            return Ok((Self::parse(&bytes)?, false));
         }
-        Ok((Self::load(&path)?, false))
+        let mut salt = vec![0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salted = gen_salted_password(password, &salt, ITERATIONS);
+        let line = format!(
+            "scram-sha-256 {user} {ITERATIONS} {} {}\n",
+            hex(&salt),
+            hex(&salted)
+        );
+        dir.write_file(USERS, line.as_bytes())?;
+        Ok((Self::parse(line.as_bytes())?, true))
     }
 
-    fn load(path: &Path) -> std::io::Result<Users> {
-        let text = std::fs::read_to_string(path)?;
+    fn parse(bytes: &[u8]) -> Result<Users, zizhu_datadir::Error> {
+        let bad = |n: usize| {
+            zizhu_datadir::Error::Setup(format!(
+                "the users file of the data directory: line {n} is not a user entry"
+            ))
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| bad(1))?;
         let mut users = HashMap::new();
         for (n, line) in text.lines().enumerate() {
-            let bad = || {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{}: line {} is not a user entry", path.display(), n + 1),
-                )
-            };
             let fields: Vec<&str> = line.split_whitespace().collect();
             let ["scram-sha-256", name, iterations, salt, salted] = fields.as_slice() else {
-                return Err(bad());
+                return Err(bad(n + 1));
             };
             let verifier = Verifier {
-                iterations: iterations.parse().map_err(|_| bad())?,
-                salt: unhex(salt).ok_or_else(bad)?,
-                salted: unhex(salted).ok_or_else(bad)?,
+                iterations: iterations.parse().map_err(|_| bad(n + 1))?,
+                salt: unhex(salt).ok_or_else(|| bad(n + 1))?,
+                salted: unhex(salted).ok_or_else(|| bad(n + 1))?,
             };
             users.insert((*name).to_string(), verifier);
         }
@@ -157,12 +146,32 @@ impl AuthSource for Users {
 mod tests {
     use super::*;
 
+    fn open(root: &std::path::Path, encrypted: bool) -> zizhu_datadir::DataDir {
+        let encryption = if encrypted {
+            zizhu_datadir::EncryptionChoice::On(Box::new(zizhu_crypto::master::KeyFile::new(
+                root.join("master.key"),
+            )))
+        } else {
+            zizhu_datadir::EncryptionChoice::Off
+        };
+        let options = zizhu_datadir::Options {
+            encryption,
+            cache_size_bytes: 1 << 20,
+        };
+        zizhu_datadir::DataDir::open(&root.join("data"), options)
+            .expect("open")
+            .0
+    }
+
     #[test]
-    fn the_users_file_keeps_a_verifier_not_the_password() -> std::io::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let (users, created) = Users::open_or_bootstrap(dir.path(), "zizhu", "s3cret-pass")?;
+    fn the_users_file_keeps_a_verifier_not_the_password() -> Result<(), zizhu_datadir::Error> {
+        let root = tempfile::tempdir().map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
+        let dir = open(root.path(), false);
+        let (users, created) = Users::open_or_bootstrap(&dir, "zizhu", "s3cret-pass")?;
         assert!(created);
-        let text = std::fs::read_to_string(users_file(dir.path()))?;
+        let text = std::fs::read_to_string(root.path().join("data").join(USERS))
+            .map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
+        assert!(text.contains("scram-sha-256 zizhu"));
         assert!(!text.contains("s3cret-pass"));
         let v = &users.users["zizhu"];
         assert_eq!(
@@ -170,9 +179,27 @@ mod tests {
             gen_salted_password("s3cret-pass", &v.salt, ITERATIONS)
         );
         // A second start keeps the first password.
-        let (again, created) = Users::open_or_bootstrap(dir.path(), "zizhu", "other")?;
+        let (again, created) = Users::open_or_bootstrap(&dir, "zizhu", "other")?;
         assert!(!created);
         assert_eq!(again.users["zizhu"].salted, v.salted);
+        Ok(())
+    }
+
+    #[test]
+    fn in_an_encrypted_directory_the_users_file_is_sealed() -> Result<(), zizhu_datadir::Error> {
+        let root = tempfile::tempdir().map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
+        let dir = open(root.path(), true);
+        let (users, created) = Users::open_or_bootstrap(&dir, "zizhu-admin", "pw-123456")?;
+        assert!(created);
+        let bytes = std::fs::read(root.path().join("data").join(USERS))
+            .map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
+        assert!(!bytes.windows(11).any(|w| w == b"zizhu-admin"));
+        let (again, created) = Users::open_or_bootstrap(&dir, "zizhu-admin", "other")?;
+        assert!(!created);
+        assert_eq!(
+            again.users["zizhu-admin"].salted,
+            users.users["zizhu-admin"].salted
+        );
         Ok(())
     }
 

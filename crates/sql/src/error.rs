@@ -160,6 +160,9 @@ pub enum Error {
     /// The transaction layer failed (serialization failure, deadlock, lock timeout, storage).
     #[error(transparent)]
     Txn(#[from] zizhu_txn::Error),
+    /// Opening or managing the data directory failed (keys, encryption, locking).
+    #[error(transparent)]
+    DataDir(#[from] zizhu_datadir::Error),
     /// An invariant was broken: this is a bug.
     #[error("internal error (this is a bug): {0}")]
     Internal(String),
@@ -172,7 +175,7 @@ impl Error {
             Error::Syntax { .. } => Some(ErrorCode::SyntaxError),
             Error::TooComplex => Some(ErrorCode::StatementTooComplex),
             Error::Input { code, .. } => Some(*code),
-            Error::Txn(_) | Error::Internal(_) => None,
+            Error::Txn(_) | Error::DataDir(_) | Error::Internal(_) => None,
         }
     }
 
@@ -318,6 +321,20 @@ impl Error {
                     "XX000"
                 }
             },
+            Error::DataDir(err) => {
+                use zizhu_crypto::Error as Crypto;
+                use zizhu_datadir::Error as Dir;
+                match err {
+                    Dir::Locked(_) => "55006",
+                    Dir::Engine(Engine::Corruption(_)) | Dir::Key(Crypto::Authentication(_)) => {
+                        "XX001"
+                    }
+                    Dir::Engine(Engine::Io(_)) | Dir::Io(_) | Dir::Key(Crypto::Io(_)) => "58030",
+                    Dir::Engine(Engine::Locked(_)) => "55006",
+                    Dir::Engine(_) | Dir::Key(Crypto::Internal(_)) => "XX000",
+                    Dir::Setup(_) | Dir::Key(_) => "55000",
+                }
+            }
             Error::Internal(_) => "XX000",
         }
     }

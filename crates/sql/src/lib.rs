@@ -8,6 +8,7 @@
 //! - [`execution`]: plans run as iterators of rows against a transaction.
 //! - [`functions`]: the scalar function library (strings, math, date/time), called by name.
 //! - [`types`]: PostgreSQL's types, casts, text I/O and operators over [`zizhu_types::Value`].
+//! - [`system`]: system views (`zizhu_stat_encryption`, ...) and administration functions.
 //! - [`session`]: the embedded API, [`Database`] and [`Session`], with its [`settings`] and
 //!   prepared statements ([`Prepared`]).
 //!
@@ -24,10 +25,13 @@ pub mod row;
 pub mod sequence;
 pub mod session;
 pub mod settings;
+pub mod system;
 pub mod types;
 
 pub use error::{Error, ErrorCode, Result};
 pub use execution::StatementResult;
 pub use session::{CopyIn, Database, Prepared, Session};
+/// How [`Database::open`] opens a data directory (encryption, cache).
+pub use zizhu_datadir::{EncryptionChoice, Options as OpenOptions};
 /// The on-disk engine [`Database::open`] uses.
 pub use zizhu_engine_redb::RedbEngine;

@@ -21,7 +21,11 @@ fn sequence_values_never_repeat_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let db = Database::open(dir.path()).unwrap();
+        let db = Database::open(
+            &dir.path().join("data"),
+            zizhu_sql::OpenOptions::key_file(dir.path().join("master.key")),
+        )
+        .unwrap();
         let mut session = db.session();
         session.execute("CREATE SEQUENCE IF NOT EXISTS s").unwrap();
         session.execute("BEGIN").unwrap();

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use zizhu_server::auth::{generate_password, Users};
 use zizhu_server::Server;
+use zizhu_sql::{EncryptionChoice, OpenOptions};
 
 const USAGE: &str = "\
 ZizhuDB: a relational database that speaks PostgreSQL.
@@ -22,16 +23,27 @@ options:
   -V, --version  the version";
 
 const SERVE_USAGE: &str = "\
-usage: zizhu serve [--data-dir DIR] [--listen HOST:PORT]
+usage: zizhu serve [--data-dir DIR] [--listen HOST:PORT] [options]
 
 Runs the server on the embedded engine in DIR, creating and initializing it on the first
 start. Clients connect with the PostgreSQL protocol (psql, JDBC, psycopg, pgbench, ...) to
 the database \"postgres\".
 
-  --data-dir DIR      data directory (default: $ZIZHU_DATA, else ./zizhu-data)
-  --listen HOST:PORT  address to accept connections on (default: 127.0.0.1:5432)
-  --tls-cert PATH     certificate chain (PEM): offer TLS to clients (sslmode=require)
-  --tls-key PATH      its private key (PEM)
+  --data-dir DIR            data directory (default: $ZIZHU_DATA, else ./zizhu-data)
+  --listen HOST:PORT        address to accept connections on (default: 127.0.0.1:5432)
+  --tls-cert PATH           certificate chain (PEM): offer TLS to clients (sslmode=require)
+  --tls-key PATH            its private key (PEM)
+
+Encryption at rest (SM4-GCM) is on. Everything in DIR is sealed under data keys, which the
+master key seals; the master key is never stored in DIR. It comes from, in this order:
+  --master-key-command CMD  a program printing the key as 32 hex digits (a KMS or HSM client)
+  $ZIZHU_MASTER_KEY         the key as 32 hex digits
+  $ZIZHU_MASTER_PASSPHRASE  a passphrase, stretched with PBKDF2-HMAC-SM3
+  --master-key-file PATH    a key file (default: $ZIZHU_MASTER_KEY_FILE, else DIR.master-key
+                            beside DIR), created on the first start. Keep it apart from the
+                            data and back it up: without it the data cannot be read.
+  --no-encryption           initialize DIR unencrypted (recorded in DIR; refused for an
+                            encrypted directory)
 
 On the first start the superuser is $ZIZHU_USER (default zizhu) with the password
 $ZIZHU_PASSWORD; without it a strong password is generated and printed once.
@@ -44,6 +56,9 @@ struct ServeOptions {
     data_dir: PathBuf,
     listen: SocketAddr,
     tls: Option<(PathBuf, PathBuf)>,
+    key_file: Option<PathBuf>,
+    key_command: Option<String>,
+    no_encryption: bool,
 }
 
 fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
@@ -52,6 +67,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
         .unwrap_or_else(|| PathBuf::from("zizhu-data"));
     let mut listen: SocketAddr = "127.0.0.1:5432".parse()?;
     let (mut cert, mut key) = (None, None);
+    let (mut key_file, mut key_command, mut no_encryption) = (None, None, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -75,6 +91,9 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
             }
             "--tls-cert" => cert = Some(PathBuf::from(value()?)),
             "--tls-key" => key = Some(PathBuf::from(value()?)),
+            "--master-key-file" => key_file = Some(PathBuf::from(value()?)),
+            "--master-key-command" => key_command = Some(value()?),
+            "--no-encryption" => no_encryption = true,
             other => bail!("unknown option {other} (zizhu serve --help)"),
         }
     }
@@ -83,11 +102,61 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together"),
     };
+    if no_encryption && (key_file.is_some() || key_command.is_some()) {
+        bail!("--no-encryption cannot go with a master key option");
+    }
+    if key_file.is_some() && key_command.is_some() {
+        bail!("--master-key-file and --master-key-command are alternatives; give one");
+    }
     Ok(Some(ServeOptions {
         data_dir,
         listen,
         tls,
+        key_file,
+        key_command,
+        no_encryption,
     }))
+}
+
+/// The master key file used when no other source is given: beside the data directory, never
+/// in it.
+fn default_key_file(data_dir: &std::path::Path) -> PathBuf {
+    if let Some(path) = std::env::var_os("ZIZHU_MASTER_KEY_FILE") {
+        return PathBuf::from(path);
+    }
+    let mut name = data_dir.as_os_str().to_owned();
+    name.push(".master-key");
+    PathBuf::from(name)
+}
+
+/// Where the master key comes from (see SERVE_USAGE for the order), and the key file's path
+/// when it is a key file.
+fn encryption_choice(o: &ServeOptions) -> anyhow::Result<(EncryptionChoice, Option<PathBuf>)> {
+    use zizhu_crypto::master::{Command, HexKey, KeyFile, Passphrase};
+    if o.no_encryption {
+        return Ok((EncryptionChoice::Off, None));
+    }
+    if let Some(command) = &o.key_command {
+        return Ok((EncryptionChoice::On(Box::new(Command::new(command))), None));
+    }
+    if o.key_file.is_none() {
+        if let Ok(hex) = std::env::var("ZIZHU_MASTER_KEY") {
+            let key = HexKey::parse("ZIZHU_MASTER_KEY", &hex)?;
+            return Ok((EncryptionChoice::On(Box::new(key)), None));
+        }
+        if let Ok(text) = std::env::var("ZIZHU_MASTER_PASSPHRASE") {
+            let passphrase = Passphrase::new("ZIZHU_MASTER_PASSPHRASE", text)?;
+            return Ok((EncryptionChoice::On(Box::new(passphrase)), None));
+        }
+    }
+    let path = o
+        .key_file
+        .clone()
+        .unwrap_or_else(|| default_key_file(&o.data_dir));
+    Ok((
+        EncryptionChoice::On(Box::new(KeyFile::new(&path))),
+        Some(path),
+    ))
 }
 
 fn serve(o: ServeOptions) -> anyhow::Result<()> {
@@ -96,9 +165,27 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         Some((cert, key)) => Some(zizhu_server::tls::acceptor(cert, key)?),
         None => None,
     };
-    std::fs::create_dir_all(&o.data_dir)
-        .with_context(|| format!("cannot create data directory {}", o.data_dir.display()))?;
-    let db = match zizhu_sql::Database::open(&o.data_dir) {
+    let initializing = !zizhu_datadir::is_initialized(&o.data_dir);
+    let (encryption, key_file) = encryption_choice(&o)?;
+    if let Some(path) = &key_file {
+        let (key, data) = (
+            std::path::absolute(path)?,
+            std::path::absolute(&o.data_dir)?,
+        );
+        if key.starts_with(&data) {
+            bail!(
+                "the master key file {} is inside the data directory; keep it apart from the \
+                 data (another disk, or a KMS), or encryption protects nothing",
+                path.display()
+            );
+        }
+    }
+    let key_file_existed = key_file.as_ref().is_some_and(|p| p.exists());
+    let options = OpenOptions {
+        encryption,
+        cache_size_bytes: 256 << 20,
+    };
+    let db = match zizhu_sql::Database::open(&o.data_dir, options) {
         Ok(db) => db,
         Err(e) if e.sqlstate() == "55006" => bail!(
             "data directory {} is in use by another zizhu process",
@@ -106,12 +193,29 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", o.data_dir.display())),
     };
+    let datadir = db
+        .datadir()
+        .ok_or_else(|| anyhow::anyhow!("the database has no data directory"))?;
+    if datadir.encrypted() {
+        if let (true, Some(path), false) = (initializing, &key_file, key_file_existed) {
+            eprintln!(
+                "zizhu: created the master key file {}: keep it apart from the data directory \
+                 and back it up; without it the data cannot be read",
+                path.display()
+            );
+        }
+    } else {
+        eprintln!(
+            "zizhu: encryption at rest is OFF for {} (chosen when it was initialized)",
+            o.data_dir.display()
+        );
+    }
     let user = std::env::var("ZIZHU_USER").unwrap_or_else(|_| "zizhu".into());
     let given = std::env::var("ZIZHU_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
     let password = given.clone().unwrap_or_else(generate_password);
-    let (users, created) = Users::open_or_bootstrap(&o.data_dir, &user, &password)
+    let (users, created) = Users::open_or_bootstrap(datadir, &user, &password)
         .with_context(|| format!("cannot read the users of {}", o.data_dir.display()))?;
     if created {
         eprintln!("zizhu: initialized {}", o.data_dir.display());

@@ -6,139 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "test-pass-1";
+mod support;
 
-/// A running server on a scratch data directory; killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        Self::start_in(dir)
-    }
-
-    fn start_in(dir: tempfile::TempDir) -> Server {
-        Self::start_with(dir, &[])
-    }
-
-    fn start_with(dir: tempfile::TempDir, extra: &[&std::ffi::OsStr]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zizhu"))
-            .args(["serve", "--data-dir"])
-            .arg(dir.path())
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .env("ZIZHU_PASSWORD", PASSWORD)
-            .env_remove("ZIZHU_USER")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("listening on") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("the server did not start listening");
-        Server {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    fn conninfo(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=zizhu dbname=postgres password={PASSWORD}",
-            self.port
-        )
-    }
-
-    /// The single value `sql` returns, through psql.
-    fn value(&self, sql: &str) -> String {
-        let mut cmd = self.client("psql");
-        cmd.args(["-X", "-A", "-t", "-c", sql]);
-        let out = run(cmd, "", "postgresql-client");
-        assert!(out.status.success(), "{sql}: {}", text(&out.stderr));
-        text(&out.stdout).trim().to_string()
-    }
-
-    /// psql with `var` set fails to connect, saying `message`.
-    fn refused(&self, var: (&str, &str), message: &str) {
-        let mut cmd = self.client("psql");
-        cmd.env(var.0, var.1).args(["-X", "-c", "SELECT 1"]);
-        let out = run(cmd, "", "postgresql-client");
-        assert!(!out.status.success(), "{var:?} connected");
-        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
-    }
-
-    /// A client command with the server's address and password in its environment.
-    fn client(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env("PGHOST", "127.0.0.1")
-            .env("PGPORT", self.port.to_string())
-            .env("PGUSER", "zizhu")
-            .env("PGDATABASE", "postgres")
-            .env("PGPASSWORD", PASSWORD)
-            .env("PGCONNECT_TIMEOUT", "10");
-        cmd
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(mut cmd: Command, stdin: &str, package: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}): install {package}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs a Python script (with psycopg) and returns what it printed; it must succeed.
-fn python(script: &str) -> String {
-    let mut cmd = Command::new("python3");
-    cmd.arg("-");
-    let out = run(cmd, script, "python3-psycopg (or pip install psycopg)");
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    stdout
-}
+use support::{python, run, text, Server, PASSWORD};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -218,7 +92,9 @@ fn a_data_directory_serves_one_server() {
     let server = Server::start();
     let out = Command::new(env!("CARGO_BIN_EXE_zizhu"))
         .args(["serve", "--data-dir"])
-        .arg(server._dir.path())
+        .arg(server.data_dir())
+        .arg("--master-key-file")
+        .arg(server.key_file())
         .args(["--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
@@ -359,7 +235,7 @@ fn sigterm_stops_cleanly_and_commits_survive() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
-    let dir = std::mem::replace(&mut server._dir, tempfile::tempdir().unwrap());
+    let dir = server.take_dir();
     drop(server);
     assert_eq!(dir.path(), path);
     let server = Server::start_in(dir);

@@ -219,7 +219,7 @@ fn physical_len(len: u64) -> io::Result<u64> {
     if len == 0 {
         return Ok(DATA_START);
     }
-    if len % PAGE != 0 || len <= PAGE {
+    if !len.is_multiple_of(PAGE) || len <= PAGE {
         return Err(bug(format!(
             "redb set the file length to {len}, which is not a whole number of pages past the \
              header page"
@@ -625,7 +625,7 @@ impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
         }
         let (first, last) = (offset / PAGE, (end - 1) / PAGE);
         let _guards = f.shared(first, last);
-        let whole = offset % PAGE == 0 && end % PAGE == 0;
+        let whole = offset.is_multiple_of(PAGE) && end.is_multiple_of(PAGE);
         // Partial pages keep the rest of their old contents (redb writes whole pages; this
         // is for safety, not speed).
         let mut buf = if whole {

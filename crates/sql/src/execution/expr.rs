@@ -291,6 +291,13 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
                 }
             })
         }
+        Function::Admin(admin) => {
+            let values = args
+                .iter()
+                .map(|a| eval(a, row, env))
+                .collect::<Result<Vec<_>>>()?;
+            admin.call(&values, &env.cache.dir, env.cache.in_block)?
+        }
         Function::Builtin(name) => {
             if let Some((transaction, statement)) = env.cache.clock {
                 if let Some(value) = crate::functions::pinned_clock(name, transaction, statement) {

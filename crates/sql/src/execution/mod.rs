@@ -152,6 +152,10 @@ pub struct SubqueryCache {
     pub(crate) budget: spill::Budget,
     /// The statement's cancellation, if it can be cancelled.
     pub(crate) interrupt: Option<Arc<Interrupt>>,
+    /// The data directory, for system views and administration functions.
+    pub(crate) dir: crate::system::DirState,
+    /// Whether the statement runs inside a transaction block.
+    pub(crate) in_block: bool,
 }
 
 /// A statement's cancellation: set from another thread (a cancel request, a statement
@@ -230,8 +234,14 @@ impl SubqueryCache {
         Self {
             sequences: ctx.sequences(),
             clock: Some((ctx.transaction_start().unwrap_or(statement), statement)),
-            budget: spill::Budget::new(ctx.work_mem(), ctx.temp_dir().to_path_buf()),
+            budget: spill::Budget::new(
+                ctx.work_mem(),
+                ctx.temp_dir().to_path_buf(),
+                ctx.encrypt_temp(),
+            ),
             interrupt: ctx.interrupt(),
+            dir: crate::system::DirState::of(ctx.datadir()),
+            in_block: ctx.in_transaction_block(),
             ..Self::default()
         }
     }
@@ -287,6 +297,22 @@ pub trait Context {
 
     /// Where spill files go.
     fn temp_dir(&self) -> &std::path::Path;
+
+    /// Whether spill files are sealed (the data directory is encrypted, or there is none).
+    fn encrypt_temp(&self) -> bool {
+        true
+    }
+
+    /// The data directory, for the system views and administration functions that report on
+    /// it or manage it (encryption); `None` for a database in memory.
+    fn datadir(&self) -> Option<&zizhu_datadir::DataDir> {
+        None
+    }
+
+    /// Whether the statement runs inside a transaction block (`BEGIN` ... `COMMIT`).
+    fn in_transaction_block(&self) -> bool {
+        false
+    }
 
     /// The statement's cancellation, if it can be cancelled.
     fn interrupt(&self) -> Option<Arc<Interrupt>> {

@@ -118,6 +118,7 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             group_by,
             aggregates,
         } => aggregate(rows(source, env)?, group_by, aggregates, env)?,
+        Node::SystemView { view } => Box::new(view.rows(&env.cache.dir)?.into_iter().map(Ok)),
         Node::GenerateSeries { start, stop, step } => {
             let (start, stop) = (eval(start, &[], env)?, eval(stop, &[], env)?);
             let step = match step {

@@ -11,8 +11,12 @@
 //! A [`SpillFile`] is an unnamed temporary file (`O_TMPFILE` where available) in the
 //! database's `tmp` directory, so nothing is left behind when it is dropped or the process
 //! dies. Rows are written in the stored-row encoding, each with a length prefix. Files are read
-//! back through small buffers so that merging many runs stays within the budget. This is also
-//! where the encryption of temporary files (SM4, a later issue) goes.
+//! back through small buffers so that merging many runs stays within the budget.
+//!
+//! When the data directory is encrypted, each file is a stream of SM4-GCM sealed chunks under
+//! a random key of its own that exists only in memory ([`zizhu_crypto::stream`]): what a file
+//! held cannot be read once the statement (or the process) is gone, and a file changed on disk
+//! fails authentication instead of feeding the operator altered rows.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
@@ -22,6 +26,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use zizhu_crypto::stream::{StreamKey, StreamReader, StreamWriter};
 use zizhu_types::{Numeric, Value};
 
 use crate::{errinput, row, Result};
@@ -33,17 +38,20 @@ pub struct Budget {
     pub bytes: usize,
     /// The directory for spill files.
     pub dir: PathBuf,
+    /// Whether spill files are sealed (the data directory is encrypted).
+    pub encrypt: bool,
     /// What the statement has spilled so far (shared by its operators; EXPLAIN ANALYZE
     /// reports it).
     pub spilled: Rc<Spilled>,
 }
 
 impl Budget {
-    /// A budget of `bytes`, spilling into `dir`.
-    pub fn new(bytes: usize, dir: PathBuf) -> Self {
+    /// A budget of `bytes`, spilling into `dir`, sealed if `encrypt`.
+    pub fn new(bytes: usize, dir: PathBuf, encrypt: bool) -> Self {
         Self {
             bytes,
             dir,
+            encrypt,
             spilled: Rc::default(),
         }
     }
@@ -51,7 +59,7 @@ impl Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Self::new(4 << 20, std::env::temp_dir())
+        Self::new(4 << 20, std::env::temp_dir(), true)
     }
 }
 
@@ -89,9 +97,33 @@ const READ_BUFFER: usize = 16 << 10;
 /// Write buffer per spill file.
 const WRITE_BUFFER: usize = 8 << 10;
 
+/// Where a spill file's bytes go: straight to the file, or sealed first.
+enum Sink {
+    Plain(BufWriter<File>),
+    Sealed(StreamWriter<BufWriter<File>>),
+}
+
+impl Sink {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.write_all(bytes),
+            Sink::Sealed(w) => w.write_all(bytes),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<File> {
+        let buffered = match self {
+            Sink::Plain(w) => w,
+            Sink::Sealed(w) => w.finish()?,
+        };
+        buffered.into_inner().map_err(|e| e.into_error())
+    }
+}
+
 /// A temporary file of rows: written, then read back (any number of times) in order.
 pub struct SpillFile {
-    writer: BufWriter<File>,
+    writer: Sink,
+    key: Option<StreamKey>,
     rows: u64,
     spilled: Rc<Spilled>,
 }
@@ -101,9 +133,18 @@ impl SpillFile {
     pub fn create(budget: &Budget) -> Result<Self> {
         let file = tempfile::tempfile_in(&budget.dir).map_err(|e| io_error("create", e))?;
         budget.spilled.files.set(budget.spilled.files.get() + 1);
+        // Small: a partitioning writes many files at once.
+        let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let (writer, key) = if budget.encrypt {
+            let key = StreamKey::random();
+            let sealed = StreamWriter::new(buffered, key.clone(), WRITE_BUFFER);
+            (Sink::Sealed(sealed), Some(key))
+        } else {
+            (Sink::Plain(buffered), None)
+        };
         Ok(Self {
-            // Small: a partitioning writes many files at once.
-            writer: BufWriter::with_capacity(WRITE_BUFFER, file),
+            writer,
+            key,
             rows: 0,
             spilled: budget.spilled.clone(),
         })
@@ -136,12 +177,10 @@ impl SpillFile {
 
     /// Finishes writing; the file can then be read.
     pub fn finish(self) -> Result<SpilledRows> {
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|e| io_error("write to", e.into_error()))?;
+        let file = self.writer.finish().map_err(|e| io_error("write to", e))?;
         Ok(SpilledRows {
             file,
+            key: self.key,
             rows: self.rows,
         })
     }
@@ -150,6 +189,7 @@ impl SpillFile {
 /// A finished spill file.
 pub struct SpilledRows {
     file: File,
+    key: Option<StreamKey>,
     rows: u64,
 }
 
@@ -169,8 +209,13 @@ impl SpilledRows {
         let mut file = self.file.try_clone().map_err(|e| io_error("reopen", e))?;
         file.seek(SeekFrom::Start(0))
             .map_err(|e| io_error("seek in", e))?;
+        let buffered = BufReader::with_capacity(READ_BUFFER, file);
+        let reader: Box<dyn Read> = match &self.key {
+            Some(key) => Box::new(StreamReader::new(buffered, key.clone())),
+            None => Box::new(buffered),
+        };
         Ok(SpillReader {
-            reader: BufReader::with_capacity(READ_BUFFER, file),
+            reader,
             remaining: self.rows,
             buffer: Vec::new(),
         })
@@ -180,7 +225,7 @@ impl SpilledRows {
 /// The rows of a spill file, in the order written. Two readers of one file share its offset,
 /// so read one at a time.
 pub struct SpillReader {
-    reader: BufReader<File>,
+    reader: Box<dyn Read>,
     remaining: u64,
     buffer: Vec<u8>,
 }
@@ -465,24 +510,53 @@ mod tests {
     use super::*;
 
     fn budget(bytes: usize) -> Budget {
-        Budget::new(bytes, std::env::temp_dir())
+        Budget::new(bytes, std::env::temp_dir(), true)
     }
 
     #[test]
     fn spill_files_read_back_what_was_written_and_can_be_reread() -> Result<()> {
+        for encrypt in [true, false] {
+            let mut file = SpillFile::create(&Budget::new(1 << 20, std::env::temp_dir(), encrypt))?;
+            let rows = vec![
+                vec![Value::Int32(1), Value::Text("é".repeat(100)), Value::Null],
+                vec![],
+                vec![Value::Numeric(Numeric::NaN)],
+            ];
+            for row in &rows {
+                file.push(row)?;
+            }
+            let file = file.finish()?;
+            for _ in 0..2 {
+                assert_eq!(file.read()?.collect::<Result<Vec<_>>>()?, rows);
+            }
+        }
+        Ok(())
+    }
+
+    /// An encrypted spill file holds no row in the clear, and a change to it is an error,
+    /// never altered rows.
+    #[test]
+    fn encrypted_spill_files_are_sealed() -> Result<()> {
+        use std::os::unix::fs::FileExt;
         let mut file = SpillFile::create(&budget(1 << 20))?;
-        let rows = vec![
-            vec![Value::Int32(1), Value::Text("é".repeat(100)), Value::Null],
-            vec![],
-            vec![Value::Numeric(Numeric::NaN)],
-        ];
-        for row in &rows {
-            file.push(row)?;
+        let marker = "SPILL-MARKER-0d1e";
+        for i in 0..500 {
+            file.push(&[Value::Int64(i), Value::Text(marker.into())])?;
         }
         let file = file.finish()?;
-        for _ in 0..2 {
-            assert_eq!(file.read()?.collect::<Result<Vec<_>>>()?, rows);
-        }
+        let len = file.file.metadata().map_err(|e| io_error("stat", e))?.len();
+        let mut bytes = vec![0u8; len as usize];
+        file.file
+            .read_exact_at(&mut bytes, 0)
+            .map_err(|e| io_error("read", e))?;
+        assert!(bytes.len() > 500 * marker.len(), "{} bytes", bytes.len());
+        assert!(!bytes.windows(marker.len()).any(|w| w == marker.as_bytes()));
+        file.file
+            .write_all_at(&[bytes[100] ^ 1], 100)
+            .map_err(|e| io_error("write", e))?;
+        let read: Result<Vec<_>> = file.read()?.collect();
+        let err = read.expect_err("tampering is detected");
+        assert!(err.to_string().contains("authentication"), "{err}");
         Ok(())
     }
 

@@ -169,6 +169,8 @@ pub enum Function {
     CurrVal,
     /// `setval(sequence, value [, is_called])`
     SetVal,
+    /// An administration function (key rotation): volatile, never folded.
+    Admin(crate::system::AdminFunction),
     /// A function of the [`crate::functions`] library, by name.
     Builtin(&'static str),
 }
@@ -501,6 +503,11 @@ pub enum Node {
         op: SetOp,
         /// `ALL` keeps duplicates (by multiplicity).
         all: bool,
+    },
+    /// A system view, computed when read ([`crate::system`]).
+    SystemView {
+        /// Which one.
+        view: crate::system::SystemView,
     },
     /// `generate_series(start, stop [, step])` in FROM: one column, from `start` while not past
     /// `stop`, adding `step` (1 by default).
@@ -989,9 +996,10 @@ impl Expr {
                 | Expr::Exists(_)
                 | Expr::InSubquery(..)
                 | Expr::Quantified { .. }
-                | Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => {
-                    return None
-                }
+                | Expr::Function(
+                    Function::NextVal | Function::CurrVal | Function::SetVal | Function::Admin(_),
+                    _,
+                ) => return None,
                 Expr::Function(Function::Builtin(name), _)
                     if crate::functions::is_volatile(name) =>
                 {
@@ -1102,6 +1110,11 @@ impl fmt::Display for Expr {
             }
             Expr::Function(Function::Builtin(name), args) => {
                 write!(f, "{name}(")?;
+                write_list(f, args)?;
+                f.write_str(")")
+            }
+            Expr::Function(Function::Admin(func), args) => {
+                write!(f, "{}(", func.name())?;
                 write_list(f, args)?;
                 f.write_str(")")
             }
@@ -1289,6 +1302,7 @@ impl Node {
             },
             Node::Distinct { .. } => "Distinct".into(),
             Node::GenerateSeries { .. } => "GenerateSeries".into(),
+            Node::SystemView { view } => format!("SystemView: {}", view.name()),
             Node::DistinctOn { columns, .. } => format!("DistinctOn: {columns:?}"),
             Node::WorkTable { id } => format!("WorkTable: {id}"),
             Node::Window { functions, .. } => {
@@ -1346,6 +1360,7 @@ impl Node {
             | Node::DistinctOn { .. }
             | Node::SetOperation { .. }
             | Node::WorkTable { .. }
+            | Node::SystemView { .. }
             | Node::RecursiveCte { .. } => vec![],
             Node::GenerateSeries { start, stop, step } => std::iter::once(start)
                 .chain(std::iter::once(stop))
@@ -1484,7 +1499,7 @@ impl Node {
 
     fn children(&self) -> Vec<&Node> {
         match self {
-            Node::GenerateSeries { .. } => vec![],
+            Node::GenerateSeries { .. } | Node::SystemView { .. } => vec![],
             Node::Nothing
             | Node::Scan { .. }
             | Node::KeyLookup { .. }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use zizhu_engine::Engine;
 use zizhu_engine_memory::MemoryEngine;
-use zizhu_engine_redb::{RedbEngine, RedbOptions};
+use zizhu_engine_redb::RedbEngine;
 use zizhu_txn::{IsolationLevel, Mvcc, Options, Transaction, TxnOptions};
 
 use std::rc::Rc;
@@ -36,37 +36,30 @@ pub use prepared::Prepared;
 
 /// An open database. Cheap to share; open sessions with [`Database::session`].
 pub struct Database<E: Engine> {
+    /// The data directory, when on disk. Declared first so that it is dropped first: a data
+    /// key rotation running in the background stops before the engine closes.
+    datadir: Option<zizhu_datadir::DataDir>,
     mvcc: Mvcc<E>,
     /// Where sorts, hash joins and aggregates spill past `work_mem` (unnamed files, gone when
     /// closed or after a crash).
     temp_dir: PathBuf,
+    /// Whether spill files are sealed.
+    encrypt_temp: bool,
     rowids: Mutex<HashMap<TableId, i64>>,
     counters: Counters,
 }
 
 impl Database<RedbEngine> {
-    /// Opens (creating if needed) a database in `dir`.
-    pub fn open(dir: &Path) -> Result<Arc<Self>> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            crate::Error::Txn(zizhu_txn::Error::Engine(zizhu_engine::Error::Io(format!(
-                "{}: {e}",
-                dir.display()
-            ))))
-        })?;
-        let engine = RedbEngine::open(&dir.join("data.redb"), RedbOptions::default())
-            .map_err(zizhu_txn::Error::from)?;
-        let temp_dir = dir.join("tmp");
-        std::fs::create_dir_all(&temp_dir).map_err(|e| {
-            errinput!(
-                IoError,
-                "could not create directory \"{}\": {e}",
-                temp_dir.display()
-            )
-        })?;
+    /// Opens (initializing if needed) the data directory `dir`; see [`zizhu_datadir`] for the
+    /// directory and its encryption.
+    pub fn open(dir: &Path, options: zizhu_datadir::Options) -> Result<Arc<Self>> {
+        let (datadir, engine) = zizhu_datadir::DataDir::open(dir, options)?;
         let mut db = Self::with_engine(engine)?;
-        if let Some(db) = Arc::get_mut(&mut db) {
-            db.temp_dir = temp_dir;
-        }
+        let db_mut = Arc::get_mut(&mut db)
+            .ok_or_else(|| crate::Error::Internal("a new database is shared already".into()))?;
+        db_mut.temp_dir = datadir.temp_dir();
+        db_mut.encrypt_temp = datadir.encrypted();
+        db_mut.datadir = Some(datadir);
         Ok(db)
     }
 }
@@ -84,8 +77,10 @@ impl<E: Engine> Database<E> {
     pub fn with_engine(engine: E) -> Result<Arc<Self>> {
         let mvcc = Mvcc::open(engine, Options::default())?;
         Ok(Arc::new(Self {
+            datadir: None,
             mvcc,
             temp_dir: std::env::temp_dir(),
+            encrypt_temp: true,
             rowids: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         }))
@@ -107,6 +102,11 @@ impl<E: Engine> Database<E> {
     /// The transaction layer below.
     pub fn mvcc(&self) -> &Mvcc<E> {
         &self.mvcc
+    }
+
+    /// The data directory, for a database on disk.
+    pub fn datadir(&self) -> Option<&zizhu_datadir::DataDir> {
+        self.datadir.as_ref()
     }
 }
 
@@ -133,6 +133,8 @@ struct SessionContext<E: Engine> {
     work_mem: usize,
     /// The session's cancellation.
     interrupt: Arc<Interrupt>,
+    /// Whether the statement runs inside a transaction block.
+    in_block: bool,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -147,6 +149,7 @@ impl<E: Engine> Context for SessionContext<E> {
             started: self.started,
             work_mem: self.work_mem,
             interrupt: self.interrupt.clone(),
+            in_block: self.in_block,
         }))
     }
 
@@ -160,6 +163,18 @@ impl<E: Engine> Context for SessionContext<E> {
 
     fn temp_dir(&self) -> &Path {
         &self.db.temp_dir
+    }
+
+    fn encrypt_temp(&self) -> bool {
+        self.db.encrypt_temp
+    }
+
+    fn datadir(&self) -> Option<&zizhu_datadir::DataDir> {
+        self.db.datadir.as_ref()
+    }
+
+    fn in_transaction_block(&self) -> bool {
+        self.in_block
     }
 
     fn interrupt(&self) -> Option<Arc<Interrupt>> {
@@ -554,6 +569,7 @@ impl<E: Engine> Session<E> {
                     started: Some(block.started),
                     work_mem: self.settings.work_mem(),
                     interrupt: self.interrupt.clone(),
+                    in_block: true,
                 };
                 let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement, params);
                 if result.is_err() {
@@ -573,6 +589,7 @@ impl<E: Engine> Session<E> {
                     started: None,
                     work_mem: self.settings.work_mem(),
                     interrupt: self.interrupt.clone(),
+                    in_block: false,
                 };
                 let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params)
                     .map_err(|e| interrupted(&self.interrupt, e))?;

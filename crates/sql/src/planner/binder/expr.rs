@@ -43,6 +43,7 @@ pub fn type_of(expr: &Expr) -> DataType {
             .first()
             .map_or(DataType::Unknown, |(_, then)| type_of(then)),
         Expr::Function(Function::Length, _) => DataType::Int32,
+        Expr::Function(Function::Admin(f), _) => f.result_type(),
         Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => {
             DataType::Int64
         }
@@ -427,6 +428,16 @@ impl<E: Engine> Binder<'_, E> {
                     WrongObjectType,
                     "window function {name} requires an OVER clause"
                 ))
+            }
+            _ if crate::system::AdminFunction::is_known(&name) => {
+                return match crate::system::AdminFunction::lookup(&name, args.len()) {
+                    Some(f) => Ok(Expr::Function(Function::Admin(f), args)),
+                    None => Err(errinput!(
+                        UndefinedFunction,
+                        "function {name} with {} arguments does not exist",
+                        args.len()
+                    )),
+                }
             }
             _ => match crate::functions::lookup(&name, args.len()) {
                 Some(builtin) => return Ok(Expr::Function(Function::Builtin(builtin), args)),

@@ -604,6 +604,29 @@ impl<E: Engine> Binder<'_, E> {
                 alias,
                 args: None,
                 ..
+            } if crate::system::SystemView::lookup(&object_name(name)?).is_some() => {
+                let view = crate::system::SystemView::lookup(&object_name(name)?)
+                    .ok_or_else(|| errinternal!("system view {name} vanished"))?;
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| view.name().to_string(), |a| ident(&a.name));
+                let columns = view
+                    .columns()
+                    .into_iter()
+                    .map(|(name, data_type)| ScopeColumn {
+                        qualified_only: false,
+                        table: Some(alias.clone()),
+                        name: name.to_string(),
+                        data_type,
+                    })
+                    .collect();
+                Ok((Node::SystemView { view }, Scope { columns }))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
             } if Catalog::table(self.txn, &object_name(name)?)?.is_none()
                 && Catalog::view(self.txn, &object_name(name)?)?.is_some() =>
             {

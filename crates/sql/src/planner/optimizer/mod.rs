@@ -223,7 +223,8 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
         | Node::IndexScan { .. }
         | Node::Values { .. }
         | Node::WorkTable { .. }
-        | Node::GenerateSeries { .. }) => leaf,
+        | Node::GenerateSeries { .. }
+        | Node::SystemView { .. }) => leaf,
     };
     this(node)
 }
@@ -282,7 +283,10 @@ fn fold(expr: Expr) -> Expr {
                 | Expr::Function(..)
         );
     let volatile = match &expr {
-        Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => true,
+        Expr::Function(
+            Function::NextVal | Function::CurrVal | Function::SetVal | Function::Admin(_),
+            _,
+        ) => true,
         Expr::Function(Function::Builtin(name), _) => crate::functions::is_volatile(name),
         _ => false,
     };
