@@ -78,6 +78,11 @@ pub trait Aead: Send + Sync + fmt::Debug {
 
     /// The algorithm's name, as shown to users (`SM4-GCM`).
     fn name(&self) -> &'static str;
+
+    /// Which implementation of it runs (`SM4 (AES-NI)`), for status views and benchmarks.
+    fn implementation(&self) -> &'static str {
+        self.name()
+    }
 }
 
 /// Ciphers a format can name by number, so that files say which one sealed them.

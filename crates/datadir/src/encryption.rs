@@ -79,6 +79,8 @@ pub struct RotationStatus {
 pub struct Status {
     /// The cipher (`SM4-GCM`).
     pub cipher: &'static str,
+    /// The implementation of its block function in use (`SM4 (AES-NI)`).
+    pub implementation: &'static str,
     /// Where the master key comes from.
     pub master_key: String,
     /// When the master key was last rotated (this process).
@@ -211,6 +213,7 @@ impl Encryption {
         let stats = self.file.stats();
         Status {
             cipher: "SM4-GCM",
+            implementation: self.keys.active().1.implementation(),
             master_key: self.provider.describe(),
             master_rotated: *self.master_rotated.lock(),
             active_key: self.keys.active().0,

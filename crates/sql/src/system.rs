@@ -85,6 +85,7 @@ impl SystemView {
             Self::EncryptionStatus => vec![
                 ("encrypted", Bool),
                 ("cipher", Text),
+                ("cipher_implementation", Text),
                 ("master_key_source", Text),
                 ("master_key_rotated", TimestampTz),
                 ("active_key", Int32),
@@ -130,6 +131,7 @@ impl SystemView {
                 Ok(vec![vec![
                     Value::Bool(true),
                     Value::Text(s.cipher.into()),
+                    Value::Text(s.implementation.into()),
                     Value::Text(s.master_key),
                     timestamp(s.master_rotated),
                     Value::Int32(s.active_key as i32),

@@ -81,6 +81,15 @@ fn the_status_view_describes_encryption() {
             Value::Int64(0),
         ]
     );
+    let implementation = one(
+        &db,
+        "SELECT cipher_implementation FROM zizhu_stat_encryption",
+    );
+    assert!(
+        implementation == Value::Text("SM4 (AES-NI)".into())
+            || implementation == Value::Text("SM4 (tables)".into()),
+        "{implementation:?}"
+    );
     let source = one(&db, "SELECT master_key_source FROM zizhu_stat_encryption");
     assert!(
         matches!(&source, Value::Text(t) if t.contains("master.key")),

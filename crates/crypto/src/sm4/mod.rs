@@ -1,8 +1,18 @@
 //! SM4 (GB/T 32907-2016) and SM4-GCM (RFC 8998), the cipher everything on disk is sealed with.
 //!
-//! [`Sm4Gcm`] is RustCrypto's generic GCM over its table-based SM4: about 80 MiB/s per core on
-//! the project's machines (measured by `zizhu-crypto`'s `throughput` example). GHASH uses the
-//! carry-less multiply instruction where the CPU has it.
+//! [`Sm4Gcm`] is RustCrypto's generic GCM over one of two SM4 block functions:
+//!
+//! - on x86-64 CPUs with AES-NI and SSSE3, [`ni::Sm4Ni`]: eight blocks at a time through the
+//!   AES instruction, constant time;
+//! - elsewhere, RustCrypto's table-based `sm4` (about 90 MiB/s per core here).
+//!
+//! Both compute the same function; tests check them against each other and against the
+//! standards' examples. GHASH uses the carry-less multiply instruction where the CPU has it.
+//! `zizhu-crypto`'s `throughput` example measures each.
+
+#[cfg(target_arch = "x86_64")]
+pub mod ni;
+mod sbox;
 
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::consts::U12;
@@ -10,7 +20,17 @@ use aes_gcm::{AeadInOut, KeyInit};
 
 use crate::aead::{Aead, AuthError, Key, NONCE_LEN, TAG_LEN};
 
-type Gcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
+/// GCM over the table-based SM4.
+type TableGcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
+/// GCM over SM4 through AES-NI.
+#[cfg(target_arch = "x86_64")]
+type NiGcm = aes_gcm::AesGcm<ni::Sm4Ni, U12>;
+
+enum Gcm {
+    Table(TableGcm),
+    #[cfg(target_arch = "x86_64")]
+    Ni(NiGcm),
+}
 
 /// SM4 in Galois/Counter Mode with 96-bit nonces and 128-bit tags.
 pub struct Sm4Gcm {
@@ -18,10 +38,30 @@ pub struct Sm4Gcm {
 }
 
 impl Sm4Gcm {
-    /// The cipher under `key`.
+    /// The cipher under `key`, with the fastest SM4 this CPU runs.
     pub fn new(key: &Key) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(fast) = ni::Sm4Ni::new(key.expose()) {
+            return Self {
+                gcm: Gcm::Ni(NiGcm::from(fast)),
+            };
+        }
+        Self::table(key)
+    }
+
+    /// The cipher under `key` with the table-based SM4, whatever the CPU.
+    pub fn table(key: &Key) -> Self {
         Self {
-            gcm: Gcm::new(&Array::from(*key.expose())),
+            gcm: Gcm::Table(TableGcm::new(&Array::from(*key.expose()))),
+        }
+    }
+
+    /// Which SM4 block function it runs.
+    pub fn implementation(&self) -> &'static str {
+        match self.gcm {
+            Gcm::Table(_) => "SM4 (tables)",
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Ni(_) => "SM4 (AES-NI)",
         }
     }
 }
@@ -34,10 +74,13 @@ impl std::fmt::Debug for Sm4Gcm {
 
 impl Aead for Sm4Gcm {
     fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        match self
-            .gcm
-            .encrypt_inout_detached(&Array::from(*nonce), aad, buf.into())
-        {
+        let nonce = Array::from(*nonce);
+        let sealed = match &self.gcm {
+            Gcm::Table(gcm) => gcm.encrypt_inout_detached(&nonce, aad, buf.into()),
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Ni(gcm) => gcm.encrypt_inout_detached(&nonce, aad, buf.into()),
+        };
+        match sealed {
             Ok(tag) => tag.into(),
             // GCM refuses only messages over 64 GiB or associated data over 2^61 bytes; every
             // caller seals pages and chunks of kilobytes.
@@ -52,13 +95,21 @@ impl Aead for Sm4Gcm {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), AuthError> {
-        self.gcm
-            .decrypt_inout_detached(&Array::from(*nonce), aad, buf.into(), &Array::from(*tag))
-            .map_err(|_| AuthError)
+        let (nonce, tag) = (Array::from(*nonce), Array::from(*tag));
+        match &self.gcm {
+            Gcm::Table(gcm) => gcm.decrypt_inout_detached(&nonce, aad, buf.into(), &tag),
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Ni(gcm) => gcm.decrypt_inout_detached(&nonce, aad, buf.into(), &tag),
+        }
+        .map_err(|_| AuthError)
     }
 
     fn name(&self) -> &'static str {
         "SM4-GCM"
+    }
+
+    fn implementation(&self) -> &'static str {
+        Sm4Gcm::implementation(self)
     }
 }
 
@@ -106,9 +157,14 @@ mod tests {
         );
     }
 
-    /// RFC 8998, appendix A.1: SM4-GCM.
+    /// RFC 8998, appendix A.1: SM4-GCM, with each block function.
     #[test]
     fn rfc_8998_sm4_gcm() {
+        rfc_8998_with(&Sm4Gcm::table);
+        rfc_8998_with(&Sm4Gcm::new);
+    }
+
+    fn rfc_8998_with(make: &dyn Fn(&Key) -> Sm4Gcm) {
         let key = Key::from_bytes(bytes("0123456789ABCDEFFEDCBA9876543210"));
         let nonce: [u8; 12] = bytes("00001234567800000000ABCD");
         let aad = unhex("FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2").expect("hex");
@@ -124,12 +180,41 @@ mod tests {
         .expect("hex");
         let tag: [u8; 16] = bytes("83DE3541E4C2B58177E065A9BF7B62EC");
 
-        let gcm = Sm4Gcm::new(&key);
+        let gcm = make(&key);
         let mut buf = plaintext.clone();
-        assert_eq!(gcm.seal(&nonce, &aad, &mut buf), tag);
+        assert_eq!(
+            gcm.seal(&nonce, &aad, &mut buf),
+            tag,
+            "{}",
+            gcm.implementation()
+        );
         assert_eq!(buf, ciphertext);
         gcm.open(&nonce, &aad, &mut buf, &tag).expect("authentic");
         assert_eq!(buf, plaintext);
+    }
+
+    /// The two block functions seal identically, for every length around the 8-block batches.
+    #[test]
+    fn both_block_functions_agree() {
+        let key = Key::random();
+        let (fast, table) = (Sm4Gcm::new(&key), Sm4Gcm::table(&key));
+        for len in [0, 1, 15, 16, 17, 127, 128, 129, 255, 4096] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
+            let nonce = [len as u8; 12];
+            let (mut a, mut b) = (data.clone(), data.clone());
+            assert_eq!(
+                fast.seal(&nonce, b"x", &mut a),
+                table.seal(&nonce, b"x", &mut b)
+            );
+            assert_eq!(a, b, "length {len}");
+            let tag = table.seal(&nonce, b"", &mut data.clone());
+            let mut c = data.clone();
+            fast.seal(&nonce, b"", &mut c);
+            table
+                .open(&nonce, b"", &mut c, &tag)
+                .expect("table opens what the fast one sealed");
+            assert_eq!(c, data);
+        }
     }
 
     #[test]
