@@ -28,6 +28,25 @@ impl TempEngine {
         let engine = RedbEngine::open(&dir.path().join("data.redb"), options).unwrap();
         Self { engine, _dir: dir }
     }
+
+    /// The same over the SM4-encrypting backend.
+    fn encrypted() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
+        let options = RedbOptions {
+            cache_size_bytes: 16 << 20,
+            ..RedbOptions::default()
+        };
+        let (engine, _) = RedbEngine::open_encrypted(
+            &dir.path().join("data.redb"),
+            options,
+            keys,
+            1,
+            &dir.path().join("rekey.journal"),
+        )
+        .unwrap();
+        Self { engine, _dir: dir }
+    }
 }
 
 impl Engine for TempEngine {
@@ -60,53 +79,9 @@ fn conformance_on_faulty_backend_without_faults() {
     });
 }
 
-/// An encrypted redb engine over a file in a temporary directory.
-struct TempEncrypted {
-    engine: RedbEngine,
-    _dir: TempDir,
-}
-
-impl TempEncrypted {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
-        let options = RedbOptions {
-            cache_size_bytes: 16 << 20,
-            ..RedbOptions::default()
-        };
-        let (engine, _) = RedbEngine::open_encrypted(
-            &dir.path().join("data.redb"),
-            options,
-            keys,
-            1,
-            &dir.path().join("rekey.journal"),
-        )
-        .unwrap();
-        Self { engine, _dir: dir }
-    }
-}
-
-impl Engine for TempEncrypted {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.engine.get(key)
-    }
-    fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
-        self.engine.scan(range, direction)
-    }
-    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
-        self.engine.write(batch, durability)
-    }
-    fn flush(&self) -> Result<()> {
-        self.engine.flush()
-    }
-    fn status(&self) -> Result<Status> {
-        self.engine.status()
-    }
-}
-
 #[test]
 fn conformance_on_encrypted_file() {
-    conformance::run_all(&TempEncrypted::new);
+    conformance::run_all(&TempEngine::encrypted);
 }
 
 #[test]

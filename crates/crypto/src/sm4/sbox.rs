@@ -152,18 +152,8 @@ fn compute() -> Tables {
     let l = |x: u8| apply(&a, x) ^ c;
     let sbox: [u8; 256] = std::array::from_fn(|x| l(inverse(l(x as u8), SM4_POLY)));
 
-    // AES: S_AES(x) = aff(I_AES(x)) ^ 0x63, aff(b)_i = b_i ^ b_(i+4) ^ b_(i+5) ^ b_(i+6) ^ b_(i+7).
-    let aff: Linear = std::array::from_fn(|i| {
-        let b = 1u8 << i;
-        (0..8).fold(0u8, |out, bit| {
-            let v = (b >> bit & 1)
-                ^ (b >> ((bit + 4) % 8) & 1)
-                ^ (b >> ((bit + 5) % 8) & 1)
-                ^ (b >> ((bit + 6) % 8) & 1)
-                ^ (b >> ((bit + 7) % 8) & 1);
-            out | v << bit
-        })
-    });
+    // AES: S_AES(x) = aff(I_AES(x)) ^ 0x63.
+    let aff: Linear = std::array::from_fn(|i| aes_affine(1 << i));
     let aff_inverse =
         invert(&aff).unwrap_or_else(|| unreachable!("AES's affine map is invertible"));
 
@@ -205,18 +195,16 @@ fn compute() -> Tables {
     }
 }
 
+/// The linear part of AES's affine map: bit i of the result is
+/// `b_i ^ b_(i+4) ^ b_(i+5) ^ b_(i+6) ^ b_(i+7)` (indices mod 8).
+fn aes_affine(b: u8) -> u8 {
+    b ^ b.rotate_right(4) ^ b.rotate_right(5) ^ b.rotate_right(6) ^ b.rotate_right(7)
+}
+
 /// The AES S-box, computed (for tests of the construction).
 #[cfg(test)]
 fn aes_sbox(x: u8) -> u8 {
-    let v = inverse(x, AES_POLY);
-    (0..8).fold(0x63u8, |out, bit| {
-        let b = (v >> bit & 1)
-            ^ (v >> ((bit + 4) % 8) & 1)
-            ^ (v >> ((bit + 5) % 8) & 1)
-            ^ (v >> ((bit + 6) % 8) & 1)
-            ^ (v >> ((bit + 7) % 8) & 1);
-        out ^ b << bit
-    })
+    aes_affine(inverse(x, AES_POLY)) ^ 0x63
 }
 
 /// SM4's τ: the S-box on each byte of a word.

@@ -573,12 +573,7 @@ impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
         }
         let end = offset + out.len() as u64;
         if offset < PAGE {
-            if end > HEADER_CAPACITY as u64 {
-                return Err(bug(format!(
-                    "redb read bytes {offset}..{end} of the header page; only \
-                     0..{HEADER_CAPACITY} are stored"
-                )));
-            }
+            check_header_range("read", offset, end)?;
             let header = f.read_header()?;
             out.copy_from_slice(&header[offset as usize..end as usize]);
             return Ok(());
@@ -586,16 +581,8 @@ impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
         let (first, last) = (offset / PAGE, (end - 1) / PAGE);
         let _guards = f.shared(first, last);
         let buf = f.read_slots(first, last)?;
-        let mut pos = offset;
-        let mut written = 0;
-        while pos < end {
-            let page = pos / PAGE;
-            let within = (pos % PAGE) as usize;
-            let n = ((PAGE as usize - within) as u64).min(end - pos) as usize;
-            let slot = (page - first) as usize * SLOT as usize;
-            out[written..written + n].copy_from_slice(&buf[slot + within..slot + within + n]);
-            written += n;
-            pos += n as u64;
+        for piece in pieces(offset, end, first) {
+            out[piece.data].copy_from_slice(&buf[piece.slot]);
         }
         Ok(())
     }
@@ -615,12 +602,7 @@ impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
         }
         let end = offset + data.len() as u64;
         if offset < PAGE {
-            if end > HEADER_CAPACITY as u64 {
-                return Err(bug(format!(
-                    "redb wrote bytes {offset}..{end} of the header page; only \
-                     0..{HEADER_CAPACITY} are stored"
-                )));
-            }
+            check_header_range("wrote", offset, end)?;
             return f.write_header(offset as usize, data);
         }
         let (first, last) = (offset / PAGE, (end - 1) / PAGE);
@@ -633,16 +615,8 @@ impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
         } else {
             f.read_slots(first, last)?
         };
-        let mut pos = offset;
-        let mut read = 0;
-        while pos < end {
-            let page = pos / PAGE;
-            let within = (pos % PAGE) as usize;
-            let n = ((PAGE as usize - within) as u64).min(end - pos) as usize;
-            let slot = (page - first) as usize * SLOT as usize;
-            buf[slot + within..slot + within + n].copy_from_slice(&data[read..read + n]);
-            read += n;
-            pos += n as u64;
+        for piece in pieces(offset, end, first) {
+            buf[piece.slot].copy_from_slice(&data[piece.data]);
         }
         for (i, slot) in buf.chunks_mut(SLOT as usize).enumerate() {
             f.seal(first + i as u64, slot);
@@ -653,6 +627,43 @@ impl<B: redb::StorageBackend> redb::StorageBackend for EncryptedBackend<B> {
     fn close(&self) -> io::Result<()> {
         self.file.inner.close()
     }
+}
+
+/// One page's share of a logical byte range: where it lies in the caller's buffer and in a
+/// buffer of whole slots starting at page `first`.
+struct Piece {
+    data: std::ops::Range<usize>,
+    slot: std::ops::Range<usize>,
+}
+
+/// The pieces of logical bytes `offset..end` (past the header page), page by page.
+fn pieces(offset: u64, end: u64, first: u64) -> impl Iterator<Item = Piece> {
+    let mut pos = offset;
+    std::iter::from_fn(move || {
+        if pos >= end {
+            return None;
+        }
+        let within = pos % PAGE;
+        let n = (PAGE - within).min(end - pos);
+        let slot = (pos / PAGE - first) * SLOT + within;
+        let data = (pos - offset) as usize;
+        pos += n;
+        Some(Piece {
+            data: data..data + n as usize,
+            slot: slot as usize..(slot + n) as usize,
+        })
+    })
+}
+
+/// redb keeps its header in the first 320 bytes; the header slot stores 480.
+fn check_header_range(verb: &str, offset: u64, end: u64) -> io::Result<()> {
+    if end > HEADER_CAPACITY as u64 {
+        return Err(bug(format!(
+            "redb {verb} bytes {offset}..{end} of the header page; only 0..{HEADER_CAPACITY} \
+             are stored"
+        )));
+    }
+    Ok(())
 }
 
 /// The re-key journal: the new slots of one batch, sealed as a whole under the active key.
