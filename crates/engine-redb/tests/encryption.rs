@@ -95,6 +95,16 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A directory holding the [`rows`] under a fresh key, closed.
+fn loaded() -> (Dir, Arc<KeyRing>) {
+    let mut dir = Dir::new();
+    let keys = ring(&[(1, &Key::random())], 1);
+    let (engine, _) = dir.open(&keys).unwrap();
+    load(&engine);
+    drop(engine);
+    (dir, keys)
+}
+
 #[test]
 fn nothing_is_stored_in_the_clear() {
     let mut dir = Dir::new();
@@ -124,11 +134,7 @@ fn nothing_is_stored_in_the_clear() {
 
 #[test]
 fn a_wrong_key_is_refused_and_changes_nothing() {
-    let mut dir = Dir::new();
-    let keys = ring(&[(1, &Key::random())], 1);
-    let (engine, _) = dir.open(&keys).unwrap();
-    load(&engine);
-    drop(engine);
+    let (mut dir, keys) = loaded();
     let before = std::fs::read(dir.data()).unwrap();
     let wrong = ring(&[(1, &Key::random())], 1);
     match dir.open(&wrong) {
@@ -163,11 +169,7 @@ fn a_plaintext_file_is_not_opened_as_encrypted() {
 /// is not in use); never different rows, never a panic.
 #[test]
 fn tampering_is_detected_and_never_returned_as_data() {
-    let mut dir = Dir::new();
-    let keys = ring(&[(1, &Key::random())], 1);
-    let (engine, _) = dir.open(&keys).unwrap();
-    load(&engine);
-    drop(engine);
+    let (mut dir, keys) = loaded();
     let good = std::fs::read(dir.data()).unwrap();
     let mut rng = StdRng::seed_from_u64(5);
     let (mut detected, mut harmless) = (0, 0);
@@ -204,11 +206,7 @@ fn tampering_is_detected_and_never_returned_as_data() {
 
 #[test]
 fn zeroed_and_truncated_files_are_corruption() {
-    let mut dir = Dir::new();
-    let keys = ring(&[(1, &Key::random())], 1);
-    let (engine, _) = dir.open(&keys).unwrap();
-    load(&engine);
-    drop(engine);
+    let (mut dir, keys) = loaded();
     let good = std::fs::read(dir.data()).unwrap();
     let mut zeroed = good.clone();
     for b in &mut zeroed[8192..] {
