@@ -23,6 +23,7 @@ type Error = Box<dyn std::error::Error>;
 
 const USAGE: &str = "\
 usage: zizhu-sqlbench --pg CONNINFO [--rows N] [--join-rows N] [--quick] [--json FILE] [--only TEXT]
+       zizhu-sqlbench --server CONNINFO [--analyze] [--rows N] [--join-rows N] [--quick] [--json FILE]
 
 Loads the same tables into ZizhuDB (embedded, in a scratch directory) and into the PostgreSQL
 server CONNINFO names (a psql connection string; the tables t, a and b are replaced), runs each
@@ -33,7 +34,11 @@ workload on both, and prints a Markdown table of the times and their ratio.
   --quick         100000 / 10000 rows and fewer repetitions: a smoke run
   --json FILE     also write the results as JSON
   --only TEXT     run only the workloads whose name contains TEXT (for profiling)
-  --no-encryption ZizhuDB without encryption at rest (the default is SM4-GCM, as in production)";
+  --no-encryption ZizhuDB without encryption at rest (the default is SM4-GCM, as in production)
+
+With --server, one server (ZizhuDB or PostgreSQL, through psql like PostgreSQL above) is
+loaded and measured alone, and the JSON lists its times; bench/compare.py runs it against each
+system in turn. --analyze runs VACUUM ANALYZE after the load (for PostgreSQL).";
 
 struct Options {
     pg: String,
@@ -43,6 +48,8 @@ struct Options {
     json: Option<String>,
     only: Option<String>,
     encrypted: bool,
+    server: Option<String>,
+    analyze: bool,
 }
 
 fn options() -> Result<Options, Error> {
@@ -55,6 +62,8 @@ fn options() -> Result<Options, Error> {
         json: None,
         only: None,
         encrypted: true,
+        server: None,
+        analyze: false,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
@@ -65,6 +74,8 @@ fn options() -> Result<Options, Error> {
             "--json" => o.json = Some(value()?),
             "--only" => o.only = Some(value()?),
             "--no-encryption" => o.encrypted = false,
+            "--server" => o.server = Some(value()?),
+            "--analyze" => o.analyze = true,
             "--quick" => {
                 o.quick = true;
                 o.rows = 100_000;
@@ -77,8 +88,8 @@ fn options() -> Result<Options, Error> {
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
-    if o.pg.is_empty() {
-        return Err(format!("--pg is required\n{USAGE}").into());
+    if o.pg.is_empty() && o.server.is_none() {
+        return Err(format!("--pg or --server is required\n{USAGE}").into());
     }
     Ok(o)
 }
@@ -133,7 +144,9 @@ struct Postgres {
 const DONE: &str = "@@zizhu-bench-done@@";
 
 impl Postgres {
-    fn connect(conninfo: &str) -> Result<Self, Error> {
+    /// psql on `conninfo`; with `backend`, the server is PostgreSQL and its backend process
+    /// is found (for memory figures).
+    fn connect(conninfo: &str, backend: bool) -> Result<Self, Error> {
         let mut child = Command::new("psql")
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", conninfo])
             .stdin(Stdio::piped())
@@ -148,8 +161,10 @@ impl Postgres {
             stdout,
             backend: None,
         };
-        let lines = pg.send("SELECT pg_backend_pid();")?;
-        pg.backend = lines.first().and_then(|l| l.trim().parse().ok());
+        if backend {
+            let lines = pg.send("SELECT pg_backend_pid();")?;
+            pg.backend = lines.first().and_then(|l| l.trim().parse().ok());
+        }
         pg.send("\\timing on")?;
         Ok(pg)
     }
@@ -391,6 +406,43 @@ fn show(d: Duration) -> String {
     }
 }
 
+/// `--server`: one server through psql, alone.
+fn run_server(o: &Options, conninfo: &str) -> Result<(), Error> {
+    let mut server = Postgres::connect(conninfo, false)?;
+    let load_sql = load(o.rows, o.join_rows);
+    let loaded: Duration = server.run(&load_sql)?.into_iter().sum();
+    if o.analyze {
+        server.run(&["VACUUM ANALYZE".to_string()])?;
+    }
+    let mut json = vec![format!(
+        "{{\"workload\": \"load (INSERT ... SELECT, CREATE INDEX)\", \"statements\": {}, \"server_ms\": {}}}",
+        load_sql.len(),
+        loaded.as_secs_f64() * 1e3
+    )];
+    for w in workloads(o) {
+        if o.only
+            .as_ref()
+            .is_some_and(|only| !w.name.contains(only.as_str()))
+        {
+            continue;
+        }
+        let first = measure(&mut server, &w)?;
+        let second = measure(&mut server, &w)?;
+        let median = first.median.min(second.median);
+        println!("{}: {}", w.name, show(median));
+        json.push(format!(
+            "{{\"workload\": \"{}\", \"statements\": {}, \"server_ms\": {}}}",
+            w.name,
+            w.statements.len(),
+            median.as_secs_f64() * 1e3
+        ));
+    }
+    if let Some(path) = &o.json {
+        std::fs::write(path, format!("[\n  {}\n]\n", json.join(",\n  ")))?;
+    }
+    Ok(())
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("zizhu-sqlbench: {e}");
@@ -400,6 +452,9 @@ fn main() {
 
 fn run() -> Result<(), Error> {
     let o = options()?;
+    if let Some(conninfo) = &o.server {
+        return run_server(&o, conninfo);
+    }
     let dir = tempfile::tempdir()?;
     let options = if o.encrypted {
         zizhu_sql::OpenOptions::key_file(dir.path().join("master.key"))
@@ -410,7 +465,7 @@ fn run() -> Result<(), Error> {
     let mut zizhu = Zizhu {
         session: db.session(),
     };
-    let mut pg = Postgres::connect(&o.pg)?;
+    let mut pg = Postgres::connect(&o.pg, true)?;
 
     let load_sql = load(o.rows, o.join_rows);
     eprintln!(
