@@ -18,6 +18,7 @@ use pgwire::api::auth::sasl::scram::gen_salted_password;
 use pgwire::api::auth::{AuthSource, LoginInfo, Password};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use rand::{Rng, RngCore};
+use zizhu_crypto::{hex, unhex};
 
 /// PBKDF2 rounds for new verifiers (PostgreSQL's default).
 pub const ITERATIONS: usize = 4096;
@@ -36,20 +37,6 @@ struct Verifier {
 #[derive(Debug)]
 pub struct Users {
     users: HashMap<String, Verifier>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The users file's name in the data directory.

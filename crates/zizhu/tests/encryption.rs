@@ -18,7 +18,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{run, serve_command, text, Server};
+use support::{assert_refused, run, serve_command, text, Server};
 
 /// Lower case, as unquoted identifiers become.
 const MARKER: &str = "zzmarker7c41e9";
@@ -231,10 +231,7 @@ fn refused_start(root: &Path, args: &[&OsStr], envs: &[(&str, &str)], message: &
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    assert!(!out.status.success(), "started with {args:?} {envs:?}");
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains(message), "{args:?} {envs:?}: {stderr}");
+    assert_refused(&mut cmd, message);
 }
 
 #[test]
@@ -277,17 +274,12 @@ fn a_wrong_or_missing_master_key_is_refused_and_changes_nothing() {
     refused_start(root, &[OsStr::new("--no-encryption")], &[], "is encrypted");
     // A key from the environment is used when no key file is named.
     let data = root.join("data");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zizhu"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env("ZIZHU_MASTER_KEY", "ffeeddccbbaa99887766554433221100")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("the master key does not open the key store"),
-        "{}",
-        text(&out.stderr)
+    assert_refused(
+        std::process::Command::new(env!("CARGO_BIN_EXE_zizhu"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .env("ZIZHU_MASTER_KEY", "ffeeddccbbaa99887766554433221100"),
+        "the master key does not open the key store",
     );
     assert_eq!(
         snapshot(&data),
@@ -306,18 +298,13 @@ fn a_wrong_or_missing_master_key_is_refused_and_changes_nothing() {
 fn a_key_file_inside_the_data_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zizhu"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .arg("--master-key-file")
-        .arg(data.join("master.key"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("inside the data directory"),
-        "{}",
-        text(&out.stderr)
+    assert_refused(
+        std::process::Command::new(env!("CARGO_BIN_EXE_zizhu"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .arg("--master-key-file")
+            .arg(data.join("master.key")),
+        "inside the data directory",
     );
     assert!(!data.exists());
 }

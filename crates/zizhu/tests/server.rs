@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{python, run, text, Server, PASSWORD};
+use support::{assert_refused, python, run, text, Server, PASSWORD};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -90,19 +90,14 @@ fn logins_need_the_password_and_an_existing_database() {
 #[test]
 fn a_data_directory_serves_one_server() {
     let server = Server::start();
-    let out = Command::new(env!("CARGO_BIN_EXE_zizhu"))
-        .args(["serve", "--data-dir"])
-        .arg(server.data_dir())
-        .arg("--master-key-file")
-        .arg(server.key_file())
-        .args(["--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("in use by another zizhu process"),
-        "{}",
-        text(&out.stderr)
+    assert_refused(
+        Command::new(env!("CARGO_BIN_EXE_zizhu"))
+            .args(["serve", "--data-dir"])
+            .arg(server.data_dir())
+            .arg("--master-key-file")
+            .arg(server.key_file())
+            .args(["--listen", "127.0.0.1:0"]),
+        "in use by another zizhu process",
     );
 }
 

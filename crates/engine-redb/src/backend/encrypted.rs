@@ -206,6 +206,44 @@ fn slot_offset(page: u64) -> u64 {
     DATA_START + (page - 1) * SLOT
 }
 
+/// Where slot `page` lies (page 0 is the header): physical offset, length, and the number its
+/// associated data carries.
+fn slot_place(page: u64) -> (u64, usize, u64) {
+    if page == 0 {
+        (HEADER_SLOT, HEADER_SLOT_LEN, HEADER_INDEX)
+    } else {
+        (slot_offset(page), SLOT as usize, page)
+    }
+}
+
+/// A slot's trailer: tag, nonce, data key number.
+struct Trailer {
+    tag: [u8; TAG_LEN],
+    nonce: [u8; NONCE_LEN],
+    key_id: u32,
+}
+
+impl Trailer {
+    /// The trailer at the end of `slot` (or `slot` itself, if it is just a trailer); `None`
+    /// if it is zeros, as in a slot never written.
+    fn of(slot: &[u8]) -> Option<Self> {
+        let t = &slot[slot.len() - TRAILER..];
+        if t.iter().all(|b| *b == 0) {
+            return None;
+        }
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(&t[..TAG_LEN]);
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&t[TAG_LEN..TAG_LEN + NONCE_LEN]);
+        let k = &t[TAG_LEN + NONCE_LEN..];
+        Some(Self {
+            tag,
+            nonce,
+            key_id: u32::from_be_bytes([k[0], k[1], k[2], k[3]]),
+        })
+    }
+}
+
 /// The logical length of a physical file of `len` bytes.
 fn logical_len(len: u64) -> u64 {
     if len <= DATA_START {
@@ -284,20 +322,18 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
 
     /// Opens slot `index` in place; `what` names it in errors.
     fn open_slot(&self, index: u64, slot: &mut [u8], what: &dyn Fn() -> String) -> io::Result<()> {
-        let (body, trailer) = slot.split_at_mut(slot.len() - TRAILER);
-        if trailer.iter().all(|b| *b == 0) && body.iter().all(|b| *b == 0) {
+        let trailer = Trailer::of(slot);
+        let body_len = slot.len() - TRAILER;
+        let body = &mut slot[..body_len];
+        let Some(Trailer { tag, nonce, key_id }) = trailer else {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
-            return Err(corruption(format!(
-                "{} was never written: the data file was zeroed or truncated",
-                what()
-            )));
-        }
-        let key_id = u32::from_be_bytes([
-            trailer[TAG_LEN + NONCE_LEN],
-            trailer[TAG_LEN + NONCE_LEN + 1],
-            trailer[TAG_LEN + NONCE_LEN + 2],
-            trailer[TAG_LEN + NONCE_LEN + 3],
-        ]);
+            let what = what();
+            return Err(corruption(if body.iter().all(|b| *b == 0) {
+                format!("{what} was never written: the data file was zeroed or truncated")
+            } else {
+                format!("{what} failed authentication: the data file was altered or damaged")
+            }));
+        };
         let Some(cipher) = self.keys.get(key_id) else {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             return Err(corruption(format!(
@@ -306,10 +342,6 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
                 what()
             )));
         };
-        let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(&trailer[..TAG_LEN]);
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&trailer[TAG_LEN..TAG_LEN + NONCE_LEN]);
         cipher
             .open(&nonce, &self.aad(index), body, &tag)
             .map_err(|_| {
@@ -323,35 +355,34 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
         Ok(())
     }
 
-    fn read_header(&self) -> io::Result<[u8; HEADER_CAPACITY]> {
-        let mut cached = self.header.lock();
+    /// The header's plaintext from the cache or the file. A header slot never written reads
+    /// as zeros when `fresh_ok` (redb is about to write the first header), else as corruption.
+    fn load_header(
+        &self,
+        cached: &mut Option<[u8; HEADER_CAPACITY]>,
+        fresh_ok: bool,
+    ) -> io::Result<[u8; HEADER_CAPACITY]> {
         if let Some(header) = *cached {
             return Ok(header);
         }
         let mut slot = [0u8; HEADER_SLOT_LEN];
         self.inner.read(HEADER_SLOT, &mut slot)?;
-        self.open_slot(HEADER_INDEX, &mut slot, &|| "the database header".into())?;
         let mut header = [0u8; HEADER_CAPACITY];
-        header.copy_from_slice(&slot[..HEADER_CAPACITY]);
+        if !(fresh_ok && slot.iter().all(|b| *b == 0)) {
+            self.open_slot(HEADER_INDEX, &mut slot, &|| "the database header".into())?;
+            header.copy_from_slice(&slot[..HEADER_CAPACITY]);
+        }
         *cached = Some(header);
         Ok(header)
     }
 
+    fn read_header(&self) -> io::Result<[u8; HEADER_CAPACITY]> {
+        self.load_header(&mut self.header.lock(), false)
+    }
+
     fn write_header(&self, offset: usize, data: &[u8]) -> io::Result<()> {
         let mut cached = self.header.lock();
-        let mut header = match *cached {
-            Some(h) => h,
-            None => {
-                drop(cached);
-                let h = if self.inner.len()? > HEADER_SLOT && !self.header_unwritten()? {
-                    self.read_header()?
-                } else {
-                    [0u8; HEADER_CAPACITY]
-                };
-                cached = self.header.lock();
-                h
-            }
-        };
+        let mut header = self.load_header(&mut cached, true)?;
         header[offset..offset + data.len()].copy_from_slice(data);
         let mut slot = [0u8; HEADER_SLOT_LEN];
         slot[..HEADER_CAPACITY].copy_from_slice(&header);
@@ -362,23 +393,18 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
         Ok(())
     }
 
-    fn header_unwritten(&self) -> io::Result<bool> {
-        let mut slot = [0u8; HEADER_SLOT_LEN];
-        self.inner.read(HEADER_SLOT, &mut slot)?;
-        Ok(slot.iter().all(|b| *b == 0))
-    }
-
     /// Reads and opens slots `first..=last` into one buffer of whole slots.
     fn read_slots(&self, first: u64, last: u64) -> io::Result<Vec<u8>> {
         let count = (last - first + 1) as usize;
         let mut buf = vec![0u8; count * SLOT as usize];
-        let end = slot_offset(last) + SLOT;
-        if end > self.inner.len()? {
-            return Err(corruption(format!(
-                "page {last} lies past the end of the data file: it was truncated"
-            )));
-        }
-        self.inner.read(slot_offset(first), &mut buf)?;
+        self.inner
+            .read(slot_offset(first), &mut buf)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => corruption(format!(
+                    "page {last} lies past the end of the data file: it was truncated"
+                )),
+                _ => e,
+            })?;
         for (i, slot) in buf.chunks_mut(SLOT as usize).enumerate() {
             let page = first + i as u64;
             self.open_slot(page, slot, &|| format!("page {page}"))?;
@@ -405,24 +431,16 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
     /// written.
     pub fn slot_key(&self, page: u64) -> io::Result<Option<u32>> {
         let _guard = self.exclusive(page);
-        let (offset, len) = if page == 0 {
-            (HEADER_SLOT, HEADER_SLOT_LEN as u64)
-        } else {
-            (slot_offset(page), SLOT)
-        };
+        Ok(self.read_trailer(page)?.map(|t| t.key_id))
+    }
+
+    /// The trailer of slot `page` as the file holds it now.
+    fn read_trailer(&self, page: u64) -> io::Result<Option<Trailer>> {
+        let (offset, len, _) = slot_place(page);
         let mut trailer = [0u8; TRAILER];
         self.inner
-            .read(offset + len - TRAILER as u64, &mut trailer)?;
-        if trailer.iter().all(|b| *b == 0) {
-            return Ok(None);
-        }
-        let at = TAG_LEN + NONCE_LEN;
-        Ok(Some(u32::from_be_bytes([
-            trailer[at],
-            trailer[at + 1],
-            trailer[at + 2],
-            trailer[at + 3],
-        ])))
+            .read(offset + (len - TRAILER) as u64, &mut trailer)?;
+        Ok(Trailer::of(&trailer))
     }
 
     /// Re-seals slots `first..end` (page 0 is the header) that are sealed under another key
@@ -441,11 +459,7 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
         let mut batch = RekeyBatch::default();
         for page in first..end {
             let _guard = self.exclusive(page);
-            let (offset, len, index) = if page == 0 {
-                (HEADER_SLOT, HEADER_SLOT_LEN, HEADER_INDEX)
-            } else {
-                (slot_offset(page), SLOT as usize, page)
-            };
+            let (offset, len, index) = slot_place(page);
             let mut slot = vec![0u8; len];
             match self.inner.read(offset, &mut slot) {
                 Ok(()) => {}
@@ -453,21 +467,10 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(e),
             }
-            let trailer = &slot[len - TRAILER..];
-            if trailer.iter().all(|b| *b == 0) {
-                continue;
-            }
-            let key_id = u32::from_be_bytes([
-                trailer[TRAILER - 4],
-                trailer[TRAILER - 3],
-                trailer[TRAILER - 2],
-                trailer[TRAILER - 1],
-            ]);
-            if key_id == active {
-                continue;
-            }
-            let mut old_nonce = [0u8; NONCE_LEN];
-            old_nonce.copy_from_slice(&trailer[TAG_LEN..TAG_LEN + NONCE_LEN]);
+            let old_nonce = match Trailer::of(&slot) {
+                Some(t) if t.key_id != active => t.nonce,
+                _ => continue,
+            };
             if self
                 .open_slot(index, &mut slot, &|| format!("page {page}"))
                 .is_err()
@@ -484,24 +487,14 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
         journal::write(journal, &self.keys, &self.file_id, &staged)?;
         for (page, old_nonce, slot) in &staged {
             let _guard = self.exclusive(*page);
-            let offset = if *page == 0 {
-                HEADER_SLOT
-            } else {
-                slot_offset(*page)
-            };
-            let mut trailer = [0u8; TRAILER];
-            match self
-                .inner
-                .read(offset + slot.len() as u64 - TRAILER as u64, &mut trailer)
-            {
-                Ok(()) => {}
+            match self.read_trailer(*page) {
+                Ok(Some(t)) if t.nonce == *old_nonce => {}
+                // Rewritten by redb since it was read (or gone, if redb shrank the file).
+                Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => continue,
                 Err(e) => return Err(e),
             }
-            if trailer[TAG_LEN..TAG_LEN + NONCE_LEN] != old_nonce[..] {
-                continue;
-            }
-            self.inner.write(offset, slot)?;
+            self.inner.write(slot_place(*page).0, slot)?;
             batch.resealed += 1;
         }
         self.inner.sync_data()?;
@@ -531,11 +524,7 @@ impl<B: redb::StorageBackend> EncryptedFile<B> {
         };
         let mut restored = 0;
         for (page, slot) in entries {
-            let (offset, index) = if page == 0 {
-                (HEADER_SLOT, HEADER_INDEX)
-            } else {
-                (slot_offset(page), page)
-            };
+            let (offset, _, index) = slot_place(page);
             let mut current = vec![0u8; slot.len()];
             let intact = self.inner.read(offset, &mut current).is_ok()
                 && self

@@ -184,6 +184,14 @@ pub fn run(mut cmd: Command, stdin: &str, package: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `cmd`, which must fail saying `message` on its standard error.
+pub fn assert_refused(cmd: &mut Command, message: &str) {
+    let out = cmd.output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{cmd:?} succeeded: {stderr}");
+    assert!(stderr.contains(message), "{cmd:?}: {stderr}");
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
