@@ -28,12 +28,16 @@ use pgwire::api::results::{
     QueryResponse, Response, Tag,
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
-use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
+use pgwire::messages::extendedquery::{
+    Bind, BindComplete, Close, CloseComplete, Describe, Parse, ParseComplete,
+    TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
@@ -43,6 +47,7 @@ use zizhu_sql::types::DataType;
 use zizhu_sql::{CopyIn, Database, Prepared, RedbEngine, Session, StatementResult};
 use zizhu_types::Value;
 
+use crate::batch::Batched;
 use crate::wire;
 
 /// A connection's SQL session.
@@ -67,32 +72,28 @@ impl Connection {
     }
 }
 
-/// Runs `f` on the connection's session on the blocking pool, cancelling it through the
-/// session's interrupt if `statement_timeout` passes first.
-async fn with_session<T: Send + 'static>(
-    conn: &Arc<Connection>,
-    f: impl FnOnce(&mut Session<RedbEngine>) -> T + Send + 'static,
-) -> PgWireResult<T> {
+/// Runs `f` on the connection's session, on the connection's own thread, cancelling it
+/// through the session's interrupt if `statement_timeout` passes first. The timer runs on
+/// the server's shared runtime, as this thread is busy with the statement.
+fn with_session<T>(
+    timers: &tokio::runtime::Handle,
+    conn: &Connection,
+    f: impl FnOnce(&mut Session<RedbEngine>) -> T,
+) -> T {
     conn.interrupt.reset();
-    let timeout = conn.session.lock().settings().statement_timeout();
-    let task = {
-        let conn = conn.clone();
-        tokio::task::spawn_blocking(move || f(&mut conn.session.lock()))
-    };
-    tokio::pin!(task);
-    let joined = match timeout {
-        None => task.await,
-        Some(limit) => {
-            tokio::select! {
-                joined = &mut task => joined,
-                () = tokio::time::sleep(limit) => {
-                    conn.interrupt.time_out();
-                    task.await
-                }
-            }
-        }
-    };
-    joined.map_err(|e| PgWireError::ApiError(Box::new(e)))
+    let mut session = conn.session.lock();
+    let timer = session.settings().statement_timeout().map(|limit| {
+        let interrupt = conn.interrupt.clone();
+        timers.spawn(async move {
+            tokio::time::sleep(limit).await;
+            interrupt.time_out();
+        })
+    });
+    let result = f(&mut session);
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    result
 }
 
 /// A connection's cancel key: the pid and secret it was sent in BackendKeyData.
@@ -107,19 +108,23 @@ struct Registry {
 /// The handlers shared by all connections.
 pub struct Handler {
     db: Arc<Database<RedbEngine>>,
+    /// The server's shared runtime, which keeps statement timers.
+    timers: tokio::runtime::Handle,
     parser: Arc<Parser>,
     registry: Arc<Registry>,
 }
 
 impl Handler {
     /// Handlers over a database.
-    pub fn new(db: Arc<Database<RedbEngine>>) -> Self {
+    pub fn new(db: Arc<Database<RedbEngine>>, timers: tokio::runtime::Handle) -> Self {
         let registry = Arc::new(Registry::default());
         Self {
             parser: Arc::new(Parser {
                 db: db.clone(),
                 registry: registry.clone(),
+                timers: timers.clone(),
             }),
+            timers,
             db,
             registry,
         }
@@ -250,7 +255,7 @@ impl SimpleQueryHandler for Handler {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let conn = connection(&self.db, &self.registry, client);
         let sql = query.query;
-        let results = with_session(&conn, move |s| s.execute_each(&sql)).await?;
+        let results = with_session(&self.timers, &conn, move |s| s.execute_each(&sql));
         if results.is_empty() {
             client
                 .feed(PgWireBackendMessage::EmptyQueryResponse(
@@ -311,6 +316,7 @@ impl SimpleQueryHandler for Handler {
 pub struct Parser {
     db: Arc<Database<RedbEngine>>,
     registry: Arc<Registry>,
+    timers: tokio::runtime::Handle,
 }
 
 #[async_trait]
@@ -336,7 +342,7 @@ impl QueryParser for Parser {
             })
             .collect();
         let sql = sql.to_string();
-        let prepared = with_session(&conn, move |s| s.prepare(&sql, &given)).await?;
+        let prepared = with_session(&self.timers, &conn, move |s| s.prepare(&sql, &given));
         prepared
             .map(|p| Some(Arc::new(p)))
             .map_err(|e| sql_error(&e))
@@ -367,6 +373,91 @@ impl ExtendedQueryHandler for Handler {
         self.parser.clone()
     }
 
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // As pgwire's own, but the reply waits for Sync or Flush ([`crate::batch`]).
+        let parser = self.query_parser();
+        match StoredStatement::parse(client, &message, parser).await? {
+            Some(stmt) => client.portal_store().put_statement(Arc::new(stmt)),
+            None => {
+                let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+                client.portal_store().put_empty_statement(name)
+            }
+        }
+        client
+            .feed(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // As pgwire's own, but the reply waits for Sync or Flush ([`crate::batch`]).
+        let statement_name = message.statement_name.as_deref().unwrap_or(DEFAULT_NAME);
+        match client.portal_store().get_statement(statement_name) {
+            Some(Entry::Value(statement)) => {
+                let portal = Portal::try_new(&message, statement)?;
+                client.portal_store().put_portal(Arc::new(portal));
+            }
+            Some(Entry::Empty) => {
+                if !message.parameters.is_empty() {
+                    return Err(sql_error(&zizhu_sql::errinput!(
+                        ProtocolViolation,
+                        "bind message supplies {} parameters, but prepared statement \"{}\" requires 0",
+                        message.parameters.len(),
+                        message.statement_name.as_deref().unwrap_or("")
+                    )));
+                }
+                let portal_name = message.portal_name.as_deref().unwrap_or(DEFAULT_NAME);
+                client.portal_store().put_empty_portal(portal_name);
+            }
+            None => return Err(PgWireError::StatementNotFound(statement_name.to_owned())),
+        }
+        client
+            .feed(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_close<C>(&self, client: &mut C, message: Close) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => client.portal_store().rm_statement(name),
+            TARGET_TYPE_BYTE_PORTAL => client.portal_store().rm_portal(name),
+            _ => {}
+        }
+        client
+            .feed(PgWireBackendMessage::CloseComplete(CloseComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self._on_describe(&mut Batched(client), message).await
+    }
+
     async fn on_execute<C>(
         &self,
         client: &mut C,
@@ -378,7 +469,7 @@ impl ExtendedQueryHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let result = self._on_execute(client, message).await;
+        let result = self._on_execute(&mut Batched(client), message).await;
         // ReadyForQuery at Sync reports the session's own state.
         let conn = connection(&self.db, &self.registry, client);
         client.set_transaction_status(conn.status());
@@ -460,7 +551,9 @@ impl ExtendedQueryHandler for Handler {
         }
         let conn = connection(&self.db, &self.registry, client);
         let format = portal.result_column_format.clone();
-        let result = with_session(&conn, move |s| s.execute_prepared(&prepared, values)).await?;
+        let result = with_session(&self.timers, &conn, move |s| {
+            s.execute_prepared(&prepared, values)
+        });
         match result {
             Ok(result) => Ok(response(result, Some(&format))),
             Err(err) => Err(sql_error(&err)),
@@ -496,7 +589,7 @@ impl CopyHandler for Handler {
                 "CopyDone without a COPY in progress".into(),
             ));
         };
-        let result = with_session(&conn, move |s| s.copy_in(&copy, &data)).await?;
+        let result = with_session(&self.timers, &conn, move |s| s.copy_in(&copy, &data));
         client.set_transaction_status(conn.status());
         match result {
             Ok(result) => {
@@ -516,7 +609,7 @@ impl CopyHandler for Handler {
         let conn = connection(&self.db, &self.registry, client);
         conn.copy.lock().take();
         // A COPY inside a block fails the block, as any failed statement does.
-        let _ = with_session(&conn, |s| s.fail_block()).await;
+        with_session(&self.timers, &conn, |s| s.fail_block());
         client.set_transaction_status(conn.status());
         sql_error(&zizhu_sql::errinput!(
             QueryCanceled,

@@ -49,9 +49,6 @@ On the first start the superuser is $ZIZHU_USER (default zizhu) with the passwor
 $ZIZHU_PASSWORD; without it a strong password is generated and printed once.
 SIGINT or SIGTERM stops the server.";
 
-/// Stack size of the threads statements run on.
-const STATEMENT_STACK: usize = 64 << 20;
-
 struct ServeOptions {
     data_dir: PathBuf,
     listen: SocketAddr,
@@ -226,11 +223,10 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
             );
         }
     }
+    // Accepts connections and keeps statement timers; statements run on each connection's
+    // own thread (Server::run).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Statements run on these threads; one nested to the parser's depth limit needs more
-        // than the 2 MiB default in unoptimized builds (the memory is reserved, not used).
-        .thread_stack_size(STATEMENT_STACK)
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async {
@@ -250,8 +246,8 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         eprintln!("zizhu: shutting down");
         anyhow::Ok(())
     })?;
-    // Statements still running finish on the blocking pool before the runtime is gone.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(30));
+    // Server::run has let running statements finish and closed the connections.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     drop(db);
     Ok(())
 }
