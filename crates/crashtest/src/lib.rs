@@ -60,9 +60,14 @@ fn int(bytes: &[u8]) -> i64 {
     i64::from_be_bytes(bytes.try_into().expect("8-byte integer"))
 }
 
-/// Opens the bank, creating the accounts on first use.
+/// Opens the bank, creating the accounts on first use, on the engine as the server runs it:
+/// with the write-ahead log, so a kill lands between log appends, log syncs and checkpoints.
 pub fn open(dir: &Path) -> Mvcc<RedbEngine> {
-    let engine = RedbEngine::open(&data_file(dir), RedbOptions::default()).unwrap();
+    let options = RedbOptions {
+        wal: true,
+        ..RedbOptions::default()
+    };
+    let engine = RedbEngine::open(&data_file(dir), options).unwrap();
     let mvcc = Mvcc::open(engine, Options::default()).unwrap();
     let mut txn = mvcc.begin(TxnOptions::default());
     txn.begin_statement();

@@ -8,7 +8,7 @@
 //! - **Data key rotation** ([`Encryption::rotate_data_key`]) makes a new data key active (new
 //!   pages are sealed under it from then on) and starts a background worker that re-seals every
 //!   page of the data file under it, a batch at a time, throttled to a rate in MiB/s, while the
-//!   database serves traffic. When a pass finds no page left under the old key, the sealed
+//!   database serves traffic. The engine's log (`data.wal`) is re-sealed the same way. When a pass finds no page left under the old key, the sealed
 //!   files of the directory are re-sealed, and the old key is destroyed: its material is
 //!   removed from the key store. Progress is in [`Status`] (the `zizhu_stat_encryption`
 //!   view). A shutdown or crash during the pass leaves the old key *retiring* in the key store,
@@ -25,7 +25,7 @@ use zizhu_crypto::keystore::{KeyRing, KeyState, KeyStore};
 use zizhu_crypto::master::KeyProvider;
 use zizhu_crypto::sealed;
 use zizhu_engine_redb::backend::encrypted::PAGE;
-use zizhu_engine_redb::{EncryptedFile, FileBackend, RedbEngine, RedbOptions};
+use zizhu_engine_redb::{RedbEngine, RedbOptions, SealedFile};
 
 use crate::{Error, Result};
 
@@ -103,8 +103,9 @@ pub struct Encryption {
     provider: Box<dyn KeyProvider>,
     store: Mutex<KeyStore>,
     keys: Arc<KeyRing>,
-    file: Arc<EncryptedFile<FileBackend>>,
-    journal: PathBuf,
+    /// The engine's encrypted files (the data file first, then its log), each with its
+    /// re-key journal.
+    files: Vec<SealedFile>,
     rotation: Mutex<RotationStatus>,
     master_rotated: Mutex<Option<SystemTime>>,
     /// Serializes the key management operations.
@@ -137,10 +138,10 @@ impl Encryption {
         } else {
             Self::open_store(dir, &*provider)?
         };
-        let epoch = store.next_epoch()?;
+        let epochs = [store.next_epoch()?, store.next_epoch()?];
         let keys = Arc::new(KeyRing::new(&store)?);
-        let (engine, file) =
-            RedbEngine::open_encrypted(data, options, Arc::clone(&keys), epoch, journal)?;
+        let (engine, files) =
+            RedbEngine::open_encrypted(data, options, Arc::clone(&keys), epochs, journal)?;
         let retiring = store
             .keys()
             .iter()
@@ -152,8 +153,7 @@ impl Encryption {
             provider,
             store: Mutex::new(store),
             keys,
-            file,
-            journal: journal.to_path_buf(),
+            files,
             rotation: Mutex::new(RotationStatus {
                 state: "idle",
                 ..RotationStatus::default()
@@ -210,7 +210,12 @@ impl Encryption {
         if rotation.state == "running" {
             rotation.pages_done = self.pages_done.load(Ordering::Relaxed);
         }
-        let stats = self.file.stats();
+        let stat = |f: fn(&zizhu_engine_redb::backend::encrypted::CryptStats) -> &AtomicU64| {
+            self.files
+                .iter()
+                .map(|(file, _)| f(file.stats()).load(Ordering::Relaxed))
+                .sum()
+        };
         Status {
             cipher: "SM4-GCM",
             implementation: self.keys.active().1.implementation(),
@@ -218,9 +223,9 @@ impl Encryption {
             master_rotated: *self.master_rotated.lock(),
             active_key: self.keys.active().0,
             rotation,
-            pages_sealed: stats.sealed.load(Ordering::Relaxed),
-            pages_opened: stats.opened.load(Ordering::Relaxed),
-            authentication_failures: stats.failures.load(Ordering::Relaxed),
+            pages_sealed: stat(|s| &s.sealed),
+            pages_opened: stat(|s| &s.opened),
+            authentication_failures: stat(|s| &s.failures),
         }
     }
 
@@ -323,50 +328,64 @@ impl Encryption {
         self.rotation.lock().clone()
     }
 
-    /// The worker: passes over the file until no page is left under `from`, then re-seals the
-    /// directory's files and destroys `from`. Returns false if stopped.
+    /// The worker: passes over the files until no page is left under `from`, then re-seals
+    /// the directory's files and destroys `from`. Returns false if stopped.
     fn rotate(&self, from: u32, rate: f64) -> Result<bool> {
-        let io = |e: std::io::Error| Error::Io(format!("re-keying the data file: {e}"));
+        let io = |e: std::io::Error| Error::Io(format!("re-keying the data files: {e}"));
         // Writes that picked the old key before the switch finish before the pass starts.
-        self.file.barrier();
+        for (file, _) in &self.files {
+            file.barrier();
+        }
         let bytes_per_second = rate * 1024.0 * 1024.0;
         let started = Instant::now();
         let mut visited: u64 = 0;
-        let mut unreadable = std::collections::BTreeSet::new();
+        // Unreadable pages by file: pages no pass could open (reported, and left).
+        let mut unreadable = vec![std::collections::BTreeSet::new(); self.files.len()];
         for _pass in 0..3 {
-            let pages = self.file.pages().map_err(io)?;
-            self.rotation.lock().pages_total = pages;
-            self.pages_done.store(0, Ordering::Relaxed);
-            let mut first = 0;
-            while first < pages {
-                if self.stop.load(Ordering::Acquire) {
-                    return Ok(false);
-                }
-                let end = (first + BATCH).min(pages);
-                let batch = self.file.rekey(first, end, &self.journal).map_err(io)?;
-                {
-                    let mut status = self.rotation.lock();
-                    status.pages_resealed += batch.resealed;
-                    unreadable.extend(batch.unreadable);
-                    status.pages_unreadable = unreadable.len() as u64;
-                }
-                visited += end - first;
-                self.pages_done.store(end, Ordering::Relaxed);
-                first = end;
-                // Throttle: no faster than the rate, averaged since the start.
-                let due = Duration::from_secs_f64(visited as f64 * PAGE as f64 / bytes_per_second);
-                if let Some(wait) = due.checked_sub(started.elapsed()) {
-                    self.sleep(wait);
-                }
+            let mut total = 0;
+            for (file, _) in &self.files {
+                total += file.pages().map_err(io)?;
             }
-            let pages = self.file.pages().map_err(io)?;
+            self.rotation.lock().pages_total = total;
+            self.pages_done.store(0, Ordering::Relaxed);
+            let mut done = 0;
+            for (i, (file, journal)) in self.files.iter().enumerate() {
+                let pages = file.pages().map_err(io)?;
+                let mut first = 0;
+                while first < pages {
+                    if self.stop.load(Ordering::Acquire) {
+                        return Ok(false);
+                    }
+                    let end = (first + BATCH).min(pages);
+                    let batch = file.rekey(first, end, journal).map_err(io)?;
+                    {
+                        let mut status = self.rotation.lock();
+                        status.pages_resealed += batch.resealed;
+                        unreadable[i].extend(batch.unreadable);
+                        status.pages_unreadable = unreadable.iter().map(|u| u.len() as u64).sum();
+                    }
+                    visited += end - first;
+                    self.pages_done.store(done + end, Ordering::Relaxed);
+                    first = end;
+                    // Throttle: no faster than the rate, averaged since the start.
+                    let due =
+                        Duration::from_secs_f64(visited as f64 * PAGE as f64 / bytes_per_second);
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        self.sleep(wait);
+                    }
+                }
+                done += pages;
+            }
             let mut left = false;
-            for page in 0..pages {
-                if self.file.slot_key(page).map_err(io)? == Some(from)
-                    && !unreadable.contains(&page)
-                {
-                    left = true;
-                    break;
+            for (i, (file, _)) in self.files.iter().enumerate() {
+                let pages = file.pages().map_err(io)?;
+                for page in 0..pages {
+                    if file.slot_key(page).map_err(io)? == Some(from)
+                        && !unreadable[i].contains(&page)
+                    {
+                        left = true;
+                        break;
+                    }
                 }
             }
             if !left {
@@ -392,9 +411,10 @@ impl Encryption {
 
     fn finish(&self, from: u32) -> Result<()> {
         let _admin = self.admin.lock();
-        self.file
-            .finish_rekey(&self.journal)
-            .map_err(|e| Error::Io(format!("finishing the re-key: {e}")))?;
+        for (file, journal) in &self.files {
+            file.finish_rekey(journal)
+                .map_err(|e| Error::Io(format!("finishing the re-key: {e}")))?;
+        }
         sealed::reseal_dir(&self.dir, &self.keys)?;
         let mut store = self.store.lock();
         store.destroy(from)?;

@@ -6,7 +6,9 @@
 //! <data>/zizhu.lock      held (flock) by the process that has the directory open
 //! <data>/keystore        the data keys, sealed under the master key (encrypted directories)
 //! <data>/data.redb       every table and index: redb's file, each page sealed with SM4-GCM
+//! <data>/data.wal        the engine's write-ahead log (zizhu_engine_redb::wal), sealed alike
 //! <data>/rekey.journal   the current batch of a data key rotation, while one runs
+//!                        (rekey.journal-wal for the log)
 //! <data>/users, ...      small files sealed whole under the data key ([`DataDir::write_file`])
 //! <data>/tmp/            spill files of sorts and hash joins, sealed under per-file keys
 //! ```
@@ -193,6 +195,7 @@ impl DataDir {
         let initializing = !path.join(CONTROL).exists();
         let engine_options = RedbOptions {
             cache_size_bytes: options.cache_size_bytes,
+            wal: true,
             ..RedbOptions::default()
         };
         let temp = path.join(TEMP);

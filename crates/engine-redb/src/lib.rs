@@ -5,12 +5,16 @@
 //! All data lives in one redb table, `data`, of byte keys to byte values; redb's B-tree keeps it
 //! in byte order, which is the order [`Engine::scan`] promises.
 //!
-//! - **Writes.** Each [`WriteBatch`] is one redb write transaction, so it is atomic on disk. A
-//!   [`Durability::Sync`] batch commits with [`redb::Durability::Immediate`], which costs one
-//!   `fdatasync` of the file; a [`Durability::Deferred`] batch commits with
-//!   [`redb::Durability::None`], which makes it visible at once and durable with the next
-//!   immediate commit. [`Engine::flush`] is an empty immediate commit. redb orders commits, so
-//!   deferred batches can only be lost newest first. Writes are serialized by a mutex that also
+//! - **Writes.** Each [`WriteBatch`] is one redb write transaction, so it is atomic on disk.
+//!   Without a log, a [`Durability::Sync`] batch commits with [`redb::Durability::Immediate`],
+//!   which costs one `fdatasync` of the file (two with two-phase commit); a
+//!   [`Durability::Deferred`] batch commits with [`redb::Durability::None`], which makes it
+//!   visible at once and durable with the next immediate commit. [`Engine::flush`] is an empty
+//!   immediate commit. redb orders commits, so deferred batches can only be lost newest first.
+//! - **The write-ahead log** ([`wal`], [`RedbOptions::wal`]). With it every batch commits with
+//!   [`redb::Durability::None`] and is appended to the log, and a Sync batch syncs the log: one
+//!   small write and one `fdatasync` instead of a durable redb commit. Checkpoints (durable
+//!   redb commits) bound the log; recovery replays it. The data directory always runs with it. Writes are serialized by a mutex that also
 //!   orders the snapshot generation (below); redb itself allows one write transaction at a time.
 //! - **Reads.** Opening a redb read transaction per point read is measurable overhead, so the
 //!   engine caches an [`Arc`] of the table opened in the latest read transaction, tagged with a
@@ -44,6 +48,7 @@
 //! power-loss model of [`FaultyBackend`].
 
 pub mod backend;
+pub mod wal;
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -51,7 +56,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use redb::{ReadOnlyTable, ReadableDatabase, TableDefinition};
+use redb::{ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
+use wal::Wal;
 use zizhu_engine::{
     errinternal, Direction, Durability, Engine, Error, KeyRange, Result, ScanIter, Status,
     WriteBatch,
@@ -65,6 +71,9 @@ use zizhu_crypto::keystore::KeyRing;
 
 /// The one table holding all keys.
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data");
+/// The engine's own records: the log generation a durable commit holds ([`wal`]).
+const META: TableDefinition<&str, u64> = TableDefinition::new("zizhu_engine_meta");
+const WAL_GENERATION: &str = "wal_generation";
 
 type Table = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
@@ -79,6 +88,11 @@ pub struct RedbOptions {
     /// never torn, so that a page failing authentication is corruption and not a crash
     /// artefact. Default off.
     pub two_phase_commit: bool,
+    /// Keep a write-ahead log beside the data file ([`wal`], in [`wal_path`] for
+    /// [`RedbEngine::open`]): a [`Durability::Sync`] write becomes a log append and one sync
+    /// instead of a durable redb commit, and redb's state is made durable at checkpoints.
+    /// Default off.
+    pub wal: bool,
 }
 
 impl Default for RedbOptions {
@@ -86,8 +100,25 @@ impl Default for RedbOptions {
         Self {
             cache_size_bytes: 256 << 20,
             two_phase_commit: false,
+            wal: false,
         }
     }
+}
+
+/// An encrypted file of an engine and its re-key journal ([`RedbEngine::open_encrypted`]).
+pub type SealedFile = (Arc<EncryptedFile<FileBackend>>, PathBuf);
+
+/// Where [`RedbEngine::open`] keeps the write-ahead log of the data file at `data`.
+pub fn wal_path(data: &Path) -> PathBuf {
+    data.with_extension("wal")
+}
+
+/// The re-key journal of the log of an encrypted engine whose data file's journal is
+/// `journal` ([`RedbEngine::open_encrypted`]).
+pub fn wal_journal(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_os_string();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 /// The redb engine; see the [crate docs](crate).
@@ -97,8 +128,8 @@ pub struct RedbEngine {
     /// The first corruption detected, which redb latches as "previous I/O error" for every
     /// later call.
     corruption: Mutex<Option<String>>,
-    /// Serializes writes, so generations are bumped in commit order.
-    write_lock: Mutex<()>,
+    /// Serializes writes, so generations are bumped in commit order; holds the log, if any.
+    write_lock: Mutex<Option<Wal>>,
     /// Incremented after every successful commit.
     generation: AtomicU64,
     /// The latest opened snapshot and the generation it was opened at (or later).
@@ -129,42 +160,72 @@ impl RedbEngine {
     pub fn open(path: &Path, options: RedbOptions) -> Result<Self> {
         let backend = FileBackend::open(path)?;
         let stats = backend.stats();
-        let mut engine = Self::open_with_backend(backend, options)?;
+        let wal: Option<Box<dyn redb::StorageBackend>> = match options.wal {
+            true => Some(Box::new(FileBackend::open(&wal_path(path))?)),
+            false => None,
+        };
+        let mut engine = Self::open_with_backends(backend, wal, options)?;
         engine.io_stats = Some(stats);
         engine.path = Some(path.to_path_buf());
         Ok(engine)
     }
 
     /// Opens (creating if missing) the SM4-encrypted data file at `path`: every page is sealed
-    /// by an [`EncryptedBackend`] under the keys of `keys`, with nonces in `epoch` (which must
-    /// never have been used with these keys), and commits use two-phase commit. A re-key
-    /// journal left at `journal` by a crash is applied first. Returns the engine and the
-    /// encrypted file, through which the data key is rotated.
+    /// by an [`EncryptedBackend`] under the keys of `keys`, and commits use two-phase commit.
+    /// With [`RedbOptions::wal`], the log at [`wal_path`] is sealed the same way. The nonces
+    /// of the data file are in `epochs[0]` and the log's in `epochs[1]`; each must never have
+    /// been used with these keys. A re-key journal left by a crash (`journal` for the data
+    /// file, [`wal_journal`] for the log) is applied first. Returns the engine and its
+    /// encrypted files with their re-key journals, through which the data key is rotated.
     pub fn open_encrypted(
         path: &Path,
         options: RedbOptions,
         keys: Arc<KeyRing>,
-        epoch: u32,
+        epochs: [u32; 2],
         journal: &Path,
-    ) -> Result<(Self, Arc<EncryptedFile<FileBackend>>)> {
-        let backend = FileBackend::open(path)?;
-        let stats = backend.stats();
-        let backend = EncryptedBackend::open(backend, keys, epoch).map_err(io_to_engine)?;
-        let file = backend.file();
-        file.recover_journal(journal).map_err(io_to_engine)?;
+    ) -> Result<(Self, Vec<SealedFile>)> {
+        let open = |path: &Path, epoch: u32, journal: PathBuf| -> Result<_> {
+            let backend = FileBackend::open(path)?;
+            let stats = backend.stats();
+            let backend =
+                EncryptedBackend::open(backend, keys.clone(), epoch).map_err(io_to_engine)?;
+            let file = backend.file();
+            file.recover_journal(&journal).map_err(io_to_engine)?;
+            Ok((backend, stats, (file, journal)))
+        };
+        let (backend, stats, data_file) = open(path, epochs[0], journal.to_path_buf())?;
+        let mut files = vec![data_file];
+        let wal: Option<Box<dyn redb::StorageBackend>> = if options.wal {
+            let (wal, _, wal_file) = open(&wal_path(path), epochs[1], wal_journal(journal))?;
+            files.push(wal_file);
+            Some(Box::new(wal))
+        } else {
+            None
+        };
         let options = RedbOptions {
             two_phase_commit: true,
             ..options
         };
-        let mut engine = Self::open_with_backend(backend, options)?;
+        let mut engine = Self::open_with_backends(backend, wal, options)?;
         engine.io_stats = Some(stats);
         engine.path = Some(path.to_path_buf());
-        Ok((engine, file))
+        Ok((engine, files))
     }
 
-    /// Opens (or initializes, if empty) a database stored in `backend`.
+    /// Opens (or initializes, if empty) a database stored in `backend`, without a log.
     pub fn open_with_backend(
         backend: impl redb::StorageBackend,
+        options: RedbOptions,
+    ) -> Result<Self> {
+        Self::open_with_backends(backend, None, options)
+    }
+
+    /// Opens (or initializes, if empty) a database stored in `backend`, with its write-ahead
+    /// log in `wal` if given ([`RedbOptions::wal`] is then implied). Units the log holds past
+    /// redb's last durable commit are applied and checkpointed before this returns.
+    pub fn open_with_backends(
+        backend: impl redb::StorageBackend,
+        wal: Option<Box<dyn redb::StorageBackend>>,
         options: RedbOptions,
     ) -> Result<Self> {
         let len = Arc::new(AtomicU64::new(backend.len().map_err(Error::from)?));
@@ -176,16 +237,22 @@ impl RedbEngine {
             .set_cache_size(options.cache_size_bytes)
             .create_with_backend(backend)
             .map_err(map_err)?;
-        // Create the table so that reads always find it.
+        // Create the tables so that reads always find them.
         let mut txn = db.begin_write().map_err(map_err)?;
         txn.set_two_phase_commit(options.two_phase_commit);
         txn.open_table(TABLE).map_err(map_err)?;
+        let generation = txn
+            .open_table(META)
+            .map_err(map_err)?
+            .get(WAL_GENERATION)
+            .map_err(map_err)?
+            .map_or(0, |g| g.value());
         txn.commit().map_err(map_err)?;
-        Ok(Self {
+        let engine = Self {
             db,
             two_phase_commit: options.two_phase_commit,
             corruption: Mutex::new(None),
-            write_lock: Mutex::new(()),
+            write_lock: Mutex::new(None),
             generation: AtomicU64::new(0),
             snapshot: RwLock::new(None),
             poisoned: AtomicBool::new(false),
@@ -194,7 +261,18 @@ impl RedbEngine {
             len,
             io_stats: None,
             path: None,
-        })
+        };
+        if let Some(backend) = wal {
+            let (mut wal, batches) = Wal::open(backend, generation).map_err(io_to_engine)?;
+            if !batches.is_empty() {
+                for batch in batches {
+                    engine.commit_locked(batch, Durability::Deferred, None)?;
+                }
+                engine.checkpoint(&mut wal, WriteBatch::new())?;
+            }
+            *engine.write_lock.lock() = Some(wal);
+        }
+        Ok(engine)
     }
 
     /// The file's I/O counters, for an engine opened with [`RedbEngine::open`].
@@ -239,26 +317,69 @@ impl RedbEngine {
         mapped
     }
 
-    /// Runs one write transaction applying `batch` (which may be empty) with `durability`.
+    /// Applies `batch` (which may be empty) with `durability`: one redb write transaction,
+    /// and with a log, the log's append (and sync) or a checkpoint.
     fn commit(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
-        let _guard = self.write_lock.lock();
+        let mut wal = self.write_lock.lock();
         self.check_poisoned()?;
-        let result = self.commit_locked(batch, durability);
+        let result = match wal.as_mut() {
+            None => self.commit_locked(batch, durability, None),
+            Some(wal) => self.commit_logged(wal, batch, durability),
+        };
+        // Even a failed commit may have changed what redb shows (a logged batch whose log
+        // sync failed), so the cached snapshot goes either way.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        // Let go of the superseded snapshot so redb can reuse its pages.
+        *self.snapshot.write() = None;
         match &result {
-            Ok(()) => {
-                self.generation.fetch_add(1, Ordering::AcqRel);
-                // Let go of the superseded snapshot so redb can reuse its pages.
-                *self.snapshot.write() = None;
-                if durability == Durability::Sync {
-                    self.syncs.fetch_add(1, Ordering::Relaxed);
-                }
+            Ok(()) if durability == Durability::Sync => {
+                self.syncs.fetch_add(1, Ordering::Relaxed);
             }
+            Ok(()) => {}
             Err(err) => self.poison(err),
         }
         result
     }
 
-    fn commit_locked(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
+    /// A commit with a log: redb first, without syncing, then the log. In this order a batch
+    /// is in the log only if redb took it, so a failure never leaves a batch that the caller
+    /// was told failed to come back at recovery.
+    fn commit_logged(
+        &self,
+        wal: &mut Wal,
+        batch: WriteBatch,
+        durability: Durability,
+    ) -> Result<()> {
+        if batch.size_bytes() > wal::LARGE_BATCH {
+            return self.checkpoint(wal, batch);
+        }
+        wal.log(&batch);
+        self.commit_locked(batch, Durability::Deferred, None)?;
+        if durability == Durability::Sync {
+            wal.sync().map_err(io_to_engine)?;
+        }
+        if wal.wants_checkpoint() {
+            self.checkpoint(wal, WriteBatch::new())?;
+        }
+        Ok(())
+    }
+
+    /// Commits `batch` to redb durably, recording the log's next generation, and restarts the
+    /// log in it: everything logged so far is now in redb's durable state.
+    fn checkpoint(&self, wal: &mut Wal, batch: WriteBatch) -> Result<()> {
+        let next = wal.generation() + 1;
+        self.commit_locked(batch, Durability::Sync, Some(next))?;
+        wal.restart(next);
+        Ok(())
+    }
+
+    /// One redb write transaction; with `generation`, it also records the log generation.
+    fn commit_locked(
+        &self,
+        batch: WriteBatch,
+        durability: Durability,
+        generation: Option<u64>,
+    ) -> Result<()> {
         let mut txn = self.db.begin_write().map_err(|e| self.error(e))?;
         txn.set_two_phase_commit(self.two_phase_commit);
         txn.set_durability(match durability {
@@ -275,6 +396,11 @@ impl RedbEngine {
                 }
                 .map_err(|e| self.error(e))?;
             }
+        }
+        if let Some(generation) = generation {
+            let mut meta = txn.open_table(META).map_err(|e| self.error(e))?;
+            meta.insert(WAL_GENERATION, generation)
+                .map_err(|e| self.error(e))?;
         }
         txn.commit().map_err(|e| self.error(e))
     }
@@ -337,7 +463,20 @@ impl Engine for RedbEngine {
     }
 
     fn flush(&self) -> Result<()> {
-        self.commit(WriteBatch::new(), Durability::Sync)
+        let mut wal = self.write_lock.lock();
+        let Some(wal) = wal.as_mut() else {
+            drop(wal);
+            return self.commit(WriteBatch::new(), Durability::Sync);
+        };
+        self.check_poisoned()?;
+        let result = self.checkpoint(wal, WriteBatch::new());
+        match &result {
+            Ok(()) => {
+                self.syncs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => self.poison(err),
+        }
+        result
     }
 
     fn status(&self) -> Result<Status> {
@@ -346,6 +485,19 @@ impl Engine for RedbEngine {
             size_on_disk: self.len.load(Ordering::Relaxed),
             syncs: self.syncs.load(Ordering::Relaxed),
         })
+    }
+}
+
+impl Drop for RedbEngine {
+    /// With a log, a last checkpoint, so that the next open has nothing to replay.
+    fn drop(&mut self) {
+        if let Some(wal) = self.write_lock.get_mut().take() {
+            let mut wal = wal;
+            if !self.is_poisoned() {
+                let _ = self.checkpoint(&mut wal, WriteBatch::new());
+            }
+            let _ = wal.close();
+        }
     }
 }
 

@@ -20,9 +20,19 @@ struct TempEngine {
 
 impl TempEngine {
     fn new() -> Self {
+        Self::plain(false)
+    }
+
+    /// With the write-ahead log.
+    fn logged() -> Self {
+        Self::plain(true)
+    }
+
+    fn plain(wal: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let options = RedbOptions {
             cache_size_bytes: 16 << 20,
+            wal,
             ..RedbOptions::default()
         };
         let engine = RedbEngine::open(&dir.path().join("data.redb"), options).unwrap();
@@ -31,17 +41,27 @@ impl TempEngine {
 
     /// The same over the SM4-encrypting backend.
     fn encrypted() -> Self {
+        Self::sealed(false)
+    }
+
+    /// Over the SM4-encrypting backend, with the write-ahead log (encrypted too).
+    fn encrypted_logged() -> Self {
+        Self::sealed(true)
+    }
+
+    fn sealed(wal: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
         let options = RedbOptions {
             cache_size_bytes: 16 << 20,
+            wal,
             ..RedbOptions::default()
         };
         let (engine, _) = RedbEngine::open_encrypted(
             &dir.path().join("data.redb"),
             options,
             keys,
-            1,
+            [1, 2],
             &dir.path().join("rekey.journal"),
         )
         .unwrap();
@@ -85,6 +105,28 @@ fn conformance_on_encrypted_file() {
 }
 
 #[test]
+fn conformance_on_file_with_wal() {
+    conformance::run_all(&TempEngine::logged);
+}
+
+#[test]
+fn conformance_on_encrypted_file_with_wal() {
+    conformance::run_all(&TempEngine::encrypted_logged);
+}
+
+#[test]
+fn conformance_on_faulty_backends_with_wal_without_faults() {
+    conformance::run_all(&|| {
+        RedbEngine::open_with_backends(
+            FaultyBackend::new(7),
+            Some(Box::new(FaultyBackend::new(8))),
+            RedbOptions::default(),
+        )
+        .unwrap()
+    });
+}
+
+#[test]
 fn conformance_on_encrypted_faulty_backend_without_faults() {
     let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
     let epoch = std::sync::atomic::AtomicU32::new(0);
@@ -99,32 +141,52 @@ fn conformance_on_encrypted_faulty_backend_without_faults() {
     });
 }
 
-#[test]
-fn durability_on_encrypted_file() {
+fn durability_on_encrypted(wal: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path: PathBuf = dir.path().join("data.redb");
     let keys = Arc::new(KeyRing::from_keys(1, &[(1, Key::random())]).unwrap());
     let epoch = std::sync::atomic::AtomicU32::new(0);
     conformance::run_durability(&|| {
-        let n = epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let n = epoch.fetch_add(2, std::sync::atomic::Ordering::Relaxed) + 1;
         let journal = dir.path().join("rekey.journal");
-        RedbEngine::open_encrypted(
-            &path,
-            RedbOptions::default(),
-            Arc::clone(&keys),
-            n,
-            &journal,
-        )
-        .unwrap()
-        .0
+        let options = RedbOptions {
+            wal,
+            ..RedbOptions::default()
+        };
+        RedbEngine::open_encrypted(&path, options, Arc::clone(&keys), [n, n + 1], &journal)
+            .unwrap()
+            .0
     });
 }
 
 #[test]
-fn durability_on_file() {
+fn durability_on_encrypted_file() {
+    durability_on_encrypted(false);
+}
+
+#[test]
+fn durability_on_encrypted_file_with_wal() {
+    durability_on_encrypted(true);
+}
+
+fn durability_on_plain(wal: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path: PathBuf = dir.path().join("data.redb");
-    conformance::run_durability(&|| RedbEngine::open(&path, RedbOptions::default()).unwrap());
+    let options = RedbOptions {
+        wal,
+        ..RedbOptions::default()
+    };
+    conformance::run_durability(&|| RedbEngine::open(&path, options.clone()).unwrap());
+}
+
+#[test]
+fn durability_on_file() {
+    durability_on_plain(false);
+}
+
+#[test]
+fn durability_on_file_with_wal() {
+    durability_on_plain(true);
 }
 
 #[test]

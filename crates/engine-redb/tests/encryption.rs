@@ -51,9 +51,10 @@ impl Dir {
             &self.data(),
             options,
             Arc::clone(keys),
-            self.epoch,
+            [self.epoch, 0],
             &self.journal(),
         )
+        .map(|(engine, mut files)| (engine, files.remove(0).0))
     }
 }
 

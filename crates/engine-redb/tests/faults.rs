@@ -46,14 +46,41 @@ fn open_backend(backend: FaultyBackend) -> zizhu_engine::Result<RedbEngine> {
         None => RedbEngine::open_with_backend(backend, options),
         Some(keys) => {
             backend.controller().tear_at_sectors(true);
-            let epoch = EPOCH.with(|e| {
-                e.set(e.get() + 1);
-                e.get()
-            });
-            let backend = EncryptedBackend::open(backend, keys, epoch)
+            let backend = EncryptedBackend::open(backend, keys, next_epoch())
                 .map_err(|e| Error::Io(e.to_string()))?;
             options.two_phase_commit = true;
             RedbEngine::open_with_backend(backend, options)
+        }
+    }
+}
+
+fn next_epoch() -> u32 {
+    EPOCH.with(|e| {
+        e.set(e.get() + 1);
+        e.get()
+    })
+}
+
+/// An engine over a data file and a write-ahead log, each on its own backend.
+fn open_logged(data: FaultyBackend, wal: FaultyBackend) -> zizhu_engine::Result<RedbEngine> {
+    let mut options = RedbOptions {
+        cache_size_bytes: 4 << 20,
+        wal: true,
+        ..RedbOptions::default()
+    };
+    match ENCRYPTION.with(|e| e.borrow().clone()) {
+        None => RedbEngine::open_with_backends(data, Some(Box::new(wal)), options),
+        Some(keys) => {
+            data.controller().tear_at_sectors(true);
+            wal.controller().tear_at_sectors(true);
+            let sealed = |backend, keys| {
+                EncryptedBackend::open(backend, keys, next_epoch())
+                    .map_err(|e| Error::Io(e.to_string()))
+            };
+            let data = sealed(data, Arc::clone(&keys))?;
+            let wal = sealed(wal, keys)?;
+            options.two_phase_commit = true;
+            RedbEngine::open_with_backends(data, Some(Box::new(wal)), options)
         }
     }
 }
@@ -368,6 +395,133 @@ fn power_loss_trials() {
     }
 }
 
+/// The same random workloads with the write-ahead log: the fault strikes the log or the data
+/// file, and recovery starts from both files' crash images (or, at random, from what a killed
+/// process leaves: every write made, none lost).
+fn logged_power_loss_trials() {
+    let trials: u64 = std::env::var("ZIZHU_CRASH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    for seed in 0..trials {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x10a6);
+        let (data, wal) = (FaultyBackend::new(seed), FaultyBackend::new(seed + 500));
+        let (data_faults, wal_faults) = (data.controller(), wal.controller());
+        let engine = open_logged(data, wal).expect("open");
+        let batches: u64 = rng.random_range(1..40);
+        let fault_at: u64 = rng.random_range(0..batches);
+        let fault_kind = rng.random_range(0..4);
+        let in_log = rng.random_bool(0.7);
+        let faults = if in_log { &wal_faults } else { &data_faults };
+        let mut durable = 0;
+        let mut attempted = 0;
+        for n in 1..=batches {
+            if n == fault_at + 1 {
+                match fault_kind {
+                    0 => break,
+                    1 => faults.fail_next_sync(),
+                    2 => faults.fail_writes_after(rng.random_range(0..4)),
+                    _ => faults.torn_write_at(rng.random_range(0..4)),
+                }
+            }
+            let sync = rng.random_bool(0.7);
+            let durability = if sync {
+                Durability::Sync
+            } else {
+                Durability::Deferred
+            };
+            attempted = n;
+            match engine.write(batch(n, &mut rng), durability) {
+                Ok(()) if sync => durable = n,
+                Ok(()) => {
+                    if rng.random_bool(0.2) {
+                        match engine.flush() {
+                            Ok(()) => durable = n,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(e) => {
+                    assert!(matches!(e, Error::Io(_)), "seed {seed}: batch {n}: {e:?}");
+                    break;
+                }
+            }
+        }
+        let killed = rng.random_bool(0.25);
+        let images = if killed {
+            (data_faults.volatile_image(), wal_faults.volatile_image())
+        } else {
+            (data_faults.crash(), wal_faults.crash())
+        };
+        drop(engine);
+        let context = format!(
+            "trial {seed} (fault {fault_kind} at {fault_at} in the {}, {})",
+            if in_log { "log" } else { "data file" },
+            if killed {
+                "process killed"
+            } else {
+                "power lost"
+            }
+        );
+        let reopen = |(data, wal): (CrashImage, CrashImage), seed: u64| {
+            let data = FaultyBackend::from_image(data, seed);
+            let wal = FaultyBackend::from_image(wal, seed + 1);
+            let faults = (data.controller(), wal.controller());
+            let engine = open_logged(data, wal)
+                .unwrap_or_else(|e| panic!("{context}: reopening failed: {e}"));
+            (engine, faults)
+        };
+        let (engine, (data_faults, wal_faults)) = reopen(images, seed + 1000);
+        let p = check(&engine, durable, attempted, &context);
+        if std::env::var_os("ZIZHU_CRASH_VERBOSE").is_some() {
+            eprintln!("{context}: attempted {attempted}, durable {durable}, recovered {p}");
+        }
+        // Usable again, and its next acknowledged batch survives another power loss.
+        engine
+            .write(batch(p + 1, &mut rng), Durability::Sync)
+            .unwrap_or_else(|e| panic!("{context}: write after recovery: {e}"));
+        let images = (data_faults.crash(), wal_faults.crash());
+        drop(engine);
+        let (engine, _) = reopen(images, seed + 2000);
+        check(&engine, p + 1, p + 1, &format!("{context}, then again"));
+    }
+}
+
+/// A batch too large to log is committed to the data file durably (a checkpoint), and the
+/// log's later units are replayed on top of it.
+fn large_batches_checkpoint_and_the_log_continues() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let (data, wal) = (FaultyBackend::new(1), FaultyBackend::new(2));
+    let (data_faults, wal_faults) = (data.controller(), wal.controller());
+    let engine = open_logged(data, wal).expect("open");
+    write_ok(&engine, &mut rng, 1, 3);
+    let mut large = batch(4, &mut rng);
+    let value = vec![4u8; 1 << 20];
+    for j in 0..5 {
+        large.put(format!("large/{j}").into_bytes(), value.clone());
+    }
+    let data_syncs = data_faults.syncs();
+    engine.write(large, Durability::Sync).expect("large batch");
+    assert!(
+        data_faults.syncs() > data_syncs,
+        "a large batch syncs the data file"
+    );
+    write_ok(&engine, &mut rng, 5, 3);
+    let images = (data_faults.crash(), wal_faults.crash());
+    drop(engine);
+    let data = FaultyBackend::from_image(images.0, 5);
+    let wal = FaultyBackend::from_image(images.1, 6);
+    let engine = open_logged(data, wal).expect("reopen");
+    for j in 0..5 {
+        let key = format!("large/{j}").into_bytes();
+        assert_eq!(engine.get(&key).unwrap().map(|v| v.len()), Some(1 << 20));
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        engine.write(batch, Durability::Sync).unwrap();
+    }
+    check(&engine, 7, 7, "after the large batch");
+}
+
 /// Each scenario runs on the plain backend and on the encrypting one.
 macro_rules! plain_and_encrypted {
     ($($scenario:ident => $plain:ident, $encrypted:ident;)*) => {$(
@@ -389,4 +543,37 @@ plain_and_encrypted! {
     failed_write_poisons_and_recovers => plain_failed_write_poisons_and_recovers, encrypted_failed_write_poisons_and_recovers;
     torn_write_recovers => plain_torn_write_recovers, encrypted_torn_write_recovers;
     power_loss_trials => plain_power_loss_trials, encrypted_power_loss_trials;
+    logged_power_loss_trials => plain_logged_power_loss_trials, encrypted_logged_power_loss_trials;
+    large_batches_checkpoint_and_the_log_continues => plain_large_batches_checkpoint, encrypted_large_batches_checkpoint;
+}
+
+/// Acknowledged writes come back from the log, not the data file: after a crash the data file
+/// alone lacks them.
+#[test]
+fn sync_writes_are_durable_through_the_log_alone() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let (data, wal) = (FaultyBackend::new(1), FaultyBackend::new(2));
+    let (data_faults, wal_faults) = (data.controller(), wal.controller());
+    let engine = open_logged(data, wal).expect("open");
+    let data_syncs = data_faults.syncs();
+    write_ok(&engine, &mut rng, 1, 20);
+    assert_eq!(
+        data_faults.syncs(),
+        data_syncs,
+        "no data file sync per write"
+    );
+    assert_eq!(wal_faults.syncs(), 20, "one log sync per write");
+    let images = (data_faults.crash(), wal_faults.crash());
+    drop(engine);
+    let without_log = RedbEngine::open_with_backend(
+        FaultyBackend::from_image(images.0.clone(), 3),
+        RedbOptions::default(),
+    )
+    .expect("data file alone");
+    check(&without_log, 0, 0, "the data file alone");
+    drop(without_log);
+    let data = FaultyBackend::from_image(images.0, 3);
+    let wal = FaultyBackend::from_image(images.1, 4);
+    let engine = open_logged(data, wal).expect("reopen");
+    check(&engine, 20, 20, "with the log");
 }
