@@ -256,6 +256,13 @@ const TIME_UNITS: &[(&str, i64)] = &[
     ("d", 86_400_000),
 ];
 
+/// A memory size written as settings are (`256MB`, `1GB`, `65536kB`; a bare number is kB),
+/// in bytes; `None` if it is not one.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let kb = with_unit(text, MEMORY_UNITS)?;
+    u64::try_from(kb).ok()?.checked_mul(1024)
+}
+
 /// Checks `value` for `definition` and returns its canonical form.
 fn canonical(definition: &Definition, value: &str) -> Result<String> {
     let invalid = || {
@@ -445,6 +452,16 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_sizes_parse_to_bytes() {
+        assert_eq!(parse_memory("256MB"), Some(256 << 20));
+        assert_eq!(parse_memory(" 2GB"), Some(2 << 30));
+        assert_eq!(parse_memory("64"), Some(64 << 10));
+        for bad in ["", "MB", "1.5GB", "-1MB", "12 parsecs"] {
+            assert_eq!(parse_memory(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn memory_is_shown_in_the_largest_exact_unit() -> Result<()> {

@@ -33,6 +33,8 @@ the database \"postgres\".
   --listen HOST:PORT        address to accept connections on (default: 127.0.0.1:5432)
   --tls-cert PATH           certificate chain (PEM): offer TLS to clients (sslmode=require)
   --tls-key PATH            its private key (PEM)
+  --cache-size SIZE         memory for cached pages, decrypted (default 256MB; like
+                            PostgreSQL's shared_buffers, e.g. 512MB or 8GB)
 
 Encryption at rest (SM4-GCM) is on. Everything in DIR is sealed under data keys, which the
 master key seals; the master key is never stored in DIR. It comes from, in this order:
@@ -56,7 +58,11 @@ struct ServeOptions {
     key_file: Option<PathBuf>,
     key_command: Option<String>,
     no_encryption: bool,
+    cache_size: u64,
 }
+
+/// The page cache when `--cache-size` is not given.
+const DEFAULT_CACHE: u64 = 256 << 20;
 
 fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
     let mut data_dir = std::env::var_os("ZIZHU_DATA")
@@ -65,6 +71,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
     let mut listen: SocketAddr = "127.0.0.1:5432".parse()?;
     let (mut cert, mut key) = (None, None);
     let (mut key_file, mut key_command, mut no_encryption) = (None, None, false);
+    let mut cache_size = DEFAULT_CACHE;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -91,6 +98,14 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
             "--master-key-file" => key_file = Some(PathBuf::from(value()?)),
             "--master-key-command" => key_command = Some(value()?),
             "--no-encryption" => no_encryption = true,
+            "--cache-size" => {
+                let text = value()?;
+                cache_size = zizhu_sql::settings::parse_memory(&text)
+                    .filter(|&n| n >= 1 << 20)
+                    .with_context(|| {
+                        format!("--cache-size {text}: expected a size of at least 1MB, such as 512MB or 4GB")
+                    })?;
+            }
             other => bail!("unknown option {other} (zizhu serve --help)"),
         }
     }
@@ -112,6 +127,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
         key_file,
         key_command,
         no_encryption,
+        cache_size,
     }))
 }
 
@@ -180,7 +196,7 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
     let key_file_existed = key_file.as_ref().is_some_and(|p| p.exists());
     let options = OpenOptions {
         encryption,
-        cache_size_bytes: 256 << 20,
+        cache_size_bytes: usize::try_from(o.cache_size).unwrap_or(usize::MAX),
     };
     let db = match zizhu_sql::Database::open(&o.data_dir, options) {
         Ok(db) => db,
