@@ -4,7 +4,16 @@
 //! transaction, so DDL is transactional: a rolled-back CREATE or DROP leaves no trace, and a
 //! concurrent session sees the change exactly when it commits. Two sessions creating the same
 //! name serialize on that key's row lock; the second then finds the first's table.
+//!
+//! Every statement looks its tables up, so a decoded definition is shared: [`Catalog::table`]
+//! reads the stored bytes through the transaction (which keeps DDL transactional) and returns
+//! the [`Arc<Table>`] last decoded from the same bytes. Decoding per statement was 11% of the
+//! CPU of pgbench's select-only run.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::RwLock;
 use zizhu_engine::Engine;
 use zizhu_txn::{Transaction, WaitPolicy};
 use zizhu_types::Value;
@@ -396,16 +405,36 @@ fn parse_type_name(text: &str) -> Option<DataType> {
 /// Catalog operations within a transaction.
 pub struct Catalog;
 
+/// Definitions decoded, by their stored bytes (which determine them wholly, so the map is
+/// shared by every database in the process).
+static DECODED: LazyLock<RwLock<HashMap<Vec<u8>, Arc<Table>>>> = LazyLock::new(Default::default);
+/// Past this many definitions the map starts over (each is rebuilt on its next lookup).
+const DECODED_LIMIT: usize = 4096;
+
+/// The table `bytes` define, decoded once.
+fn decoded(bytes: Vec<u8>) -> Result<Arc<Table>> {
+    if let Some(table) = DECODED.read().get(&bytes) {
+        return Ok(Arc::clone(table));
+    }
+    let table = Arc::new(Table::decode(&bytes)?);
+    let mut map = DECODED.write();
+    if map.len() >= DECODED_LIMIT {
+        map.clear();
+    }
+    map.insert(bytes, Arc::clone(&table));
+    Ok(table)
+}
+
 impl Catalog {
     /// Looks up a table by name.
-    pub fn table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Table>> {
+    pub fn table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Arc<Table>>> {
         txn.get(&Key::Table(name.to_string()).encode())?
-            .map(|bytes| Table::decode(&bytes))
+            .map(decoded)
             .transpose()
     }
 
     /// Looks up a table by name, failing with 42P01 if there is none.
-    pub fn must_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Table> {
+    pub fn must_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Arc<Table>> {
         Self::table(txn, name)?
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }
@@ -454,7 +483,7 @@ impl Catalog {
 
     /// The tables with a foreign key referencing `parent` (itself included, if it refers to
     /// itself).
-    pub fn referencing<E: Engine>(txn: &Transaction<E>, parent: &str) -> Result<Vec<Table>> {
+    pub fn referencing<E: Engine>(txn: &Transaction<E>, parent: &str) -> Result<Vec<Arc<Table>>> {
         let mut children = Vec::new();
         for item in txn.scan(Key::references_to(parent), zizhu_engine::Direction::Forward)? {
             let (key, _) = item?;
@@ -549,7 +578,7 @@ impl Catalog {
         Self::claim_name(txn, &table.name)?;
         let children = Self::referencing(txn, old)?;
         let before = Self::table(txn, old)?;
-        Self::sync_references(txn, before.as_ref(), None)?;
+        Self::sync_references(txn, before.as_deref(), None)?;
         txn.delete(&Key::Table(old.to_string()).encode())?;
         let owner = row::encode(&[Value::Text(table.name.clone())]);
         for index in &table.indexes {
@@ -564,7 +593,11 @@ impl Catalog {
         renamed(&mut table);
         txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
         Self::sync_references(txn, None, Some(&table))?;
-        for mut child in children.into_iter().filter(|c| c.name != old) {
+        for mut child in children
+            .into_iter()
+            .filter(|c| c.name != old)
+            .map(Arc::unwrap_or_clone)
+        {
             renamed(&mut child);
             Self::update_table(txn, &child)?;
         }
@@ -613,7 +646,7 @@ impl Catalog {
     pub fn update_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
         let before = Self::table(txn, &table.name)?;
         txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
-        Self::sync_references(txn, before.as_ref(), Some(table))
+        Self::sync_references(txn, before.as_deref(), Some(table))
     }
 
     /// Adds an index definition to `table` (assigning its id) and records its name. The
@@ -633,7 +666,7 @@ impl Catalog {
     }
 
     /// The table owning the index named `name`.
-    pub fn index_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Table>> {
+    pub fn index_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Arc<Table>>> {
         let Some(bytes) = txn.get(&Key::IndexName(name.to_string()).encode())? else {
             return Ok(None);
         };

@@ -1,6 +1,8 @@
 //! ALTER TABLE: the operations apply in order to the table's definition, rewriting stored rows
 //! where the column list changes, all within the statement's transaction.
 
+use std::sync::Arc;
+
 use zizhu_engine::{Direction, Engine};
 use zizhu_txn::Transaction;
 use zizhu_types::Value;
@@ -14,6 +16,7 @@ use crate::{errinput, row, types, Result};
 /// Applies `ops` to the table named `name`.
 pub fn alter_table<E: Engine>(txn: &mut Transaction<E>, name: &str, ops: &[AlterOp]) -> Result<()> {
     let mut table = Catalog::table(txn, name)?
+        .map(Arc::unwrap_or_clone)
         .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))?;
     let original_name = table.name.clone();
     for op in ops {
@@ -178,7 +181,10 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                     rename(&mut fk.parent_columns);
                 }
             }
-            for mut child in Catalog::referencing(txn, &parent)? {
+            for mut child in Catalog::referencing(txn, &parent)?
+                .into_iter()
+                .map(Arc::unwrap_or_clone)
+            {
                 if child.name != parent {
                     for fk in child
                         .foreign_keys

@@ -17,6 +17,7 @@
 //!   so cascades run through any depth.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use zizhu_engine::{Direction, Engine};
 use zizhu_txn::{LockMode, Transaction, WaitPolicy};
@@ -105,7 +106,7 @@ fn enforce_at<E: Engine>(
         }
     }
     // As a child: every new or re-keyed reference must have its parent.
-    let mut parents: HashMap<String, Table> = HashMap::new();
+    let mut parents: HashMap<String, Arc<Table>> = HashMap::new();
     for fk in &table.foreign_keys {
         let columns = positions(table, &fk.columns)?;
         let changed = changes.updated.iter().filter_map(|(old, new)| {

@@ -515,7 +515,7 @@ pub fn execute<E: Engine>(
             Ok(StatementResult::Command("DROP SEQUENCE"))
         }
         Plan::Truncate { names, cascade } => {
-            let mut tables: Vec<Table> = Vec::with_capacity(names.len());
+            let mut tables: Vec<Arc<Table>> = Vec::with_capacity(names.len());
             for name in &names {
                 tables.push(Catalog::must_table(txn, name)?);
             }
@@ -576,7 +576,7 @@ pub fn execute<E: Engine>(
             if if_not_exists && Catalog::index_table(txn, &index.name)?.is_some() {
                 return Ok(StatementResult::Command("CREATE INDEX"));
             }
-            let mut table = Catalog::must_table(txn, &table)?;
+            let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, &table)?);
             let index = Catalog::create_index(txn, &mut table, index)?;
             index::build(txn, &table, &index)?;
             Ok(StatementResult::Command("CREATE INDEX"))
@@ -610,7 +610,7 @@ pub fn execute<E: Engine>(
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
                 match Catalog::index_table(txn, name)? {
-                    Some(table) => found.push((table.name, name)),
+                    Some(table) => found.push((table.name.clone(), name)),
                     None if Catalog::table(txn, name)?.is_some()
                         || Catalog::view(txn, name)?.is_some() =>
                     {
@@ -627,7 +627,7 @@ pub fn execute<E: Engine>(
             }
             for (table, name) in found {
                 // Re-read: an earlier name in the list may have changed the same table.
-                let mut table = Catalog::must_table(txn, &table)?;
+                let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, &table)?);
                 if let Some(index) = table.indexes.iter().find(|i| &i.name == name).cloned() {
                     if index.unique {
                         let by = alter::Dropping::Index;
@@ -662,7 +662,10 @@ pub fn execute<E: Engine>(
             let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
             // Foreign keys from other tables: in the way, or with CASCADE dropped.
             for table in &tables {
-                for mut child in Catalog::referencing(txn, &table.name)? {
+                for mut child in Catalog::referencing(txn, &table.name)?
+                    .into_iter()
+                    .map(Arc::unwrap_or_clone)
+                {
                     if names.contains(&child.name) {
                         continue;
                     }

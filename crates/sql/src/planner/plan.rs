@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use zizhu_types::Value;
 
@@ -411,14 +412,14 @@ pub enum Node {
     /// Every row of a table, optionally filtered as it is read.
     Scan {
         /// The table.
-        table: Table,
+        table: Arc<Table>,
         /// Rows that do not satisfy this are not returned.
         filter: Option<Expr>,
     },
     /// Rows fetched by primary key, filtered as they are read.
     KeyLookup {
         /// The table.
-        table: Table,
+        table: Arc<Table>,
         /// Primary keys to fetch.
         keys: Vec<Vec<Value>>,
         /// The scan's whole predicate, re-applied to each fetched row.
@@ -429,7 +430,7 @@ pub enum Node {
     /// within `lower` and `upper`. Filtered as read.
     IndexScan {
         /// The table.
-        table: Table,
+        table: Arc<Table>,
         /// The index; `None` for the primary key (the table's rows themselves).
         index: Option<Index>,
         /// Leading key values, sorted in key order, without duplicates; `[[]]` for none.
@@ -740,7 +741,7 @@ pub enum Plan {
     /// `INSERT`
     Insert {
         /// Target.
-        table: Table,
+        table: Arc<Table>,
         /// For each column of the table, the source column feeding it, or `None` for its
         /// default.
         targets: Vec<Option<usize>>,
@@ -758,7 +759,7 @@ pub enum Plan {
     /// `UPDATE`
     Update {
         /// Target.
-        table: Table,
+        table: Arc<Table>,
         /// How the target rows are found (a scan, or a lookup the optimizer chose).
         source: Node,
         /// Which rows.
@@ -775,7 +776,7 @@ pub enum Plan {
     /// `DELETE`
     Delete {
         /// Target.
-        table: Table,
+        table: Arc<Table>,
         /// How the target rows are found.
         source: Node,
         /// Which rows.

@@ -425,7 +425,7 @@ impl<E: Engine> Binder<'_, E> {
             unique: create.unique,
         };
         Ok(Plan::CreateIndex {
-            table: table.name,
+            table: table.name.clone(),
             index,
             if_not_exists: create.if_not_exists,
         })
@@ -480,7 +480,7 @@ impl<E: Engine> Binder<'_, E> {
                 unique: true,
             };
             return Ok(Plan::CreateIndex {
-                table: table.name,
+                table: table.name.clone(),
                 index,
                 if_not_exists: false,
             });
@@ -576,6 +576,7 @@ impl<E: Engine> Binder<'_, E> {
                             }
                             ast::ColumnOption::ForeignKey(fk) => {
                                 let mut with_column = Catalog::table(self.txn, &table)?
+                                    .map(Arc::unwrap_or_clone)
                                     .ok_or_else(|| {
                                         errinternal!("table {table} vanished during binding")
                                     })?;

@@ -33,7 +33,7 @@ impl<E: Engine> Binder<'_, E> {
         }
         let parent_name = object_name(&constraint.foreign_table)?;
         let parent = if parent_name == table.name {
-            table.clone()
+            Arc::new(table.clone())
         } else {
             Catalog::table(self.txn, &parent_name)?.ok_or_else(|| {
                 errinput!(UndefinedTable, "relation \"{parent_name}\" does not exist")

@@ -25,6 +25,7 @@ use query::*;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Frame, FrameBound,
@@ -238,7 +239,7 @@ impl<'a, E: Engine> Binder<'a, E> {
     fn at(&self, span: sqlparser::tokenizer::Span) -> Option<usize> {
         position(self.sql, span.start)
     }
-    fn table(&self, name: &ast::ObjectName) -> Result<Table> {
+    fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
         let name = object_name(name)?;
         self.referenced.borrow_mut().push(name.clone());
         Catalog::table(self.txn, &name)?

@@ -16,6 +16,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use zizhu_types::Value;
 
@@ -40,7 +41,7 @@ pub(super) fn use_keys_and_indexes(node: Node) -> Node {
     })
 }
 
-fn access_path(table: Table, filter: Expr) -> Node {
+fn access_path(table: Arc<Table>, filter: Expr) -> Node {
     let facts = Restrictions::of(&table, &filter);
     if !table.primary_key.is_empty() {
         if let Some(keys) = facts.keys(&table.primary_key) {
