@@ -144,3 +144,74 @@ fn vacuum_checks_its_table_and_refuses_to_run_in_a_block() {
     assert_eq!(s.execute("VACUUM t").unwrap_err().sqlstate(), "25001");
     s.execute("ROLLBACK").unwrap();
 }
+
+/// A load of several chunks (a chunk is bound once and takes up to 1,000 rows): defaults,
+/// CHECK constraints and unique indexes apply to every row, and a violation in a late chunk
+/// loads nothing.
+#[test]
+fn a_load_of_many_chunks_applies_defaults_and_constraints_to_every_row() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute(
+        "CREATE TABLE t (id serial PRIMARY KEY, k int NOT NULL CHECK (k >= 0), v text DEFAULT 'd')",
+    )
+    .unwrap();
+    s.execute("CREATE UNIQUE INDEX t_k ON t (k)").unwrap();
+    let data: String = (0..2_500).map(|k| format!("{k}\n")).collect();
+    let result = copy_in(&mut s, "COPY t (k) FROM STDIN", &data).unwrap();
+    assert_eq!(result.tag(), "COPY 2500");
+    let StatementResult::Query { rows, .. } = s
+        .execute_one("SELECT count(*), min(id), max(id), count(DISTINCT k), min(v), max(v) FROM t")
+        .unwrap()
+    else {
+        panic!("no rows");
+    };
+    assert_eq!(
+        rows[0],
+        vec![
+            Value::Int64(2_500),
+            Value::Int32(1),
+            Value::Int32(2_500),
+            Value::Int64(2_500),
+            Value::Text("d".into()),
+            Value::Text("d".into()),
+        ]
+    );
+    // A duplicate key in the third chunk, and a CHECK violation there: all or nothing.
+    let code = |r: zizhu_sql::Result<StatementResult>| r.unwrap_err().sqlstate().to_string();
+    let duplicate: String = (10_000..12_500)
+        .map(|k| format!("{}\n", if k == 12_400 { 7 } else { k }))
+        .collect();
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t (k) FROM STDIN", &duplicate)),
+        "23505"
+    );
+    let negative: String = (10_000..12_500)
+        .map(|k| format!("{}\n", if k == 12_400 { -1 } else { k }))
+        .collect();
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t (k) FROM STDIN", &negative)),
+        "23514"
+    );
+    let bad_type: String = (10_000..12_500)
+        .map(|k| {
+            format!(
+                "{}\n",
+                if k == 12_400 {
+                    "x".to_string()
+                } else {
+                    k.to_string()
+                }
+            )
+        })
+        .collect();
+    assert_eq!(
+        code(copy_in(&mut s, "COPY t (k) FROM STDIN", &bad_type)),
+        "22P02"
+    );
+    let StatementResult::Query { rows, .. } = s.execute_one("SELECT count(*) FROM t").unwrap()
+    else {
+        panic!("no rows");
+    };
+    assert_eq!(rows[0][0], Value::Int64(2_500));
+}

@@ -3,8 +3,8 @@
 //! `COPY t [(columns)] FROM STDIN` returns [`StatementResult::CopyIn`]: the protocol layer
 //! then collects the client's data and hands it to [`Session::copy_in`], which parses it and
 //! inserts every row in one transaction (the open block's, else its own), so a bad line loads
-//! nothing. Rows go through a prepared multi-row INSERT, so defaults, constraints, indexes and
-//! foreign keys apply exactly as they do to INSERT. `COPY {t | (query)} TO STDOUT` runs the
+//! nothing. Rows go through a prepared INSERT's plan, a chunk at a time, so defaults,
+//! constraints, indexes and foreign keys apply exactly as they do to INSERT. `COPY {t | (query)} TO STDOUT` runs the
 //! query and returns the encoded data ([`StatementResult::CopyOut`]).
 //!
 //! Text format: one line per row, fields split by the delimiter (tab), `\N` for NULL,
@@ -18,6 +18,7 @@ use zizhu_types::Value;
 use super::Session;
 use crate::execution::StatementResult;
 use crate::parser::ast;
+use crate::planner::{Expr, Node, Plan};
 use crate::types;
 use crate::{errinput, Result};
 
@@ -512,6 +513,11 @@ impl<E: Engine> Session<E> {
         result.map(StatementResult::Copy)
     }
 
+    /// Inserts the rows a chunk at a time. Each chunk binds the single-row `INSERT INTO t
+    /// (columns) VALUES ($1, ...)` with its first row and then gives the plan's VALUES source
+    /// every row of the chunk, already cast to the columns' types: binding is per chunk and
+    /// tiny. (Binding a 1,000-row multi-row INSERT for each chunk, as before, was 13% of a
+    /// COPY's time.)
     fn insert_rows(&mut self, copy: &CopyIn, rows: Vec<Vec<Option<String>>>) -> Result<u64> {
         let width = copy.columns.len().max(1);
         let batch = (60_000 / width).clamp(1, 1000);
@@ -521,36 +527,57 @@ impl<E: Engine> Session<E> {
             .map(|c| quoted(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let insert = |rows: usize| {
-            let values = (0..rows)
-                .map(|r| {
-                    let params: Vec<String> = (1..=copy.columns.len())
-                        .map(|c| format!("${}", r * copy.columns.len() + c))
-                        .collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("INSERT INTO {} ({columns}) VALUES {values}", copy.table)
-        };
+        let params = (1..=copy.columns.len())
+            .map(|c| format!("${c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO {} ({columns}) VALUES ({params})", copy.table);
+        let prepared = self.prepare(&sql, &[])?;
+        let types = prepared.param_types().to_vec();
         let total = rows.len() as u64;
-        let mut prepared: Option<(usize, super::Prepared)> = None;
         for chunk in rows.chunks(batch) {
-            if prepared.as_ref().is_none_or(|(n, _)| *n != chunk.len()) {
-                let p = self.prepare(&insert(chunk.len()), &[])?;
-                prepared = Some((chunk.len(), p));
-            }
-            let Some((_, p)) = &prepared else {
-                return Err(crate::errinternal!("COPY lost its INSERT"));
-            };
-            let values = chunk
+            let mut values = chunk
                 .iter()
-                .flatten()
-                .map(|f| f.clone().map_or(Value::Null, Value::Text))
-                .collect();
-            let p = p.clone();
-            self.execute_prepared(&p, values)?;
+                .map(|row| {
+                    row.iter()
+                        .zip(&types)
+                        .map(|(field, ty)| {
+                            types::cast(field.clone().map_or(Value::Null, Value::Text), ty)
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let first = values.first().cloned().unwrap_or_default();
+            self.execute_prepared_rewritten(&prepared, first, |plan| {
+                with_rows(plan, std::mem::take(&mut values))
+            })?;
         }
         Ok(total)
     }
+}
+
+/// The bound single-row INSERT `plan` with `rows` (constants) as its VALUES source.
+fn with_rows(mut plan: Plan, rows: Vec<Vec<Value>>) -> Result<Plan> {
+    let Plan::Insert { source, .. } = &mut plan else {
+        return Err(crate::errinternal!(
+            "COPY's INSERT did not bind to an insert"
+        ));
+    };
+    // The bound row must be the parameters themselves, in order, for the substitution to
+    // mean what the statement says.
+    let Node::Values { rows: bound } = source else {
+        return Err(crate::errinternal!("COPY's INSERT has no VALUES source"));
+    };
+    if bound.len() != 1 || !bound[0].iter().all(|e| matches!(e, Expr::Constant(_))) {
+        return Err(crate::errinternal!(
+            "COPY's INSERT bound its row to {bound:?}"
+        ));
+    }
+    *source = Node::Values {
+        rows: rows
+            .into_iter()
+            .map(|row| row.into_iter().map(Expr::Constant).collect())
+            .collect(),
+    };
+    Ok(plan)
 }

@@ -21,7 +21,7 @@ use crate::execution::{self, Context, Interrupt, Reader, StatementResult};
 use crate::keys::TableId;
 use crate::parser::{self, ast, ZizhuDialect};
 use crate::planner::Label;
-use crate::planner::{optimize, Binder, Params};
+use crate::planner::{optimize, Binder, Params, Plan};
 use crate::sequence::{Counters, Sequence, Sequences};
 use crate::settings::Settings;
 use crate::types::DataType;
@@ -797,12 +797,25 @@ fn run<E: Engine>(
     statement: &ast::Statement,
     params: Option<&Params>,
 ) -> Result<StatementResult> {
+    run_rewritten(ctx, dialect, txn, sql, statement, params, Ok)
+}
+
+/// [`run`], with `rewrite` applied to the bound plan before it is optimized.
+fn run_rewritten<E: Engine>(
+    ctx: &SessionContext<E>,
+    dialect: &ZizhuDialect,
+    txn: &mut Transaction<E>,
+    sql: &str,
+    statement: &ast::Statement,
+    params: Option<&Params>,
+    rewrite: impl FnOnce(Plan) -> Result<Plan>,
+) -> Result<StatementResult> {
     txn.begin_statement();
     let binder = match params {
         Some(params) => Binder::with_params(txn, sql, dialect, params),
         None => Binder::new(txn, sql, dialect),
     };
-    let plan = binder.bind(statement)?;
+    let plan = rewrite(binder.bind(statement)?)?;
     let plan = optimize(plan);
     execution::execute(plan, txn, ctx)
 }

@@ -16,7 +16,7 @@ use zizhu_engine::Engine;
 use zizhu_txn::{IsolationLevel, TxnOptions};
 use zizhu_types::Value;
 
-use super::Session;
+use super::{interrupted, run_rewritten, Session, SessionContext};
 use crate::execution::StatementResult;
 use crate::parser::{self, ast};
 use crate::planner::{data_type_from_ast, Binder, Label, Params, Plan};
@@ -102,6 +102,48 @@ impl<E: Engine> Session<E> {
         };
         let params = Params::values(prepared.param_types.clone(), values);
         self.execute_statement(&prepared.sql, statement, Some(&params))
+    }
+
+    /// Runs a prepared statement inside the open block with `values` bound and `rewrite`
+    /// applied to its plan (COPY's bulk path); a failure fails the block.
+    pub(super) fn execute_prepared_rewritten(
+        &mut self,
+        prepared: &Prepared,
+        values: Vec<Value>,
+        rewrite: impl FnOnce(Plan) -> Result<Plan>,
+    ) -> Result<StatementResult> {
+        let Some(statement) = &prepared.statement else {
+            return Err(crate::errinternal!(
+                "an empty statement has no plan to rewrite"
+            ));
+        };
+        let Some(block) = self.block.as_mut() else {
+            return Err(crate::errinternal!(
+                "a rewritten statement runs only in a block"
+            ));
+        };
+        let ctx = SessionContext {
+            db: self.db.clone(),
+            currvals: self.currvals.clone(),
+            started: Some(block.started),
+            work_mem: self.settings.work_mem(),
+            interrupt: self.interrupt.clone(),
+            in_block: true,
+        };
+        let params = Params::values(prepared.param_types.clone(), values);
+        let result = run_rewritten(
+            &ctx,
+            &self.dialect,
+            &mut block.txn,
+            &prepared.sql,
+            statement,
+            Some(&params),
+            rewrite,
+        );
+        if result.is_err() {
+            block.failed = true;
+        }
+        result.map_err(|e| interrupted(&self.interrupt, e))
     }
 
     fn describe(
