@@ -334,6 +334,57 @@ fn torn_write_recovers() {
     }
 }
 
+/// Writes batches `1..=batches`, each Sync or Deferred at random with a flush now and then,
+/// striking `faults` before batch `fault_at + 1` with fault `kind` (0: none, the power just
+/// goes; 1: a failed sync; 2: a failed write; 3: a torn write, within the next `within`
+/// writes). Stops at the first failure. Returns the last batch acknowledged durable and the
+/// last attempted.
+fn random_workload(
+    engine: &RedbEngine,
+    faults: &FaultController,
+    rng: &mut StdRng,
+    batches: u64,
+    (fault_at, kind): (u64, u32),
+    within: u64,
+    seed: u64,
+) -> (u64, u64) {
+    let mut durable = 0;
+    let mut attempted = 0;
+    for n in 1..=batches {
+        if n == fault_at + 1 {
+            match kind {
+                0 => break,
+                1 => faults.fail_next_sync(),
+                2 => faults.fail_writes_after(rng.random_range(0..within)),
+                _ => faults.torn_write_at(rng.random_range(0..within)),
+            }
+        }
+        let sync = rng.random_bool(0.7);
+        let durability = if sync {
+            Durability::Sync
+        } else {
+            Durability::Deferred
+        };
+        attempted = n;
+        match engine.write(batch(n, rng), durability) {
+            Ok(()) if sync => durable = n,
+            Ok(()) => {
+                if rng.random_bool(0.2) {
+                    match engine.flush() {
+                        Ok(()) => durable = n,
+                        Err(_) => break,
+                    }
+                }
+            }
+            Err(e) => {
+                assert!(matches!(e, Error::Io(_)), "seed {seed}: batch {n}: {e:?}");
+                break;
+            }
+        }
+    }
+    (durable, attempted)
+}
+
 /// Random workloads of Sync and Deferred batches and flushes, with a fault or a plain power loss
 /// at a random point, then recovery from the crash image.
 fn power_loss_trials() {
@@ -349,40 +400,15 @@ fn power_loss_trials() {
         let batches: u64 = rng.random_range(1..40);
         let fault_at: u64 = rng.random_range(0..batches);
         let fault_kind = rng.random_range(0..4);
-        let mut durable = 0; // the last batch acknowledged durable
-        let mut attempted = 0;
-        for n in 1..=batches {
-            if n == fault_at + 1 {
-                match fault_kind {
-                    0 => break, // plain power loss between batches
-                    1 => faults.fail_next_sync(),
-                    2 => faults.fail_writes_after(rng.random_range(0..8)),
-                    _ => faults.torn_write_at(rng.random_range(0..8)),
-                }
-            }
-            let sync = rng.random_bool(0.7);
-            let durability = if sync {
-                Durability::Sync
-            } else {
-                Durability::Deferred
-            };
-            attempted = n;
-            match engine.write(batch(n, &mut rng), durability) {
-                Ok(()) if sync => durable = n,
-                Ok(()) => {
-                    if rng.random_bool(0.2) {
-                        match engine.flush() {
-                            Ok(()) => durable = n,
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Err(e) => {
-                    assert!(matches!(e, Error::Io(_)), "seed {seed}: batch {n}: {e:?}");
-                    break;
-                }
-            }
-        }
+        let (durable, attempted) = random_workload(
+            &engine,
+            &faults,
+            &mut rng,
+            batches,
+            (fault_at, fault_kind),
+            8,
+            seed,
+        );
         let image = faults.crash();
         drop(engine);
         let context = format!("trial {seed} (fault {fault_kind} at {fault_at})");
@@ -413,40 +439,15 @@ fn logged_power_loss_trials() {
         let fault_kind = rng.random_range(0..4);
         let in_log = rng.random_bool(0.7);
         let faults = if in_log { &wal_faults } else { &data_faults };
-        let mut durable = 0;
-        let mut attempted = 0;
-        for n in 1..=batches {
-            if n == fault_at + 1 {
-                match fault_kind {
-                    0 => break,
-                    1 => faults.fail_next_sync(),
-                    2 => faults.fail_writes_after(rng.random_range(0..4)),
-                    _ => faults.torn_write_at(rng.random_range(0..4)),
-                }
-            }
-            let sync = rng.random_bool(0.7);
-            let durability = if sync {
-                Durability::Sync
-            } else {
-                Durability::Deferred
-            };
-            attempted = n;
-            match engine.write(batch(n, &mut rng), durability) {
-                Ok(()) if sync => durable = n,
-                Ok(()) => {
-                    if rng.random_bool(0.2) {
-                        match engine.flush() {
-                            Ok(()) => durable = n,
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Err(e) => {
-                    assert!(matches!(e, Error::Io(_)), "seed {seed}: batch {n}: {e:?}");
-                    break;
-                }
-            }
-        }
+        let (durable, attempted) = random_workload(
+            &engine,
+            faults,
+            &mut rng,
+            batches,
+            (fault_at, fault_kind),
+            4,
+            seed,
+        );
         let killed = rng.random_bool(0.25);
         let images = if killed {
             (data_faults.volatile_image(), wal_faults.volatile_image())

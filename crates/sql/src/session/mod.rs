@@ -561,17 +561,18 @@ impl<E: Engine> Session<E> {
             _ => {}
         }
 
+        let ctx = self.context();
         match self.block.as_mut() {
             Some(block) => {
-                let ctx = SessionContext {
-                    db: self.db.clone(),
-                    currvals: self.currvals.clone(),
-                    started: Some(block.started),
-                    work_mem: self.settings.work_mem(),
-                    interrupt: self.interrupt.clone(),
-                    in_block: true,
-                };
-                let result = run(&ctx, &self.dialect, &mut block.txn, sql, statement, params);
+                let result = run(
+                    &ctx,
+                    &self.dialect,
+                    &mut block.txn,
+                    sql,
+                    statement,
+                    params,
+                    Ok,
+                );
                 if result.is_err() {
                     block.failed = true;
                 }
@@ -583,19 +584,24 @@ impl<E: Engine> Session<E> {
                     read_only: false,
                     lock_timeout: self.settings.lock_timeout(),
                 });
-                let ctx = SessionContext {
-                    db: self.db.clone(),
-                    currvals: self.currvals.clone(),
-                    started: None,
-                    work_mem: self.settings.work_mem(),
-                    interrupt: self.interrupt.clone(),
-                    in_block: false,
-                };
-                let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params)
+                let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params, Ok)
                     .map_err(|e| interrupted(&self.interrupt, e))?;
                 txn.commit()?;
                 Ok(result)
             }
+        }
+    }
+
+    /// What a statement of this session runs with: in the open block, if there is one.
+    fn context(&self) -> SessionContext<E> {
+        let started = self.block.as_ref().map(|b| b.started);
+        SessionContext {
+            db: self.db.clone(),
+            currvals: self.currvals.clone(),
+            started,
+            work_mem: self.settings.work_mem(),
+            interrupt: self.interrupt.clone(),
+            in_block: started.is_some(),
         }
     }
 
@@ -789,19 +795,9 @@ fn interrupted(interrupt: &Interrupt, err: crate::Error) -> crate::Error {
 }
 
 /// Plans and executes one statement in `txn`.
+/// Binds, optimizes and executes `statement` in `txn`, with `rewrite` applied to the bound
+/// plan first (`Ok` for none; COPY substitutes its rows).
 fn run<E: Engine>(
-    ctx: &SessionContext<E>,
-    dialect: &ZizhuDialect,
-    txn: &mut Transaction<E>,
-    sql: &str,
-    statement: &ast::Statement,
-    params: Option<&Params>,
-) -> Result<StatementResult> {
-    run_rewritten(ctx, dialect, txn, sql, statement, params, Ok)
-}
-
-/// [`run`], with `rewrite` applied to the bound plan before it is optimized.
-fn run_rewritten<E: Engine>(
     ctx: &SessionContext<E>,
     dialect: &ZizhuDialect,
     txn: &mut Transaction<E>,

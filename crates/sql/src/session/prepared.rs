@@ -16,7 +16,7 @@ use zizhu_engine::Engine;
 use zizhu_txn::{IsolationLevel, TxnOptions};
 use zizhu_types::Value;
 
-use super::{interrupted, run_rewritten, Session, SessionContext};
+use super::{interrupted, run, Session};
 use crate::execution::StatementResult;
 use crate::parser::{self, ast};
 use crate::planner::{data_type_from_ast, Binder, Label, Params, Plan};
@@ -117,21 +117,14 @@ impl<E: Engine> Session<E> {
                 "an empty statement has no plan to rewrite"
             ));
         };
+        let ctx = self.context();
         let Some(block) = self.block.as_mut() else {
             return Err(crate::errinternal!(
                 "a rewritten statement runs only in a block"
             ));
         };
-        let ctx = SessionContext {
-            db: self.db.clone(),
-            currvals: self.currvals.clone(),
-            started: Some(block.started),
-            work_mem: self.settings.work_mem(),
-            interrupt: self.interrupt.clone(),
-            in_block: true,
-        };
         let params = Params::values(prepared.param_types.clone(), values);
-        let result = run_rewritten(
+        let result = run(
             &ctx,
             &self.dialect,
             &mut block.txn,
