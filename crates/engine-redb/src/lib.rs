@@ -11,11 +11,13 @@
 //!   [`Durability::Deferred`] batch commits with [`redb::Durability::None`], which makes it
 //!   visible at once and durable with the next immediate commit. [`Engine::flush`] is an empty
 //!   immediate commit. redb orders commits, so deferred batches can only be lost newest first.
+//!   Writes are serialized by a mutex that also orders the snapshot generation (below); redb
+//!   itself allows one write transaction at a time.
 //! - **The write-ahead log** ([`wal`], [`RedbOptions::wal`]). With it every batch commits with
 //!   [`redb::Durability::None`] and is appended to the log, and a Sync batch syncs the log: one
 //!   small write and one `fdatasync` instead of a durable redb commit. Checkpoints (durable
-//!   redb commits) bound the log; recovery replays it. The data directory always runs with it. Writes are serialized by a mutex that also
-//!   orders the snapshot generation (below); redb itself allows one write transaction at a time.
+//!   redb commits) bound the log; opening replays it past the last checkpoint. The data
+//!   directory always runs with it.
 //! - **Reads.** Opening a redb read transaction per point read is measurable overhead, so the
 //!   engine caches an [`Arc`] of the table opened in the latest read transaction, tagged with a
 //!   *generation* that every successful write increments. A read whose cached snapshot is of an
