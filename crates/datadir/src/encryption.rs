@@ -8,8 +8,9 @@
 //! - **Data key rotation** ([`Encryption::rotate_data_key`]) makes a new data key active (new
 //!   pages are sealed under it from then on) and starts a background worker that re-seals every
 //!   page of the data file under it, a batch at a time, throttled to a rate in MiB/s, while the
-//!   database serves traffic. The engine's log (`data.wal`) is re-sealed the same way. When a pass finds no page left under the old key, the sealed
-//!   files of the directory are re-sealed, and the old key is destroyed: its material is
+//!   database serves traffic; the engine's log (`data.wal`) is re-sealed the same way. When a
+//!   pass finds no page left under the old key, the sealed files of the directory are
+//!   re-sealed, and the old key is destroyed: its material is
 //!   removed from the key store. Progress is in [`Status`] (the `zizhu_stat_encryption`
 //!   view). A shutdown or crash during the pass leaves the old key *retiring* in the key store,
 //!   and the next open resumes the rotation.
@@ -377,14 +378,13 @@ impl Encryption {
                 done += pages;
             }
             let mut left = false;
-            for (i, (file, _)) in self.files.iter().enumerate() {
-                let pages = file.pages().map_err(io)?;
-                for page in 0..pages {
+            'files: for (i, (file, _)) in self.files.iter().enumerate() {
+                for page in 0..file.pages().map_err(io)? {
                     if file.slot_key(page).map_err(io)? == Some(from)
                         && !unreadable[i].contains(&page)
                     {
                         left = true;
-                        break;
+                        break 'files;
                     }
                 }
             }

@@ -320,12 +320,14 @@ impl RedbEngine {
     }
 
     /// Applies `batch` (which may be empty) with `durability`: one redb write transaction,
-    /// and with a log, the log's append (and sync) or a checkpoint.
-    fn commit(&self, batch: WriteBatch, durability: Durability) -> Result<()> {
+    /// and with a log, the log's append (and sync), or a checkpoint if `checkpoint` asks for
+    /// one.
+    fn commit(&self, batch: WriteBatch, durability: Durability, checkpoint: bool) -> Result<()> {
         let mut wal = self.write_lock.lock();
         self.check_poisoned()?;
         let result = match wal.as_mut() {
             None => self.commit_locked(batch, durability, None),
+            Some(wal) if checkpoint => self.checkpoint(wal, batch),
             Some(wal) => self.commit_logged(wal, batch, durability),
         };
         // Even a failed commit may have changed what redb shows (a logged batch whose log
@@ -461,24 +463,11 @@ impl Engine for RedbEngine {
         if batch.is_empty() && durability == Durability::Deferred {
             return self.check_poisoned();
         }
-        self.commit(batch, durability)
+        self.commit(batch, durability, false)
     }
 
     fn flush(&self) -> Result<()> {
-        let mut wal = self.write_lock.lock();
-        let Some(wal) = wal.as_mut() else {
-            drop(wal);
-            return self.commit(WriteBatch::new(), Durability::Sync);
-        };
-        self.check_poisoned()?;
-        let result = self.checkpoint(wal, WriteBatch::new());
-        match &result {
-            Ok(()) => {
-                self.syncs.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(err) => self.poison(err),
-        }
-        result
+        self.commit(WriteBatch::new(), Durability::Sync, true)
     }
 
     fn status(&self) -> Result<Status> {
@@ -493,8 +482,7 @@ impl Engine for RedbEngine {
 impl Drop for RedbEngine {
     /// With a log, a last checkpoint, so that the next open has nothing to replay.
     fn drop(&mut self) {
-        if let Some(wal) = self.write_lock.get_mut().take() {
-            let mut wal = wal;
+        if let Some(mut wal) = self.write_lock.get_mut().take() {
             if !self.is_poisoned() {
                 let _ = self.checkpoint(&mut wal, WriteBatch::new());
             }

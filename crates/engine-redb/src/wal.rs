@@ -53,7 +53,9 @@ pub const LARGE_BATCH: usize = 4 << 20;
 
 const MAGIC: &[u8; 4] = b"ZZWL";
 const DIGEST: usize = 16;
-const HEADER: usize = 4 + 8 + 8 + 8 + DIGEST;
+/// The header's fields before the digest.
+const FIELDS: usize = 4 + 8 + 8 + 8;
+const HEADER: usize = FIELDS + DIGEST;
 /// Where the first unit starts.
 const FIRST: u64 = PAGE;
 
@@ -65,10 +67,9 @@ pub(crate) struct Wal {
     seq: u64,
     /// Logical offset of the next unit (page-aligned).
     offset: u64,
-    /// Encoded operations of batches logged but not yet written.
+    /// The next unit: room for its header, then the encoded operations of the batches
+    /// logged but not yet written.
     pending: Vec<u8>,
-    /// Bytes written since the last checkpoint.
-    written: u64,
 }
 
 impl std::fmt::Debug for Wal {
@@ -93,8 +94,7 @@ impl Wal {
             generation,
             seq: 0,
             offset: FIRST,
-            pending: Vec::new(),
-            written: 0,
+            pending: vec![0; HEADER],
         };
         let len = wal.backend.len()?;
         let mut batches = Vec::new();
@@ -133,7 +133,7 @@ impl Wal {
                 .ok()?;
         }
         let payload = &unit[HEADER..HEADER + payload_len];
-        if digest(&unit[..28], payload) != unit[28..HEADER] {
+        if digest(&unit[..FIELDS], payload) != unit[FIELDS..HEADER] {
             return None;
         }
         Some((decode(payload)?, self.offset + total))
@@ -152,31 +152,29 @@ impl Wal {
 
     /// Writes the batches logged since the last unit as one unit, and syncs the log.
     pub fn sync(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
+        if self.pending.len() == HEADER {
             return Ok(());
         }
-        let payload = std::mem::take(&mut self.pending);
-        let total = padded(HEADER + payload.len());
-        let mut unit = Vec::with_capacity(total as usize);
-        unit.extend_from_slice(MAGIC);
-        unit.extend_from_slice(&self.generation.to_le_bytes());
-        unit.extend_from_slice(&self.seq.to_le_bytes());
-        unit.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        let digest = digest(&unit, &payload);
-        unit.extend_from_slice(&digest);
-        unit.extend_from_slice(&payload);
+        let mut unit = std::mem::replace(&mut self.pending, vec![0; HEADER]);
+        let payload_len = (unit.len() - HEADER) as u64;
+        let total = padded(unit.len());
+        unit[..4].copy_from_slice(MAGIC);
+        unit[4..12].copy_from_slice(&self.generation.to_le_bytes());
+        unit[12..20].copy_from_slice(&self.seq.to_le_bytes());
+        unit[20..FIELDS].copy_from_slice(&payload_len.to_le_bytes());
+        let digest = digest(&unit[..FIELDS], &unit[HEADER..]);
+        unit[FIELDS..HEADER].copy_from_slice(&digest);
         unit.resize(total as usize, 0);
         self.backend.write(self.offset, &unit)?;
         self.backend.sync_data()?;
         self.offset += total;
         self.seq += 1;
-        self.written += total;
         Ok(())
     }
 
     /// Whether the log has grown enough to checkpoint.
     pub fn wants_checkpoint(&self) -> bool {
-        self.written + self.pending.len() as u64 >= CHECKPOINT_BYTES
+        (self.offset - FIRST) + self.pending.len() as u64 >= CHECKPOINT_BYTES
     }
 
     /// The generation units are written in.
@@ -190,8 +188,7 @@ impl Wal {
         self.generation = generation;
         self.seq = 0;
         self.offset = FIRST;
-        self.pending.clear();
-        self.written = 0;
+        self.pending.truncate(HEADER);
     }
 
     /// Closes the log's backend.

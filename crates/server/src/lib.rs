@@ -102,7 +102,7 @@ impl PgWireServerHandlers for Handlers {
 /// Stack size of the connection threads, which statements run on. A statement nested to the
 /// parser's depth limit needs more than the 2 MiB default in unoptimized builds; the memory
 /// is reserved, and only what a statement touches is used.
-pub const STATEMENT_STACK: usize = 64 << 20;
+const STATEMENT_STACK: usize = 64 << 20;
 
 /// How long a stopping server waits for running statements to finish.
 const DRAIN: Duration = Duration::from_secs(30);

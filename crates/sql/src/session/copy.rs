@@ -535,22 +535,20 @@ impl<E: Engine> Session<E> {
         let prepared = self.prepare(&sql, &[])?;
         let types = prepared.param_types().to_vec();
         let total = rows.len() as u64;
-        for chunk in rows.chunks(batch) {
-            let mut values = chunk
-                .iter()
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let values = rows
+                .by_ref()
+                .take(batch)
                 .map(|row| {
-                    row.iter()
+                    row.into_iter()
                         .zip(&types)
-                        .map(|(field, ty)| {
-                            types::cast(field.clone().map_or(Value::Null, Value::Text), ty)
-                        })
+                        .map(|(field, ty)| types::cast(field.map_or(Value::Null, Value::Text), ty))
                         .collect::<Result<Vec<_>>>()
                 })
                 .collect::<Result<Vec<_>>>()?;
             let first = values.first().cloned().unwrap_or_default();
-            self.execute_prepared_rewritten(&prepared, first, |plan| {
-                with_rows(plan, std::mem::take(&mut values))
-            })?;
+            self.execute_prepared_rewritten(&prepared, first, move |plan| with_rows(plan, values))?;
         }
         Ok(total)
     }
