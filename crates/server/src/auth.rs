@@ -37,6 +37,8 @@ struct Verifier {
 #[derive(Debug)]
 pub struct Users {
     users: HashMap<String, Verifier>,
+    /// The names in file order: the bootstrap superuser first.
+    names: Vec<String>,
 }
 
 /// The users file's name in the data directory.
@@ -82,6 +84,7 @@ impl Users {
         };
         let text = std::str::from_utf8(bytes).map_err(|_| bad(1))?;
         let mut users = HashMap::new();
+        let mut names = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let ["scram-sha-256", name, iterations, salt, salted] = fields.as_slice() else {
@@ -92,9 +95,18 @@ impl Users {
                 salt: unhex(salt).ok_or_else(|| bad(n + 1))?,
                 salted: unhex(salted).ok_or_else(|| bad(n + 1))?,
             };
-            users.insert((*name).to_string(), verifier);
+            if users.insert((*name).to_string(), verifier).is_none() {
+                names.push((*name).to_string());
+            }
         }
-        Ok(Users { users })
+        Ok(Users { users, names })
+    }
+}
+
+impl Users {
+    /// The users' names, the bootstrap superuser first (the roles of the system catalogs).
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 }
 

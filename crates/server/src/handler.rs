@@ -112,18 +112,27 @@ pub struct Handler {
     timers: tokio::runtime::Handle,
     parser: Arc<Parser>,
     registry: Arc<Registry>,
+    /// The users, the bootstrap superuser first.
+    roles: Arc<Vec<String>>,
 }
 
 impl Handler {
-    /// Handlers over a database.
-    pub fn new(db: Arc<Database<RedbEngine>>, timers: tokio::runtime::Handle) -> Self {
+    /// Handlers over a database whose users are `roles` (the bootstrap superuser first).
+    pub fn new(
+        db: Arc<Database<RedbEngine>>,
+        timers: tokio::runtime::Handle,
+        roles: Vec<String>,
+    ) -> Self {
         let registry = Arc::new(Registry::default());
+        let roles = Arc::new(roles);
         Self {
             parser: Arc::new(Parser {
                 db: db.clone(),
                 registry: registry.clone(),
                 timers: timers.clone(),
+                roles: roles.clone(),
             }),
+            roles,
             timers,
             db,
             registry,
@@ -136,6 +145,7 @@ impl Handler {
 fn connection<C: ClientInfo>(
     db: &Arc<Database<RedbEngine>>,
     registry: &Registry,
+    roles: &Arc<Vec<String>>,
     client: &C,
 ) -> Arc<Connection> {
     if let Some(conn) = client.session_extensions().get::<Connection>() {
@@ -143,6 +153,16 @@ fn connection<C: ClientInfo>(
     }
     let conn = client.session_extensions().get_or_insert_with(|| {
         let mut session = db.session();
+        let metadata = client.metadata();
+        let user = metadata.get("user").cloned().unwrap_or_default();
+        session.set_identity(zizhu_sql::system::Identity {
+            database: metadata
+                .get("database")
+                .cloned()
+                .unwrap_or_else(|| user.clone()),
+            user,
+            roles: roles.as_ref().clone(),
+        });
         if let Some(name) = client.metadata().get("application_name") {
             // A name the setting refuses is ignored, as a bad startup option would be
             // reported but not fatal.
@@ -182,7 +202,7 @@ fn fields(labels: &[Label], format: Option<&Format>) -> Vec<FieldInfo> {
                 wire::pg_type(&l.data_type),
                 format,
             )
-            .with_type_modifier(wire::type_modifier(&l.data_type))
+            .with_type_modifier(l.data_type.type_modifier())
         })
         .collect()
 }
@@ -253,7 +273,7 @@ impl SimpleQueryHandler for Handler {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         let sql = query.query;
         let results = with_session(&self.timers, &conn, move |s| s.execute_each(&sql));
         if results.is_empty() {
@@ -317,6 +337,7 @@ pub struct Parser {
     db: Arc<Database<RedbEngine>>,
     registry: Arc<Registry>,
     timers: tokio::runtime::Handle,
+    roles: Arc<Vec<String>>,
 }
 
 #[async_trait]
@@ -332,7 +353,7 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         let given: Vec<DataType> = types
             .iter()
             .map(|t| {
@@ -471,7 +492,7 @@ impl ExtendedQueryHandler for Handler {
     {
         let result = self._on_execute(&mut Batched(client), message).await;
         // ReadyForQuery at Sync reports the session's own state.
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         client.set_transaction_status(conn.status());
         result
     }
@@ -549,7 +570,7 @@ impl ExtendedQueryHandler for Handler {
                 prepared.param_types().len()
             )));
         }
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         let format = portal.result_column_format.clone();
         let result = with_session(&self.timers, &conn, move |s| {
             s.execute_prepared(&prepared, values)
@@ -569,7 +590,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         if let Some((_, buffer)) = conn.copy.lock().as_mut() {
             buffer.extend_from_slice(&data.data);
         }
@@ -582,7 +603,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         let pending = conn.copy.lock().take();
         let Some((copy, data)) = pending else {
             return Err(PgWireError::ApiError(
@@ -606,7 +627,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, &self.registry, client);
+        let conn = connection(&self.db, &self.registry, &self.roles, client);
         conn.copy.lock().take();
         // A COPY inside a block fails the block, as any failed statement does.
         with_session(&self.timers, &conn, |s| s.fail_block());

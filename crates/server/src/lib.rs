@@ -150,6 +150,7 @@ impl Server {
             handler: Arc::new(handler::Handler::new(
                 self.db.clone(),
                 tokio::runtime::Handle::current(),
+                self.users.names().to_vec(),
             )),
             users: self.users.clone(),
         });

@@ -15,59 +15,19 @@ use zizhu_types::{BigDecimal, Date, Interval, Numeric, Time, Timestamp, Value};
 
 /// The PostgreSQL type of a column or parameter of this type.
 pub fn pg_type(ty: &DataType) -> Type {
-    match ty {
-        DataType::Bool => Type::BOOL,
-        DataType::Int16 => Type::INT2,
-        DataType::Int32 => Type::INT4,
-        DataType::Int64 => Type::INT8,
-        DataType::Float32 => Type::FLOAT4,
-        DataType::Float64 => Type::FLOAT8,
-        DataType::Numeric(_) => Type::NUMERIC,
-        DataType::Text | DataType::Unknown => Type::TEXT,
-        DataType::Varchar(_) => Type::VARCHAR,
-        DataType::Char(_) => Type::BPCHAR,
-        DataType::Bytea => Type::BYTEA,
-        DataType::Date => Type::DATE,
-        DataType::Time => Type::TIME,
-        DataType::Timestamp => Type::TIMESTAMP,
-        DataType::TimestampTz => Type::TIMESTAMPTZ,
-        DataType::Interval => Type::INTERVAL,
-        DataType::Uuid => Type::UUID,
-    }
-}
-
-/// `pg_attribute.atttypmod` of a column of this type (-1 for none).
-pub fn type_modifier(ty: &DataType) -> i32 {
-    match ty {
-        DataType::Numeric(Some((p, s))) => ((*p as i32) << 16 | *s as i32) + 4,
-        DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
-        _ => -1,
-    }
+    Type::from_oid(ty.oid()).unwrap_or(Type::TEXT)
 }
 
 /// The SQL type a client's parameter type OID asks for; `None` leaves it to the statement
 /// (OID 0, or a type the engine does not have, which then arrives as text).
 pub fn data_type(ty: &Type) -> Option<DataType> {
-    Some(match *ty {
-        Type::BOOL => DataType::Bool,
-        Type::INT2 => DataType::Int16,
-        Type::INT4 => DataType::Int32,
-        Type::INT8 => DataType::Int64,
-        Type::FLOAT4 => DataType::Float32,
-        Type::FLOAT8 => DataType::Float64,
-        Type::NUMERIC => DataType::Numeric(None),
-        Type::TEXT | Type::NAME => DataType::Text,
-        Type::VARCHAR => DataType::Varchar(None),
-        Type::BPCHAR => DataType::Text,
-        Type::BYTEA => DataType::Bytea,
-        Type::DATE => DataType::Date,
-        Type::TIME => DataType::Time,
-        Type::TIMESTAMP => DataType::Timestamp,
-        Type::TIMESTAMPTZ => DataType::TimestampTz,
-        Type::INTERVAL => DataType::Interval,
-        Type::UUID => DataType::Uuid,
-        _ => return None,
-    })
+    match *ty {
+        // A client's bpchar parameter is any length of text; `unknown` is left to the
+        // statement, as OID 0 is.
+        Type::BPCHAR => Some(DataType::Text),
+        Type::UNKNOWN => None,
+        ref ty => DataType::from_oid(ty.oid(), -1),
+    }
 }
 
 /// Appends one DataRow field (length, then bytes; length -1 for NULL).
@@ -92,6 +52,21 @@ pub fn put_field(buf: &mut BytesMut, value: &Value, binary: bool) {
 /// the value computed), and a column of unknown type is announced as text, so it is sent as
 /// text.
 pub fn put_binary_as(buf: &mut BytesMut, value: &Value, ty: &DataType) {
+    match (ty, value) {
+        (_, Value::Null) => {}
+        (DataType::Oid(_), Value::Int64(oid)) => {
+            buf.put_i32(4);
+            buf.put_u32(*oid as u32);
+            return;
+        }
+        (DataType::Array(element), Value::Text(text)) => {
+            if let Ok(elements) = types::array::elements(text, element) {
+                put_binary_array(buf, &elements, element);
+                return;
+            }
+        }
+        _ => {}
+    }
     let converted = match ty {
         DataType::Unknown => Value::Text(types::to_text(value)),
         ty => types::cast(value.clone(), ty).unwrap_or_else(|_| Value::Text(types::to_text(value))),
@@ -101,6 +76,28 @@ pub fn put_binary_as(buf: &mut BytesMut, value: &Value, ty: &DataType) {
         v => v,
     };
     put_field(buf, &converted, true);
+}
+
+/// An array field in `array_send`'s layout: dimensions, a has-NULL flag, the element type,
+/// each dimension's length and lower bound, then the elements as fields.
+fn put_binary_array(buf: &mut BytesMut, elements: &[Value], element: &DataType) {
+    let at = buf.len();
+    buf.put_i32(0);
+    buf.put_i32(i32::from(!elements.is_empty()));
+    buf.put_i32(i32::from(elements.iter().any(Value::is_null)));
+    buf.put_u32(pg_type(element).oid());
+    if !elements.is_empty() {
+        buf.put_i32(elements.len() as i32);
+        buf.put_i32(1);
+    }
+    for e in elements {
+        match e {
+            Value::Null => buf.put_i32(-1),
+            e => put_binary_as(buf, e, element),
+        }
+    }
+    let len = (buf.len() - at - 4) as i32;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 fn put_binary(buf: &mut BytesMut, value: &Value) {
@@ -259,6 +256,13 @@ pub fn parse_param(bytes: Option<&[u8]>, ty: &DataType, binary: bool) -> zizhu_s
             let mut u = [0u8; 16];
             u.copy_from_slice(fixed(16)?);
             Value::Uuid(u)
+        }
+        DataType::Oid(_) => Value::Int64(u32::from_be_bytes(be4(fixed(4)?)) as i64),
+        DataType::Array(_) | DataType::Record(_) => {
+            return Err(zizhu_sql::errinput!(
+                FeatureNotSupported,
+                "{ty} parameters in binary format are not supported yet"
+            ))
         }
     })
 }

@@ -132,6 +132,8 @@ pub struct Check {
 /// A view: a named query, stored as its text and bound afresh wherever it is used.
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
+    /// Identifier (its OID in `pg_class`), assigned when created and kept when replaced.
+    pub id: TableId,
     /// Name.
     pub name: String,
     /// The query's SQL text.
@@ -140,41 +142,69 @@ pub struct View {
     pub columns: Vec<String>,
     /// The tables and views its query uses directly.
     pub depends_on: Vec<String>,
+    /// The names and types of its columns as of CREATE VIEW (what `pg_attribute` lists;
+    /// every use binds the query afresh).
+    pub output: Vec<(String, DataType)>,
 }
 
 impl View {
     fn encode(&self) -> Vec<u8> {
+        let count = |n: usize| Value::Int64(n as i64);
         let mut values = vec![
+            Value::Int64(self.id),
             Value::Text(self.query.clone()),
-            Value::Int64(self.columns.len() as i64),
+            count(self.columns.len()),
         ];
         values.extend(self.columns.iter().cloned().map(Value::Text));
+        values.push(count(self.depends_on.len()));
         values.extend(self.depends_on.iter().cloned().map(Value::Text));
+        values.push(count(self.output.len()));
+        for (name, data_type) in &self.output {
+            values.push(Value::Text(name.clone()));
+            values.push(Value::Text(data_type.to_string()));
+        }
         row::encode(&values)
     }
 
     fn decode(name: &str, bytes: &[u8]) -> Result<View> {
         let values = row::decode(bytes)?;
         let bad = || errinternal!("corrupt view definition {values:?}");
-        let (query, n, rest) = match values.as_slice() {
-            [Value::Text(query), Value::Int64(n), rest @ ..] if (*n as usize) <= rest.len() => {
-                (query.clone(), *n as usize, rest)
-            }
+        let mut at = 0;
+        let mut next = || {
+            at += 1;
+            values.get(at - 1).ok_or_else(bad)
+        };
+        let text = |v: &Value| match v {
+            Value::Text(t) => Ok(t.clone()),
+            _ => Err(bad()),
+        };
+        let count = |v: &Value| match v {
+            Value::Int64(n) if *n >= 0 => Ok(*n as usize),
+            _ => Err(bad()),
+        };
+        let id = match next()? {
+            Value::Int64(id) => *id,
             _ => return Err(bad()),
         };
-        let texts = |vs: &[Value]| -> Result<Vec<String>> {
-            vs.iter()
-                .map(|v| match v {
-                    Value::Text(t) => Ok(t.clone()),
-                    _ => Err(bad()),
-                })
-                .collect()
-        };
+        let query = text(next()?)?;
+        let n = count(next()?)?;
+        let columns = (0..n).map(|_| text(next()?)).collect::<Result<_>>()?;
+        let n = count(next()?)?;
+        let depends_on = (0..n).map(|_| text(next()?)).collect::<Result<_>>()?;
+        let n = count(next()?)?;
+        let mut output = Vec::with_capacity(n);
+        for _ in 0..n {
+            let column = text(next()?)?;
+            let data_type = parse_type_name(&text(next()?)?).ok_or_else(bad)?;
+            output.push((column, data_type));
+        }
         Ok(View {
+            id,
             name: name.to_string(),
             query,
-            columns: texts(&rest[..n])?,
-            depends_on: texts(&rest[n..])?,
+            columns,
+            depends_on,
+            output,
         })
     }
 }
@@ -370,6 +400,18 @@ impl Table {
 
 /// Reads a type back from its [`DataType`] display name.
 fn parse_type_name(text: &str) -> Option<DataType> {
+    if let Some(element) = text.strip_suffix("[]") {
+        return Some(DataType::Array(Box::new(parse_type_name(element)?)));
+    }
+    if text == "unknown" {
+        return Some(DataType::Unknown);
+    }
+    if let Some(oid) = crate::types::pg_type::oid_of_name(text)
+        .and_then(|oid| DataType::from_oid(oid, -1))
+        .filter(|t| matches!(t, DataType::Oid(_)))
+    {
+        return Some(oid);
+    }
     let (base, args) = match text.split_once('(') {
         Some((base, rest)) => (base, Some(rest.trim_end_matches(')'))),
         None => (text, None),
@@ -404,6 +446,43 @@ fn parse_type_name(text: &str) -> Option<DataType> {
 
 /// Catalog operations within a transaction.
 pub struct Catalog;
+
+/// Every definition a reader sees, in name order: what the system catalogs
+/// ([`crate::system`]) are computed from.
+#[derive(Default)]
+pub struct Snapshot {
+    /// Tables.
+    pub tables: Vec<Arc<Table>>,
+    /// Views.
+    pub views: Vec<View>,
+    /// Sequences.
+    pub sequences: Vec<Sequence>,
+}
+
+impl Snapshot {
+    /// The definitions `reader` sees.
+    pub fn read(reader: &dyn crate::execution::Reader) -> Result<Snapshot> {
+        let mut snapshot = Snapshot::default();
+        let direction = zizhu_engine::Direction::Forward;
+        for item in reader.scan(Key::all_tables(), direction)? {
+            let (_, bytes) = item?;
+            snapshot.tables.push(decoded(bytes)?);
+        }
+        for item in reader.scan(Key::all_views(), direction)? {
+            let (key, bytes) = item?;
+            if let Key::View(name) = Key::decode(&key)? {
+                snapshot.views.push(View::decode(&name, &bytes)?);
+            }
+        }
+        for item in reader.scan(Key::all_sequences(), direction)? {
+            let (key, bytes) = item?;
+            if let Key::Sequence(name) = Key::decode(&key)? {
+                snapshot.sequences.push(Sequence::decode(&name, &bytes)?);
+            }
+        }
+        Ok(snapshot)
+    }
+}
 
 /// Definitions decoded, by their stored bytes (which determine them wholly, so the map is
 /// shared by every database in the process).
@@ -551,12 +630,16 @@ impl Catalog {
         replace: bool,
     ) -> Result<()> {
         let key = Key::View(view.name.clone()).encode();
-        let exists = txn
+        let existing = txn
             .lock_for_insert(&key, WaitPolicy::Wait)?
-            .and_then(|l| l.current)
-            .is_some();
-        if !(replace && exists) {
-            Self::claim_name(txn, &view.name)?;
+            .and_then(|l| l.current);
+        let mut view = view.clone();
+        match existing {
+            Some(bytes) if replace => view.id = View::decode(&view.name, &bytes)?.id,
+            _ => {
+                Self::claim_name(txn, &view.name)?;
+                view.id = Self::next_id(txn)?;
+            }
         }
         txn.put(&key, view.encode())?;
         Ok(())

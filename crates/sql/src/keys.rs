@@ -125,6 +125,11 @@ impl Key {
         zizhu_engine::prefix_range(&prefix)
     }
 
+    /// The range of every table definition.
+    pub fn all_tables() -> KeyRange {
+        zizhu_engine::prefix_range(&[TAG_CATALOG_TABLE])
+    }
+
     /// The range of every sequence definition.
     pub fn all_sequences() -> KeyRange {
         zizhu_engine::prefix_range(&[TAG_SEQUENCE])

@@ -95,10 +95,28 @@ const DEFINITIONS: &[Definition] = &[
         description: "Sets the maximum allowed duration of any wait for a lock.",
     },
     Definition {
+        name: "block_size",
+        default: "8192",
+        kind: Kind::Fixed,
+        description: "Shows the size of a disk block.",
+    },
+    Definition {
+        name: "max_function_args",
+        default: "100",
+        kind: Kind::Fixed,
+        description: "Shows the maximum number of function arguments.",
+    },
+    Definition {
         name: "max_identifier_length",
         default: "63",
         kind: Kind::Fixed,
         description: "Shows the maximum identifier length.",
+    },
+    Definition {
+        name: "max_index_keys",
+        default: "32",
+        kind: Kind::Fixed,
+        description: "Shows the maximum number of index keys.",
     },
     Definition {
         name: "search_path",
@@ -390,6 +408,31 @@ impl Settings {
                     display_name(d.name).to_string(),
                     value,
                     d.description.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// `pg_settings`: (name, value, description, whether it can be changed, its type) for
+    /// every setting, by name.
+    pub fn catalog(&self) -> Vec<(String, String, String, bool, &'static str)> {
+        self.all()
+            .into_iter()
+            .zip(DEFINITIONS)
+            .map(|((name, value, description), d)| {
+                let vartype = match d.kind {
+                    Kind::Memory { .. } | Kind::Milliseconds | Kind::Integer { .. } => "integer",
+                    Kind::Enum(_) => "enum",
+                    Kind::Fixed if matches!(d.default, "on" | "off") => "bool",
+                    Kind::Fixed if d.default.parse::<i64>().is_ok() => "integer",
+                    _ => "string",
+                };
+                (
+                    name,
+                    value,
+                    description,
+                    !matches!(d.kind, Kind::Fixed),
+                    vartype,
                 )
             })
             .collect()

@@ -50,7 +50,8 @@ fn explain_shows_the_chosen_access_paths() {
             .unwrap(),
     );
     assert_eq!(plan, ["Project: v", "└─ Scan: t where NULL"]);
-    // An equal-column join is a hash join; one without equal columns stays a nested loop.
+    // An equal-column join is a hash join; one without equal columns stays a nested loop. A
+    // condition on one input filters that input before the join.
     s.execute("CREATE TABLE u (id int, w text)").unwrap();
     let plan = lines(
         s.execute_one("EXPLAIN SELECT v, w FROM t JOIN u ON t.k = u.id AND u.w <> 'x'")
@@ -60,11 +61,38 @@ fn explain_shows_the_chosen_access_paths() {
         plan,
         [
             "Project: v, w",
-            "└─ HashJoin: inner on ((t.k = u.id) AND (u.w <> 'x'))",
+            "└─ HashJoin: inner on (t.k = u.id)",
             "   ├─ Scan: t",
-            "   └─ Scan: u",
+            "   └─ Scan: u where (u.w <> 'x')",
         ]
     );
+    // The same for a comma join with its conditions in WHERE, across three tables: each
+    // condition goes to the lowest join (or scan) that has its columns.
+    s.execute("CREATE TABLE x (id int, u_id int)").unwrap();
+    let plan = lines(
+        s.execute_one(
+            "EXPLAIN SELECT v FROM t, u, x WHERE t.k = u.id AND x.u_id = u.id AND t.v = 'a' \
+             AND x.id > 3 AND t.k + x.id = 9",
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        plan,
+        [
+            "Project: v",
+            "└─ HashJoin: inner on ((x.u_id = u.id) AND ((t.k + x.id) = 9))",
+            "   ├─ HashJoin: inner on (t.k = u.id)",
+            "   │  ├─ Scan: t where (t.v = 'a')",
+            "   │  └─ Scan: u",
+            "   └─ Scan: x where (x.id > 3)",
+        ]
+    );
+    // Not through an outer join, whose unmatched rows the condition must still see.
+    let plan = lines(
+        s.execute_one("EXPLAIN SELECT v FROM t LEFT JOIN u ON t.k = u.id WHERE u.w IS NULL")
+            .unwrap(),
+    );
+    assert_eq!(plan[1], "└─ Filter: (u.w IS NULL)");
     let plan = lines(
         s.execute_one("EXPLAIN SELECT v FROM t LEFT JOIN u ON t.k < u.id")
             .unwrap(),

@@ -52,6 +52,21 @@ fn psql_session() {
     check_golden("psql_session.out", &actual);
 }
 
+/// psql's describe commands (`\l`, `\dn`, `\du`, `\d`, `\dt`, `\di`, `\dv`, `\ds` and `\d NAME`
+/// for a table, view, sequence and index) read the system catalogs and print what
+/// PostgreSQL 15 prints for the same objects (checked by running the script on PostgreSQL;
+/// the owner and the list of databases differ).
+#[test]
+fn psql_describe_commands() {
+    let server = Server::start();
+    let script = std::fs::read_to_string(golden("psql_describe.sql")).unwrap();
+    let mut cmd = server.client("psql");
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=0", "-f", "-"]);
+    let out = run(cmd, &script, "postgresql-client");
+    let actual = format!("{}-- stderr --\n{}", text(&out.stdout), text(&out.stderr));
+    check_golden("psql_describe.out", &actual);
+}
+
 /// Statements nested to and past the parser's depth limit answer (or fail with 54001) without
 /// taking the server down.
 #[test]
@@ -288,7 +303,9 @@ fn sysbench_oltp_workloads() {
 
 /// JDBC (Debian's libpostgresql-jdbc-java on the image's Java 17): batch insert through a
 /// prepared statement, server-side prepared queries (past the driver's prepareThreshold),
-/// transactions, an error and continued use.
+/// transactions, an error and continued use, and `DatabaseMetaData` (getTables, getColumns,
+/// getPrimaryKeys, getIndexInfo, getImportedKeys), whose expected output is what the same
+/// program prints against PostgreSQL 15.
 #[test]
 fn jdbc_prepared_statements_batches_and_transactions() {
     let server = Server::start();
@@ -326,7 +343,28 @@ fn jdbc_prepared_statements_batches_and_transactions() {
     assert_eq!(
         text(&out.stdout),
         "batch 20\nname3 0.30 2024-01-03\nname9 0.90 2024-01-09\nafter rollback 0.10\n\
-         error 22012\ncount 20\nproduct PostgreSQL 15.0\n"
+         error 22012\ncount 20\nproduct PostgreSQL 15.0\n\
+         -- tables\n\
+         TABLE_SCHEM=public TABLE_NAME=j TABLE_TYPE=TABLE\n\
+         TABLE_SCHEM=public TABLE_NAME=k TABLE_TYPE=TABLE\n\
+         TABLE_SCHEM=public TABLE_NAME=kv TABLE_TYPE=VIEW\n\
+         -- columns\n\
+         COLUMN_NAME=id DATA_TYPE=4 TYPE_NAME=serial COLUMN_SIZE=10 IS_NULLABLE=NO \
+         COLUMN_DEF=nextval('k_id_seq'::regclass) IS_AUTOINCREMENT=YES\n\
+         COLUMN_NAME=j_id DATA_TYPE=4 TYPE_NAME=int4 COLUMN_SIZE=10 IS_NULLABLE=YES \
+         COLUMN_DEF=null IS_AUTOINCREMENT=NO\n\
+         COLUMN_NAME=qty DATA_TYPE=-5 TYPE_NAME=int8 COLUMN_SIZE=19 IS_NULLABLE=NO \
+         COLUMN_DEF=null IS_AUTOINCREMENT=NO\n\
+         COLUMN_NAME=note DATA_TYPE=12 TYPE_NAME=varchar COLUMN_SIZE=40 IS_NULLABLE=YES \
+         COLUMN_DEF=null IS_AUTOINCREMENT=NO\n\
+         -- primary keys\n\
+         COLUMN_NAME=id KEY_SEQ=1 PK_NAME=k_pkey\n\
+         -- index info\n\
+         INDEX_NAME=k_pkey NON_UNIQUE=f COLUMN_NAME=id ORDINAL_POSITION=1\n\
+         INDEX_NAME=k_j_qty NON_UNIQUE=t COLUMN_NAME=j_id ORDINAL_POSITION=1\n\
+         INDEX_NAME=k_j_qty NON_UNIQUE=t COLUMN_NAME=qty ORDINAL_POSITION=2\n\
+         -- imported keys\n\
+         PKTABLE_NAME=j PKCOLUMN_NAME=id FKCOLUMN_NAME=j_id FK_NAME=k_j_id_fkey DELETE_RULE=0\n"
     );
 }
 

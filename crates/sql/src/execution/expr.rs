@@ -135,6 +135,14 @@ pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
             }
         },
         Expr::Exists(sub) => Value::Bool(!subquery_rows(sub, row, env)?.is_empty()),
+        Expr::ArraySubquery(sub, _) => {
+            let rows = subquery_rows(sub, row, env)?;
+            let values: Vec<Value> = rows
+                .iter()
+                .map(|r| r.first().cloned().unwrap_or(Value::Null))
+                .collect();
+            Value::Text(crate::types::array::format(&values))
+        }
         Expr::InSubquery(left, sub) => {
             let value = eval(left, row, env)?;
             quantified(CompareOp::Eq, &value, &subquery_rows(sub, row, env)?, false)?
@@ -290,6 +298,32 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
                     sequences.setval(env.reader, &name, value, is_called)?
                 }
             })
+        }
+        Function::Catalog(catalog) => {
+            let values = args
+                .iter()
+                .map(|a| eval(a, row, env))
+                .collect::<Result<Vec<_>>>()?;
+            catalog.call(
+                &values,
+                &|| env.cache.catalog(env.reader),
+                &env.cache.identity,
+            )?
+        }
+        Function::ArrayCompare(op, all) => {
+            let (value, array) = (arg(0)?, arg(1)?);
+            let Value::Text(array) = array else {
+                return Ok(Value::Null);
+            };
+            if value.is_null() {
+                return Ok(Value::Null);
+            }
+            let element = crate::types::DataType::of(&value);
+            let rows: Vec<Vec<Value>> = crate::types::array::elements(&array, &element)?
+                .into_iter()
+                .map(|v| vec![v])
+                .collect();
+            quantified(op, &value, &rows, all)?
         }
         Function::Admin(admin) => {
             let values = args

@@ -18,6 +18,7 @@ mod foreign_key;
 pub mod index;
 mod join;
 mod query;
+mod set_function;
 mod sort;
 pub mod spill;
 mod write;
@@ -156,6 +157,12 @@ pub struct SubqueryCache {
     pub(crate) dir: crate::system::DirState,
     /// Whether the statement runs inside a transaction block.
     pub(crate) in_block: bool,
+    /// Who runs the statement.
+    pub(crate) identity: Arc<crate::system::Identity>,
+    /// The session's settings (for `pg_settings`).
+    pub(crate) settings: Arc<crate::settings::Settings>,
+    /// The catalog as the statement sees it, read once for the system catalogs.
+    catalog: RefCell<Option<Rc<crate::catalog::Snapshot>>>,
 }
 
 /// A statement's cancellation: set from another thread (a cancel request, a statement
@@ -242,8 +249,20 @@ impl SubqueryCache {
             interrupt: ctx.interrupt(),
             dir: crate::system::DirState::of(ctx.datadir()),
             in_block: ctx.in_transaction_block(),
+            identity: ctx.identity(),
+            settings: ctx.settings(),
             ..Self::default()
         }
+    }
+
+    /// The catalog as `reader` sees it, read on first use in the statement.
+    pub(crate) fn catalog(&self, reader: &dyn Reader) -> Result<Rc<crate::catalog::Snapshot>> {
+        if let Some(snapshot) = self.catalog.borrow().as_ref() {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Rc::new(crate::catalog::Snapshot::read(reader)?);
+        *self.catalog.borrow_mut() = Some(snapshot.clone());
+        Ok(snapshot)
     }
 
     /// 57014 if the statement was cancelled.
@@ -317,6 +336,16 @@ pub trait Context {
     /// The statement's cancellation, if it can be cancelled.
     fn interrupt(&self) -> Option<Arc<Interrupt>> {
         None
+    }
+
+    /// Who runs the statement.
+    fn identity(&self) -> Arc<crate::system::Identity> {
+        Arc::default()
+    }
+
+    /// The session's settings.
+    fn settings(&self) -> Arc<crate::settings::Settings> {
+        Arc::default()
     }
 }
 

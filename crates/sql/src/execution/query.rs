@@ -118,7 +118,16 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             group_by,
             aggregates,
         } => aggregate(rows(source, env)?, group_by, aggregates, env)?,
-        Node::SystemView { view } => Box::new(view.rows(&env.cache.dir)?.into_iter().map(Ok)),
+        Node::SystemView { view } => Box::new(
+            view.rows(
+                &env.cache.dir,
+                || env.cache.catalog(env.reader),
+                &env.cache.identity,
+                &env.cache.settings,
+            )?
+            .into_iter()
+            .map(Ok),
+        ),
         Node::GenerateSeries { start, stop, step } => {
             let (start, stop) = (eval(start, &[], env)?, eval(stop, &[], env)?);
             let step = match step {
@@ -167,6 +176,36 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 }
                 Err(_) => true,
             }))
+        }
+        Node::ProjectSet { source, calls } => {
+            let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;
+            let mut output = Vec::new();
+            for row in input {
+                let sets = calls
+                    .iter()
+                    .map(|(f, args)| {
+                        let values = args
+                            .iter()
+                            .map(|a| super::eval(a, &row, env))
+                            .collect::<Result<Vec<_>>>()?;
+                        super::set_function::rows(f, &values)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let n = sets.iter().map(Vec::len).max().unwrap_or(0);
+                for i in 0..n {
+                    let mut out = row.clone();
+                    for ((f, _), set) in calls.iter().zip(&sets) {
+                        match set.get(i) {
+                            Some(values) => out.extend(values.iter().cloned()),
+                            None => {
+                                out.extend(std::iter::repeat_n(Value::Null, f.columns(&[]).len()))
+                            }
+                        }
+                    }
+                    output.push(Ok(out));
+                }
+            }
+            Box::new(output.into_iter())
         }
         Node::Window { source, functions } => {
             let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;

@@ -31,11 +31,39 @@ const PG_LOG10_E: f64 = 0.434_294_481_903_252;
 const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
 
 /// Calls a math function; `None` if `name` is not one.
+/// The integer bit operators `&`, `|`, `#`, `<<`, `>>`: integers only, the result of the
+/// left operand's type (the wider of the two for `&`, `|`, `#`).
+fn bitwise(name: &str, args: &[Value]) -> Result<Option<Value>> {
+    let int = |v: &Value| match v {
+        Value::Int16(i) => Some((*i as i64, 16)),
+        Value::Int32(i) => Some((*i as i64, 32)),
+        Value::Int64(i) => Some((*i, 64)),
+        _ => None,
+    };
+    let (Some((a, a_bits)), Some((b, b_bits))) = (int(&args[0]), int(&args[1])) else {
+        return Err(no_function(name, args));
+    };
+    let (value, bits) = match name {
+        "int_and" => (a & b, a_bits.max(b_bits)),
+        "int_or" => (a | b, a_bits.max(b_bits)),
+        "int_xor" => (a ^ b, a_bits.max(b_bits)),
+        // Shifts wrap within the left operand's width, as PostgreSQL's do.
+        "int_shl" => (a.wrapping_shl(b as u32 % a_bits), a_bits),
+        _ => (a.wrapping_shr(b as u32 % a_bits), a_bits),
+    };
+    Ok(Some(match bits {
+        16 => Value::Int16(value as i16),
+        32 => Value::Int32(value as i32),
+        _ => Value::Int64(value),
+    }))
+}
+
 pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
     let is_numeric = |v: &Value| matches!(v, Value::Numeric(_));
     let float = |x: f64| Ok(Some(Value::Float64(x)));
     let numeric = |n: Numeric| Ok(Some(Value::Numeric(n)));
     match name {
+        "int_and" | "int_or" | "int_xor" | "int_shl" | "int_shr" => bitwise(name, args),
         "round" | "trunc" if args.len() == 2 => {
             if matches!(args[0], Value::Float32(_) | Value::Float64(_)) {
                 return Err(no_function(name, args));

@@ -19,8 +19,9 @@
 //!   they are not pinned to the transaction start, which is the caller's job if it wants
 //!   PostgreSQL's "same value within a transaction" rule.
 //!
-//! Layout: `string.rs`, `math.rs`, `datetime.rs` (with `to_char`), `tests.rs`.
+//! Layout: `string.rs`, `math.rs`, `datetime.rs` (with `to_char`), `array.rs`, `tests.rs`.
 
+mod array;
 mod datetime;
 mod math;
 mod regex;
@@ -70,7 +71,23 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("regexp_count", 2, 2),
     ("textregexeq", 2, 2),
     ("texticregexeq", 2, 2),
+    // Arrays.
+    ("array", 0, MANY),
+    ("array_element", 2, 2),
+    ("array_to_string", 2, 3),
+    ("array_upper", 2, 2),
+    ("array_lower", 2, 2),
+    ("array_length", 2, 2),
+    ("cardinality", 1, 1),
+    ("quote_ident", 1, 1),
+    ("row", 0, MANY),
+    ("record_field", 2, 2),
     // Math.
+    ("int_and", 2, 2),
+    ("int_or", 2, 2),
+    ("int_xor", 2, 2),
+    ("int_shl", 2, 2),
+    ("int_shr", 2, 2),
     ("round", 1, 2),
     ("trunc", 1, 2),
     ("ceil", 1, 1),
@@ -173,6 +190,19 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
         .any(|t| matches!(t, DataType::Float32 | DataType::Float64));
     match name {
         "strpos" | "position" | "ascii" | "regexp_count" => DataType::Int32,
+        "array_upper" | "array_lower" | "array_length" | "cardinality" => DataType::Int32,
+        "array_to_string" | "quote_ident" | "array_element" | "record_field" => DataType::Text,
+        "row" => DataType::Record(vec![]),
+        "int_and" | "int_or" | "int_xor" => match (&first, args.get(1)) {
+            (DataType::Int64, _) | (_, Some(DataType::Int64)) => DataType::Int64,
+            (DataType::Int32, _) | (_, Some(DataType::Int32)) => DataType::Int32,
+            _ => first,
+        },
+        "int_shl" | "int_shr" => first,
+        "array" => DataType::Array(Box::new(match first {
+            DataType::Unknown => DataType::Text,
+            t => t,
+        })),
         "starts_with" | "regexp_like" | "textregexeq" | "texticregexeq" => DataType::Bool,
         "regexp_replace" => DataType::Text,
         "substr" | "substring" | "replace" | "btrim" | "ltrim" | "rtrim" | "lpad" | "rpad"
@@ -289,9 +319,18 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value> {
             types.join(", ")
         ));
     }
-    let strict = !matches!(name, "concat" | "concat_ws" | "greatest" | "least");
+    let strict = !matches!(
+        name,
+        "concat" | "concat_ws" | "greatest" | "least" | "array" | "array_to_string" | "row"
+    );
+    if name == "array_to_string" && args[..2].iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
     if strict && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
+    }
+    if let Some(v) = array::call(name, args)? {
+        return Ok(v);
     }
     if let Some(v) = regex::call(name, args)? {
         return Ok(v);

@@ -8,10 +8,10 @@ mod binder;
 mod optimizer;
 mod plan;
 
-pub use binder::{data_type_from_ast, row_rules, type_of, Binder, Params, RowRules};
+pub use binder::{data_type_from_ast, row_rules, type_by_name, type_of, Binder, Params, RowRules};
 pub use optimizer::optimize;
 pub use plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Frame,
-    FrameBound, Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey,
-    Statistic, Subquery, WindowFunc, WindowFunction,
+    FrameBound, Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetFunction, SetOp,
+    SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };

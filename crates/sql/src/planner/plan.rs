@@ -70,6 +70,8 @@ pub enum Expr {
     Subquery(Box<Subquery>),
     /// `EXISTS (SELECT ...)`
     Exists(Box<Subquery>),
+    /// `ARRAY(subquery)`: the one-column rows as an array.
+    ArraySubquery(Box<Subquery>, DataType),
     /// `a IN (SELECT ...)`
     InSubquery(Box<Expr>, Box<Subquery>),
     /// `a op ANY (SELECT ...)`, or with `all`, `a op ALL (SELECT ...)`.
@@ -172,8 +174,68 @@ pub enum Function {
     SetVal,
     /// An administration function (key rotation): volatile, never folded.
     Admin(crate::system::AdminFunction),
+    /// A function over the catalog or the session ([`crate::system::functions`]).
+    Catalog(crate::system::functions::CatalogFunction),
+    /// `value op ANY (array)`, or with `all`, `value op ALL (array)`.
+    ArrayCompare(CompareOp, bool),
     /// A function of the [`crate::functions`] library, by name.
     Builtin(&'static str),
+}
+
+impl Function {
+    /// Whether it reads or changes state beyond its arguments (sequences, the catalog, the
+    /// session, the data directory): such calls are never folded or moved.
+    pub fn reads_state(&self) -> bool {
+        match self {
+            Function::NextVal | Function::CurrVal | Function::SetVal | Function::Admin(_) => true,
+            Function::Catalog(f) => f.reads_state(),
+            _ => false,
+        }
+    }
+}
+
+/// A set-returning function that can appear in a select list ([`Node::ProjectSet`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetFunction {
+    /// `generate_series(start, stop [, step])` over integers.
+    GenerateSeries,
+    /// `unnest(array)`: its elements, of this type.
+    Unnest(DataType),
+    /// `generate_subscripts(array, dimension)`: 1 to the array's length.
+    GenerateSubscripts,
+    /// `information_schema._pg_expandarray(array)`: records `(x, n)` of each element of this
+    /// type and its position (what JDBC's metadata queries expand index keys with).
+    ExpandArray(DataType),
+}
+
+impl SetFunction {
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SetFunction::GenerateSeries => "generate_series",
+            SetFunction::Unnest(_) => "unnest",
+            SetFunction::GenerateSubscripts => "generate_subscripts",
+            SetFunction::ExpandArray(_) => "_pg_expandarray",
+        }
+    }
+
+    /// The columns each of its rows has.
+    pub fn columns(&self, args: &[DataType]) -> Vec<(&'static str, DataType)> {
+        match self {
+            SetFunction::GenerateSeries => vec![(
+                "generate_series",
+                args.first()
+                    .filter(|t| **t != DataType::Unknown)
+                    .cloned()
+                    .unwrap_or(DataType::Int32),
+            )],
+            SetFunction::Unnest(element) => vec![("unnest", element.clone())],
+            SetFunction::GenerateSubscripts => vec![("generate_subscripts", DataType::Int32)],
+            SetFunction::ExpandArray(element) => {
+                vec![("x", element.clone()), ("n", DataType::Int32)]
+            }
+        }
+    }
 }
 
 /// Aggregate functions.
@@ -527,6 +589,15 @@ pub enum Node {
         /// Output column positions of the DISTINCT ON expressions.
         columns: Vec<usize>,
     },
+    /// Set-returning functions in a select list (`SELECT unnest(a) FROM t`): each input row
+    /// is followed by each function's columns, the functions' rows side by side, as many
+    /// rows as the longest has (the others padded with NULLs), and none if all are empty.
+    ProjectSet {
+        /// Input.
+        source: Box<Node>,
+        /// The calls and their arguments.
+        calls: Vec<(SetFunction, Vec<Expr>)>,
+    },
     /// Window functions: the input rows, each followed by one value per function.
     Window {
         /// Input.
@@ -877,7 +948,7 @@ impl Expr {
     pub fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Constant(_) | Expr::Column { .. } | Expr::OuterColumn { .. } => vec![],
-            Expr::Subquery(_) | Expr::Exists(_) => vec![],
+            Expr::Subquery(_) | Expr::Exists(_) | Expr::ArraySubquery(..) => vec![],
             Expr::Not(a) | Expr::Negate(a) | Expr::IsNull(a) | Expr::Cast(a, _) => vec![a],
             Expr::InSubquery(a, _) | Expr::Quantified { left: a, .. } => vec![a],
             Expr::And(a, b)
@@ -905,7 +976,8 @@ impl Expr {
             | Expr::Column { .. }
             | Expr::OuterColumn { .. }
             | Expr::Subquery(_)
-            | Expr::Exists(_)) => e,
+            | Expr::Exists(_)
+            | Expr::ArraySubquery(..)) => e,
             Expr::Not(a) => Expr::Not(b(a)),
             Expr::Negate(a) => Expr::Negate(b(a)),
             Expr::IsNull(a) => Expr::IsNull(b(a)),
@@ -982,7 +1054,7 @@ impl Expr {
     /// `Some(true)` if every column this expression reads is below `left_width`, `Some(false)`
     /// if every one is at or above it; `None` if it reads both sides, no column, or something
     /// not evaluable once per row.
-    fn side(&self, left_width: usize) -> Option<bool> {
+    pub fn side(&self, left_width: usize) -> Option<bool> {
         let mut side = None;
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
@@ -997,10 +1069,8 @@ impl Expr {
                 | Expr::Exists(_)
                 | Expr::InSubquery(..)
                 | Expr::Quantified { .. }
-                | Expr::Function(
-                    Function::NextVal | Function::CurrVal | Function::SetVal | Function::Admin(_),
-                    _,
-                ) => return None,
+                | Expr::ArraySubquery(..) => return None,
+                Expr::Function(f, _) if f.reads_state() => return None,
                 Expr::Function(Function::Builtin(name), _)
                     if crate::functions::is_volatile(name) =>
                 {
@@ -1013,7 +1083,8 @@ impl Expr {
     }
 
     /// This expression with every column position lowered by `by`.
-    fn shift_columns(self, by: usize) -> Expr {
+    /// This expression over a row whose first `by` columns are gone.
+    pub fn shift_columns(self, by: usize) -> Expr {
         match self {
             Expr::Column { index, name } => Expr::Column {
                 index: index - by,
@@ -1028,7 +1099,11 @@ impl Expr {
     pub fn refers_outward(&self, level: usize) -> bool {
         match self {
             Expr::OuterColumn { depth, .. } if *depth >= level => true,
-            Expr::Subquery(s) | Expr::Exists(s) if s.node.refers_outward(level + 1) => true,
+            Expr::Subquery(s) | Expr::Exists(s) | Expr::ArraySubquery(s, _)
+                if s.node.refers_outward(level + 1) =>
+            {
+                true
+            }
             Expr::InSubquery(_, s) | Expr::Quantified { subquery: s, .. }
                 if s.node.refers_outward(level + 1) =>
             {
@@ -1104,6 +1179,7 @@ impl fmt::Display for Expr {
             Expr::OuterColumn { name, .. } => write!(f, "outer.{name}"),
             Expr::Subquery(_) => f.write_str("(subquery)"),
             Expr::Exists(_) => f.write_str("EXISTS (subquery)"),
+            Expr::ArraySubquery(..) => f.write_str("ARRAY(subquery)"),
             Expr::InSubquery(a, _) => write!(f, "({a} IN (subquery))"),
             Expr::Quantified { op, left, all, .. } => {
                 let q = if *all { "ALL" } else { "ANY" };
@@ -1113,6 +1189,18 @@ impl fmt::Display for Expr {
                 write!(f, "{name}(")?;
                 write_list(f, args)?;
                 f.write_str(")")
+            }
+            Expr::Function(Function::Catalog(func), args) => {
+                write!(f, "{}(", func.name())?;
+                write_list(f, args)?;
+                f.write_str(")")
+            }
+            Expr::Function(Function::ArrayCompare(op, all), args) => {
+                let q = if *all { "ALL" } else { "ANY" };
+                match args.as_slice() {
+                    [left, array] => write!(f, "({left} {op:?} {q} ({array}))"),
+                    _ => write!(f, "{op:?} {q}"),
+                }
             }
             Expr::Function(Function::Admin(func), args) => {
                 write!(f, "{}(", func.name())?;
@@ -1306,6 +1394,10 @@ impl Node {
             Node::SystemView { view } => format!("SystemView: {}", view.name()),
             Node::DistinctOn { columns, .. } => format!("DistinctOn: {columns:?}"),
             Node::WorkTable { id } => format!("WorkTable: {id}"),
+            Node::ProjectSet { calls, .. } => {
+                let names: Vec<String> = calls.iter().map(|(f, _)| f.name().to_string()).collect();
+                format!("ProjectSet: {}", names.join(", "))
+            }
             Node::Window { functions, .. } => {
                 let names: Vec<String> = functions
                     .iter()
@@ -1367,6 +1459,7 @@ impl Node {
                 .chain(std::iter::once(stop))
                 .chain(step.iter())
                 .collect(),
+            Node::ProjectSet { calls, .. } => calls.iter().flat_map(|(_, args)| args).collect(),
             Node::Window { functions, .. } => functions
                 .iter()
                 .flat_map(|f| {
@@ -1519,7 +1612,9 @@ impl Node {
                 anchor, recursive, ..
             } => vec![anchor, recursive],
             Node::LockRows { access, .. } => vec![access],
-            Node::Window { source, .. } | Node::DistinctOn { source, .. } => vec![source],
+            Node::Window { source, .. }
+            | Node::DistinctOn { source, .. }
+            | Node::ProjectSet { source, .. } => vec![source],
             Node::WorkTable { .. } => vec![],
         }
     }

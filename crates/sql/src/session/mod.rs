@@ -92,10 +92,11 @@ impl<E: Engine> Database<E> {
             db: self.clone(),
             dialect: ZizhuDialect::postgres(),
             block: None,
-            settings: Settings::default(),
+            settings: Arc::default(),
             currvals: Arc::default(),
             prepared: HashMap::new(),
             interrupt: Arc::default(),
+            identity: Arc::default(),
         }
     }
 
@@ -135,6 +136,10 @@ struct SessionContext<E: Engine> {
     interrupt: Arc<Interrupt>,
     /// Whether the statement runs inside a transaction block.
     in_block: bool,
+    /// Who runs it.
+    identity: Arc<crate::system::Identity>,
+    /// The session's settings as the statement began.
+    settings: Arc<Settings>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -150,7 +155,17 @@ impl<E: Engine> Context for SessionContext<E> {
             work_mem: self.work_mem,
             interrupt: self.interrupt.clone(),
             in_block: self.in_block,
+            identity: self.identity.clone(),
+            settings: self.settings.clone(),
         }))
+    }
+
+    fn identity(&self) -> Arc<crate::system::Identity> {
+        self.identity.clone()
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        self.settings.clone()
     }
 
     fn transaction_start(&self) -> Option<i64> {
@@ -232,13 +247,16 @@ pub struct Session<E: Engine> {
     db: Arc<Database<E>>,
     dialect: ZizhuDialect,
     block: Option<Block<E>>,
-    settings: Settings,
+    /// Shared with each statement's context (for `pg_settings`); changed copy-on-write.
+    settings: Arc<Settings>,
     /// `currval` per sequence: the session's last `nextval`.
     currvals: Arc<Mutex<HashMap<TableId, i64>>>,
     /// Statements prepared by SQL `PREPARE`, by name.
     prepared: HashMap<String, Arc<Prepared>>,
     /// Cancels the running statement from another thread.
     interrupt: Arc<Interrupt>,
+    /// Who is logged in (for `current_user` and the system catalogs).
+    identity: Arc<crate::system::Identity>,
 }
 
 fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel, bool)>> {
@@ -371,6 +389,16 @@ impl<E: Engine> Session<E> {
         txn
     }
 
+    /// Sets who is logged in: the server does at login.
+    pub fn set_identity(&mut self, identity: crate::system::Identity) {
+        self.identity = Arc::new(identity);
+    }
+
+    /// Who is logged in.
+    pub fn identity(&self) -> &crate::system::Identity {
+        &self.identity
+    }
+
     /// The handle that cancels the session's running statement from another thread (a
     /// cancel request, a statement timeout). Cancellations stay set until
     /// [`Interrupt::reset`].
@@ -395,8 +423,7 @@ impl<E: Engine> Session<E> {
             block.txn.rollback();
             Ok(())
         };
-        self.settings
-            .end_block(committed && result.is_ok(), &block.began);
+        Arc::make_mut(&mut self.settings).end_block(committed && result.is_ok(), &block.began);
         result?;
         Ok(StatementResult::Command(if committed {
             "COMMIT"
@@ -420,7 +447,7 @@ impl<E: Engine> Session<E> {
                         txn,
                         failed: false,
                         started: crate::functions::now_micros(),
-                        began: self.settings.clone(),
+                        began: Settings::clone(&self.settings),
                     });
                 }
                 // PostgreSQL only warns about a BEGIN inside a block.
@@ -602,6 +629,8 @@ impl<E: Engine> Session<E> {
             work_mem: self.settings.work_mem(),
             interrupt: self.interrupt.clone(),
             in_block: started.is_some(),
+            identity: self.identity.clone(),
+            settings: self.settings.clone(),
         }
     }
 
@@ -622,15 +651,15 @@ impl<E: Engine> Session<E> {
                     [ast::Expr::Identifier(id)] if id.quote_style.is_none()
                         && id.value.eq_ignore_ascii_case("default"));
                 if default {
-                    self.settings.reset(&name)?;
+                    Arc::make_mut(&mut self.settings).reset(&name)?;
                 } else {
                     let value = setting_value(&name, values)?;
-                    self.settings.set(&name, &value, local, in_block)?;
+                    Arc::make_mut(&mut self.settings).set(&name, &value, local, in_block)?;
                 }
             }
             S::Set(ast::Set::SetTimeZone { local, value }) => {
                 let value = setting_value("TimeZone", std::slice::from_ref(value))?;
-                self.settings.set("timezone", &value, *local, in_block)?;
+                Arc::make_mut(&mut self.settings).set("timezone", &value, *local, in_block)?;
             }
             S::Set(ast::Set::SetTransaction {
                 modes,
@@ -644,17 +673,21 @@ impl<E: Engine> Session<E> {
                         IsolationLevel::RepeatableRead => "repeatable read",
                         IsolationLevel::Serializable => "serializable",
                     };
-                    self.settings
-                        .set("default_transaction_isolation", level, false, in_block)?;
+                    Arc::make_mut(&mut self.settings).set(
+                        "default_transaction_isolation",
+                        level,
+                        false,
+                        in_block,
+                    )?;
                 }
             }
             S::Set(other) => {
                 return Err(errinput!(FeatureNotSupported, "{other} is not supported"));
             }
             S::Reset(reset) => match &reset.reset {
-                ast::Reset::ALL => self.settings.reset_all(),
+                ast::Reset::ALL => Arc::make_mut(&mut self.settings).reset_all(),
                 ast::Reset::ConfigurationParameter(name) => {
-                    self.settings.reset(&name.to_string())?
+                    Arc::make_mut(&mut self.settings).reset(&name.to_string())?
                 }
                 ast::Reset::SessionAuthorization => {
                     return Err(errinput!(

@@ -97,6 +97,9 @@ fn convert(value: Value, to: &DataType, explicit: bool) -> Result<Value> {
             Some(v) => to_int(v, to)?,
             None => return Err(int_out_of_range(to)),
         },
+        (Value::Int16(i), T::Oid(_)) => oid(i as i64, to)?,
+        (Value::Int32(i), T::Oid(_)) => oid(i as i64, to)?,
+        (Value::Int64(i), T::Oid(_)) => oid(i, to)?,
         (Value::Bool(b), T::Int32) if explicit => Value::Int32(b as i32),
         (Value::Int32(i), T::Bool) if explicit => Value::Bool(i != 0),
 
@@ -161,6 +164,15 @@ fn convert(value: Value, to: &DataType, explicit: bool) -> Result<Value> {
         }
         _ => return Err(cannot_cast(&from, to, explicit)),
     })
+}
+
+/// An integer as an object identifier (negative 32-bit numbers wrap, as in PostgreSQL).
+fn oid(v: i64, to: &DataType) -> Result<Value> {
+    match v {
+        0..=0xFFFF_FFFF => Ok(Value::Int64(v)),
+        -0x8000_0000..=-1 => Ok(Value::Int64(v + 0x1_0000_0000)),
+        _ => Err(int_out_of_range(to)),
+    }
 }
 
 fn numeric_typmod(n: Numeric, typmod: &Option<(u32, u32)>) -> Result<Value> {

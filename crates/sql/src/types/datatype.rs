@@ -41,8 +41,49 @@ pub enum DataType {
     Interval,
     /// `uuid`
     Uuid,
+    /// `oid` and its aliases that print as names (`regclass`, ...), carried as `Int64`.
+    Oid(OidAlias),
+    /// A one-dimensional array, carried as its canonical text form (`{1,2}`); see
+    /// [`super::array`]. Arrays appear in expressions and the system catalogs, not yet in
+    /// user tables.
+    Array(Box<DataType>),
+    /// An anonymous record with these fields, carried as its text form (`(1,2)`); see
+    /// [`super::array`]. Only set-returning functions make them so far.
+    Record(Vec<(String, DataType)>),
     /// The type of an untyped literal or NULL before context decides (PostgreSQL's `unknown`).
     Unknown,
+}
+
+/// Which spelling of an object identifier: `oid` prints as a number, the `reg*` aliases as
+/// the name of the object with that identifier (PostgreSQL's `regclass` and friends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OidAlias {
+    /// `oid`
+    Oid,
+    /// `regclass`: a relation (table, index, view, sequence).
+    RegClass,
+    /// `regtype`: a type.
+    RegType,
+    /// `regnamespace`: a schema.
+    RegNamespace,
+    /// `regproc`: a function.
+    RegProc,
+    /// `regrole`: a role.
+    RegRole,
+}
+
+impl OidAlias {
+    /// Its SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OidAlias::Oid => "oid",
+            OidAlias::RegClass => "regclass",
+            OidAlias::RegType => "regtype",
+            OidAlias::RegNamespace => "regnamespace",
+            OidAlias::RegProc => "regproc",
+            OidAlias::RegRole => "regrole",
+        }
+    }
 }
 
 impl DataType {
@@ -114,6 +155,9 @@ impl fmt::Display for DataType {
             DataType::TimestampTz => f.write_str("timestamp with time zone"),
             DataType::Interval => f.write_str("interval"),
             DataType::Uuid => f.write_str("uuid"),
+            DataType::Oid(alias) => f.write_str(alias.name()),
+            DataType::Array(element) => write!(f, "{element}[]"),
+            DataType::Record(_) => f.write_str("record"),
             DataType::Unknown => f.write_str("unknown"),
         }
     }

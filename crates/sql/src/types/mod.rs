@@ -21,17 +21,19 @@
 //!   operators return NULL for NULL input, [`ops::compare`] returns `None`, and [`to_text`]
 //!   returns the empty string (the caller must check for NULL when the difference matters).
 //!
-//! Layout: `text.rs` (input/output functions and string lengths), `numeric.rs` (numeric and
+//! Layout: [`array`](mod@array) (arrays in their text form), [`pg_type`] (type OIDs and names), `text.rs` (input/output functions and string lengths), `numeric.rs` (numeric and
 //! float arithmetic and formatting), `datetime.rs` (calendar, date/time input/output),
 //! `interval.rs` (interval input/output/arithmetic), `cast.rs` ([`cast`], [`assign`]) and
 //! [`ops`] (comparison and arithmetic operators).
 
+pub mod array;
 mod cast;
 mod datatype;
 mod datetime;
 mod interval;
 mod numeric;
 pub mod ops;
+pub mod pg_type;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -41,5 +43,5 @@ mod tests_ops;
 mod text;
 
 pub use cast::{assign, cast};
-pub use datatype::DataType;
+pub use datatype::{DataType, OidAlias};
 pub use text::{parse_text, to_text};

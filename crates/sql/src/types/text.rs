@@ -2,7 +2,7 @@
 
 use zizhu_types::Value;
 
-use super::datatype::DataType;
+use super::datatype::{DataType, OidAlias};
 use super::datetime::{
     format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp,
 };
@@ -45,7 +45,33 @@ pub fn parse_text(text: &str, ty: &DataType) -> Result<Value> {
         DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
         DataType::Interval => Value::Interval(parse_interval(text)?),
         DataType::Uuid => Value::Uuid(parse_uuid(text)?),
+        DataType::Oid(alias) => Value::Int64(parse_oid(text, *alias)?),
+        DataType::Array(element) => Value::Text(super::array::parse(text, element)?),
+        DataType::Record(_) => Value::Text(text.to_string()),
     })
+}
+
+/// `oidin`: an unsigned 32-bit number (negative 32-bit numbers wrap, as in PostgreSQL). The
+/// `reg*` aliases accept a number here; names need the catalog, which the binder and the
+/// evaluator consult before coming here.
+fn parse_oid(text: &str, alias: OidAlias) -> Result<i64> {
+    let bad = || {
+        errinput!(
+            InvalidTextRepresentation,
+            "invalid input syntax for type {}: \"{text}\"",
+            alias.name()
+        )
+    };
+    let n: i64 = pg_trim(text).parse().map_err(|_| bad())?;
+    match n {
+        0..=0xFFFF_FFFF => Ok(n),
+        -0x8000_0000..=-1 => Ok(n + 0x1_0000_0000),
+        _ => Err(errinput!(
+            NumericValueOutOfRange,
+            "value \"{text}\" is out of range for type {}",
+            alias.name()
+        )),
+    }
 }
 
 /// Formats a value as PostgreSQL's output function for its type does.

@@ -3,6 +3,16 @@ import java.sql.*;
 import java.math.BigDecimal;
 
 public class JdbcCheck {
+    static void dump(String title, ResultSet r, String... cols) throws SQLException {
+        System.out.println("-- " + title);
+        while (r.next()) {
+            StringBuilder b = new StringBuilder();
+            for (String c : cols) b.append(c).append('=').append(r.getString(c)).append(' ');
+            System.out.println(b.toString().trim());
+        }
+        r.close();
+    }
+
     public static void main(String[] args) throws Exception {
         String url = args[0];
         try (Connection c = DriverManager.getConnection(url, "zizhu", args[1])) {
@@ -42,7 +52,17 @@ public class JdbcCheck {
             c.commit();
             DatabaseMetaData md = c.getMetaData();
             System.out.println("product " + md.getDatabaseProductName() + " " + md.getDatabaseProductVersion());
-            // getTables and the other metadata calls read pg_catalog, which is not built yet.
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE k (id serial PRIMARY KEY, j_id int REFERENCES j (id) ON DELETE CASCADE, qty bigint NOT NULL, note varchar(40))");
+                s.execute("CREATE INDEX k_j_qty ON k (j_id, qty)");
+                s.execute("CREATE VIEW kv AS SELECT id, qty FROM k");
+            }
+            c.commit();
+            dump("tables", md.getTables(null, "public", "%", new String[]{"TABLE", "VIEW"}), "TABLE_SCHEM", "TABLE_NAME", "TABLE_TYPE");
+            dump("columns", md.getColumns(null, "public", "k", "%"), "COLUMN_NAME", "DATA_TYPE", "TYPE_NAME", "COLUMN_SIZE", "IS_NULLABLE", "COLUMN_DEF", "IS_AUTOINCREMENT");
+            dump("primary keys", md.getPrimaryKeys(null, "public", "k"), "COLUMN_NAME", "KEY_SEQ", "PK_NAME");
+            dump("index info", md.getIndexInfo(null, "public", "k", false, false), "INDEX_NAME", "NON_UNIQUE", "COLUMN_NAME", "ORDINAL_POSITION");
+            dump("imported keys", md.getImportedKeys(null, "public", "k"), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKCOLUMN_NAME", "FK_NAME", "DELETE_RULE");
         }
     }
 }

@@ -65,20 +65,82 @@ pub fn data_type_from_ast(ty: &ast::DataType) -> Result<DataType> {
         }
         D::Interval { .. } => DataType::Interval,
         D::Uuid => DataType::Uuid,
+        D::Regclass => DataType::Oid(crate::types::OidAlias::RegClass),
         D::Custom(name, args) if args.is_empty() => {
-            match name.to_string().to_lowercase().as_str() {
-                "timestamptz" => DataType::TimestampTz,
-                "int" | "int4" => DataType::Int32,
-                other => {
+            // `pg_catalog.text` is `text`: the built-in types live in pg_catalog.
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .map(|p| match p.as_ident() {
+                    Some(id) => ident(id),
+                    None => p.to_string(),
+                })
+                .collect();
+            let name = match parts.as_slice() {
+                [schema, name] if schema == "pg_catalog" => name.as_str(),
+                [name] => name.as_str(),
+                _ => {
                     return Err(errinput!(
                         UndefinedObject,
-                        "type \"{other}\" does not exist"
+                        "type \"{}\" does not exist",
+                        parts.join(".")
                     ))
                 }
-            }
+            };
+            type_by_name(name)
+                .ok_or_else(|| errinput!(UndefinedObject, "type \"{name}\" does not exist"))?
+        }
+        D::Array(ast::ArrayElemTypeDef::SquareBracket(element, None))
+        | D::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => {
+            DataType::Array(Box::new(data_type_from_ast(element)?))
         }
         other => return Err(unsupported(format!("type {other}"))),
     })
+}
+
+/// A type by its one-word name, as `pg_type.typname` or an alias spells it.
+pub fn type_by_name(name: &str) -> Option<DataType> {
+    use crate::types::OidAlias;
+    Some(match name {
+        "bool" | "boolean" => DataType::Bool,
+        "int2" | "smallint" => DataType::Int16,
+        "int" | "int4" | "integer" => DataType::Int32,
+        "int8" | "bigint" | "xid" | "xid8" => DataType::Int64,
+        "float4" | "real" => DataType::Float32,
+        "float8" => DataType::Float64,
+        "numeric" | "decimal" => DataType::Numeric(None),
+        // `name`, `"char"`, `aclitem` and `pg_node_tree` are text here.
+        "text" | "name" | "char" | "aclitem" | "pg_node_tree" => DataType::Text,
+        "varchar" => DataType::Varchar(None),
+        "bpchar" => DataType::Char(1),
+        "bytea" => DataType::Bytea,
+        "date" => DataType::Date,
+        "time" => DataType::Time,
+        "timestamp" => DataType::Timestamp,
+        "timestamptz" => DataType::TimestampTz,
+        "interval" => DataType::Interval,
+        "uuid" => DataType::Uuid,
+        "oid" => DataType::Oid(OidAlias::Oid),
+        "regclass" => DataType::Oid(OidAlias::RegClass),
+        "regtype" => DataType::Oid(OidAlias::RegType),
+        "regnamespace" => DataType::Oid(OidAlias::RegNamespace),
+        "regproc" | "regprocedure" => DataType::Oid(OidAlias::RegProc),
+        "regrole" => DataType::Oid(OidAlias::RegRole),
+        "int2vector" => DataType::Array(Box::new(DataType::Int16)),
+        "oidvector" => DataType::Array(Box::new(DataType::Oid(OidAlias::Oid))),
+        _ => return None,
+    })
+}
+
+/// A type for a table column: [`data_type_from_ast`], less the types that exist only in
+/// expressions and the system catalogs so far.
+fn column_type_from_ast(ty: &ast::DataType) -> Result<DataType> {
+    match data_type_from_ast(ty)? {
+        t @ (DataType::Oid(_) | DataType::Array(_)) => {
+            Err(unsupported(format!("columns of type {t}")))
+        }
+        t => Ok(t),
+    }
 }
 
 pub(super) fn numeric_typmod(precision: u64, scale: i64) -> Result<DataType> {
@@ -138,7 +200,7 @@ impl<E: Engine> Binder<'_, E> {
                 name: column_name,
                 data_type: match &serial {
                     Some((ty, _)) => ty.clone(),
-                    None => data_type_from_ast(&def.data_type)?,
+                    None => column_type_from_ast(&def.data_type)?,
                 },
                 nullable: true,
                 default: None,
@@ -146,7 +208,7 @@ impl<E: Engine> Binder<'_, E> {
             };
             if let Some((_, type_max)) = serial {
                 let sequence_name = format!("{name}_{}_seq", column.name);
-                column.default = Some(format!("nextval('{sequence_name}')"));
+                column.default = Some(format!("nextval('{sequence_name}'::regclass)"));
                 column.nullable = false;
                 let mut sequence = crate::sequence::Sequence::new(sequence_name, 1, type_max);
                 sequence.owned_by = Some(name.clone());
@@ -185,7 +247,7 @@ impl<E: Engine> Binder<'_, E> {
                             }
                         };
                         let sequence_name = format!("{name}_{}_seq", column.name);
-                        column.default = Some(format!("nextval('{sequence_name}')"));
+                        column.default = Some(format!("nextval('{sequence_name}'::regclass)"));
                         column.nullable = false;
                         column.generated_always = matches!(kind, ast::GeneratedAs::Always);
                         let mut sequence =
@@ -351,14 +413,20 @@ impl<E: Engine> Binder<'_, E> {
             return Err(errinput!(WrongObjectType, "\"{name}\" is not a view"));
         }
         let mut view = View {
+            id: 0,
             name,
             query: create.query.to_string(),
             columns,
             depends_on: Vec::new(),
+            output: Vec::new(),
         };
         // Bind now so that a broken view fails at CREATE, as in PostgreSQL.
         let (_, labels, uses) = self.bind_view(&view)?;
         view.depends_on = uses;
+        view.output = labels
+            .iter()
+            .map(|l| (l.name.clone(), l.data_type.clone()))
+            .collect();
         // OR REPLACE may add columns at the end, not rename or drop existing ones.
         if let (true, Some(old)) = (create.or_replace, Catalog::view(self.txn, &view.name)?) {
             let (_, old_labels, _) = self.bind_view(&old)?;
@@ -560,7 +628,7 @@ impl<E: Engine> Binder<'_, E> {
                 } => {
                     let mut column = Column {
                         name: ident(&column_def.name),
-                        data_type: data_type_from_ast(&column_def.data_type)?,
+                        data_type: column_type_from_ast(&column_def.data_type)?,
                         nullable: true,
                         default: None,
                         generated_always: false,
@@ -734,7 +802,11 @@ fn columns_read(expr: &Expr, out: &mut Vec<usize>) {
 fn has_subquery(expr: &Expr) -> bool {
     matches!(
         expr,
-        Expr::Subquery(_) | Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. }
+        Expr::Subquery(_)
+            | Expr::Exists(_)
+            | Expr::ArraySubquery(..)
+            | Expr::InSubquery(..)
+            | Expr::Quantified { .. }
     ) || expr.children().into_iter().any(has_subquery)
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::wildcard_imports)]
 
 use super::*;
+use crate::system::functions::CatalogFunction;
 
 /// The most parameters a statement may have (PostgreSQL's protocol counts them in 16 bits).
 const MAX_PARAMS: usize = 65_535;
@@ -44,6 +45,8 @@ pub fn type_of(expr: &Expr) -> DataType {
             .map_or(DataType::Unknown, |(_, then)| type_of(then)),
         Expr::Function(Function::Length, _) => DataType::Int32,
         Expr::Function(Function::Admin(f), _) => f.result_type(),
+        Expr::Function(Function::Catalog(f), _) => f.result_type(),
+        Expr::Function(Function::ArrayCompare(..), _) => DataType::Bool,
         Expr::Function(Function::NextVal | Function::CurrVal | Function::SetVal, _) => {
             DataType::Int64
         }
@@ -54,6 +57,7 @@ pub fn type_of(expr: &Expr) -> DataType {
         Expr::Function(_, args) => args.first().map_or(DataType::Unknown, type_of),
         Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
         Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. } => DataType::Bool,
+        Expr::ArraySubquery(_, element) => DataType::Array(Box::new(element.clone())),
     }
 }
 
@@ -86,6 +90,9 @@ impl<E: Engine> Binder<'_, E> {
                     "window functions are not allowed here"
                 )),
             };
+        }
+        if let Some(column) = self.set_returning_column(expr)? {
+            return Ok(column);
         }
         if let Some(g) = grouping {
             // Above an aggregate: an aggregate call or an expression equal to a grouping key
@@ -275,7 +282,15 @@ impl<E: Engine> Binder<'_, E> {
                 let ty = data_type_from_ast(data_type)?;
                 // `$1::int` makes $1 an integer, as PostgreSQL infers it.
                 self.hint_parameter(expr, &ty)?;
-                match bind(expr)? {
+                let inner = bind(expr)?;
+                if let Some(call) = self.reg_cast(&inner, &ty, scope, grouping) {
+                    return Ok(call);
+                }
+                // A `reg*` value keeps its type (it prints as a name), so it is not folded.
+                if matches!(ty, DataType::Oid(a) if a != crate::types::OidAlias::Oid) {
+                    return Ok(Expr::Cast(Box::new(inner), ty));
+                }
+                match inner {
                     // Fold casts of constants: '5'::int is a constant 5, and a bad literal fails
                     // at plan time as in PostgreSQL.
                     Expr::Constant(v) => Expr::Constant(types::cast(v, &ty)?),
@@ -352,11 +367,21 @@ impl<E: Engine> Binder<'_, E> {
                 };
                 let query = match right.as_ref() {
                     A::Subquery(q) => q,
-                    A::Nested(inner) => match inner.as_ref() {
-                        A::Subquery(q) => q,
-                        _ => return Err(unsupported("ANY/ALL over an array")),
-                    },
-                    _ => return Err(unsupported("ANY/ALL over an array")),
+                    A::Nested(inner) if matches!(inner.as_ref(), A::Subquery(_)) => {
+                        match inner.as_ref() {
+                            A::Subquery(q) => q,
+                            _ => return Err(errinternal!("subquery vanished")),
+                        }
+                    }
+                    array => {
+                        // `x = ANY (array)`: elements are read as the type of `x`.
+                        let left = bind(left)?;
+                        let array = bind(array)?;
+                        return Ok(Expr::Function(
+                            Function::ArrayCompare(op, all),
+                            vec![left, array],
+                        ));
+                    }
                 };
                 let subquery = Box::new(self.bind_subquery(query, scope, true)?);
                 Expr::Quantified {
@@ -372,7 +397,101 @@ impl<E: Engine> Binder<'_, E> {
                     "aggregate functions are not allowed here"
                 ));
             }
+            A::Function(f) if is_empty_set_function(expr) => {
+                // Its query returns no rows (see `is_empty_set_function`); bind the arguments
+                // for their errors.
+                if let ast::FunctionArguments::List(list) = &f.args {
+                    for arg in &list.args {
+                        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
+                            bind(e)?;
+                        }
+                    }
+                }
+                Expr::Cast(
+                    Box::new(Expr::Constant(Value::Null)),
+                    DataType::Oid(crate::types::OidAlias::RegClass),
+                )
+            }
+            A::Function(f) if function_name(f) == "array" => match &f.args {
+                ast::FunctionArguments::Subquery(query) => {
+                    let sub = self.bind_subquery(query, scope, true)?;
+                    let element = match self.subquery_type(query, scope) {
+                        DataType::Unknown => DataType::Text,
+                        t => t,
+                    };
+                    Expr::ArraySubquery(Box::new(sub), element)
+                }
+                _ => self.bind_function(f, scope, grouping)?,
+            },
             A::Function(f) => self.bind_function(f, scope, grouping)?,
+            A::Array(array) => {
+                let elements = array.elem.iter().map(&bind).collect::<Result<Vec<_>>>()?;
+                let element = elements
+                    .iter()
+                    .map(|e| self.expr_type(e, scope, grouping))
+                    .find(|t| *t != DataType::Unknown)
+                    .unwrap_or(DataType::Text);
+                Expr::Cast(
+                    Box::new(Expr::Function(Function::Builtin("array"), elements)),
+                    DataType::Array(Box::new(element)),
+                )
+            }
+            A::CompoundFieldAccess { root, access_chain } => {
+                // `t.col[i]` parses as `t` with `.col` and `[i]`: leading names are one column
+                // reference; after a value, `.f` is a record's field and `[i]` a subscript.
+                let mut names = match root.as_ref() {
+                    A::Identifier(id) => Some(vec![id.clone()]),
+                    A::CompoundIdentifier(ids) => Some(ids.clone()),
+                    _ => None,
+                };
+                let mut bound = match names {
+                    Some(_) => None,
+                    None => Some(bind(root)?),
+                };
+                let column = |ids: Vec<ast::Ident>| match <[ast::Ident; 1]>::try_from(ids) {
+                    Ok([one]) => bind(&A::Identifier(one)),
+                    Err(ids) => bind(&A::CompoundIdentifier(ids)),
+                };
+                for access in access_chain {
+                    let value = match (names.as_mut(), access) {
+                        (Some(ids), ast::AccessExpr::Dot(A::Identifier(id))) => {
+                            ids.push(id.clone());
+                            continue;
+                        }
+                        (Some(_), _) => column(names.take().unwrap_or_default())?,
+                        (None, _) => bound
+                            .take()
+                            .ok_or_else(|| errinternal!("field access lost its value"))?,
+                    };
+                    bound = Some(match access {
+                        ast::AccessExpr::Dot(A::Identifier(field)) => {
+                            self.record_field(value, field, scope, grouping)?
+                        }
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            self.subscript(value, bind(index)?, scope, grouping)?
+                        }
+                        _ => return Err(unsupported(format!("expression {expr}"))),
+                    });
+                }
+                match (names, bound) {
+                    (Some(ids), _) => column(ids)?,
+                    (None, Some(value)) => value,
+                    (None, None) => return Err(errinternal!("field access lost its value")),
+                }
+            }
+            A::Collate { expr, collation } => {
+                let name = collation.to_string().to_lowercase().replace('"', "");
+                match name.as_str() {
+                    "default" | "pg_catalog.default" | "c" | "pg_catalog.c" | "posix"
+                    | "pg_catalog.posix" | "ucs_basic" => bind(expr)?,
+                    _ => {
+                        return Err(errinput!(
+                            UndefinedObject,
+                            "collation \"{collation}\" for encoding \"UTF8\" does not exist"
+                        ))
+                    }
+                }
+            }
             _ => match keyword_call(expr)? {
                 Some((name, operands)) => {
                     let args = operands
@@ -386,6 +505,231 @@ impl<E: Engine> Binder<'_, E> {
                 None => return Err(unsupported(format!("expression {expr}"))),
             },
         })
+    }
+
+    /// Field `field` of a record value.
+    fn record_field(
+        &self,
+        record: Expr,
+        field: &ast::Ident,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        let name = ident(field);
+        let fields = match self.expr_type(&record, scope, grouping) {
+            DataType::Record(fields) => fields,
+            other => {
+                return Err(errinput!(
+                    WrongObjectType,
+                    "column notation .{name} applied to type {other}, which is not a composite type"
+                ))
+            }
+        };
+        let Some(i) = fields.iter().position(|(f, _)| *f == name) else {
+            return Err(errinput!(
+                UndefinedColumn,
+                "could not identify column \"{name}\" in record data type"
+            ));
+        };
+        Ok(Expr::Cast(
+            Box::new(Expr::Function(
+                Function::Builtin("record_field"),
+                vec![record, Expr::Constant(Value::Int32(i as i32 + 1))],
+            )),
+            fields[i].1.clone(),
+        ))
+    }
+
+    /// `array[index]`, the element cast to the array's element type.
+    fn subscript(
+        &self,
+        array: Expr,
+        index: Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        let element = match self.expr_type(&array, scope, grouping) {
+            DataType::Array(element) => *element,
+            DataType::Unknown => DataType::Text,
+            other => {
+                return Err(errinput!(
+                    DatatypeMismatch,
+                    "cannot subscript type {other} because it does not support subscripting"
+                ))
+            }
+        };
+        Ok(Expr::Cast(
+            Box::new(Expr::Function(
+                Function::Builtin("array_element"),
+                vec![array, index],
+            )),
+            element,
+        ))
+    }
+
+    /// A set-returning call of the select list (or a field of one, `(f(x)).n`) as the
+    /// column(s) its [`Node::ProjectSet`] added; `None` if `expr` is neither. A set-returning
+    /// call anywhere else is an error, as in PostgreSQL.
+    fn set_returning_column(&self, expr: &ast::Expr) -> Result<Option<Expr>> {
+        let strip = |e: &'_ ast::Expr| -> ast::Expr {
+            let mut e = e.clone();
+            while let ast::Expr::Nested(inner) = e {
+                e = *inner;
+            }
+            e
+        };
+        let (call, field) = match expr {
+            ast::Expr::CompoundFieldAccess { root, access_chain } => {
+                match (strip(root), access_chain.as_slice()) {
+                    (call, [ast::AccessExpr::Dot(ast::Expr::Identifier(f))])
+                        if is_set_returning(&call) =>
+                    {
+                        (call, Some(ident(f)))
+                    }
+                    _ => return Ok(None),
+                }
+            }
+            e if is_set_returning(e) => (e.clone(), None),
+            _ => return Ok(None),
+        };
+        let text = call.to_string();
+        let found = self
+            .set_returning
+            .borrow()
+            .iter()
+            .find(|(t, ..)| *t == text)
+            .cloned();
+        let Some((_, base, columns)) = found else {
+            return Err(errinput!(
+                FeatureNotSupported,
+                "set-returning function {} is not allowed here",
+                function_name_of(&call)
+            ));
+        };
+        let column = |i: usize| Expr::Column {
+            index: base + i,
+            name: columns[i].0.into(),
+        };
+        Ok(Some(match (field, columns.len()) {
+            (Some(f), _) => {
+                let i = columns.iter().position(|(c, _)| *c == f).ok_or_else(|| {
+                    errinput!(
+                        UndefinedColumn,
+                        "could not identify column \"{f}\" in record data type"
+                    )
+                })?;
+                column(i)
+            }
+            (None, 1) => column(0),
+            (None, n) => Expr::Cast(
+                Box::new(Expr::Function(
+                    Function::Builtin("row"),
+                    (0..n).map(column).collect(),
+                )),
+                DataType::Record(
+                    columns
+                        .iter()
+                        .map(|(c, t)| (c.to_string(), t.clone()))
+                        .collect(),
+                ),
+            ),
+        }))
+    }
+
+    /// Binds a set-returning call of the select list: the function and its arguments.
+    pub(super) fn bind_set_returning(
+        &self,
+        call: &ast::Expr,
+        scope: &Scope,
+    ) -> Result<(SetFunction, Vec<Expr>)> {
+        let ast::Expr::Function(f) = call else {
+            return Err(errinternal!("{call} is not a function call"));
+        };
+        let args: Vec<Expr> = match &f.args {
+            ast::FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        self.bind_expr(e, scope, None)
+                    }
+                    _ => Err(unsupported(format!("argument form in {call}"))),
+                })
+                .collect::<Result<_>>()?,
+            _ => vec![],
+        };
+        let element = |i: usize| match args.get(i).map(|a| self.expr_type(a, scope, None)) {
+            Some(DataType::Array(element)) => *element,
+            _ => DataType::Text,
+        };
+        let name = function_name_of(call);
+        let (function, arity) = match name.as_str() {
+            "generate_series" => (SetFunction::GenerateSeries, 2..=3),
+            "unnest" => (SetFunction::Unnest(element(0)), 1..=1),
+            "generate_subscripts" => (SetFunction::GenerateSubscripts, 2..=2),
+            _ => (SetFunction::ExpandArray(element(0)), 1..=1),
+        };
+        if !arity.contains(&args.len()) {
+            return Err(errinput!(
+                UndefinedFunction,
+                "function {name} with {} arguments does not exist",
+                args.len()
+            ));
+        }
+        Ok((function, args))
+    }
+
+    /// A cast between a name and a `reg*` type (`'accounts'::regclass`, `oid::regclass::text`)
+    /// needs the catalog: it becomes a catalog function call. `None` for any other cast.
+    fn reg_cast(
+        &self,
+        inner: &Expr,
+        to: &DataType,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Option<Expr> {
+        use crate::types::OidAlias;
+        let from = self.expr_type(inner, scope, grouping);
+        let is_text = |t: &DataType| t.is_string() || *t == DataType::Unknown;
+        let function = match (&from, to) {
+            (from, DataType::Oid(alias)) if *alias != OidAlias::Oid && is_text(from) => {
+                // A NULL of unknown type stays a plain cast.
+                if matches!(inner, Expr::Constant(Value::Null)) {
+                    return None;
+                }
+                CatalogFunction::RegIn(*alias)
+            }
+            (DataType::Oid(alias), to) if *alias != OidAlias::Oid && to.is_string() => {
+                CatalogFunction::RegOut(*alias)
+            }
+            _ => return None,
+        };
+        Some(Expr::Function(
+            Function::Catalog(function),
+            vec![inner.clone()],
+        ))
+    }
+
+    /// The type of a one-column subquery's column (Unknown if it cannot tell).
+    fn subquery_type(&self, query: &ast::Query, scope: &Scope) -> DataType {
+        let mut outer = self.outer.clone();
+        outer.push(scope.clone());
+        let child = Binder {
+            txn: self.txn,
+            sql: self.sql,
+            dialect: self.dialect,
+            outer,
+            referenced: self.referenced.clone(),
+            ctes: self.ctes.clone(),
+            windows: RefCell::default(),
+            set_returning: RefCell::default(),
+            params: self.params,
+        };
+        child
+            .bind_query(query)
+            .ok()
+            .and_then(|(_, labels)| labels.into_iter().next())
+            .map_or(DataType::Unknown, |l| l.data_type)
     }
 
     pub(super) fn bind_function(
@@ -429,6 +773,16 @@ impl<E: Engine> Binder<'_, E> {
                     "window function {name} requires an OVER clause"
                 ))
             }
+            _ if crate::system::functions::CatalogFunction::is_known(&name) => {
+                return match CatalogFunction::lookup(&name, args.len()) {
+                    Some(f) => Ok(Expr::Function(Function::Catalog(f), args)),
+                    None => Err(errinput!(
+                        UndefinedFunction,
+                        "function {name} with {} arguments does not exist",
+                        args.len()
+                    )),
+                };
+            }
             _ if crate::system::AdminFunction::is_known(&name) => {
                 return match crate::system::AdminFunction::lookup(&name, args.len()) {
                     Some(f) => Ok(Expr::Function(Function::Admin(f), args)),
@@ -463,6 +817,17 @@ impl<E: Engine> Binder<'_, E> {
                 args.len()
             ));
         }
+        let mut args = args;
+        if let (Function::NextVal | Function::CurrVal | Function::SetVal, Some(first)) =
+            (function, args.first_mut())
+        {
+            // `nextval('s'::regclass)`, as PostgreSQL writes SERIAL defaults: the name.
+            if let Expr::Function(Function::Catalog(CatalogFunction::RegIn(_)), inner) = first {
+                if let [name] = inner.as_slice() {
+                    *first = name.clone();
+                }
+            }
+        }
         Ok(Expr::Function(function, args))
     }
 
@@ -481,7 +846,9 @@ impl<E: Engine> Binder<'_, E> {
             return self.parameter(p, span, Some(ty));
         }
         if let ast::Expr::Value(v) = expr {
-            if let ast::Value::SingleQuotedString(text) = &v.value {
+            if let ast::Value::SingleQuotedString(text) | ast::Value::EscapedStringLiteral(text) =
+                &v.value
+            {
                 let ty = self.expr_type(other, scope, grouping);
                 if ty != DataType::Unknown && !ty.is_string() {
                     return Ok(Expr::Constant(
@@ -593,6 +960,43 @@ impl<E: Engine> Binder<'_, E> {
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        // `OPERATOR(pg_catalog.~)` is the operator `~`.
+        if let B::PGCustomBinaryOperator(parts) = op {
+            let standard = match parts.as_slice() {
+                [schema, op] if schema.eq_ignore_ascii_case("pg_catalog") => Some(op.as_str()),
+                [op] => Some(op.as_str()),
+                _ => None,
+            }
+            .and_then(|op| {
+                Some(match op {
+                    "=" => B::Eq,
+                    "<>" | "!=" => B::NotEq,
+                    "<" => B::Lt,
+                    "<=" => B::LtEq,
+                    ">" => B::Gt,
+                    ">=" => B::GtEq,
+                    "+" => B::Plus,
+                    "-" => B::Minus,
+                    "*" => B::Multiply,
+                    "/" => B::Divide,
+                    "%" => B::Modulo,
+                    "||" => B::StringConcat,
+                    "~" => B::PGRegexMatch,
+                    "~*" => B::PGRegexIMatch,
+                    "!~" => B::PGRegexNotMatch,
+                    "!~*" => B::PGRegexNotIMatch,
+                    _ => return None,
+                })
+            });
+            return match standard {
+                Some(op) => self.bind_binary(left, &op, right, scope, grouping),
+                None => Err(errinput!(
+                    UndefinedFunction,
+                    "operator does not exist: {}",
+                    parts.join(".")
+                )),
+            };
+        }
         // `'x' || 1` and `a ~ '...'` take an untyped literal as text, whatever the other side.
         let textual = matches!(
             op,
@@ -633,6 +1037,20 @@ impl<E: Engine> Binder<'_, E> {
             B::Divide => Expr::Arith(ArithOp::Div, l, r),
             B::Modulo => Expr::Arith(ArithOp::Mod, l, r),
             B::StringConcat => Expr::Concat(l, r),
+            B::BitwiseAnd
+            | B::BitwiseOr
+            | B::PGBitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight => {
+                let name = match op {
+                    B::BitwiseAnd => "int_and",
+                    B::BitwiseOr => "int_or",
+                    B::PGBitwiseXor => "int_xor",
+                    B::PGBitwiseShiftLeft => "int_shl",
+                    _ => "int_shr",
+                };
+                Expr::Function(Function::Builtin(name), vec![*l, *r])
+            }
             B::PGRegexMatch | B::PGRegexNotMatch | B::PGRegexIMatch | B::PGRegexNotIMatch => {
                 let name = match op {
                     B::PGRegexMatch | B::PGRegexNotMatch => "textregexeq",
@@ -652,7 +1070,9 @@ impl<E: Engine> Binder<'_, E> {
         Ok(match value {
             ast::Value::Null => Value::Null,
             ast::Value::Boolean(b) => Value::Bool(*b),
-            ast::Value::SingleQuotedString(s) => Value::Text(s.clone()),
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
+                Value::Text(s.clone())
+            }
             ast::Value::Number(n, _) => {
                 if let Ok(i) = n.parse::<i32>() {
                     Value::Int32(i)
@@ -687,6 +1107,7 @@ impl<E: Engine> Binder<'_, E> {
             referenced: self.referenced.clone(),
             ctes: self.ctes.clone(),
             windows: RefCell::default(),
+            set_returning: RefCell::default(),
             params: self.params,
         };
         let (node, labels) = child.bind_query(query)?;

@@ -15,9 +15,9 @@ mod expr;
 mod foreign_key;
 mod query;
 
-pub use ddl::data_type_from_ast;
 #[allow(clippy::wildcard_imports)]
 use ddl::*;
+pub use ddl::{data_type_from_ast, type_by_name};
 pub use expr::type_of;
 pub use foreign_key::{row_rules, RowRules};
 #[allow(clippy::wildcard_imports)]
@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use super::plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Frame, FrameBound,
-    Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetOp, SortKey, Statistic,
-    Subquery, WindowFunc, WindowFunction,
+    Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetFunction, SetOp, SortKey,
+    Statistic, Subquery, WindowFunc, WindowFunction,
 };
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
 use crate::parser::{position, ZizhuDialect};
@@ -116,6 +116,8 @@ pub struct Binder<'a, E: Engine> {
     ctes: Rc<RefCell<Vec<Cte>>>,
     /// The current SELECT's window calls (by SQL text) and their columns.
     windows: RefCell<Vec<(String, usize)>>,
+    /// The select list's set-returning calls (by text): their first column and columns.
+    set_returning: RefCell<Vec<SetReturningCall>>,
     /// The statement's parameters (`$1`, ...), shared with the binders of its subqueries;
     /// none for a statement sent as plain text, where `$1` is an error as in PostgreSQL.
     params: Option<&'a Params>,
@@ -198,6 +200,54 @@ fn object_name(name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// A query's `regclass` (and other `reg*`) columns print as names, as PostgreSQL's output
+/// functions print them: a projection over the result turns them into text.
+fn names_for_oids(root: Node, labels: Vec<Label>) -> (Node, Vec<Label>) {
+    use crate::system::functions::CatalogFunction;
+    use crate::types::OidAlias;
+    let is_reg = |t: &DataType| matches!(t, DataType::Oid(a) if *a != OidAlias::Oid);
+    if !labels.iter().any(|l| is_reg(&l.data_type)) {
+        return (root, labels);
+    }
+    let exprs = labels
+        .iter()
+        .enumerate()
+        .map(|(index, l)| {
+            let column = Expr::Column {
+                index,
+                name: l.name.clone().into(),
+            };
+            match l.data_type {
+                DataType::Oid(alias) if alias != OidAlias::Oid => Expr::Function(
+                    crate::planner::plan::Function::Catalog(CatalogFunction::RegOut(alias)),
+                    vec![column],
+                ),
+                _ => column,
+            }
+        })
+        .collect();
+    let labels = labels
+        .into_iter()
+        .map(|l| Label {
+            data_type: if is_reg(&l.data_type) {
+                DataType::Text
+            } else {
+                l.data_type
+            },
+            name: l.name,
+        })
+        .collect();
+    let root = Node::Project {
+        source: Box::new(root),
+        exprs,
+    };
+    (root, labels)
+}
+
+/// A set-returning call of a select list: its text, its first column in the scope, and its
+/// columns.
+type SetReturningCall = (String, usize, Vec<(&'static str, DataType)>);
+
 fn unsupported(what: impl std::fmt::Display) -> Error {
     errinput!(FeatureNotSupported, "{what} is not supported yet")
 }
@@ -232,6 +282,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             referenced: Rc::default(),
             ctes: Rc::default(),
             windows: RefCell::default(),
+            set_returning: RefCell::default(),
             params,
         }
     }
@@ -273,6 +324,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             }
             S::Query(query) => {
                 let (root, labels) = self.bind_query(query)?;
+                let (root, labels) = names_for_oids(root, labels);
                 Ok(Plan::Select { root, labels })
             }
             S::Insert(insert) => self.bind_insert(insert),

@@ -25,8 +25,78 @@ pub(super) const AGGREGATES: &[&str] = &[
 pub(super) fn function_name(f: &ast::Function) -> String {
     match f.name.0.as_slice() {
         [ast::ObjectNamePart::Identifier(id)] => ident(id),
+        // Built-in functions live in pg_catalog.
+        [ast::ObjectNamePart::Identifier(schema), ast::ObjectNamePart::Identifier(id)]
+            if ident(schema) == "pg_catalog" =>
+        {
+            ident(id)
+        }
         _ => f.name.to_string().to_lowercase(),
     }
+}
+
+/// The system relation `name` names: `pg_catalog.x` and `information_schema.x` must be one
+/// (42P01 if not), an unqualified name is one if `pg_catalog` has it (the search path puts
+/// `pg_catalog` first, as PostgreSQL does).
+fn system_relation(name: &ast::ObjectName) -> Result<Option<crate::system::SystemView>> {
+    use crate::system::SystemView;
+    match name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(id)] => Ok(SystemView::lookup(None, &ident(id))),
+        [ast::ObjectNamePart::Identifier(schema), ast::ObjectNamePart::Identifier(id)] => {
+            let schema = ident(schema);
+            if !matches!(schema.as_str(), "pg_catalog" | "information_schema") {
+                return Ok(None);
+            }
+            SystemView::lookup(Some(&schema), &ident(id))
+                .map(Some)
+                .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The name of a function in FROM (built-in functions live in `pg_catalog`).
+fn table_function(name: &ast::ObjectName) -> Option<String> {
+    match name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(id)] => Some(ident(id)),
+        [ast::ObjectNamePart::Identifier(schema), ast::ObjectNamePart::Identifier(id)]
+            if ident(schema) == "pg_catalog" =>
+        {
+            Some(ident(id))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `expr` calls a set-returning function a select list may hold
+/// ([`SetFunction`]).
+pub(super) fn is_set_returning(expr: &ast::Expr) -> bool {
+    matches!(expr, ast::Expr::Function(f) if f.over.is_none() && matches!(
+        function_name(f).as_str(),
+        "generate_series"
+            | "unnest"
+            | "generate_subscripts"
+            | "_pg_expandarray"
+            | "information_schema._pg_expandarray"
+    ))
+}
+
+/// A function call's name (its schema dropped).
+pub(super) fn function_name_of(expr: &ast::Expr) -> String {
+    match expr {
+        ast::Expr::Function(f) => {
+            let name = function_name(f);
+            name.rsplit('.').next().unwrap_or(&name).to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether `expr` calls a set-returning function that yields no rows here:
+/// `pg_partition_ancestors` (there are no partitions). A query with one in its select list
+/// returns no rows, as PostgreSQL's does for an unpartitioned table.
+pub(super) fn is_empty_set_function(expr: &ast::Expr) -> bool {
+    matches!(expr, ast::Expr::Function(f) if function_name(f) == "pg_partition_ancestors")
 }
 
 pub(super) fn is_aggregate(expr: &ast::Expr) -> bool {
@@ -55,6 +125,7 @@ pub(super) fn collect_calls<'e>(
         | A::IsNull(expr)
         | A::IsNotNull(expr)
         | A::Cast { expr, .. } => collect_calls(expr, target, out),
+        A::CompoundFieldAccess { root, .. } => collect_calls(root, target, out),
         A::Between {
             expr, low, high, ..
         } => {
@@ -604,8 +675,8 @@ impl<E: Engine> Binder<'_, E> {
                 alias,
                 args: None,
                 ..
-            } if crate::system::SystemView::lookup(&object_name(name)?).is_some() => {
-                let view = crate::system::SystemView::lookup(&object_name(name)?)
+            } if system_relation(name)?.is_some() => {
+                let view = system_relation(name)?
                     .ok_or_else(|| errinternal!("system view {name} vanished"))?;
                 let alias = alias
                     .as_ref()
@@ -676,7 +747,7 @@ impl<E: Engine> Binder<'_, E> {
                 alias,
                 args: Some(args),
                 ..
-            } if object_name(name).is_ok_and(|n| n == "generate_series") => {
+            } if table_function(name).as_deref() == Some("generate_series") => {
                 let values = args
                     .args
                     .iter()
@@ -717,6 +788,42 @@ impl<E: Engine> Binder<'_, E> {
                     }],
                 };
                 Ok((Node::GenerateSeries { start, stop, step }, scope))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(_),
+                ..
+            } if table_function(name).as_deref() == Some("pg_partition_ancestors") => {
+                // No partitions: no ancestors. Columns `relid` and, WITH ORDINALITY, a number.
+                let table = alias
+                    .as_ref()
+                    .map_or_else(|| "pg_partition_ancestors".to_string(), |a| ident(&a.name));
+                let names: Vec<String> = alias
+                    .iter()
+                    .flat_map(|a| a.columns.iter().map(|c| ident(&c.name)))
+                    .collect();
+                let columns = [
+                    DataType::Oid(crate::types::OidAlias::RegClass),
+                    DataType::Int64,
+                ]
+                .into_iter()
+                .enumerate()
+                .map(|(i, data_type)| ScopeColumn {
+                    qualified_only: false,
+                    table: Some(table.clone()),
+                    name: names
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| ["relid", "ordinality"][i].into()),
+                    data_type,
+                })
+                .collect();
+                let node = Node::Filter {
+                    source: Box::new(Node::Nothing),
+                    predicate: Expr::Constant(Value::Bool(false)),
+                };
+                Ok((node, Scope { columns }))
             }
             ast::TableFactor::Derived {
                 subquery,
@@ -768,6 +875,16 @@ impl<E: Engine> Binder<'_, E> {
             return Err(unsupported("SELECT INTO"));
         }
         let (mut node, scope) = self.bind_from(&select.from)?;
+        let empty_set = select.projection.iter().any(|item| {
+            matches!(item, ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } if is_empty_set_function(e))
+        });
+        if empty_set {
+            node = Node::Filter {
+                source: Box::new(node),
+                predicate: Expr::Constant(Value::Bool(false)),
+            };
+        }
         if let Some(selection) = &select.selection {
             let predicate = self.bind_expr(selection, &scope, None)?;
             self.check_boolean(&predicate, &scope, None, "WHERE")?;
@@ -942,6 +1059,51 @@ impl<E: Engine> Binder<'_, E> {
             node = Node::Window {
                 source: Box::new(node),
                 functions,
+            };
+        }
+
+        // Set-returning functions of the select list, after the window functions: each call's
+        // columns follow the current ones, hidden from `*`.
+        let mut set_calls = Vec::new();
+        for item in &select.projection {
+            if let ast::SelectItem::UnnamedExpr(e)
+            | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
+            {
+                collect_calls(e, &is_set_returning, &mut set_calls);
+            }
+        }
+        self.set_returning.borrow_mut().clear();
+        if !set_calls.is_empty() {
+            if grouping.is_some() {
+                return Err(unsupported("set-returning functions with aggregates"));
+            }
+            let mut calls = Vec::new();
+            for call in set_calls {
+                let text = call.to_string();
+                if self.set_returning.borrow().iter().any(|(t, ..)| *t == text) {
+                    continue;
+                }
+                let (function, args) = self.bind_set_returning(call, &scope)?;
+                let types: Vec<DataType> = args
+                    .iter()
+                    .map(|a| self.expr_type(a, &scope, None))
+                    .collect();
+                let columns = function.columns(&types);
+                let base = scope.columns.len();
+                for (name, data_type) in &columns {
+                    scope.columns.push(ScopeColumn {
+                        qualified_only: true,
+                        table: None,
+                        name: name.to_string(),
+                        data_type: data_type.clone(),
+                    });
+                }
+                self.set_returning.borrow_mut().push((text, base, columns));
+                calls.push((function, args));
+            }
+            node = Node::ProjectSet {
+                source: Box::new(node),
+                calls,
             };
         }
 

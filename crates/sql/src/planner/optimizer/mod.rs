@@ -12,6 +12,10 @@ type Rule = fn(Node) -> Node;
 /// The rules, in the order they run.
 const RULES: &[(&str, Rule)] = &[
     ("constant folding", fold_constants),
+    (
+        "predicate pushdown through inner joins",
+        push_down_predicates,
+    ),
     ("filter pushdown into scans", push_filters_into_scans),
     ("key lookups and index scans", access::use_keys_and_indexes),
     ("index order for ORDER BY", access::use_index_order),
@@ -82,6 +86,88 @@ pub fn optimize(plan: Plan) -> Plan {
         Plan::ExplainAnalyze(plan) => Plan::ExplainAnalyze(Box::new(optimize(*plan))),
         other => other,
     }
+}
+
+/// A filter's conjuncts move down through inner joins to the lowest input that has every
+/// column they read; a conjunct reading both inputs of a join becomes the join's predicate
+/// (where the hash join rule can use it). `FROM a, b WHERE a.id = b.id AND b.x > 5` thus
+/// filters `b` before joining and joins on the key, instead of filtering a cross product.
+/// Conjuncts with subqueries or volatile calls stay where they are.
+fn push_down_predicates(node: Node) -> Node {
+    match node {
+        Node::Filter { source, predicate } if is_inner_join(&source) => {
+            let conjuncts = predicate.conjuncts().cloned().collect();
+            distribute(*source, conjuncts)
+        }
+        Node::NestedLoopJoin { .. } if is_inner_join(&node) => distribute(node, Vec::new()),
+        node => map_children(node, push_down_predicates, |n| n),
+    }
+}
+
+fn is_inner_join(node: &Node) -> bool {
+    matches!(
+        node,
+        Node::NestedLoopJoin {
+            kind: JoinKind::Inner,
+            ..
+        }
+    )
+}
+
+/// `node` with `predicates` (over its output columns) applied as low as they can go.
+fn distribute(node: Node, predicates: Vec<Expr>) -> Node {
+    match node {
+        Node::NestedLoopJoin {
+            left,
+            right,
+            predicate,
+            kind: JoinKind::Inner,
+            left_width,
+            right_width,
+        } => {
+            let all = predicates
+                .into_iter()
+                .chain(predicate.iter().flat_map(|p| p.conjuncts().cloned()));
+            let (mut to_left, mut to_right, mut here) = (Vec::new(), Vec::new(), Vec::new());
+            for p in all {
+                match p.side(left_width) {
+                    Some(true) => to_left.push(p),
+                    Some(false) => to_right.push(p.shift_columns(left_width)),
+                    None => here.push(p),
+                }
+            }
+            Node::NestedLoopJoin {
+                left: Box::new(distribute(*left, to_left)),
+                right: Box::new(distribute(*right, to_right)),
+                predicate: conjunction(here),
+                kind: JoinKind::Inner,
+                left_width,
+                right_width,
+            }
+        }
+        Node::Filter { source, predicate } => {
+            let mut all = predicates;
+            all.extend(predicate.conjuncts().cloned());
+            distribute(*source, all)
+        }
+        node => {
+            let node = push_down_predicates(node);
+            match conjunction(predicates) {
+                Some(predicate) => Node::Filter {
+                    source: Box::new(node),
+                    predicate,
+                },
+                None => node,
+            }
+        }
+    }
+}
+
+/// `a AND b AND ...`, or `None` for no conjuncts.
+fn conjunction(predicates: Vec<Expr>) -> Option<Expr> {
+    predicates
+        .into_iter()
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
 }
 
 /// `Filter(Scan)` becomes a scan that filters as it reads, so rejected rows are never
@@ -160,6 +246,10 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
         Node::Window { source, functions } => Node::Window {
             source: boxed(source),
             functions,
+        },
+        Node::ProjectSet { source, calls } => Node::ProjectSet {
+            source: boxed(source),
+            calls,
         },
         Node::LockRows {
             access,
@@ -283,10 +373,7 @@ fn fold(expr: Expr) -> Expr {
                 | Expr::Function(..)
         );
     let volatile = match &expr {
-        Expr::Function(
-            Function::NextVal | Function::CurrVal | Function::SetVal | Function::Admin(_),
-            _,
-        ) => true,
+        Expr::Function(f, _) if f.reads_state() => true,
         Expr::Function(Function::Builtin(name), _) => crate::functions::is_volatile(name),
         _ => false,
     };

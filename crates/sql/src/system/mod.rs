@@ -1,12 +1,19 @@
-//! System views and administration functions: what the database reports about itself and the
-//! operations DBAs and security officers run through SQL.
+//! System views, system catalogs and administration functions: what the database reports
+//! about itself and the operations DBAs and security officers run through SQL.
 //!
 //! System views are relations computed when read, resolved by name before the catalog (as
 //! PostgreSQL searches `pg_catalog` first), so no user table can stand in for one:
 //!
 //! - `zizhu_stat_encryption`: one row, encryption at rest and the progress of a data key
 //!   rotation;
-//! - `zizhu_encryption_keys`: one row per data key, with its state.
+//! - `zizhu_encryption_keys`: one row per data key, with its state;
+//! - PostgreSQL's system catalogs, `pg_catalog.*` and `information_schema.*`
+//!   ([`relations`]), so that psql's `\d` commands, JDBC's `DatabaseMetaData`, psycopg and
+//!   SQLAlchemy find tables, columns, indexes, constraints and types where they look for
+//!   them. Their rows are computed from the catalog as the statement's transaction sees it
+//!   ([`pg_catalog`], [`information_schema`]); objects are numbered as [`oids`] describes;
+//!   the functions clients call on them (`format_type`, `pg_get_indexdef`, `::regclass`, ...)
+//!   are [`functions`].
 //!
 //! Administration functions act on the data directory:
 //!
@@ -16,6 +23,12 @@
 //!
 //! They are volatile (never folded, evaluated once per call) and refused inside a transaction
 //! block, since what they do cannot be rolled back.
+
+pub mod functions;
+pub mod information_schema;
+pub mod oids;
+pub mod pg_catalog;
+pub mod relations;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -51,6 +64,27 @@ impl DirState {
     }
 }
 
+/// Who runs a statement, for the catalogs and `current_user`: set by the server at login.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The session's user.
+    pub user: String,
+    /// The database it connected to.
+    pub database: String,
+    /// Every role, the bootstrap superuser first.
+    pub roles: Vec<String>,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            user: "zizhu".into(),
+            database: "postgres".into(),
+            roles: vec!["zizhu".into()],
+        }
+    }
+}
+
 /// A system view; see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SystemView {
@@ -58,15 +92,17 @@ pub enum SystemView {
     EncryptionStatus,
     /// `zizhu_encryption_keys`
     EncryptionKeys,
+    /// A relation of `pg_catalog` or `information_schema`.
+    Catalog(&'static relations::RelationDef),
 }
 
 impl SystemView {
-    /// The view named `name`, if there is one.
-    pub fn lookup(name: &str) -> Option<Self> {
-        match name {
-            "zizhu_stat_encryption" => Some(Self::EncryptionStatus),
-            "zizhu_encryption_keys" => Some(Self::EncryptionKeys),
-            _ => None,
+    /// The view named `name` in `schema` (unqualified if `None`), if there is one.
+    pub fn lookup(schema: Option<&str>, name: &str) -> Option<Self> {
+        match (schema, name) {
+            (None, "zizhu_stat_encryption") => Some(Self::EncryptionStatus),
+            (None, "zizhu_encryption_keys") => Some(Self::EncryptionKeys),
+            (schema, name) => relations::lookup(schema, name).map(Self::Catalog),
         }
     }
 
@@ -75,6 +111,7 @@ impl SystemView {
         match self {
             Self::EncryptionStatus => "zizhu_stat_encryption",
             Self::EncryptionKeys => "zizhu_encryption_keys",
+            Self::Catalog(def) => def.name,
         }
     }
 
@@ -82,6 +119,11 @@ impl SystemView {
     pub fn columns(self) -> Vec<(&'static str, DataType)> {
         use DataType::*;
         match self {
+            Self::Catalog(def) => def
+                .columns
+                .iter()
+                .map(|(name, ty)| (*name, ty.data_type()))
+                .collect(),
             Self::EncryptionStatus => vec![
                 ("encrypted", Bool),
                 ("cipher", Text),
@@ -114,9 +156,19 @@ impl SystemView {
         }
     }
 
-    /// Its rows now.
-    pub fn rows(self, dir: &DirState) -> Result<Vec<Vec<Value>>> {
+    /// Its rows now: `snapshot` gives the catalog for the catalog relations.
+    pub fn rows(
+        self,
+        dir: &DirState,
+        snapshot: impl FnOnce() -> Result<std::rc::Rc<crate::catalog::Snapshot>>,
+        who: &Identity,
+        settings: &crate::settings::Settings,
+    ) -> Result<Vec<Vec<Value>>> {
         match (self, dir) {
+            (Self::Catalog(def), _) if def.schema == "information_schema" => {
+                information_schema::rows(def, &*snapshot()?, who)
+            }
+            (Self::Catalog(def), _) => pg_catalog::rows(def, &*snapshot()?, who, settings),
             (Self::EncryptionStatus, DirState::Encrypted(enc)) => {
                 let s = enc.status();
                 let r = &s.rotation;
