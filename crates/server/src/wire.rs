@@ -59,8 +59,8 @@ pub fn put_binary_as(buf: &mut BytesMut, value: &Value, ty: &DataType) {
             buf.put_u32(*oid as u32);
             return;
         }
-        (DataType::Array(element), Value::Text(text)) => {
-            if let Ok(elements) = types::array::elements(text, element) {
+        (DataType::Array(element) | DataType::Vector(element), Value::Text(text)) => {
+            if let Ok(elements) = types::array::items(text, element) {
                 put_binary_array(buf, &elements, element);
                 return;
             }
@@ -258,7 +258,7 @@ pub fn parse_param(bytes: Option<&[u8]>, ty: &DataType, binary: bool) -> zizhu_s
             Value::Uuid(u)
         }
         DataType::Oid(_) => Value::Int64(u32::from_be_bytes(be4(fixed(4)?)) as i64),
-        DataType::Array(_) | DataType::Record(_) => {
+        DataType::Array(_) | DataType::Vector(_) | DataType::Record(_) | DataType::Json => {
             return Err(zizhu_sql::errinput!(
                 FeatureNotSupported,
                 "{ty} parameters in binary format are not supported yet"

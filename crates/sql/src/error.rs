@@ -11,6 +11,8 @@ use std::fmt;
 pub enum ErrorCode {
     /// 42601
     SyntaxError,
+    /// 22025
+    InvalidEscapeSequence,
     /// 55P02
     CantChangeRuntimeParam,
     /// 58030
@@ -255,6 +257,7 @@ impl ErrorCode {
             DuplicateSchema => "42P06",
             InvalidSchemaName => "3F000",
             InvalidTextRepresentation => "22P02",
+            InvalidEscapeSequence => "22025",
             InvalidDatetimeFormat => "22007",
             DatetimeFieldOverflow => "22008",
             NumericValueOutOfRange => "22003",

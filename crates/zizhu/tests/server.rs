@@ -52,6 +52,70 @@ fn psql_session() {
     check_golden("psql_session.out", &actual);
 }
 
+/// SQLAlchemy's inspector (PyPI's SQLAlchemy 2 on psycopg 3) reflects tables, views,
+/// columns with their types, defaults and autoincrement, primary keys, foreign keys, indexes
+/// and CHECK constraints; the expected text is what the same script prints against
+/// PostgreSQL 15 (sequence names aside, which PostgreSQL lists unordered).
+#[test]
+fn sqlalchemy_inspector_reflects_the_schema() {
+    let server = Server::start();
+    let url = format!(
+        "postgresql+psycopg://zizhu:{PASSWORD}@127.0.0.1:{}/postgres",
+        server.port
+    );
+    let script = format!(
+        r#"
+import psycopg
+try:
+    from sqlalchemy import create_engine, inspect
+except ImportError:
+    raise SystemExit("sqlalchemy missing: pip install sqlalchemy")
+with psycopg.connect("{conninfo}", autocommit=True) as c:
+    c.execute("CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric(12,2) DEFAULT 0)")
+    c.execute("CREATE UNIQUE INDEX acc_owner ON accounts (owner)")
+    c.execute("CREATE TABLE orders (id serial PRIMARY KEY, acc int REFERENCES accounts (id) ON DELETE CASCADE, amt bigint CHECK (amt > 0), note varchar(40))")
+    c.execute("CREATE INDEX orders_acc_amt ON orders (acc, amt)")
+    c.execute("CREATE VIEW rich AS SELECT id, owner FROM accounts WHERE balance > 100")
+i = inspect(create_engine("{url}"))
+print("tables", i.get_table_names())
+print("views", i.get_view_names())
+for t in ["accounts", "orders"]:
+    for c in i.get_columns(t):
+        print(t, c["name"], c["type"], c["nullable"], c.get("default"), c.get("autoincrement"))
+    print(t, "pk", i.get_pk_constraint(t)["constrained_columns"])
+    for fk in i.get_foreign_keys(t):
+        print(t, "fk", fk["name"], fk["constrained_columns"], fk["referred_table"], fk["referred_columns"], fk["options"])
+    for ix in i.get_indexes(t):
+        print(t, "index", ix["name"], ix["unique"], ix["column_names"])
+    for ck in i.get_check_constraints(t):
+        print(t, "check", ck["name"], ck["sqltext"])
+print("schemas", i.get_schema_names())
+print("sequences", sorted(i.get_sequence_names()))
+"#,
+        conninfo = server.conninfo()
+    );
+    assert_eq!(
+        python(&script),
+        "tables ['accounts', 'orders']\n\
+         views ['rich']\n\
+         accounts id INTEGER False None False\n\
+         accounts owner TEXT False None False\n\
+         accounts balance NUMERIC(12, 2) True 0 False\n\
+         accounts pk ['id']\n\
+         accounts index acc_owner True ['owner']\n\
+         orders id INTEGER False nextval('orders_id_seq'::regclass) True\n\
+         orders acc INTEGER True None False\n\
+         orders amt BIGINT True None False\n\
+         orders note VARCHAR(40) True None False\n\
+         orders pk ['id']\n\
+         orders fk orders_acc_fkey ['acc'] accounts ['id'] {'ondelete': 'CASCADE'}\n\
+         orders index orders_acc_amt False ['acc', 'amt']\n\
+         orders check orders_amt_check amt > 0\n\
+         schemas ['information_schema', 'public']\n\
+         sequences ['orders_id_seq']\n"
+    );
+}
+
 /// psql's describe commands (`\l`, `\dn`, `\du`, `\d`, `\dt`, `\di`, `\dv`, `\ds` and `\d NAME`
 /// for a table, view, sequence and index) read the system catalogs and print what
 /// PostgreSQL 15 prints for the same objects (checked by running the script on PostgreSQL;

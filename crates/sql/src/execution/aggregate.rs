@@ -25,6 +25,11 @@ pub(super) enum Accumulator {
     },
     /// `string_agg`'s text so far.
     Text(Option<String>),
+    /// `array_agg`'s values so far.
+    Array(Vec<Value>),
+    /// An aggregate of ordered input: the inputs with their sort keys, fed to the inner
+    /// accumulator in key order when the group is finished.
+    Ordered(Box<Accumulator>, Vec<(Vec<u8>, Value, Option<Value>)>),
     /// `bool_and` (`all`) or `bool_or`.
     Bool {
         value: Option<bool>,
@@ -156,6 +161,10 @@ impl Accumulator {
     pub(super) fn new(aggregate: &Aggregate) -> Self {
         match aggregate {
             Aggregate::Filtered(inner, _) => Accumulator::new(inner),
+            Aggregate::Ordered(inner, _) => {
+                Accumulator::Ordered(Box::new(Accumulator::new(inner)), Vec::new())
+            }
+            Aggregate::ArrayAgg(_) => Accumulator::Array(Vec::new()),
             Aggregate::StringAgg(..) => Accumulator::Text(None),
             Aggregate::BoolAnd(_) => Accumulator::Bool {
                 value: None,
@@ -180,8 +189,11 @@ impl Accumulator {
         }
     }
 
-    pub(super) fn add(&mut self, value: Value, extra: Option<Value>) -> Result<()> {
+    pub(super) fn add(&mut self, input: Input) -> Result<()> {
+        let Input { value, extra, key } = input;
         match self {
+            Accumulator::Ordered(_, rows) => rows.push((key.unwrap_or_default(), value, extra)),
+            Accumulator::Array(values) => values.push(value),
             Accumulator::Text(text) => {
                 let piece = types::to_text(&value);
                 *text = Some(match text.take() {
@@ -249,6 +261,20 @@ impl Accumulator {
 
     pub(super) fn finish(self) -> Result<Value> {
         Ok(match self {
+            Accumulator::Ordered(mut inner, mut rows) => {
+                // Stable: rows with equal keys keep their input order.
+                rows.sort_by(|a, b| a.0.cmp(&b.0));
+                for (_, value, extra) in rows {
+                    inner.add(Input {
+                        value,
+                        extra,
+                        key: None,
+                    })?;
+                }
+                inner.finish()?
+            }
+            Accumulator::Array(values) if values.is_empty() => Value::Null,
+            Accumulator::Array(values) => Value::Text(crate::types::array::format(&values)),
             Accumulator::Count(n) => Value::Int64(n),
             Accumulator::Statistic(s, spread) => spread.finish(s)?,
             Accumulator::Text(text) => text.map_or(Value::Null, Value::Text),
@@ -271,31 +297,59 @@ impl Accumulator {
     }
 }
 
-/// What an aggregate takes from a row: its value (and string_agg's separator), or `None` if the
-/// row does not count (a NULL value, or a FILTER it fails). `count(*)` counts every row.
+/// What an aggregate takes from one row.
+pub(super) struct Input {
+    /// The value aggregated.
+    pub value: Value,
+    /// `string_agg`'s separator.
+    pub extra: Option<Value>,
+    /// The sort key of an ordered aggregate (order-preserving bytes).
+    pub key: Option<Vec<u8>>,
+}
+
+/// What an aggregate takes from a row, or `None` if the row does not count (a NULL value,
+/// except for `array_agg`, or a FILTER it fails). `count(*)` counts every row.
 pub(super) fn aggregate_input(
     aggregate: &Aggregate,
     row: &[Value],
     env: &Env<'_>,
-) -> Result<Option<(Value, Option<Value>)>> {
-    if let Aggregate::Filtered(inner, condition) = aggregate {
-        if !passes(&eval(condition, row, env)?) {
-            return Ok(None);
+) -> Result<Option<Input>> {
+    match aggregate {
+        Aggregate::Filtered(inner, condition) => {
+            if !passes(&eval(condition, row, env)?) {
+                return Ok(None);
+            }
+            return aggregate_input(inner, row, env);
         }
-        return aggregate_input(inner, row, env);
+        Aggregate::Ordered(inner, keys) => {
+            let Some(mut input) = aggregate_input(inner, row, env)? else {
+                return Ok(None);
+            };
+            let values = keys
+                .iter()
+                .map(|k| eval(k, row, env))
+                .collect::<Result<Vec<_>>>()?;
+            input.key = Some(zizhu_keycode::encode_tuple(&values));
+            return Ok(Some(input));
+        }
+        _ => {}
     }
     let value = match aggregate.argument() {
         None => Value::Bool(true),
         Some(e) => eval(e, row, env)?,
     };
-    if value.is_null() {
+    if value.is_null() && !aggregate.keeps_nulls() {
         return Ok(None);
     }
     let extra = match aggregate {
         Aggregate::StringAgg(_, separator, _) => Some(eval(separator, row, env)?),
         _ => None,
     };
-    Ok(Some((value, extra)))
+    Ok(Some(Input {
+        value,
+        extra,
+        key: None,
+    }))
 }
 
 /// One group's state: its key values and, per aggregate, the accumulator and (for DISTINCT)
@@ -419,20 +473,21 @@ impl Grouping<'_> {
             for (aggregate, (accumulator, seen)) in
                 self.aggregates.iter().zip(accumulators.iter_mut())
             {
-                let Some((value, extra)) = aggregate_input(aggregate, &row, env)? else {
+                let Some(input) = aggregate_input(aggregate, &row, env)? else {
                     continue;
                 };
                 if let Some(seen) = seen {
-                    let encoded = zizhu_keycode::encode_tuple(std::slice::from_ref(&value));
+                    let encoded = zizhu_keycode::encode_tuple(std::slice::from_ref(&input.value));
                     bytes += encoded.len() + 48;
                     if !seen.insert(encoded) {
                         continue;
                     }
                 }
-                if let Value::Text(text) = &value {
+                if let Value::Text(text) = &input.value {
                     bytes += text.len();
                 }
-                accumulator.add(value, extra)?;
+                bytes += input.key.as_ref().map_or(0, |k| k.len() + 48);
+                accumulator.add(input)?;
             }
         }
         Ok((groups, spill.map(Partitions::finish).transpose()?))

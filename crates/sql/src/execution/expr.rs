@@ -319,7 +319,7 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
                 return Ok(Value::Null);
             }
             let element = crate::types::DataType::of(&value);
-            let rows: Vec<Vec<Value>> = crate::types::array::elements(&array, &element)?
+            let rows: Vec<Vec<Value>> = crate::types::array::items(&array, &element)?
                 .into_iter()
                 .map(|v| vec![v])
                 .collect();

@@ -643,10 +643,10 @@ fn window(input: &[Vec<Value>], f: &WindowFunction, env: &Env<'_>) -> Result<Vec
                             let mut acc = Accumulator::new(aggregate);
                             if from <= to {
                                 for p in from as usize..=to as usize {
-                                    if let Some((value, extra)) =
+                                    if let Some(value) =
                                         aggregate_input(aggregate, &input[order[p]], env)?
                                     {
-                                        acc.add(value, extra)?;
+                                        acc.add(value)?;
                                     }
                                 }
                             }

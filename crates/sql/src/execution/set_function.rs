@@ -46,12 +46,12 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<Vec<Vec<Value>>> {
             }
             out
         }
-        SetFunction::Unnest(element) => array::elements(&text(&args[0]), element)?
+        SetFunction::Unnest(element) => array::items(&text(&args[0]), element)?
             .into_iter()
             .map(|v| vec![v])
             .collect(),
         SetFunction::GenerateSubscripts => {
-            let n = array::elements(&text(&args[0]), &DataType::Text)?.len();
+            let n = array::items(&text(&args[0]), &DataType::Text)?.len();
             let first = matches!(
                 args.get(1),
                 Some(Value::Int16(1) | Value::Int32(1) | Value::Int64(1))
@@ -62,7 +62,7 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<Vec<Vec<Value>>> {
                 vec![]
             }
         }
-        SetFunction::ExpandArray(element) => array::elements(&text(&args[0]), element)?
+        SetFunction::ExpandArray(element) => array::items(&text(&args[0]), element)?
             .into_iter()
             .enumerate()
             .map(|(i, v)| vec![v, Value::Int32(i as i32 + 1)])

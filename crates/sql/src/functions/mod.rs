@@ -80,7 +80,9 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("array_length", 2, 2),
     ("cardinality", 1, 1),
     ("quote_ident", 1, 1),
+    ("like_escape", 2, 2),
     ("row", 0, MANY),
+    ("json_build_object", 0, MANY),
     ("record_field", 2, 2),
     // Math.
     ("int_and", 2, 2),
@@ -191,8 +193,11 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
     match name {
         "strpos" | "position" | "ascii" | "regexp_count" => DataType::Int32,
         "array_upper" | "array_lower" | "array_length" | "cardinality" => DataType::Int32,
-        "array_to_string" | "quote_ident" | "array_element" | "record_field" => DataType::Text,
+        "array_to_string" | "quote_ident" | "array_element" | "record_field" | "like_escape" => {
+            DataType::Text
+        }
         "row" => DataType::Record(vec![]),
+        "json_build_object" => DataType::Json,
         "int_and" | "int_or" | "int_xor" => match (&first, args.get(1)) {
             (DataType::Int64, _) | (_, Some(DataType::Int64)) => DataType::Int64,
             (DataType::Int32, _) | (_, Some(DataType::Int32)) => DataType::Int32,
@@ -321,7 +326,14 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value> {
     }
     let strict = !matches!(
         name,
-        "concat" | "concat_ws" | "greatest" | "least" | "array" | "array_to_string" | "row"
+        "concat"
+            | "concat_ws"
+            | "greatest"
+            | "least"
+            | "array"
+            | "array_to_string"
+            | "row"
+            | "json_build_object"
     );
     if name == "array_to_string" && args[..2].iter().any(Value::is_null) {
         return Ok(Value::Null);

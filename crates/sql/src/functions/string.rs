@@ -17,11 +17,51 @@ fn too_large() -> crate::Error {
 }
 
 /// Calls a string function; `None` if `name` is not one.
+/// `like_escape(pattern, escape)`: the pattern with `escape` as its escape character,
+/// rewritten to use `\\` (an empty `escape` means none: every `\\` is literal).
+fn like_escape(pattern: &str, escape: &str) -> Result<String> {
+    let mut escape_chars = escape.chars();
+    let escape = match (escape_chars.next(), escape_chars.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(c),
+        _ => {
+            return Err(crate::errinput!(
+                InvalidEscapeSequence,
+                "invalid escape string"
+            ))
+        }
+    };
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            match chars.next() {
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => {
+                    return Err(crate::errinput!(
+                        InvalidEscapeSequence,
+                        "LIKE pattern must not end with escape character"
+                    ))
+                }
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
     let text = |i: usize| text_arg(&args[i]);
     let int = |i: usize| int_arg(&args[i]);
     let out = |s: String| Ok(Some(Value::Text(s)));
     match name {
+        "like_escape" => out(like_escape(&text(0)?, &text(1)?)?),
         "substr" | "substring" => {
             let count = if args.len() == 3 { Some(int(2)?) } else { None };
             out(substr(&text(0)?, int(1)?, count)?)

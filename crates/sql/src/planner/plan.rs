@@ -261,8 +261,12 @@ pub enum Aggregate {
     BoolOr(Expr),
     /// `variance`, `stddev` and their `_samp` / `_pop` forms.
     Statistic(Expr, Statistic, bool),
+    /// `array_agg(a)`: the values, NULLs included, as an array.
+    ArrayAgg(Expr),
     /// `aggregate FILTER (WHERE condition)`: only rows meeting the condition are aggregated.
     Filtered(Box<Aggregate>, Expr),
+    /// `aggregate(... ORDER BY keys)`: the rows are aggregated in ascending key order.
+    Ordered(Box<Aggregate>, Vec<Expr>),
 }
 
 impl Aggregate {
@@ -278,8 +282,9 @@ impl Aggregate {
             | Aggregate::StringAgg(e, _, _)
             | Aggregate::BoolAnd(e)
             | Aggregate::BoolOr(e)
-            | Aggregate::Statistic(e, _, _) => Some(e),
-            Aggregate::Filtered(inner, _) => inner.argument(),
+            | Aggregate::Statistic(e, _, _)
+            | Aggregate::ArrayAgg(e) => Some(e),
+            Aggregate::Filtered(inner, _) | Aggregate::Ordered(inner, _) => inner.argument(),
         }
     }
 
@@ -291,7 +296,16 @@ impl Aggregate {
             | Aggregate::Avg(_, d)
             | Aggregate::StringAgg(_, _, d)
             | Aggregate::Statistic(_, _, d) => *d,
-            Aggregate::Filtered(inner, _) => inner.distinct(),
+            Aggregate::Filtered(inner, _) | Aggregate::Ordered(inner, _) => inner.distinct(),
+            _ => false,
+        }
+    }
+
+    /// Whether NULL values are aggregated too (`array_agg`), not skipped.
+    pub fn keeps_nulls(&self) -> bool {
+        match self {
+            Aggregate::ArrayAgg(_) => true,
+            Aggregate::Filtered(inner, _) | Aggregate::Ordered(inner, _) => inner.keeps_nulls(),
             _ => false,
         }
     }
@@ -304,6 +318,10 @@ impl Aggregate {
             Aggregate::Filtered(inner, condition) => {
                 exprs = inner.exprs();
                 exprs.push(condition);
+            }
+            Aggregate::Ordered(inner, keys) => {
+                exprs = inner.exprs();
+                exprs.extend(keys);
             }
             _ => {}
         }
@@ -1244,8 +1262,13 @@ impl fmt::Display for Aggregate {
                 let name = name.replace("pop", "_pop");
                 write!(f, "{name}({}{e})", distinct(d))
             }
+            Aggregate::ArrayAgg(e) => write!(f, "array_agg({e})"),
             Aggregate::Filtered(inner, condition) => {
                 write!(f, "{inner} FILTER (WHERE {condition})")
+            }
+            Aggregate::Ordered(inner, keys) => {
+                write!(f, "{inner} ORDER BY ")?;
+                write_list(f, keys)
             }
         }
     }

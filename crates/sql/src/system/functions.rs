@@ -151,6 +151,23 @@ impl CatalogFunction {
         }
     }
 
+    /// The type of its argument `i` (what a parameter there is inferred to be).
+    pub fn argument_type(self, i: usize) -> DataType {
+        use CatalogFunction as F;
+        let oid = DataType::Oid(OidAlias::Oid);
+        match (self, i) {
+            (F::CurrentSchemas, _) | (F::GetExpr | F::GetIndexDef, 2) => DataType::Bool,
+            (F::GetExpr, 1) => oid,
+            (F::GetConstraintDef | F::GetViewDef, 1) => DataType::Bool,
+            (F::FormatType | F::GetIndexDef, 1) => DataType::Int32,
+            (
+                F::ToReg(_) | F::RegIn(_) | F::GetSerialSequence | F::HasPrivilege | F::GetExpr,
+                _,
+            ) => DataType::Text,
+            _ => oid,
+        }
+    }
+
     /// Its result type.
     pub fn result_type(self) -> DataType {
         use CatalogFunction as F;

@@ -50,9 +50,15 @@ fn array<T: ToString>(items: impl IntoIterator<Item = T>, element: &DataType) ->
     Value::Text(crate::types::array::format(&values))
 }
 
-/// A 1-based column number list (`int2vector`, `smallint[]`).
+/// A 1-based column number list (`smallint[]`).
 fn attnums(positions: impl IntoIterator<Item = usize>) -> Value {
     array(positions.into_iter().map(|p| p + 1), &DataType::Int16)
+}
+
+/// A vector (`int2vector`, `oidvector`) of integers.
+fn vector(items: impl IntoIterator<Item = i64>) -> Value {
+    let values: Vec<Value> = items.into_iter().map(Value::Int64).collect();
+    Value::Text(crate::types::array::format_vector(&values))
 }
 
 /// A constraint of a table, in the order that numbers them ([`oids::constraint`]).
@@ -266,10 +272,10 @@ pub fn rows(
                     bool(true),
                     bool(true),
                     bool(false),
-                    attnums(columns.iter().copied()),
-                    array(columns.iter().map(|_| 0), &DataType::Int64),
-                    array(columns.iter().map(|_| 0), &DataType::Int64),
-                    array(columns.iter().map(|_| 0), &DataType::Int16),
+                    vector(columns.iter().map(|&c| c as i64 + 1)),
+                    vector(columns.iter().map(|_| 0)),
+                    vector(columns.iter().map(|_| 0)),
+                    vector(columns.iter().map(|_| 0)),
                     NULL,
                     NULL,
                 ]);
@@ -649,7 +655,10 @@ fn attribute(relation: i64, attnum: usize, a: Attr<'_>) -> Vec<Value> {
         Value::Int32(-1),
         Value::Int16(len),
         int2(attnum),
-        Value::Int32(i32::from(matches!(ty, DataType::Array(_)))),
+        Value::Int32(i32::from(matches!(
+            ty,
+            DataType::Array(_) | DataType::Vector(_)
+        ))),
         Value::Int32(-1),
         Value::Int32(ty.type_modifier()),
         bool(matches!(len, 1 | 2 | 4 | 8)),

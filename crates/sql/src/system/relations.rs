@@ -29,10 +29,14 @@ pub enum Ty {
     RegProc,
     /// `regtype`
     RegType,
-    /// `int2vector` or `smallint[]`
+    /// `smallint[]`
     I2Array,
-    /// `oidvector` or `oid[]`
+    /// `oid[]`
     OidArray,
+    /// `int2vector`
+    I2Vector,
+    /// `oidvector`
+    OidVector,
     /// `text[]` (also `aclitem[]` here)
     TextArray,
     /// `"char"[]`
@@ -55,6 +59,8 @@ impl Ty {
             Ty::RegProc => DataType::Oid(OidAlias::RegProc),
             Ty::RegType => DataType::Oid(OidAlias::RegType),
             Ty::I2Array => DataType::Array(Box::new(DataType::Int16)),
+            Ty::I2Vector => DataType::Vector(Box::new(DataType::Int16)),
+            Ty::OidVector => DataType::Vector(Box::new(DataType::Oid(OidAlias::Oid))),
             Ty::OidArray => DataType::Array(Box::new(DataType::Oid(OidAlias::Oid))),
             Ty::TextArray | Ty::CharArray => DataType::Array(Box::new(DataType::Text)),
             Ty::TimestampTz => DataType::TimestampTz,
@@ -231,10 +237,10 @@ pub static PG_INDEX: RelationDef = pg(
         ("indisready", Bool),
         ("indislive", Bool),
         ("indisreplident", Bool),
-        ("indkey", I2Array),
-        ("indcollation", OidArray),
-        ("indclass", OidArray),
-        ("indoption", I2Array),
+        ("indkey", I2Vector),
+        ("indcollation", OidVector),
+        ("indclass", OidVector),
+        ("indoption", I2Vector),
         ("indexprs", Text),
         ("indpred", Text),
     ],
@@ -527,7 +533,7 @@ pub static PG_STATISTIC_EXT: RelationDef = pg(
         ("stxnamespace", Oid),
         ("stxowner", Oid),
         ("stxstattarget", I4),
-        ("stxkeys", I2Array),
+        ("stxkeys", I2Vector),
         ("stxkind", CharArray),
         ("stxexprs", Text),
     ],
@@ -566,7 +572,7 @@ pub static PG_PUBLICATION_REL: RelationDef = pg(
         ("prpubid", Oid),
         ("prrelid", Oid),
         ("prqual", Text),
-        ("prattrs", I2Array),
+        ("prattrs", I2Vector),
     ],
 );
 
@@ -589,7 +595,7 @@ pub static PG_TRIGGER: RelationDef = pg(
         ("tgdeferrable", Bool),
         ("tginitdeferred", Bool),
         ("tgnargs", I2),
-        ("tgattr", I2Array),
+        ("tgattr", I2Vector),
         ("tgqual", Text),
     ],
 );
@@ -636,7 +642,7 @@ pub static PG_PROC: RelationDef = pg(
         ("proretset", Bool),
         ("prorettype", Oid),
         ("pronargs", I2),
-        ("proargtypes", OidArray),
+        ("proargtypes", OidVector),
     ],
 );
 
@@ -674,6 +680,23 @@ pub static PG_EXTENSION: RelationDef = pg(
         ("extnamespace", Oid),
         ("extrelocatable", Bool),
         ("extversion", Text),
+    ],
+);
+
+/// `pg_opclass` (operator classes: every index uses its type's default, so none are listed)
+pub static PG_OPCLASS: RelationDef = pg(
+    "pg_opclass",
+    'r',
+    &[
+        ("oid", Oid),
+        ("opcmethod", Oid),
+        ("opcname", Name),
+        ("opcnamespace", Oid),
+        ("opcowner", Oid),
+        ("opcfamily", Oid),
+        ("opcintype", Oid),
+        ("opcdefault", Bool),
+        ("opckeytype", Oid),
     ],
 );
 
@@ -937,6 +960,7 @@ pub static ALL: &[&RelationDef] = &[
     &IS_KEY_COLUMN_USAGE,
     &IS_SEQUENCES,
     &PG_SETTINGS,
+    &PG_OPCLASS,
 ];
 
 /// The system relation `name` in `schema` (`None`: the search path, where `pg_catalog` comes

@@ -15,6 +15,17 @@ use super::text::{parse_text, to_text};
 use crate::errinput;
 use crate::error::Result;
 
+/// The elements of an array or vector value (`{a,b}` or `1 2`): what functions and operators
+/// over either read.
+pub fn items(text: &str, element: &DataType) -> Result<Vec<Value>> {
+    if text.trim_start().starts_with('{') {
+        return elements(text, element);
+    }
+    text.split_whitespace()
+        .map(|item| parse_text(item, element))
+        .collect()
+}
+
 /// Parses array input text (`{a,b}`, elements quoted with `"` and escaped with `\`, unquoted
 /// `NULL` for NULL) into element values of `element`.
 pub fn elements(text: &str, element: &DataType) -> Result<Vec<Value>> {
@@ -88,6 +99,11 @@ pub fn elements(text: &str, element: &DataType) -> Result<Vec<Value>> {
         }
     }
     Ok(values)
+}
+
+/// A vector's text form (`int2vectorout`): the values separated by spaces.
+pub fn format_vector(values: &[Value]) -> String {
+    values.iter().map(to_text).collect::<Vec<_>>().join(" ")
 }
 
 /// The canonical text form of an array of `values` (PostgreSQL's `array_out`).

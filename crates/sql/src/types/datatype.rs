@@ -47,9 +47,15 @@ pub enum DataType {
     /// [`super::array`]. Arrays appear in expressions and the system catalogs, not yet in
     /// user tables.
     Array(Box<DataType>),
+    /// `int2vector` (of `smallint`) or `oidvector` (of `oid`): arrays of the system catalogs
+    /// that print space-separated (`1 2`) and subscript from 0.
+    Vector(Box<DataType>),
     /// An anonymous record with these fields, carried as its text form (`(1,2)`); see
     /// [`super::array`]. Only set-returning functions make them so far.
     Record(Vec<(String, DataType)>),
+    /// `json` as `json_build_object` makes it, carried as its text. Values of it are built
+    /// by the engine only: there is no `json` input, operator or column type yet.
+    Json,
     /// The type of an untyped literal or NULL before context decides (PostgreSQL's `unknown`).
     Unknown,
 }
@@ -87,6 +93,14 @@ impl OidAlias {
 }
 
 impl DataType {
+    /// The element type of an array or vector type.
+    pub fn element(&self) -> Option<&DataType> {
+        match self {
+            DataType::Array(element) | DataType::Vector(element) => Some(element),
+            _ => None,
+        }
+    }
+
     /// Whether values of this type are integers, exact or floating numbers.
     pub fn is_numeric(&self) -> bool {
         matches!(
@@ -157,7 +171,10 @@ impl fmt::Display for DataType {
             DataType::Uuid => f.write_str("uuid"),
             DataType::Oid(alias) => f.write_str(alias.name()),
             DataType::Array(element) => write!(f, "{element}[]"),
+            DataType::Vector(element) if **element == DataType::Int16 => f.write_str("int2vector"),
+            DataType::Vector(_) => f.write_str("oidvector"),
             DataType::Record(_) => f.write_str("record"),
+            DataType::Json => f.write_str("json"),
             DataType::Unknown => f.write_str("unknown"),
         }
     }

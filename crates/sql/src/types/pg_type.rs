@@ -75,6 +75,7 @@ pub const TYPES: &[TypeInfo] = &[
     t(4089, "regnamespace", 4, 'N', 4090),
     t(4096, "regrole", 4, 'N', 4097),
     t(2249, "record", -1, 'P', 2287),
+    t(114, "json", -1, 'U', 199),
     a(1000, "_bool", 16),
     a(1001, "_bytea", 17),
     a(1002, "_char", 18),
@@ -145,6 +146,9 @@ impl DataType {
                 OidAlias::RegRole => 4096,
             },
             DataType::Record(_) => 2249,
+            DataType::Json => 114,
+            DataType::Vector(element) if **element == DataType::Int16 => 22,
+            DataType::Vector(_) => 30,
             DataType::Array(element) => info(element.oid())
                 .map(|t| t.array)
                 .filter(|&a| a != 0)
@@ -189,13 +193,14 @@ impl DataType {
             2950 => DataType::Uuid,
             4089 => DataType::Oid(OidAlias::RegNamespace),
             4096 => DataType::Oid(OidAlias::RegRole),
-            22 => DataType::Array(Box::new(DataType::Int16)),
-            30 => DataType::Array(Box::new(DataType::Oid(OidAlias::Oid))),
+            114 => DataType::Json,
+            22 => DataType::Vector(Box::new(DataType::Int16)),
+            30 => DataType::Vector(Box::new(DataType::Oid(OidAlias::Oid))),
             oid => {
                 let element = info(oid).filter(|t| t.element != 0)?.element;
                 // Arrays are one-dimensional here (`int2vector[]` is not).
                 match DataType::from_oid(element, typmod)? {
-                    DataType::Array(_) => return None,
+                    DataType::Array(_) | DataType::Vector(_) => return None,
                     element => DataType::Array(Box::new(element)),
                 }
             }
@@ -210,8 +215,7 @@ pub fn format_type(oid: u32, typmod: Option<i32>) -> Option<String> {
     let own = match oid {
         18 => Some("\"char\""),
         19 => Some("name"),
-        22 => Some("int2vector"),
-        30 => Some("oidvector"),
+
         194 => Some("pg_node_tree"),
         1033 => Some("aclitem"),
         1002 => Some("\"char\"[]"),

@@ -47,7 +47,10 @@ pub fn parse_text(text: &str, ty: &DataType) -> Result<Value> {
         DataType::Uuid => Value::Uuid(parse_uuid(text)?),
         DataType::Oid(alias) => Value::Int64(parse_oid(text, *alias)?),
         DataType::Array(element) => Value::Text(super::array::parse(text, element)?),
-        DataType::Record(_) => Value::Text(text.to_string()),
+        DataType::Vector(element) => Value::Text(super::array::format_vector(
+            &super::array::items(text, element)?,
+        )),
+        DataType::Record(_) | DataType::Json => Value::Text(text.to_string()),
     })
 }
 

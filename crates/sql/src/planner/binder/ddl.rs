@@ -126,8 +126,8 @@ pub fn type_by_name(name: &str) -> Option<DataType> {
         "regnamespace" => DataType::Oid(OidAlias::RegNamespace),
         "regproc" | "regprocedure" => DataType::Oid(OidAlias::RegProc),
         "regrole" => DataType::Oid(OidAlias::RegRole),
-        "int2vector" => DataType::Array(Box::new(DataType::Int16)),
-        "oidvector" => DataType::Array(Box::new(DataType::Oid(OidAlias::Oid))),
+        "int2vector" => DataType::Vector(Box::new(DataType::Int16)),
+        "oidvector" => DataType::Vector(Box::new(DataType::Oid(OidAlias::Oid))),
         _ => return None,
     })
 }
@@ -136,7 +136,7 @@ pub fn type_by_name(name: &str) -> Option<DataType> {
 /// expressions and the system catalogs so far.
 fn column_type_from_ast(ty: &ast::DataType) -> Result<DataType> {
     match data_type_from_ast(ty)? {
-        t @ (DataType::Oid(_) | DataType::Array(_)) => {
+        t @ (DataType::Oid(_) | DataType::Array(_) | DataType::Vector(_)) => {
             Err(unsupported(format!("columns of type {t}")))
         }
         t => Ok(t),

@@ -129,6 +129,10 @@ impl<E: Engine> Binder<'_, E> {
             A::Identifier(id) => self.resolve(None, &ident(id), scope, id.span)?,
             A::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?,
+                // `schema.table.column`: tables are found by name within their schema.
+                [schema, t, c] if crate::system::oids::schema(&ident(schema)).is_some() => {
+                    self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?
+                }
                 _ => return Err(unsupported(format!("name {expr}"))),
             },
             A::Value(ast::ValueWithSpan {
@@ -221,11 +225,16 @@ impl<E: Engine> Binder<'_, E> {
                 any: false,
                 expr,
                 pattern,
-                escape_char: None,
+                escape_char,
             } => {
                 let like = Expr::Like {
                     expr: boxed(expr)?,
-                    pattern: boxed(pattern)?,
+                    pattern: Box::new(self.like_pattern(
+                        pattern,
+                        escape_char.as_deref(),
+                        scope,
+                        grouping,
+                    )?),
                     case_insensitive: false,
                 };
                 if *negated {
@@ -239,11 +248,16 @@ impl<E: Engine> Binder<'_, E> {
                 any: false,
                 expr,
                 pattern,
-                escape_char: None,
+                escape_char,
             } => {
                 let like = Expr::Like {
                     expr: boxed(expr)?,
-                    pattern: boxed(pattern)?,
+                    pattern: Box::new(self.like_pattern(
+                        pattern,
+                        escape_char.as_deref(),
+                        scope,
+                        grouping,
+                    )?),
                     case_insensitive: true,
                 };
                 if *negated {
@@ -280,8 +294,13 @@ impl<E: Engine> Binder<'_, E> {
                 ..
             } => {
                 let ty = data_type_from_ast(data_type)?;
-                // `$1::int` makes $1 an integer, as PostgreSQL infers it.
-                self.hint_parameter(expr, &ty)?;
+                // `$1::int` makes $1 an integer, as PostgreSQL infers it; `$1::regclass` takes
+                // a name, which only the catalog turns into the OID.
+                let hint = match ty {
+                    DataType::Oid(a) if a != crate::types::OidAlias::Oid => DataType::Text,
+                    ref ty => ty.clone(),
+                };
+                self.hint_parameter(expr, &hint)?;
                 let inner = bind(expr)?;
                 if let Some(call) = self.reg_cast(&inner, &ty, scope, grouping) {
                     return Ok(call);
@@ -548,8 +567,18 @@ impl<E: Engine> Binder<'_, E> {
         scope: &Scope,
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
-        let element = match self.expr_type(&array, scope, grouping) {
-            DataType::Array(element) => *element,
+        let ty = self.expr_type(&array, scope, grouping);
+        // Vectors subscript from 0, arrays from 1.
+        let index = match ty {
+            DataType::Vector(_) => Expr::Arith(
+                crate::planner::ArithOp::Add,
+                Box::new(index),
+                Box::new(Expr::Constant(Value::Int32(1))),
+            ),
+            _ => index,
+        };
+        let element = match ty {
+            DataType::Array(element) | DataType::Vector(element) => *element,
             DataType::Unknown => DataType::Text,
             other => {
                 return Err(errinput!(
@@ -659,7 +688,7 @@ impl<E: Engine> Binder<'_, E> {
             _ => vec![],
         };
         let element = |i: usize| match args.get(i).map(|a| self.expr_type(a, scope, None)) {
-            Some(DataType::Array(element)) => *element,
+            Some(DataType::Array(element) | DataType::Vector(element)) => *element,
             _ => DataType::Text,
         };
         let name = function_name_of(call);
@@ -677,6 +706,25 @@ impl<E: Engine> Binder<'_, E> {
             ));
         }
         Ok((function, args))
+    }
+
+    /// A LIKE pattern with its ESCAPE character rewritten to `\\`, the evaluator's escape
+    /// (PostgreSQL's `like_escape`).
+    fn like_pattern(
+        &self,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Expr>,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<Expr> {
+        let pattern = self.bind_expr(pattern, scope, grouping)?;
+        Ok(match escape {
+            None => pattern,
+            Some(e) => Expr::Function(
+                Function::Builtin("like_escape"),
+                vec![pattern, self.bind_expr(e, scope, grouping)?],
+            ),
+        })
     }
 
     /// A cast between a name and a `reg*` type (`'accounts'::regclass`, `oid::regclass::text`)
@@ -741,6 +789,16 @@ impl<E: Engine> Binder<'_, E> {
         let name = function_name(f);
         if f.over.is_some() || f.filter.is_some() {
             return Err(unsupported(format!("{name}() with OVER / FILTER")));
+        }
+        // A catalog function's parameters (`to_regtype($1)`) take its argument types.
+        if let ast::FunctionArguments::List(list) = &f.args {
+            if let Some(catalog) = CatalogFunction::lookup(&name, list.args.len()) {
+                for (i, arg) in list.args.iter().enumerate() {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
+                        self.hint_parameter(e, &catalog.argument_type(i))?;
+                    }
+                }
+            }
         }
         let args: Vec<Expr> = match &f.args {
             ast::FunctionArguments::None => vec![],

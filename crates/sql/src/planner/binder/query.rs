@@ -11,6 +11,7 @@ pub(super) const AGGREGATES: &[&str] = &[
     "min",
     "max",
     "string_agg",
+    "array_agg",
     "bool_and",
     "bool_or",
     "every",
@@ -425,8 +426,14 @@ impl<E: Engine> Binder<'_, E> {
             Aggregate::Statistic(e, ..) => exact_or_float(e),
             Aggregate::Min(e) | Aggregate::Max(e) => arg(e),
             Aggregate::StringAgg(..) => DataType::Text,
+            Aggregate::ArrayAgg(e) => DataType::Array(Box::new(match arg(e) {
+                DataType::Unknown => DataType::Text,
+                t => t,
+            })),
             Aggregate::BoolAnd(_) | Aggregate::BoolOr(_) => DataType::Bool,
-            Aggregate::Filtered(inner, _) => self.aggregate_type(inner, input),
+            Aggregate::Filtered(inner, _) | Aggregate::Ordered(inner, _) => {
+                self.aggregate_type(inner, input)
+            }
         }
     }
 
@@ -1406,6 +1413,7 @@ impl<E: Engine> Binder<'_, E> {
             ("string_agg", [e, separator]) => {
                 Aggregate::StringAgg(bind_arg(e)?, bind_arg(separator)?, distinct)
             }
+            ("array_agg", [e]) => Aggregate::ArrayAgg(bind_arg(e)?),
             ("bool_and" | "every", [e]) => Aggregate::BoolAnd(bind_arg(e)?),
             ("bool_or", [e]) => Aggregate::BoolOr(bind_arg(e)?),
             (name, [e]) if Statistic::from_name(name).is_some() => {
@@ -1413,6 +1421,28 @@ impl<E: Engine> Binder<'_, E> {
                 Aggregate::Statistic(bind_arg(e)?, statistic, distinct)
             }
             _ => return Err(wrong()),
+        };
+        // `agg(x ORDER BY k)`: ascending keys only so far.
+        let mut keys = Vec::new();
+        for clause in &list.clauses {
+            match clause {
+                ast::FunctionArgumentClause::OrderBy(order) => {
+                    for o in order {
+                        let ascending =
+                            matches!(o.options.sort, None | Some(ast::OrderBySort::Asc));
+                        if !ascending || o.options.nulls_first.is_some() {
+                            return Err(unsupported("DESC or NULLS in an aggregate's ORDER BY"));
+                        }
+                        keys.push(bind_arg(&o.expr)?);
+                    }
+                }
+                other => return Err(unsupported(format!("{other} in an aggregate call"))),
+            }
+        }
+        let aggregate = if keys.is_empty() {
+            aggregate
+        } else {
+            Aggregate::Ordered(Box::new(aggregate), keys)
         };
         filtered(aggregate)
     }
