@@ -30,7 +30,7 @@ use pgwire::api::results::{
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME};
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::DataRow;
@@ -260,6 +260,21 @@ fn response(result: StatementResult, format: Option<&Format>) -> Response {
     }
 }
 
+/// Sends a statement's notices (NoticeResponse messages), before its result.
+async fn send_notices<C>(client: &mut C, notices: Vec<zizhu_sql::Notice>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for notice in notices {
+        let info = ErrorInfo::new(notice.severity.into(), notice.code.into(), notice.message);
+        client
+            .feed(PgWireBackendMessage::NoticeResponse(info.into()))
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl SimpleQueryHandler for Handler {
     async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
@@ -275,7 +290,9 @@ impl SimpleQueryHandler for Handler {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let conn = connection(&self.db, &self.registry, &self.roles, client);
         let sql = query.query;
-        let results = with_session(&self.timers, &conn, move |s| s.execute_each(&sql));
+        let results = with_session(&self.timers, &conn, move |s| {
+            s.execute_each_with_notices(&sql)
+        });
         if results.is_empty() {
             client
                 .feed(PgWireBackendMessage::EmptyQueryResponse(
@@ -283,7 +300,8 @@ impl SimpleQueryHandler for Handler {
                 ))
                 .await?;
         }
-        for result in results {
+        for (result, notices) in results {
+            send_notices(client, notices).await?;
             if let Ok(StatementResult::CopyIn(copy)) = &result {
                 // The data follows as CopyData; ReadyForQuery comes after CopyDone.
                 *conn.copy.lock() = Some(((**copy).clone(), Vec::new()));
@@ -572,9 +590,11 @@ impl ExtendedQueryHandler for Handler {
         }
         let conn = connection(&self.db, &self.registry, &self.roles, client);
         let format = portal.result_column_format.clone();
-        let result = with_session(&self.timers, &conn, move |s| {
-            s.execute_prepared(&prepared, values)
+        let (result, notices) = with_session(&self.timers, &conn, move |s| {
+            let result = s.execute_prepared(&prepared, values);
+            (result, s.take_notices())
         });
+        send_notices(client, notices).await?;
         match result {
             Ok(result) => Ok(response(result, Some(&format))),
             Err(err) => Err(sql_error(&err)),

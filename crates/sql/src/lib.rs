@@ -29,7 +29,7 @@ pub mod system;
 pub mod types;
 
 pub use error::{Error, ErrorCode, Result};
-pub use execution::StatementResult;
+pub use execution::{Notice, StatementResult};
 pub use session::{CopyIn, Database, Prepared, Session};
 /// How [`Database::open`] opens a data directory (encryption, cache).
 pub use zizhu_datadir::{EncryptionChoice, Options as OpenOptions};

@@ -52,6 +52,31 @@ fn psql_session() {
     check_golden("psql_session.out", &actual);
 }
 
+/// Notices reach clients of the extended protocol too, before the statement's result.
+#[test]
+fn psycopg_receives_notices() {
+    let server = Server::start();
+    let script = format!(
+        r#"
+import psycopg
+conn = psycopg.connect("{conninfo}", autocommit=True)
+seen = []
+conn.add_notice_handler(lambda d: seen.append((d.severity, d.sqlstate, d.message_primary)))
+conn.execute("DROP TABLE IF EXISTS missing")
+conn.execute("DROP INDEX IF EXISTS %s" % "missing_index", prepare=True)
+conn.execute("COMMIT")
+print(seen)
+"#,
+        conninfo = server.conninfo()
+    );
+    assert_eq!(
+        python(&script),
+        "[('NOTICE', '00000', 'table \"missing\" does not exist, skipping'), \
+         ('NOTICE', '00000', 'index \"missing_index\" does not exist, skipping'), \
+         ('WARNING', '25P01', 'there is no transaction in progress')]\n"
+    );
+}
+
 /// SQLAlchemy's inspector (PyPI's SQLAlchemy 2 on psycopg 3) reflects tables, views,
 /// columns with their types, defaults and autoincrement, primary keys, foreign keys, indexes
 /// and CHECK constraints; the expected text is what the same script prints against
@@ -119,7 +144,8 @@ print("sequences", sorted(i.get_sequence_names()))
 /// psql's describe commands (`\l`, `\dn`, `\du`, `\d`, `\dt`, `\di`, `\dv`, `\ds` and `\d NAME`
 /// for a table, view, sequence and index) read the system catalogs and print what
 /// PostgreSQL 15 prints for the same objects (checked by running the script on PostgreSQL;
-/// the owner and the list of databases differ).
+/// the owner and the list of databases differ); the script ends with the NOTICEs and
+/// WARNINGs PostgreSQL gives for skipped `IF [NOT] EXISTS` and misplaced COMMIT / BEGIN.
 #[test]
 fn psql_describe_commands() {
     let server = Server::start();

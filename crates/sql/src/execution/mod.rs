@@ -136,6 +136,38 @@ impl<E: Engine> Reader for Transaction<E> {
     }
 }
 
+/// A message for the client that is not an error: PostgreSQL's NOTICE and WARNING (a skipped
+/// `DROP ... IF EXISTS`, a `COMMIT` outside a transaction block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// `NOTICE` or `WARNING`.
+    pub severity: &'static str,
+    /// The SQLSTATE.
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl Notice {
+    /// A NOTICE (SQLSTATE 00000).
+    pub fn info(message: String) -> Self {
+        Notice {
+            severity: "NOTICE",
+            code: "00000",
+            message,
+        }
+    }
+
+    /// A WARNING with its SQLSTATE.
+    pub fn warning(code: &'static str, message: String) -> Self {
+        Notice {
+            severity: "WARNING",
+            code,
+            message,
+        }
+    }
+}
+
 /// Per-statement execution state: results of uncorrelated subqueries, computed once (keyed by
 /// the subquery's address in the plan), and the working tables of recursive CTEs.
 #[derive(Default)]
@@ -343,10 +375,23 @@ pub trait Context {
         Arc::default()
     }
 
+    /// Tells the client something that is not an error.
+    fn notice(&self, _notice: Notice) {}
+
     /// The session's settings.
     fn settings(&self) -> Arc<crate::settings::Settings> {
         Arc::default()
     }
+}
+
+/// `NOTICE: table "t" does not exist, skipping`
+fn skipped(kind: &str, name: &str) -> Notice {
+    Notice::info(format!("{kind} \"{name}\" does not exist, skipping"))
+}
+
+/// `NOTICE: relation "t" already exists, skipping`
+fn already_exists(name: &str) -> Notice {
+    Notice::info(format!("relation \"{name}\" already exists, skipping"))
 }
 
 /// Executes a plan.
@@ -519,7 +564,9 @@ pub fn execute<E: Engine>(
             sequence,
             if_not_exists,
         } => {
-            if !(if_not_exists && Catalog::sequence(txn, &sequence.name)?.is_some()) {
+            if if_not_exists && Catalog::sequence(txn, &sequence.name)?.is_some() {
+                ctx.notice(already_exists(&sequence.name));
+            } else {
                 Catalog::create_sequence(txn, sequence)?;
             }
             Ok(StatementResult::Command("CREATE SEQUENCE"))
@@ -529,7 +576,7 @@ pub fn execute<E: Engine>(
             for name in &names {
                 match Catalog::sequence(txn, name)? {
                     Some(_) => found.push(name),
-                    None if if_exists => {}
+                    None if if_exists => ctx.notice(skipped("sequence", name)),
                     None => {
                         return Err(errinput!(
                             UndefinedTable,
@@ -586,6 +633,7 @@ pub fn execute<E: Engine>(
             sequences,
         } => {
             if if_not_exists && Catalog::table(txn, &table.name)?.is_some() {
+                ctx.notice(already_exists(&table.name));
                 return Ok(StatementResult::Command("CREATE TABLE"));
             }
             for sequence in sequences {
@@ -603,6 +651,7 @@ pub fn execute<E: Engine>(
             if_not_exists,
         } => {
             if if_not_exists && Catalog::index_table(txn, &index.name)?.is_some() {
+                ctx.notice(already_exists(&index.name));
                 return Ok(StatementResult::Command("CREATE INDEX"));
             }
             let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, &table)?);
@@ -628,6 +677,8 @@ pub fn execute<E: Engine>(
                         .with_detail("Use DROP TABLE to remove a table."));
                 } else if !if_exists {
                     return Err(errinput!(UndefinedTable, "view \"{name}\" does not exist"));
+                } else {
+                    ctx.notice(skipped("view", name));
                 }
             }
             for name in drop_order(txn, found, cascade, "view")? {
@@ -645,7 +696,7 @@ pub fn execute<E: Engine>(
                     {
                         return Err(errinput!(WrongObjectType, "\"{name}\" is not an index"))
                     }
-                    None if if_exists => {}
+                    None if if_exists => ctx.notice(skipped("index", name)),
                     None => {
                         return Err(errinput!(
                             UndefinedObject,
@@ -682,7 +733,7 @@ pub fn execute<E: Engine>(
                         return Err(errinput!(WrongObjectType, "\"{name}\" is not a table")
                             .with_detail("Use DROP VIEW to remove a view."))
                     }
-                    None if if_exists => {}
+                    None if if_exists => ctx.notice(skipped("table", name)),
                     None => {
                         return Err(errinput!(UndefinedTable, "table \"{name}\" does not exist"))
                     }

@@ -17,6 +17,7 @@ use zizhu_txn::{IsolationLevel, Mvcc, Options, Transaction, TxnOptions};
 
 use std::rc::Rc;
 
+use crate::execution::Notice;
 use crate::execution::{self, Context, Interrupt, Reader, StatementResult};
 use crate::keys::TableId;
 use crate::parser::{self, ast, ZizhuDialect};
@@ -97,6 +98,7 @@ impl<E: Engine> Database<E> {
             prepared: HashMap::new(),
             interrupt: Arc::default(),
             identity: Arc::default(),
+            notices: Arc::default(),
         }
     }
 
@@ -140,6 +142,8 @@ struct SessionContext<E: Engine> {
     identity: Arc<crate::system::Identity>,
     /// The session's settings as the statement began.
     settings: Arc<Settings>,
+    /// Where the statement's notices go.
+    notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -157,7 +161,12 @@ impl<E: Engine> Context for SessionContext<E> {
             in_block: self.in_block,
             identity: self.identity.clone(),
             settings: self.settings.clone(),
+            notices: self.notices.clone(),
         }))
+    }
+
+    fn notice(&self, notice: crate::execution::Notice) {
+        self.notices.lock().push(notice);
     }
 
     fn identity(&self) -> Arc<crate::system::Identity> {
@@ -257,6 +266,8 @@ pub struct Session<E: Engine> {
     interrupt: Arc<Interrupt>,
     /// Who is logged in (for `current_user` and the system catalogs).
     identity: Arc<crate::system::Identity>,
+    /// Notices of the statements run since they were last taken ([`Session::take_notices`]).
+    notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
 }
 
 fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel, bool)>> {
@@ -325,21 +336,36 @@ impl<E: Engine> Session<E> {
     /// Runs the statements of `sql` in order, as PostgreSQL's simple query protocol does: the
     /// result of each, up to and including the first that fails.
     pub fn execute_each(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        let results = self.execute_each_with_notices(sql);
+        results.into_iter().map(|(result, _)| result).collect()
+    }
+
+    /// [`Session::execute_each`], with the notices each statement gave (which the server sends
+    /// before the statement's result).
+    pub fn execute_each_with_notices(
+        &mut self,
+        sql: &str,
+    ) -> Vec<(Result<StatementResult>, Vec<Notice>)> {
         let statements = match parser::parse(&self.dialect, sql) {
             Ok(statements) => statements,
-            Err(err) => return vec![Err(err)],
+            Err(err) => return vec![(Err(err), Vec::new())],
         };
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
             let result = self.execute_statement(sql, statement, None);
             // COPY FROM STDIN waits for data: what follows it in the string is not run.
             let stop = matches!(result, Err(_) | Ok(StatementResult::CopyIn(_)));
-            results.push(result);
+            results.push((result, self.take_notices()));
             if stop {
                 break;
             }
         }
         results
+    }
+
+    /// The notices given since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut *self.notices.lock())
     }
 
     /// Runs a single statement and returns its result.
@@ -410,6 +436,10 @@ impl<E: Engine> Session<E> {
     /// the command tag.
     fn end_block(&mut self, commit: bool) -> Result<StatementResult> {
         let Some(block) = self.block.take() else {
+            self.notices.lock().push(Notice::warning(
+                "25P01",
+                "there is no transaction in progress".into(),
+            ));
             return Ok(StatementResult::Command(if commit {
                 "COMMIT"
             } else {
@@ -439,6 +469,9 @@ impl<E: Engine> Session<E> {
         params: Option<&Params>,
     ) -> Result<StatementResult> {
         use ast::Statement as S;
+        // A statement's notices are for its own result only (the embedded API never takes
+        // them; they must not pile up).
+        self.notices.lock().clear();
         match statement {
             S::StartTransaction { modes, .. } => {
                 if self.block.is_none() {
@@ -449,8 +482,12 @@ impl<E: Engine> Session<E> {
                         started: crate::functions::now_micros(),
                         began: Settings::clone(&self.settings),
                     });
+                } else {
+                    self.notices.lock().push(Notice::warning(
+                        "25001",
+                        "there is already a transaction in progress".into(),
+                    ));
                 }
-                // PostgreSQL only warns about a BEGIN inside a block.
                 return Ok(StatementResult::Command("BEGIN"));
             }
             S::Commit { .. } => return self.end_block(true),
@@ -631,6 +668,7 @@ impl<E: Engine> Session<E> {
             in_block: started.is_some(),
             identity: self.identity.clone(),
             settings: self.settings.clone(),
+            notices: self.notices.clone(),
         }
     }
 

@@ -84,6 +84,7 @@ impl<E: Engine> Session<E> {
         prepared: &Prepared,
         values: Vec<Value>,
     ) -> Result<StatementResult> {
+        self.notices.lock().clear();
         if values.len() != prepared.param_types.len() {
             return Err(errinput!(
                 ProtocolViolation,

@@ -19,3 +19,9 @@ CREATE SEQUENCE invoice_no;
 \d orders_id_seq
 \d orders_acc_amt
 \d missing
+DROP TABLE IF EXISTS missing;
+CREATE TABLE IF NOT EXISTS accounts (id int);
+COMMIT;
+BEGIN;
+BEGIN;
+COMMIT;
