@@ -53,6 +53,10 @@ use crate::wire;
 /// A connection's SQL session.
 pub struct Connection {
     session: Mutex<Session<RedbEngine>>,
+    /// Ends the connection (idle_in_transaction_session_timeout); see [`crate::ending`].
+    end: Option<Arc<tokio::sync::watch::Sender<bool>>>,
+    /// The running idle-in-transaction timer, if armed.
+    idle_timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Cancels the session's running statement (cancel requests, statement_timeout).
     interrupt: Arc<Interrupt>,
     /// A `COPY ... FROM STDIN` in progress and the data received so far.
@@ -92,6 +96,20 @@ fn with_session<T>(
     let result = f(&mut session);
     if let Some(timer) = timer {
         timer.abort();
+    }
+    // Idle in a transaction from now until the client's next message.
+    if let (true, Some(limit), Some(end)) = (
+        session.in_transaction(),
+        session.settings().idle_in_transaction_timeout(),
+        conn.end.clone(),
+    ) {
+        let timer = timers.spawn(async move {
+            tokio::time::sleep(limit).await;
+            let _ = end.send(true);
+        });
+        if let Some(old) = conn.idle_timer.lock().replace(timer) {
+            old.abort();
+        }
     }
     result
 }
@@ -149,6 +167,10 @@ fn connection<C: ClientInfo>(
     client: &C,
 ) -> Arc<Connection> {
     if let Some(conn) = client.session_extensions().get::<Connection>() {
+        // A message from the client: it is not idle.
+        if let Some(timer) = conn.idle_timer.lock().take() {
+            timer.abort();
+        }
         return conn;
     }
     let conn = client.session_extensions().get_or_insert_with(|| {
@@ -175,6 +197,8 @@ fn connection<C: ClientInfo>(
             interrupt: session.interrupt(),
             session: Mutex::new(session),
             copy: Mutex::new(None),
+            end: crate::ending(),
+            idle_timer: Mutex::new(None),
         }
     });
     let (pid, secret) = client.pid_and_secret_key();

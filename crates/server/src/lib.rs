@@ -195,6 +195,43 @@ impl Server {
     }
 }
 
+thread_local! {
+    /// The connection thread's way to end its connection from a timer (the session is
+    /// created on the same thread, inside the protocol handlers; see [`ending`]).
+    static ENDING: std::cell::RefCell<Option<Arc<tokio::sync::watch::Sender<bool>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The current connection thread's ending switch: sending `true` closes the connection with
+/// FATAL 25P03, as PostgreSQL does when `idle_in_transaction_session_timeout` passes.
+pub(crate) fn ending() -> Option<Arc<tokio::sync::watch::Sender<bool>>> {
+    ENDING.with(|e| e.borrow().clone())
+}
+
+/// The ErrorResponse a connection ended for idling in a transaction gets, in the protocol's
+/// bytes (written straight to a plain socket; a TLS connection is just closed).
+fn idle_timeout_message() -> Vec<u8> {
+    let mut fields = Vec::new();
+    for (code, value) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "25P03"),
+        (
+            b'M',
+            "terminating connection due to idle-in-transaction timeout",
+        ),
+    ] {
+        fields.push(code);
+        fields.extend_from_slice(value.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+    message.extend_from_slice(&fields);
+    message
+}
+
 /// What a connection's thread needs.
 struct ConnectionThread {
     handlers: Arc<Handlers>,
@@ -212,6 +249,13 @@ impl ConnectionThread {
             .enable_all()
             .build();
         if let Ok(runtime) = runtime {
+            let (end, mut ended) = tokio::sync::watch::channel(false);
+            ENDING.with(|e| *e.borrow_mut() = Some(Arc::new(end)));
+            let raw = if self.tls.is_none() {
+                socket.try_clone().ok()
+            } else {
+                None
+            };
             runtime.block_on(async {
                 let Ok(socket) = tokio::net::TcpStream::from_std(socket) else {
                     return;
@@ -219,8 +263,17 @@ impl ConnectionThread {
                 tokio::select! {
                     _ = pgwire::tokio::process_socket(socket, self.tls, self.handlers) => {}
                     _ = self.stopped.wait_for(|stop| *stop) => {}
+                    _ = ended.wait_for(|end| *end) => {
+                        // The client is idle (waiting for nothing from us), so nothing else is
+                        // writing to the socket.
+                        if let Some(mut raw) = raw {
+                            use std::io::Write;
+                            let _ = raw.write_all(&idle_timeout_message());
+                        }
+                    }
                 }
             });
+            ENDING.with(|e| e.borrow_mut().take());
         }
         self.live.fetch_sub(1, Ordering::SeqCst);
     }

@@ -83,6 +83,12 @@ const DEFINITIONS: &[Definition] = &[
         description: "Floating-point output is always the shortest exact form (1 to 3).",
     },
     Definition {
+        name: "idle_in_transaction_session_timeout",
+        default: "0",
+        kind: Kind::Milliseconds,
+        description: "Sets the maximum allowed idle time between queries, when in a transaction.",
+    },
+    Definition {
         name: "integer_datetimes",
         default: "on",
         kind: Kind::Fixed,
@@ -469,6 +475,17 @@ impl Settings {
     pub fn statement_timeout(&self) -> Option<Duration> {
         let ms = self
             .get("statement_timeout")
+            .ok()
+            .and_then(|v| with_unit(&v, TIME_UNITS))
+            .unwrap_or(0);
+        (ms > 0).then(|| Duration::from_millis(ms as u64))
+    }
+
+    /// `idle_in_transaction_session_timeout`, `None` for no limit. The server ends a session
+    /// that stays this long in an open transaction without sending anything.
+    pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
+        let ms = self
+            .get("idle_in_transaction_session_timeout")
             .ok()
             .and_then(|v| with_unit(&v, TIME_UNITS))
             .unwrap_or(0);

@@ -52,6 +52,50 @@ fn psql_session() {
     check_golden("psql_session.out", &actual);
 }
 
+/// `idle_in_transaction_session_timeout` ends a session left idle in an open transaction (FATAL
+/// 25P03, its transaction rolled back) and leaves alone one idle outside a transaction or
+/// within the limit; the script prints the same against PostgreSQL 15.
+#[test]
+fn idle_in_transaction_sessions_are_ended() {
+    let server = Server::start();
+    let script = format!(
+        r#"
+import psycopg, time
+ci = "{conninfo}"
+setup = psycopg.connect(ci, autocommit=True)
+setup.execute("CREATE TABLE idle_t (id int PRIMARY KEY)")
+idle_ok = psycopg.connect(ci, autocommit=True)
+idle_ok.execute("SET idle_in_transaction_session_timeout = '200ms'")
+c = psycopg.connect(ci)
+c.execute("SET idle_in_transaction_session_timeout = '200ms'")
+c.execute("INSERT INTO idle_t VALUES (1)")
+time.sleep(0.6)
+try:
+    c.execute("SELECT 1")
+    print("still open")
+except psycopg.Error as e:
+    print("closed:", type(e).__name__, e.sqlstate)
+print("idle outside a transaction:", idle_ok.execute("SELECT 1").fetchone())
+print("rows:", setup.execute("SELECT count(*) FROM idle_t").fetchone())
+d = psycopg.connect(ci)
+d.execute("SET idle_in_transaction_session_timeout = '2s'")
+d.execute("INSERT INTO idle_t VALUES (2)")
+time.sleep(0.3)
+d.execute("INSERT INTO idle_t VALUES (3)")
+d.commit()
+print("rows:", setup.execute("SELECT count(*) FROM idle_t").fetchone())
+"#,
+        conninfo = server.conninfo()
+    );
+    assert_eq!(
+        python(&script),
+        "closed: IdleInTransactionSessionTimeout 25P03\n\
+         idle outside a transaction: (1,)\n\
+         rows: (0,)\n\
+         rows: (2,)\n"
+    );
+}
+
 /// Notices reach clients of the extended protocol too, before the statement's result.
 #[test]
 fn psycopg_receives_notices() {
