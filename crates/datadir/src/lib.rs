@@ -147,7 +147,8 @@ fn read_control(path: &Path) -> Result<Option<Recorded>> {
         Err(e) => return Err(io("reading", &file, e)),
     };
     let mut lines = text.lines();
-    if lines.next() != Some("zizhu-data 1") {
+    // Version 2: view definitions carry their OID and output columns.
+    if lines.next() != Some("zizhu-data 2") {
         return Err(Error::Setup(format!(
             "{} is not a ZizhuDB control file of a version this build reads",
             file.display()
@@ -169,7 +170,7 @@ fn write_control(path: &Path, recorded: Recorded) -> Result<()> {
         Recorded::Plain => "off",
     };
     let text = format!(
-        "zizhu-data 1\nencryption {setting}\n# Written when the directory was initialized; \
+        "zizhu-data 2\nencryption {setting}\n# Written when the directory was initialized; \
          do not edit.\n"
     );
     zizhu_crypto::keystore::write_atomically(&path.join(CONTROL), text.as_bytes())?;

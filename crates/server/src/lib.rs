@@ -244,7 +244,21 @@ impl ConnectionThread {
     /// Speaks the protocol on `socket` until the client leaves or the server stops. A stop
     /// takes effect between statements: the connection is closed and its session dropped,
     /// which rolls back an open transaction.
-    fn serve(mut self, socket: std::net::TcpStream) {
+    fn serve(self, socket: std::net::TcpStream) {
+        // Counted live until this thread ends, however it ends.
+        let _live = LiveGuard(self.live.clone());
+        // A panic in the protocol decoder (pgwire 0.42 subtracts 4 from a client's declared
+        // message length unchecked, for one) ends this connection only: its session is
+        // dropped, which rolls back its transaction, and the other connections go on.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.speak(socket)));
+        if outcome.is_err() {
+            eprintln!(
+                "zizhu: a connection was closed after a protocol error (see the panic above)"
+            );
+        }
+    }
+
+    fn speak(mut self, socket: std::net::TcpStream) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build();
@@ -275,6 +289,14 @@ impl ConnectionThread {
             });
             ENDING.with(|e| e.borrow_mut().take());
         }
-        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts a connection thread out of the live connections when it ends.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -403,8 +403,17 @@ fn parse_type_name(text: &str) -> Option<DataType> {
     if let Some(element) = text.strip_suffix("[]") {
         return Some(DataType::Array(Box::new(parse_type_name(element)?)));
     }
-    if text == "unknown" {
-        return Some(DataType::Unknown);
+    match text {
+        "unknown" => return Some(DataType::Unknown),
+        "json" => return Some(DataType::Json),
+        "record" => return Some(DataType::Record(Vec::new())),
+        "int2vector" => return Some(DataType::Vector(Box::new(DataType::Int16))),
+        "oidvector" => {
+            return Some(DataType::Vector(Box::new(DataType::Oid(
+                crate::types::OidAlias::Oid,
+            ))))
+        }
+        _ => {}
     }
     if let Some(oid) = crate::types::pg_type::oid_of_name(text)
         .and_then(|oid| DataType::from_oid(oid, -1))

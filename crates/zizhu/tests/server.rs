@@ -96,6 +96,110 @@ print("rows:", setup.execute("SELECT count(*) FROM idle_t").fetchone())
     );
 }
 
+/// Fuzzing the protocol decoder: malformed startup packets, SSL requests followed by junk,
+/// absurd lengths (0, 3, negative, 2 GiB), and, after a real login, random frames of every
+/// message type with wrong lengths and random bodies (a seeded generator, so a failure
+/// repeats). Each bad client gets an error or a closed connection; afterwards the server
+/// still answers, and it still stops promptly on SIGTERM (no connection thread was lost
+/// from its count, which the 30-second drain would otherwise wait out).
+#[test]
+fn the_protocol_decoder_survives_garbage() {
+    let mut server = Server::start();
+    let script = format!(
+        r#"
+import os, random, socket, struct, sys, time
+import psycopg
+host, port, ci = "127.0.0.1", {port}, "{conninfo}"
+rng = random.Random(20261206)
+def frame(t, body, length=None):
+    n = len(body) + 4 if length is None else length
+    return (t if t else b"") + struct.pack("!i", n) + body
+def drain(s):
+    s.settimeout(0.3)
+    got = b""
+    try:
+        while len(got) < 1 << 16:
+            chunk = s.recv(4096)
+            if not chunk:
+                return got, True
+            got += chunk
+    except (socket.timeout, ConnectionResetError, BrokenPipeError):
+        pass
+    return got, False
+startup = struct.pack("!i", 196608) + b"user\0zizhu\0database\0postgres\0\0"
+startup = struct.pack("!i", len(startup) + 4) + startup
+pre = post = 0
+for i in range(120):
+    s = socket.create_connection((host, port))
+    kind = i % 4
+    if kind == 0:
+        data = os.urandom(rng.randint(0, 300))
+    elif kind == 1:
+        b = bytearray(startup)
+        for _ in range(rng.randint(1, 6)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        data = bytes(b)
+    elif kind == 2:
+        data = struct.pack("!i", rng.choice([0, 3, 8, 0x7fffffff, -1, 10_000_000])) + os.urandom(8)
+    else:
+        data = struct.pack("!ii", 8, 80877103) + os.urandom(rng.randint(0, 40))  # SSLRequest then junk
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+    drain(s)
+    s.close()
+    pre += 1
+types = b"QPBEDCSHXdcfpF"
+for i in range(120):
+    c = psycopg.connect(ci, autocommit=(i % 2 == 0))
+    if i % 2:
+        c.execute("SELECT 1")  # inside a transaction
+    s = socket.socket(fileno=os.dup(c.pgconn.socket))
+    t = bytes([rng.choice(types)]) if i % 5 else bytes([rng.randrange(256)])
+    body = os.urandom(rng.randint(0, 64))
+    if i % 7 == 0:
+        body = b"SELECT 1\0" + body
+    length = rng.choice([None, None, 0, 3, 0x7fffffff, -5, 1_000_000, len(body) + 100])
+    try:
+        s.sendall(frame(t, body, length))
+    except OSError:
+        pass
+    drain(s)
+    s.close()
+    try:
+        c.close()
+    except Exception:
+        pass
+    post += 1
+ok = psycopg.connect(ci, autocommit=True)
+print("pre-auth", pre, "post-auth", post, "then", ok.execute("SELECT 41 + 1").fetchone()[0])
+
+"#,
+        port = server.port,
+        conninfo = server.conninfo()
+    );
+    assert_eq!(python(&script), "pre-auth 120 post-auth 120 then 42\n");
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no exit within 20 s of SIGTERM: a connection is still counted live"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
+
 /// Notices reach clients of the extended protocol too, before the statement's result.
 #[test]
 fn psycopg_receives_notices() {

@@ -307,22 +307,37 @@ fn function(f: Function, args: &[Expr], row: &[Value], env: &Env<'_>) -> Result<
             catalog.call(
                 &values,
                 &|| env.cache.catalog(env.reader),
-                &env.cache.identity,
+                env.cache.identity(),
             )?
         }
         Function::ArrayCompare(op, all) => {
+            use crate::types::DataType;
             let (value, array) = (arg(0)?, arg(1)?);
             let Value::Text(array) = array else {
                 return Ok(Value::Null);
             };
+            let element = match args.get(2).map(|a| eval(a, row, env)).transpose()? {
+                Some(Value::Int64(oid)) if oid > 0 => DataType::from_oid(oid as u32, -1),
+                _ => None,
+            };
+            // An untyped array literal takes the other operand's type; a text operand
+            // compared with a typed array takes the array's.
+            let element = element.unwrap_or_else(|| DataType::of(&value));
+            let items = crate::types::array::items(&array, &element)?;
+            // Over no elements ANY is false and ALL true, even for a NULL operand.
+            if items.is_empty() {
+                return Ok(Value::Bool(all));
+            }
+            let value = match value {
+                Value::Text(_) if !element.is_string() && element != DataType::Unknown => {
+                    types::cast(value, &element)?
+                }
+                v => v,
+            };
             if value.is_null() {
                 return Ok(Value::Null);
             }
-            let element = crate::types::DataType::of(&value);
-            let rows: Vec<Vec<Value>> = crate::types::array::items(&array, &element)?
-                .into_iter()
-                .map(|v| vec![v])
-                .collect();
+            let rows: Vec<Vec<Value>> = items.into_iter().map(|v| vec![v]).collect();
             quantified(op, &value, &rows, all)?
         }
         Function::Admin(admin) => {

@@ -189,10 +189,10 @@ pub struct SubqueryCache {
     pub(crate) dir: crate::system::DirState,
     /// Whether the statement runs inside a transaction block.
     pub(crate) in_block: bool,
-    /// Who runs the statement.
-    pub(crate) identity: Arc<crate::system::Identity>,
-    /// The session's settings (for `pg_settings`).
-    pub(crate) settings: Arc<crate::settings::Settings>,
+    /// Who runs the statement (`None` outside a statement: constant folding).
+    identity: Option<Arc<crate::system::Identity>>,
+    /// The session's settings, for `pg_settings` (`None` outside a statement).
+    settings: Option<Arc<crate::settings::Settings>>,
     /// The catalog as the statement sees it, read once for the system catalogs.
     catalog: RefCell<Option<Rc<crate::catalog::Snapshot>>>,
 }
@@ -281,10 +281,24 @@ impl SubqueryCache {
             interrupt: ctx.interrupt(),
             dir: crate::system::DirState::of(ctx.datadir()),
             in_block: ctx.in_transaction_block(),
-            identity: ctx.identity(),
-            settings: ctx.settings(),
+            identity: Some(ctx.identity()),
+            settings: Some(ctx.settings()),
             ..Self::default()
         }
+    }
+
+    /// Who runs the statement.
+    pub(crate) fn identity(&self) -> &crate::system::Identity {
+        static NOBODY: std::sync::LazyLock<crate::system::Identity> =
+            std::sync::LazyLock::new(Default::default);
+        self.identity.as_deref().unwrap_or(&NOBODY)
+    }
+
+    /// The session's settings.
+    pub(crate) fn settings(&self) -> &crate::settings::Settings {
+        static DEFAULTS: std::sync::LazyLock<crate::settings::Settings> =
+            std::sync::LazyLock::new(Default::default);
+        self.settings.as_deref().unwrap_or(&DEFAULTS)
     }
 
     /// The catalog as `reader` sees it, read on first use in the statement.

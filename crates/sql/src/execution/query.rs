@@ -122,8 +122,8 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             view.rows(
                 &env.cache.dir,
                 || env.cache.catalog(env.reader),
-                &env.cache.identity,
-                &env.cache.settings,
+                env.cache.identity(),
+                env.cache.settings(),
             )?
             .into_iter()
             .map(Ok),
@@ -178,9 +178,36 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             }))
         }
         Node::ProjectSet { source, calls } => {
-            let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;
-            let mut output = Vec::new();
-            for row in input {
+            // Lazily: `SELECT generate_series(1, 1e9) LIMIT 1` makes one row.
+            let mut input = rows(source, env)?;
+            let mut current: Option<(Vec<Value>, Vec<super::set_function::SetRows>)> = None;
+            Box::new(std::iter::from_fn(move || loop {
+                if let Some((row, sets)) = current.as_mut() {
+                    if let Err(e) = env.cache.check_interrupt() {
+                        return Some(Err(e));
+                    }
+                    let mut out = row.clone();
+                    let mut any = false;
+                    for ((f, _), set) in calls.iter().zip(sets.iter_mut()) {
+                        match set.next() {
+                            Some(values) => {
+                                any = true;
+                                out.extend(values);
+                            }
+                            None => {
+                                out.extend(std::iter::repeat_n(Value::Null, f.columns(&[]).len()))
+                            }
+                        }
+                    }
+                    if any {
+                        return Some(Ok(out));
+                    }
+                    current = None;
+                }
+                let row = match input.next()? {
+                    Ok(row) => row,
+                    Err(e) => return Some(Err(e)),
+                };
                 let sets = calls
                     .iter()
                     .map(|(f, args)| {
@@ -190,22 +217,12 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                             .collect::<Result<Vec<_>>>()?;
                         super::set_function::rows(f, &values)
                     })
-                    .collect::<Result<Vec<_>>>()?;
-                let n = sets.iter().map(Vec::len).max().unwrap_or(0);
-                for i in 0..n {
-                    let mut out = row.clone();
-                    for ((f, _), set) in calls.iter().zip(&sets) {
-                        match set.get(i) {
-                            Some(values) => out.extend(values.iter().cloned()),
-                            None => {
-                                out.extend(std::iter::repeat_n(Value::Null, f.columns(&[]).len()))
-                            }
-                        }
-                    }
-                    output.push(Ok(out));
+                    .collect::<Result<Vec<_>>>();
+                match sets {
+                    Ok(sets) => current = Some((row, sets)),
+                    Err(e) => return Some(Err(e)),
                 }
-            }
-            Box::new(output.into_iter())
+            }))
         }
         Node::Window { source, functions } => {
             let input = rows(source, env)?.collect::<Result<Vec<_>>>()?;

@@ -7,14 +7,17 @@ use crate::planner::SetFunction;
 use crate::types::{array, DataType};
 use crate::{errinput, Result};
 
+/// The rows of one call, produced as they are read.
+pub type SetRows = Box<dyn Iterator<Item = Vec<Value>>>;
+
 /// The rows `function` yields for `args` (none for a NULL argument, as PostgreSQL's strict
 /// set-returning functions yield none).
-pub fn rows(function: &SetFunction, args: &[Value]) -> Result<Vec<Vec<Value>>> {
+pub fn rows(function: &SetFunction, args: &[Value]) -> Result<SetRows> {
     if args.iter().any(Value::is_null) {
-        return Ok(vec![]);
+        return Ok(Box::new(std::iter::empty()));
     }
     let text = |v: &Value| crate::types::to_text(v);
-    Ok(match function {
+    let rows: Vec<Vec<Value>> = match function {
         SetFunction::GenerateSeries => {
             let int = |v: &Value| match crate::types::cast(v.clone(), &DataType::Int64)? {
                 Value::Int64(i) => Ok(i),
@@ -31,20 +34,18 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<Vec<Vec<Value>>> {
                     "step size cannot equal zero"
                 ));
             }
-            let like = |i: i64| match &args[0] {
-                Value::Int16(_) | Value::Int32(_) => Value::Int32(i as i32),
-                _ => Value::Int64(i),
-            };
-            let mut out = Vec::new();
-            let mut i = start;
-            while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
-                out.push(vec![like(i)]);
-                match i.checked_add(step) {
-                    Some(next) => i = next,
-                    None => break,
-                }
-            }
-            out
+            // bigint if any argument is, else integer (as the column type says).
+            let wide = args.iter().any(|a| matches!(a, Value::Int64(_)));
+            let mut next = Some(start);
+            return Ok(Box::new(std::iter::from_fn(move || {
+                let i = next.filter(|&i| (step > 0 && i <= stop) || (step < 0 && i >= stop))?;
+                next = i.checked_add(step);
+                Some(vec![if wide {
+                    Value::Int64(i)
+                } else {
+                    Value::Int32(i as i32)
+                }])
+            })));
         }
         SetFunction::Unnest(element) => array::items(&text(&args[0]), element)?
             .into_iter()
@@ -67,5 +68,6 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<Vec<Vec<Value>>> {
             .enumerate()
             .map(|(i, v)| vec![v, Value::Int32(i as i32 + 1)])
             .collect(),
-    })
+    };
+    Ok(Box::new(rows.into_iter()))
 }

@@ -222,12 +222,14 @@ impl SetFunction {
     /// The columns each of its rows has.
     pub fn columns(&self, args: &[DataType]) -> Vec<(&'static str, DataType)> {
         match self {
+            // Integers: bigint if any argument is, else integer.
             SetFunction::GenerateSeries => vec![(
                 "generate_series",
-                args.first()
-                    .filter(|t| **t != DataType::Unknown)
-                    .cloned()
-                    .unwrap_or(DataType::Int32),
+                if args.contains(&DataType::Int64) {
+                    DataType::Int64
+                } else {
+                    DataType::Int32
+                },
             )],
             SetFunction::Unnest(element) => vec![("unnest", element.clone())],
             SetFunction::GenerateSubscripts => vec![("generate_subscripts", DataType::Int32)],
@@ -1216,7 +1218,7 @@ impl fmt::Display for Expr {
             Expr::Function(Function::ArrayCompare(op, all), args) => {
                 let q = if *all { "ALL" } else { "ANY" };
                 match args.as_slice() {
-                    [left, array] => write!(f, "({left} {op:?} {q} ({array}))"),
+                    [left, array, ..] => write!(f, "({left} {op:?} {q} ({array}))"),
                     _ => write!(f, "{op:?} {q}"),
                 }
             }

@@ -273,7 +273,7 @@ impl CatalogFunction {
                 let snapshot = snapshot()?;
                 let oid = number(0).unwrap_or_default();
                 for table in &snapshot.tables {
-                    if table.id != oid >> 8 {
+                    if table.id != oids::table_of(oid) {
                         continue;
                     }
                     if let Some((_, _, c)) = pg_catalog::constraints(table)

@@ -10,7 +10,7 @@
 //!   when renamed;
 //! - a primary key is stored as the table's row order, not as an index of its own; its index
 //!   row in `pg_class` is numbered [`PRIMARY_KEY_BASE`] plus the table's identifier;
-//! - constraints are numbered per table, `(table << 8) | position`, the position counting
+//! - constraints are numbered per table, `(table << 11) | position`, the position counting
 //!   the primary key, the unique indexes, the CHECK and then the FOREIGN KEY constraints, so
 //!   a constraint keeps its number until an earlier one of its table is dropped. (PostgreSQL
 //!   numbers constraints apart from relations too: OIDs are unique within one catalog.)
@@ -60,7 +60,19 @@ pub fn primary_key(table: TableId) -> i64 {
 
 /// The OID of the constraint at `position` of `table` (see the [module docs](self)).
 pub fn constraint(table: TableId, position: usize) -> i64 {
-    (table << 8) | (position as i64 & 0xFF)
+    per_table(table, position)
+}
+
+/// The OID of the object at `position` (below 2,048, which covers PostgreSQL's 1,600 columns
+/// and any sensible number of constraints) of `table`: unique per catalog for the first two
+/// million table identifiers.
+pub fn per_table(table: TableId, position: usize) -> i64 {
+    (table << 11) | (position as i64 & 0x7FF)
+}
+
+/// The table a [`per_table`] OID belongs to.
+pub fn table_of(oid: i64) -> TableId {
+    oid >> 11
 }
 
 /// The schema a name is qualified with, if it is one ZizhuDB has.

@@ -237,7 +237,7 @@ pub fn rows(
                 for (i, column) in table.columns.iter().enumerate() {
                     if let Some(default) = &column.default {
                         rows.push(vec![
-                            oid((table.id << 8) | (i as i64 + 1)),
+                            oid(oids::per_table(table.id, i + 1)),
                             oid(table.id),
                             int2(i + 1),
                             text(default.clone()),

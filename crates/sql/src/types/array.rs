@@ -121,7 +121,7 @@ pub fn format(values: &[Value]) -> String {
         if text.eq_ignore_ascii_case("null") {
             out.push_str(&format!("\"{text}\""));
         } else {
-            out.push_str(&quoted(&text, &['{', '}', ',']));
+            out.push_str(&quoted(&text, &['{', '}', ','], false));
         }
     }
     out.push('}');
@@ -129,8 +129,10 @@ pub fn format(values: &[Value]) -> String {
 }
 
 /// An element's or field's text, quoted if PostgreSQL would quote it (`special` are the
-/// characters that force quotes besides blanks, quotes and backslashes).
-fn quoted(text: &str, special: &[char]) -> String {
+/// characters that force quotes besides blanks, quotes and backslashes). Inside quotes an
+/// array escapes `"` and `\\` with a backslash (`array_out`); a record doubles them
+/// (`record_out`).
+fn quoted(text: &str, special: &[char], double: bool) -> String {
     let needs = text.is_empty()
         || text
             .chars()
@@ -141,7 +143,7 @@ fn quoted(text: &str, special: &[char]) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         if matches!(c, '"' | '\\') {
-            out.push('\\');
+            out.push(if double { c } else { '\\' });
         }
         out.push(c);
     }
@@ -155,7 +157,7 @@ pub fn format_record(values: &[Value]) -> String {
         .iter()
         .map(|v| match v {
             Value::Null => String::new(),
-            v => quoted(&to_text(v), &['(', ')', ',']),
+            v => quoted(&to_text(v), &['(', ')', ','], true),
         })
         .collect();
     format!("({})", fields.join(","))
@@ -226,6 +228,14 @@ mod tests {
         for (input, ty, want) in cases {
             assert_eq!(parse(input, &ty).unwrap(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn records_double_quotes_as_record_out_does() {
+        // SELECT ROW('a"b', 'c\\d')  →  ("a""b","c\\d")
+        let text = format_record(&[Value::Text("a\"b".into()), Value::Text("c\\d".into())]);
+        assert_eq!(text, "(\"a\"\"b\",\"c\\\\d\")");
+        assert_eq!(record_field(&text, 0).unwrap().as_deref(), Some("a\"b"));
     }
 
     #[test]

@@ -305,8 +305,15 @@ impl<E: Engine> Binder<'_, E> {
                 if let Some(call) = self.reg_cast(&inner, &ty, scope, grouping) {
                     return Ok(call);
                 }
-                // A `reg*` value keeps its type (it prints as a name), so it is not folded.
-                if matches!(ty, DataType::Oid(a) if a != crate::types::OidAlias::Oid) {
+                // A `reg*` value keeps its type (it prints as a name), and so does an array
+                // (whose carrier is text): they are not folded here, where the type is needed.
+                if matches!(ty, DataType::Oid(a) if a != crate::types::OidAlias::Oid)
+                    || matches!(ty, DataType::Array(_) | DataType::Vector(_))
+                {
+                    if let Expr::Constant(v) = &inner {
+                        // A bad literal still fails at plan time.
+                        types::cast(v.clone(), &ty)?;
+                    }
                     return Ok(Expr::Cast(Box::new(inner), ty));
                 }
                 match inner {
@@ -393,12 +400,17 @@ impl<E: Engine> Binder<'_, E> {
                         }
                     }
                     array => {
-                        // `x = ANY (array)`: elements are read as the type of `x`.
+                        // `x = ANY (array)`: the elements are of the array's element type (or,
+                        // for an untyped literal, of the type of `x`), given as a type OID.
                         let left = bind(left)?;
                         let array = bind(array)?;
+                        let element = self
+                            .expr_type(&array, scope, grouping)
+                            .element()
+                            .map_or(0, |t| t.oid() as i64);
                         return Ok(Expr::Function(
                             Function::ArrayCompare(op, all),
-                            vec![left, array],
+                            vec![left, array, Expr::Constant(Value::Int64(element))],
                         ));
                     }
                 };

@@ -882,6 +882,9 @@ impl<E: Engine> Binder<'_, E> {
             return Err(unsupported("SELECT INTO"));
         }
         let (mut node, scope) = self.bind_from(&select.from)?;
+        // Set-returning calls of another SELECT (a derived table just bound, an earlier UNION
+        // branch) are not this one's: until its own are bound, a call is not allowed.
+        self.set_returning.borrow_mut().clear();
         let empty_set = select.projection.iter().any(|item| {
             matches!(item, ast::SelectItem::UnnamedExpr(e)
                 | ast::SelectItem::ExprWithAlias { expr: e, .. } if is_empty_set_function(e))
@@ -1079,7 +1082,6 @@ impl<E: Engine> Binder<'_, E> {
                 collect_calls(e, &is_set_returning, &mut set_calls);
             }
         }
-        self.set_returning.borrow_mut().clear();
         if !set_calls.is_empty() {
             if grouping.is_some() {
                 return Err(unsupported("set-returning functions with aggregates"));
