@@ -9,12 +9,15 @@
 //! Anything the planner does not support yet fails with 0A000 (feature not supported) rather
 //! than being ignored.
 
+mod calls;
 mod ddl;
 mod dml;
 mod expr;
 mod foreign_key;
 mod query;
 
+#[allow(clippy::wildcard_imports)]
+use calls::*;
 #[allow(clippy::wildcard_imports)]
 use ddl::*;
 pub use ddl::{data_type_from_ast, type_by_name};
