@@ -97,12 +97,13 @@ fn with_session<T>(
     if let Some(timer) = timer {
         timer.abort();
     }
-    // Idle in a transaction from now until the client's next message.
-    if let (true, Some(limit), Some(end)) = (
-        session.in_transaction(),
-        session.settings().idle_in_transaction_timeout(),
-        conn.end.clone(),
-    ) {
+    // Idle in a transaction from now until the client's next message (the setting is read
+    // only then: not on every statement).
+    let idle_limit = match session.in_transaction() {
+        true => session.settings().idle_in_transaction_timeout(),
+        false => None,
+    };
+    if let (Some(limit), Some(end)) = (idle_limit, conn.end.clone()) {
         let timer = timers.spawn(async move {
             tokio::time::sleep(limit).await;
             let _ = end.send(true);
