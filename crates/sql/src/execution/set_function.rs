@@ -52,13 +52,19 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<SetRows> {
             .map(|v| vec![v])
             .collect(),
         SetFunction::GenerateSubscripts => {
-            let n = array::items(&text(&args[0]), &DataType::Text)?.len();
+            let n = array::items(&text(&args[0]), &DataType::Text)?.len() as i32;
+            // A vector's subscripts start at 0, an array's at 1.
+            let lower = if crate::functions::is_vector(&args[0]) {
+                0
+            } else {
+                1
+            };
             let first = matches!(
                 args.get(1),
                 Some(Value::Int16(1) | Value::Int32(1) | Value::Int64(1))
             );
             if first {
-                (1..=n as i32).map(|i| vec![Value::Int32(i)]).collect()
+                (lower..lower + n).map(|i| vec![Value::Int32(i)]).collect()
             } else {
                 vec![]
             }

@@ -11,6 +11,12 @@ fn elements(v: &Value) -> Result<Vec<Value>> {
     array::items(&to_text(v), &DataType::Text)
 }
 
+/// Whether a value is a vector's text (`1 2`) rather than an array's (`{1,2}`): the two
+/// carriers differ in their braces.
+pub(crate) fn is_vector(v: &Value) -> bool {
+    matches!(v, Value::Text(t) if !t.trim_start().starts_with('{'))
+}
+
 /// Evaluates array function `name`, or `None` if it is not one. `array` is not strict: it is
 /// `ARRAY[...]`, whose elements may be NULL.
 pub fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
@@ -43,11 +49,14 @@ pub fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
         }
         "array_upper" | "array_length" | "array_lower" | "cardinality" => {
             let n = elements(&args[0])?.len() as i32;
+            // A vector (`int2vector`, no braces) counts its positions from 0.
+            let lower = if is_vector(&args[0]) { 0 } else { 1 };
             let first_dimension = name == "cardinality" || int(&args[1]) == Some(1);
             match (name, n, first_dimension) {
                 ("cardinality", n, _) => Value::Int32(n),
                 (_, 0, _) | (_, _, false) => Value::Null,
-                ("array_lower", _, _) => Value::Int32(1),
+                ("array_lower", _, _) => Value::Int32(lower),
+                ("array_upper", n, _) => Value::Int32(lower + n - 1),
                 (_, n, _) => Value::Int32(n),
             }
         }

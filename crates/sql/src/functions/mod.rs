@@ -127,6 +127,7 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("make_date", 3, 3),
 ];
 
+pub(crate) use array::is_vector;
 pub use datetime::now_micros;
 
 /// The clock functions PostgreSQL pins to the start of the transaction (`now()`,

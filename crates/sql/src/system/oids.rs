@@ -137,6 +137,18 @@ impl Relation<'_> {
         }
     }
 
+    /// Whether it is named `name` (without building its name).
+    pub fn has_name(&self, name: &str) -> bool {
+        match self {
+            Relation::Table(t) => t.name == name,
+            Relation::PrimaryKey(t) => name.strip_suffix("_pkey") == Some(t.name.as_str()),
+            Relation::Index(t, i) => t.indexes[*i].name == name,
+            Relation::View(v) => v.name == name,
+            Relation::Sequence(s) => s.name == name,
+            Relation::System(def) => def.name == name,
+        }
+    }
+
     /// Its schema's OID.
     pub fn schema(&self) -> i64 {
         match self {
@@ -185,7 +197,7 @@ pub fn relation_by_name<'a>(snapshot: &'a Snapshot, name: &str) -> Option<Relati
     let all = relations(snapshot);
     let in_schema = |oid: i64| {
         all.iter()
-            .find(|r| r.schema() == oid && r.name() == name)
+            .find(|r| r.schema() == oid && r.has_name(&name))
             .cloned()
     };
     match schema {
