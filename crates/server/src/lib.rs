@@ -208,28 +208,21 @@ pub(crate) fn ending() -> Option<Arc<tokio::sync::watch::Sender<bool>>> {
     ENDING.with(|e| e.borrow().clone())
 }
 
-/// The ErrorResponse a connection ended for idling in a transaction gets, in the protocol's
-/// bytes (written straight to a plain socket; a TLS connection is just closed).
+/// The ErrorResponse a connection ended for idling in a transaction gets, encoded by pgwire
+/// (written straight to a plain socket; a TLS connection is just closed).
 fn idle_timeout_message() -> Vec<u8> {
-    let mut fields = Vec::new();
-    for (code, value) in [
-        (b'S', "FATAL"),
-        (b'V', "FATAL"),
-        (b'C', "25P03"),
-        (
-            b'M',
-            "terminating connection due to idle-in-transaction timeout",
-        ),
-    ] {
-        fields.push(code);
-        fields.extend_from_slice(value.as_bytes());
-        fields.push(0);
-    }
-    fields.push(0);
-    let mut message = vec![b'E'];
-    message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
-    message.extend_from_slice(&fields);
-    message
+    let info = pgwire::error::ErrorInfo::new(
+        "FATAL".into(),
+        "25P03".into(),
+        "terminating connection due to idle-in-transaction timeout".into(),
+    );
+    let mut buf = bytes::BytesMut::new();
+    // Encoding into memory cannot fail; an empty message just closes the connection.
+    let _ = pgwire::messages::Message::encode(
+        &pgwire::messages::response::ErrorResponse::from(info),
+        &mut buf,
+    );
+    buf.to_vec()
 }
 
 /// What a connection's thread needs.

@@ -470,36 +470,31 @@ impl Settings {
         (kb as usize).saturating_mul(1024)
     }
 
-    /// `statement_timeout`, `None` for no limit. The embedding (the server) enforces it
-    /// through the session's [`crate::execution::Interrupt`].
-    pub fn statement_timeout(&self) -> Option<Duration> {
+    /// A duration setting's value, `None` for 0 (no limit).
+    fn duration(&self, name: &str) -> Option<Duration> {
         let ms = self
-            .get("statement_timeout")
+            .get(name)
             .ok()
             .and_then(|v| with_unit(&v, TIME_UNITS))
             .unwrap_or(0);
         (ms > 0).then(|| Duration::from_millis(ms as u64))
+    }
+
+    /// `statement_timeout`, `None` for no limit. The embedding (the server) enforces it
+    /// through the session's [`crate::execution::Interrupt`].
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        self.duration("statement_timeout")
     }
 
     /// `idle_in_transaction_session_timeout`, `None` for no limit. The server ends a session
     /// that stays this long in an open transaction without sending anything.
     pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
-        let ms = self
-            .get("idle_in_transaction_session_timeout")
-            .ok()
-            .and_then(|v| with_unit(&v, TIME_UNITS))
-            .unwrap_or(0);
-        (ms > 0).then(|| Duration::from_millis(ms as u64))
+        self.duration("idle_in_transaction_session_timeout")
     }
 
     /// `lock_timeout`, `None` for no limit.
     pub fn lock_timeout(&self) -> Option<Duration> {
-        let ms = self
-            .get("lock_timeout")
-            .ok()
-            .and_then(|v| with_unit(&v, TIME_UNITS))
-            .unwrap_or(0);
-        (ms > 0).then(|| Duration::from_millis(ms as u64))
+        self.duration("lock_timeout")
     }
 
     /// `default_transaction_isolation`.

@@ -168,11 +168,9 @@ fn convert(value: Value, to: &DataType, explicit: bool) -> Result<Value> {
 
 /// An integer as an object identifier (negative 32-bit numbers wrap, as in PostgreSQL).
 fn oid(v: i64, to: &DataType) -> Result<Value> {
-    match v {
-        0..=0xFFFF_FFFF => Ok(Value::Int64(v)),
-        -0x8000_0000..=-1 => Ok(Value::Int64(v + 0x1_0000_0000)),
-        _ => Err(int_out_of_range(to)),
-    }
+    super::pg_type::wrap_oid(v)
+        .map(Value::Int64)
+        .ok_or_else(|| int_out_of_range(to))
 }
 
 fn numeric_typmod(n: Numeric, typmod: &Option<(u32, u32)>) -> Result<Value> {

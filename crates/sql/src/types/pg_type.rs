@@ -111,6 +111,16 @@ pub fn oid_of_name(name: &str) -> Option<u32> {
     TYPES.iter().find(|t| t.name == name).map(|t| t.oid)
 }
 
+/// An integer as an object identifier: 0 to 2³²−1, with negative 32-bit numbers wrapping
+/// as in PostgreSQL (`-1::oid` is 4294967295); `None` outside both.
+pub fn wrap_oid(n: i64) -> Option<i64> {
+    match n {
+        0..=0xFFFF_FFFF => Some(n),
+        -0x8000_0000..=-1 => Some(n + 0x1_0000_0000),
+        _ => None,
+    }
+}
+
 /// The entry of type `oid`.
 pub fn info(oid: u32) -> Option<&'static TypeInfo> {
     TYPES.iter().find(|t| t.oid == oid)

@@ -66,15 +66,13 @@ fn parse_oid(text: &str, alias: OidAlias) -> Result<i64> {
         )
     };
     let n: i64 = pg_trim(text).parse().map_err(|_| bad())?;
-    match n {
-        0..=0xFFFF_FFFF => Ok(n),
-        -0x8000_0000..=-1 => Ok(n + 0x1_0000_0000),
-        _ => Err(errinput!(
+    super::pg_type::wrap_oid(n).ok_or_else(|| {
+        errinput!(
             NumericValueOutOfRange,
             "value \"{text}\" is out of range for type {}",
             alias.name()
-        )),
-    }
+        )
+    })
 }
 
 /// Formats a value as PostgreSQL's output function for its type does.

@@ -445,10 +445,10 @@ impl<E: Engine> Binder<'_, E> {
             }
             A::Function(f) if function_name(f) == "array" => match &f.args {
                 ast::FunctionArguments::Subquery(query) => {
-                    let sub = self.bind_subquery(query, scope, true)?;
-                    let element = match self.subquery_type(query, scope) {
-                        DataType::Unknown => DataType::Text,
-                        t => t,
+                    let (sub, labels) = self.bind_subquery_labelled(query, scope, true)?;
+                    let element = match labels.into_iter().next().map(|l| l.data_type) {
+                        None | Some(DataType::Unknown) => DataType::Text,
+                        Some(t) => t,
                     };
                     Expr::ArraySubquery(Box::new(sub), element)
                 }
@@ -656,28 +656,6 @@ impl<E: Engine> Binder<'_, E> {
             Function::Catalog(function),
             vec![inner.clone()],
         ))
-    }
-
-    /// The type of a one-column subquery's column (Unknown if it cannot tell).
-    fn subquery_type(&self, query: &ast::Query, scope: &Scope) -> DataType {
-        let mut outer = self.outer.clone();
-        outer.push(scope.clone());
-        let child = Binder {
-            txn: self.txn,
-            sql: self.sql,
-            dialect: self.dialect,
-            outer,
-            referenced: self.referenced.clone(),
-            ctes: self.ctes.clone(),
-            windows: RefCell::default(),
-            set_returning: RefCell::default(),
-            params: self.params,
-        };
-        child
-            .bind_query(query)
-            .ok()
-            .and_then(|(_, labels)| labels.into_iter().next())
-            .map_or(DataType::Unknown, |l| l.data_type)
     }
 
     pub(super) fn bind_function(
@@ -1055,6 +1033,16 @@ impl<E: Engine> Binder<'_, E> {
         scope: &Scope,
         one_column: bool,
     ) -> Result<Subquery> {
+        Ok(self.bind_subquery_labelled(query, scope, one_column)?.0)
+    }
+
+    /// [`Self::bind_subquery`], with the subquery's result columns.
+    fn bind_subquery_labelled(
+        &self,
+        query: &ast::Query,
+        scope: &Scope,
+        one_column: bool,
+    ) -> Result<(Subquery, Vec<Label>)> {
         let mut outer = self.outer.clone();
         outer.push(scope.clone());
         let child = Binder {
@@ -1076,7 +1064,7 @@ impl<E: Engine> Binder<'_, E> {
             ));
         }
         let correlated = node.refers_outward(1) || node.reads_work_table();
-        Ok(Subquery { node, correlated })
+        Ok((Subquery { node, correlated }, labels))
     }
 
     /// Binds a window function call: its arguments, partition, order and frame.
