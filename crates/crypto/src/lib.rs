@@ -8,6 +8,7 @@
 //! | SM3 hash, HMAC-SM3, PBKDF2-HMAC-SM3 | GB/T 32905-2016 | [`sm3`] |
 //! | SM4 block cipher, SM4-GCM | GB/T 32907-2016, RFC 8998 | [`sm4`] |
 //! | SM2 signatures | GB/T 32918-2016 | [`sm2`] |
+//! | SCRAM-SHA-256 password verifiers | RFC 5802, RFC 7677 | [`scram`] |
 //!
 //! The implementations are RustCrypto's `sm2`, `sm3`, `sm4` and generic GCM crates. They are
 //! unaudited and the SM4 cipher is table-based, so every user of this crate goes through the
@@ -27,7 +28,7 @@
 //! # Formats
 //!
 //! - [`keystore`]: the data keys, sealed under the master key.
-//! - [`sealed`]: small files (such as the users file) sealed whole under a data key.
+//! - [`sealed`]: small files kept beside the data, sealed whole under a data key.
 //! - [`stream`]: temporary files (sorts and hash joins spilling past `work_mem`) as a sequence
 //!   of sealed chunks under a key that exists only in memory, for the life of the file.
 //!
@@ -37,6 +38,7 @@
 pub mod aead;
 pub mod keystore;
 pub mod master;
+pub mod scram;
 pub mod sealed;
 pub mod sm2;
 pub mod sm3;

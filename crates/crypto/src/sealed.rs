@@ -1,4 +1,4 @@
-//! Small files sealed whole under a data key (the users file, for one).
+//! Small files sealed whole under a data key (for files kept beside the data).
 //!
 //! ```text
 //! magic "ZZSEAL01" · suite u8 · key id u32 · nonce [12] · length u32 · ciphertext · tag [16]

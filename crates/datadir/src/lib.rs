@@ -9,7 +9,8 @@
 //! <data>/data.wal        the engine's write-ahead log (zizhu_engine_redb::wal), sealed alike
 //! <data>/rekey.journal   the current batch of a data key rotation, while one runs
 //!                        (rekey.journal-wal for the log)
-//! <data>/users, ...      small files sealed whole under the data key ([`DataDir::write_file`])
+//! <data>/pg_hba.conf    which users may connect to which databases from where (plain text)
+//! <data>/...            small files sealed whole under the data key ([`DataDir::write_file`])
 //! <data>/tmp/            spill files of sorts and hash joins, sealed under per-file keys
 //! ```
 //!
@@ -147,8 +148,9 @@ fn read_control(path: &Path) -> Result<Option<Recorded>> {
         Err(e) => return Err(io("reading", &file, e)),
     };
     let mut lines = text.lines();
-    // Version 2: view definitions carry their OID and output columns.
-    if lines.next() != Some("zizhu-data 2") {
+    // Version 2: view definitions carry their OID and output columns. Version 3: catalog
+    // names are per database, and roles live in the catalog.
+    if lines.next() != Some("zizhu-data 3") {
         return Err(Error::Setup(format!(
             "{} is not a ZizhuDB control file of a version this build reads",
             file.display()
@@ -170,7 +172,7 @@ fn write_control(path: &Path, recorded: Recorded) -> Result<()> {
         Recorded::Plain => "off",
     };
     let text = format!(
-        "zizhu-data 2\nencryption {setting}\n# Written when the directory was initialized; \
+        "zizhu-data 3\nencryption {setting}\n# Written when the directory was initialized; \
          do not edit.\n"
     );
     zizhu_crypto::keystore::write_atomically(&path.join(CONTROL), text.as_bytes())?;

@@ -1,48 +1,31 @@
-//! Authentication: SCRAM-SHA-256 against the users file in the data directory.
+//! Authentication: connection rules ([`hba`](crate::hba)), then SCRAM-SHA-256 against the
+//! roles in the catalog.
 //!
-//! The file (`users`) holds one line per user: `scram-sha-256 NAME ITERATIONS SALT
-//! SALTED_PASSWORD`, hex-encoded, so the password itself is never stored; in an encrypted data
-//! directory the whole file is sealed under the data key
-//! ([`DataDir::write_file`](zizhu_datadir::DataDir::write_file)). The first start creates it
-//! with the bootstrap superuser. Every login needs the password, over TCP or not;
-//! an unknown user goes through the same exchange against a random verifier and fails the same
-//! way a wrong password does (28P01), so logins do not reveal which users exist.
-//!
-//! Users and roles will move into the catalog (CREATE ROLE); until then this file is the only
-//! place they live.
+//! A connection first meets the rules in `pg_hba.conf` ([`Gate`]), by client address, TLS,
+//! user and database: a refused one gets FATAL 28000 before any password is asked for. Then
+//! the SCRAM exchange runs against the role's stored verifier ([`Logins`]); the server never
+//! holds a password, nor anything a client could log in with. A role that does not exist, may
+//! not log in, has no password or whose password has expired goes through the same exchange
+//! against a random verifier and fails the same way a wrong password does (28P01), so logins
+//! do not reveal which roles exist; the real reason goes to the server's log, as PostgreSQL
+//! writes it there. A database that does not exist or takes no connections is FATAL 3D000 or
+//! 55000.
 
-use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use pgwire::api::auth::sasl::scram::gen_salted_password;
-use pgwire::api::auth::{AuthSource, LoginInfo, Password};
+use futures::Sink;
+use parking_lot::RwLock;
+use pgwire::api::auth::sasl::scram::ScramSecret;
+use pgwire::api::auth::{AuthSource, LoginInfo, Password, StartupHandler};
+use pgwire::api::ClientInfo;
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rand::{Rng, RngCore};
-use zizhu_crypto::{hex, unhex};
+use zizhu_sql::{Database, RedbEngine};
 
-/// PBKDF2 rounds for new verifiers (PostgreSQL's default).
-pub const ITERATIONS: usize = 4096;
-
-/// The only database until CREATE DATABASE exists.
-pub const DATABASE: &str = "postgres";
-
-#[derive(Clone, Debug)]
-struct Verifier {
-    iterations: usize,
-    salt: Vec<u8>,
-    salted: Vec<u8>,
-}
-
-/// The users who may log in.
-#[derive(Debug)]
-pub struct Users {
-    users: HashMap<String, Verifier>,
-    /// The names in file order: the bootstrap superuser first.
-    names: Vec<String>,
-}
-
-/// The users file's name in the data directory.
-const USERS: &str = "users";
+use crate::hba::Rules;
 
 /// A random password of 24 letters and digits (about 142 bits).
 pub fn generate_password() -> String {
@@ -53,159 +36,132 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-impl Users {
-    /// Loads the users file of the data directory, creating it with `user` and `password` if
-    /// it does not exist. Returns whether it was created.
-    pub fn open_or_bootstrap(
-        dir: &zizhu_datadir::DataDir,
-        user: &str,
-        password: &str,
-    ) -> Result<(Users, bool), zizhu_datadir::Error> {
-        if let Some(bytes) = dir.read_file(USERS)? {
-            return Ok((Self::parse(&bytes)?, false));
-        }
-        let mut salt = vec![0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salted = gen_salted_password(password, &salt, ITERATIONS);
-        let line = format!(
-            "scram-sha-256 {user} {ITERATIONS} {} {}\n",
-            hex(&salt),
-            hex(&salted)
-        );
-        dir.write_file(USERS, line.as_bytes())?;
-        Ok((Self::parse(line.as_bytes())?, true))
-    }
+fn fatal(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        code.into(),
+        message,
+    )))
+}
 
-    fn parse(bytes: &[u8]) -> Result<Users, zizhu_datadir::Error> {
-        let bad = |n: usize| {
-            zizhu_datadir::Error::Setup(format!(
-                "the users file of the data directory: line {n} is not a user entry"
-            ))
-        };
-        let text = std::str::from_utf8(bytes).map_err(|_| bad(1))?;
-        let mut users = HashMap::new();
-        let mut names = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let ["scram-sha-256", name, iterations, salt, salted] = fields.as_slice() else {
-                return Err(bad(n + 1));
-            };
-            let verifier = Verifier {
-                iterations: iterations.parse().map_err(|_| bad(n + 1))?,
-                salt: unhex(salt).ok_or_else(|| bad(n + 1))?,
-                salted: unhex(salted).ok_or_else(|| bad(n + 1))?,
-            };
-            if users.insert((*name).to_string(), verifier).is_none() {
-                names.push((*name).to_string());
-            }
-        }
-        Ok(Users { users, names })
+/// The SCRAM credentials of the roles in the catalog.
+pub struct Logins {
+    db: Arc<Database<RedbEngine>>,
+}
+
+impl Debug for Logins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Logins")
     }
 }
 
-impl Users {
-    /// The users' names, the bootstrap superuser first (the roles of the system catalogs).
-    pub fn names(&self) -> &[String] {
-        &self.names
+impl Logins {
+    /// Logins against `db`'s roles.
+    pub fn new(db: Arc<Database<RedbEngine>>) -> Self {
+        Self { db }
+    }
+}
+
+/// A verifier no password matches: the exchange fails like a wrong password.
+fn decoy() -> ScramSecret {
+    let mut salt = vec![0u8; 16];
+    let mut key = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut key);
+    ScramSecret::Verifier {
+        salt,
+        iterations: zizhu_crypto::scram::ITERATIONS as usize,
+        stored_key: key.clone(),
+        server_key: key,
     }
 }
 
 #[async_trait]
-impl AuthSource for Users {
-    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+impl AuthSource for Logins {
+    async fn get_password(&self, _login: &LoginInfo) -> PgWireResult<Password> {
+        // Only SCRAM is offered, and it asks for the verifier (below).
+        Err(PgWireError::UnsupportedSASLAuthMethod("password".into()))
+    }
+
+    async fn get_scram_secret(&self, login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
         let user = login.user().unwrap_or_default();
         let database = login.database().unwrap_or(user);
-        if database != DATABASE {
-            return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
-                "FATAL".into(),
-                "3D000".into(),
-                format!("database \"{database}\" does not exist"),
-            ))));
-        }
-        let verifier = match self.users.get(user) {
-            Some(v) if v.iterations == ITERATIONS => v.clone(),
-            _ => {
-                // A verifier no password matches: the exchange fails like a wrong password.
-                let mut salt = vec![0u8; 16];
-                let mut salted = vec![0u8; 32];
-                rand::rng().fill_bytes(&mut salt);
-                rand::rng().fill_bytes(&mut salted);
-                Verifier {
-                    iterations: ITERATIONS,
-                    salt,
-                    salted,
-                }
+        match self.db.login(user, database) {
+            Ok(Ok(v)) => Ok((
+                ScramSecret::Verifier {
+                    salt: v.salt,
+                    iterations: v.iterations as usize,
+                    stored_key: v.stored_key,
+                    server_key: v.server_key,
+                },
+                None,
+            )),
+            Ok(Err(refused)) => {
+                eprintln!(
+                    "FATAL:  password authentication failed for user \"{user}\" from {}\n\
+                     DETAIL:  {}",
+                    login.host(),
+                    refused.0
+                );
+                Ok((decoy(), None))
             }
-        };
-        Ok(Password::new(Some(verifier.salt), verifier.salted))
+            Err(err) => Err(fatal(err.sqlstate(), err.to_string())),
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The startup handler: the connection rules, then SCRAM.
+pub struct Gate<H> {
+    rules: Arc<RwLock<Rules>>,
+    inner: H,
+}
 
-    fn open(root: &std::path::Path, encrypted: bool) -> zizhu_datadir::DataDir {
-        let encryption = if encrypted {
-            zizhu_datadir::EncryptionChoice::On(Box::new(zizhu_crypto::master::KeyFile::new(
-                root.join("master.key"),
-            )))
-        } else {
-            zizhu_datadir::EncryptionChoice::Off
-        };
-        let options = zizhu_datadir::Options {
-            encryption,
-            cache_size_bytes: 1 << 20,
-        };
-        zizhu_datadir::DataDir::open(&root.join("data"), options)
-            .expect("open")
-            .0
+impl<H> Gate<H> {
+    /// Applies `rules` before handing the startup to `inner`.
+    pub fn new(rules: Arc<RwLock<Rules>>, inner: H) -> Self {
+        Self { rules, inner }
     }
+}
 
-    #[test]
-    fn the_users_file_keeps_a_verifier_not_the_password() -> Result<(), zizhu_datadir::Error> {
-        let root = tempfile::tempdir().map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
-        let dir = open(root.path(), false);
-        let (users, created) = Users::open_or_bootstrap(&dir, "zizhu", "s3cret-pass")?;
-        assert!(created);
-        let text = std::fs::read_to_string(root.path().join("data").join(USERS))
-            .map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
-        assert!(text.contains("scram-sha-256 zizhu"));
-        assert!(!text.contains("s3cret-pass"));
-        let v = &users.users["zizhu"];
-        assert_eq!(
-            v.salted,
-            gen_salted_password("s3cret-pass", &v.salt, ITERATIONS)
-        );
-        // A second start keeps the first password.
-        let (again, created) = Users::open_or_bootstrap(&dir, "zizhu", "other")?;
-        assert!(!created);
-        assert_eq!(again.users["zizhu"].salted, v.salted);
-        Ok(())
-    }
-
-    #[test]
-    fn in_an_encrypted_directory_the_users_file_is_sealed() -> Result<(), zizhu_datadir::Error> {
-        let root = tempfile::tempdir().map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
-        let dir = open(root.path(), true);
-        let (users, created) = Users::open_or_bootstrap(&dir, "zizhu-admin", "pw-123456")?;
-        assert!(created);
-        let bytes = std::fs::read(root.path().join("data").join(USERS))
-            .map_err(|e| zizhu_datadir::Error::Io(e.to_string()))?;
-        assert!(!bytes.windows(11).any(|w| w == b"zizhu-admin"));
-        let (again, created) = Users::open_or_bootstrap(&dir, "zizhu-admin", "other")?;
-        assert!(!created);
-        assert_eq!(
-            again.users["zizhu-admin"].salted,
-            users.users["zizhu-admin"].salted
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn generated_passwords_differ() {
-        let (a, b) = (generate_password(), generate_password());
-        assert_eq!(a.len(), 24);
-        assert_ne!(a, b);
+#[async_trait]
+impl<H: StartupHandler> StartupHandler for Gate<H> {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let PgWireFrontendMessage::Startup(startup) = &message {
+            let user = startup.parameters.get("user").map_or("", String::as_str);
+            let database = startup
+                .parameters
+                .get("database")
+                .map_or(user, String::as_str);
+            let verdict = self.rules.read().check(
+                client.socket_addr().ip(),
+                client.is_secure(),
+                user,
+                database,
+            );
+            if let Err(refused) = verdict {
+                eprintln!("FATAL:  {}", refused.0);
+                return Err(fatal("28000", refused.0));
+            }
+        }
+        match self.inner.on_startup(client, message).await {
+            // pgwire names the user from the SCRAM message, which libpq leaves empty.
+            Err(PgWireError::InvalidPassword(_)) => {
+                let user = client.metadata().get("user").cloned().unwrap_or_default();
+                Err(fatal(
+                    "28P01",
+                    format!("password authentication failed for user \"{user}\""),
+                ))
+            }
+            other => other,
+        }
     }
 }

@@ -131,27 +131,18 @@ pub struct Handler {
     timers: tokio::runtime::Handle,
     parser: Arc<Parser>,
     registry: Arc<Registry>,
-    /// The users, the bootstrap superuser first.
-    roles: Arc<Vec<String>>,
 }
 
 impl Handler {
-    /// Handlers over a database whose users are `roles` (the bootstrap superuser first).
-    pub fn new(
-        db: Arc<Database<RedbEngine>>,
-        timers: tokio::runtime::Handle,
-        roles: Vec<String>,
-    ) -> Self {
+    /// Handlers over `db`.
+    pub fn new(db: Arc<Database<RedbEngine>>, timers: tokio::runtime::Handle) -> Self {
         let registry = Arc::new(Registry::default());
-        let roles = Arc::new(roles);
         Self {
             parser: Arc::new(Parser {
                 db: db.clone(),
                 registry: registry.clone(),
                 timers: timers.clone(),
-                roles: roles.clone(),
             }),
-            roles,
             timers,
             db,
             registry,
@@ -164,28 +155,25 @@ impl Handler {
 fn connection<C: ClientInfo>(
     db: &Arc<Database<RedbEngine>>,
     registry: &Registry,
-    roles: &Arc<Vec<String>>,
     client: &C,
-) -> Arc<Connection> {
+) -> PgWireResult<Arc<Connection>> {
     if let Some(conn) = client.session_extensions().get::<Connection>() {
         // A message from the client: it is not idle.
         if let Some(timer) = conn.idle_timer.lock().take() {
             timer.abort();
         }
-        return conn;
+        return Ok(conn);
     }
+    let metadata = client.metadata();
+    let user = metadata.get("user").cloned().unwrap_or_default();
+    let database = metadata
+        .get("database")
+        .cloned()
+        .unwrap_or_else(|| user.clone());
+    // The database was checked at login; only a DROP DATABASE since can make this fail.
+    let session = db.connect(&database, &user).map_err(|e| sql_error(&e))?;
     let conn = client.session_extensions().get_or_insert_with(|| {
-        let mut session = db.session();
-        let metadata = client.metadata();
-        let user = metadata.get("user").cloned().unwrap_or_default();
-        session.set_identity(zizhu_sql::system::Identity {
-            database: metadata
-                .get("database")
-                .cloned()
-                .unwrap_or_else(|| user.clone()),
-            user,
-            roles: roles.as_ref().clone(),
-        });
+        let mut session = session;
         if let Some(name) = client.metadata().get("application_name") {
             // A name the setting refuses is ignored, as a bad startup option would be
             // reported but not fatal.
@@ -206,7 +194,7 @@ fn connection<C: ClientInfo>(
     let mut connections = registry.connections.lock();
     connections.retain(|_, c| c.strong_count() > 0);
     connections.insert((pid, secret.to_bytes().to_vec()), Arc::downgrade(&conn));
-    conn
+    Ok(conn)
 }
 
 fn sql_error(err: &zizhu_sql::Error) -> PgWireError {
@@ -313,7 +301,7 @@ impl SimpleQueryHandler for Handler {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = connection(&self.db, &self.registry, client)?;
         let sql = query.query;
         let results = with_session(&self.timers, &conn, move |s| {
             s.execute_each_with_notices(&sql)
@@ -380,7 +368,6 @@ pub struct Parser {
     db: Arc<Database<RedbEngine>>,
     registry: Arc<Registry>,
     timers: tokio::runtime::Handle,
-    roles: Arc<Vec<String>>,
 }
 
 #[async_trait]
@@ -396,7 +383,7 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = connection(&self.db, &self.registry, client)?;
         let given: Vec<DataType> = types
             .iter()
             .map(|t| {
@@ -535,7 +522,7 @@ impl ExtendedQueryHandler for Handler {
     {
         let result = self._on_execute(&mut Batched(client), message).await;
         // ReadyForQuery at Sync reports the session's own state.
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = connection(&self.db, &self.registry, client)?;
         client.set_transaction_status(conn.status());
         result
     }
@@ -613,7 +600,7 @@ impl ExtendedQueryHandler for Handler {
                 prepared.param_types().len()
             )));
         }
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = connection(&self.db, &self.registry, client)?;
         let format = portal.result_column_format.clone();
         let (result, notices) = with_session(&self.timers, &conn, move |s| {
             let result = s.execute_prepared(&prepared, values);
@@ -635,7 +622,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = connection(&self.db, &self.registry, client)?;
         if let Some((_, buffer)) = conn.copy.lock().as_mut() {
             buffer.extend_from_slice(&data.data);
         }
@@ -648,7 +635,7 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = connection(&self.db, &self.registry, client)?;
         let pending = conn.copy.lock().take();
         let Some((copy, data)) = pending else {
             return Err(PgWireError::ApiError(
@@ -672,7 +659,10 @@ impl CopyHandler for Handler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let conn = connection(&self.db, &self.registry, &self.roles, client);
+        let conn = match connection(&self.db, &self.registry, client) {
+            Ok(conn) => conn,
+            Err(err) => return err,
+        };
         conn.copy.lock().take();
         // A COPY inside a block fails the block, as any failed statement does.
         with_session(&self.timers, &conn, |s| s.fail_block());

@@ -3,8 +3,8 @@
 //! The async edge of a synchronous core: tokio accepts connections and speaks the protocol;
 //! each connection has its own thread and runs its statements there, inline, against its own
 //! [`zizhu_sql::Session`] ([`handler`]); replies to the extended protocol leave in one write
-//! per Sync ([`batch`]). Logins use SCRAM-SHA-256 against the users file
-//! ([`auth`]), over TLS when given a certificate ([`tls`]); values cross the wire in text or
+//! per Sync ([`batch`]). Connections meet the rules of `pg_hba.conf` ([`hba`]), then log in
+//! with SCRAM-SHA-256 against the roles in the catalog ([`auth`]), over TLS when given a certificate ([`tls`]); values cross the wire in text or
 //! binary format ([`wire`]), and SQL errors become ErrorResponse fields there, in one place.
 //!
 //! [`Server::run`] serves until the shutdown future completes, then stops accepting and
@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod batch;
 pub mod handler;
+pub mod hba;
 pub mod tls;
 pub mod wire;
 
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::RwLock;
 use pgwire::api::auth::sasl::scram::ScramAuth;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::{ServerParameterProvider, StartupHandler};
@@ -72,7 +74,8 @@ impl ServerParameterProvider for Parameters {
 
 struct Handlers {
     handler: Arc<handler::Handler>,
-    users: Arc<auth::Users>,
+    logins: Arc<auth::Logins>,
+    rules: Arc<RwLock<hba::Rules>>,
 }
 
 impl PgWireServerHandlers for Handlers {
@@ -93,9 +96,11 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        let mut scram = ScramAuth::new(self.users.clone());
-        scram.set_iterations(auth::ITERATIONS);
-        Arc::new(SASLAuthStartupHandler::new(Arc::new(Parameters)).with_scram(scram))
+        let scram = ScramAuth::new(self.logins.clone());
+        Arc::new(auth::Gate::new(
+            self.rules.clone(),
+            SASLAuthStartupHandler::new(Arc::new(Parameters)).with_scram(scram),
+        ))
     }
 }
 
@@ -110,18 +115,24 @@ const DRAIN: Duration = Duration::from_secs(30);
 /// A server over an open database.
 pub struct Server {
     db: Arc<Database<RedbEngine>>,
-    users: Arc<auth::Users>,
+    rules: Arc<RwLock<hba::Rules>>,
     tls: Option<pgwire::tokio::TlsAcceptor>,
 }
 
 impl Server {
-    /// A server for `db`, admitting `users`.
-    pub fn new(db: Arc<Database<RedbEngine>>, users: auth::Users) -> Self {
+    /// A server for `db`, admitting connections by `rules`.
+    pub fn new(db: Arc<Database<RedbEngine>>, rules: hba::Rules) -> Self {
         Self {
             db,
-            users: Arc::new(users),
+            rules: Arc::new(RwLock::new(rules)),
             tls: None,
         }
+    }
+
+    /// The connection rules in force: replacing them (a reload) applies to new connections;
+    /// those already open stay.
+    pub fn rules(&self) -> Arc<RwLock<hba::Rules>> {
+        self.rules.clone()
     }
 
     /// Offers TLS to clients ([`tls::acceptor`]).
@@ -150,9 +161,9 @@ impl Server {
             handler: Arc::new(handler::Handler::new(
                 self.db.clone(),
                 tokio::runtime::Handle::current(),
-                self.users.names().to_vec(),
             )),
-            users: self.users.clone(),
+            logins: Arc::new(auth::Logins::new(self.db.clone())),
+            rules: self.rules.clone(),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let live = Arc::new(AtomicUsize::new(0));

@@ -127,6 +127,16 @@ pub enum ErrorCode {
     BadCopyFileFormat,
     /// 57014
     QueryCanceled,
+    /// 42P04
+    DuplicateDatabase,
+    /// 3D000
+    InvalidCatalogName,
+    /// 55006
+    ObjectInUse,
+    /// 28000
+    InvalidAuthorizationSpecification,
+    /// 42939
+    ReservedName,
 }
 
 /// Errors of the SQL layer.
@@ -272,6 +282,11 @@ impl ErrorCode {
             CharacterNotInRepertoire => "22021",
             BadCopyFileFormat => "22P04",
             QueryCanceled => "57014",
+            DuplicateDatabase => "42P04",
+            InvalidCatalogName => "3D000",
+            ObjectInUse => "55006",
+            InvalidAuthorizationSpecification => "28000",
+            ReservedName => "42939",
             GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
             InvalidRegularExpression => "2201B",

@@ -2,6 +2,12 @@
 //!
 //! Every key is a tag byte and a key-encoded tuple ([`zizhu_keycode`]), so each kind of key
 //! is a contiguous range and a table's rows are one prefix range in primary-key order.
+//!
+//! Databases (PostgreSQL's: `CREATE DATABASE`) share one keyspace. Names are per database, so
+//! every name-keyed catalog entry leads with its [`DatabaseId`]; everything keyed by an
+//! identifier (rows, index entries, sequence values) needs no database, because identifiers
+//! are unique across the whole data directory. Roles and the databases themselves are
+//! cluster-wide, as in PostgreSQL's shared catalogs.
 
 use std::fmt;
 use std::ops::Bound;
@@ -15,6 +21,9 @@ use crate::{errinternal, Result};
 /// A table's identifier.
 pub type TableId = i64;
 
+/// A database's identifier (its OID in `pg_database`).
+pub type DatabaseId = i64;
+
 const TAG_CATALOG_TABLE: u8 = 0x10;
 const TAG_NEXT_OBJECT_ID: u8 = 0x11;
 const TAG_INDEX_NAME: u8 = 0x12;
@@ -22,27 +31,33 @@ const TAG_VIEW: u8 = 0x13;
 const TAG_SEQUENCE: u8 = 0x14;
 const TAG_SEQUENCE_VALUE: u8 = 0x15;
 const TAG_REFERENCE: u8 = 0x16;
+const TAG_DATABASE: u8 = 0x17;
+const TAG_ROLE: u8 = 0x18;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
 /// A key of the SQL layer.
 #[derive(Clone, PartialEq)]
 pub enum Key {
-    /// The definition of the table with this (lower-cased) name.
-    Table(String),
+    /// A database's definition, by name.
+    Database(String),
+    /// A role's definition, by name.
+    Role(String),
+    /// The definition of the table with this (lower-cased) name in a database.
+    Table(DatabaseId, String),
     /// The counter that hands out table identifiers.
     NextObjectId,
     /// The table an index (by name) belongs to.
-    IndexName(String),
+    IndexName(DatabaseId, String),
     /// The definition of the view with this name.
-    View(String),
+    View(DatabaseId, String),
     /// The definition of the sequence with this name.
-    Sequence(String),
+    Sequence(DatabaseId, String),
     /// A sequence's durable high-water mark, by sequence id (written outside transactions).
     SequenceValue(TableId),
     /// That a table (the second name) has a foreign key referencing another (the first): the
     /// catalog's index from a parent to its children. The value is empty.
-    Reference(String, String),
+    Reference(DatabaseId, String, String),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
     /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
@@ -50,19 +65,30 @@ pub enum Key {
     Index(TableId, Vec<Value>),
 }
 
+/// A name-keyed catalog entry's tag and values.
+fn named(tag: u8, db: DatabaseId, name: &str) -> (u8, Vec<Value>) {
+    (tag, vec![Value::Int64(db), Value::Text(name.to_string())])
+}
+
 impl Key {
     /// The order-preserving encoding.
     pub fn encode(&self) -> Vec<u8> {
         let (tag, values) = match self {
-            Key::Table(name) => (TAG_CATALOG_TABLE, vec![Value::Text(name.clone())]),
+            Key::Database(name) => (TAG_DATABASE, vec![Value::Text(name.clone())]),
+            Key::Role(name) => (TAG_ROLE, vec![Value::Text(name.clone())]),
+            Key::Table(db, name) => named(TAG_CATALOG_TABLE, *db, name),
             Key::NextObjectId => (TAG_NEXT_OBJECT_ID, vec![]),
-            Key::IndexName(name) => (TAG_INDEX_NAME, vec![Value::Text(name.clone())]),
-            Key::View(name) => (TAG_VIEW, vec![Value::Text(name.clone())]),
-            Key::Sequence(name) => (TAG_SEQUENCE, vec![Value::Text(name.clone())]),
+            Key::IndexName(db, name) => named(TAG_INDEX_NAME, *db, name),
+            Key::View(db, name) => named(TAG_VIEW, *db, name),
+            Key::Sequence(db, name) => named(TAG_SEQUENCE, *db, name),
             Key::SequenceValue(id) => (TAG_SEQUENCE_VALUE, vec![Value::Int64(*id)]),
-            Key::Reference(parent, child) => (
+            Key::Reference(db, parent, child) => (
                 TAG_REFERENCE,
-                vec![Value::Text(parent.clone()), Value::Text(child.clone())],
+                vec![
+                    Value::Int64(*db),
+                    Value::Text(parent.clone()),
+                    Value::Text(child.clone()),
+                ],
             ),
             Key::Row(table, pk) | Key::Index(table, pk) => {
                 let mut values = Vec::with_capacity(pk.len() + 1);
@@ -90,14 +116,22 @@ impl Key {
             .ok_or_else(|| errinternal!("empty key"))?;
         let mut values = decode_tuple(rest).map_err(|e| errinternal!("bad key: {e}"))?;
         match (*tag, values.as_slice()) {
-            (TAG_CATALOG_TABLE, [Value::Text(name)]) => Ok(Key::Table(name.clone())),
+            (TAG_DATABASE, [Value::Text(name)]) => Ok(Key::Database(name.clone())),
+            (TAG_ROLE, [Value::Text(name)]) => Ok(Key::Role(name.clone())),
+            (TAG_CATALOG_TABLE, [Value::Int64(db), Value::Text(name)]) => {
+                Ok(Key::Table(*db, name.clone()))
+            }
             (TAG_NEXT_OBJECT_ID, []) => Ok(Key::NextObjectId),
-            (TAG_INDEX_NAME, [Value::Text(name)]) => Ok(Key::IndexName(name.clone())),
-            (TAG_VIEW, [Value::Text(name)]) => Ok(Key::View(name.clone())),
-            (TAG_SEQUENCE, [Value::Text(name)]) => Ok(Key::Sequence(name.clone())),
+            (TAG_INDEX_NAME, [Value::Int64(db), Value::Text(name)]) => {
+                Ok(Key::IndexName(*db, name.clone()))
+            }
+            (TAG_VIEW, [Value::Int64(db), Value::Text(name)]) => Ok(Key::View(*db, name.clone())),
+            (TAG_SEQUENCE, [Value::Int64(db), Value::Text(name)]) => {
+                Ok(Key::Sequence(*db, name.clone()))
+            }
             (TAG_SEQUENCE_VALUE, [Value::Int64(id)]) => Ok(Key::SequenceValue(*id)),
-            (TAG_REFERENCE, [Value::Text(parent), Value::Text(child)]) => {
-                Ok(Key::Reference(parent.clone(), child.clone()))
+            (TAG_REFERENCE, [Value::Int64(db), Value::Text(parent), Value::Text(child)]) => {
+                Ok(Key::Reference(*db, parent.clone(), child.clone()))
             }
             (TAG_ROW | TAG_INDEX, [Value::Int64(table), ..]) => {
                 let table = *table;
@@ -119,25 +153,54 @@ impl Key {
         zizhu_engine::prefix_range(&prefix)
     }
     /// The range of the [`Key::Reference`] entries of the tables referencing `parent`.
-    pub fn references_to(parent: &str) -> KeyRange {
+    pub fn references_to(db: DatabaseId, parent: &str) -> KeyRange {
         let mut prefix = vec![TAG_REFERENCE];
-        prefix.extend(encode_tuple(&[Value::Text(parent.to_string())]));
+        prefix.extend(encode_tuple(&[
+            Value::Int64(db),
+            Value::Text(parent.to_string()),
+        ]));
         zizhu_engine::prefix_range(&prefix)
     }
 
-    /// The range of every table definition.
-    pub fn all_tables() -> KeyRange {
-        zizhu_engine::prefix_range(&[TAG_CATALOG_TABLE])
+    /// The range of every table definition of a database.
+    pub fn all_tables(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_CATALOG_TABLE, db)
     }
 
-    /// The range of every sequence definition.
-    pub fn all_sequences() -> KeyRange {
-        zizhu_engine::prefix_range(&[TAG_SEQUENCE])
+    /// The range of every sequence definition of a database.
+    pub fn all_sequences(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_SEQUENCE, db)
     }
 
-    /// The range of every view definition.
-    pub fn all_views() -> KeyRange {
-        zizhu_engine::prefix_range(&[TAG_VIEW])
+    /// The range of every view definition of a database.
+    pub fn all_views(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_VIEW, db)
+    }
+
+    /// The range of every index name of a database.
+    pub fn all_index_names(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_INDEX_NAME, db)
+    }
+
+    /// The range of every reference entry of a database.
+    pub fn all_references(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_REFERENCE, db)
+    }
+
+    /// The range of every database definition.
+    pub fn all_databases() -> KeyRange {
+        zizhu_engine::prefix_range(&[TAG_DATABASE])
+    }
+
+    /// The range of every role definition.
+    pub fn all_roles() -> KeyRange {
+        zizhu_engine::prefix_range(&[TAG_ROLE])
+    }
+
+    fn in_database(tag: u8, db: DatabaseId) -> KeyRange {
+        let mut prefix = vec![tag];
+        prefix.extend(encode_tuple(&[Value::Int64(db)]));
+        zizhu_engine::prefix_range(&prefix)
     }
 
     /// The range of every entry of an index.
@@ -232,13 +295,17 @@ impl Key {
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Key::Table(name) => write!(f, "Table({name})"),
+            Key::Database(name) => write!(f, "Database({name})"),
+            Key::Role(name) => write!(f, "Role({name})"),
+            Key::Table(db, name) => write!(f, "Table({db}, {name})"),
             Key::NextObjectId => f.write_str("NextObjectId"),
-            Key::IndexName(name) => write!(f, "IndexName({name})"),
-            Key::View(name) => write!(f, "View({name})"),
-            Key::Sequence(name) => write!(f, "Sequence({name})"),
+            Key::IndexName(db, name) => write!(f, "IndexName({db}, {name})"),
+            Key::View(db, name) => write!(f, "View({db}, {name})"),
+            Key::Sequence(db, name) => write!(f, "Sequence({db}, {name})"),
             Key::SequenceValue(id) => write!(f, "SequenceValue({id})"),
-            Key::Reference(parent, child) => write!(f, "Reference({parent} <- {child})"),
+            Key::Reference(db, parent, child) => {
+                write!(f, "Reference({db}, {parent} <- {child})")
+            }
             Key::Row(id, values) | Key::Index(id, values) => {
                 let kind = if matches!(self, Key::Row(..)) {
                     "Row"
@@ -262,8 +329,31 @@ mod tests {
         let key = Key::Row(16, vec![Value::Int64(42)]);
         assert_eq!(format!("{key:?}"), "Row(16, 42)");
         assert_eq!(Key::decode(&key.encode()).unwrap(), key);
-        let table = Key::Table("accounts".into());
+        let table = Key::Table(5, "accounts".into());
+        assert_eq!(format!("{table:?}"), "Table(5, accounts)");
         assert_eq!(Key::decode(&table.encode()).unwrap(), table);
+        for key in [
+            Key::Database("postgres".into()),
+            Key::Role("alice".into()),
+            Key::Reference(5, "parent".into(), "child".into()),
+        ] {
+            assert_eq!(Key::decode(&key.encode()).unwrap(), key);
+        }
+    }
+
+    #[test]
+    fn one_databases_catalog_range_holds_none_of_anothers() {
+        let (start, end) = Key::all_tables(5);
+        let inside = |k: Key| {
+            let e = k.encode();
+            matches!(&start, std::ops::Bound::Included(s) if e >= *s)
+                && matches!(&end, std::ops::Bound::Excluded(s) if e < *s)
+        };
+        assert!(inside(Key::Table(5, String::new())));
+        assert!(inside(Key::Table(5, "zzz".into())));
+        assert!(!inside(Key::Table(4, "zzz".into())));
+        assert!(!inside(Key::Table(6, String::new())));
+        assert!(!inside(Key::View(5, "a".into())));
     }
 
     #[test]

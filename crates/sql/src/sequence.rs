@@ -17,7 +17,7 @@ use zizhu_txn::{Mvcc, TxnOptions};
 use zizhu_types::Value;
 
 use crate::execution::Reader;
-use crate::keys::{Key, TableId};
+use crate::keys::{DatabaseId, Key, TableId};
 use crate::{errinput, errinternal, row, Result};
 
 /// Values made durable ahead of use at a time.
@@ -99,8 +99,8 @@ impl Sequence {
     }
 
     /// Reads a sequence's definition through `reader` (42P01 if there is none).
-    pub fn lookup(reader: &dyn Reader, name: &str) -> Result<Sequence> {
-        match reader.get(&Key::Sequence(name.to_string()).encode())? {
+    pub fn lookup(reader: &dyn Reader, db: DatabaseId, name: &str) -> Result<Sequence> {
+        match reader.get(&Key::Sequence(db, name.to_string()).encode())? {
             Some(bytes) => Sequence::decode(name, &bytes),
             None => Err(errinput!(
                 UndefinedTable,

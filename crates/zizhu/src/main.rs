@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use zizhu_server::auth::{generate_password, Users};
+use zizhu_server::auth::generate_password;
+use zizhu_server::hba::Rules;
 use zizhu_server::Server;
 use zizhu_sql::{EncryptionChoice, OpenOptions};
 
@@ -228,8 +229,10 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         .ok()
         .filter(|p| !p.is_empty());
     let password = given.clone().unwrap_or_else(generate_password);
-    let (users, created) = Users::open_or_bootstrap(datadir, &user, &password)
-        .with_context(|| format!("cannot read the users of {}", o.data_dir.display()))?;
+    let created = db
+        .bootstrap_superuser(&user, &password)
+        .with_context(|| format!("cannot create the superuser in {}", o.data_dir.display()))?;
+    let rules = Rules::load(datadir.path()).map_err(|e| anyhow::anyhow!("{e}"))?;
     if created {
         eprintln!("zizhu: initialized {}", o.data_dir.display());
         if given.is_none() {
@@ -254,10 +257,11 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
             "zizhu: listening on {address}, data in {}",
             o.data_dir.display()
         );
-        let mut server = Server::new(db.clone(), users);
+        let mut server = Server::new(db.clone(), rules);
         if let Some(tls) = tls {
             server = server.with_tls(tls);
         }
+        reload_on_hangup(server.rules(), datadir.path().to_path_buf());
         server.run(listener, shutdown_signal()).await?;
         eprintln!("zizhu: shutting down");
         anyhow::Ok(())
@@ -266,6 +270,34 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     drop(db);
     Ok(())
+}
+
+/// Rereads `pg_hba.conf` on SIGHUP, as PostgreSQL does; a file that does not parse leaves the
+/// rules in force.
+fn reload_on_hangup(rules: std::sync::Arc<parking_lot::RwLock<Rules>>, dir: std::path::PathBuf) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                match Rules::load(&dir) {
+                    Ok(new) => {
+                        *rules.write() = new;
+                        eprintln!("zizhu: reloaded {}", zizhu_server::hba::FILE);
+                    }
+                    Err(e) => eprintln!(
+                        "zizhu: {e}; {} was not reloaded, the rules in force stay",
+                        zizhu_server::hba::FILE
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (rules, dir);
 }
 
 async fn shutdown_signal() {

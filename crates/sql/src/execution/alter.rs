@@ -9,23 +9,28 @@ use zizhu_types::Value;
 
 use super::{eval, foreign_key, index, Env, SubqueryCache};
 use crate::catalog::{Catalog, Table};
-use crate::keys::Key;
+use crate::keys::{DatabaseId, Key};
 use crate::planner::AlterOp;
 use crate::{errinput, row, types, Result};
 
 /// Applies `ops` to the table named `name`.
-pub fn alter_table<E: Engine>(txn: &mut Transaction<E>, name: &str, ops: &[AlterOp]) -> Result<()> {
-    let mut table = Catalog::table(txn, name)?
+pub fn alter_table<E: Engine>(
+    txn: &mut Transaction<E>,
+    db: DatabaseId,
+    name: &str,
+    ops: &[AlterOp],
+) -> Result<()> {
+    let mut table = Catalog::table(txn, db, name)?
         .map(Arc::unwrap_or_clone)
         .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))?;
     let original_name = table.name.clone();
     for op in ops {
-        apply(txn, &mut table, op)?;
+        apply(txn, db, &mut table, op)?;
     }
     if table.name != original_name {
-        Catalog::rename_table(txn, &original_name, &table)?;
+        Catalog::rename_table(txn, db, &original_name, &table)?;
     } else {
-        Catalog::update_table(txn, &table)?;
+        Catalog::update_table(txn, db, &table)?;
     }
     Ok(())
 }
@@ -40,7 +45,12 @@ fn column_position(table: &Table, column: &str) -> Result<usize> {
     })
 }
 
-fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -> Result<()> {
+fn apply<E: Engine>(
+    txn: &mut Transaction<E>,
+    db: DatabaseId,
+    table: &mut Table,
+    op: &AlterOp,
+) -> Result<()> {
     match op {
         AlterOp::AddColumn {
             column,
@@ -104,7 +114,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             table.indexes = kept;
             for index in &dropped {
                 index::clear(txn, index)?;
-                txn.delete(&Key::IndexName(index.name.clone()).encode())?;
+                txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;
             }
             let shift = |p: &mut usize| {
                 if *p > position {
@@ -120,7 +130,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             // PostgreSQL; a foreign key referencing it is in the way.
             table.checks.retain(|c| !c.columns.contains(name));
             table.foreign_keys.retain(|fk| !fk.columns.contains(name));
-            for child in Catalog::referencing(txn, &table.name)? {
+            for child in Catalog::referencing(txn, db, &table.name)? {
                 let child = if child.name == table.name {
                     &*table
                 } else {
@@ -181,7 +191,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                     rename(&mut fk.parent_columns);
                 }
             }
-            for mut child in Catalog::referencing(txn, &parent)?
+            for mut child in Catalog::referencing(txn, db, &parent)?
                 .into_iter()
                 .map(Arc::unwrap_or_clone)
             {
@@ -193,7 +203,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                     {
                         rename(&mut fk.parent_columns);
                     }
-                    Catalog::update_table(txn, &child)?;
+                    Catalog::update_table(txn, db, &child)?;
                 }
             }
             Ok(())
@@ -213,7 +223,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                 inserted: rows,
                 ..Default::default()
             };
-            foreign_key::enforce(txn, &only, changes, &SubqueryCache::default())?;
+            foreign_key::enforce(txn, db, &only, changes, &SubqueryCache::default())?;
             table.foreign_keys.push(fk.clone());
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(())
@@ -258,6 +268,7 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
             {
                 refuse_if_referenced(
                     txn,
+                    db,
                     table,
                     &table.indexes[i].columns,
                     name,
@@ -265,12 +276,12 @@ fn apply<E: Engine>(txn: &mut Transaction<E>, table: &mut Table, op: &AlterOp) -
                 )?;
                 let index = table.indexes.remove(i);
                 index::clear(txn, &index)?;
-                txn.delete(&Key::IndexName(index.name.clone()).encode())?;
+                txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;
                 return Ok(());
             }
             if !table.primary_key.is_empty() && *name == format!("{}_pkey", table.name) {
                 let primary_key = table.primary_key.clone();
-                refuse_if_referenced(txn, table, &primary_key, name, Dropping::Constraint)?;
+                refuse_if_referenced(txn, db, table, &primary_key, name, Dropping::Constraint)?;
                 return Err(errinput!(
                     FeatureNotSupported,
                     "dropping a primary key is not supported yet"
@@ -416,6 +427,7 @@ pub(super) enum Dropping {
 /// else does.
 pub(super) fn refuse_if_referenced<E: Engine>(
     txn: &Transaction<E>,
+    db: DatabaseId,
     table: &Table,
     columns: &[usize],
     name: &str,
@@ -442,7 +454,7 @@ pub(super) fn refuse_if_referenced<E: Engine>(
     if name != format!("{}_pkey", table.name) {
         remaining.push(names(&table.primary_key));
     }
-    for child in Catalog::referencing(txn, &table.name)? {
+    for child in Catalog::referencing(txn, db, &table.name)? {
         for fk in child
             .foreign_keys
             .iter()

@@ -25,7 +25,7 @@ use zizhu_types::Value;
 
 use super::{eval, index, Env, SubqueryCache};
 use crate::catalog::{Catalog, FkAction, ForeignKey, Table};
-use crate::keys::Key;
+use crate::keys::{DatabaseId, Key};
 use crate::planner::{row_rules, RowRules};
 use crate::{errinput, errinternal, row, types, Result};
 
@@ -52,15 +52,17 @@ impl Changes {
 /// Enforces the foreign keys of `table`, and those referencing it, for what a statement did.
 pub fn enforce<E: Engine>(
     txn: &mut Transaction<E>,
+    db: DatabaseId,
     table: &Table,
     changes: Changes,
     cache: &SubqueryCache,
 ) -> Result<()> {
-    enforce_at(txn, table, changes, cache, 0)
+    enforce_at(txn, db, table, changes, cache, 0)
 }
 
 fn enforce_at<E: Engine>(
     txn: &mut Transaction<E>,
+    db: DatabaseId,
     table: &Table,
     changes: Changes,
     cache: &SubqueryCache,
@@ -77,7 +79,7 @@ fn enforce_at<E: Engine>(
     }
     // As a parent: what its deletes and key changes do to referencing rows.
     if !changes.deleted.is_empty() || !changes.updated.is_empty() {
-        for child in Catalog::referencing(txn, &table.name)? {
+        for child in Catalog::referencing(txn, db, &table.name)? {
             for fk in child
                 .foreign_keys
                 .iter()
@@ -87,6 +89,7 @@ fn enforce_at<E: Engine>(
                 for old in &changes.deleted {
                     parent_gone(
                         txn,
+                        db,
                         table,
                         &child,
                         fk,
@@ -99,7 +102,7 @@ fn enforce_at<E: Engine>(
                     let (before, after) =
                         (key_values(old, &parent_key), key_values(new, &parent_key));
                     if zizhu_keycode::encode_tuple(&before) != zizhu_keycode::encode_tuple(&after) {
-                        parent_rekeyed(txn, table, &child, fk, before, after, cache, depth)?;
+                        parent_rekeyed(txn, db, table, &child, fk, before, after, cache, depth)?;
                     }
                 }
             }
@@ -122,7 +125,7 @@ fn enforce_at<E: Engine>(
                 continue; // MATCH SIMPLE: a NULL anywhere exempts the row.
             }
             if !parents.contains_key(&fk.parent) {
-                let parent = Catalog::table(txn, &fk.parent)?.ok_or_else(|| {
+                let parent = Catalog::table(txn, db, &fk.parent)?.ok_or_else(|| {
                     errinternal!(
                         "table {} referenced by {} does not exist",
                         fk.parent,
@@ -327,8 +330,10 @@ fn still_referenced(
 }
 
 /// A parent row with key `values` was deleted.
+#[allow(clippy::too_many_arguments)]
 fn parent_gone<E: Engine>(
     txn: &mut Transaction<E>,
+    db: DatabaseId,
     parent: &Table,
     child: &Table,
     fk: &ForeignKey,
@@ -341,6 +346,7 @@ fn parent_gone<E: Engine>(
     }
     act(
         txn,
+        db,
         parent,
         child,
         fk,
@@ -356,6 +362,7 @@ fn parent_gone<E: Engine>(
 #[allow(clippy::too_many_arguments)]
 fn parent_rekeyed<E: Engine>(
     txn: &mut Transaction<E>,
+    db: DatabaseId,
     parent: &Table,
     child: &Table,
     fk: &ForeignKey,
@@ -369,6 +376,7 @@ fn parent_rekeyed<E: Engine>(
     }
     act(
         txn,
+        db,
         parent,
         child,
         fk,
@@ -385,6 +393,7 @@ fn parent_rekeyed<E: Engine>(
 #[allow(clippy::too_many_arguments)]
 fn act<E: Engine>(
     txn: &mut Transaction<E>,
+    db: DatabaseId,
     parent: &Table,
     child: &Table,
     fk: &ForeignKey,
@@ -412,7 +421,7 @@ fn act<E: Engine>(
     let columns = positions(child, &fk.columns)?;
     let rules: Option<RowRules> = match action {
         FkAction::Cascade if new_key.is_none() => None,
-        _ => Some(row_rules(txn, child)?),
+        _ => Some(row_rules(txn, db, child)?),
     };
     let mut changes = Changes::default();
     for key in keys {
@@ -452,7 +461,7 @@ fn act<E: Engine>(
         super::write::write_update(txn, child, &key, &old, &new)?;
         changes.updated.push((old, new));
     }
-    enforce_at(txn, child, changes, cache, depth + 1)?;
+    enforce_at(txn, db, child, changes, cache, depth + 1)?;
     // A default equal to the key that went leaves the rows referencing it unchanged, which
     // the check of changed rows passes over: look again, as PostgreSQL does.
     if action == FkAction::SetDefault

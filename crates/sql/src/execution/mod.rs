@@ -11,6 +11,7 @@
 //! newest version is re-checked against the WHERE clause and updated instead, as PostgreSQL's
 //! EvalPlanQual does. Under REPEATABLE READ and SERIALIZABLE the lock fails with 40001.
 
+pub mod admin;
 mod aggregate;
 mod alter;
 mod expr;
@@ -287,6 +288,11 @@ impl SubqueryCache {
         }
     }
 
+    /// The session's database.
+    pub(crate) fn database(&self) -> crate::keys::DatabaseId {
+        self.identity().database_id
+    }
+
     /// Who runs the statement.
     pub(crate) fn identity(&self) -> &crate::system::Identity {
         static NOBODY: std::sync::LazyLock<crate::system::Identity> =
@@ -306,7 +312,8 @@ impl SubqueryCache {
         if let Some(snapshot) = self.catalog.borrow().as_ref() {
             return Ok(snapshot.clone());
         }
-        let snapshot = Rc::new(crate::catalog::Snapshot::read(reader)?);
+        let db = self.identity().database_id;
+        let snapshot = Rc::new(crate::catalog::Snapshot::read(reader, db)?);
         *self.catalog.borrow_mut() = Some(snapshot.clone());
         Ok(snapshot)
     }
@@ -389,6 +396,16 @@ pub trait Context {
         Arc::default()
     }
 
+    /// The database the session is connected to, whose catalog names resolve in.
+    fn database(&self) -> crate::keys::DatabaseId {
+        crate::catalog::cluster::POSTGRES
+    }
+
+    /// Which sessions are in which database (for DROP DATABASE).
+    fn connections(&self) -> Option<Arc<admin::Connections>> {
+        None
+    }
+
     /// Tells the client something that is not an error.
     fn notice(&self, _notice: Notice) {}
 
@@ -414,6 +431,7 @@ pub fn execute<E: Engine>(
     txn: &mut Transaction<E>,
     ctx: &dyn Context,
 ) -> Result<StatementResult> {
+    let db = ctx.database();
     match plan {
         Plan::Select { root, labels } => {
             let state = SubqueryCache::for_statement(ctx);
@@ -421,6 +439,7 @@ pub fn execute<E: Engine>(
             let rows = query::rows(&root, &env)?.collect::<Result<Vec<_>>>()?;
             Ok(StatementResult::Query { labels, rows })
         }
+        Plan::Admin(admin) => admin::execute(admin, txn, ctx),
         Plan::Explain(plan) => {
             let rows = plan
                 .explain_lines()
@@ -571,24 +590,24 @@ pub fn execute<E: Engine>(
             )
         }
         Plan::AlterTable { table, ops } => {
-            alter::alter_table(txn, &table, &ops)?;
+            alter::alter_table(txn, db, &table, &ops)?;
             Ok(StatementResult::Command("ALTER TABLE"))
         }
         Plan::CreateSequence {
             sequence,
             if_not_exists,
         } => {
-            if if_not_exists && Catalog::sequence(txn, &sequence.name)?.is_some() {
+            if if_not_exists && Catalog::sequence(txn, db, &sequence.name)?.is_some() {
                 ctx.notice(already_exists(&sequence.name));
             } else {
-                Catalog::create_sequence(txn, sequence)?;
+                Catalog::create_sequence(txn, db, sequence)?;
             }
             Ok(StatementResult::Command("CREATE SEQUENCE"))
         }
         Plan::DropSequence { names, if_exists } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
-                match Catalog::sequence(txn, name)? {
+                match Catalog::sequence(txn, db, name)? {
                     Some(_) => found.push(name),
                     None if if_exists => ctx.notice(skipped("sequence", name)),
                     None => {
@@ -600,20 +619,20 @@ pub fn execute<E: Engine>(
                 }
             }
             for name in found {
-                Catalog::drop_sequence(txn, name)?;
+                Catalog::drop_sequence(txn, db, name)?;
             }
             Ok(StatementResult::Command("DROP SEQUENCE"))
         }
         Plan::Truncate { names, cascade } => {
             let mut tables: Vec<Arc<Table>> = Vec::with_capacity(names.len());
             for name in &names {
-                tables.push(Catalog::must_table(txn, name)?);
+                tables.push(Catalog::must_table(txn, db, name)?);
             }
             // A referenced table goes only with the tables referencing it (transitively, with
             // CASCADE), or its references would dangle.
             let mut i = 0;
             while i < tables.len() {
-                for child in Catalog::referencing(txn, &tables[i].name)? {
+                for child in Catalog::referencing(txn, db, &tables[i].name)? {
                     if tables.iter().any(|t| t.name == child.name) {
                         continue;
                     }
@@ -646,16 +665,16 @@ pub fn execute<E: Engine>(
             unique,
             sequences,
         } => {
-            if if_not_exists && Catalog::table(txn, &table.name)?.is_some() {
+            if if_not_exists && Catalog::table(txn, db, &table.name)?.is_some() {
                 ctx.notice(already_exists(&table.name));
                 return Ok(StatementResult::Command("CREATE TABLE"));
             }
             for sequence in sequences {
-                Catalog::create_sequence(txn, sequence)?;
+                Catalog::create_sequence(txn, db, sequence)?;
             }
-            let mut table = Catalog::create_table(txn, table)?;
+            let mut table = Catalog::create_table(txn, db, table)?;
             for index in unique {
-                Catalog::create_index(txn, &mut table, index)?;
+                Catalog::create_index(txn, db, &mut table, index)?;
             }
             Ok(StatementResult::Command("CREATE TABLE"))
         }
@@ -664,17 +683,17 @@ pub fn execute<E: Engine>(
             index,
             if_not_exists,
         } => {
-            if if_not_exists && Catalog::index_table(txn, &index.name)?.is_some() {
+            if if_not_exists && Catalog::index_table(txn, db, &index.name)?.is_some() {
                 ctx.notice(already_exists(&index.name));
                 return Ok(StatementResult::Command("CREATE INDEX"));
             }
-            let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, &table)?);
-            let index = Catalog::create_index(txn, &mut table, index)?;
+            let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, db, &table)?);
+            let index = Catalog::create_index(txn, db, &mut table, index)?;
             index::build(txn, &table, &index)?;
             Ok(StatementResult::Command("CREATE INDEX"))
         }
         Plan::CreateView { view, or_replace } => {
-            Catalog::create_view(txn, &view, or_replace)?;
+            Catalog::create_view(txn, db, &view, or_replace)?;
             Ok(StatementResult::Command("CREATE VIEW"))
         }
         Plan::DropView {
@@ -684,9 +703,9 @@ pub fn execute<E: Engine>(
         } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
-                if Catalog::view(txn, name)?.is_some() {
+                if Catalog::view(txn, db, name)?.is_some() {
                     found.push(name.clone());
-                } else if Catalog::table(txn, name)?.is_some() {
+                } else if Catalog::table(txn, db, name)?.is_some() {
                     return Err(errinput!(WrongObjectType, "\"{name}\" is not a view")
                         .with_detail("Use DROP TABLE to remove a table."));
                 } else if !if_exists {
@@ -695,18 +714,18 @@ pub fn execute<E: Engine>(
                     ctx.notice(skipped("view", name));
                 }
             }
-            for name in drop_order(txn, found, cascade, "view")? {
-                Catalog::drop_view(txn, &name)?;
+            for name in drop_order(txn, db, found, cascade, "view")? {
+                Catalog::drop_view(txn, db, &name)?;
             }
             Ok(StatementResult::Command("DROP VIEW"))
         }
         Plan::DropIndex { names, if_exists } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
-                match Catalog::index_table(txn, name)? {
+                match Catalog::index_table(txn, db, name)? {
                     Some(table) => found.push((table.name.clone(), name)),
-                    None if Catalog::table(txn, name)?.is_some()
-                        || Catalog::view(txn, name)?.is_some() =>
+                    None if Catalog::table(txn, db, name)?.is_some()
+                        || Catalog::view(txn, db, name)?.is_some() =>
                     {
                         return Err(errinput!(WrongObjectType, "\"{name}\" is not an index"))
                     }
@@ -721,14 +740,14 @@ pub fn execute<E: Engine>(
             }
             for (table, name) in found {
                 // Re-read: an earlier name in the list may have changed the same table.
-                let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, &table)?);
+                let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, db, &table)?);
                 if let Some(index) = table.indexes.iter().find(|i| &i.name == name).cloned() {
                     if index.unique {
                         let by = alter::Dropping::Index;
-                        alter::refuse_if_referenced(txn, &table, &index.columns, name, by)?;
+                        alter::refuse_if_referenced(txn, db, &table, &index.columns, name, by)?;
                     }
                     index::clear(txn, &index)?;
-                    Catalog::drop_index(txn, &mut table, name)?;
+                    Catalog::drop_index(txn, db, &mut table, name)?;
                 }
             }
             Ok(StatementResult::Command("DROP INDEX"))
@@ -741,9 +760,9 @@ pub fn execute<E: Engine>(
             // Check every name first: DROP TABLE a, b drops neither if b is missing.
             let mut tables = Vec::with_capacity(names.len());
             for name in &names {
-                match Catalog::table(txn, name)? {
+                match Catalog::table(txn, db, name)? {
                     Some(table) => tables.push(table),
-                    None if Catalog::view(txn, name)?.is_some() => {
+                    None if Catalog::view(txn, db, name)?.is_some() => {
                         return Err(errinput!(WrongObjectType, "\"{name}\" is not a table")
                             .with_detail("Use DROP VIEW to remove a view."))
                     }
@@ -756,7 +775,7 @@ pub fn execute<E: Engine>(
             let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
             // Foreign keys from other tables: in the way, or with CASCADE dropped.
             for table in &tables {
-                for mut child in Catalog::referencing(txn, &table.name)?
+                for mut child in Catalog::referencing(txn, db, &table.name)?
                     .into_iter()
                     .map(Arc::unwrap_or_clone)
                 {
@@ -781,16 +800,16 @@ pub fn execute<E: Engine>(
                         .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
                     }
                     child.foreign_keys = kept;
-                    Catalog::update_table(txn, &child)?;
+                    Catalog::update_table(txn, db, &child)?;
                 }
             }
-            for name in drop_order(txn, names.clone(), cascade, "table")? {
+            for name in drop_order(txn, db, names.clone(), cascade, "table")? {
                 if !names.contains(&name) {
-                    Catalog::drop_view(txn, &name)?;
+                    Catalog::drop_view(txn, db, &name)?;
                 }
             }
             for table in &tables {
-                Catalog::drop_table(txn, table)?;
+                Catalog::drop_table(txn, db, table)?;
             }
             Ok(StatementResult::Command("DROP TABLE"))
         }
@@ -802,6 +821,7 @@ pub fn execute<E: Engine>(
 /// the statement with 2BP01, as in PostgreSQL.
 fn drop_order<E: Engine>(
     txn: &Transaction<E>,
+    db: crate::keys::DatabaseId,
     names: Vec<String>,
     cascade: bool,
     kind: &str,
@@ -812,7 +832,7 @@ fn drop_order<E: Engine>(
         if order.contains(&name) {
             continue;
         }
-        for dependent in Catalog::dependent_views(txn, &name)? {
+        for dependent in Catalog::dependent_views(txn, db, &name)? {
             if !cascade && !names.contains(&dependent) {
                 return Err(errinput!(
                     DependentObjectsStillExist,

@@ -9,7 +9,7 @@ use super::index;
 use super::query::{fetch, passes, rows};
 use super::{eval, Context, Env, SubqueryCache};
 use crate::catalog::{Catalog, Table};
-use crate::keys::Key;
+use crate::keys::{DatabaseId, Key};
 use crate::planner::{Arbiter, ConflictAction, Expr, Node, OnConflict};
 use crate::{errinput, errinternal, row, types, Result};
 
@@ -134,7 +134,7 @@ pub fn insert<E: Engine>(
         input
     };
     let (mut count, mut kept) = (0, Vec::new());
-    let track = tracks_foreign_keys(txn, table)?;
+    let track = tracks_foreign_keys(txn, cache.database(), table)?;
     let mut changes = Changes::default();
     // Rows this statement inserted or updated: DO UPDATE may not touch one twice.
     let mut touched = std::collections::HashSet::new();
@@ -225,14 +225,18 @@ pub fn insert<E: Engine>(
             kept.push(new);
         }
     }
-    foreign_key::enforce(txn, table, changes, cache)?;
+    foreign_key::enforce(txn, cache.database(), table, changes, cache)?;
     Ok((count, kept))
 }
 
 /// Whether a statement writing `table` must collect its rows for foreign keys: the table has
 /// some, or some table references it.
-fn tracks_foreign_keys<E: Engine>(txn: &Transaction<E>, table: &Table) -> Result<bool> {
-    Ok(!table.foreign_keys.is_empty() || Catalog::is_referenced(txn, &table.name)?)
+fn tracks_foreign_keys<E: Engine>(
+    txn: &Transaction<E>,
+    db: DatabaseId,
+    table: &Table,
+) -> Result<bool> {
+    Ok(!table.foreign_keys.is_empty() || Catalog::is_referenced(txn, db, &table.name)?)
 }
 
 /// The existing row a proposed row conflicts with under the arbiters (every unique constraint
@@ -432,7 +436,7 @@ pub fn update<E: Engine>(
                 .iter()
                 .any(|index| index.unique && index.columns.contains(i))
     });
-    let track = tracks_foreign_keys(txn, table)?;
+    let track = tracks_foreign_keys(txn, cache.database(), table)?;
     let mut changes = Changes::default();
     let mode = if changes_key {
         LockMode::Update
@@ -461,7 +465,7 @@ pub fn update<E: Engine>(
             kept.push(new);
         }
     }
-    foreign_key::enforce(txn, table, changes, cache)?;
+    foreign_key::enforce(txn, cache.database(), table, changes, cache)?;
     Ok((count, kept))
 }
 
@@ -475,7 +479,7 @@ pub fn delete<E: Engine>(
     cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
     let (mut count, mut kept) = (0, Vec::new());
-    let track = tracks_foreign_keys(txn, table)?;
+    let track = tracks_foreign_keys(txn, cache.database(), table)?;
     let mut changes = Changes::default();
     for Target { key, row, joined } in find(txn, targets, cache)? {
         let mode = LockMode::Update;
@@ -492,7 +496,7 @@ pub fn delete<E: Engine>(
             }
         }
     }
-    foreign_key::enforce(txn, table, changes, cache)?;
+    foreign_key::enforce(txn, cache.database(), table, changes, cache)?;
     Ok((count, kept))
 }
 

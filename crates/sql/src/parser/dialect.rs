@@ -35,7 +35,8 @@ impl Dialect for ZizhuDialect {
         TypeId::of::<PostgreSqlDialect>()
     }
 
-    /// COPY and VACUUM are parsed by `parser/copy.rs`, in PostgreSQL's forms.
+    /// COPY and VACUUM are parsed by `parser/copy.rs`, CREATE/ALTER USER and CREATE DATABASE
+    /// by `parser/admin.rs`, in PostgreSQL's forms.
     fn parse_statement(
         &self,
         parser: &mut Parser,
@@ -45,6 +46,15 @@ impl Dialect for ZizhuDialect {
         }
         if parser.parse_keyword(Keyword::VACUUM) {
             return Some(super::copy::parse_vacuum(parser));
+        }
+        if parser.parse_keywords(&[Keyword::CREATE, Keyword::USER]) {
+            return Some(super::admin::parse_create_user(parser));
+        }
+        if parser.parse_keywords(&[Keyword::ALTER, Keyword::USER]) {
+            return Some(super::admin::parse_alter_user(parser));
+        }
+        if parser.parse_keywords(&[Keyword::CREATE, Keyword::DATABASE]) {
+            return Some(super::admin::parse_create_database(parser));
         }
         None
     }

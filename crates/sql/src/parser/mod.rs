@@ -5,6 +5,7 @@
 //! `syntax error at end of input`) with the 1-based *character* position PostgreSQL reports in
 //! its error's `P` field, so psql can draw its caret under the right character.
 
+mod admin;
 mod copy;
 mod dialect;
 

@@ -4,6 +4,7 @@
 //! binder ([`Binder`]) resolves names against the catalog. Optimizer rules are a list of
 //! functions from plan to plan ([`optimize`]), applied in order.
 
+pub mod admin;
 mod binder;
 mod optimizer;
 mod plan;

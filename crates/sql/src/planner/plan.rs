@@ -957,6 +957,8 @@ pub enum Plan {
         /// `CASCADE`: drop the views that depend on them too.
         cascade: bool,
     },
+    /// A statement on roles or databases.
+    Admin(super::admin::Admin),
     /// `EXPLAIN`
     Explain(Box<Plan>),
     /// `EXPLAIN ANALYZE`: runs the query and shows rows and time per node.
@@ -1724,6 +1726,7 @@ impl Plan {
             Plan::DropIndex { names, .. } => out.push(format!("DropIndex: {}", names.join(", "))),
             Plan::CreateView { view, .. } => out.push(format!("CreateView: {}", view.name)),
             Plan::DropView { names, .. } => out.push(format!("DropView: {}", names.join(", "))),
+            Plan::Admin(admin) => out.push(admin.explain()),
             Plan::Explain(plan) | Plan::ExplainAnalyze(plan) => {
                 out.extend(plan.explain_lines_with(annotate))
             }

@@ -17,9 +17,10 @@ use zizhu_txn::{IsolationLevel, Mvcc, Options, Transaction, TxnOptions};
 
 use std::rc::Rc;
 
+use crate::catalog::cluster::{Cluster, POSTGRES, POSTGRES_NAME};
 use crate::execution::Notice;
 use crate::execution::{self, Context, Interrupt, Reader, StatementResult};
-use crate::keys::TableId;
+use crate::keys::{DatabaseId, TableId};
 use crate::parser::{self, ast, ZizhuDialect};
 use crate::planner::Label;
 use crate::planner::{optimize, Binder, Params, Plan};
@@ -48,7 +49,14 @@ pub struct Database<E: Engine> {
     encrypt_temp: bool,
     rowids: Mutex<HashMap<TableId, i64>>,
     counters: Counters,
+    /// Which sessions are in which database.
+    connections: Arc<crate::execution::admin::Connections>,
 }
+
+/// Why a login is refused, for the server's log: clients are told only that authentication
+/// failed, so they cannot learn which roles exist.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LoginRefused(pub String);
 
 impl Database<RedbEngine> {
     /// Opens (initializing if needed) the data directory `dir`; see [`zizhu_datadir`] for the
@@ -77,6 +85,12 @@ impl<E: Engine> Database<E> {
     /// A database over any engine.
     pub fn with_engine(engine: E) -> Result<Arc<Self>> {
         let mvcc = Mvcc::open(engine, Options::default())?;
+        let mut txn = mvcc.begin(TxnOptions::default());
+        if Cluster::bootstrap(&mut txn)? {
+            txn.commit()?;
+        } else {
+            txn.rollback();
+        }
         Ok(Arc::new(Self {
             datadir: None,
             mvcc,
@@ -84,13 +98,118 @@ impl<E: Engine> Database<E> {
             encrypt_temp: true,
             rowids: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            connections: Arc::default(),
         }))
     }
 
-    /// Opens a session.
+    /// Creates the bootstrap superuser `name` with `password` if the data directory has no
+    /// roles yet (its first start). Returns whether it did.
+    pub fn bootstrap_superuser(&self, name: &str, password: &str) -> Result<bool> {
+        let mut txn = self.mvcc.begin(TxnOptions::default());
+        let created = Cluster::bootstrap_superuser(&mut txn, name, password)?;
+        txn.commit()?;
+        Ok(created)
+    }
+
+    /// The SCRAM verifier `user` logs in to `database` with, checked against the catalog:
+    /// 3D000 if the database does not exist, 55000 if it takes no connections, and
+    /// [`LoginRefused`] (with the reason) if the role does not exist, may not log in, has no
+    /// password, or its password has expired.
+    pub fn login(
+        &self,
+        user: &str,
+        database: &str,
+    ) -> Result<std::result::Result<zizhu_crypto::scram::Verifier, LoginRefused>> {
+        let txn = self.mvcc.begin(TxnOptions {
+            isolation: IsolationLevel::ReadCommitted,
+            read_only: true,
+            lock_timeout: None,
+        });
+        let db = Cluster::database(&txn, database)?;
+        let role = Cluster::role(&txn, user)?;
+        txn.rollback();
+        accepting(db.as_ref(), database)?;
+        let refused = |why: String| Ok(Err(LoginRefused(why)));
+        let Some(role) = role else {
+            return refused(format!("Role \"{user}\" does not exist."));
+        };
+        if !role.login {
+            return refused(format!("Role \"{user}\" is not permitted to log in."));
+        }
+        let Some(verifier) = role.password else {
+            return refused(format!("User \"{user}\" has no password assigned."));
+        };
+        if role
+            .valid_until
+            .is_some_and(|until| until < crate::functions::now_micros())
+        {
+            return refused(format!("User \"{user}\" has an expired password."));
+        }
+        Ok(Ok(verifier))
+    }
+
+    /// Opens a session of `user`, logged in (by the server) to `database`.
+    pub fn connect(self: &Arc<Self>, database: &str, user: &str) -> Result<Session<E>> {
+        let txn = self.mvcc.begin(TxnOptions {
+            isolation: IsolationLevel::ReadCommitted,
+            read_only: true,
+            lock_timeout: None,
+        });
+        let db = Cluster::database(&txn, database)?;
+        txn.rollback();
+        let db = accepting(db.as_ref(), database)?;
+        let mut session = self.session_in(db.id, database)?;
+        session.identity = Arc::new(crate::system::Identity {
+            user: user.to_string(),
+            database: database.to_string(),
+            database_id: db.id,
+            local: false,
+        });
+        Ok(session)
+    }
+
+    /// Opens an embedded session in the `postgres` database, acting as a superuser (see
+    /// [`crate::system::Identity::local`]).
     pub fn session(self: &Arc<Self>) -> Session<E> {
+        match self.session_in(POSTGRES, POSTGRES_NAME) {
+            Ok(session) => session,
+            // Only a dropped database refuses sessions, and `postgres` is dropped only by
+            // DROP DATABASE postgres, after which the embedded API has no default database.
+            Err(_) => Session::detached(self.clone()),
+        }
+    }
+
+    fn session_in(self: &Arc<Self>, db: DatabaseId, name: &str) -> Result<Session<E>> {
+        self.connections.enter(db, name)?;
+        let mut session = Session::detached(self.clone());
+        session.registered = Some(db);
+        Ok(session)
+    }
+}
+
+fn accepting<'a>(
+    db: Option<&'a crate::catalog::cluster::DatabaseDef>,
+    name: &str,
+) -> Result<&'a crate::catalog::cluster::DatabaseDef> {
+    match db {
+        None => Err(errinput!(
+            InvalidCatalogName,
+            "database \"{name}\" does not exist"
+        )),
+        Some(db) if !db.allow_connections => Err(errinput!(
+            ObjectNotInPrerequisiteState,
+            "database \"{name}\" is not currently accepting connections"
+        )),
+        Some(db) => Ok(db),
+    }
+}
+
+impl<E: Engine> Session<E> {
+    /// A session registered in no database's count.
+    fn detached(db: Arc<Database<E>>) -> Session<E> {
         Session {
-            db: self.clone(),
+            registered: None,
+            db,
             dialect: ZizhuDialect::postgres(),
             block: None,
             settings: Arc::default(),
@@ -101,7 +220,9 @@ impl<E: Engine> Database<E> {
             notices: Arc::default(),
         }
     }
+}
 
+impl<E: Engine> Database<E> {
     /// The transaction layer below.
     pub fn mvcc(&self) -> &Mvcc<E> {
         &self.mvcc
@@ -173,6 +294,14 @@ impl<E: Engine> Context for SessionContext<E> {
         self.identity.clone()
     }
 
+    fn database(&self) -> crate::keys::DatabaseId {
+        self.identity.database_id
+    }
+
+    fn connections(&self) -> Option<Arc<crate::execution::admin::Connections>> {
+        Some(self.db.connections.clone())
+    }
+
     fn settings(&self) -> Arc<Settings> {
         self.settings.clone()
     }
@@ -208,14 +337,14 @@ impl<E: Engine> Context for SessionContext<E> {
 
 impl<E: Engine> Sequences for SessionContext<E> {
     fn nextval(&self, reader: &dyn Reader, name: &str) -> Result<i64> {
-        let sequence = Sequence::lookup(reader, name)?;
+        let sequence = Sequence::lookup(reader, self.identity.database_id, name)?;
         let value = self.db.counters.next(&self.db.mvcc, &sequence)?;
         self.currvals.lock().insert(sequence.id, value);
         Ok(value)
     }
 
     fn currval(&self, reader: &dyn Reader, name: &str) -> Result<i64> {
-        let sequence = Sequence::lookup(reader, name)?;
+        let sequence = Sequence::lookup(reader, self.identity.database_id, name)?;
         self.currvals
             .lock()
             .get(&sequence.id)
@@ -229,7 +358,7 @@ impl<E: Engine> Sequences for SessionContext<E> {
     }
 
     fn setval(&self, reader: &dyn Reader, name: &str, value: i64, is_called: bool) -> Result<i64> {
-        let sequence = Sequence::lookup(reader, name)?;
+        let sequence = Sequence::lookup(reader, self.identity.database_id, name)?;
         self.db
             .counters
             .set(&self.db.mvcc, &sequence, value, is_called)?;
@@ -268,6 +397,16 @@ pub struct Session<E: Engine> {
     identity: Arc<crate::system::Identity>,
     /// Notices of the statements run since they were last taken ([`Session::take_notices`]).
     notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
+    /// The database this session is counted in ([`Database::connect`]).
+    registered: Option<DatabaseId>,
+}
+
+impl<E: Engine> Drop for Session<E> {
+    fn drop(&mut self) {
+        if let Some(db) = self.registered {
+            self.db.connections.leave(db);
+        }
+    }
 }
 
 fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel, bool)>> {
@@ -307,6 +446,11 @@ fn isolation_of(modes: &[ast::TransactionMode]) -> Result<Option<(IsolationLevel
 }
 
 impl<E: Engine> Session<E> {
+    /// The database the session is connected to.
+    pub fn database(&self) -> crate::keys::DatabaseId {
+        self.identity.database_id
+    }
+
     /// The open transaction block's transaction id (for monitoring, and tests that must know
     /// when a statement is waiting for a lock).
     pub fn transaction_id(&self) -> Option<zizhu_txn::TxnId> {
@@ -413,11 +557,6 @@ impl<E: Engine> Session<E> {
         let mut txn = self.db.mvcc.begin(options);
         txn.set_cancel_flag(Some(self.interrupt.flag()));
         txn
-    }
-
-    /// Sets who is logged in: the server does at login.
-    pub fn set_identity(&mut self, identity: crate::system::Identity) {
-        self.identity = Arc::new(identity);
     }
 
     /// Who is logged in.
@@ -879,8 +1018,8 @@ fn run<E: Engine>(
 ) -> Result<StatementResult> {
     txn.begin_statement();
     let binder = match params {
-        Some(params) => Binder::with_params(txn, sql, dialect, params),
-        None => Binder::new(txn, sql, dialect),
+        Some(params) => Binder::with_params(txn, ctx.database(), sql, dialect, params),
+        None => Binder::new(txn, ctx.database(), sql, dialect),
     };
     let plan = rewrite(binder.bind(statement)?)?;
     let plan = optimize(plan);

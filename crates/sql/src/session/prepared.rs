@@ -191,7 +191,8 @@ impl<E: Engine> Session<E> {
         let params = Params::describe(given);
         let plan = match &self.block {
             Some(block) => {
-                Binder::with_params(&block.txn, sql, &self.dialect, &params).bind(&statement)
+                Binder::with_params(&block.txn, self.database(), sql, &self.dialect, &params)
+                    .bind(&statement)
             }
             None => {
                 // Binding reads the catalog only; the transaction is thrown away.
@@ -200,7 +201,8 @@ impl<E: Engine> Session<E> {
                     read_only: true,
                     lock_timeout: self.settings.lock_timeout(),
                 });
-                let plan = Binder::with_params(&txn, sql, &self.dialect, &params).bind(&statement);
+                let plan = Binder::with_params(&txn, self.database(), sql, &self.dialect, &params)
+                    .bind(&statement);
                 txn.rollback();
                 plan
             }

@@ -222,7 +222,7 @@ impl CatalogFunction {
             )),
             F::GetUserById => {
                 let oid = number(0).unwrap_or_default();
-                text(match oids::role_name(&who.roles, oid) {
+                text(match snapshot()?.role_name(oid) {
                     Some(name) => name.to_string(),
                     None => format!("unknown (OID={oid})"),
                 })
@@ -333,7 +333,7 @@ impl CatalogFunction {
                     Value::Text(name) => name,
                     other => return Ok(other),
                 };
-                match reg_in(alias, &name, snapshot, who)? {
+                match reg_in(alias, &name, snapshot)? {
                     Some(oid) => Ok(Value::Int64(oid)),
                     None if self == F::ToReg(alias) => Ok(Value::Null),
                     None => Err(match alias {
@@ -355,7 +355,7 @@ impl CatalogFunction {
             }
             F::RegOut(alias) => {
                 let oid = number(0).unwrap_or_default();
-                text(reg_out(alias, oid, snapshot, who)?)
+                text(reg_out(alias, oid, snapshot)?)
             }
         }
     }
@@ -374,7 +374,6 @@ fn reg_in(
     alias: OidAlias,
     name: &str,
     snapshot: &dyn Fn() -> Result<std::rc::Rc<Snapshot>>,
-    who: &Identity,
 ) -> Result<Option<i64>> {
     if let Ok(Value::Int64(oid)) = crate::types::parse_text(name, &DataType::Oid(OidAlias::Oid)) {
         return Ok(Some(oid));
@@ -394,11 +393,14 @@ fn reg_in(
             }
         }
         OidAlias::RegNamespace => oids::schema(&oids::split_qualified(name).1),
-        OidAlias::RegRole => who
-            .roles
-            .iter()
-            .position(|r| *r == oids::split_qualified(name).1)
-            .map(oids::role_oid),
+        OidAlias::RegRole => {
+            let bare = oids::split_qualified(name).1;
+            snapshot()?
+                .roles
+                .iter()
+                .find(|r| r.name == bare)
+                .map(|r| r.oid)
+        }
         OidAlias::RegProc | OidAlias::Oid => None,
     })
 }
@@ -408,7 +410,6 @@ fn reg_out(
     alias: OidAlias,
     oid: i64,
     snapshot: &dyn Fn() -> Result<std::rc::Rc<Snapshot>>,
-    who: &Identity,
 ) -> Result<String> {
     let name = match alias {
         OidAlias::RegClass => oids::relation_by_oid(&*snapshot()?, oid).map(|r| match r.schema() {
@@ -421,7 +422,7 @@ fn reg_out(
         }),
         OidAlias::RegType => pg_type::format_type(oid as u32, None),
         OidAlias::RegNamespace => oids::schema_name(oid).map(str::to_string),
-        OidAlias::RegRole => oids::role_name(&who.roles, oid).map(str::to_string),
+        OidAlias::RegRole => snapshot()?.role_name(oid).map(str::to_string),
         OidAlias::RegProc if oid == 0 => Some("-".to_string()),
         OidAlias::RegProc | OidAlias::Oid => None,
     };

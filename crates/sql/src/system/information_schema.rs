@@ -40,7 +40,13 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
     let mut rows = Vec::new();
     match def.name {
         "schemata" => {
-            let owner = who.roles.first().cloned().unwrap_or_default();
+            let owner = snapshot
+                .databases
+                .iter()
+                .find(|d| d.id == who.database_id)
+                .and_then(|d| snapshot.role_name(d.owner))
+                .unwrap_or_default()
+                .to_string();
             for schema in ["information_schema", "pg_catalog", "public"] {
                 rows.push(vec![
                     db(),

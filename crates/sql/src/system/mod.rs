@@ -71,16 +71,20 @@ pub struct Identity {
     pub user: String,
     /// The database it connected to.
     pub database: String,
-    /// Every role, the bootstrap superuser first.
-    pub roles: Vec<String>,
+    /// That database's identifier.
+    pub database_id: crate::keys::DatabaseId,
+    /// Opened in-process through the embedded API, not by a login: acts as a superuser
+    /// whether or not a role of its name exists.
+    pub local: bool,
 }
 
 impl Default for Identity {
     fn default() -> Self {
         Identity {
             user: "zizhu".into(),
-            database: "postgres".into(),
-            roles: vec!["zizhu".into()],
+            database: crate::catalog::cluster::POSTGRES_NAME.into(),
+            database_id: crate::catalog::cluster::POSTGRES,
+            local: true,
         }
     }
 }

@@ -14,7 +14,9 @@
 //!   the primary key, the unique indexes, the CHECK and then the FOREIGN KEY constraints, so
 //!   a constraint keeps its number until an earlier one of its table is dropped. (PostgreSQL
 //!   numbers constraints apart from relations too: OIDs are unique within one catalog.)
-//! - the system relations, schemas, roles and types have fixed numbers.
+//! - roles and databases are numbered from the same counter as relations (the bootstrap
+//!   superuser is 10 and `postgres` is 5, as in PostgreSQL);
+//! - the system relations, schemas and types have fixed numbers.
 
 use crate::catalog::{Snapshot, Table};
 use crate::keys::TableId;
@@ -22,17 +24,13 @@ use crate::keys::TableId;
 use super::relations::{self, RelationDef};
 
 /// The bootstrap superuser, as in PostgreSQL.
-pub const BOOTSTRAP_ROLE: i64 = 10;
-/// Roles after the first are numbered from here.
-pub const FIRST_ROLE: i64 = 16_000;
+pub const BOOTSTRAP_ROLE: i64 = crate::catalog::cluster::BOOTSTRAP_ROLE;
 /// `pg_catalog`
 pub const PG_CATALOG: i64 = 11;
 /// `public`
 pub const PUBLIC: i64 = 2200;
 /// `information_schema`
 pub const INFORMATION_SCHEMA: i64 = 13_000;
-/// The one database's OID (`postgres` is 5 in PostgreSQL).
-pub const DATABASE: i64 = 5;
 /// Access methods: `heap` for tables, `btree` for indexes.
 pub const HEAP: i64 = 2;
 /// See [`HEAP`].
@@ -232,29 +230,6 @@ pub fn split_qualified(text: &str) -> (Option<String>, String) {
     }
 }
 
-/// The name of role `oid` among `roles` (the first is the bootstrap superuser).
-pub fn role_name(roles: &[String], oid: i64) -> Option<&str> {
-    role_position(oid)
-        .and_then(|i| roles.get(i))
-        .map(String::as_str)
-}
-
-/// The OID of the role at `position` of the role list.
-pub fn role_oid(position: usize) -> i64 {
-    match position {
-        0 => BOOTSTRAP_ROLE,
-        n => FIRST_ROLE + n as i64,
-    }
-}
-
-fn role_position(oid: i64) -> Option<usize> {
-    match oid {
-        BOOTSTRAP_ROLE => Some(0),
-        n if n > FIRST_ROLE => Some((n - FIRST_ROLE) as usize),
-        _ => None,
-    }
-}
-
 /// A name as `quote_ident` writes it: bare if it is a lower-case identifier, else quoted.
 pub fn quote_ident(name: &str) -> String {
     let bare = name
@@ -380,13 +355,5 @@ mod tests {
         assert_eq!(quote_ident("user"), "\"user\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_ident("1a"), "\"1a\"");
-    }
-
-    #[test]
-    fn roles_number_from_the_bootstrap_superuser() {
-        let roles = vec!["zizhu".to_string(), "app".to_string()];
-        assert_eq!(role_name(&roles, role_oid(0)), Some("zizhu"));
-        assert_eq!(role_name(&roles, role_oid(1)), Some("app"));
-        assert_eq!(role_name(&roles, 999), None);
     }
 }

@@ -195,8 +195,17 @@ pub fn rows(
     who: &Identity,
     settings: &crate::settings::Settings,
 ) -> Result<Vec<Vec<Value>>> {
-    let owner = oid(oids::BOOTSTRAP_ROLE);
-    let owner_name = who.roles.first().cloned().unwrap_or_default();
+    // Relations have no owner of their own yet: they show their database's.
+    let owner_oid = snapshot
+        .databases
+        .iter()
+        .find(|d| d.id == who.database_id)
+        .map_or(oids::BOOTSTRAP_ROLE, |d| d.owner);
+    let owner = oid(owner_oid);
+    let owner_name = snapshot
+        .role_name(owner_oid)
+        .unwrap_or_default()
+        .to_string();
     let pg_class_oid = oid(oids::system_relation(&r::PG_CLASS));
     let mut rows = Vec::new();
     match def.name {
@@ -339,66 +348,83 @@ pub fn rows(
                 ]);
             }
         }
-        "pg_database" => rows.push(vec![
-            oid(oids::DATABASE),
-            text(who.database.clone()),
-            owner.clone(),
-            Value::Int32(6),
-            char('c'),
-            bool(false),
-            bool(true),
-            Value::Int32(-1),
-            Value::Int64(0),
-            Value::Int64(1),
-            oid(1663),
-            text("C.UTF-8"),
-            text("C.UTF-8"),
-            NULL,
-            NULL,
-            NULL,
-        ]),
+        "pg_database" => {
+            for d in &snapshot.databases {
+                rows.push(vec![
+                    oid(d.id),
+                    text(d.name.clone()),
+                    oid(d.owner),
+                    Value::Int32(6),
+                    char('c'),
+                    bool(false),
+                    bool(d.allow_connections),
+                    Value::Int32(-1),
+                    Value::Int64(0),
+                    Value::Int64(1),
+                    oid(1663),
+                    text("C.UTF-8"),
+                    text("C.UTF-8"),
+                    NULL,
+                    NULL,
+                    NULL,
+                ]);
+            }
+        }
         "pg_authid" | "pg_roles" | "pg_user" => {
-            for (i, name) in who.roles.iter().enumerate() {
-                let superuser = i == 0;
+            // Verifiers are for superusers' eyes only (PostgreSQL refuses pg_authid to others).
+            let superuser = who.local
+                || snapshot
+                    .roles
+                    .iter()
+                    .any(|r| r.name == who.user && r.superuser);
+            for role in &snapshot.roles {
+                let until = role
+                    .valid_until
+                    .map_or(NULL, |t| Value::TimestampTz(zizhu_types::Timestamp(t)));
+                let masked = || text("********");
                 rows.push(match def.name {
                     "pg_authid" => vec![
-                        oid(oids::role_oid(i)),
-                        text(name.clone()),
-                        bool(superuser),
-                        bool(true),
-                        bool(superuser),
-                        bool(superuser),
-                        bool(true),
-                        bool(superuser),
-                        bool(superuser),
-                        Value::Int32(-1),
-                        NULL,
-                        NULL,
+                        oid(role.oid),
+                        text(role.name.clone()),
+                        bool(role.superuser),
+                        bool(role.inherit),
+                        bool(role.create_role),
+                        bool(role.create_db),
+                        bool(role.login),
+                        bool(role.replication),
+                        bool(role.bypass_rls),
+                        Value::Int32(role.connection_limit),
+                        match &role.password {
+                            Some(v) if superuser => text(v.to_string()),
+                            _ => NULL,
+                        },
+                        until,
                     ],
                     "pg_roles" => vec![
-                        text(name.clone()),
-                        bool(superuser),
-                        bool(true),
-                        bool(superuser),
-                        bool(superuser),
-                        bool(true),
-                        bool(superuser),
-                        Value::Int32(-1),
-                        text("********"),
+                        text(role.name.clone()),
+                        bool(role.superuser),
+                        bool(role.inherit),
+                        bool(role.create_role),
+                        bool(role.create_db),
+                        bool(role.login),
+                        bool(role.replication),
+                        Value::Int32(role.connection_limit),
+                        masked(),
+                        until,
+                        bool(role.bypass_rls),
                         NULL,
-                        bool(superuser),
-                        NULL,
-                        oid(oids::role_oid(i)),
+                        oid(role.oid),
                     ],
+                    _ if !role.login => continue,
                     _ => vec![
-                        text(name.clone()),
-                        oid(oids::role_oid(i)),
-                        bool(superuser),
-                        bool(superuser),
-                        bool(superuser),
-                        bool(superuser),
-                        text("********"),
-                        NULL,
+                        text(role.name.clone()),
+                        oid(role.oid),
+                        bool(role.create_db),
+                        bool(role.superuser),
+                        bool(role.replication),
+                        bool(role.bypass_rls),
+                        masked(),
+                        until,
                         NULL,
                     ],
                 });

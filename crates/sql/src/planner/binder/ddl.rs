@@ -392,7 +392,7 @@ impl<E: Engine> Binder<'_, E> {
         let [ast::Statement::Query(query)] = statements.as_slice() else {
             return Err(errinternal!("view {} holds {:?}", view.name, view.query));
         };
-        let binder = Binder::new(self.txn, &view.query, self.dialect);
+        let binder = Binder::new(self.txn, self.db, &view.query, self.dialect);
         let (node, mut labels) = binder.bind_query(query)?;
         for (label, name) in labels.iter_mut().zip(&view.columns) {
             label.name = name.clone();
@@ -409,7 +409,7 @@ impl<E: Engine> Binder<'_, E> {
         }
         let name = object_name(&create.name)?;
         let columns: Vec<String> = create.columns.iter().map(|c| ident(&c.name)).collect();
-        if create.or_replace && Catalog::table(self.txn, &name)?.is_some() {
+        if create.or_replace && Catalog::table(self.txn, self.db, &name)?.is_some() {
             return Err(errinput!(WrongObjectType, "\"{name}\" is not a view"));
         }
         let mut view = View {
@@ -428,7 +428,10 @@ impl<E: Engine> Binder<'_, E> {
             .map(|l| (l.name.clone(), l.data_type.clone()))
             .collect();
         // OR REPLACE may add columns at the end, not rename or drop existing ones.
-        if let (true, Some(old)) = (create.or_replace, Catalog::view(self.txn, &view.name)?) {
+        if let (true, Some(old)) = (
+            create.or_replace,
+            Catalog::view(self.txn, self.db, &view.name)?,
+        ) {
             let (_, old_labels, _) = self.bind_view(&old)?;
             if labels.len() < old_labels.len() {
                 return Err(errinput!(
@@ -502,8 +505,8 @@ impl<E: Engine> Binder<'_, E> {
     /// Binds ALTER TABLE; names are checked when the operations apply, in order.
     pub(super) fn bind_alter_table(&self, alter: &ast::AlterTable) -> Result<Plan> {
         let table = object_name(&alter.name)?;
-        if Catalog::table(self.txn, &table)?.is_none() {
-            if Catalog::view(self.txn, &table)?.is_some() {
+        if Catalog::table(self.txn, self.db, &table)?.is_none() {
+            if Catalog::view(self.txn, self.db, &table)?.is_some() {
                 return Err(errinput!(WrongObjectType, "\"{table}\" is not a table"));
             }
             return Err(errinput!(
@@ -570,7 +573,7 @@ impl<E: Engine> Binder<'_, E> {
                             "ADD CONSTRAINT ... CHECK with other operations in one ALTER TABLE",
                         ));
                     }
-                    let table = Catalog::table(self.txn, &table)?
+                    let table = Catalog::table(self.txn, self.db, &table)?
                         .ok_or_else(|| errinternal!("table {table} vanished during binding"))?;
                     let check = self.new_check(&table, c.name.as_ref().map(ident), &c.expr)?;
                     let expr =
@@ -581,7 +584,7 @@ impl<E: Engine> Binder<'_, E> {
                     constraint: ast::TableConstraint::ForeignKey(fk),
                     ..
                 } => {
-                    let table = Catalog::table(self.txn, &table)?
+                    let table = Catalog::table(self.txn, self.db, &table)?
                         .ok_or_else(|| errinternal!("table {table} vanished during binding"))?;
                     let fk =
                         self.new_foreign_key(&table, &[], fk, &fk.columns, fk.name.as_ref())?;
@@ -643,7 +646,7 @@ impl<E: Engine> Binder<'_, E> {
                                 column.default = Some(expr.to_string());
                             }
                             ast::ColumnOption::ForeignKey(fk) => {
-                                let mut with_column = Catalog::table(self.txn, &table)?
+                                let mut with_column = Catalog::table(self.txn, self.db, &table)?
                                     .map(Arc::unwrap_or_clone)
                                     .ok_or_else(|| {
                                         errinternal!("table {table} vanished during binding")

@@ -356,8 +356,8 @@ impl<E: Engine> Binder<'_, E> {
             .map(|t| object_name(&t.name))
             .collect::<Result<Vec<_>>>()?;
         for name in &names {
-            if Catalog::table(self.txn, name)?.is_none() {
-                if Catalog::view(self.txn, name)?.is_some() {
+            if Catalog::table(self.txn, self.db, name)?.is_none() {
+                if Catalog::view(self.txn, self.db, name)?.is_some() {
                     return Err(errinput!(WrongObjectType, "\"{name}\" is not a table"));
                 }
                 return Err(errinput!(

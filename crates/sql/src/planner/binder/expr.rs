@@ -1047,6 +1047,7 @@ impl<E: Engine> Binder<'_, E> {
         outer.push(scope.clone());
         let child = Binder {
             txn: self.txn,
+            db: self.db,
             sql: self.sql,
             dialect: self.dialect,
             outer,

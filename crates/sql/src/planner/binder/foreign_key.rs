@@ -35,7 +35,7 @@ impl<E: Engine> Binder<'_, E> {
         let parent = if parent_name == table.name {
             Arc::new(table.clone())
         } else {
-            Catalog::table(self.txn, &parent_name)?.ok_or_else(|| {
+            Catalog::table(self.txn, self.db, &parent_name)?.ok_or_else(|| {
                 errinput!(UndefinedTable, "relation \"{parent_name}\" does not exist")
             })?
         };
@@ -183,9 +183,13 @@ pub struct RowRules {
 }
 
 /// Binds `table`'s [`RowRules`].
-pub fn row_rules<E: Engine>(txn: &Transaction<E>, table: &Table) -> Result<RowRules> {
+pub fn row_rules<E: Engine>(
+    txn: &Transaction<E>,
+    db: DatabaseId,
+    table: &Table,
+) -> Result<RowRules> {
     let dialect = ZizhuDialect::postgres();
-    let binder = Binder::new(txn, "", &dialect);
+    let binder = Binder::new(txn, db, "", &dialect);
     let defaults = table
         .columns
         .iter()

@@ -9,6 +9,7 @@
 //! Anything the planner does not support yet fails with 0A000 (feature not supported) rather
 //! than being ignored.
 
+mod admin;
 mod calls;
 mod ddl;
 mod dml;
@@ -36,6 +37,7 @@ use super::plan::{
     Statistic, Subquery, WindowFunc, WindowFunction,
 };
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
+use crate::keys::DatabaseId;
 use crate::parser::{position, ZizhuDialect};
 use crate::types::{self, DataType};
 use crate::{errinput, errinternal, Error, Result};
@@ -108,6 +110,8 @@ struct Grouping {
 /// Binds statements within a transaction (the catalog is read through it).
 pub struct Binder<'a, E: Engine> {
     txn: &'a Transaction<E>,
+    /// The session's database, whose catalog names resolve in.
+    db: DatabaseId,
     sql: &'a str,
     dialect: &'a ZizhuDialect,
     /// Scopes of the enclosing queries, innermost last (inside a subquery).
@@ -256,29 +260,37 @@ fn unsupported(what: impl std::fmt::Display) -> Error {
 }
 
 impl<'a, E: Engine> Binder<'a, E> {
-    /// A binder for `sql`, reading the catalog through `txn`.
-    pub fn new(txn: &'a Transaction<E>, sql: &'a str, dialect: &'a ZizhuDialect) -> Self {
-        Self::build(txn, sql, dialect, None)
+    /// A binder for `sql`, reading database `db`'s catalog through `txn`.
+    pub fn new(
+        txn: &'a Transaction<E>,
+        db: DatabaseId,
+        sql: &'a str,
+        dialect: &'a ZizhuDialect,
+    ) -> Self {
+        Self::build(txn, db, sql, dialect, None)
     }
 
     /// A binder for `sql` with parameters `$1`, ... (see [`Params`]).
     pub fn with_params(
         txn: &'a Transaction<E>,
+        db: DatabaseId,
         sql: &'a str,
         dialect: &'a ZizhuDialect,
         params: &'a Params,
     ) -> Self {
-        Self::build(txn, sql, dialect, Some(params))
+        Self::build(txn, db, sql, dialect, Some(params))
     }
 
     fn build(
         txn: &'a Transaction<E>,
+        db: DatabaseId,
         sql: &'a str,
         dialect: &'a ZizhuDialect,
         params: Option<&'a Params>,
     ) -> Self {
         Self {
             txn,
+            db,
             sql,
             dialect,
             outer: Vec::new(),
@@ -296,7 +308,7 @@ impl<'a, E: Engine> Binder<'a, E> {
     fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
         let name = object_name(name)?;
         self.referenced.borrow_mut().push(name.clone());
-        Catalog::table(self.txn, &name)?
+        Catalog::table(self.txn, self.db, &name)?
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }
 
@@ -346,6 +358,29 @@ impl<'a, E: Engine> Binder<'a, E> {
                 cascade: *cascade,
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
+            S::CreateRole(create) => self.bind_create_role(create),
+            S::AlterRole { name, operation } => self.bind_alter_role(name, operation),
+            S::Drop {
+                object_type: ast::ObjectType::Role | ast::ObjectType::User,
+                if_exists,
+                names,
+                ..
+            } => self.bind_drop_roles(names, *if_exists),
+            S::CreateDatabase {
+                db_name, with_tags, ..
+            } => self.bind_create_database(db_name, with_tags.as_deref().unwrap_or_default()),
+            S::Drop {
+                object_type: ast::ObjectType::Database,
+                if_exists,
+                names,
+                ..
+            } => match names.as_slice() {
+                [name] => Ok(Plan::Admin(crate::planner::admin::Admin::DropDatabase {
+                    name: object_name(name)?,
+                    if_exists: *if_exists,
+                })),
+                _ => Err(errinput!(SyntaxError, "syntax error at or near \",\"")),
+            },
             S::AlterTable(alter) => self.bind_alter_table(alter),
             S::CreateSequence {
                 temporary: false,

@@ -527,10 +527,10 @@ impl<E: Engine> Binder<'_, E> {
                 alias,
                 args: None,
                 ..
-            } if Catalog::table(self.txn, &object_name(name)?)?.is_none()
-                && Catalog::view(self.txn, &object_name(name)?)?.is_some() =>
+            } if Catalog::table(self.txn, self.db, &object_name(name)?)?.is_none()
+                && Catalog::view(self.txn, self.db, &object_name(name)?)?.is_some() =>
             {
-                let view = Catalog::view(self.txn, &object_name(name)?)?
+                let view = Catalog::view(self.txn, self.db, &object_name(name)?)?
                     .ok_or_else(|| errinternal!("view {name} vanished"))?;
                 let alias = alias
                     .as_ref()

@@ -1,5 +1,8 @@
 //! The catalog: table definitions stored in the database itself.
 //!
+//! Names are per database: every entry here leads with the session's
+//! [`DatabaseId`], and the databases and roles themselves are in [`cluster`].
+//!
 //! A definition is a row under [`Key::Table`], read and written through the session's own
 //! transaction, so DDL is transactional: a rolled-back CREATE or DROP leaves no trace, and a
 //! concurrent session sees the change exactly when it commits. Two sessions creating the same
@@ -10,6 +13,8 @@
 //! the [`Arc<Table>`] last decoded from the same bytes. Decoding per statement was 11% of the
 //! CPU of pgbench's select-only run.
 
+pub mod cluster;
+
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
@@ -18,7 +23,7 @@ use zizhu_engine::Engine;
 use zizhu_txn::{Transaction, WaitPolicy};
 use zizhu_types::Value;
 
-use crate::keys::{Key, TableId};
+use crate::keys::{DatabaseId, Key, TableId};
 use crate::sequence::Sequence;
 use crate::types::DataType;
 use crate::{errinput, errinternal, row, Result};
@@ -466,29 +471,45 @@ pub struct Snapshot {
     pub views: Vec<View>,
     /// Sequences.
     pub sequences: Vec<Sequence>,
+    /// Every database of the data directory.
+    pub databases: Vec<cluster::DatabaseDef>,
+    /// Every role.
+    pub roles: Vec<cluster::Role>,
+}
+
+impl Snapshot {
+    /// The name of the role with this OID.
+    pub fn role_name(&self, oid: i64) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|r| r.oid == oid)
+            .map(|r| r.name.as_str())
+    }
 }
 
 impl Snapshot {
     /// The definitions `reader` sees.
-    pub fn read(reader: &dyn crate::execution::Reader) -> Result<Snapshot> {
+    pub fn read(reader: &dyn crate::execution::Reader, db: DatabaseId) -> Result<Snapshot> {
         let mut snapshot = Snapshot::default();
         let direction = zizhu_engine::Direction::Forward;
-        for item in reader.scan(Key::all_tables(), direction)? {
+        for item in reader.scan(Key::all_tables(db), direction)? {
             let (_, bytes) = item?;
             snapshot.tables.push(decoded(bytes)?);
         }
-        for item in reader.scan(Key::all_views(), direction)? {
+        for item in reader.scan(Key::all_views(db), direction)? {
             let (key, bytes) = item?;
-            if let Key::View(name) = Key::decode(&key)? {
+            if let Key::View(_, name) = Key::decode(&key)? {
                 snapshot.views.push(View::decode(&name, &bytes)?);
             }
         }
-        for item in reader.scan(Key::all_sequences(), direction)? {
+        for item in reader.scan(Key::all_sequences(db), direction)? {
             let (key, bytes) = item?;
-            if let Key::Sequence(name) = Key::decode(&key)? {
+            if let Key::Sequence(_, name) = Key::decode(&key)? {
                 snapshot.sequences.push(Sequence::decode(&name, &bytes)?);
             }
         }
+        snapshot.databases = cluster::Cluster::databases(reader)?;
+        snapshot.roles = cluster::Cluster::roles(reader)?;
         Ok(snapshot)
     }
 }
@@ -515,25 +536,37 @@ fn decoded(bytes: Vec<u8>) -> Result<Arc<Table>> {
 
 impl Catalog {
     /// Looks up a table by name.
-    pub fn table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Arc<Table>>> {
-        txn.get(&Key::Table(name.to_string()).encode())?
+    pub fn table<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Option<Arc<Table>>> {
+        txn.get(&Key::Table(db, name.to_string()).encode())?
             .map(decoded)
             .transpose()
     }
 
     /// Looks up a table by name, failing with 42P01 if there is none.
-    pub fn must_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Arc<Table>> {
-        Self::table(txn, name)?
+    pub fn must_table<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Arc<Table>> {
+        Self::table(txn, db, name)?
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }
 
     /// Creates a table, assigning its identifier. Fails with 42P07 if the name is taken (by a
     /// table or an index), even by one committed after this transaction's snapshot.
-    pub fn create_table<E: Engine>(txn: &mut Transaction<E>, mut table: Table) -> Result<Table> {
-        Self::claim_name(txn, &table.name)?;
+    pub fn create_table<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        mut table: Table,
+    ) -> Result<Table> {
+        Self::claim_name(txn, db, &table.name)?;
         table.id = Self::next_id(txn)?;
-        txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
-        Self::sync_references(txn, None, Some(&table))?;
+        txn.put(&Key::Table(db, table.name.clone()).encode(), table.encode())?;
+        Self::sync_references(txn, db, None, Some(&table))?;
         Ok(table)
     }
 
@@ -541,6 +574,7 @@ impl Catalog {
     /// it goes from `old` to `new` (either may be absent).
     fn sync_references<E: Engine>(
         txn: &mut Transaction<E>,
+        db: DatabaseId,
         old: Option<&Table>,
         new: Option<&Table>,
     ) -> Result<()> {
@@ -548,7 +582,7 @@ impl Catalog {
             t.map(|t| {
                 t.foreign_keys
                     .iter()
-                    .map(|fk| Key::Reference(fk.parent.clone(), t.name.clone()).encode())
+                    .map(|fk| Key::Reference(db, fk.parent.clone(), t.name.clone()).encode())
                     .collect()
             })
             .unwrap_or_default()
@@ -564,21 +598,35 @@ impl Catalog {
     }
 
     /// Whether some table has a foreign key referencing `parent`.
-    pub fn is_referenced<E: Engine>(txn: &Transaction<E>, parent: &str) -> Result<bool> {
-        let mut scan = txn.scan(Key::references_to(parent), zizhu_engine::Direction::Forward)?;
+    pub fn is_referenced<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        parent: &str,
+    ) -> Result<bool> {
+        let mut scan = txn.scan(
+            Key::references_to(db, parent),
+            zizhu_engine::Direction::Forward,
+        )?;
         Ok(scan.next().transpose()?.is_some())
     }
 
     /// The tables with a foreign key referencing `parent` (itself included, if it refers to
     /// itself).
-    pub fn referencing<E: Engine>(txn: &Transaction<E>, parent: &str) -> Result<Vec<Arc<Table>>> {
+    pub fn referencing<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        parent: &str,
+    ) -> Result<Vec<Arc<Table>>> {
         let mut children = Vec::new();
-        for item in txn.scan(Key::references_to(parent), zizhu_engine::Direction::Forward)? {
+        for item in txn.scan(
+            Key::references_to(db, parent),
+            zizhu_engine::Direction::Forward,
+        )? {
             let (key, _) = item?;
-            let Key::Reference(_, child) = Key::decode(&key)? else {
+            let Key::Reference(_, _, child) = Key::decode(&key)? else {
                 return Err(errinternal!("not a reference key {key:02x?}"));
             };
-            children.push(Self::table(txn, &child)?.ok_or_else(|| {
+            children.push(Self::table(txn, db, &child)?.ok_or_else(|| {
                 errinternal!("table {child} referencing {parent} does not exist")
             })?);
         }
@@ -586,12 +634,12 @@ impl Catalog {
     }
 
     /// Locks a relation name for creation; 42P07 if a table or index has it.
-    fn claim_name<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
+    fn claim_name<E: Engine>(txn: &mut Transaction<E>, db: DatabaseId, name: &str) -> Result<()> {
         let keys = [
-            Key::Table(name.into()),
-            Key::IndexName(name.into()),
-            Key::View(name.into()),
-            Key::Sequence(name.into()),
+            Key::Table(db, name.into()),
+            Key::IndexName(db, name.into()),
+            Key::View(db, name.into()),
+            Key::Sequence(db, name.into()),
         ];
         for key in keys.map(|k| k.encode()) {
             let existing = txn
@@ -607,18 +655,26 @@ impl Catalog {
         Ok(())
     }
     /// Looks up a view by name.
-    pub fn view<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<View>> {
-        txn.get(&Key::View(name.to_string()).encode())?
+    pub fn view<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Option<View>> {
+        txn.get(&Key::View(db, name.to_string()).encode())?
             .map(|bytes| View::decode(name, &bytes))
             .transpose()
     }
 
     /// The views whose queries use `name` directly.
-    pub fn dependent_views<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Vec<String>> {
+    pub fn dependent_views<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Vec<String>> {
         let mut dependents = Vec::new();
-        for item in txn.scan(Key::all_views(), zizhu_engine::Direction::Forward)? {
+        for item in txn.scan(Key::all_views(db), zizhu_engine::Direction::Forward)? {
             let (key, bytes) = item?;
-            let Key::View(view) = Key::decode(&key)? else {
+            let Key::View(_, view) = Key::decode(&key)? else {
                 continue;
             };
             if View::decode(&view, &bytes)?
@@ -635,10 +691,11 @@ impl Catalog {
     /// Creates a view (or replaces one, with `replace`); 42P07 if the name is taken.
     pub fn create_view<E: Engine>(
         txn: &mut Transaction<E>,
+        db: DatabaseId,
         view: &View,
         replace: bool,
     ) -> Result<()> {
-        let key = Key::View(view.name.clone()).encode();
+        let key = Key::View(db, view.name.clone()).encode();
         let existing = txn
             .lock_for_insert(&key, WaitPolicy::Wait)?
             .and_then(|l| l.current);
@@ -646,7 +703,7 @@ impl Catalog {
         match existing {
             Some(bytes) if replace => view.id = View::decode(&view.name, &bytes)?.id,
             _ => {
-                Self::claim_name(txn, &view.name)?;
+                Self::claim_name(txn, db, &view.name)?;
                 view.id = Self::next_id(txn)?;
             }
         }
@@ -655,8 +712,12 @@ impl Catalog {
     }
 
     /// Drops a view.
-    pub fn drop_view<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
-        txn.delete(&Key::View(name.to_string()).encode())?;
+    pub fn drop_view<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<()> {
+        txn.delete(&Key::View(db, name.to_string()).encode())?;
         Ok(())
     }
     /// Stores a table definition under a new name (ALTER TABLE ... RENAME TO): 42P07 if the
@@ -664,17 +725,21 @@ impl Catalog {
     /// Foreign keys referencing it are rewritten to the new name.
     pub fn rename_table<E: Engine>(
         txn: &mut Transaction<E>,
+        db: DatabaseId,
         old: &str,
         table: &Table,
     ) -> Result<()> {
-        Self::claim_name(txn, &table.name)?;
-        let children = Self::referencing(txn, old)?;
-        let before = Self::table(txn, old)?;
-        Self::sync_references(txn, before.as_deref(), None)?;
-        txn.delete(&Key::Table(old.to_string()).encode())?;
+        Self::claim_name(txn, db, &table.name)?;
+        let children = Self::referencing(txn, db, old)?;
+        let before = Self::table(txn, db, old)?;
+        Self::sync_references(txn, db, before.as_deref(), None)?;
+        txn.delete(&Key::Table(db, old.to_string()).encode())?;
         let owner = row::encode(&[Value::Text(table.name.clone())]);
         for index in &table.indexes {
-            txn.put(&Key::IndexName(index.name.clone()).encode(), owner.clone())?;
+            txn.put(
+                &Key::IndexName(db, index.name.clone()).encode(),
+                owner.clone(),
+            )?;
         }
         let renamed = |t: &mut Table| {
             for fk in t.foreign_keys.iter_mut().filter(|fk| fk.parent == old) {
@@ -683,21 +748,25 @@ impl Catalog {
         };
         let mut table = table.clone();
         renamed(&mut table);
-        txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
-        Self::sync_references(txn, None, Some(&table))?;
+        txn.put(&Key::Table(db, table.name.clone()).encode(), table.encode())?;
+        Self::sync_references(txn, db, None, Some(&table))?;
         for mut child in children
             .into_iter()
             .filter(|c| c.name != old)
             .map(Arc::unwrap_or_clone)
         {
             renamed(&mut child);
-            Self::update_table(txn, &child)?;
+            Self::update_table(txn, db, &child)?;
         }
         Ok(())
     }
     /// Looks up a sequence by name.
-    pub fn sequence<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Sequence>> {
-        txn.get(&Key::Sequence(name.to_string()).encode())?
+    pub fn sequence<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Option<Sequence>> {
+        txn.get(&Key::Sequence(db, name.to_string()).encode())?
             .map(|b| Sequence::decode(name, &b))
             .transpose()
     }
@@ -705,26 +774,35 @@ impl Catalog {
     /// Creates a sequence, assigning its id; 42P07 if the name is taken.
     pub fn create_sequence<E: Engine>(
         txn: &mut Transaction<E>,
+        db: DatabaseId,
         mut seq: Sequence,
     ) -> Result<Sequence> {
-        Self::claim_name(txn, &seq.name)?;
+        Self::claim_name(txn, db, &seq.name)?;
         seq.id = Self::next_id(txn)?;
-        txn.put(&Key::Sequence(seq.name.clone()).encode(), seq.encode())?;
+        txn.put(&Key::Sequence(db, seq.name.clone()).encode(), seq.encode())?;
         Ok(seq)
     }
 
     /// Drops a sequence.
-    pub fn drop_sequence<E: Engine>(txn: &mut Transaction<E>, name: &str) -> Result<()> {
-        txn.delete(&Key::Sequence(name.to_string()).encode())?;
+    pub fn drop_sequence<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<()> {
+        txn.delete(&Key::Sequence(db, name.to_string()).encode())?;
         Ok(())
     }
 
     /// The sequences a table owns (its SERIAL columns').
-    pub fn owned_sequences<E: Engine>(txn: &Transaction<E>, table: &str) -> Result<Vec<String>> {
+    pub fn owned_sequences<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        table: &str,
+    ) -> Result<Vec<String>> {
         let mut owned = Vec::new();
-        for item in txn.scan(Key::all_sequences(), zizhu_engine::Direction::Forward)? {
+        for item in txn.scan(Key::all_sequences(db), zizhu_engine::Direction::Forward)? {
             let (key, bytes) = item?;
-            let Key::Sequence(name) = Key::decode(&key)? else {
+            let Key::Sequence(_, name) = Key::decode(&key)? else {
                 continue;
             };
             if Sequence::decode(&name, &bytes)?.owned_by.as_deref() == Some(table) {
@@ -735,35 +813,44 @@ impl Catalog {
     }
 
     /// Stores a changed table definition.
-    pub fn update_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
-        let before = Self::table(txn, &table.name)?;
-        txn.put(&Key::Table(table.name.clone()).encode(), table.encode())?;
-        Self::sync_references(txn, before.as_deref(), Some(table))
+    pub fn update_table<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        table: &Table,
+    ) -> Result<()> {
+        let before = Self::table(txn, db, &table.name)?;
+        txn.put(&Key::Table(db, table.name.clone()).encode(), table.encode())?;
+        Self::sync_references(txn, db, before.as_deref(), Some(table))
     }
 
     /// Adds an index definition to `table` (assigning its id) and records its name. The
     /// caller builds its entries.
     pub fn create_index<E: Engine>(
         txn: &mut Transaction<E>,
+        db: DatabaseId,
         table: &mut Table,
         mut index: Index,
     ) -> Result<Index> {
-        Self::claim_name(txn, &index.name)?;
+        Self::claim_name(txn, db, &index.name)?;
         index.id = Self::next_id(txn)?;
         let owner = row::encode(&[Value::Text(table.name.clone())]);
-        txn.put(&Key::IndexName(index.name.clone()).encode(), owner)?;
+        txn.put(&Key::IndexName(db, index.name.clone()).encode(), owner)?;
         table.indexes.push(index.clone());
-        Self::update_table(txn, table)?;
+        Self::update_table(txn, db, table)?;
         Ok(index)
     }
 
     /// The table owning the index named `name`.
-    pub fn index_table<E: Engine>(txn: &Transaction<E>, name: &str) -> Result<Option<Arc<Table>>> {
-        let Some(bytes) = txn.get(&Key::IndexName(name.to_string()).encode())? else {
+    pub fn index_table<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Option<Arc<Table>>> {
+        let Some(bytes) = txn.get(&Key::IndexName(db, name.to_string()).encode())? else {
             return Ok(None);
         };
         match row::decode(&bytes)?.as_slice() {
-            [Value::Text(table)] => Self::table(txn, table),
+            [Value::Text(table)] => Self::table(txn, db, table),
             other => Err(errinternal!("corrupt index name entry {other:?}")),
         }
     }
@@ -771,16 +858,21 @@ impl Catalog {
     /// Removes an index definition and its name; the caller deletes its entries.
     pub fn drop_index<E: Engine>(
         txn: &mut Transaction<E>,
+        db: DatabaseId,
         table: &mut Table,
         name: &str,
     ) -> Result<()> {
         table.indexes.retain(|i| i.name != name);
-        txn.delete(&Key::IndexName(name.to_string()).encode())?;
-        Self::update_table(txn, table)
+        txn.delete(&Key::IndexName(db, name.to_string()).encode())?;
+        Self::update_table(txn, db, table)
     }
 
     /// Drops a table, its rows, and its indexes.
-    pub fn drop_table<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()> {
+    pub fn drop_table<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        table: &Table,
+    ) -> Result<()> {
         let mut ranges = vec![Key::table_rows(table.id)];
         ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
         for range in ranges {
@@ -793,17 +885,17 @@ impl Catalog {
             }
         }
         for index in &table.indexes {
-            txn.delete(&Key::IndexName(index.name.clone()).encode())?;
+            txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;
         }
-        for sequence in Self::owned_sequences(txn, &table.name)? {
-            Self::drop_sequence(txn, &sequence)?;
+        for sequence in Self::owned_sequences(txn, db, &table.name)? {
+            Self::drop_sequence(txn, db, &sequence)?;
         }
-        Self::sync_references(txn, Some(table), None)?;
-        txn.delete(&Key::Table(table.name.clone()).encode())?;
+        Self::sync_references(txn, db, Some(table), None)?;
+        txn.delete(&Key::Table(db, table.name.clone()).encode())?;
         Ok(())
     }
 
-    fn next_id<E: Engine>(txn: &mut Transaction<E>) -> Result<TableId> {
+    pub(crate) fn next_id<E: Engine>(txn: &mut Transaction<E>) -> Result<TableId> {
         let key = Key::NextObjectId.encode();
         // Serializes concurrent DDL on the counter; DDL is rare.
         let current = txn

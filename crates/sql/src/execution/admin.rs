@@ -1,0 +1,341 @@
+//! Executing the statements on roles and databases ([`Admin`] plans), with PostgreSQL's
+//! privilege rules for them, and the registry of which sessions are in which database.
+//!
+//! The rules (PostgreSQL 15's):
+//! - CREATE ROLE needs SUPERUSER or CREATEROLE; creating, altering, renaming or dropping a
+//!   superuser needs SUPERUSER, and so do REPLICATION and BYPASSRLS.
+//! - Any role may change its own password; nothing else of itself without CREATEROLE.
+//! - The bootstrap superuser stays a superuser; the current and session user cannot be
+//!   dropped or renamed; a role that owns a database cannot be dropped.
+//! - CREATE DATABASE needs SUPERUSER or CREATEDB, and gives the database to another owner
+//!   only for a superuser; DROP DATABASE needs ownership or SUPERUSER. Neither runs inside a
+//!   transaction block, and no database is dropped while a session is connected to it.
+//!
+//! A session opened through the embedded API without logging in ([`Identity::local`]) acts
+//! as a superuser: it already has the data directory's files.
+
+use std::collections::{HashMap, HashSet};
+
+use parking_lot::Mutex;
+use zizhu_engine::Engine;
+use zizhu_txn::Transaction;
+
+use super::{Context, Notice, StatementResult};
+use crate::catalog::cluster::{Cluster, DatabaseDef, Role, BOOTSTRAP_ROLE};
+use crate::keys::DatabaseId;
+use crate::planner::admin::{Admin, RoleOptions};
+use crate::system::Identity;
+use crate::{errinput, Result};
+
+/// Which sessions are connected to which database, so DROP DATABASE can refuse while one is,
+/// and no session can connect to a database being dropped.
+#[derive(Debug, Default)]
+pub struct Connections {
+    state: Mutex<ConnectionState>,
+}
+
+#[derive(Debug, Default)]
+struct ConnectionState {
+    sessions: HashMap<DatabaseId, usize>,
+    /// Databases a DROP DATABASE has deleted (identifiers are never reused).
+    dropped: HashSet<DatabaseId>,
+}
+
+impl Connections {
+    /// Registers a session in `db`; 3D000 if it is being dropped.
+    pub fn enter(&self, db: DatabaseId, name: &str) -> Result<()> {
+        let mut state = self.state.lock();
+        if state.dropped.contains(&db) {
+            return Err(errinput!(
+                InvalidCatalogName,
+                "database \"{name}\" does not exist"
+            ));
+        }
+        *state.sessions.entry(db).or_default() += 1;
+        Ok(())
+    }
+
+    /// Unregisters a session.
+    pub fn leave(&self, db: DatabaseId) {
+        let mut state = self.state.lock();
+        if let Some(n) = state.sessions.get_mut(&db) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                state.sessions.remove(&db);
+            }
+        }
+    }
+
+    /// Marks `db` as dropped, unless a session is in it (55006).
+    fn claim_for_drop(&self, db: &DatabaseDef) -> Result<()> {
+        let mut state = self.state.lock();
+        match state.sessions.get(&db.id).copied().unwrap_or(0) {
+            0 => {
+                state.dropped.insert(db.id);
+                Ok(())
+            }
+            n => Err(errinput!(
+                ObjectInUse,
+                "database \"{}\" is being accessed by other users",
+                db.name
+            )
+            .with_detail(format!(
+                "There {} {n} other session{} using the database.",
+                if n == 1 { "is" } else { "are" },
+                if n == 1 { "" } else { "s" }
+            ))),
+        }
+    }
+
+    /// Undoes [`Self::claim_for_drop`] after a DROP DATABASE that failed.
+    fn release(&self, db: DatabaseId) {
+        self.state.lock().dropped.remove(&db);
+    }
+}
+
+/// The role running the statement, with what it may do.
+fn current_role<E: Engine>(txn: &Transaction<E>, who: &Identity) -> Result<Role> {
+    if who.local {
+        return Ok(Role {
+            oid: BOOTSTRAP_ROLE,
+            superuser: true,
+            create_role: true,
+            create_db: true,
+            ..Role::new(&who.user)
+        });
+    }
+    Cluster::role(txn, &who.user)?.ok_or_else(|| {
+        errinput!(
+            InvalidAuthorizationSpecification,
+            "role \"{}\" does not exist",
+            who.user
+        )
+    })
+}
+
+fn denied(message: impl Into<String>) -> crate::Error {
+    errinput!(InsufficientPrivilege, "{}", message.into())
+}
+
+fn undefined_role(name: &str) -> crate::Error {
+    errinput!(UndefinedObject, "role \"{name}\" does not exist")
+}
+
+fn outside_block(ctx: &dyn Context, what: &str) -> Result<()> {
+    if ctx.in_transaction_block() {
+        return Err(errinput!(
+            ActiveSqlTransaction,
+            "{what} cannot run inside a transaction block"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `me` may create or change a role with `options` set, given whether the role is
+/// (or becomes) a superuser.
+fn may_manage(me: &Role, options: &RoleOptions, target_superuser: bool, verb: &str) -> Result<()> {
+    if me.superuser {
+        return Ok(());
+    }
+    if target_superuser || options.superuser == Some(true) {
+        return Err(denied(format!("must be superuser to {verb} superusers")));
+    }
+    if options.replication.is_some() || options.bypass_rls.is_some() {
+        return Err(denied(format!(
+            "must be superuser to {verb} replication or bypassrls roles"
+        )));
+    }
+    if !me.create_role {
+        return Err(denied(format!("permission denied to {verb} role")));
+    }
+    Ok(())
+}
+
+fn apply(role: &mut Role, options: RoleOptions) {
+    let RoleOptions {
+        superuser,
+        inherit,
+        create_role,
+        create_db,
+        login,
+        replication,
+        bypass_rls,
+        password,
+        valid_until,
+    } = options;
+    let set = |slot: &mut bool, value: Option<bool>| {
+        if let Some(v) = value {
+            *slot = v;
+        }
+    };
+    set(&mut role.superuser, superuser);
+    set(&mut role.inherit, inherit);
+    set(&mut role.create_role, create_role);
+    set(&mut role.create_db, create_db);
+    set(&mut role.login, login);
+    set(&mut role.replication, replication);
+    set(&mut role.bypass_rls, bypass_rls);
+    if let Some(password) = password {
+        role.password = password;
+    }
+    if let Some(until) = valid_until {
+        role.valid_until = until;
+    }
+}
+
+/// Executes an [`Admin`] plan.
+pub fn execute<E: Engine>(
+    admin: Admin,
+    txn: &mut Transaction<E>,
+    ctx: &dyn Context,
+) -> Result<StatementResult> {
+    let who = ctx.identity();
+    let me = current_role(txn, &who)?;
+    match admin {
+        Admin::CreateRole { name, options } => {
+            may_manage(&me, &options, false, "create")?;
+            if name.starts_with("pg_") {
+                return Err(errinput!(ReservedName, "role name \"{name}\" is reserved")
+                    .with_detail("Role names starting with \"pg_\" are reserved."));
+            }
+            let mut role = Role::new(&name);
+            apply(&mut role, options);
+            Cluster::create_role(txn, role)?;
+            Ok(StatementResult::Command("CREATE ROLE"))
+        }
+        Admin::AlterRole { name, options } => {
+            let mut role = Cluster::role(txn, &name)?.ok_or_else(|| undefined_role(&name))?;
+            let own_password = role.name == who.user && !options.beyond_password();
+            if !own_password {
+                may_manage(&me, &options, role.superuser, "alter")?;
+            }
+            if role.oid == BOOTSTRAP_ROLE && options.superuser == Some(false) {
+                return Err(denied(
+                    "permission denied: bootstrap user must be superuser",
+                ));
+            }
+            apply(&mut role, options);
+            Cluster::update_role(txn, &name, &role)?;
+            Ok(StatementResult::Command("ALTER ROLE"))
+        }
+        Admin::RenameRole { name, to } => {
+            let mut role = Cluster::role(txn, &name)?.ok_or_else(|| undefined_role(&name))?;
+            if role.name == who.user {
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "session user cannot be renamed"
+                ));
+            }
+            may_manage(&me, &RoleOptions::default(), role.superuser, "rename")?;
+            if to.starts_with("pg_") {
+                return Err(errinput!(ReservedName, "role name \"{to}\" is reserved")
+                    .with_detail("Role names starting with \"pg_\" are reserved."));
+            }
+            role.name = to;
+            Cluster::update_role(txn, &name, &role)?;
+            Ok(StatementResult::Command("ALTER ROLE"))
+        }
+        Admin::DropRoles { names, if_exists } => {
+            let databases = Cluster::databases(txn)?;
+            for name in names {
+                let Some(role) = Cluster::role(txn, &name)? else {
+                    if if_exists {
+                        ctx.notice(Notice::info(format!(
+                            "role \"{name}\" does not exist, skipping"
+                        )));
+                        continue;
+                    }
+                    return Err(undefined_role(&name));
+                };
+                if role.name == who.user {
+                    return Err(errinput!(ObjectInUse, "current user cannot be dropped"));
+                }
+                may_manage(&me, &RoleOptions::default(), role.superuser, "drop")?;
+                if role.oid == BOOTSTRAP_ROLE {
+                    return Err(errinput!(
+                        DependentObjectsStillExist,
+                        "cannot drop role {name} because it is required by the database system"
+                    ));
+                }
+                let owned: Vec<String> = databases
+                    .iter()
+                    .filter(|d| d.owner == role.oid)
+                    .map(|d| format!("owner of database {}", d.name))
+                    .collect();
+                if !owned.is_empty() {
+                    return Err(errinput!(
+                        DependentObjectsStillExist,
+                        "role \"{name}\" cannot be dropped because some objects depend on it"
+                    )
+                    .with_detail(owned.join("\n")));
+                }
+                Cluster::drop_role(txn, &name)?;
+            }
+            Ok(StatementResult::Command("DROP ROLE"))
+        }
+        Admin::CreateDatabase {
+            name,
+            owner,
+            allow_connections,
+        } => {
+            outside_block(ctx, "CREATE DATABASE")?;
+            if !me.superuser && !me.create_db {
+                return Err(denied("permission denied to create database"));
+            }
+            let owner = match owner {
+                None => me.oid,
+                Some(owner) => {
+                    let role = Cluster::role(txn, &owner)?.ok_or_else(|| undefined_role(&owner))?;
+                    if role.oid != me.oid && !me.superuser {
+                        return Err(denied(format!("must be able to SET ROLE \"{owner}\"")));
+                    }
+                    role.oid
+                }
+            };
+            Cluster::create_database(
+                txn,
+                DatabaseDef {
+                    id: 0,
+                    name,
+                    owner,
+                    allow_connections,
+                },
+            )?;
+            Ok(StatementResult::Command("CREATE DATABASE"))
+        }
+        Admin::DropDatabase { name, if_exists } => {
+            outside_block(ctx, "DROP DATABASE")?;
+            let Some(db) = Cluster::database(txn, &name)? else {
+                if if_exists {
+                    ctx.notice(Notice::info(format!(
+                        "database \"{name}\" does not exist, skipping"
+                    )));
+                    return Ok(StatementResult::Command("DROP DATABASE"));
+                }
+                return Err(errinput!(
+                    InvalidCatalogName,
+                    "database \"{name}\" does not exist"
+                ));
+            };
+            if !me.superuser && db.owner != me.oid {
+                return Err(denied(format!("must be owner of database {name}")));
+            }
+            if db.id == who.database_id {
+                return Err(errinput!(
+                    ObjectInUse,
+                    "cannot drop the currently open database"
+                ));
+            }
+            let connections = ctx.connections();
+            if let Some(c) = &connections {
+                c.claim_for_drop(&db)?;
+            }
+            let dropped = Cluster::drop_database(txn, &db);
+            if let (Err(_), Some(c)) = (&dropped, &connections) {
+                c.release(db.id);
+            }
+            dropped?;
+            Ok(StatementResult::Command("DROP DATABASE"))
+        }
+    }
+}
