@@ -10,6 +10,7 @@
 //! <data>/rekey.journal   the current batch of a data key rotation, while one runs
 //!                        (rekey.journal-wal for the log)
 //! <data>/pg_hba.conf    which users may connect to which databases from where (plain text)
+//! <data>/scram.mock     the secret that salts of refused logins derive from (sealed)
 //! <data>/...            small files sealed whole under the data key ([`DataDir::write_file`])
 //! <data>/tmp/            spill files of sorts and hash joins, sealed under per-file keys
 //! ```

@@ -47,6 +47,27 @@ fn fatal(code: &str, message: String) -> PgWireError {
 /// The SCRAM credentials of the roles in the catalog.
 pub struct Logins {
     db: Arc<Database<RedbEngine>>,
+    /// Keys the salts of the decoy verifiers (see [`mock_secret`]).
+    mock: [u8; 32],
+}
+
+/// The file in the data directory holding the secret that decoy salts are derived from.
+const MOCK: &str = "scram.mock";
+
+/// The data directory's secret for decoy salts, created on first use. A role that does not
+/// exist must get the same salt on every attempt, as a real one does, or asking twice would
+/// tell them apart (PostgreSQL keeps its `mock_authentication_nonce` for this); the secret is
+/// sealed under the data key in an encrypted directory.
+pub fn mock_secret(dir: &zizhu_datadir::DataDir) -> Result<[u8; 32], zizhu_datadir::Error> {
+    if let Some(bytes) = dir.read_file(MOCK)? {
+        if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+            return Ok(secret);
+        }
+    }
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    dir.write_file(MOCK, &secret)?;
+    Ok(secret)
 }
 
 impl Debug for Logins {
@@ -56,17 +77,17 @@ impl Debug for Logins {
 }
 
 impl Logins {
-    /// Logins against `db`'s roles.
-    pub fn new(db: Arc<Database<RedbEngine>>) -> Self {
-        Self { db }
+    /// Logins against `db`'s roles, with decoy salts keyed by `mock`.
+    pub fn new(db: Arc<Database<RedbEngine>>, mock: [u8; 32]) -> Self {
+        Self { db, mock }
     }
 }
 
-/// A verifier no password matches: the exchange fails like a wrong password.
-fn decoy() -> ScramSecret {
-    let mut salt = vec![0u8; 16];
+/// A verifier no password matches, with the salt `user` always gets under `mock`: the
+/// exchange fails like a wrong password.
+fn decoy(mock: &[u8; 32], user: &str) -> ScramSecret {
+    let salt = zizhu_crypto::sm3::hmac(mock, user.as_bytes())[..16].to_vec();
     let mut key = vec![0u8; 32];
-    rand::rng().fill_bytes(&mut salt);
     rand::rng().fill_bytes(&mut key);
     ScramSecret::Verifier {
         salt,
@@ -103,7 +124,7 @@ impl AuthSource for Logins {
                     login.host(),
                     refused.0
                 );
-                Ok((decoy(), None))
+                Ok((decoy(&self.mock, user), None))
             }
             Err(err) => Err(fatal(err.sqlstate(), err.to_string())),
         }
@@ -163,5 +184,30 @@ impl<H: StartupHandler> StartupHandler for Gate<H> {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn salt(secret: &ScramSecret) -> Vec<u8> {
+        match secret {
+            ScramSecret::Verifier { salt, .. } | ScramSecret::SaltedPassword { salt, .. } => {
+                salt.clone()
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_role_gets_the_same_salt_every_time() {
+        let mock = [7u8; 32];
+        assert_eq!(salt(&decoy(&mock, "ghost")), salt(&decoy(&mock, "ghost")));
+        assert_ne!(salt(&decoy(&mock, "ghost")), salt(&decoy(&mock, "phantom")));
+        assert_ne!(
+            salt(&decoy(&mock, "ghost")),
+            salt(&decoy(&[8u8; 32], "ghost"))
+        );
+        assert_eq!(salt(&decoy(&mock, "ghost")).len(), 16);
     }
 }

@@ -150,6 +150,16 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// Opens the connection's session as soon as it has logged in, so that it counts as a
+    /// session of its database (DROP DATABASE refuses while one is) even before its first
+    /// statement. A failure here (the database dropped since the login was checked) is
+    /// reported at the first statement.
+    pub fn open<C: ClientInfo>(&self, client: &C) {
+        let _ = connection(&self.db, &self.registry, client);
+    }
+}
+
 /// The connection's session, created on first use with the startup parameters it can take,
 /// and registered for cancel requests.
 fn connection<C: ClientInfo>(

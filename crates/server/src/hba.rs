@@ -4,10 +4,13 @@
 //! Each non-comment line is `TYPE DATABASE USER ADDRESS METHOD` (or `ADDRESS MASK`):
 //! - TYPE: `host` (any TCP connection), `hostssl` (TLS only), `hostnossl` (plain only), or
 //!   `local` (accepted, but never matches: the server listens on TCP only);
-//! - DATABASE: `all`, `sameuser`, or a comma-separated list of names;
-//! - USER: `all` or a comma-separated list of names;
+//! - DATABASE: a comma-separated list of names and the keywords `all` and `sameuser` (a
+//!   quoted `"all"` is a name);
+//! - USER: a comma-separated list of names and `all`;
 //! - ADDRESS: `all`, an address with a CIDR prefix length (`10.0.0.0/8`, `::1/128`), or an
-//!   address followed by a separate mask column;
+//!   address followed by a separate mask column. As in PostgreSQL, an IPv4 rule matches IPv4
+//!   clients and an IPv6 rule IPv6 clients; an IPv4 client reaching an IPv6 socket (as
+//!   `::ffff:a.b.c.d`) counts as IPv4;
 //! - METHOD: `scram-sha-256`, `md5` (the same here: passwords are stored only as SCRAM
 //!   verifiers, and PostgreSQL also answers `md5` with SCRAM for such passwords), or
 //!   `reject`.
@@ -43,11 +46,13 @@ enum Kind {
     HostNoSsl,
 }
 
+/// One entry of a DATABASE or USER list: a keyword, or a name (quoted, a keyword's spelling
+/// is a name).
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Names {
+enum Name {
     All,
     SameUser,
-    List(Vec<String>),
+    Literal(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +73,8 @@ pub enum Method {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Rule {
     kind: Kind,
-    databases: Names,
-    users: Names,
+    databases: Vec<Name>,
+    users: Vec<Name>,
     address: Address,
     method: Method,
 }
@@ -84,26 +89,31 @@ pub struct Rules {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused(pub String);
 
-fn names(field: &str, users: bool) -> Result<Names, String> {
-    match field {
-        "all" => return Ok(Names::All),
-        "sameuser" if !users => return Ok(Names::SameUser),
-        _ => {}
-    }
+fn names(field: &str, users: bool) -> Result<Vec<Name>, String> {
     let mut list = Vec::new();
     for name in field.split(',') {
         if name.is_empty() {
             return Err(format!("empty name in \"{field}\""));
         }
-        if name.starts_with('+') || name.starts_with('@') || name == "samerole" {
-            return Err(format!(
-                "\"{name}\": group membership and included files are not supported"
-            ));
+        if let Some(quoted) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            list.push(Name::Literal(quoted.to_string()));
+            continue;
         }
-        let name = name.trim_matches('"');
-        list.push(name.to_string());
+        list.push(match name {
+            "all" => Name::All,
+            "sameuser" if !users => Name::SameUser,
+            "samerole" | "samegroup" | "replication" => {
+                return Err(format!("\"{name}\" is not supported"))
+            }
+            _ if name.starts_with('+') || name.starts_with('@') => {
+                return Err(format!(
+                    "\"{name}\": group membership and included files are not supported"
+                ))
+            }
+            _ => Name::Literal(name.to_string()),
+        });
     }
-    Ok(Names::List(list))
+    Ok(list)
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -249,10 +259,12 @@ impl Rules {
         user: &str,
         database: &str,
     ) -> Result<(), Refused> {
-        let matches = |names: &Names| match names {
-            Names::All => true,
-            Names::SameUser => database == user,
-            Names::List(list) => list.iter().any(|n| n == database || n == user),
+        let matches = |names: &[Name], value: &str| {
+            names.iter().any(|n| match n {
+                Name::All => true,
+                Name::SameUser => database == user,
+                Name::Literal(name) => name == value,
+            })
         };
         let found = self.rules.iter().find(|r| {
             let kind = match r.kind {
@@ -261,14 +273,8 @@ impl Rules {
                 Kind::HostSsl => secure,
                 Kind::HostNoSsl => !secure,
             };
-            let database_ok = match &r.databases {
-                Names::List(list) => list.iter().any(|n| n == database),
-                other => matches(other),
-            };
-            let user_ok = match &r.users {
-                Names::List(list) => list.iter().any(|n| n == user),
-                other => matches(other),
-            };
+            let database_ok = matches(&r.databases, database);
+            let user_ok = matches(&r.users, user);
             let address_ok = match r.address {
                 Address::All => true,
                 Address::Net(net, prefix) => within(ip, net, prefix),
@@ -377,6 +383,25 @@ mod tests {
             let err = Rules::parse(text).unwrap_err();
             assert!(err.starts_with(error), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn keywords_count_inside_lists_and_quotes_make_names() {
+        let rules = Rules::parse(
+            "host payroll,all   all  0.0.0.0/0 reject\n\
+             host all           all  0.0.0.0/0 scram-sha-256\n",
+        )
+        .unwrap();
+        // `all` in the list is the keyword: the reject covers every database.
+        assert!(rules.check(ip("10.0.0.1"), false, "u", "shop").is_err());
+        let rules = Rules::parse(
+            "host \"all\"        all  0.0.0.0/0 reject\n\
+             host all          all  0.0.0.0/0 scram-sha-256\n",
+        )
+        .unwrap();
+        // A quoted "all" is a database named all.
+        assert!(rules.check(ip("10.0.0.1"), false, "u", "all").is_err());
+        assert_eq!(rules.check(ip("10.0.0.1"), false, "u", "shop"), Ok(()));
     }
 
     #[test]

@@ -38,11 +38,15 @@ use zizhu_sql::{Database, RedbEngine};
 
 /// The parameters reported to clients at startup (ParameterStatus), as PostgreSQL 15 reports
 /// them for the settings the engine implements.
-#[derive(Debug)]
-struct Parameters;
+/// Opens the session after login (pgwire asks for the parameters right after
+/// AuthenticationOk).
+struct Parameters {
+    handler: Arc<handler::Handler>,
+}
 
 impl ServerParameterProvider for Parameters {
     fn server_parameters<C: ClientInfo>(&self, client: &C) -> Option<HashMap<String, String>> {
+        self.handler.open(client);
         let user = client.metadata().get("user").cloned().unwrap_or_default();
         let application = client
             .metadata()
@@ -99,7 +103,10 @@ impl PgWireServerHandlers for Handlers {
         let scram = ScramAuth::new(self.logins.clone());
         Arc::new(auth::Gate::new(
             self.rules.clone(),
-            SASLAuthStartupHandler::new(Arc::new(Parameters)).with_scram(scram),
+            SASLAuthStartupHandler::new(Arc::new(Parameters {
+                handler: self.handler.clone(),
+            }))
+            .with_scram(scram),
         ))
     }
 }
@@ -116,15 +123,18 @@ const DRAIN: Duration = Duration::from_secs(30);
 pub struct Server {
     db: Arc<Database<RedbEngine>>,
     rules: Arc<RwLock<hba::Rules>>,
+    mock: [u8; 32],
     tls: Option<pgwire::tokio::TlsAcceptor>,
 }
 
 impl Server {
-    /// A server for `db`, admitting connections by `rules`.
-    pub fn new(db: Arc<Database<RedbEngine>>, rules: hba::Rules) -> Self {
+    /// A server for `db`, admitting connections by `rules`; `mock` keys the salts of
+    /// refused logins ([`auth::mock_secret`]).
+    pub fn new(db: Arc<Database<RedbEngine>>, rules: hba::Rules, mock: [u8; 32]) -> Self {
         Self {
             db,
             rules: Arc::new(RwLock::new(rules)),
+            mock,
             tls: None,
         }
     }
@@ -162,7 +172,7 @@ impl Server {
                 self.db.clone(),
                 tokio::runtime::Handle::current(),
             )),
-            logins: Arc::new(auth::Logins::new(self.db.clone())),
+            logins: Arc::new(auth::Logins::new(self.db.clone(), self.mock)),
             rules: self.rules.clone(),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);

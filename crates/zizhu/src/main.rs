@@ -233,6 +233,8 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         .bootstrap_superuser(&user, &password)
         .with_context(|| format!("cannot create the superuser in {}", o.data_dir.display()))?;
     let rules = Rules::load(datadir.path()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mock = zizhu_server::auth::mock_secret(datadir)
+        .with_context(|| format!("cannot set up logins in {}", o.data_dir.display()))?;
     if created {
         eprintln!("zizhu: initialized {}", o.data_dir.display());
         if given.is_none() {
@@ -257,7 +259,7 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
             "zizhu: listening on {address}, data in {}",
             o.data_dir.display()
         );
-        let mut server = Server::new(db.clone(), rules);
+        let mut server = Server::new(db.clone(), rules, mock);
         if let Some(tls) = tls {
             server = server.with_tls(tls);
         }

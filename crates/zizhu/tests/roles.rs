@@ -248,6 +248,37 @@ fn roles_log_in_with_their_passwords_and_privileges() {
         "SELECT 1",
         "password authentication failed",
     );
+    // A session is its role's OID: renaming the role and giving the name to a superuser does
+    // not make the session a superuser.
+    let script = format!(
+        r#"
+import psycopg
+carol = psycopg.connect("host=127.0.0.1 port={port} user=carol password=carol-pw dbname=postgres", autocommit=True)
+admin = psycopg.connect("host=127.0.0.1 port={port} user=zizhu password={password} dbname=postgres", autocommit=True)
+admin.execute("ALTER ROLE carol NOCREATEROLE")
+admin.execute("ALTER ROLE carol RENAME TO carol_old")
+admin.execute("CREATE ROLE carol SUPERUSER")
+try:
+    carol.execute("CREATE ROLE eve")
+    print("created")
+except psycopg.Error as e:
+    print(e.sqlstate, e.diag.message_primary)
+admin.execute("DROP ROLE carol")
+admin.execute("ALTER ROLE carol_old RENAME TO carol")
+"#,
+        port = server.port,
+        password = PASSWORD
+    );
+    assert_eq!(python(&script), "42501 permission denied to create role\n");
+    // Binding runs as the session too: a LIMIT cannot read what the role may not.
+    let (success, output) = psql_as(
+        &server,
+        "carol",
+        "carol-pw",
+        "postgres",
+        "SELECT 'ran' LIMIT (SELECT rolpassword FROM pg_authid WHERE rolname = 'zizhu')::bigint",
+    );
+    assert!(success && !output.contains("SCRAM"), "{output}");
     // The catalog shows verifiers, not passwords, and only to superusers.
     assert!(admin(
         &server,
@@ -325,13 +356,24 @@ fn databases_are_separate_and_survive_a_restart() {
         "SELECT 1",
         "database \"nosuch\" does not exist",
     );
+    // What is evaluated while binding (here a LIMIT) reads the session's own database.
+    assert_eq!(
+        ok(
+            &server,
+            "clerk",
+            "clerk-pw",
+            "shop",
+            "SELECT 'seen' LIMIT (SELECT count(*) FROM pg_class WHERE relname = 'orders_seq')"
+        ),
+        "seen"
+    );
 
     // A session in shop keeps it from being dropped.
     let script = format!(
         r#"
 import psycopg, subprocess
+# Connected and logged in, but no statement yet: it counts already.
 held = psycopg.connect("host=127.0.0.1 port={port} user=clerk password=clerk-pw dbname=shop")
-held.execute("SELECT 1")
 admin = psycopg.connect("host=127.0.0.1 port={port} user=zizhu password={password} dbname=postgres", autocommit=True)
 try:
     admin.execute("DROP DATABASE shop")

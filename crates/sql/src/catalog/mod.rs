@@ -635,6 +635,12 @@ impl Catalog {
 
     /// Locks a relation name for creation; 42P07 if a table or index has it.
     fn claim_name<E: Engine>(txn: &mut Transaction<E>, db: DatabaseId, name: &str) -> Result<()> {
+        if db == 0 {
+            return Err(errinput!(
+                InvalidCatalogName,
+                "the session's database no longer exists"
+            ));
+        }
         let keys = [
             Key::Table(db, name.into()),
             Key::IndexName(db, name.into()),

@@ -87,8 +87,8 @@ impl Connections {
         }
     }
 
-    /// Undoes [`Self::claim_for_drop`] after a DROP DATABASE that failed.
-    fn release(&self, db: DatabaseId) {
+    /// Undoes [`Self::claim_for_drop`] after a DROP DATABASE that failed or did not commit.
+    pub fn release(&self, db: DatabaseId) {
         self.state.lock().dropped.remove(&db);
     }
 }
@@ -97,20 +97,23 @@ impl Connections {
 fn current_role<E: Engine>(txn: &Transaction<E>, who: &Identity) -> Result<Role> {
     if who.local {
         return Ok(Role {
-            oid: BOOTSTRAP_ROLE,
+            oid: 0,
             superuser: true,
             create_role: true,
             create_db: true,
             ..Role::new(&who.user)
         });
     }
-    Cluster::role(txn, &who.user)?.ok_or_else(|| {
-        errinput!(
-            InvalidAuthorizationSpecification,
-            "role \"{}\" does not exist",
-            who.user
-        )
-    })
+    Cluster::roles(txn)?
+        .into_iter()
+        .find(|r| r.oid == who.user_oid)
+        .ok_or_else(|| {
+            errinput!(
+                InvalidAuthorizationSpecification,
+                "role with OID {} does not exist",
+                who.user_oid
+            )
+        })
 }
 
 fn denied(message: impl Into<String>) -> crate::Error {
@@ -205,7 +208,7 @@ pub fn execute<E: Engine>(
         }
         Admin::AlterRole { name, options } => {
             let mut role = Cluster::role(txn, &name)?.ok_or_else(|| undefined_role(&name))?;
-            let own_password = role.name == who.user && !options.beyond_password();
+            let own_password = role.oid == me.oid && !options.beyond_password();
             if !own_password {
                 may_manage(&me, &options, role.superuser, "alter")?;
             }
@@ -220,7 +223,7 @@ pub fn execute<E: Engine>(
         }
         Admin::RenameRole { name, to } => {
             let mut role = Cluster::role(txn, &name)?.ok_or_else(|| undefined_role(&name))?;
-            if role.name == who.user {
+            if role.oid == me.oid {
                 return Err(errinput!(
                     FeatureNotSupported,
                     "session user cannot be renamed"
@@ -247,7 +250,7 @@ pub fn execute<E: Engine>(
                     }
                     return Err(undefined_role(&name));
                 };
-                if role.name == who.user {
+                if role.oid == me.oid {
                     return Err(errinput!(ObjectInUse, "current user cannot be dropped"));
                 }
                 may_manage(&me, &RoleOptions::default(), role.superuser, "drop")?;
@@ -283,6 +286,8 @@ pub fn execute<E: Engine>(
                 return Err(denied("permission denied to create database"));
             }
             let owner = match owner {
+                // A local session is no role: its databases go to the bootstrap superuser.
+                None if who.local => BOOTSTRAP_ROLE,
                 None => me.oid,
                 Some(owner) => {
                     let role = Cluster::role(txn, &owner)?.ok_or_else(|| undefined_role(&owner))?;
@@ -329,6 +334,7 @@ pub fn execute<E: Engine>(
             let connections = ctx.connections();
             if let Some(c) = &connections {
                 c.claim_for_drop(&db)?;
+                ctx.claimed_for_drop(db.id);
             }
             let dropped = Cluster::drop_database(txn, &db);
             if let (Err(_), Some(c)) = (&dropped, &connections) {

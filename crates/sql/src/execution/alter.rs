@@ -16,16 +16,17 @@ use crate::{errinput, row, types, Result};
 /// Applies `ops` to the table named `name`.
 pub fn alter_table<E: Engine>(
     txn: &mut Transaction<E>,
-    db: DatabaseId,
+    cache: &SubqueryCache,
     name: &str,
     ops: &[AlterOp],
 ) -> Result<()> {
+    let db = cache.database();
     let mut table = Catalog::table(txn, db, name)?
         .map(Arc::unwrap_or_clone)
         .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))?;
     let original_name = table.name.clone();
     for op in ops {
-        apply(txn, db, &mut table, op)?;
+        apply(txn, cache, &mut table, op)?;
     }
     if table.name != original_name {
         Catalog::rename_table(txn, db, &original_name, &table)?;
@@ -47,10 +48,11 @@ fn column_position(table: &Table, column: &str) -> Result<usize> {
 
 fn apply<E: Engine>(
     txn: &mut Transaction<E>,
-    db: DatabaseId,
+    cache: &SubqueryCache,
     table: &mut Table,
     op: &AlterOp,
 ) -> Result<()> {
+    let db = cache.database();
     match op {
         AlterOp::AddColumn {
             column,
@@ -70,10 +72,9 @@ fn apply<E: Engine>(
             }
             table.columns.push(column.clone());
             // Existing rows get the default (or NULL), which must satisfy NOT NULL.
-            let cache = SubqueryCache::default();
             rewrite_rows(txn, table, |txn, row| {
                 let value = match default {
-                    Some(e) => eval(e, &[], &Env::new(txn, &cache))?,
+                    Some(e) => eval(e, &[], &Env::new(txn, cache))?,
                     None => Value::Null,
                 };
                 let value = types::assign(value, &column.data_type)?;
@@ -223,7 +224,7 @@ fn apply<E: Engine>(
                 inserted: rows,
                 ..Default::default()
             };
-            foreign_key::enforce(txn, db, &only, changes, &SubqueryCache::default())?;
+            foreign_key::enforce(txn, db, &only, changes, cache)?;
             table.foreign_keys.push(fk.clone());
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(())
@@ -237,13 +238,12 @@ fn apply<E: Engine>(
                     table.name
                 ));
             }
-            let cache = SubqueryCache::default();
             let rows = txn
                 .scan(Key::table_rows(table.id), Direction::Forward)?
                 .collect::<zizhu_txn::Result<Vec<_>>>()?;
             for (_, bytes) in rows {
                 let row = row::decode(&bytes)?;
-                if eval(expr, &row, &Env::new(&*txn, &cache))? == Value::Bool(false) {
+                if eval(expr, &row, &Env::new(&*txn, cache))? == Value::Bool(false) {
                     return Err(errinput!(
                         CheckViolation,
                         "check constraint \"{}\" of relation \"{}\" is violated by some row",

@@ -421,7 +421,7 @@ fn act<E: Engine>(
     let columns = positions(child, &fk.columns)?;
     let rules: Option<RowRules> = match action {
         FkAction::Cascade if new_key.is_none() => None,
-        _ => Some(row_rules(txn, db, child)?),
+        _ => Some(row_rules(txn, cache.identity_arc(), child)?),
     };
     let mut changes = Changes::default();
     for key in keys {

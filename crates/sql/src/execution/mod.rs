@@ -288,9 +288,23 @@ impl SubqueryCache {
         }
     }
 
+    /// State for evaluating expressions outside a statement's execution (binding, DDL) as
+    /// `who`: it reads the catalog of `who`'s database with `who`'s privileges.
+    pub(crate) fn for_identity(who: Arc<crate::system::Identity>) -> Self {
+        Self {
+            identity: Some(who),
+            ..Self::default()
+        }
+    }
+
     /// The session's database.
     pub(crate) fn database(&self) -> crate::keys::DatabaseId {
         self.identity().database_id
+    }
+
+    /// Who runs the statement, shared.
+    pub(crate) fn identity_arc(&self) -> Arc<crate::system::Identity> {
+        self.identity.clone().unwrap_or_default()
     }
 
     /// Who runs the statement.
@@ -392,14 +406,14 @@ pub trait Context {
     }
 
     /// Who runs the statement.
-    fn identity(&self) -> Arc<crate::system::Identity> {
-        Arc::default()
-    }
+    fn identity(&self) -> Arc<crate::system::Identity>;
 
     /// The database the session is connected to, whose catalog names resolve in.
-    fn database(&self) -> crate::keys::DatabaseId {
-        crate::catalog::cluster::POSTGRES
-    }
+    fn database(&self) -> crate::keys::DatabaseId;
+
+    /// Records that the statement claimed database `db` for DROP DATABASE, so the session
+    /// can give the claim back if the transaction does not commit.
+    fn claimed_for_drop(&self, _db: crate::keys::DatabaseId) {}
 
     /// Which sessions are in which database (for DROP DATABASE).
     fn connections(&self) -> Option<Arc<admin::Connections>> {
@@ -590,7 +604,7 @@ pub fn execute<E: Engine>(
             )
         }
         Plan::AlterTable { table, ops } => {
-            alter::alter_table(txn, db, &table, &ops)?;
+            alter::alter_table(txn, &SubqueryCache::for_statement(ctx), &table, &ops)?;
             Ok(StatementResult::Command("ALTER TABLE"))
         }
         Plan::CreateSequence {

@@ -156,13 +156,21 @@ impl<E: Engine> Database<E> {
             lock_timeout: None,
         });
         let db = Cluster::database(&txn, database)?;
+        let role = Cluster::role(&txn, user)?;
         txn.rollback();
         let db = accepting(db.as_ref(), database)?;
+        let role = role.ok_or_else(|| {
+            errinput!(
+                InvalidAuthorizationSpecification,
+                "role \"{user}\" does not exist"
+            )
+        })?;
         let mut session = self.session_in(db.id, database)?;
         session.identity = Arc::new(crate::system::Identity {
             user: user.to_string(),
             database: database.to_string(),
             database_id: db.id,
+            user_oid: role.oid,
             local: false,
         });
         Ok(session)
@@ -173,9 +181,17 @@ impl<E: Engine> Database<E> {
     pub fn session(self: &Arc<Self>) -> Session<E> {
         match self.session_in(POSTGRES, POSTGRES_NAME) {
             Ok(session) => session,
-            // Only a dropped database refuses sessions, and `postgres` is dropped only by
-            // DROP DATABASE postgres, after which the embedded API has no default database.
-            Err(_) => Session::detached(self.clone()),
+            // Only a dropped database refuses sessions: after DROP DATABASE postgres the
+            // embedded API has no default database, and the session is in none (it can
+            // create nothing, and finds no relation).
+            Err(_) => {
+                let mut session = Session::detached(self.clone());
+                session.identity = Arc::new(crate::system::Identity {
+                    database_id: 0,
+                    ..crate::system::Identity::local()
+                });
+                session
+            }
         }
     }
 
@@ -216,7 +232,7 @@ impl<E: Engine> Session<E> {
             currvals: Arc::default(),
             prepared: HashMap::new(),
             interrupt: Arc::default(),
-            identity: Arc::default(),
+            identity: Arc::new(crate::system::Identity::local()),
             notices: Arc::default(),
         }
     }
@@ -265,6 +281,8 @@ struct SessionContext<E: Engine> {
     settings: Arc<Settings>,
     /// Where the statement's notices go.
     notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
+    /// Databases the statement claimed for DROP DATABASE.
+    claimed: Arc<Mutex<Vec<DatabaseId>>>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -283,6 +301,7 @@ impl<E: Engine> Context for SessionContext<E> {
             identity: self.identity.clone(),
             settings: self.settings.clone(),
             notices: self.notices.clone(),
+            claimed: self.claimed.clone(),
         }))
     }
 
@@ -300,6 +319,10 @@ impl<E: Engine> Context for SessionContext<E> {
 
     fn connections(&self) -> Option<Arc<crate::execution::admin::Connections>> {
         Some(self.db.connections.clone())
+    }
+
+    fn claimed_for_drop(&self, db: DatabaseId) {
+        self.claimed.lock().push(db);
     }
 
     fn settings(&self) -> Arc<Settings> {
@@ -789,7 +812,14 @@ impl<E: Engine> Session<E> {
                 });
                 let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params, Ok)
                     .map_err(|e| interrupted(&self.interrupt, e))?;
-                txn.commit()?;
+                let committed = txn.commit();
+                // A DROP DATABASE that did not commit gives its database back.
+                if committed.is_err() {
+                    for db in ctx.claimed.lock().drain(..) {
+                        self.db.connections.release(db);
+                    }
+                }
+                committed?;
                 Ok(result)
             }
         }
@@ -808,6 +838,7 @@ impl<E: Engine> Session<E> {
             identity: self.identity.clone(),
             settings: self.settings.clone(),
             notices: self.notices.clone(),
+            claimed: Arc::default(),
         }
     }
 
@@ -1018,8 +1049,8 @@ fn run<E: Engine>(
 ) -> Result<StatementResult> {
     txn.begin_statement();
     let binder = match params {
-        Some(params) => Binder::with_params(txn, ctx.database(), sql, dialect, params),
-        None => Binder::new(txn, ctx.database(), sql, dialect),
+        Some(params) => Binder::with_params(txn, ctx.identity(), sql, dialect, params),
+        None => Binder::new(txn, ctx.identity(), sql, dialect),
     };
     let plan = rewrite(binder.bind(statement)?)?;
     let plan = optimize(plan);

@@ -190,10 +190,14 @@ impl<E: Engine> Session<E> {
         }
         let params = Params::describe(given);
         let plan = match &self.block {
-            Some(block) => {
-                Binder::with_params(&block.txn, self.database(), sql, &self.dialect, &params)
-                    .bind(&statement)
-            }
+            Some(block) => Binder::with_params(
+                &block.txn,
+                self.identity.clone(),
+                sql,
+                &self.dialect,
+                &params,
+            )
+            .bind(&statement),
             None => {
                 // Binding reads the catalog only; the transaction is thrown away.
                 let txn = self.db.mvcc.begin(TxnOptions {
@@ -201,8 +205,9 @@ impl<E: Engine> Session<E> {
                     read_only: true,
                     lock_timeout: self.settings.lock_timeout(),
                 });
-                let plan = Binder::with_params(&txn, self.database(), sql, &self.dialect, &params)
-                    .bind(&statement);
+                let plan =
+                    Binder::with_params(&txn, self.identity.clone(), sql, &self.dialect, &params)
+                        .bind(&statement);
                 txn.rollback();
                 plan
             }

@@ -71,19 +71,38 @@ pub struct Identity {
     pub user: String,
     /// The database it connected to.
     pub database: String,
-    /// That database's identifier.
+    /// That database's identifier (0: none).
     pub database_id: crate::keys::DatabaseId,
+    /// The logged-in role's OID: privileges are looked up by it, so a role renamed and its
+    /// name given to another does not change who a session is (0 for a local session).
+    pub user_oid: i64,
     /// Opened in-process through the embedded API, not by a login: acts as a superuser
     /// whether or not a role of its name exists.
     pub local: bool,
 }
 
 impl Default for Identity {
+    /// Nobody, in no database: what evaluation outside a session's statement runs as, so it
+    /// can read no catalog and holds no privilege.
     fn default() -> Self {
+        Identity {
+            user: String::new(),
+            database: String::new(),
+            database_id: 0,
+            user_oid: 0,
+            local: false,
+        }
+    }
+}
+
+impl Identity {
+    /// An embedded session in `postgres` (see [`Identity::local`]).
+    pub fn local() -> Self {
         Identity {
             user: "zizhu".into(),
             database: crate::catalog::cluster::POSTGRES_NAME.into(),
             database_id: crate::catalog::cluster::POSTGRES,
+            user_oid: 0,
             local: true,
         }
     }

@@ -376,7 +376,7 @@ pub fn rows(
                 || snapshot
                     .roles
                     .iter()
-                    .any(|r| r.name == who.user && r.superuser);
+                    .any(|r| r.oid == who.user_oid && r.superuser);
             for role in &snapshot.roles {
                 let until = role
                     .valid_until

@@ -392,7 +392,7 @@ impl<E: Engine> Binder<'_, E> {
         let [ast::Statement::Query(query)] = statements.as_slice() else {
             return Err(errinternal!("view {} holds {:?}", view.name, view.query));
         };
-        let binder = Binder::new(self.txn, self.db, &view.query, self.dialect);
+        let binder = Binder::new(self.txn, self.who.clone(), &view.query, self.dialect);
         let (node, mut labels) = binder.bind_query(query)?;
         for (label, name) in labels.iter_mut().zip(&view.columns) {
             label.name = name.clone();
@@ -732,7 +732,7 @@ impl<E: Engine> Binder<'_, E> {
     ) -> Result<crate::sequence::Sequence> {
         let number = |e: &ast::Expr| -> Result<i64> {
             let bound = self.bind_expr(e, &Scope::default(), None)?;
-            let cache = crate::execution::SubqueryCache::default();
+            let cache = crate::execution::SubqueryCache::for_identity(self.who.clone());
             let env = crate::execution::Env::new(self.txn, &cache);
             match types::cast(crate::execution::eval(&bound, &[], &env)?, &DataType::Int64)? {
                 Value::Int64(n) => Ok(n),

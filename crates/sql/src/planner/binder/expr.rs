@@ -126,6 +126,19 @@ impl<E: Engine> Binder<'_, E> {
         let bind = |e: &ast::Expr| self.bind_expr(e, scope, grouping);
         let boxed = |e: &ast::Expr| bind(e).map(Box::new);
         Ok(match expr {
+            // Reserved words PostgreSQL reads as functions without parentheses (sqlparser
+            // knows CURRENT_USER, SESSION_USER and USER, not these).
+            A::Identifier(id)
+                if id.quote_style.is_none()
+                    && ["current_role", "current_catalog"]
+                        .iter()
+                        .any(|w| id.value.eq_ignore_ascii_case(w)) =>
+            {
+                match CatalogFunction::lookup(&id.value.to_lowercase(), 0) {
+                    Some(f) => Expr::Function(Function::Catalog(f), vec![]),
+                    None => return Err(errinternal!("{} is not a catalog function", id.value)),
+                }
+            }
             A::Identifier(id) => self.resolve(None, &ident(id), scope, id.span)?,
             A::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?,
@@ -1048,6 +1061,7 @@ impl<E: Engine> Binder<'_, E> {
         let child = Binder {
             txn: self.txn,
             db: self.db,
+            who: self.who.clone(),
             sql: self.sql,
             dialect: self.dialect,
             outer,
@@ -1173,7 +1187,7 @@ impl<E: Engine> Binder<'_, E> {
                             return Err(unsupported("RANGE frames with an offset"));
                         }
                         let bound = self.bind_expr(e, &Scope::default(), None)?;
-                        let cache = crate::execution::SubqueryCache::default();
+                        let cache = crate::execution::SubqueryCache::for_identity(self.who.clone());
                         let env = crate::execution::Env::new(self.txn, &cache);
                         match types::cast(
                             crate::execution::eval(&bound, &[], &env)?,

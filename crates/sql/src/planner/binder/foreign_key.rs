@@ -185,11 +185,11 @@ pub struct RowRules {
 /// Binds `table`'s [`RowRules`].
 pub fn row_rules<E: Engine>(
     txn: &Transaction<E>,
-    db: DatabaseId,
+    who: Arc<Identity>,
     table: &Table,
 ) -> Result<RowRules> {
     let dialect = ZizhuDialect::postgres();
-    let binder = Binder::new(txn, db, "", &dialect);
+    let binder = Binder::new(txn, who, "", &dialect);
     let defaults = table
         .columns
         .iter()

@@ -39,6 +39,7 @@ use super::plan::{
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
 use crate::keys::DatabaseId;
 use crate::parser::{position, ZizhuDialect};
+use crate::system::Identity;
 use crate::types::{self, DataType};
 use crate::{errinput, errinternal, Error, Result};
 use sqlparser::ast;
@@ -112,6 +113,8 @@ pub struct Binder<'a, E: Engine> {
     txn: &'a Transaction<E>,
     /// The session's database, whose catalog names resolve in.
     db: DatabaseId,
+    /// Who binds: expressions evaluated while binding (LIMIT, sequence options) run as them.
+    who: Arc<Identity>,
     sql: &'a str,
     dialect: &'a ZizhuDialect,
     /// Scopes of the enclosing queries, innermost last (inside a subquery).
@@ -260,37 +263,38 @@ fn unsupported(what: impl std::fmt::Display) -> Error {
 }
 
 impl<'a, E: Engine> Binder<'a, E> {
-    /// A binder for `sql`, reading database `db`'s catalog through `txn`.
+    /// A binder for `sql` as `who`, reading the catalog of `who`'s database through `txn`.
     pub fn new(
         txn: &'a Transaction<E>,
-        db: DatabaseId,
+        who: Arc<Identity>,
         sql: &'a str,
         dialect: &'a ZizhuDialect,
     ) -> Self {
-        Self::build(txn, db, sql, dialect, None)
+        Self::build(txn, who, sql, dialect, None)
     }
 
     /// A binder for `sql` with parameters `$1`, ... (see [`Params`]).
     pub fn with_params(
         txn: &'a Transaction<E>,
-        db: DatabaseId,
+        who: Arc<Identity>,
         sql: &'a str,
         dialect: &'a ZizhuDialect,
         params: &'a Params,
     ) -> Self {
-        Self::build(txn, db, sql, dialect, Some(params))
+        Self::build(txn, who, sql, dialect, Some(params))
     }
 
     fn build(
         txn: &'a Transaction<E>,
-        db: DatabaseId,
+        who: Arc<Identity>,
         sql: &'a str,
         dialect: &'a ZizhuDialect,
         params: Option<&'a Params>,
     ) -> Self {
         Self {
             txn,
-            db,
+            db: who.database_id,
+            who,
             sql,
             dialect,
             outer: Vec::new(),

@@ -285,7 +285,7 @@ impl<E: Engine> Binder<'_, E> {
     pub(super) fn constant_count(&self, expr: &ast::Expr, what: &str) -> Result<Option<u64>> {
         self.hint_parameter(expr, &DataType::Int64)?;
         let bound = self.bind_expr(expr, &Scope::default(), None)?;
-        let cache = crate::execution::SubqueryCache::default();
+        let cache = crate::execution::SubqueryCache::for_identity(self.who.clone());
         let env = crate::execution::Env::new(self.txn, &cache);
         let value = crate::execution::eval(&bound, &[], &env)?;
         match types::cast(value, &DataType::Int64)? {
