@@ -87,7 +87,7 @@ impl Connections {
         }
     }
 
-    /// Undoes [`Self::claim_for_drop`] after a DROP DATABASE that failed or did not commit.
+    /// Gives back a database a DROP DATABASE claimed, when it failed or did not commit.
     pub fn release(&self, db: DatabaseId) {
         self.state.lock().dropped.remove(&db);
     }
