@@ -202,6 +202,15 @@ fn roles_log_in_with_their_passwords_and_privileges() {
         "CREATE ROLE boss SUPERUSER",
         "must be superuser to create superusers",
     );
+    admin(&server, "CREATE ROLE repl REPLICATION");
+    fails(
+        &server,
+        "carol",
+        "carol-pw",
+        "postgres",
+        "ALTER ROLE repl LOGIN",
+        "must be superuser to alter replication or bypassrls roles",
+    );
     fails(
         &server,
         "carol",
@@ -239,7 +248,7 @@ fn roles_log_in_with_their_passwords_and_privileges() {
         "postgres",
         "DROP DATABASE alice_db",
     );
-    admin(&server, "DROP ROLE alice, dave");
+    admin(&server, "DROP ROLE alice, dave, repl");
     fails(
         &server,
         "alice",

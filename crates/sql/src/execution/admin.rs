@@ -134,16 +134,16 @@ fn outside_block(ctx: &dyn Context, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `me` may create or change a role with `options` set, given whether the role is
-/// (or becomes) a superuser.
-fn may_manage(me: &Role, options: &RoleOptions, target_superuser: bool, verb: &str) -> Result<()> {
+/// Whether `me` may create (no `target`) or change `target` with `options` set.
+fn may_manage(me: &Role, options: &RoleOptions, target: Option<&Role>, verb: &str) -> Result<()> {
     if me.superuser {
         return Ok(());
     }
-    if target_superuser || options.superuser == Some(true) {
+    if target.is_some_and(|t| t.superuser) || options.superuser == Some(true) {
         return Err(denied(format!("must be superuser to {verb} superusers")));
     }
-    if options.replication.is_some() || options.bypass_rls.is_some() {
+    let privileged = target.is_some_and(|t| t.replication || t.bypass_rls);
+    if privileged || options.replication.is_some() || options.bypass_rls.is_some() {
         return Err(denied(format!(
             "must be superuser to {verb} replication or bypassrls roles"
         )));
@@ -196,7 +196,7 @@ pub fn execute<E: Engine>(
     let me = current_role(txn, &who)?;
     match admin {
         Admin::CreateRole { name, options } => {
-            may_manage(&me, &options, false, "create")?;
+            may_manage(&me, &options, None, "create")?;
             if name.starts_with("pg_") {
                 return Err(errinput!(ReservedName, "role name \"{name}\" is reserved")
                     .with_detail("Role names starting with \"pg_\" are reserved."));
@@ -210,7 +210,7 @@ pub fn execute<E: Engine>(
             let mut role = Cluster::role(txn, &name)?.ok_or_else(|| undefined_role(&name))?;
             let own_password = role.oid == me.oid && !options.beyond_password();
             if !own_password {
-                may_manage(&me, &options, role.superuser, "alter")?;
+                may_manage(&me, &options, Some(&role), "alter")?;
             }
             if role.oid == BOOTSTRAP_ROLE && options.superuser == Some(false) {
                 return Err(denied(
@@ -229,7 +229,7 @@ pub fn execute<E: Engine>(
                     "session user cannot be renamed"
                 ));
             }
-            may_manage(&me, &RoleOptions::default(), role.superuser, "rename")?;
+            may_manage(&me, &RoleOptions::default(), Some(&role), "rename")?;
             if to.starts_with("pg_") {
                 return Err(errinput!(ReservedName, "role name \"{to}\" is reserved")
                     .with_detail("Role names starting with \"pg_\" are reserved."));
@@ -253,7 +253,7 @@ pub fn execute<E: Engine>(
                 if role.oid == me.oid {
                     return Err(errinput!(ObjectInUse, "current user cannot be dropped"));
                 }
-                may_manage(&me, &RoleOptions::default(), role.superuser, "drop")?;
+                may_manage(&me, &RoleOptions::default(), Some(&role), "drop")?;
                 if role.oid == BOOTSTRAP_ROLE {
                     return Err(errinput!(
                         DependentObjectsStillExist,
