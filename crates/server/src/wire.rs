@@ -59,6 +59,12 @@ pub fn put_binary_as(buf: &mut BytesMut, value: &Value, ty: &DataType) {
             buf.put_u32(*oid as u32);
             return;
         }
+        (DataType::Jsonb, Value::Text(text)) => {
+            buf.put_i32(text.len() as i32 + 1);
+            buf.put_u8(1);
+            buf.put_slice(text.as_bytes());
+            return;
+        }
         (DataType::Array(element) | DataType::Vector(element), Value::Text(text)) => {
             if let Ok(elements) = types::array::items(text, element) {
                 put_binary_array(buf, &elements, element);
@@ -196,6 +202,16 @@ fn bad_binary(ty: &DataType) -> Error {
     )
 }
 
+/// Bytes that must be UTF-8 text.
+fn utf8(bytes: &[u8]) -> zizhu_sql::Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        zizhu_sql::errinput!(
+            CharacterNotInRepertoire,
+            "invalid byte sequence for encoding \"UTF8\""
+        )
+    })
+}
+
 /// A parameter value sent in text (`binary` false) or binary format, as a value of `ty`.
 pub fn parse_param(bytes: Option<&[u8]>, ty: &DataType, binary: bool) -> zizhu_sql::Result<Value> {
     let Some(bytes) = bytes else {
@@ -258,7 +274,13 @@ pub fn parse_param(bytes: Option<&[u8]>, ty: &DataType, binary: bool) -> zizhu_s
             Value::Uuid(u)
         }
         DataType::Oid(_) => Value::Int64(u32::from_be_bytes(be4(fixed(4)?)) as i64),
-        DataType::Array(_) | DataType::Vector(_) | DataType::Record(_) | DataType::Json => {
+        DataType::Json => types::parse_text(&utf8(bytes)?, ty)?,
+        // jsonb_send: a version byte (1), then the text.
+        DataType::Jsonb => match bytes.split_first() {
+            Some((1, text)) => types::parse_text(&utf8(text)?, ty)?,
+            _ => return Err(bad_binary(ty)),
+        },
+        DataType::Array(_) | DataType::Vector(_) | DataType::Record(_) => {
             return Err(zizhu_sql::errinput!(
                 FeatureNotSupported,
                 "{ty} parameters in binary format are not supported yet"

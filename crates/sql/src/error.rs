@@ -137,6 +137,8 @@ pub enum ErrorCode {
     InvalidAuthorizationSpecification,
     /// 42939
     ReservedName,
+    /// 22P05
+    UntranslatableCharacter,
 }
 
 /// Errors of the SQL layer.
@@ -287,6 +289,7 @@ impl ErrorCode {
             ObjectInUse => "55006",
             InvalidAuthorizationSpecification => "28000",
             ReservedName => "42939",
+            UntranslatableCharacter => "22P05",
             GeneratedAlways => "428C9",
             InvalidArgumentForLogarithm => "2201E",
             InvalidRegularExpression => "2201B",

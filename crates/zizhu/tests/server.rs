@@ -767,3 +767,31 @@ fn tls_when_given_a_certificate() {
         "a failed start leaves no data directory"
     );
 }
+
+/// psycopg sends and reads `json` and `jsonb` in text and binary format (jsonb's binary form
+/// is a version byte and the text), and the operators work on parameters.
+#[test]
+fn psycopg_reads_and_writes_json_in_both_formats() {
+    let server = Server::start();
+    let script = format!(
+        r#"
+import psycopg
+from psycopg.types.json import Jsonb, Json
+c = psycopg.connect("{conninfo}", autocommit=True)
+c.execute("CREATE TABLE pj (id int PRIMARY KEY, d jsonb, j json)")
+c.execute("INSERT INTO pj VALUES (%s, %s, %s)", (1, Jsonb({{"b": [1, 2], "a": "x"}}), Json({{"k": None}})))
+for binary in (False, True):
+    cur = c.cursor(binary=binary)
+    cur.execute("SELECT d, j, d -> 'b', d ->> 'a', d::text FROM pj")
+    print(binary, cur.fetchone())
+print(c.execute("SELECT id FROM pj WHERE d @> %s", (Jsonb({{"a": "x"}}),)).fetchall())
+"#,
+        conninfo = server.conninfo()
+    );
+    assert_eq!(
+        python(&script),
+        "False ({'a': 'x', 'b': [1, 2]}, {'k': None}, [1, 2], 'x', '{\"a\": \"x\", \"b\": [1, 2]}')\n\
+         True ({'a': 'x', 'b': [1, 2]}, {'k': None}, [1, 2], 'x', '{\"a\": \"x\", \"b\": [1, 2]}')\n\
+         [(1,)]\n"
+    );
+}

@@ -411,6 +411,7 @@ fn parse_type_name(text: &str) -> Option<DataType> {
     match text {
         "unknown" => return Some(DataType::Unknown),
         "json" => return Some(DataType::Json),
+        "jsonb" => return Some(DataType::Jsonb),
         "record" => return Some(DataType::Record(Vec::new())),
         "int2vector" => return Some(DataType::Vector(Box::new(DataType::Int16))),
         "oidvector" => {

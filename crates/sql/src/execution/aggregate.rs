@@ -27,6 +27,8 @@ pub(super) enum Accumulator {
     Text(Option<String>),
     /// `array_agg`'s values so far.
     Array(Vec<Value>),
+    /// `json_agg`'s (`jsonb_agg`'s if true) JSON texts so far.
+    Json(Vec<Value>, bool),
     /// An aggregate of ordered input: the inputs with their sort keys, fed to the inner
     /// accumulator in key order when the group is finished.
     Ordered(Box<Accumulator>, Vec<(Vec<u8>, Value, Option<Value>)>),
@@ -165,6 +167,7 @@ impl Accumulator {
                 Accumulator::Ordered(Box::new(Accumulator::new(inner)), Vec::new())
             }
             Aggregate::ArrayAgg(_) => Accumulator::Array(Vec::new()),
+            Aggregate::JsonAgg(_, jsonb) => Accumulator::Json(Vec::new(), *jsonb),
             Aggregate::StringAgg(..) => Accumulator::Text(None),
             Aggregate::BoolAnd(_) => Accumulator::Bool {
                 value: None,
@@ -193,7 +196,7 @@ impl Accumulator {
         let Input { value, extra, key } = input;
         match self {
             Accumulator::Ordered(_, rows) => rows.push((key.unwrap_or_default(), value, extra)),
-            Accumulator::Array(values) => values.push(value),
+            Accumulator::Array(values) | Accumulator::Json(values, _) => values.push(value),
             Accumulator::Text(text) => {
                 let piece = types::to_text(&value);
                 *text = Some(match text.take() {
@@ -272,6 +275,22 @@ impl Accumulator {
                     })?;
                 }
                 inner.finish()?
+            }
+            Accumulator::Json(values, _) if values.is_empty() => Value::Null,
+            Accumulator::Json(values, jsonb) => {
+                let items: Vec<String> = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Null => "null".to_string(),
+                        v => types::to_text(v),
+                    })
+                    .collect();
+                let text = format!("[{}]", items.join(", "));
+                Value::Text(if jsonb {
+                    crate::types::json::jsonb_in(&text)?
+                } else {
+                    text
+                })
             }
             Accumulator::Array(values) if values.is_empty() => Value::Null,
             Accumulator::Array(values) => Value::Text(crate::types::array::format(&values)),

@@ -3,7 +3,8 @@
 
 use zizhu_types::Value;
 
-use crate::planner::SetFunction;
+use crate::planner::{JsonSet, SetFunction};
+use crate::types::json::{self, Kind};
 use crate::types::{array, DataType};
 use crate::{errinput, Result};
 
@@ -69,6 +70,7 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<SetRows> {
                 vec![]
             }
         }
+        SetFunction::Json(what, jsonb) => json_rows(*what, *jsonb, &text(&args[0]))?,
         SetFunction::ExpandArray(element) => array::items(&text(&args[0]), element)?
             .into_iter()
             .enumerate()
@@ -76,4 +78,57 @@ pub fn rows(function: &SetFunction, args: &[Value]) -> Result<SetRows> {
             .collect(),
     };
     Ok(Box::new(rows.into_iter()))
+}
+
+/// The rows of a JSON set-returning function over `source`.
+fn json_rows(what: JsonSet, jsonb: bool, source: &str) -> Result<Vec<Vec<Value>>> {
+    let mut doc = json::parse(source)?;
+    if jsonb {
+        doc = doc.into_jsonb()?;
+    }
+    let name = SetFunction::Json(what, jsonb).name();
+    let value = |part: &json::Json, as_text: bool| {
+        if as_text {
+            json::part_as_text(source, part, jsonb).map_or(Value::Null, Value::Text)
+        } else {
+            Value::Text(json::part_text(source, part, jsonb))
+        }
+    };
+    Ok(match (what, &doc.kind) {
+        (JsonSet::ArrayElements(as_text), Kind::Array(items)) => {
+            items.iter().map(|i| vec![value(i, as_text)]).collect()
+        }
+        (JsonSet::ArrayElements(_), Kind::Object(_)) => {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "cannot extract elements from an object"
+            ))
+        }
+        (JsonSet::ArrayElements(_), _) => {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "cannot extract elements from a scalar"
+            ))
+        }
+        (JsonSet::ObjectKeys, Kind::Object(members)) => members
+            .iter()
+            .map(|(k, _)| vec![Value::Text(k.clone())])
+            .collect(),
+        (JsonSet::Each(as_text), Kind::Object(members)) => members
+            .iter()
+            .map(|(k, v)| vec![Value::Text(k.clone()), value(v, as_text)])
+            .collect(),
+        (_, Kind::Array(_)) => {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "cannot call {name} on an array"
+            ))
+        }
+        _ => {
+            return Err(errinput!(
+                InvalidParameterValue,
+                "cannot call {name} on a scalar"
+            ))
+        }
+    })
 }

@@ -61,7 +61,6 @@ pub fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
             }
         }
         "row" => Value::Text(array::format_record(args)),
-        "json_build_object" => json_object(args)?,
         "record_field" => {
             let index = int(&args[1]).unwrap_or(0).max(1) as usize - 1;
             array::record_field(&to_text(&args[0]), index)?.map_or(Value::Null, Value::Text)
@@ -69,68 +68,6 @@ pub fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
         "quote_ident" => Value::Text(crate::system::oids::quote_ident(&to_text(&args[0]))),
         _ => return Ok(None),
     }))
-}
-
-/// `json_build_object(k1, v1, ...)`, spelled as PostgreSQL's `json` output spells it.
-fn json_object(args: &[Value]) -> Result<Value> {
-    if !args.len().is_multiple_of(2) {
-        return Err(crate::errinput!(
-            InvalidParameterValue,
-            "argument list must have even number of elements"
-        ));
-    }
-    let mut parts = Vec::new();
-    for pair in args.chunks(2) {
-        if pair[0].is_null() {
-            return Err(crate::errinput!(
-                NullValueNotAllowed,
-                "null value not allowed for object key"
-            ));
-        }
-        parts.push(format!(
-            "{} : {}",
-            json_string(&to_text(&pair[0])),
-            json_value(&pair[1])
-        ));
-    }
-    Ok(Value::Text(format!("{{{}}}", parts.join(", "))))
-}
-
-fn json_value(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int16(_) | Value::Int32(_) | Value::Int64(_) | Value::Numeric(_) => to_text(v),
-        Value::Float32(_) | Value::Float64(_) => {
-            let t = to_text(v);
-            // NaN and infinities are not JSON numbers.
-            if t.chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | 'e' | '+'))
-            {
-                t
-            } else {
-                json_string(&t)
-            }
-        }
-        v => json_string(&to_text(v)),
-    }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -177,22 +114,5 @@ mod tests {
             text("{1,NULL}")
         );
         assert_eq!(call("quote_ident", &[text("Mixed")]), text("\"Mixed\""));
-        // SELECT json_build_object('a', 1, 'b', 'x"y', 'c', NULL, 'd', true)
-        assert_eq!(
-            call(
-                "json_build_object",
-                &[
-                    text("a"),
-                    Value::Int32(1),
-                    text("b"),
-                    text("x\"y"),
-                    text("c"),
-                    Value::Null,
-                    text("d"),
-                    Value::Bool(true)
-                ]
-            ),
-            text("{\"a\" : 1, \"b\" : \"x\\\"y\", \"c\" : null, \"d\" : true}")
-        );
     }
 }

@@ -23,6 +23,7 @@
 
 mod array;
 mod datetime;
+mod json;
 mod math;
 mod regex;
 mod string;
@@ -82,7 +83,6 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("quote_ident", 1, 1),
     ("like_escape", 2, 2),
     ("row", 0, MANY),
-    ("json_build_object", 0, MANY),
     ("record_field", 2, 2),
     // Math.
     ("int_and", 2, 2),
@@ -129,6 +129,7 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
 
 pub(crate) use array::is_vector;
 pub use datetime::now_micros;
+pub use json::takes_json_arguments;
 
 /// The clock functions PostgreSQL pins to the start of the transaction (`now()`,
 /// `current_timestamp`, `transaction_timestamp()`, `current_date`) or of the statement
@@ -158,13 +159,17 @@ pub fn exists(name: &str, arity: usize) -> bool {
 pub fn lookup(name: &str, arity: usize) -> Option<&'static str> {
     FUNCTIONS
         .iter()
+        .chain(json::FUNCTIONS)
         .find(|(n, min, max)| *n == name && (*min..=*max).contains(&arity))
         .map(|(n, _, _)| *n)
 }
 
 /// Whether some function is called `name`, with whatever arguments.
 pub fn is_known(name: &str) -> bool {
-    FUNCTIONS.iter().any(|(n, _, _)| *n == name)
+    FUNCTIONS
+        .iter()
+        .chain(json::FUNCTIONS)
+        .any(|(n, _, _)| *n == name)
 }
 
 /// Whether the function's result can change between calls with the same arguments: such calls
@@ -186,6 +191,9 @@ pub fn is_volatile(name: &str) -> bool {
 /// The result type for the argument types, as PostgreSQL resolves it (`DataType::Unknown` if
 /// it cannot be told from the types).
 pub fn return_type(name: &str, args: &[DataType]) -> DataType {
+    if let Some(ty) = json::return_type(name) {
+        return ty;
+    }
     let first = args.first().cloned().unwrap_or(DataType::Unknown);
     let any_numeric = args.iter().any(|t| matches!(t, DataType::Numeric(_)));
     let any_float = args
@@ -198,7 +206,6 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
             DataType::Text
         }
         "row" => DataType::Record(vec![]),
-        "json_build_object" => DataType::Json,
         "int_and" | "int_or" | "int_xor" => match (&first, args.get(1)) {
             (DataType::Int64, _) | (_, Some(DataType::Int64)) => DataType::Int64,
             (DataType::Int32, _) | (_, Some(DataType::Int32)) => DataType::Int32,
@@ -327,20 +334,16 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value> {
     }
     let strict = !matches!(
         name,
-        "concat"
-            | "concat_ws"
-            | "greatest"
-            | "least"
-            | "array"
-            | "array_to_string"
-            | "row"
-            | "json_build_object"
-    );
+        "concat" | "concat_ws" | "greatest" | "least" | "array" | "array_to_string" | "row"
+    ) && json::is_strict(name);
     if name == "array_to_string" && args[..2].iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
     if strict && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
+    }
+    if let Some(v) = json::call(name, args)? {
+        return Ok(v);
     }
     if let Some(v) = array::call(name, args)? {
         return Ok(v);

@@ -13,6 +13,6 @@ pub use binder::{data_type_from_ast, row_rules, type_by_name, type_of, Binder, P
 pub use optimizer::optimize;
 pub use plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Frame,
-    FrameBound, Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetFunction, SetOp,
-    SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
+    FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning, SetFunction,
+    SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };

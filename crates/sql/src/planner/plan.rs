@@ -206,6 +206,19 @@ pub enum SetFunction {
     /// `information_schema._pg_expandarray(array)`: records `(x, n)` of each element of this
     /// type and its position (what JDBC's metadata queries expand index keys with).
     ExpandArray(DataType),
+    /// `json[b]_array_elements[_text]`, `json[b]_object_keys`, `json[b]_each[_text]`.
+    Json(JsonSet, bool),
+}
+
+/// What a JSON set-returning function returns of a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonSet {
+    /// An array's elements (`_text`: as text).
+    ArrayElements(bool),
+    /// An object's keys.
+    ObjectKeys,
+    /// An object's `(key, value)` pairs (`_text`: values as text).
+    Each(bool),
 }
 
 impl SetFunction {
@@ -216,6 +229,18 @@ impl SetFunction {
             SetFunction::Unnest(_) => "unnest",
             SetFunction::GenerateSubscripts => "generate_subscripts",
             SetFunction::ExpandArray(_) => "_pg_expandarray",
+            SetFunction::Json(what, jsonb) => match (what, jsonb) {
+                (JsonSet::ArrayElements(false), false) => "json_array_elements",
+                (JsonSet::ArrayElements(false), true) => "jsonb_array_elements",
+                (JsonSet::ArrayElements(true), false) => "json_array_elements_text",
+                (JsonSet::ArrayElements(true), true) => "jsonb_array_elements_text",
+                (JsonSet::ObjectKeys, false) => "json_object_keys",
+                (JsonSet::ObjectKeys, true) => "jsonb_object_keys",
+                (JsonSet::Each(false), false) => "json_each",
+                (JsonSet::Each(false), true) => "jsonb_each",
+                (JsonSet::Each(true), false) => "json_each_text",
+                (JsonSet::Each(true), true) => "jsonb_each_text",
+            },
         }
     }
 
@@ -235,6 +260,22 @@ impl SetFunction {
             SetFunction::GenerateSubscripts => vec![("generate_subscripts", DataType::Int32)],
             SetFunction::ExpandArray(element) => {
                 vec![("x", element.clone()), ("n", DataType::Int32)]
+            }
+            SetFunction::Json(what, jsonb) => {
+                let document = if *jsonb {
+                    DataType::Jsonb
+                } else {
+                    DataType::Json
+                };
+                match what {
+                    JsonSet::ArrayElements(false) => vec![("value", document)],
+                    JsonSet::ArrayElements(true) => vec![("value", DataType::Text)],
+                    JsonSet::ObjectKeys => vec![(self.name(), DataType::Text)],
+                    JsonSet::Each(as_text) => vec![
+                        ("key", DataType::Text),
+                        ("value", if *as_text { DataType::Text } else { document }),
+                    ],
+                }
             }
         }
     }
@@ -265,6 +306,9 @@ pub enum Aggregate {
     Statistic(Expr, Statistic, bool),
     /// `array_agg(a)`: the values, NULLs included, as an array.
     ArrayAgg(Expr),
+    /// `json_agg(a)` (`jsonb_agg` if true): the values, already JSON texts (NULLs as `null`),
+    /// as a JSON array.
+    JsonAgg(Expr, bool),
     /// `aggregate FILTER (WHERE condition)`: only rows meeting the condition are aggregated.
     Filtered(Box<Aggregate>, Expr),
     /// `aggregate(... ORDER BY keys)`: the rows are aggregated in ascending key order.
@@ -285,7 +329,8 @@ impl Aggregate {
             | Aggregate::BoolAnd(e)
             | Aggregate::BoolOr(e)
             | Aggregate::Statistic(e, _, _)
-            | Aggregate::ArrayAgg(e) => Some(e),
+            | Aggregate::ArrayAgg(e)
+            | Aggregate::JsonAgg(e, _) => Some(e),
             Aggregate::Filtered(inner, _) | Aggregate::Ordered(inner, _) => inner.argument(),
         }
     }
@@ -306,7 +351,7 @@ impl Aggregate {
     /// Whether NULL values are aggregated too (`array_agg`), not skipped.
     pub fn keeps_nulls(&self) -> bool {
         match self {
-            Aggregate::ArrayAgg(_) => true,
+            Aggregate::ArrayAgg(_) | Aggregate::JsonAgg(..) => true,
             Aggregate::Filtered(inner, _) | Aggregate::Ordered(inner, _) => inner.keeps_nulls(),
             _ => false,
         }
@@ -1267,6 +1312,8 @@ impl fmt::Display for Aggregate {
                 write!(f, "{name}({}{e})", distinct(d))
             }
             Aggregate::ArrayAgg(e) => write!(f, "array_agg({e})"),
+            Aggregate::JsonAgg(e, false) => write!(f, "json_agg({e})"),
+            Aggregate::JsonAgg(e, true) => write!(f, "jsonb_agg({e})"),
             Aggregate::Filtered(inner, condition) => {
                 write!(f, "{inner} FILTER (WHERE {condition})")
             }

@@ -56,6 +56,8 @@ pub enum DataType {
     /// `json` as `json_build_object` makes it, carried as its text. Values of it are built
     /// by the engine only: there is no `json` input, operator or column type yet.
     Json,
+    /// `jsonb`: stored as its canonical text ([`crate::types::json`]).
+    Jsonb,
     /// The type of an untyped literal or NULL before context decides (PostgreSQL's `unknown`).
     Unknown,
 }
@@ -175,6 +177,7 @@ impl fmt::Display for DataType {
             DataType::Vector(_) => f.write_str("oidvector"),
             DataType::Record(_) => f.write_str("record"),
             DataType::Json => f.write_str("json"),
+            DataType::Jsonb => f.write_str("jsonb"),
             DataType::Unknown => f.write_str("unknown"),
         }
     }

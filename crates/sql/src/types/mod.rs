@@ -31,6 +31,7 @@ mod cast;
 mod datatype;
 mod datetime;
 mod interval;
+pub mod json;
 mod numeric;
 pub mod ops;
 pub mod pg_type;

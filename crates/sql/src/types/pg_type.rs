@@ -76,6 +76,9 @@ pub const TYPES: &[TypeInfo] = &[
     t(4096, "regrole", 4, 'N', 4097),
     t(2249, "record", -1, 'P', 2287),
     t(114, "json", -1, 'U', 199),
+    t(3802, "jsonb", -1, 'U', 3807),
+    a(199, "_json", 114),
+    a(3807, "_jsonb", 3802),
     a(1000, "_bool", 16),
     a(1001, "_bytea", 17),
     a(1002, "_char", 18),
@@ -157,6 +160,7 @@ impl DataType {
             },
             DataType::Record(_) => 2249,
             DataType::Json => 114,
+            DataType::Jsonb => 3802,
             DataType::Vector(element) if **element == DataType::Int16 => 22,
             DataType::Vector(_) => 30,
             DataType::Array(element) => info(element.oid())
@@ -204,6 +208,7 @@ impl DataType {
             4089 => DataType::Oid(OidAlias::RegNamespace),
             4096 => DataType::Oid(OidAlias::RegRole),
             114 => DataType::Json,
+            3802 => DataType::Jsonb,
             22 => DataType::Vector(Box::new(DataType::Int16)),
             30 => DataType::Vector(Box::new(DataType::Oid(OidAlias::Oid))),
             oid => {

@@ -50,7 +50,9 @@ pub fn parse_text(text: &str, ty: &DataType) -> Result<Value> {
         DataType::Vector(element) => Value::Text(super::array::format_vector(
             &super::array::items(text, element)?,
         )),
-        DataType::Record(_) | DataType::Json => Value::Text(text.to_string()),
+        DataType::Record(_) => Value::Text(text.to_string()),
+        DataType::Json => Value::Text(super::json::json_in(text)?),
+        DataType::Jsonb => Value::Text(super::json::jsonb_in(text)?),
     })
 }
 

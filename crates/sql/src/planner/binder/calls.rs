@@ -14,6 +14,8 @@ pub(super) const AGGREGATES: &[&str] = &[
     "max",
     "string_agg",
     "array_agg",
+    "json_agg",
+    "jsonb_agg",
     "bool_and",
     "bool_or",
     "every",
@@ -48,6 +50,16 @@ pub(super) fn is_set_returning(expr: &ast::Expr) -> bool {
             | "generate_subscripts"
             | "_pg_expandarray"
             | "information_schema._pg_expandarray"
+            | "json_array_elements"
+            | "jsonb_array_elements"
+            | "json_array_elements_text"
+            | "jsonb_array_elements_text"
+            | "json_object_keys"
+            | "jsonb_object_keys"
+            | "json_each"
+            | "jsonb_each"
+            | "json_each_text"
+            | "jsonb_each_text"
     ))
 }
 
@@ -174,6 +186,8 @@ impl<E: Engine> Binder<'_, E> {
             Aggregate::Statistic(e, ..) => exact_or_float(e),
             Aggregate::Min(e) | Aggregate::Max(e) => arg(e),
             Aggregate::StringAgg(..) => DataType::Text,
+            Aggregate::JsonAgg(_, false) => DataType::Json,
+            Aggregate::JsonAgg(_, true) => DataType::Jsonb,
             Aggregate::ArrayAgg(e) => DataType::Array(Box::new(match arg(e) {
                 DataType::Unknown => DataType::Text,
                 t => t,
@@ -262,6 +276,14 @@ impl<E: Engine> Binder<'_, E> {
                 Aggregate::StringAgg(bind_arg(e)?, bind_arg(separator)?, distinct)
             }
             ("array_agg", [e]) => Aggregate::ArrayAgg(bind_arg(e)?),
+            ("json_agg" | "jsonb_agg", [e]) => {
+                let value = bind_arg(e)?;
+                let value = match self.expr_type(&value, scope, None) {
+                    DataType::Json | DataType::Jsonb => value,
+                    _ => Expr::Function(Function::Builtin("to_json"), vec![value]),
+                };
+                Aggregate::JsonAgg(value, name == "jsonb_agg")
+            }
             ("bool_and" | "every", [e]) => Aggregate::BoolAnd(bind_arg(e)?),
             ("bool_or", [e]) => Aggregate::BoolOr(bind_arg(e)?),
             (name, [e]) if Statistic::from_name(name).is_some() => {
@@ -394,6 +416,18 @@ impl<E: Engine> Binder<'_, E> {
             "generate_series" => (SetFunction::GenerateSeries, 2..=3),
             "unnest" => (SetFunction::Unnest(element(0)), 1..=1),
             "generate_subscripts" => (SetFunction::GenerateSubscripts, 2..=2),
+            json if json.starts_with("json") => {
+                let jsonb = json.starts_with("jsonb");
+                let text = json.ends_with("_text");
+                let what = if json.contains("array_elements") {
+                    JsonSet::ArrayElements(text)
+                } else if json.contains("object_keys") {
+                    JsonSet::ObjectKeys
+                } else {
+                    JsonSet::Each(text)
+                };
+                (SetFunction::Json(what, jsonb), 1..=1)
+            }
             _ => (SetFunction::ExpandArray(element(0)), 1..=1),
         };
         if !arity.contains(&args.len()) {

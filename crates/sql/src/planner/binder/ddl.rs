@@ -94,6 +94,8 @@ pub fn data_type_from_ast(ty: &ast::DataType) -> Result<DataType> {
         | D::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => {
             DataType::Array(Box::new(data_type_from_ast(element)?))
         }
+        D::JSON => DataType::Json,
+        D::JSONB => DataType::Jsonb,
         other => return Err(unsupported(format!("type {other}"))),
     })
 }
@@ -120,6 +122,8 @@ pub fn type_by_name(name: &str) -> Option<DataType> {
         "timestamptz" => DataType::TimestampTz,
         "interval" => DataType::Interval,
         "uuid" => DataType::Uuid,
+        "json" => DataType::Json,
+        "jsonb" => DataType::Jsonb,
         "oid" => DataType::Oid(OidAlias::Oid),
         "regclass" => DataType::Oid(OidAlias::RegClass),
         "regtype" => DataType::Oid(OidAlias::RegType),

@@ -318,14 +318,19 @@ impl<E: Engine> Binder<'_, E> {
                 if let Some(call) = self.reg_cast(&inner, &ty, scope, grouping) {
                     return Ok(call);
                 }
-                // A `reg*` value keeps its type (it prints as a name), and so does an array
-                // (whose carrier is text): they are not folded here, where the type is needed.
+                // A `reg*` value keeps its type (it prints as a name), and so do an array and
+                // a JSON document (whose carrier is text): they are not folded here, where the
+                // type is needed.
                 if matches!(ty, DataType::Oid(a) if a != crate::types::OidAlias::Oid)
-                    || matches!(ty, DataType::Array(_) | DataType::Vector(_))
+                    || matches!(
+                        ty,
+                        DataType::Array(_) | DataType::Vector(_) | DataType::Json | DataType::Jsonb
+                    )
                 {
                     if let Expr::Constant(v) = &inner {
-                        // A bad literal still fails at plan time.
-                        types::cast(v.clone(), &ty)?;
+                        // A bad literal still fails at plan time, and is cast once.
+                        let value = types::cast(v.clone(), &ty)?;
+                        return Ok(Expr::Cast(Box::new(Expr::Constant(value)), ty));
                     }
                     return Ok(Expr::Cast(Box::new(inner), ty));
                 }
@@ -707,6 +712,17 @@ impl<E: Engine> Binder<'_, E> {
                 return Err(unsupported("subquery function arguments"))
             }
         };
+        // `pg_typeof(x)`: the type the binder gives `x` (an untyped literal is `unknown`).
+        if let ("pg_typeof", [arg]) = (name.as_str(), args.as_slice()) {
+            let oid = match self.expr_type(arg, scope, grouping) {
+                DataType::Unknown => 705,
+                ty => ty.oid() as i64,
+            };
+            return Ok(Expr::Cast(
+                Box::new(Expr::Constant(Value::Int64(oid))),
+                DataType::Oid(crate::types::OidAlias::RegType),
+            ));
+        }
         let (function, arity) = match name.as_str() {
             "coalesce" => (Function::Coalesce, None),
             "nullif" => (Function::NullIf, Some(2)),
@@ -743,7 +759,7 @@ impl<E: Engine> Binder<'_, E> {
                 }
             }
             _ => match crate::functions::lookup(&name, args.len()) {
-                Some(builtin) => return Ok(Expr::Function(Function::Builtin(builtin), args)),
+                Some(builtin) => return Ok(self.json_arguments(builtin, args, scope, grouping)),
                 None if crate::functions::is_known(&name) => {
                     return Err(errinput!(
                         UndefinedFunction,
@@ -909,6 +925,9 @@ impl<E: Engine> Binder<'_, E> {
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        if let Some(json) = self.bind_json_operator(left, op, right, scope, grouping)? {
+            return Ok(json);
+        }
         // `OPERATOR(pg_catalog.~)` is the operator `~`.
         if let B::PGCustomBinaryOperator(parts) = op {
             let standard = match parts.as_slice() {
@@ -966,10 +985,23 @@ impl<E: Engine> Binder<'_, E> {
             }
             _ => {
                 let l = self.bind_expr(left, scope, grouping)?;
-                let r = self.coerce_literal(right, &l, scope, grouping)?;
+                // `jsonb - 'key'`: the key keeps its own type.
+                let r = if matches!(op, B::Minus)
+                    && self.expr_type(&l, scope, grouping) == DataType::Jsonb
+                {
+                    self.bind_expr(right, scope, grouping)?
+                } else {
+                    self.coerce_literal(right, &l, scope, grouping)?
+                };
                 (l, r)
             }
         };
+        if matches!(op, B::StringConcat | B::Minus) {
+            let concat = matches!(op, B::StringConcat);
+            if let Some(e) = self.jsonb_arith(concat, &l, &r, scope, grouping) {
+                return Ok(e);
+            }
+        }
         let (l, r) = (Box::new(l), Box::new(r));
         Ok(match op {
             B::And => Expr::And(l, r),

@@ -15,6 +15,7 @@ mod ddl;
 mod dml;
 mod expr;
 mod foreign_key;
+mod json;
 mod query;
 
 #[allow(clippy::wildcard_imports)]
@@ -33,8 +34,8 @@ use std::sync::Arc;
 
 use super::plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Frame, FrameBound,
-    Function, JoinKind, Label, Node, OnConflict, Plan, Returning, SetFunction, SetOp, SortKey,
-    Statistic, Subquery, WindowFunc, WindowFunction,
+    Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning, SetFunction, SetOp,
+    SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
 use crate::keys::DatabaseId;

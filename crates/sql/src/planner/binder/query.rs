@@ -691,8 +691,87 @@ impl<E: Engine> Binder<'_, E> {
                 table_with_joins,
                 alias: None,
             } => self.bind_from(std::slice::from_ref(table_with_joins.as_ref())),
+            // Any other set-returning function: one call over a single empty row.
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality: false,
+                ..
+            } => self.bind_from_function(name, args.args.clone(), alias.as_ref()),
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality: false,
+                ..
+            } => {
+                let args = array_exprs
+                    .iter()
+                    .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
+                    .collect();
+                let name = ast::ObjectName::from(vec![ast::Ident::new("unnest")]);
+                self.bind_from_function(&name, args, alias.as_ref())
+            }
             other => Err(unsupported(format!("FROM item {other}"))),
         }
+    }
+
+    /// `FROM f(args) [AS alias [(columns)]]` for a set-returning function `f`: one call over
+    /// a single empty row.
+    fn bind_from_function(
+        &self,
+        name: &ast::ObjectName,
+        args: Vec<ast::FunctionArg>,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Node, Scope)> {
+        let call = ast::Expr::Function(ast::Function {
+            name: name.clone(),
+            uses_odbc_syntax: false,
+            parameters: ast::FunctionArguments::None,
+            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args,
+                clauses: vec![],
+            }),
+            within_group: vec![],
+            filter: None,
+            null_treatment: None,
+            over: None,
+        });
+        if !is_set_returning(&call) {
+            return Err(unsupported(format!("FROM item {name}(...)")));
+        }
+        let (function, args) = self.bind_set_returning(&call, &Scope::default())?;
+        let arg_types: Vec<DataType> = args.iter().map(type_of).collect();
+        let columns = function.columns(&arg_types);
+        let table = alias.map_or_else(|| function.name().to_string(), |a| ident(&a.name));
+        let names: Vec<String> = alias
+            .iter()
+            .flat_map(|a| a.columns.iter().map(|c| ident(&c.name)))
+            .collect();
+        let scalar = columns.len() == 1 && columns[0].0 == function.name();
+        let columns = columns
+            .into_iter()
+            .enumerate()
+            .map(|(i, (default, data_type))| ScopeColumn {
+                qualified_only: false,
+                table: Some(table.clone()),
+                name: names.get(i).cloned().unwrap_or_else(|| {
+                    if scalar {
+                        table.clone()
+                    } else {
+                        default.to_string()
+                    }
+                }),
+                data_type,
+            })
+            .collect();
+        let node = Node::ProjectSet {
+            source: Box::new(Node::Nothing),
+            calls: vec![(function, args)],
+        };
+        Ok((node, Scope { columns }))
     }
 
     pub(super) fn bind_select(
