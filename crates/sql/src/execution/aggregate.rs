@@ -344,11 +344,24 @@ pub(super) fn aggregate_input(
             let Some(mut input) = aggregate_input(inner, row, env)? else {
                 return Ok(None);
             };
-            let values = keys
-                .iter()
-                .map(|k| eval(k, row, env))
-                .collect::<Result<Vec<_>>>()?;
-            input.key = Some(zizhu_keycode::encode_tuple(&values));
+            // Each key: a byte placing NULLs first or last, then the order-preserving
+            // encoding, inverted for DESC (the encoding is prefix-free, so inverting each
+            // value's bytes reverses its order).
+            let mut encoded = Vec::new();
+            for k in keys {
+                let value = eval(&k.expr, row, env)?;
+                let null = value.is_null();
+                encoded.push(u8::from(null != k.nulls_first));
+                if !null {
+                    let bytes = zizhu_keycode::encode_tuple(std::slice::from_ref(&value));
+                    if k.descending {
+                        encoded.extend(bytes.iter().map(|b| !b));
+                    } else {
+                        encoded.extend(bytes);
+                    }
+                }
+            }
+            input.key = Some(encoded);
             return Ok(Some(input));
         }
         _ => {}

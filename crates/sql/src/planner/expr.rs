@@ -466,7 +466,7 @@ impl fmt::Display for Expr {
     }
 }
 
-pub(super) fn write_list(f: &mut fmt::Formatter<'_>, list: &[Expr]) -> fmt::Result {
+fn write_list(f: &mut fmt::Formatter<'_>, list: &[Expr]) -> fmt::Result {
     for (i, e) in list.iter().enumerate() {
         if i > 0 {
             f.write_str(", ")?;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use zizhu_types::Value;
 
-use super::expr::write_list;
 pub use super::expr::{ArithOp, ColumnName, CompareOp, Expr, Function, Subquery};
 use crate::catalog::{Index, Table, View};
 use crate::types::DataType;
@@ -130,7 +129,7 @@ pub enum Aggregate {
     /// `aggregate FILTER (WHERE condition)`: only rows meeting the condition are aggregated.
     Filtered(Box<Aggregate>, Expr),
     /// `aggregate(... ORDER BY keys)`: the rows are aggregated in ascending key order.
-    Ordered(Box<Aggregate>, Vec<Expr>),
+    Ordered(Box<Aggregate>, Vec<SortKey>),
 }
 
 impl Aggregate {
@@ -186,7 +185,7 @@ impl Aggregate {
             }
             Aggregate::Ordered(inner, keys) => {
                 exprs = inner.exprs();
-                exprs.extend(keys);
+                exprs.extend(keys.iter().map(|k| &k.expr));
             }
             _ => {}
         }
@@ -854,7 +853,19 @@ impl fmt::Display for Aggregate {
             }
             Aggregate::Ordered(inner, keys) => {
                 write!(f, "{inner} ORDER BY ")?;
-                write_list(f, keys)
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", k.expr)?;
+                    match (k.descending, k.nulls_first) {
+                        (true, true) => f.write_str(" DESC")?,
+                        (true, false) => f.write_str(" DESC NULLS LAST")?,
+                        (false, true) => f.write_str(" NULLS FIRST")?,
+                        (false, false) => {}
+                    }
+                }
+                Ok(())
             }
         }
     }

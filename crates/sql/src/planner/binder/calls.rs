@@ -292,18 +292,18 @@ impl<E: Engine> Binder<'_, E> {
             }
             _ => return Err(wrong()),
         };
-        // `agg(x ORDER BY k)`: ascending keys only so far.
+        // `agg(x ORDER BY k [DESC] [NULLS FIRST | LAST], ...)`
         let mut keys = Vec::new();
         for clause in &list.clauses {
             match clause {
                 ast::FunctionArgumentClause::OrderBy(order) => {
                     for o in order {
-                        let ascending =
-                            matches!(o.options.sort, None | Some(ast::OrderBySort::Asc));
-                        if !ascending || o.options.nulls_first.is_some() {
-                            return Err(unsupported("DESC or NULLS in an aggregate's ORDER BY"));
-                        }
-                        keys.push(bind_arg(&o.expr)?);
+                        let descending = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                        keys.push(SortKey {
+                            expr: bind_arg(&o.expr)?,
+                            descending,
+                            nulls_first: o.options.nulls_first.unwrap_or(descending),
+                        });
                     }
                 }
                 other => return Err(unsupported(format!("{other} in an aggregate call"))),
