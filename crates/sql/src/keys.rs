@@ -33,6 +33,7 @@ const TAG_SEQUENCE_VALUE: u8 = 0x15;
 const TAG_REFERENCE: u8 = 0x16;
 const TAG_DATABASE: u8 = 0x17;
 const TAG_ROLE: u8 = 0x18;
+const TAG_COMMENT: u8 = 0x19;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
@@ -43,6 +44,9 @@ pub enum Key {
     Database(String),
     /// A role's definition, by name.
     Role(String),
+    /// `COMMENT ON`: the comment on a relation (by identifier) or on one of its columns (by
+    /// name; empty for the relation itself).
+    Comment(DatabaseId, TableId, String),
     /// The definition of the table with this (lower-cased) name in a database.
     Table(DatabaseId, String),
     /// The counter that hands out table identifiers.
@@ -76,6 +80,14 @@ impl Key {
         let (tag, values) = match self {
             Key::Database(name) => (TAG_DATABASE, vec![Value::Text(name.clone())]),
             Key::Role(name) => (TAG_ROLE, vec![Value::Text(name.clone())]),
+            Key::Comment(db, id, column) => (
+                TAG_COMMENT,
+                vec![
+                    Value::Int64(*db),
+                    Value::Int64(*id),
+                    Value::Text(column.clone()),
+                ],
+            ),
             Key::Table(db, name) => named(TAG_CATALOG_TABLE, *db, name),
             Key::NextObjectId => (TAG_NEXT_OBJECT_ID, vec![]),
             Key::IndexName(db, name) => named(TAG_INDEX_NAME, *db, name),
@@ -118,6 +130,9 @@ impl Key {
         match (*tag, values.as_slice()) {
             (TAG_DATABASE, [Value::Text(name)]) => Ok(Key::Database(name.clone())),
             (TAG_ROLE, [Value::Text(name)]) => Ok(Key::Role(name.clone())),
+            (TAG_COMMENT, [Value::Int64(db), Value::Int64(id), Value::Text(column)]) => {
+                Ok(Key::Comment(*db, *id, column.clone()))
+            }
             (TAG_CATALOG_TABLE, [Value::Int64(db), Value::Text(name)]) => {
                 Ok(Key::Table(*db, name.clone()))
             }
@@ -185,6 +200,18 @@ impl Key {
     /// The range of every reference entry of a database.
     pub fn all_references(db: DatabaseId) -> KeyRange {
         Self::in_database(TAG_REFERENCE, db)
+    }
+
+    /// The range of every comment of a database.
+    pub fn all_comments(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_COMMENT, db)
+    }
+
+    /// The range of the comments on a relation and its columns.
+    pub fn comments_of(db: DatabaseId, id: TableId) -> KeyRange {
+        let mut prefix = vec![TAG_COMMENT];
+        prefix.extend(encode_tuple(&[Value::Int64(db), Value::Int64(id)]));
+        zizhu_engine::prefix_range(&prefix)
     }
 
     /// The range of every database definition.
@@ -297,6 +324,7 @@ impl fmt::Debug for Key {
         match self {
             Key::Database(name) => write!(f, "Database({name})"),
             Key::Role(name) => write!(f, "Role({name})"),
+            Key::Comment(db, id, column) => write!(f, "Comment({db}, {id}, {column})"),
             Key::Table(db, name) => write!(f, "Table({db}, {name})"),
             Key::NextObjectId => f.write_str("NextObjectId"),
             Key::IndexName(db, name) => write!(f, "IndexName({db}, {name})"),

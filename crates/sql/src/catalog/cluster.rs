@@ -281,6 +281,7 @@ impl Cluster {
             Key::all_sequences(db),
             Key::all_index_names(db),
             Key::all_references(db),
+            Key::all_comments(db),
         ];
         for range in ranges {
             let keys: Vec<Vec<u8>> = txn

@@ -476,9 +476,19 @@ pub struct Snapshot {
     pub databases: Vec<cluster::DatabaseDef>,
     /// Every role.
     pub roles: Vec<cluster::Role>,
+    /// `COMMENT ON` texts: relation identifier, column name (empty for the relation), text.
+    pub comments: Vec<(TableId, String, String)>,
 }
 
 impl Snapshot {
+    /// The comment on relation `id` (`column` empty) or on one of its columns.
+    pub fn comment(&self, id: TableId, column: &str) -> Option<&str> {
+        self.comments
+            .iter()
+            .find(|(i, c, _)| *i == id && c == column)
+            .map(|(_, _, text)| text.as_str())
+    }
+
     /// The name of the role with this OID.
     pub fn role_name(&self, oid: i64) -> Option<&str> {
         self.roles
@@ -507,6 +517,14 @@ impl Snapshot {
             let (key, bytes) = item?;
             if let Key::Sequence(_, name) = Key::decode(&key)? {
                 snapshot.sequences.push(Sequence::decode(&name, &bytes)?);
+            }
+        }
+        for item in reader.scan(Key::all_comments(db), direction)? {
+            let (key, bytes) = item?;
+            if let (Key::Comment(_, id, column), [Value::Text(text)]) =
+                (Key::decode(&key)?, row::decode(&bytes)?.as_slice())
+            {
+                snapshot.comments.push((id, column, text.clone()));
             }
         }
         snapshot.databases = cluster::Cluster::databases(reader)?;
@@ -724,6 +742,9 @@ impl Catalog {
         db: DatabaseId,
         name: &str,
     ) -> Result<()> {
+        if let Some(view) = Self::view(txn, db, name)? {
+            Self::drop_comments(txn, db, view.id, None)?;
+        }
         txn.delete(&Key::View(db, name.to_string()).encode())?;
         Ok(())
     }
@@ -796,7 +817,63 @@ impl Catalog {
         db: DatabaseId,
         name: &str,
     ) -> Result<()> {
+        if let Some(sequence) = Self::sequence(txn, db, name)? {
+            Self::drop_comments(txn, db, sequence.id, None)?;
+        }
         txn.delete(&Key::Sequence(db, name.to_string()).encode())?;
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the comment on relation `id` or its `column` (empty for
+    /// the relation itself).
+    pub fn set_comment<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        id: TableId,
+        column: &str,
+        text: Option<&str>,
+    ) -> Result<()> {
+        let key = Key::Comment(db, id, column.to_string()).encode();
+        match text {
+            Some(text) => txn.put(&key, row::encode(&[Value::Text(text.to_string())]))?,
+            None => txn.delete(&key)?,
+        }
+        Ok(())
+    }
+
+    /// The comment on relation `id` (`column` empty) or one of its columns.
+    pub fn comment<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        id: TableId,
+        column: &str,
+    ) -> Result<Option<String>> {
+        match txn.get(&Key::Comment(db, id, column.to_string()).encode())? {
+            Some(bytes) => match row::decode(&bytes)?.as_slice() {
+                [Value::Text(text)] => Ok(Some(text.clone())),
+                other => Err(errinternal!("corrupt comment {other:?}")),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Removes the comments on relation `id` and its columns, or only on `column`.
+    pub fn drop_comments<E: Engine>(
+        txn: &mut Transaction<E>,
+        db: DatabaseId,
+        id: TableId,
+        column: Option<&str>,
+    ) -> Result<()> {
+        if let Some(column) = column {
+            return Self::set_comment(txn, db, id, column, None);
+        }
+        let keys: Vec<Vec<u8>> = txn
+            .scan(Key::comments_of(db, id), zizhu_engine::Direction::Forward)?
+            .map(|r| r.map(|(k, _)| k))
+            .collect::<zizhu_txn::Result<_>>()?;
+        for key in keys {
+            txn.delete(&key)?;
+        }
         Ok(())
     }
 
@@ -869,6 +946,9 @@ impl Catalog {
         table: &mut Table,
         name: &str,
     ) -> Result<()> {
+        if let Some(index) = table.indexes.iter().find(|i| i.name == name) {
+            Self::drop_comments(txn, db, index.id, None)?;
+        }
         table.indexes.retain(|i| i.name != name);
         txn.delete(&Key::IndexName(db, name.to_string()).encode())?;
         Self::update_table(txn, db, table)
@@ -880,6 +960,10 @@ impl Catalog {
         db: DatabaseId,
         table: &Table,
     ) -> Result<()> {
+        Self::drop_comments(txn, db, table.id, None)?;
+        for index in &table.indexes {
+            Self::drop_comments(txn, db, index.id, None)?;
+        }
         let mut ranges = vec![Key::table_rows(table.id)];
         ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
         for range in ranges {

@@ -107,6 +107,7 @@ fn apply<E: Engine>(
                     "dropping a primary key column is not supported yet"
                 ));
             }
+            Catalog::drop_comments(txn, db, table.id, Some(name))?;
             // Indexes on the column go with it, as in PostgreSQL.
             let (dropped, kept): (Vec<_>, Vec<_>) = table
                 .indexes
@@ -178,6 +179,12 @@ fn apply<E: Engine>(
                 ));
             }
             table.columns[position].name = new.clone();
+            // A column's comment is kept by name: it follows the column.
+            let comment = Catalog::comment(txn, db, table.id, old)?;
+            if let Some(text) = comment {
+                Catalog::set_comment(txn, db, table.id, old, None)?;
+                Catalog::set_comment(txn, db, table.id, new, Some(&text))?;
+            }
             // Foreign keys name their columns: this table's own, and those referencing it.
             let rename = |names: &mut Vec<String>| {
                 names

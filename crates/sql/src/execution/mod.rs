@@ -439,6 +439,66 @@ fn already_exists(name: &str) -> Notice {
     Notice::info(format!("relation \"{name}\" already exists, skipping"))
 }
 
+/// `COMMENT ON`: finds the object (42P01 if missing, 42809 if of another kind) and sets or
+/// removes its comment.
+fn comment_on<E: Engine>(
+    txn: &mut Transaction<E>,
+    db: crate::keys::DatabaseId,
+    on: crate::planner::CommentOn,
+    name: &str,
+    column: Option<&str>,
+    text: Option<&str>,
+) -> Result<()> {
+    use crate::planner::CommentOn as On;
+    let missing = || errinput!(UndefinedTable, "relation \"{name}\" does not exist");
+    let not_a = |what: &str| errinput!(WrongObjectType, "\"{name}\" is not a {what}");
+    let table = Catalog::table(txn, db, name)?;
+    let view = Catalog::view(txn, db, name)?;
+    let id = match on {
+        On::Table => match (&table, &view) {
+            (Some(t), _) => t.id,
+            (None, Some(_)) => return Err(not_a("table")),
+            _ => return Err(missing()),
+        },
+        On::View => match (&view, &table) {
+            (Some(v), _) => v.id,
+            (None, Some(_)) => return Err(not_a("view")),
+            _ => return Err(missing()),
+        },
+        On::Sequence => match Catalog::sequence(txn, db, name)? {
+            Some(s) => s.id,
+            None if table.is_some() || view.is_some() => return Err(not_a("sequence")),
+            None => return Err(missing()),
+        },
+        On::Index => match Catalog::index_table(txn, db, name)? {
+            Some(t) => t
+                .indexes
+                .iter()
+                .find(|i| i.name == name)
+                .map(|i| i.id)
+                .ok_or_else(missing)?,
+            None if table.is_some() || view.is_some() => return Err(not_a("index")),
+            None => return Err(missing()),
+        },
+        On::Column => {
+            let column = column.unwrap_or_default();
+            let (id, found) = match (&table, &view) {
+                (Some(t), _) => (t.id, t.column_index(column).is_some()),
+                (None, Some(v)) => (v.id, v.output.iter().any(|(c, _)| c == column)),
+                _ => return Err(missing()),
+            };
+            if !found {
+                return Err(errinput!(
+                    UndefinedColumn,
+                    "column \"{column}\" of relation \"{name}\" does not exist"
+                ));
+            }
+            id
+        }
+    };
+    Catalog::set_comment(txn, db, id, column.unwrap_or_default(), text)
+}
+
 /// Executes a plan.
 pub fn execute<E: Engine>(
     plan: Plan,
@@ -454,6 +514,15 @@ pub fn execute<E: Engine>(
             Ok(StatementResult::Query { labels, rows })
         }
         Plan::Admin(admin) => admin::execute(admin, txn, ctx),
+        Plan::Comment {
+            on,
+            name,
+            column,
+            text,
+        } => {
+            comment_on(txn, db, on, &name, column.as_deref(), text.as_deref())?;
+            Ok(StatementResult::Command("COMMENT"))
+        }
         Plan::Explain(plan) => {
             let rows = plan
                 .explain_lines()

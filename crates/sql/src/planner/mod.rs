@@ -13,7 +13,7 @@ mod plan;
 pub use binder::{data_type_from_ast, row_rules, type_by_name, type_of, Binder, Params, RowRules};
 pub use optimizer::optimize;
 pub use plan::{
-    Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CompareOp, ConflictAction, Expr, Frame,
-    FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning, SetFunction,
-    SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
+    Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CommentOn, CompareOp, ConflictAction, Expr,
+    Frame, FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning,
+    SetFunction, SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };

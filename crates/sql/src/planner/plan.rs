@@ -240,6 +240,21 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+/// What `COMMENT ON` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentOn {
+    /// `TABLE`
+    Table,
+    /// `VIEW`
+    View,
+    /// `SEQUENCE`
+    Sequence,
+    /// `INDEX`
+    Index,
+    /// `COLUMN` (of a table or view)
+    Column,
+}
+
 /// Set operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetOp {
@@ -821,6 +836,17 @@ pub enum Plan {
     },
     /// A statement on roles or databases.
     Admin(super::admin::Admin),
+    /// `COMMENT ON`
+    Comment {
+        /// What kind of object.
+        on: CommentOn,
+        /// The relation's name.
+        name: String,
+        /// The column, for `COMMENT ON COLUMN`.
+        column: Option<String>,
+        /// The text; `None` (or `''`) removes the comment.
+        text: Option<String>,
+    },
     /// `EXPLAIN`
     Explain(Box<Plan>),
     /// `EXPLAIN ANALYZE`: runs the query and shows rows and time per node.
@@ -1320,6 +1346,7 @@ impl Plan {
             Plan::CreateView { view, .. } => out.push(format!("CreateView: {}", view.name)),
             Plan::DropView { names, .. } => out.push(format!("DropView: {}", names.join(", "))),
             Plan::Admin(admin) => out.push(admin.explain()),
+            Plan::Comment { on, name, .. } => out.push(format!("Comment: {on:?} {name}")),
             Plan::Explain(plan) | Plan::ExplainAnalyze(plan) => {
                 out.extend(plan.explain_lines_with(annotate))
             }

@@ -51,9 +51,13 @@ pub enum CatalogFunction {
     /// `pg_get_serial_sequence(table, column)`
     GetSerialSequence,
     /// Functions of features not there yet, NULL for every object: `pg_get_triggerdef`,
-    /// `pg_get_statisticsobjdef_columns`, `obj_description`, `col_description`,
-    /// `shobj_description`.
+    /// `pg_get_statisticsobjdef_columns`, `shobj_description` (databases and roles take no
+    /// comments yet).
     NoDefinition,
+    /// `obj_description(object [, catalog])`: a relation's `COMMENT ON`.
+    ObjDescription,
+    /// `col_description(relation, column number)`: a column's `COMMENT ON`.
+    ColDescription,
     /// `pg_relation_is_publishable(relation)`: false, there are no publications.
     NotPublishable,
     /// `has_table_privilege` and friends: true, every user may do everything until roles and
@@ -96,9 +100,9 @@ impl CatalogFunction {
             ("pg_get_serial_sequence", 2) => F::GetSerialSequence,
             ("pg_get_triggerdef", 1 | 2)
             | ("pg_get_statisticsobjdef_columns", 1)
-            | ("obj_description", 1 | 2)
-            | ("col_description", 2)
             | ("shobj_description", 2) => F::NoDefinition,
+            ("obj_description", 1 | 2) => F::ObjDescription,
+            ("col_description", 2) => F::ColDescription,
             ("pg_relation_is_publishable", 1) => F::NotPublishable,
             (
                 "has_table_privilege"
@@ -143,6 +147,8 @@ impl CatalogFunction {
             F::GetViewDef => "pg_get_viewdef".into(),
             F::GetSerialSequence => "pg_get_serial_sequence".into(),
             F::NoDefinition => "pg_get_triggerdef".into(),
+            F::ObjDescription => "obj_description".into(),
+            F::ColDescription => "col_description".into(),
             F::NotPublishable => "pg_relation_is_publishable".into(),
             F::HasPrivilege => "has_table_privilege".into(),
             F::ToReg(alias) => format!("to_{}", alias.name()),
@@ -159,7 +165,8 @@ impl CatalogFunction {
             (F::CurrentSchemas, _) | (F::GetExpr | F::GetIndexDef, 2) => DataType::Bool,
             (F::GetExpr, 1) => oid,
             (F::GetConstraintDef | F::GetViewDef, 1) => DataType::Bool,
-            (F::FormatType | F::GetIndexDef, 1) => DataType::Int32,
+            (F::FormatType | F::GetIndexDef | F::ColDescription, 1) => DataType::Int32,
+            (F::ObjDescription, 1) => DataType::Text,
             (
                 F::ToReg(_) | F::RegIn(_) | F::GetSerialSequence | F::HasPrivilege | F::GetExpr,
                 _,
@@ -238,6 +245,35 @@ impl CatalogFunction {
             F::IsVisible | F::HasPrivilege => Ok(Value::Bool(true)),
             F::NotPublishable => Ok(Value::Bool(false)),
             F::NoDefinition => Ok(Value::Null),
+            F::ObjDescription => {
+                // Only relations take comments, so only `pg_class` has them.
+                if args.len() == 2 && !matches!(&arg(1), Value::Text(c) if c == "pg_class") {
+                    return Ok(Value::Null);
+                }
+                let snapshot = snapshot()?;
+                Ok(snapshot
+                    .comment(number(0).unwrap_or_default(), "")
+                    .map_or(Value::Null, |c| Value::Text(c.to_string())))
+            }
+            F::ColDescription => {
+                let snapshot = snapshot()?;
+                let oid = number(0).unwrap_or_default();
+                let position = number(1).unwrap_or_default() - 1;
+                let column = match oids::relation_by_oid(&snapshot, oid) {
+                    Some(oids::Relation::Table(t)) => usize::try_from(position)
+                        .ok()
+                        .and_then(|i| t.columns.get(i))
+                        .map(|c| c.name.clone()),
+                    Some(oids::Relation::View(v)) => usize::try_from(position)
+                        .ok()
+                        .and_then(|i| v.output.get(i))
+                        .map(|(c, _)| c.clone()),
+                    _ => None,
+                };
+                Ok(column
+                    .and_then(|c| snapshot.comment(oid, &c).map(str::to_string))
+                    .map_or(Value::Null, Value::Text))
+            }
             F::FormatType => {
                 let Some(oid) = number(0) else {
                     return Ok(Value::Null);

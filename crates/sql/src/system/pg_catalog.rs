@@ -430,6 +430,31 @@ pub fn rows(
                 });
             }
         }
+        "pg_description" => {
+            for (id, column, comment) in &snapshot.comments {
+                let position = if column.is_empty() {
+                    Some(0)
+                } else {
+                    match oids::relation_by_oid(snapshot, *id) {
+                        Some(oids::Relation::Table(t)) => t.column_index(column).map(|i| i + 1),
+                        Some(oids::Relation::View(v)) => v
+                            .output
+                            .iter()
+                            .position(|(c, _)| c == column)
+                            .map(|i| i + 1),
+                        _ => None,
+                    }
+                };
+                if let Some(position) = position {
+                    rows.push(vec![
+                        oid(*id),
+                        pg_class_oid.clone(),
+                        Value::Int32(position as i32),
+                        text(comment.clone()),
+                    ]);
+                }
+            }
+        }
         "pg_am" => {
             rows.push(vec![oid(oids::HEAP), text("heap"), oid(0), char('t')]);
             rows.push(vec![oid(oids::BTREE), text("btree"), oid(0), char('i')]);

@@ -33,9 +33,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::plan::{
-    Aggregate, AlterOp, Arbiter, ArithOp, CompareOp, ConflictAction, Expr, Frame, FrameBound,
-    Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning, SetFunction, SetOp,
-    SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
+    Aggregate, AlterOp, Arbiter, ArithOp, CommentOn, CompareOp, ConflictAction, Expr, Frame,
+    FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning, SetFunction,
+    SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
 use crate::keys::DatabaseId;
@@ -364,6 +364,47 @@ impl<'a, E: Engine> Binder<'a, E> {
             }),
             S::CreateIndex(create) => self.bind_create_index(create),
             S::CreateRole(create) => self.bind_create_role(create),
+            S::Comment {
+                object_type,
+                object_name: target,
+                comment,
+                if_exists: false,
+            } => {
+                use ast::CommentObject as O;
+                let on = match object_type {
+                    O::Table => CommentOn::Table,
+                    O::View => CommentOn::View,
+                    O::Sequence => CommentOn::Sequence,
+                    O::Index => CommentOn::Index,
+                    O::Column => CommentOn::Column,
+                    other => return Err(unsupported(format!("COMMENT ON {other}"))),
+                };
+                let (name, column) = if on == CommentOn::Column {
+                    let parts: Vec<String> = target
+                        .0
+                        .iter()
+                        .map(|p| match p {
+                            ast::ObjectNamePart::Identifier(id) => Ok(ident(id)),
+                            _ => Err(unsupported("this column name")),
+                        })
+                        .collect::<Result<_>>()?;
+                    match parts.as_slice() {
+                        [table, column] => (table.clone(), Some(column.clone())),
+                        [schema, table, column] if schema == "public" => {
+                            (table.clone(), Some(column.clone()))
+                        }
+                        _ => return Err(errinput!(SyntaxError, "column name must be qualified")),
+                    }
+                } else {
+                    (object_name(target)?, None)
+                };
+                Ok(Plan::Comment {
+                    on,
+                    name,
+                    column,
+                    text: comment.clone().filter(|t| !t.is_empty()),
+                })
+            }
             S::AlterRole { name, operation } => self.bind_alter_role(name, operation),
             S::Drop {
                 object_type: ast::ObjectType::Role | ast::ObjectType::User,
