@@ -523,6 +523,29 @@ impl<'a, E: Engine> Binder<'a, E> {
                 "column reference \"{display}\" is ambiguous"
             )
             .at(self.at(span))),
+            // `t` for the FROM item `t` of one column (`FROM unnest(a) t`,
+            // `jsonb_array_elements_text(d) t`): PostgreSQL's whole-row reference, which for a
+            // function returning a scalar is that scalar.
+            (None, _)
+                if table.is_none()
+                    && scope
+                        .columns
+                        .iter()
+                        .filter(|c| c.table.as_deref() == Some(name))
+                        .count()
+                        == 1
+                    && !scope.columns.iter().any(|c| c.name == name) =>
+            {
+                let index = scope
+                    .columns
+                    .iter()
+                    .position(|c| c.table.as_deref() == Some(name))
+                    .ok_or_else(|| errinternal!("whole-row column of {name} vanished"))?;
+                Ok(Expr::Column {
+                    index,
+                    name: display.into(),
+                })
+            }
             (None, _) => {
                 // A correlated reference to an enclosing query's column.
                 for (depth, outer) in self.outer.iter().rev().enumerate() {

@@ -25,6 +25,67 @@ fn system_relation(name: &ast::ObjectName) -> Result<Option<crate::system::Syste
 }
 
 /// The name of a function in FROM (built-in functions live in `pg_catalog`).
+/// The call `name(args)` as an expression.
+fn function_call(name: &ast::ObjectName, args: &[ast::FunctionArg]) -> ast::Expr {
+    ast::Expr::Function(ast::Function {
+        name: name.clone(),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.to_vec(),
+            clauses: vec![],
+        }),
+        within_group: vec![],
+        filter: None,
+        null_treatment: None,
+        over: None,
+    })
+}
+
+/// A FROM item that is a call of a set-returning function (laterally joinable): its name,
+/// arguments and alias.
+fn function_factor(
+    factor: &ast::TableFactor,
+) -> Option<(
+    ast::ObjectName,
+    Vec<ast::FunctionArg>,
+    Option<&ast::TableAlias>,
+)> {
+    let (name, args, alias) = match factor {
+        ast::TableFactor::Table {
+            name,
+            args: Some(args),
+            with_ordinality: false,
+            alias,
+            ..
+        } => (name.clone(), args.args.clone(), alias.as_ref()),
+        ast::TableFactor::Function {
+            name,
+            args,
+            with_ordinality: false,
+            alias,
+            ..
+        } => (name.clone(), args.clone(), alias.as_ref()),
+        ast::TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            with_ordinality: false,
+            ..
+        } => (
+            ast::ObjectName::from(vec![ast::Ident::new("unnest")]),
+            array_exprs
+                .iter()
+                .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
+                .collect(),
+            alias.as_ref(),
+        ),
+        _ => return None,
+    };
+    is_set_returning(&function_call(&name, &args)).then_some((name, args, alias))
+}
+
 fn table_function(name: &ast::ObjectName) -> Option<String> {
     match name.0.as_slice() {
         [ast::ObjectNamePart::Identifier(id)] => Some(ident(id)),
@@ -393,8 +454,49 @@ impl<E: Engine> Binder<'_, E> {
     pub(super) fn bind_from(&self, from: &[ast::TableWithJoins]) -> Result<(Node, Scope)> {
         let mut result: Option<(Node, Scope)> = None;
         for item in from {
-            let (mut node, mut scope) = self.bind_table_factor(&item.relation)?;
+            // `FROM t, f(t.x)`: a function after other items is laterally joined to them.
+            // Only when its arguments use them: otherwise it is an independent item, which
+            // joins (and takes pushed-down predicates) like any other.
+            let lateral = match (&result, function_factor(&item.relation)) {
+                (Some(_), Some((name, args, alias))) => self
+                    .bind_from_function(&name, args.clone(), alias, None)
+                    .is_err()
+                    .then_some((name, args, alias)),
+                _ => None,
+            };
+            let (mut node, mut scope, merged) = match (lateral, result.take()) {
+                (Some((name, args, alias)), Some(left)) => {
+                    let (node, scope) = self.bind_from_function(&name, args, alias, Some(left))?;
+                    (node, scope, true)
+                }
+                (_, left) => {
+                    result = left;
+                    let (node, scope) = self.bind_table_factor(&item.relation)?;
+                    (node, scope, false)
+                }
+            };
             for join in &item.joins {
+                // `CROSS JOIN [LATERAL] f(t.x)`, `JOIN [LATERAL] f(t.x) ON true`.
+                let on_true = match &join.join_operator {
+                    ast::JoinOperator::CrossJoin(ast::JoinConstraint::None) => true,
+                    ast::JoinOperator::Join(ast::JoinConstraint::On(e))
+                    | ast::JoinOperator::Inner(ast::JoinConstraint::On(e)) => matches!(
+                        e,
+                        ast::Expr::Value(v) if v.value == ast::Value::Boolean(true)
+                    ),
+                    _ => false,
+                };
+                let lateral = function_factor(&join.relation).filter(|(name, args, alias)| {
+                    on_true
+                        && self
+                            .bind_from_function(name, args.clone(), *alias, None)
+                            .is_err()
+                });
+                if let Some((name, args, alias)) = lateral {
+                    (node, scope) =
+                        self.bind_from_function(&name, args, alias, Some((node, scope)))?;
+                    continue;
+                }
                 let (right, right_scope) = self.bind_table_factor(&join.relation)?;
                 let (kind, constraint) = match &join.join_operator {
                     ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
@@ -457,6 +559,7 @@ impl<E: Engine> Binder<'_, E> {
             }
             result = Some(match result {
                 None => (node, scope),
+                Some(_) if merged => (node, scope),
                 Some((left, left_scope)) => {
                     let node = Node::NestedLoopJoin {
                         left: Box::new(left),
@@ -698,7 +801,7 @@ impl<E: Engine> Binder<'_, E> {
                 args: Some(args),
                 with_ordinality: false,
                 ..
-            } => self.bind_from_function(name, args.args.clone(), alias.as_ref()),
+            } => self.bind_from_function(name, args.args.clone(), alias.as_ref(), None),
             ast::TableFactor::UNNEST {
                 alias,
                 array_exprs,
@@ -711,38 +814,35 @@ impl<E: Engine> Binder<'_, E> {
                     .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
                     .collect();
                 let name = ast::ObjectName::from(vec![ast::Ident::new("unnest")]);
-                self.bind_from_function(&name, args, alias.as_ref())
+                self.bind_from_function(&name, args, alias.as_ref(), None)
             }
+            ast::TableFactor::Function {
+                name,
+                args,
+                with_ordinality: false,
+                alias,
+                ..
+            } => self.bind_from_function(name, args.clone(), alias.as_ref(), None),
             other => Err(unsupported(format!("FROM item {other}"))),
         }
     }
 
-    /// `FROM f(args) [AS alias [(columns)]]` for a set-returning function `f`: one call over
-    /// a single empty row.
+    /// `FROM f(args) [AS alias [(columns)]]` for a set-returning function `f`: one call per
+    /// row of `left` (the FROM items before it, whose columns its arguments may use: a lateral
+    /// join), or over a single empty row.
     fn bind_from_function(
         &self,
         name: &ast::ObjectName,
         args: Vec<ast::FunctionArg>,
         alias: Option<&ast::TableAlias>,
+        left: Option<(Node, Scope)>,
     ) -> Result<(Node, Scope)> {
-        let call = ast::Expr::Function(ast::Function {
-            name: name.clone(),
-            uses_odbc_syntax: false,
-            parameters: ast::FunctionArguments::None,
-            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
-                duplicate_treatment: None,
-                args,
-                clauses: vec![],
-            }),
-            within_group: vec![],
-            filter: None,
-            null_treatment: None,
-            over: None,
-        });
+        let (source, left_scope) = left.unwrap_or((Node::Nothing, Scope::default()));
+        let call = function_call(name, &args);
         if !is_set_returning(&call) {
             return Err(unsupported(format!("FROM item {name}(...)")));
         }
-        let (function, args) = self.bind_set_returning(&call, &Scope::default())?;
+        let (function, args) = self.bind_set_returning(&call, &left_scope)?;
         let arg_types: Vec<DataType> = args.iter().map(type_of).collect();
         let columns = function.columns(&arg_types);
         let table = alias.map_or_else(|| function.name().to_string(), |a| ident(&a.name));
@@ -768,10 +868,10 @@ impl<E: Engine> Binder<'_, E> {
             })
             .collect();
         let node = Node::ProjectSet {
-            source: Box::new(Node::Nothing),
+            source: Box::new(source),
             calls: vec![(function, args)],
         };
-        Ok((node, Scope { columns }))
+        Ok((node, left_scope.join(Scope { columns })))
     }
 
     pub(super) fn bind_select(
