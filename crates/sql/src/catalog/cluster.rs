@@ -223,6 +223,15 @@ impl Cluster {
         Ok(all)
     }
 
+    /// Locks a name's key for creating it: whether it is taken, even by one committed after
+    /// this transaction's snapshot.
+    fn taken<E: Engine>(txn: &mut Transaction<E>, key: &[u8]) -> Result<bool> {
+        let existing = txn
+            .lock_for_insert(key, WaitPolicy::Wait)?
+            .and_then(|l| l.current);
+        Ok(existing.is_some() || txn.get(key)?.is_some())
+    }
+
     /// Creates a database (assigning its identifier unless it has one); 42P04 if the name is
     /// taken, even by one committed after this transaction's snapshot.
     pub fn create_database<E: Engine>(
@@ -230,10 +239,7 @@ impl Cluster {
         mut def: DatabaseDef,
     ) -> Result<DatabaseDef> {
         let key = Key::Database(def.name.clone()).encode();
-        let existing = txn
-            .lock_for_insert(&key, WaitPolicy::Wait)?
-            .and_then(|l| l.current);
-        if existing.is_some() || txn.get(&key)?.is_some() {
+        if Self::taken(txn, &key)? {
             return Err(errinput!(
                 DuplicateDatabase,
                 "database \"{}\" already exists",
@@ -245,26 +251,6 @@ impl Cluster {
         }
         txn.put(&key, def.encode())?;
         Ok(def)
-    }
-
-    /// Stores a changed database definition under its (possibly new) name.
-    pub fn update_database<E: Engine>(
-        txn: &mut Transaction<E>,
-        old_name: &str,
-        def: &DatabaseDef,
-    ) -> Result<()> {
-        if old_name != def.name {
-            if Self::database(txn, &def.name)?.is_some() {
-                return Err(errinput!(
-                    DuplicateDatabase,
-                    "database \"{}\" already exists",
-                    def.name
-                ));
-            }
-            txn.delete(&Key::Database(old_name.to_string()).encode())?;
-        }
-        txn.put(&Key::Database(def.name.clone()).encode(), def.encode())?;
-        Ok(())
     }
 
     /// Drops a database: its definition, every catalog entry of it, and every row and index
@@ -284,13 +270,7 @@ impl Cluster {
             Key::all_comments(db),
         ];
         for range in ranges {
-            let keys: Vec<Vec<u8>> = txn
-                .scan(range, Direction::Forward)?
-                .map(|r| r.map(|(k, _)| k))
-                .collect::<zizhu_txn::Result<_>>()?;
-            for key in keys {
-                txn.delete(&key)?;
-            }
+            Catalog::delete_range(txn, range)?;
         }
         txn.delete(&Key::Database(def.name.clone()).encode())?;
         Ok(())
@@ -299,10 +279,7 @@ impl Cluster {
     /// Creates a role (assigning its OID unless it has one); 42710 if the name is taken.
     pub fn create_role<E: Engine>(txn: &mut Transaction<E>, mut role: Role) -> Result<Role> {
         let key = Key::Role(role.name.clone()).encode();
-        let existing = txn
-            .lock_for_insert(&key, WaitPolicy::Wait)?
-            .and_then(|l| l.current);
-        if existing.is_some() || txn.get(&key)?.is_some() {
+        if Self::taken(txn, &key)? {
             return Err(errinput!(
                 DuplicateObject,
                 "role \"{}\" already exists",
@@ -324,10 +301,7 @@ impl Cluster {
     ) -> Result<()> {
         let key = Key::Role(role.name.clone()).encode();
         if old_name != role.name {
-            let existing = txn
-                .lock_for_insert(&key, WaitPolicy::Wait)?
-                .and_then(|l| l.current);
-            if existing.is_some() || txn.get(&key)?.is_some() {
+            if Self::taken(txn, &key)? {
                 return Err(errinput!(
                     DuplicateObject,
                     "role \"{}\" already exists",

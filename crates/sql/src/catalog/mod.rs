@@ -867,8 +867,16 @@ impl Catalog {
         if let Some(column) = column {
             return Self::set_comment(txn, db, id, column, None);
         }
+        Self::delete_range(txn, Key::comments_of(db, id))
+    }
+
+    /// Deletes every key of `range` the transaction sees.
+    pub(crate) fn delete_range<E: Engine>(
+        txn: &mut Transaction<E>,
+        range: zizhu_engine::KeyRange,
+    ) -> Result<()> {
         let keys: Vec<Vec<u8>> = txn
-            .scan(Key::comments_of(db, id), zizhu_engine::Direction::Forward)?
+            .scan(range, zizhu_engine::Direction::Forward)?
             .map(|r| r.map(|(k, _)| k))
             .collect::<zizhu_txn::Result<_>>()?;
         for key in keys {
@@ -967,13 +975,7 @@ impl Catalog {
         let mut ranges = vec![Key::table_rows(table.id)];
         ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
         for range in ranges {
-            let keys: Vec<Vec<u8>> = txn
-                .scan(range, zizhu_engine::Direction::Forward)?
-                .map(|r| r.map(|(k, _)| k))
-                .collect::<zizhu_txn::Result<_>>()?;
-            for key in keys {
-                txn.delete(&key)?;
-            }
+            Self::delete_range(txn, range)?;
         }
         for index in &table.indexes {
             txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;

@@ -505,13 +505,7 @@ pub fn truncate<E: Engine>(txn: &mut Transaction<E>, table: &Table) -> Result<()
     let mut ranges = vec![Key::table_rows(table.id)];
     ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
     for range in ranges {
-        let keys: Vec<Vec<u8>> = txn
-            .scan(range, Direction::Forward)?
-            .map(|r| r.map(|(k, _)| k))
-            .collect::<zizhu_txn::Result<_>>()?;
-        for key in keys {
-            txn.delete(&key)?;
-        }
+        Catalog::delete_range(txn, range)?;
     }
     Ok(())
 }

@@ -120,14 +120,7 @@ impl<E: Engine> Database<E> {
         user: &str,
         database: &str,
     ) -> Result<std::result::Result<zizhu_crypto::scram::Verifier, LoginRefused>> {
-        let txn = self.mvcc.begin(TxnOptions {
-            isolation: IsolationLevel::ReadCommitted,
-            read_only: true,
-            lock_timeout: None,
-        });
-        let db = Cluster::database(&txn, database)?;
-        let role = Cluster::role(&txn, user)?;
-        txn.rollback();
+        let (db, role) = self.database_and_role(database, user)?;
         accepting(db.as_ref(), database)?;
         let refused = |why: String| Ok(Err(LoginRefused(why)));
         let Some(role) = role else {
@@ -148,16 +141,31 @@ impl<E: Engine> Database<E> {
         Ok(Ok(verifier))
     }
 
-    /// Opens a session of `user`, logged in (by the server) to `database`.
-    pub fn connect(self: &Arc<Self>, database: &str, user: &str) -> Result<Session<E>> {
+    /// The committed definitions of `database` and role `user`, either absent.
+    fn database_and_role(
+        &self,
+        database: &str,
+        user: &str,
+    ) -> Result<(
+        Option<crate::catalog::cluster::DatabaseDef>,
+        Option<crate::catalog::cluster::Role>,
+    )> {
         let txn = self.mvcc.begin(TxnOptions {
             isolation: IsolationLevel::ReadCommitted,
             read_only: true,
             lock_timeout: None,
         });
-        let db = Cluster::database(&txn, database)?;
-        let role = Cluster::role(&txn, user)?;
+        let found = (
+            Cluster::database(&txn, database)?,
+            Cluster::role(&txn, user)?,
+        );
         txn.rollback();
+        Ok(found)
+    }
+
+    /// Opens a session of `user`, logged in (by the server) to `database`.
+    pub fn connect(self: &Arc<Self>, database: &str, user: &str) -> Result<Session<E>> {
+        let (db, role) = self.database_and_role(database, user)?;
         let db = accepting(db.as_ref(), database)?;
         let role = role.ok_or_else(|| {
             errinput!(
