@@ -150,8 +150,9 @@ fn read_control(path: &Path) -> Result<Option<Recorded>> {
     };
     let mut lines = text.lines();
     // Version 2: view definitions carry their OID and output columns. Version 3: catalog
-    // names are per database, and roles live in the catalog.
-    if lines.next() != Some("zizhu-data 3") {
+    // names are per database, and roles live in the catalog. Version 4: relation names are
+    // per schema.
+    if lines.next() != Some("zizhu-data 4") {
         return Err(Error::Setup(format!(
             "{} is not a ZizhuDB control file of a version this build reads",
             file.display()
@@ -173,7 +174,7 @@ fn write_control(path: &Path, recorded: Recorded) -> Result<()> {
         Recorded::Plain => "off",
     };
     let text = format!(
-        "zizhu-data 3\nencryption {setting}\n# Written when the directory was initialized; \
+        "zizhu-data 4\nencryption {setting}\n# Written when the directory was initialized; \
          do not edit.\n"
     );
     zizhu_crypto::keystore::write_atomically(&path.join(CONTROL), text.as_bytes())?;

@@ -3,11 +3,12 @@
 //! Every key is a tag byte and a key-encoded tuple ([`zizhu_keycode`]), so each kind of key
 //! is a contiguous range and a table's rows are one prefix range in primary-key order.
 //!
-//! Databases (PostgreSQL's: `CREATE DATABASE`) share one keyspace. Names are per database, so
-//! every name-keyed catalog entry leads with its [`DatabaseId`]; everything keyed by an
-//! identifier (rows, index entries, sequence values) needs no database, because identifiers
-//! are unique across the whole data directory. Roles and the databases themselves are
-//! cluster-wide, as in PostgreSQL's shared catalogs.
+//! Databases (PostgreSQL's: `CREATE DATABASE`) share one keyspace. Relation names are per
+//! schema, and schemas per database, so every name-keyed catalog entry leads with its
+//! [`Namespace`] (database, then schema) and a database's entries of one kind are one range;
+//! everything keyed by an identifier (rows, index entries, sequence values) needs neither,
+//! because identifiers are unique across the whole data directory. Roles and the databases
+//! themselves are cluster-wide, as in PostgreSQL's shared catalogs.
 
 use std::fmt;
 use std::ops::Bound;
@@ -24,6 +25,26 @@ pub type TableId = i64;
 /// A database's identifier (its OID in `pg_database`).
 pub type DatabaseId = i64;
 
+/// A schema's identifier (its OID in `pg_namespace`). `public` is 2200 in every database, as
+/// in PostgreSQL; other schemas are numbered from the catalog's one counter.
+pub type SchemaId = i64;
+
+/// Where a relation's name lives: a schema of a database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Namespace {
+    /// The database.
+    pub db: DatabaseId,
+    /// The schema, within it.
+    pub schema: SchemaId,
+}
+
+impl Namespace {
+    /// Schema `schema` of database `db`.
+    pub fn new(db: DatabaseId, schema: SchemaId) -> Namespace {
+        Namespace { db, schema }
+    }
+}
+
 const TAG_CATALOG_TABLE: u8 = 0x10;
 const TAG_NEXT_OBJECT_ID: u8 = 0x11;
 const TAG_INDEX_NAME: u8 = 0x12;
@@ -34,6 +55,7 @@ const TAG_REFERENCE: u8 = 0x16;
 const TAG_DATABASE: u8 = 0x17;
 const TAG_ROLE: u8 = 0x18;
 const TAG_COMMENT: u8 = 0x19;
+const TAG_SCHEMA: u8 = 0x1a;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
@@ -44,24 +66,27 @@ pub enum Key {
     Database(String),
     /// A role's definition, by name.
     Role(String),
+    /// A schema of a database, by name.
+    Schema(DatabaseId, String),
     /// `COMMENT ON`: the comment on a relation (by identifier) or on one of its columns (by
     /// name; empty for the relation itself).
     Comment(DatabaseId, TableId, String),
-    /// The definition of the table with this (lower-cased) name in a database.
-    Table(DatabaseId, String),
+    /// The definition of the table with this (lower-cased) name in a schema.
+    Table(Namespace, String),
     /// The counter that hands out table identifiers.
     NextObjectId,
     /// The table an index (by name) belongs to.
-    IndexName(DatabaseId, String),
+    IndexName(Namespace, String),
     /// The definition of the view with this name.
-    View(DatabaseId, String),
+    View(Namespace, String),
     /// The definition of the sequence with this name.
-    Sequence(DatabaseId, String),
+    Sequence(Namespace, String),
     /// A sequence's durable high-water mark, by sequence id (written outside transactions).
     SequenceValue(TableId),
-    /// That a table (the second name) has a foreign key referencing another (the first): the
-    /// catalog's index from a parent to its children. The value is empty.
-    Reference(DatabaseId, String, String),
+    /// That a table (the last schema and name) has a foreign key referencing another (the
+    /// namespace and name before): the catalog's index from a parent to its children. The
+    /// value is empty.
+    Reference(Namespace, String, SchemaId, String),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
     /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
@@ -70,8 +95,15 @@ pub enum Key {
 }
 
 /// A name-keyed catalog entry's tag and values.
-fn named(tag: u8, db: DatabaseId, name: &str) -> (u8, Vec<Value>) {
-    (tag, vec![Value::Int64(db), Value::Text(name.to_string())])
+fn named(tag: u8, ns: Namespace, name: &str) -> (u8, Vec<Value>) {
+    (
+        tag,
+        vec![
+            Value::Int64(ns.db),
+            Value::Int64(ns.schema),
+            Value::Text(name.to_string()),
+        ],
+    )
 }
 
 impl Key {
@@ -80,6 +112,10 @@ impl Key {
         let (tag, values) = match self {
             Key::Database(name) => (TAG_DATABASE, vec![Value::Text(name.clone())]),
             Key::Role(name) => (TAG_ROLE, vec![Value::Text(name.clone())]),
+            Key::Schema(db, name) => (
+                TAG_SCHEMA,
+                vec![Value::Int64(*db), Value::Text(name.clone())],
+            ),
             Key::Comment(db, id, column) => (
                 TAG_COMMENT,
                 vec![
@@ -94,11 +130,13 @@ impl Key {
             Key::View(db, name) => named(TAG_VIEW, *db, name),
             Key::Sequence(db, name) => named(TAG_SEQUENCE, *db, name),
             Key::SequenceValue(id) => (TAG_SEQUENCE_VALUE, vec![Value::Int64(*id)]),
-            Key::Reference(db, parent, child) => (
+            Key::Reference(ns, parent, schema, child) => (
                 TAG_REFERENCE,
                 vec![
-                    Value::Int64(*db),
+                    Value::Int64(ns.db),
+                    Value::Int64(ns.schema),
                     Value::Text(parent.clone()),
+                    Value::Int64(*schema),
                     Value::Text(child.clone()),
                 ],
             ),
@@ -130,24 +168,35 @@ impl Key {
         match (*tag, values.as_slice()) {
             (TAG_DATABASE, [Value::Text(name)]) => Ok(Key::Database(name.clone())),
             (TAG_ROLE, [Value::Text(name)]) => Ok(Key::Role(name.clone())),
+            (TAG_SCHEMA, [Value::Int64(db), Value::Text(name)]) => {
+                Ok(Key::Schema(*db, name.clone()))
+            }
             (TAG_COMMENT, [Value::Int64(db), Value::Int64(id), Value::Text(column)]) => {
                 Ok(Key::Comment(*db, *id, column.clone()))
             }
-            (TAG_CATALOG_TABLE, [Value::Int64(db), Value::Text(name)]) => {
-                Ok(Key::Table(*db, name.clone()))
+            (TAG_CATALOG_TABLE, [Value::Int64(db), Value::Int64(schema), Value::Text(name)]) => {
+                Ok(Key::Table(Namespace::new(*db, *schema), name.clone()))
             }
             (TAG_NEXT_OBJECT_ID, []) => Ok(Key::NextObjectId),
-            (TAG_INDEX_NAME, [Value::Int64(db), Value::Text(name)]) => {
-                Ok(Key::IndexName(*db, name.clone()))
+            (TAG_INDEX_NAME, [Value::Int64(db), Value::Int64(schema), Value::Text(name)]) => {
+                Ok(Key::IndexName(Namespace::new(*db, *schema), name.clone()))
             }
-            (TAG_VIEW, [Value::Int64(db), Value::Text(name)]) => Ok(Key::View(*db, name.clone())),
-            (TAG_SEQUENCE, [Value::Int64(db), Value::Text(name)]) => {
-                Ok(Key::Sequence(*db, name.clone()))
+            (TAG_VIEW, [Value::Int64(db), Value::Int64(schema), Value::Text(name)]) => {
+                Ok(Key::View(Namespace::new(*db, *schema), name.clone()))
+            }
+            (TAG_SEQUENCE, [Value::Int64(db), Value::Int64(schema), Value::Text(name)]) => {
+                Ok(Key::Sequence(Namespace::new(*db, *schema), name.clone()))
             }
             (TAG_SEQUENCE_VALUE, [Value::Int64(id)]) => Ok(Key::SequenceValue(*id)),
-            (TAG_REFERENCE, [Value::Int64(db), Value::Text(parent), Value::Text(child)]) => {
-                Ok(Key::Reference(*db, parent.clone(), child.clone()))
-            }
+            (
+                TAG_REFERENCE,
+                [Value::Int64(db), Value::Int64(schema), Value::Text(parent), Value::Int64(child_schema), Value::Text(child)],
+            ) => Ok(Key::Reference(
+                Namespace::new(*db, *schema),
+                parent.clone(),
+                *child_schema,
+                child.clone(),
+            )),
             (TAG_ROW | TAG_INDEX, [Value::Int64(table), ..]) => {
                 let table = *table;
                 let rest = values.split_off(1);
@@ -168,10 +217,11 @@ impl Key {
         zizhu_engine::prefix_range(&prefix)
     }
     /// The range of the [`Key::Reference`] entries of the tables referencing `parent`.
-    pub fn references_to(db: DatabaseId, parent: &str) -> KeyRange {
+    pub fn references_to(ns: Namespace, parent: &str) -> KeyRange {
         let mut prefix = vec![TAG_REFERENCE];
         prefix.extend(encode_tuple(&[
-            Value::Int64(db),
+            Value::Int64(ns.db),
+            Value::Int64(ns.schema),
             Value::Text(parent.to_string()),
         ]));
         zizhu_engine::prefix_range(&prefix)
@@ -217,6 +267,29 @@ impl Key {
     /// The range of every database definition.
     pub fn all_databases() -> KeyRange {
         zizhu_engine::prefix_range(&[TAG_DATABASE])
+    }
+
+    /// The range of every schema of a database.
+    pub fn all_schemas(db: DatabaseId) -> KeyRange {
+        Self::in_database(TAG_SCHEMA, db)
+    }
+
+    /// The range of every entry of one kind (`Table`, `View`, `Sequence`, `IndexName`) in a
+    /// schema, given an example key of that kind.
+    pub fn in_schema(kind: &Key) -> Result<KeyRange> {
+        let (tag, ns) = match kind {
+            Key::Table(ns, _) => (TAG_CATALOG_TABLE, ns),
+            Key::View(ns, _) => (TAG_VIEW, ns),
+            Key::Sequence(ns, _) => (TAG_SEQUENCE, ns),
+            Key::IndexName(ns, _) => (TAG_INDEX_NAME, ns),
+            other => return Err(errinternal!("{other:?} is not a schema's entry")),
+        };
+        let mut prefix = vec![tag];
+        prefix.extend(encode_tuple(&[
+            Value::Int64(ns.db),
+            Value::Int64(ns.schema),
+        ]));
+        Ok(zizhu_engine::prefix_range(&prefix))
     }
 
     /// The range of every role definition.
@@ -319,20 +392,28 @@ impl Key {
     }
 }
 
+impl fmt::Display for Namespace {
+    /// `5.2200`: database, then schema.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.db, self.schema)
+    }
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Key::Database(name) => write!(f, "Database({name})"),
             Key::Role(name) => write!(f, "Role({name})"),
+            Key::Schema(db, name) => write!(f, "Schema({db}, {name})"),
             Key::Comment(db, id, column) => write!(f, "Comment({db}, {id}, {column})"),
-            Key::Table(db, name) => write!(f, "Table({db}, {name})"),
+            Key::Table(ns, name) => write!(f, "Table({ns}, {name})"),
             Key::NextObjectId => f.write_str("NextObjectId"),
-            Key::IndexName(db, name) => write!(f, "IndexName({db}, {name})"),
-            Key::View(db, name) => write!(f, "View({db}, {name})"),
-            Key::Sequence(db, name) => write!(f, "Sequence({db}, {name})"),
+            Key::IndexName(ns, name) => write!(f, "IndexName({ns}, {name})"),
+            Key::View(ns, name) => write!(f, "View({ns}, {name})"),
+            Key::Sequence(ns, name) => write!(f, "Sequence({ns}, {name})"),
             Key::SequenceValue(id) => write!(f, "SequenceValue({id})"),
-            Key::Reference(db, parent, child) => {
-                write!(f, "Reference({db}, {parent} <- {child})")
+            Key::Reference(ns, parent, schema, child) => {
+                write!(f, "Reference({ns}, {parent} <- {schema}.{child})")
             }
             Key::Row(id, values) | Key::Index(id, values) => {
                 let kind = if matches!(self, Key::Row(..)) {
@@ -357,13 +438,15 @@ mod tests {
         let key = Key::Row(16, vec![Value::Int64(42)]);
         assert_eq!(format!("{key:?}"), "Row(16, 42)");
         assert_eq!(Key::decode(&key.encode()).unwrap(), key);
-        let table = Key::Table(5, "accounts".into());
-        assert_eq!(format!("{table:?}"), "Table(5, accounts)");
+        let public = Namespace::new(5, 2200);
+        let table = Key::Table(public, "accounts".into());
+        assert_eq!(format!("{table:?}"), "Table(5.2200, accounts)");
         assert_eq!(Key::decode(&table.encode()).unwrap(), table);
         for key in [
             Key::Database("postgres".into()),
             Key::Role("alice".into()),
-            Key::Reference(5, "parent".into(), "child".into()),
+            Key::Schema(5, "app".into()),
+            Key::Reference(public, "parent".into(), 16_400, "child".into()),
         ] {
             assert_eq!(Key::decode(&key.encode()).unwrap(), key);
         }
@@ -377,11 +460,12 @@ mod tests {
             matches!(&start, std::ops::Bound::Included(s) if e >= *s)
                 && matches!(&end, std::ops::Bound::Excluded(s) if e < *s)
         };
-        assert!(inside(Key::Table(5, String::new())));
-        assert!(inside(Key::Table(5, "zzz".into())));
-        assert!(!inside(Key::Table(4, "zzz".into())));
-        assert!(!inside(Key::Table(6, String::new())));
-        assert!(!inside(Key::View(5, "a".into())));
+        let ns = |db, schema| Namespace::new(db, schema);
+        assert!(inside(Key::Table(ns(5, 0), String::new())));
+        assert!(inside(Key::Table(ns(5, i64::MAX), "zzz".into())));
+        assert!(!inside(Key::Table(ns(4, i64::MAX), "zzz".into())));
+        assert!(!inside(Key::Table(ns(6, 0), String::new())));
+        assert!(!inside(Key::View(ns(5, 2200), "a".into())));
     }
 
     #[test]

@@ -16,8 +16,9 @@ use zizhu_engine::Engine;
 use zizhu_txn::{Mvcc, TxnOptions};
 use zizhu_types::Value;
 
+use crate::catalog::schema::SearchPath;
 use crate::execution::Reader;
-use crate::keys::{DatabaseId, Key, TableId};
+use crate::keys::{DatabaseId, Key, Namespace, TableId};
 use crate::{errinput, errinternal, row, Result};
 
 /// Values made durable ahead of use at a time.
@@ -28,6 +29,8 @@ pub const LOG_AHEAD: i64 = 32;
 pub struct Sequence {
     /// Identifier; the counter is keyed by it, so a recreated sequence starts afresh.
     pub id: TableId,
+    /// The schema it is in.
+    pub schema: crate::keys::SchemaId,
     /// Name.
     pub name: String,
     /// Step (negative for a descending sequence).
@@ -45,8 +48,8 @@ pub struct Sequence {
 }
 
 impl Sequence {
-    /// A sequence with PostgreSQL's defaults for the given step and type bound.
-    pub fn new(name: String, increment: i64, type_max: i64) -> Self {
+    /// A sequence in `schema` with PostgreSQL's defaults for the given step and type bound.
+    pub fn new(schema: crate::keys::SchemaId, name: String, increment: i64, type_max: i64) -> Self {
         let (min, max) = if increment > 0 {
             (1, type_max)
         } else {
@@ -55,6 +58,7 @@ impl Sequence {
         let start = if increment > 0 { min } else { max };
         Sequence {
             id: 0,
+            schema,
             name,
             increment,
             start,
@@ -77,11 +81,16 @@ impl Sequence {
         ])
     }
 
-    pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<Sequence> {
+    pub(crate) fn decode(
+        schema: crate::keys::SchemaId,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Sequence> {
         match row::decode(bytes)?.as_slice() {
             [Value::Int64(id), Value::Int64(increment), Value::Int64(start), Value::Int64(min), Value::Int64(max), Value::Bool(cycle), owned_by] => {
                 Ok(Sequence {
                     id: *id,
+                    schema,
                     name: name.to_string(),
                     increment: *increment,
                     start: *start,
@@ -98,15 +107,33 @@ impl Sequence {
         }
     }
 
-    /// Reads a sequence's definition through `reader` (42P01 if there is none).
-    pub fn lookup(reader: &dyn Reader, db: DatabaseId, name: &str) -> Result<Sequence> {
-        match reader.get(&Key::Sequence(db, name.to_string()).encode())? {
-            Some(bytes) => Sequence::decode(name, &bytes),
-            None => Err(errinput!(
-                UndefinedTable,
-                "relation \"{name}\" does not exist"
-            )),
+    /// Reads the definition of the sequence `text` names (`seq`, `app.seq`, `"Seq"`: a
+    /// `regclass` literal, unqualified names found through `path`) through `reader`; 42P01
+    /// if there is none.
+    pub fn lookup(
+        reader: &dyn Reader,
+        db: DatabaseId,
+        path: &SearchPath,
+        text: &str,
+    ) -> Result<Sequence> {
+        let (schema, name) = crate::system::oids::split_qualified(text);
+        let schemas = match schema {
+            Some(schema) => vec![crate::catalog::Catalog::schema(reader, db, &schema)?
+                .ok_or_else(|| {
+                    errinput!(InvalidSchemaName, "schema \"{schema}\" does not exist")
+                })?],
+            None => path.resolve(reader, db)?,
+        };
+        for schema in schemas {
+            let ns = Namespace::new(db, schema.id);
+            if let Some(bytes) = reader.get(&Key::Sequence(ns, name.clone()).encode())? {
+                return Sequence::decode(schema.id, &name, &bytes);
+            }
         }
+        Err(errinput!(
+            UndefinedTable,
+            "relation \"{text}\" does not exist"
+        ))
     }
 }
 

@@ -400,6 +400,12 @@ impl Settings {
             .unwrap_or_else(|| definition.default.to_string()))
     }
 
+    /// `search_path`, with `"$user"` standing for `user`.
+    pub fn search_path(&self, user: &str) -> crate::catalog::schema::SearchPath {
+        let setting = self.get("search_path").unwrap_or_default();
+        crate::catalog::schema::SearchPath::parse(&setting, user)
+    }
+
     /// `SHOW ALL`: (name, value, description) for every setting, by name.
     pub fn all(&self) -> Vec<(String, String, String)> {
         DEFINITIONS

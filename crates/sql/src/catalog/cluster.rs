@@ -250,6 +250,7 @@ impl Cluster {
             def.id = Catalog::next_id(txn)?;
         }
         txn.put(&key, def.encode())?;
+        Catalog::create_public(txn, def.id, def.owner)?;
         Ok(def)
     }
 
@@ -268,6 +269,7 @@ impl Cluster {
             Key::all_index_names(db),
             Key::all_references(db),
             Key::all_comments(db),
+            Key::all_schemas(db),
         ];
         for range in ranges {
             Catalog::delete_range(txn, range)?;

@@ -1,7 +1,7 @@
 //! The catalog: table definitions stored in the database itself.
 //!
-//! Names are per database: every entry here leads with the session's
-//! [`DatabaseId`], and the databases and roles themselves are in [`cluster`].
+//! Names are per schema ([`schema`]), schemas per database: every name-keyed entry here leads
+//! with its [`Namespace`], and the databases and roles themselves are in [`cluster`].
 //!
 //! A definition is a row under [`Key::Table`], read and written through the session's own
 //! transaction, so DDL is transactional: a rolled-back CREATE or DROP leaves no trace, and a
@@ -14,6 +14,7 @@
 //! CPU of pgbench's select-only run.
 
 pub mod cluster;
+pub mod schema;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -23,7 +24,7 @@ use zizhu_engine::Engine;
 use zizhu_txn::{Transaction, WaitPolicy};
 use zizhu_types::Value;
 
-use crate::keys::{DatabaseId, Key, TableId};
+use crate::keys::{DatabaseId, Key, Namespace, SchemaId, TableId};
 use crate::sequence::Sequence;
 use crate::types::DataType;
 use crate::{errinput, errinternal, row, Result};
@@ -51,6 +52,8 @@ pub struct Column {
 pub struct Table {
     /// Identifier, used in row keys.
     pub id: TableId,
+    /// The schema it is in.
+    pub schema: SchemaId,
     /// Name.
     pub name: String,
     /// Columns in order.
@@ -112,6 +115,8 @@ pub struct ForeignKey {
     pub name: String,
     /// The referencing columns of this table.
     pub columns: Vec<String>,
+    /// The referenced (parent) table's schema.
+    pub parent_schema: SchemaId,
     /// The referenced (parent) table.
     pub parent: String,
     /// The referenced columns of the parent, pairwise with `columns`.
@@ -139,14 +144,19 @@ pub struct Check {
 pub struct View {
     /// Identifier (its OID in `pg_class`), assigned when created and kept when replaced.
     pub id: TableId,
+    /// The schema it is in.
+    pub schema: SchemaId,
     /// Name.
     pub name: String,
     /// The query's SQL text.
     pub query: String,
+    /// The `search_path` it was created with: its query's unqualified names resolve in it
+    /// wherever the view is used, as they resolved when it was created.
+    pub search_path: Vec<String>,
     /// Column names given with the view (`CREATE VIEW v (a, b)`), overriding the query's.
     pub columns: Vec<String>,
-    /// The tables and views its query uses directly.
-    pub depends_on: Vec<String>,
+    /// The tables and views its query uses directly, by schema and name.
+    pub depends_on: Vec<(SchemaId, String)>,
     /// The names and types of its columns as of CREATE VIEW (what `pg_attribute` lists;
     /// every use binds the query afresh).
     pub output: Vec<(String, DataType)>,
@@ -158,11 +168,16 @@ impl View {
         let mut values = vec![
             Value::Int64(self.id),
             Value::Text(self.query.clone()),
-            count(self.columns.len()),
+            count(self.search_path.len()),
         ];
+        values.extend(self.search_path.iter().cloned().map(Value::Text));
+        values.push(count(self.columns.len()));
         values.extend(self.columns.iter().cloned().map(Value::Text));
         values.push(count(self.depends_on.len()));
-        values.extend(self.depends_on.iter().cloned().map(Value::Text));
+        for (schema, name) in &self.depends_on {
+            values.push(Value::Int64(*schema));
+            values.push(Value::Text(name.clone()));
+        }
         values.push(count(self.output.len()));
         for (name, data_type) in &self.output {
             values.push(Value::Text(name.clone()));
@@ -171,7 +186,7 @@ impl View {
         row::encode(&values)
     }
 
-    fn decode(name: &str, bytes: &[u8]) -> Result<View> {
+    fn decode(schema: SchemaId, name: &str, bytes: &[u8]) -> Result<View> {
         let values = row::decode(bytes)?;
         let bad = || errinternal!("corrupt view definition {values:?}");
         let mut at = 0;
@@ -193,9 +208,18 @@ impl View {
         };
         let query = text(next()?)?;
         let n = count(next()?)?;
+        let search_path = (0..n).map(|_| text(next()?)).collect::<Result<_>>()?;
+        let n = count(next()?)?;
         let columns = (0..n).map(|_| text(next()?)).collect::<Result<_>>()?;
         let n = count(next()?)?;
-        let depends_on = (0..n).map(|_| text(next()?)).collect::<Result<_>>()?;
+        let mut depends_on = Vec::with_capacity(n);
+        for _ in 0..n {
+            let schema = match next()? {
+                Value::Int64(schema) => *schema,
+                _ => return Err(bad()),
+            };
+            depends_on.push((schema, text(next()?)?));
+        }
         let n = count(next()?)?;
         let mut output = Vec::with_capacity(n);
         for _ in 0..n {
@@ -205,8 +229,10 @@ impl View {
         }
         Ok(View {
             id,
+            schema,
             name: name.to_string(),
             query,
+            search_path,
             columns,
             depends_on,
             output,
@@ -243,6 +269,7 @@ impl Table {
         let int = |i: usize| Value::Int64(i as i64);
         let mut values = vec![
             Value::Int64(self.id),
+            Value::Int64(self.schema),
             Value::Text(self.name.clone()),
             int(self.columns.len()),
         ];
@@ -273,6 +300,7 @@ impl Table {
         values.push(int(self.foreign_keys.len()));
         for fk in &self.foreign_keys {
             values.push(Value::Text(fk.name.clone()));
+            values.push(Value::Int64(fk.parent_schema));
             values.push(Value::Text(fk.parent.clone()));
             values.push(Value::Text(fk.on_delete.sql().into()));
             values.push(Value::Text(fk.on_update.sql().into()));
@@ -288,11 +316,13 @@ impl Table {
     fn decode(bytes: &[u8]) -> Result<Table> {
         let values = row::decode(bytes)?;
         let bad = || errinternal!("corrupt table definition {values:?}");
-        let (id, name) = match values.as_slice() {
-            [Value::Int64(id), Value::Text(name), ..] => (*id, name.clone()),
+        let (id, schema, name) = match values.as_slice() {
+            [Value::Int64(id), Value::Int64(schema), Value::Text(name), ..] => {
+                (*id, *schema, name.clone())
+            }
             _ => return Err(bad()),
         };
-        let mut it = values.iter().skip(2);
+        let mut it = values.iter().skip(3);
         let mut next = || it.next().ok_or_else(bad);
         let count = |v: &Value| match v {
             Value::Int64(i) if *i >= 0 => Ok(*i as usize),
@@ -370,6 +400,10 @@ impl Table {
         let mut foreign_keys = Vec::with_capacity(fk_count);
         for _ in 0..fk_count {
             let name = text(next()?)?;
+            let parent_schema = match next()? {
+                Value::Int64(schema) => *schema,
+                _ => return Err(bad()),
+            };
             let parent = text(next()?)?;
             let on_delete = action(next()?)?;
             let on_update = action(next()?)?;
@@ -382,6 +416,7 @@ impl Table {
             foreign_keys.push(ForeignKey {
                 name,
                 columns,
+                parent_schema,
                 parent,
                 parent_columns,
                 on_delete,
@@ -393,6 +428,7 @@ impl Table {
         }
         Ok(Table {
             id,
+            schema,
             name,
             columns,
             primary_key,
@@ -472,6 +508,11 @@ pub struct Snapshot {
     pub views: Vec<View>,
     /// Sequences.
     pub sequences: Vec<Sequence>,
+    /// The database's stored schemas.
+    pub schemas: Vec<schema::SchemaDef>,
+    /// The search path's stored schemas, in order (set by the statement that reads the
+    /// snapshot; empty from [`Snapshot::read`]).
+    pub path: Vec<crate::keys::SchemaId>,
     /// Every database of the data directory.
     pub databases: Vec<cluster::DatabaseDef>,
     /// Every role.
@@ -509,14 +550,16 @@ impl Snapshot {
         }
         for item in reader.scan(Key::all_views(db), direction)? {
             let (key, bytes) = item?;
-            if let Key::View(_, name) = Key::decode(&key)? {
-                snapshot.views.push(View::decode(&name, &bytes)?);
+            if let Key::View(ns, name) = Key::decode(&key)? {
+                snapshot.views.push(View::decode(ns.schema, &name, &bytes)?);
             }
         }
         for item in reader.scan(Key::all_sequences(db), direction)? {
             let (key, bytes) = item?;
-            if let Key::Sequence(_, name) = Key::decode(&key)? {
-                snapshot.sequences.push(Sequence::decode(&name, &bytes)?);
+            if let Key::Sequence(ns, name) = Key::decode(&key)? {
+                snapshot
+                    .sequences
+                    .push(Sequence::decode(ns.schema, &name, &bytes)?);
             }
         }
         for item in reader.scan(Key::all_comments(db), direction)? {
@@ -527,6 +570,7 @@ impl Snapshot {
                 snapshot.comments.push((id, column, text.clone()));
             }
         }
+        snapshot.schemas = Catalog::schemas(reader, db)?;
         snapshot.databases = cluster::Cluster::databases(reader)?;
         snapshot.roles = cluster::Cluster::roles(reader)?;
         Ok(snapshot)
@@ -557,10 +601,10 @@ impl Catalog {
     /// Looks up a table by name.
     pub fn table<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
     ) -> Result<Option<Arc<Table>>> {
-        txn.get(&Key::Table(db, name.to_string()).encode())?
+        txn.get(&Key::Table(ns, name.to_string()).encode())?
             .map(decoded)
             .transpose()
     }
@@ -568,23 +612,25 @@ impl Catalog {
     /// Looks up a table by name, failing with 42P01 if there is none.
     pub fn must_table<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
     ) -> Result<Arc<Table>> {
-        Self::table(txn, db, name)?
+        Self::table(txn, ns, name)?
             .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
     }
 
-    /// Creates a table, assigning its identifier. Fails with 42P07 if the name is taken (by a
-    /// table or an index), even by one committed after this transaction's snapshot.
+    /// Creates a table in its schema, assigning its identifier. Fails with 42P07 if the name
+    /// is taken (by a table or an index), even by one committed after this transaction's
+    /// snapshot.
     pub fn create_table<E: Engine>(
         txn: &mut Transaction<E>,
         db: DatabaseId,
         mut table: Table,
     ) -> Result<Table> {
-        Self::claim_name(txn, db, &table.name)?;
+        let ns = Namespace::new(db, table.schema);
+        Self::claim_name(txn, ns, &table.name)?;
         table.id = Self::next_id(txn)?;
-        txn.put(&Key::Table(db, table.name.clone()).encode(), table.encode())?;
+        txn.put(&Key::Table(ns, table.name.clone()).encode(), table.encode())?;
         Self::sync_references(txn, db, None, Some(&table))?;
         Ok(table)
     }
@@ -601,7 +647,10 @@ impl Catalog {
             t.map(|t| {
                 t.foreign_keys
                     .iter()
-                    .map(|fk| Key::Reference(db, fk.parent.clone(), t.name.clone()).encode())
+                    .map(|fk| {
+                        let parent = Namespace::new(db, fk.parent_schema);
+                        Key::Reference(parent, fk.parent.clone(), t.schema, t.name.clone()).encode()
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -619,11 +668,11 @@ impl Catalog {
     /// Whether some table has a foreign key referencing `parent`.
     pub fn is_referenced<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         parent: &str,
     ) -> Result<bool> {
         let mut scan = txn.scan(
-            Key::references_to(db, parent),
+            Key::references_to(ns, parent),
             zizhu_engine::Direction::Forward,
         )?;
         Ok(scan.next().transpose()?.is_some())
@@ -633,19 +682,20 @@ impl Catalog {
     /// itself).
     pub fn referencing<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         parent: &str,
     ) -> Result<Vec<Arc<Table>>> {
         let mut children = Vec::new();
         for item in txn.scan(
-            Key::references_to(db, parent),
+            Key::references_to(ns, parent),
             zizhu_engine::Direction::Forward,
         )? {
             let (key, _) = item?;
-            let Key::Reference(_, _, child) = Key::decode(&key)? else {
+            let Key::Reference(_, _, schema, child) = Key::decode(&key)? else {
                 return Err(errinternal!("not a reference key {key:02x?}"));
             };
-            children.push(Self::table(txn, db, &child)?.ok_or_else(|| {
+            let child_ns = Namespace::new(ns.db, schema);
+            children.push(Self::table(txn, child_ns, &child)?.ok_or_else(|| {
                 errinternal!("table {child} referencing {parent} does not exist")
             })?);
         }
@@ -653,18 +703,18 @@ impl Catalog {
     }
 
     /// Locks a relation name for creation; 42P07 if a table or index has it.
-    fn claim_name<E: Engine>(txn: &mut Transaction<E>, db: DatabaseId, name: &str) -> Result<()> {
-        if db == 0 {
+    fn claim_name<E: Engine>(txn: &mut Transaction<E>, ns: Namespace, name: &str) -> Result<()> {
+        if ns.db == 0 {
             return Err(errinput!(
                 InvalidCatalogName,
                 "the session's database no longer exists"
             ));
         }
         let keys = [
-            Key::Table(db, name.into()),
-            Key::IndexName(db, name.into()),
-            Key::View(db, name.into()),
-            Key::Sequence(db, name.into()),
+            Key::Table(ns, name.into()),
+            Key::IndexName(ns, name.into()),
+            Key::View(ns, name.into()),
+            Key::Sequence(ns, name.into()),
         ];
         for key in keys.map(|k| k.encode()) {
             let existing = txn
@@ -682,53 +732,55 @@ impl Catalog {
     /// Looks up a view by name.
     pub fn view<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
     ) -> Result<Option<View>> {
-        txn.get(&Key::View(db, name.to_string()).encode())?
-            .map(|bytes| View::decode(name, &bytes))
+        txn.get(&Key::View(ns, name.to_string()).encode())?
+            .map(|bytes| View::decode(ns.schema, name, &bytes))
             .transpose()
     }
 
-    /// The views whose queries use `name` directly.
+    /// The views (in any schema) whose queries use relation `name` of `ns` directly.
     pub fn dependent_views<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<(Namespace, String)>> {
         let mut dependents = Vec::new();
-        for item in txn.scan(Key::all_views(db), zizhu_engine::Direction::Forward)? {
+        for item in txn.scan(Key::all_views(ns.db), zizhu_engine::Direction::Forward)? {
             let (key, bytes) = item?;
-            let Key::View(_, view) = Key::decode(&key)? else {
+            let Key::View(view_ns, view) = Key::decode(&key)? else {
                 continue;
             };
-            if View::decode(&view, &bytes)?
+            if View::decode(view_ns.schema, &view, &bytes)?
                 .depends_on
                 .iter()
-                .any(|d| d == name)
+                .any(|(schema, n)| *schema == ns.schema && n == name)
             {
-                dependents.push(view);
+                dependents.push((view_ns, view));
             }
         }
         Ok(dependents)
     }
 
-    /// Creates a view (or replaces one, with `replace`); 42P07 if the name is taken.
+    /// Creates a view in its schema (or replaces one, with `replace`); 42P07 if the name is
+    /// taken.
     pub fn create_view<E: Engine>(
         txn: &mut Transaction<E>,
         db: DatabaseId,
         view: &View,
         replace: bool,
     ) -> Result<()> {
-        let key = Key::View(db, view.name.clone()).encode();
+        let ns = Namespace::new(db, view.schema);
+        let key = Key::View(ns, view.name.clone()).encode();
         let existing = txn
             .lock_for_insert(&key, WaitPolicy::Wait)?
             .and_then(|l| l.current);
         let mut view = view.clone();
         match existing {
-            Some(bytes) if replace => view.id = View::decode(&view.name, &bytes)?.id,
+            Some(bytes) if replace => view.id = View::decode(ns.schema, &view.name, &bytes)?.id,
             _ => {
-                Self::claim_name(txn, db, &view.name)?;
+                Self::claim_name(txn, ns, &view.name)?;
                 view.id = Self::next_id(txn)?;
             }
         }
@@ -737,19 +789,15 @@ impl Catalog {
     }
 
     /// Drops a view.
-    pub fn drop_view<E: Engine>(
-        txn: &mut Transaction<E>,
-        db: DatabaseId,
-        name: &str,
-    ) -> Result<()> {
-        if let Some(view) = Self::view(txn, db, name)? {
-            Self::drop_comments(txn, db, view.id, None)?;
+    pub fn drop_view<E: Engine>(txn: &mut Transaction<E>, ns: Namespace, name: &str) -> Result<()> {
+        if let Some(view) = Self::view(txn, ns, name)? {
+            Self::drop_comments(txn, ns.db, view.id, None)?;
         }
-        txn.delete(&Key::View(db, name.to_string()).encode())?;
+        txn.delete(&Key::View(ns, name.to_string()).encode())?;
         Ok(())
     }
-    /// Stores a table definition under a new name (ALTER TABLE ... RENAME TO): 42P07 if the
-    /// name is taken; its indexes follow it.
+    /// Stores a table definition under a new name in its schema (ALTER TABLE ... RENAME TO):
+    /// 42P07 if the name is taken; its indexes follow it.
     /// Foreign keys referencing it are rewritten to the new name.
     pub fn rename_table<E: Engine>(
         txn: &mut Transaction<E>,
@@ -757,30 +805,35 @@ impl Catalog {
         old: &str,
         table: &Table,
     ) -> Result<()> {
-        Self::claim_name(txn, db, &table.name)?;
-        let children = Self::referencing(txn, db, old)?;
-        let before = Self::table(txn, db, old)?;
+        let ns = Namespace::new(db, table.schema);
+        Self::claim_name(txn, ns, &table.name)?;
+        let children = Self::referencing(txn, ns, old)?;
+        let before = Self::table(txn, ns, old)?;
         Self::sync_references(txn, db, before.as_deref(), None)?;
-        txn.delete(&Key::Table(db, old.to_string()).encode())?;
+        txn.delete(&Key::Table(ns, old.to_string()).encode())?;
         let owner = row::encode(&[Value::Text(table.name.clone())]);
         for index in &table.indexes {
             txn.put(
-                &Key::IndexName(db, index.name.clone()).encode(),
+                &Key::IndexName(ns, index.name.clone()).encode(),
                 owner.clone(),
             )?;
         }
         let renamed = |t: &mut Table| {
-            for fk in t.foreign_keys.iter_mut().filter(|fk| fk.parent == old) {
+            for fk in t
+                .foreign_keys
+                .iter_mut()
+                .filter(|fk| fk.parent == old && fk.parent_schema == ns.schema)
+            {
                 fk.parent = table.name.clone();
             }
         };
         let mut table = table.clone();
         renamed(&mut table);
-        txn.put(&Key::Table(db, table.name.clone()).encode(), table.encode())?;
+        txn.put(&Key::Table(ns, table.name.clone()).encode(), table.encode())?;
         Self::sync_references(txn, db, None, Some(&table))?;
         for mut child in children
             .into_iter()
-            .filter(|c| c.name != old)
+            .filter(|c| c.id != table.id)
             .map(Arc::unwrap_or_clone)
         {
             renamed(&mut child);
@@ -791,36 +844,37 @@ impl Catalog {
     /// Looks up a sequence by name.
     pub fn sequence<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
     ) -> Result<Option<Sequence>> {
-        txn.get(&Key::Sequence(db, name.to_string()).encode())?
-            .map(|b| Sequence::decode(name, &b))
+        txn.get(&Key::Sequence(ns, name.to_string()).encode())?
+            .map(|b| Sequence::decode(ns.schema, name, &b))
             .transpose()
     }
 
-    /// Creates a sequence, assigning its id; 42P07 if the name is taken.
+    /// Creates a sequence in its schema, assigning its id; 42P07 if the name is taken.
     pub fn create_sequence<E: Engine>(
         txn: &mut Transaction<E>,
         db: DatabaseId,
         mut seq: Sequence,
     ) -> Result<Sequence> {
-        Self::claim_name(txn, db, &seq.name)?;
+        let ns = Namespace::new(db, seq.schema);
+        Self::claim_name(txn, ns, &seq.name)?;
         seq.id = Self::next_id(txn)?;
-        txn.put(&Key::Sequence(db, seq.name.clone()).encode(), seq.encode())?;
+        txn.put(&Key::Sequence(ns, seq.name.clone()).encode(), seq.encode())?;
         Ok(seq)
     }
 
     /// Drops a sequence.
     pub fn drop_sequence<E: Engine>(
         txn: &mut Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
     ) -> Result<()> {
-        if let Some(sequence) = Self::sequence(txn, db, name)? {
-            Self::drop_comments(txn, db, sequence.id, None)?;
+        if let Some(sequence) = Self::sequence(txn, ns, name)? {
+            Self::drop_comments(txn, ns.db, sequence.id, None)?;
         }
-        txn.delete(&Key::Sequence(db, name.to_string()).encode())?;
+        txn.delete(&Key::Sequence(ns, name.to_string()).encode())?;
         Ok(())
     }
 
@@ -885,19 +939,24 @@ impl Catalog {
         Ok(())
     }
 
-    /// The sequences a table owns (its SERIAL columns').
+    /// The sequences a table of `ns` owns (its SERIAL columns'), which are in its schema.
     pub fn owned_sequences<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         table: &str,
     ) -> Result<Vec<String>> {
         let mut owned = Vec::new();
-        for item in txn.scan(Key::all_sequences(db), zizhu_engine::Direction::Forward)? {
+        let range = Key::in_schema(&Key::Sequence(ns, String::new()))?;
+        for item in txn.scan(range, zizhu_engine::Direction::Forward)? {
             let (key, bytes) = item?;
             let Key::Sequence(_, name) = Key::decode(&key)? else {
                 continue;
             };
-            if Sequence::decode(&name, &bytes)?.owned_by.as_deref() == Some(table) {
+            if Sequence::decode(ns.schema, &name, &bytes)?
+                .owned_by
+                .as_deref()
+                == Some(table)
+            {
                 owned.push(name);
             }
         }
@@ -910,8 +969,9 @@ impl Catalog {
         db: DatabaseId,
         table: &Table,
     ) -> Result<()> {
-        let before = Self::table(txn, db, &table.name)?;
-        txn.put(&Key::Table(db, table.name.clone()).encode(), table.encode())?;
+        let ns = Namespace::new(db, table.schema);
+        let before = Self::table(txn, ns, &table.name)?;
+        txn.put(&Key::Table(ns, table.name.clone()).encode(), table.encode())?;
         Self::sync_references(txn, db, before.as_deref(), Some(table))
     }
 
@@ -923,10 +983,11 @@ impl Catalog {
         table: &mut Table,
         mut index: Index,
     ) -> Result<Index> {
-        Self::claim_name(txn, db, &index.name)?;
+        let ns = Namespace::new(db, table.schema);
+        Self::claim_name(txn, ns, &index.name)?;
         index.id = Self::next_id(txn)?;
         let owner = row::encode(&[Value::Text(table.name.clone())]);
-        txn.put(&Key::IndexName(db, index.name.clone()).encode(), owner)?;
+        txn.put(&Key::IndexName(ns, index.name.clone()).encode(), owner)?;
         table.indexes.push(index.clone());
         Self::update_table(txn, db, table)?;
         Ok(index)
@@ -935,14 +996,14 @@ impl Catalog {
     /// The table owning the index named `name`.
     pub fn index_table<E: Engine>(
         txn: &Transaction<E>,
-        db: DatabaseId,
+        ns: Namespace,
         name: &str,
     ) -> Result<Option<Arc<Table>>> {
-        let Some(bytes) = txn.get(&Key::IndexName(db, name.to_string()).encode())? else {
+        let Some(bytes) = txn.get(&Key::IndexName(ns, name.to_string()).encode())? else {
             return Ok(None);
         };
         match row::decode(&bytes)?.as_slice() {
-            [Value::Text(table)] => Self::table(txn, db, table),
+            [Value::Text(table)] => Self::table(txn, ns, table),
             other => Err(errinternal!("corrupt index name entry {other:?}")),
         }
     }
@@ -958,7 +1019,8 @@ impl Catalog {
             Self::drop_comments(txn, db, index.id, None)?;
         }
         table.indexes.retain(|i| i.name != name);
-        txn.delete(&Key::IndexName(db, name.to_string()).encode())?;
+        let ns = Namespace::new(db, table.schema);
+        txn.delete(&Key::IndexName(ns, name.to_string()).encode())?;
         Self::update_table(txn, db, table)
     }
 
@@ -977,14 +1039,15 @@ impl Catalog {
         for range in ranges {
             Self::delete_range(txn, range)?;
         }
+        let ns = Namespace::new(db, table.schema);
         for index in &table.indexes {
-            txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;
+            txn.delete(&Key::IndexName(ns, index.name.clone()).encode())?;
         }
-        for sequence in Self::owned_sequences(txn, db, &table.name)? {
-            Self::drop_sequence(txn, db, &sequence)?;
+        for sequence in Self::owned_sequences(txn, ns, &table.name)? {
+            Self::drop_sequence(txn, ns, &sequence)?;
         }
         Self::sync_references(txn, db, Some(table), None)?;
-        txn.delete(&Key::Table(db, table.name.clone()).encode())?;
+        txn.delete(&Key::Table(ns, table.name.clone()).encode())?;
         Ok(())
     }
 
@@ -1014,6 +1077,7 @@ mod tests {
     fn table_definitions_round_trip() {
         let table = Table {
             id: 16_384,
+            schema: schema::PUBLIC,
             name: "accounts".into(),
             columns: vec![
                 Column {
@@ -1071,6 +1135,7 @@ mod tests {
                 .map(|(&on_delete, &on_update)| ForeignKey {
                     name: format!("fk_{}", on_delete.sql()),
                     columns: vec!["note".into(), "c".into()],
+                    parent_schema: 16_390,
                     parent: "owners".into(),
                     parent_columns: vec!["name".into(), "code".into()],
                     on_delete,

@@ -94,7 +94,7 @@ impl Connections {
 }
 
 /// The role running the statement, with what it may do.
-fn current_role<E: Engine>(txn: &Transaction<E>, who: &Identity) -> Result<Role> {
+pub(super) fn current_role<E: Engine>(txn: &Transaction<E>, who: &Identity) -> Result<Role> {
     if who.local {
         return Ok(Role {
             oid: 0,
@@ -116,11 +116,11 @@ fn current_role<E: Engine>(txn: &Transaction<E>, who: &Identity) -> Result<Role>
         })
 }
 
-fn denied(message: impl Into<String>) -> crate::Error {
+pub(super) fn denied(message: impl Into<String>) -> crate::Error {
     errinput!(InsufficientPrivilege, "{}", message.into())
 }
 
-fn undefined_role(name: &str) -> crate::Error {
+pub(super) fn undefined_role(name: &str) -> crate::Error {
     errinput!(UndefinedObject, "role \"{name}\" does not exist")
 }
 

@@ -9,19 +9,20 @@ use zizhu_types::Value;
 
 use super::{eval, foreign_key, index, Env, SubqueryCache};
 use crate::catalog::{Catalog, Table};
-use crate::keys::{DatabaseId, Key};
+use crate::keys::{DatabaseId, Key, Namespace};
 use crate::planner::AlterOp;
+use crate::planner::RelationName;
 use crate::{errinput, row, types, Result};
 
 /// Applies `ops` to the table named `name`.
 pub fn alter_table<E: Engine>(
     txn: &mut Transaction<E>,
     cache: &SubqueryCache,
-    name: &str,
+    name: &RelationName,
     ops: &[AlterOp],
 ) -> Result<()> {
     let db = cache.database();
-    let mut table = Catalog::table(txn, db, name)?
+    let mut table = Catalog::table(txn, name.ns, &name.name)?
         .map(Arc::unwrap_or_clone)
         .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))?;
     let original_name = table.name.clone();
@@ -116,7 +117,9 @@ fn apply<E: Engine>(
             table.indexes = kept;
             for index in &dropped {
                 index::clear(txn, index)?;
-                txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;
+                txn.delete(
+                    &Key::IndexName(Namespace::new(db, table.schema), index.name.clone()).encode(),
+                )?;
             }
             let shift = |p: &mut usize| {
                 if *p > position {
@@ -132,8 +135,8 @@ fn apply<E: Engine>(
             // PostgreSQL; a foreign key referencing it is in the way.
             table.checks.retain(|c| !c.columns.contains(name));
             table.foreign_keys.retain(|fk| !fk.columns.contains(name));
-            for child in Catalog::referencing(txn, db, &table.name)? {
-                let child = if child.name == table.name {
+            for child in Catalog::referencing(txn, Namespace::new(db, table.schema), &table.name)? {
+                let child = if child.id == table.id {
                     &*table
                 } else {
                     &child
@@ -193,21 +196,22 @@ fn apply<E: Engine>(
                     .for_each(|n| *n = new.clone());
             };
             let parent = table.name.clone();
+            let schema = table.schema;
             for fk in &mut table.foreign_keys {
                 rename(&mut fk.columns);
-                if fk.parent == parent {
+                if fk.parent == parent && fk.parent_schema == schema {
                     rename(&mut fk.parent_columns);
                 }
             }
-            for mut child in Catalog::referencing(txn, db, &parent)?
+            for mut child in Catalog::referencing(txn, Namespace::new(db, schema), &parent)?
                 .into_iter()
                 .map(Arc::unwrap_or_clone)
             {
-                if child.name != parent {
+                if child.id != table.id {
                     for fk in child
                         .foreign_keys
                         .iter_mut()
-                        .filter(|fk| fk.parent == parent)
+                        .filter(|fk| fk.parent == parent && fk.parent_schema == schema)
                     {
                         rename(&mut fk.parent_columns);
                     }
@@ -283,7 +287,9 @@ fn apply<E: Engine>(
                 )?;
                 let index = table.indexes.remove(i);
                 index::clear(txn, &index)?;
-                txn.delete(&Key::IndexName(db, index.name.clone()).encode())?;
+                txn.delete(
+                    &Key::IndexName(Namespace::new(db, table.schema), index.name.clone()).encode(),
+                )?;
                 return Ok(());
             }
             if !table.primary_key.is_empty() && *name == format!("{}_pkey", table.name) {
@@ -461,11 +467,11 @@ pub(super) fn refuse_if_referenced<E: Engine>(
     if name != format!("{}_pkey", table.name) {
         remaining.push(names(&table.primary_key));
     }
-    for child in Catalog::referencing(txn, db, &table.name)? {
+    for child in Catalog::referencing(txn, Namespace::new(db, table.schema), &table.name)? {
         for fk in child
             .foreign_keys
             .iter()
-            .filter(|fk| fk.parent == table.name)
+            .filter(|fk| fk.parent == table.name && fk.parent_schema == table.schema)
         {
             let mut referenced: Vec<&str> = fk.parent_columns.iter().map(String::as_str).collect();
             referenced.sort_unstable();

@@ -16,7 +16,6 @@
 //!   after the snapshot, as in PostgreSQL. Changes made by an action are themselves enforced,
 //!   so cascades run through any depth.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use zizhu_engine::{Direction, Engine};
@@ -79,11 +78,12 @@ fn enforce_at<E: Engine>(
     }
     // As a parent: what its deletes and key changes do to referencing rows.
     if !changes.deleted.is_empty() || !changes.updated.is_empty() {
-        for child in Catalog::referencing(txn, db, &table.name)? {
+        let ns = crate::keys::Namespace::new(db, table.schema);
+        for child in Catalog::referencing(txn, ns, &table.name)? {
             for fk in child
                 .foreign_keys
                 .iter()
-                .filter(|fk| fk.parent == table.name)
+                .filter(|fk| fk.parent == table.name && fk.parent_schema == table.schema)
             {
                 let parent_key = positions(table, &fk.parent_columns)?;
                 for old in &changes.deleted {
@@ -109,8 +109,9 @@ fn enforce_at<E: Engine>(
         }
     }
     // As a child: every new or re-keyed reference must have its parent.
-    let mut parents: HashMap<String, Arc<Table>> = HashMap::new();
     for fk in &table.foreign_keys {
+        // Looked up at the first row that needs it.
+        let mut parent: Option<Arc<Table>> = None;
         let columns = positions(table, &fk.columns)?;
         let changed = changes.updated.iter().filter_map(|(old, new)| {
             let same = columns.iter().all(|&c| {
@@ -124,17 +125,20 @@ fn enforce_at<E: Engine>(
             if values.iter().any(Value::is_null) {
                 continue; // MATCH SIMPLE: a NULL anywhere exempts the row.
             }
-            if !parents.contains_key(&fk.parent) {
-                let parent = Catalog::table(txn, db, &fk.parent)?.ok_or_else(|| {
-                    errinternal!(
-                        "table {} referenced by {} does not exist",
-                        fk.parent,
-                        fk.name
-                    )
-                })?;
-                parents.insert(fk.parent.clone(), parent);
-            }
-            let parent = &parents[&fk.parent];
+            let parent = match &mut parent {
+                Some(parent) => &*parent,
+                None => {
+                    let ns = crate::keys::Namespace::new(db, fk.parent_schema);
+                    let found = Catalog::table(txn, ns, &fk.parent)?.ok_or_else(|| {
+                        errinternal!(
+                            "table {} referenced by {} does not exist",
+                            fk.parent,
+                            fk.name
+                        )
+                    })?;
+                    &*parent.insert(found)
+                }
+            };
             if !parent_exists(txn, parent, fk, &values, LockMode::KeyShare)? {
                 return Err(errinput!(
                     ForeignKeyViolation,

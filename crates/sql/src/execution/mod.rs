@@ -19,6 +19,7 @@ mod foreign_key;
 pub mod index;
 mod join;
 mod query;
+mod schema;
 mod set_function;
 mod sort;
 pub mod spill;
@@ -38,6 +39,8 @@ use zizhu_txn::{LockMode, RowLock, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
 use crate::catalog::{Catalog, Table};
+use crate::keys::Namespace;
+use crate::planner::RelationName;
 use crate::planner::{Label, Plan};
 use crate::sequence::Sequences;
 use crate::types::DataType;
@@ -326,8 +329,16 @@ impl SubqueryCache {
         if let Some(snapshot) = self.catalog.borrow().as_ref() {
             return Ok(snapshot.clone());
         }
-        let db = self.identity().database_id;
-        let snapshot = Rc::new(crate::catalog::Snapshot::read(reader, db)?);
+        let who = self.identity();
+        let mut snapshot = crate::catalog::Snapshot::read(reader, who.database_id)?;
+        let path = self.settings().search_path(&who.user);
+        snapshot.path = path
+            .names()
+            .iter()
+            .filter_map(|name| snapshot.schemas.iter().find(|s| &s.name == name))
+            .map(|s| s.id)
+            .collect();
+        let snapshot = Rc::new(snapshot);
         *self.catalog.borrow_mut() = Some(snapshot.clone());
         Ok(snapshot)
     }
@@ -443,13 +454,13 @@ fn already_exists(name: &str) -> Notice {
 /// removes its comment.
 fn comment_on<E: Engine>(
     txn: &mut Transaction<E>,
-    db: crate::keys::DatabaseId,
     on: crate::planner::CommentOn,
-    name: &str,
+    target: &RelationName,
     column: Option<&str>,
     text: Option<&str>,
 ) -> Result<()> {
     use crate::planner::CommentOn as On;
+    let (db, name) = (target.ns, target.name.as_str());
     let missing = || errinput!(UndefinedTable, "relation \"{name}\" does not exist");
     let not_a = |what: &str| errinput!(WrongObjectType, "\"{name}\" is not a {what}");
     let table = Catalog::table(txn, db, name)?;
@@ -496,7 +507,7 @@ fn comment_on<E: Engine>(
             id
         }
     };
-    Catalog::set_comment(txn, db, id, column.unwrap_or_default(), text)
+    Catalog::set_comment(txn, db.db, id, column.unwrap_or_default(), text)
 }
 
 /// Executes a plan.
@@ -514,13 +525,28 @@ pub fn execute<E: Engine>(
             Ok(StatementResult::Query { labels, rows })
         }
         Plan::Admin(admin) => admin::execute(admin, txn, ctx),
+        Plan::CreateSchema {
+            name,
+            owner,
+            if_not_exists,
+        } => schema::create(txn, ctx, name, owner, if_not_exists),
+        Plan::AlterSchema {
+            name,
+            rename,
+            owner,
+        } => schema::alter(txn, ctx, name, rename, owner),
+        Plan::DropSchema {
+            names,
+            if_exists,
+            cascade,
+        } => schema::drop(txn, ctx, names, if_exists, cascade),
         Plan::Comment {
             on,
             name,
             column,
             text,
         } => {
-            comment_on(txn, db, on, &name, column.as_deref(), text.as_deref())?;
+            comment_on(txn, on, &name, column.as_deref(), text.as_deref())?;
             Ok(StatementResult::Command("COMMENT"))
         }
         Plan::Explain(plan) => {
@@ -680,7 +706,8 @@ pub fn execute<E: Engine>(
             sequence,
             if_not_exists,
         } => {
-            if if_not_exists && Catalog::sequence(txn, db, &sequence.name)?.is_some() {
+            let ns = Namespace::new(db, sequence.schema);
+            if if_not_exists && Catalog::sequence(txn, ns, &sequence.name)?.is_some() {
                 ctx.notice(already_exists(&sequence.name));
             } else {
                 Catalog::create_sequence(txn, db, sequence)?;
@@ -690,9 +717,9 @@ pub fn execute<E: Engine>(
         Plan::DropSequence { names, if_exists } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
-                match Catalog::sequence(txn, db, name)? {
+                match Catalog::sequence(txn, name.ns, &name.name)? {
                     Some(_) => found.push(name),
-                    None if if_exists => ctx.notice(skipped("sequence", name)),
+                    None if if_exists => ctx.notice(skipped("sequence", &name.name)),
                     None => {
                         return Err(errinput!(
                             UndefinedTable,
@@ -702,21 +729,22 @@ pub fn execute<E: Engine>(
                 }
             }
             for name in found {
-                Catalog::drop_sequence(txn, db, name)?;
+                Catalog::drop_sequence(txn, name.ns, &name.name)?;
             }
             Ok(StatementResult::Command("DROP SEQUENCE"))
         }
         Plan::Truncate { names, cascade } => {
             let mut tables: Vec<Arc<Table>> = Vec::with_capacity(names.len());
             for name in &names {
-                tables.push(Catalog::must_table(txn, db, name)?);
+                tables.push(Catalog::must_table(txn, name.ns, &name.name)?);
             }
             // A referenced table goes only with the tables referencing it (transitively, with
             // CASCADE), or its references would dangle.
             let mut i = 0;
             while i < tables.len() {
-                for child in Catalog::referencing(txn, db, &tables[i].name)? {
-                    if tables.iter().any(|t| t.name == child.name) {
+                let ns = Namespace::new(db, tables[i].schema);
+                for child in Catalog::referencing(txn, ns, &tables[i].name)? {
+                    if tables.iter().any(|t| t.id == child.id) {
                         continue;
                     }
                     if !cascade {
@@ -748,7 +776,8 @@ pub fn execute<E: Engine>(
             unique,
             sequences,
         } => {
-            if if_not_exists && Catalog::table(txn, db, &table.name)?.is_some() {
+            let ns = Namespace::new(db, table.schema);
+            if if_not_exists && Catalog::table(txn, ns, &table.name)?.is_some() {
                 ctx.notice(already_exists(&table.name));
                 return Ok(StatementResult::Command("CREATE TABLE"));
             }
@@ -766,11 +795,12 @@ pub fn execute<E: Engine>(
             index,
             if_not_exists,
         } => {
-            if if_not_exists && Catalog::index_table(txn, db, &index.name)?.is_some() {
+            if if_not_exists && Catalog::index_table(txn, table.ns, &index.name)?.is_some() {
                 ctx.notice(already_exists(&index.name));
                 return Ok(StatementResult::Command("CREATE INDEX"));
             }
-            let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, db, &table)?);
+            let table = Catalog::must_table(txn, table.ns, &table.name)?;
+            let mut table = Arc::unwrap_or_clone(table);
             let index = Catalog::create_index(txn, db, &mut table, index)?;
             index::build(txn, &table, &index)?;
             Ok(StatementResult::Command("CREATE INDEX"))
@@ -786,29 +816,30 @@ pub fn execute<E: Engine>(
         } => {
             let mut found = Vec::with_capacity(names.len());
             for name in &names {
-                if Catalog::view(txn, db, name)?.is_some() {
-                    found.push(name.clone());
-                } else if Catalog::table(txn, db, name)?.is_some() {
+                if Catalog::view(txn, name.ns, &name.name)?.is_some() {
+                    found.push((name.ns, name.name.clone()));
+                } else if Catalog::table(txn, name.ns, &name.name)?.is_some() {
                     return Err(errinput!(WrongObjectType, "\"{name}\" is not a view")
                         .with_detail("Use DROP TABLE to remove a table."));
                 } else if !if_exists {
                     return Err(errinput!(UndefinedTable, "view \"{name}\" does not exist"));
                 } else {
-                    ctx.notice(skipped("view", name));
+                    ctx.notice(skipped("view", &name.name));
                 }
             }
-            for name in drop_order(txn, db, found, cascade, "view")? {
-                Catalog::drop_view(txn, db, &name)?;
+            for (ns, name) in drop_order(txn, found, cascade, "view")? {
+                Catalog::drop_view(txn, ns, &name)?;
             }
             Ok(StatementResult::Command("DROP VIEW"))
         }
         Plan::DropIndex { names, if_exists } => {
             let mut found = Vec::with_capacity(names.len());
-            for name in &names {
-                match Catalog::index_table(txn, db, name)? {
-                    Some(table) => found.push((table.name.clone(), name)),
-                    None if Catalog::table(txn, db, name)?.is_some()
-                        || Catalog::view(txn, db, name)?.is_some() =>
+            for target in &names {
+                let (ns, name) = (target.ns, &target.name);
+                match Catalog::index_table(txn, ns, name)? {
+                    Some(table) => found.push((ns, table.name.clone(), name)),
+                    None if Catalog::table(txn, ns, name)?.is_some()
+                        || Catalog::view(txn, ns, name)?.is_some() =>
                     {
                         return Err(errinput!(WrongObjectType, "\"{name}\" is not an index"))
                     }
@@ -821,9 +852,9 @@ pub fn execute<E: Engine>(
                     }
                 }
             }
-            for (table, name) in found {
+            for (ns, table, name) in found {
                 // Re-read: an earlier name in the list may have changed the same table.
-                let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, db, &table)?);
+                let mut table = Arc::unwrap_or_clone(Catalog::must_table(txn, ns, &table)?);
                 if let Some(index) = table.indexes.iter().find(|i| &i.name == name).cloned() {
                     if index.unique {
                         let by = alter::Dropping::Index;
@@ -843,32 +874,36 @@ pub fn execute<E: Engine>(
             // Check every name first: DROP TABLE a, b drops neither if b is missing.
             let mut tables = Vec::with_capacity(names.len());
             for name in &names {
-                match Catalog::table(txn, db, name)? {
+                match Catalog::table(txn, name.ns, &name.name)? {
                     Some(table) => tables.push(table),
-                    None if Catalog::view(txn, db, name)?.is_some() => {
+                    None if Catalog::view(txn, name.ns, &name.name)?.is_some() => {
                         return Err(errinput!(WrongObjectType, "\"{name}\" is not a table")
                             .with_detail("Use DROP VIEW to remove a view."))
                     }
-                    None if if_exists => ctx.notice(skipped("table", name)),
+                    None if if_exists => ctx.notice(skipped("table", &name.name)),
                     None => {
                         return Err(errinput!(UndefinedTable, "table \"{name}\" does not exist"))
                     }
                 }
             }
-            let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+            let names: Vec<(Namespace, String)> = tables
+                .iter()
+                .map(|t| (Namespace::new(db, t.schema), t.name.clone()))
+                .collect();
             // Foreign keys from other tables: in the way, or with CASCADE dropped.
             for table in &tables {
-                for mut child in Catalog::referencing(txn, db, &table.name)?
+                let ns = Namespace::new(db, table.schema);
+                for mut child in Catalog::referencing(txn, ns, &table.name)?
                     .into_iter()
                     .map(Arc::unwrap_or_clone)
                 {
-                    if names.contains(&child.name) {
+                    if tables.iter().any(|t| t.id == child.id) {
                         continue;
                     }
-                    let (gone, kept): (Vec<_>, Vec<_>) = child
-                        .foreign_keys
-                        .into_iter()
-                        .partition(|fk| fk.parent == table.name);
+                    let (gone, kept): (Vec<_>, Vec<_>) =
+                        child.foreign_keys.into_iter().partition(|fk| {
+                            fk.parent == table.name && fk.parent_schema == table.schema
+                        });
                     if !cascade {
                         let fk = gone.first().map_or("", |fk| fk.name.as_str());
                         return Err(errinput!(
@@ -886,9 +921,9 @@ pub fn execute<E: Engine>(
                     Catalog::update_table(txn, db, &child)?;
                 }
             }
-            for name in drop_order(txn, db, names.clone(), cascade, "table")? {
-                if !names.contains(&name) {
-                    Catalog::drop_view(txn, db, &name)?;
+            for (ns, name) in drop_order(txn, names.clone(), cascade, "table")? {
+                if !names.contains(&(ns, name.clone())) {
+                    Catalog::drop_view(txn, ns, &name)?;
                 }
             }
             for table in &tables {
@@ -902,30 +937,29 @@ pub fn execute<E: Engine>(
 /// The objects to drop, dependents first: `names` plus, with `cascade`, every view that
 /// depends on them (transitively). Without `cascade`, a dependent view outside `names` fails
 /// the statement with 2BP01, as in PostgreSQL.
-fn drop_order<E: Engine>(
+pub(crate) fn drop_order<E: Engine>(
     txn: &Transaction<E>,
-    db: crate::keys::DatabaseId,
-    names: Vec<String>,
+    names: Vec<(Namespace, String)>,
     cascade: bool,
     kind: &str,
-) -> Result<Vec<String>> {
-    let mut order: Vec<String> = Vec::new();
+) -> Result<Vec<(Namespace, String)>> {
+    let mut order: Vec<(Namespace, String)> = Vec::new();
     let mut pending = names.clone();
-    while let Some(name) = pending.pop() {
-        if order.contains(&name) {
+    while let Some((ns, name)) = pending.pop() {
+        if order.contains(&(ns, name.clone())) {
             continue;
         }
-        for dependent in Catalog::dependent_views(txn, db, &name)? {
+        for dependent in Catalog::dependent_views(txn, ns, &name)? {
             if !cascade && !names.contains(&dependent) {
                 return Err(errinput!(
                     DependentObjectsStillExist,
                     "cannot drop {kind} {name} because other objects depend on it"
                 )
-                .with_detail(format!("view {dependent} depends on {kind} {name}")));
+                .with_detail(format!("view {} depends on {kind} {name}", dependent.1)));
             }
             pending.push(dependent);
         }
-        order.push(name);
+        order.push((ns, name));
     }
     // Dependents were found after what they depend on: drop them first.
     order.reverse();

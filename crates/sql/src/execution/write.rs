@@ -236,7 +236,12 @@ fn tracks_foreign_keys<E: Engine>(
     db: DatabaseId,
     table: &Table,
 ) -> Result<bool> {
-    Ok(!table.foreign_keys.is_empty() || Catalog::is_referenced(txn, db, &table.name)?)
+    Ok(!table.foreign_keys.is_empty()
+        || Catalog::is_referenced(
+            txn,
+            crate::keys::Namespace::new(db, table.schema),
+            &table.name,
+        )?)
 }
 
 /// The existing row a proposed row conflicts with under the arbiters (every unique constraint

@@ -14,6 +14,6 @@ pub use binder::{data_type_from_ast, row_rules, type_by_name, type_of, Binder, P
 pub use optimizer::optimize;
 pub use plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, ColumnName, CommentOn, CompareOp, ConflictAction, Expr,
-    Frame, FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning,
-    SetFunction, SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
+    Frame, FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, RelationName,
+    Returning, SetFunction, SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };

@@ -696,6 +696,22 @@ pub enum AlterOp {
     },
 }
 
+/// A relation's name, resolved to the schema it is (or is to be) in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelationName {
+    /// Its database and schema.
+    pub ns: crate::keys::Namespace,
+    /// Its name within the schema.
+    pub name: String,
+}
+
+impl fmt::Display for RelationName {
+    /// The bare name, as PostgreSQL's messages give it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// A planned statement.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
@@ -764,21 +780,21 @@ pub enum Plan {
     /// `DROP SEQUENCE`
     DropSequence {
         /// Names.
-        names: Vec<String>,
+        names: Vec<RelationName>,
         /// `IF EXISTS`
         if_exists: bool,
     },
     /// `ALTER TABLE`
     AlterTable {
         /// The table's name.
-        table: String,
+        table: RelationName,
         /// The operations, applied in order.
         ops: Vec<AlterOp>,
     },
     /// `TRUNCATE`
     Truncate {
         /// The tables.
-        names: Vec<String>,
+        names: Vec<RelationName>,
         /// `CASCADE`: tables referencing them by foreign keys too.
         cascade: bool,
     },
@@ -796,7 +812,7 @@ pub enum Plan {
     /// `CREATE [UNIQUE] INDEX`
     CreateIndex {
         /// The table.
-        table: String,
+        table: RelationName,
         /// The index (its id is assigned at execution).
         index: Index,
         /// `IF NOT EXISTS`
@@ -812,7 +828,7 @@ pub enum Plan {
     /// `DROP VIEW`
     DropView {
         /// Names.
-        names: Vec<String>,
+        names: Vec<RelationName>,
         /// `IF EXISTS`
         if_exists: bool,
         /// `CASCADE`: drop the views that depend on them too.
@@ -821,14 +837,14 @@ pub enum Plan {
     /// `DROP INDEX`
     DropIndex {
         /// Names.
-        names: Vec<String>,
+        names: Vec<RelationName>,
         /// `IF EXISTS`
         if_exists: bool,
     },
     /// `DROP TABLE`
     DropTable {
         /// Names.
-        names: Vec<String>,
+        names: Vec<RelationName>,
         /// `IF EXISTS`
         if_exists: bool,
         /// `CASCADE`: drop the views that depend on them too.
@@ -836,12 +852,39 @@ pub enum Plan {
     },
     /// A statement on roles or databases.
     Admin(super::admin::Admin),
+    /// `CREATE SCHEMA`
+    CreateSchema {
+        /// Its name.
+        name: String,
+        /// `AUTHORIZATION`: the owning role (else the current user).
+        owner: Option<String>,
+        /// `IF NOT EXISTS`
+        if_not_exists: bool,
+    },
+    /// `DROP SCHEMA`
+    DropSchema {
+        /// Names.
+        names: Vec<String>,
+        /// `IF EXISTS`
+        if_exists: bool,
+        /// `CASCADE`: drop what is in them too.
+        cascade: bool,
+    },
+    /// `ALTER SCHEMA ... RENAME TO` / `OWNER TO`
+    AlterSchema {
+        /// Its name.
+        name: String,
+        /// The new name.
+        rename: Option<String>,
+        /// The new owner.
+        owner: Option<String>,
+    },
     /// `COMMENT ON`
     Comment {
         /// What kind of object.
         on: CommentOn,
         /// The relation's name.
-        name: String,
+        name: RelationName,
         /// The column, for `COMMENT ON COLUMN`.
         column: Option<String>,
         /// The text; `None` (or `''`) removes the comment.
@@ -1294,6 +1337,12 @@ impl Node {
     }
 }
 
+/// Relation names as a list: `a, b`.
+fn list(names: &[RelationName]) -> String {
+    let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+    names.join(", ")
+}
+
 impl Plan {
     /// The plan as lines of a tree, as `EXPLAIN` prints it.
     pub fn explain_lines(&self) -> Vec<String> {
@@ -1328,23 +1377,24 @@ impl Plan {
                 source.write_tree(&mut out, "└─ ", "   ", annotate);
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
-            Plan::Truncate { names, .. } => out.push(format!("Truncate: {}", names.join(", "))),
+            Plan::Truncate { names, .. } => out.push(format!("Truncate: {}", list(names))),
             Plan::CreateSequence { sequence, .. } => {
                 out.push(format!("CreateSequence: {}", sequence.name))
             }
-            Plan::DropSequence { names, .. } => {
-                out.push(format!("DropSequence: {}", names.join(", ")))
-            }
+            Plan::DropSequence { names, .. } => out.push(format!("DropSequence: {}", list(names))),
             Plan::AlterTable { table, ops } => {
                 out.push(format!("AlterTable: {table} ({} operations)", ops.len()))
             }
-            Plan::DropTable { names, .. } => out.push(format!("DropTable: {}", names.join(", "))),
+            Plan::DropTable { names, .. } => out.push(format!("DropTable: {}", list(names))),
             Plan::CreateIndex { table, index, .. } => {
                 out.push(format!("CreateIndex: {} on {table}", index.name))
             }
-            Plan::DropIndex { names, .. } => out.push(format!("DropIndex: {}", names.join(", "))),
+            Plan::DropIndex { names, .. } => out.push(format!("DropIndex: {}", list(names))),
             Plan::CreateView { view, .. } => out.push(format!("CreateView: {}", view.name)),
-            Plan::DropView { names, .. } => out.push(format!("DropView: {}", names.join(", "))),
+            Plan::DropView { names, .. } => out.push(format!("DropView: {}", list(names))),
+            Plan::CreateSchema { name, .. } => out.push(format!("CreateSchema: {name}")),
+            Plan::DropSchema { names, .. } => out.push(format!("DropSchema: {}", names.join(", "))),
+            Plan::AlterSchema { name, .. } => out.push(format!("AlterSchema: {name}")),
             Plan::Admin(admin) => out.push(admin.explain()),
             Plan::Comment { on, name, .. } => out.push(format!("Comment: {on:?} {name}")),
             Plan::Explain(plan) | Plan::ExplainAnalyze(plan) => {

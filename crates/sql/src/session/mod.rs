@@ -368,14 +368,16 @@ impl<E: Engine> Context for SessionContext<E> {
 
 impl<E: Engine> Sequences for SessionContext<E> {
     fn nextval(&self, reader: &dyn Reader, name: &str) -> Result<i64> {
-        let sequence = Sequence::lookup(reader, self.identity.database_id, name)?;
+        let path = self.settings.search_path(&self.identity.user);
+        let sequence = Sequence::lookup(reader, self.identity.database_id, &path, name)?;
         let value = self.db.counters.next(&self.db.mvcc, &sequence)?;
         self.currvals.lock().insert(sequence.id, value);
         Ok(value)
     }
 
     fn currval(&self, reader: &dyn Reader, name: &str) -> Result<i64> {
-        let sequence = Sequence::lookup(reader, self.identity.database_id, name)?;
+        let path = self.settings.search_path(&self.identity.user);
+        let sequence = Sequence::lookup(reader, self.identity.database_id, &path, name)?;
         self.currvals
             .lock()
             .get(&sequence.id)
@@ -389,7 +391,8 @@ impl<E: Engine> Sequences for SessionContext<E> {
     }
 
     fn setval(&self, reader: &dyn Reader, name: &str, value: i64, is_called: bool) -> Result<i64> {
-        let sequence = Sequence::lookup(reader, self.identity.database_id, name)?;
+        let path = self.settings.search_path(&self.identity.user);
+        let sequence = Sequence::lookup(reader, self.identity.database_id, &path, name)?;
         self.db
             .counters
             .set(&self.db.mvcc, &sequence, value, is_called)?;
@@ -1056,10 +1059,13 @@ fn run<E: Engine>(
     rewrite: impl FnOnce(Plan) -> Result<Plan>,
 ) -> Result<StatementResult> {
     txn.begin_statement();
+    let identity = ctx.identity();
+    let path = ctx.settings.search_path(&identity.user);
     let binder = match params {
-        Some(params) => Binder::with_params(txn, ctx.identity(), sql, dialect, params),
-        None => Binder::new(txn, ctx.identity(), sql, dialect),
-    };
+        Some(params) => Binder::with_params(txn, identity, sql, dialect, params),
+        None => Binder::new(txn, identity, sql, dialect),
+    }
+    .with_search_path(path);
     let plan = rewrite(binder.bind(statement)?)?;
     let plan = optimize(plan);
     execution::execute(plan, txn, ctx)

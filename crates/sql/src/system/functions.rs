@@ -215,12 +215,28 @@ impl CatalogFunction {
         match self {
             F::CurrentUser => text(who.user.clone()),
             F::CurrentDatabase => text(who.database.clone()),
-            F::CurrentSchema => text("public".into()),
-            F::CurrentSchemas => text(if arg(0) == Value::Bool(true) {
-                "{pg_catalog,public}".into()
-            } else {
-                "{public}".into()
-            }),
+            F::CurrentSchema => {
+                let snapshot = snapshot()?;
+                Ok(match snapshot.path.first() {
+                    Some(&id) => Value::Text(oids::schema_name(&snapshot, id).unwrap_or_default()),
+                    None => Value::Null,
+                })
+            }
+            F::CurrentSchemas => {
+                let snapshot = snapshot()?;
+                let mut names = Vec::new();
+                if arg(0) == Value::Bool(true) {
+                    names.push("pg_catalog".to_string());
+                }
+                names.extend(
+                    snapshot
+                        .path
+                        .iter()
+                        .filter_map(|&id| oids::schema_name(&snapshot, id))
+                        .map(|n| oids::quote_ident(&n)),
+                );
+                text(format!("{{{}}}", names.join(",")))
+            }
             F::Version => text(format!(
                 "PostgreSQL 15.0 (ZizhuDB {}) on {}-{}, 64-bit",
                 env!("CARGO_PKG_VERSION"),
@@ -239,7 +255,7 @@ impl CatalogFunction {
                 let snapshot = snapshot()?;
                 Ok(Value::Bool(
                     oids::relation_by_oid(&snapshot, number(0).unwrap_or_default())
-                        .is_some_and(|r| r.schema() != oids::INFORMATION_SCHEMA),
+                        .is_some_and(|r| oids::is_visible(&snapshot, &r)),
                 ))
             }
             F::IsVisible | F::HasPrivilege => Ok(Value::Bool(true)),
@@ -428,7 +444,7 @@ fn reg_in(
                 _ => None,
             }
         }
-        OidAlias::RegNamespace => oids::schema(&oids::split_qualified(name).1),
+        OidAlias::RegNamespace => oids::schema(&*snapshot()?, &oids::split_qualified(name).1),
         OidAlias::RegRole => {
             let bare = oids::split_qualified(name).1;
             snapshot()?
@@ -448,16 +464,21 @@ fn reg_out(
     snapshot: &dyn Fn() -> Result<std::rc::Rc<Snapshot>>,
 ) -> Result<String> {
     let name = match alias {
-        OidAlias::RegClass => oids::relation_by_oid(&*snapshot()?, oid).map(|r| match r.schema() {
-            oids::PUBLIC | oids::PG_CATALOG => oids::quote_ident(&r.name()),
-            schema => format!(
-                "{}.{}",
-                oids::schema_name(schema).unwrap_or_default(),
-                oids::quote_ident(&r.name())
-            ),
-        }),
+        OidAlias::RegClass => {
+            let snapshot = snapshot()?;
+            oids::relation_by_oid(&snapshot, oid).map(|r| match oids::is_visible(&snapshot, &r) {
+                true => oids::quote_ident(&r.name()),
+                false => format!(
+                    "{}.{}",
+                    oids::quote_ident(
+                        &oids::schema_name(&snapshot, r.schema()).unwrap_or_default()
+                    ),
+                    oids::quote_ident(&r.name())
+                ),
+            })
+        }
         OidAlias::RegType => pg_type::format_type(oid as u32, None),
-        OidAlias::RegNamespace => oids::schema_name(oid).map(str::to_string),
+        OidAlias::RegNamespace => oids::schema_name(&*snapshot()?, oid),
         OidAlias::RegRole => snapshot()?.role_name(oid).map(str::to_string),
         OidAlias::RegProc if oid == 0 => Some("-".to_string()),
         OidAlias::RegProc | OidAlias::Oid => None,

@@ -36,7 +36,7 @@ fn standard_name(ty: &DataType) -> String {
 /// The rows of `information_schema` view `def`.
 pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Vec<Vec<Value>>> {
     let db = || text(who.database.clone());
-    let public = || text("public");
+    let schema = |id: i64| text(super::oids::schema_name(snapshot, id).unwrap_or_default());
     let mut rows = Vec::new();
     match def.name {
         "schemata" => {
@@ -47,11 +47,20 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                 .and_then(|d| snapshot.role_name(d.owner))
                 .unwrap_or_default()
                 .to_string();
-            for schema in ["information_schema", "pg_catalog", "public"] {
+            let mut schemas: Vec<(String, String)> = crate::catalog::schema::SYSTEM_SCHEMAS
+                .iter()
+                .map(|(name, _)| (name.to_string(), owner.clone()))
+                .collect();
+            schemas.extend(snapshot.schemas.iter().map(|s| {
+                let owner = snapshot.role_name(s.owner).unwrap_or_default();
+                (s.name.clone(), owner.to_string())
+            }));
+            schemas.sort();
+            for (name, owner) in schemas {
                 rows.push(vec![
                     db(),
-                    text(schema),
-                    text(owner.clone()),
+                    text(name),
+                    text(owner),
                     Value::Null,
                     Value::Null,
                     Value::Null,
@@ -60,12 +69,15 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
             }
         }
         "tables" => {
-            let tables = snapshot.tables.iter().map(|t| (&t.name, "BASE TABLE"));
-            let views = snapshot.views.iter().map(|v| (&v.name, "VIEW"));
-            for (name, kind) in tables.chain(views) {
+            let tables = snapshot
+                .tables
+                .iter()
+                .map(|t| (t.schema, &t.name, "BASE TABLE"));
+            let views = snapshot.views.iter().map(|v| (v.schema, &v.name, "VIEW"));
+            for (id, name, kind) in tables.chain(views) {
                 rows.push(vec![
                     db(),
-                    public(),
+                    schema(id),
                     text(name.clone()),
                     text(kind),
                     Value::Null,
@@ -84,6 +96,7 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                 for (i, c) in table.columns.iter().enumerate() {
                     rows.push(column_row(
                         who,
+                        schema(table.schema),
                         &table.name,
                         i,
                         &c.name,
@@ -99,7 +112,16 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                 for (i, (name, ty)) in view.output.iter().enumerate() {
                     let name = view.columns.get(i).unwrap_or(name);
                     rows.push(column_row(
-                        who, &view.name, i, name, ty, true, None, false, false,
+                        who,
+                        schema(view.schema),
+                        &view.name,
+                        i,
+                        name,
+                        ty,
+                        true,
+                        None,
+                        false,
+                        false,
                     ));
                 }
             }
@@ -108,7 +130,7 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
             for view in &snapshot.views {
                 rows.push(vec![
                     db(),
-                    public(),
+                    schema(view.schema),
                     text(view.name.clone()),
                     text(view.query.clone()),
                     text("NONE"),
@@ -127,10 +149,10 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                     };
                     rows.push(vec![
                         db(),
-                        public(),
+                        schema(table.schema),
                         text(name),
                         db(),
-                        public(),
+                        schema(table.schema),
                         text(table.name.clone()),
                         text(kind),
                         yes_no(false),
@@ -160,10 +182,10 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                     for (i, (column, unique_position)) in columns.into_iter().enumerate() {
                         rows.push(vec![
                             db(),
-                            public(),
+                            schema(table.schema),
                             text(name.clone()),
                             db(),
-                            public(),
+                            schema(table.schema),
                             text(table.name.clone()),
                             text(column),
                             int(i + 1),
@@ -183,7 +205,7 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                 };
                 rows.push(vec![
                     db(),
-                    public(),
+                    schema(seq.schema),
                     text(seq.name.clone()),
                     text(ty.to_string()),
                     int(bits),
@@ -205,6 +227,7 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
 #[allow(clippy::too_many_arguments)]
 fn column_row(
     who: &Identity,
+    schema: Value,
     table: &str,
     position: usize,
     name: &str,
@@ -235,7 +258,7 @@ fn column_row(
         .map_or_else(|| ty.to_string(), |t| t.name.to_string());
     vec![
         text(who.database.clone()),
-        text("public"),
+        schema,
         text(table),
         text(name),
         int(position + 1),

@@ -73,24 +73,38 @@ pub fn table_of(oid: i64) -> TableId {
     oid >> 11
 }
 
-/// The schema a name is qualified with, if it is one ZizhuDB has.
-pub fn schema(name: &str) -> Option<i64> {
-    match name {
-        "pg_catalog" => Some(PG_CATALOG),
-        "public" => Some(PUBLIC),
-        "information_schema" => Some(INFORMATION_SCHEMA),
-        _ => None,
-    }
+/// The OID of system schema `name` (`pg_catalog`, `information_schema`).
+pub fn system_schema(name: &str) -> Option<i64> {
+    crate::catalog::schema::SYSTEM_SCHEMAS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, oid)| *oid)
 }
 
-/// The name of schema `oid`.
-pub fn schema_name(oid: i64) -> Option<&'static str> {
-    match oid {
-        PG_CATALOG => Some("pg_catalog"),
-        PUBLIC => Some("public"),
-        INFORMATION_SCHEMA => Some("information_schema"),
-        _ => None,
-    }
+/// The OID of schema `name` as `snapshot` sees it: a system schema or a stored one.
+pub fn schema(snapshot: &Snapshot, name: &str) -> Option<i64> {
+    system_schema(name).or_else(|| {
+        snapshot
+            .schemas
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.id)
+    })
+}
+
+/// The name of schema `oid` as `snapshot` sees it.
+pub fn schema_name(snapshot: &Snapshot, oid: i64) -> Option<String> {
+    crate::catalog::schema::SYSTEM_SCHEMAS
+        .iter()
+        .find(|(_, o)| *o == oid)
+        .map(|(n, _)| n.to_string())
+        .or_else(|| {
+            snapshot
+                .schemas
+                .iter()
+                .find(|s| s.id == oid)
+                .map(|s| s.name.clone())
+        })
 }
 
 /// A relation, as `pg_class` lists it.
@@ -150,8 +164,10 @@ impl Relation<'_> {
     /// Its schema's OID.
     pub fn schema(&self) -> i64 {
         match self {
+            Relation::Table(t) | Relation::PrimaryKey(t) | Relation::Index(t, _) => t.schema,
+            Relation::View(v) => v.schema,
+            Relation::Sequence(s) => s.schema,
             Relation::System(def) => def.schema_oid(),
-            _ => PUBLIC,
         }
     }
 }
@@ -184,12 +200,13 @@ pub fn relation_by_oid(snapshot: &Snapshot, oid: i64) -> Option<Relation<'_>> {
     relations(snapshot).into_iter().find(|r| r.oid() == oid)
 }
 
-/// The relation named `name` (unqualified: `pg_catalog` first, then `public`, as the search
-/// path has it; or qualified with a schema).
+/// The relation named `name`: qualified with a schema, or unqualified and found in
+/// `pg_catalog` and then the search path's schemas ([`Snapshot::path`]), as PostgreSQL finds
+/// it.
 pub fn relation_by_name<'a>(snapshot: &'a Snapshot, name: &str) -> Option<Relation<'a>> {
     let (schema, name) = split_qualified(name);
     let schema = match schema {
-        Some(s) => Some(self::schema(&s)?),
+        Some(s) => Some(self::schema(snapshot, &s)?),
         None => None,
     };
     let all = relations(snapshot);
@@ -200,8 +217,17 @@ pub fn relation_by_name<'a>(snapshot: &'a Snapshot, name: &str) -> Option<Relati
     };
     match schema {
         Some(oid) => in_schema(oid),
-        None => in_schema(PG_CATALOG).or_else(|| in_schema(PUBLIC)),
+        None => std::iter::once(PG_CATALOG)
+            .chain(snapshot.path.iter().copied())
+            .find_map(in_schema),
     }
+}
+
+/// Whether `relation` is visible: its unqualified name finds it (PostgreSQL's
+/// `pg_table_is_visible`).
+pub fn is_visible(snapshot: &Snapshot, relation: &Relation<'_>) -> bool {
+    relation_by_name(snapshot, &quote_ident(&relation.name()))
+        .is_some_and(|found| found.oid() == relation.oid())
 }
 
 /// Splits `schema.name` (with PostgreSQL's identifier rules: unquoted parts fold to lower

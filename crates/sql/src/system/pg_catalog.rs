@@ -115,11 +115,22 @@ pub fn constraint_def(snapshot: &Snapshot, table: &Table, constraint: Constraint
         Constraint::PrimaryKey => format!("PRIMARY KEY ({})", names(&table.primary_key)),
         Constraint::Check(c) => format!("CHECK ({})", c.expr),
         Constraint::Foreign(fk) => {
-            let _ = snapshot;
+            // The parent as `regclass` prints it: qualified unless the search path finds it.
+            let parent = snapshot
+                .tables
+                .iter()
+                .find(|t| t.name == fk.parent && t.schema == fk.parent_schema);
+            let parent = match parent {
+                Some(t) if !oids::is_visible(snapshot, &Relation::Table(t)) => format!(
+                    "{}.{}",
+                    oids::quote_ident(&oids::schema_name(snapshot, t.schema).unwrap_or_default()),
+                    oids::quote_ident(&t.name)
+                ),
+                _ => oids::quote_ident(&fk.parent),
+            };
             let mut def = format!(
-                "FOREIGN KEY ({}) REFERENCES {}({})",
+                "FOREIGN KEY ({}) REFERENCES {parent}({})",
                 quoted(&fk.columns),
-                oids::quote_ident(&fk.parent),
                 quoted(&fk.parent_columns)
             );
             if fk.on_update != FkAction::NoAction {
@@ -210,26 +221,35 @@ pub fn rows(
     let mut rows = Vec::new();
     match def.name {
         "pg_namespace" => {
-            for (id, name) in [
-                (oids::PG_CATALOG, "pg_catalog"),
-                (oids::PUBLIC, "public"),
-                (oids::INFORMATION_SCHEMA, "information_schema"),
-            ] {
+            for (name, id) in crate::catalog::schema::SYSTEM_SCHEMAS {
                 rows.push(vec![oid(id), text(name), owner.clone(), NULL]);
+            }
+            for schema in &snapshot.schemas {
+                rows.push(vec![
+                    oid(schema.id),
+                    text(schema.name.clone()),
+                    oid(schema.owner),
+                    NULL,
+                ]);
             }
         }
         "pg_class" => {
             // Foreign keys are triggers in PostgreSQL, and psql looks for them only on tables
             // with triggers.
-            let referenced: std::collections::HashSet<&str> = snapshot
+            let referenced: std::collections::HashSet<(i64, &str)> = snapshot
                 .tables
                 .iter()
-                .flat_map(|t| t.foreign_keys.iter().map(|fk| fk.parent.as_str()))
+                .flat_map(|t| {
+                    t.foreign_keys
+                        .iter()
+                        .map(|fk| (fk.parent_schema, fk.parent.as_str()))
+                })
                 .collect();
             for rel in oids::relations(snapshot) {
                 let triggers = match &rel {
                     Relation::Table(t) => {
-                        !t.foreign_keys.is_empty() || referenced.contains(t.name.as_str())
+                        !t.foreign_keys.is_empty()
+                            || referenced.contains(&(t.schema, t.name.as_str()))
                     }
                     _ => false,
                 };
@@ -516,15 +536,13 @@ pub fn rows(
         }
         "pg_tables" => {
             for rel in oids::relations(snapshot) {
-                let (schema, has_indexes) = match &rel {
-                    Relation::Table(t) => {
-                        ("public", !t.primary_key.is_empty() || !t.indexes.is_empty())
-                    }
-                    Relation::System(d) if d.kind == 'r' => (d.schema, false),
+                let has_indexes = match &rel {
+                    Relation::Table(t) => !t.primary_key.is_empty() || !t.indexes.is_empty(),
+                    Relation::System(d) if d.kind == 'r' => false,
                     _ => continue,
                 };
                 rows.push(vec![
-                    text(schema),
+                    text(oids::schema_name(snapshot, rel.schema()).unwrap_or_default()),
                     text(rel.name()),
                     text(owner_name.clone()),
                     NULL,
@@ -538,7 +556,7 @@ pub fn rows(
         "pg_views" => {
             for view in &snapshot.views {
                 rows.push(vec![
-                    text("public"),
+                    text(oids::schema_name(snapshot, view.schema).unwrap_or_default()),
                     text(view.name.clone()),
                     text(owner_name.clone()),
                     text(format!(" {};", view.query)),
@@ -552,7 +570,7 @@ pub fn rows(
                     _ => continue,
                 };
                 rows.push(vec![
-                    text("public"),
+                    text(oids::schema_name(snapshot, table.schema).unwrap_or_default()),
                     text(table.name.clone()),
                     text(rel.name()),
                     NULL,
@@ -563,7 +581,7 @@ pub fn rows(
         "pg_sequences" => {
             for seq in &snapshot.sequences {
                 rows.push(vec![
-                    text("public"),
+                    text(oids::schema_name(snapshot, seq.schema).unwrap_or_default()),
                     text(seq.name.clone()),
                     text(owner_name.clone()),
                     oid(sequence_type(seq).oid() as i64),
@@ -848,7 +866,10 @@ fn constraint_row(
             char(' '),
         ),
         Constraint::Foreign(fk) => {
-            let parent = snapshot.tables.iter().find(|t| t.name == fk.parent);
+            let parent = snapshot
+                .tables
+                .iter()
+                .find(|t| t.name == fk.parent && t.schema == fk.parent_schema);
             let (parent_id, parent_key, index) = match parent {
                 Some(p) => {
                     let cols = positions(&fk.parent_columns, p);
@@ -879,7 +900,7 @@ fn constraint_row(
     vec![
         oid(id),
         text(name),
-        oid(oids::PUBLIC),
+        oid(table.schema),
         char(kind),
         bool(false),
         bool(false),

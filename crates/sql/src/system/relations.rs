@@ -94,7 +94,7 @@ pub struct RelationDef {
 impl RelationDef {
     /// Its schema's OID.
     pub fn schema_oid(&self) -> i64 {
-        super::oids::schema(self.schema).unwrap_or(super::oids::PG_CATALOG)
+        super::oids::system_schema(self.schema).unwrap_or(super::oids::PG_CATALOG)
     }
 }
 

@@ -25,3 +25,16 @@ COMMIT;
 BEGIN;
 BEGIN;
 COMMIT;
+CREATE SCHEMA app;
+CREATE TABLE app.items (sku text PRIMARY KEY, qty int NOT NULL DEFAULT 0, account int REFERENCES accounts (id));
+CREATE INDEX items_qty ON app.items (qty);
+\dn
+\dt app.*
+\d app.items
+\di app.*
+SET search_path TO app, public;
+\dt
+RESET search_path;
+DROP SCHEMA app;
+DROP SCHEMA app CASCADE;
+\dn

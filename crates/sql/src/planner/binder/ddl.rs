@@ -168,7 +168,17 @@ impl<E: Engine> Binder<'_, E> {
         if create.query.is_some() {
             return Err(unsupported("CREATE TABLE AS"));
         }
-        let name = object_name(&create.name)?;
+        let target = self.new_name(&create.name)?;
+        // A SERIAL column's default names its sequence, qualified unless it is in `public`
+        // (defaults are bound afresh with the session's search path).
+        let sequence_prefix = match target.ns.schema {
+            crate::catalog::schema::PUBLIC => String::new(),
+            schema => format!(
+                "{}.",
+                crate::system::oids::quote_ident(&self.schema_name(schema)?)
+            ),
+        };
+        let name = target.name.clone();
         let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
         let mut primary_key = Vec::new();
         let mut unique: Vec<Vec<usize>> = Vec::new();
@@ -212,9 +222,13 @@ impl<E: Engine> Binder<'_, E> {
             };
             if let Some((_, type_max)) = serial {
                 let sequence_name = format!("{name}_{}_seq", column.name);
-                column.default = Some(format!("nextval('{sequence_name}'::regclass)"));
+                column.default = Some(format!(
+                    "nextval('{sequence_prefix}{}'::regclass)",
+                    crate::system::oids::quote_ident(&sequence_name)
+                ));
                 column.nullable = false;
-                let mut sequence = crate::sequence::Sequence::new(sequence_name, 1, type_max);
+                let mut sequence =
+                    crate::sequence::Sequence::new(target.ns.schema, sequence_name, 1, type_max);
                 sequence.owned_by = Some(name.clone());
                 sequences.push(sequence);
             }
@@ -251,11 +265,18 @@ impl<E: Engine> Binder<'_, E> {
                             }
                         };
                         let sequence_name = format!("{name}_{}_seq", column.name);
-                        column.default = Some(format!("nextval('{sequence_name}'::regclass)"));
+                        column.default = Some(format!(
+                            "nextval('{sequence_prefix}{}'::regclass)",
+                            crate::system::oids::quote_ident(&sequence_name)
+                        ));
                         column.nullable = false;
                         column.generated_always = matches!(kind, ast::GeneratedAs::Always);
-                        let mut sequence =
-                            crate::sequence::Sequence::new(sequence_name, 1, type_max);
+                        let mut sequence = crate::sequence::Sequence::new(
+                            target.ns.schema,
+                            sequence_name,
+                            1,
+                            type_max,
+                        );
                         sequence.owned_by = Some(name.clone());
                         sequences.push(sequence);
                     }
@@ -363,6 +384,7 @@ impl<E: Engine> Binder<'_, E> {
             .collect();
         let mut table = Table {
             id: 0,
+            schema: target.ns.schema,
             name,
             columns,
             primary_key,
@@ -391,12 +413,13 @@ impl<E: Engine> Binder<'_, E> {
 
     /// Binds a view's stored query; its columns take the view's own names where given. Also
     /// returns the tables and views the query uses.
-    pub(super) fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>, Vec<String>)> {
+    pub(super) fn bind_view(&self, view: &View) -> Result<(Node, Vec<Label>, Vec<QualifiedName>)> {
         let statements = crate::parser::parse(self.dialect, &view.query)?;
         let [ast::Statement::Query(query)] = statements.as_slice() else {
             return Err(errinternal!("view {} holds {:?}", view.name, view.query));
         };
-        let binder = Binder::new(self.txn, self.who.clone(), &view.query, self.dialect);
+        let binder = Binder::new(self.txn, self.who.clone(), &view.query, self.dialect)
+            .with_search_path(SearchPath::from_names(view.search_path.clone()));
         let (node, mut labels) = binder.bind_query(query)?;
         for (label, name) in labels.iter_mut().zip(&view.columns) {
             label.name = name.clone();
@@ -411,15 +434,18 @@ impl<E: Engine> Binder<'_, E> {
         if create.materialized || create.temporary {
             return Err(unsupported("materialized or temporary views"));
         }
-        let name = object_name(&create.name)?;
+        let target = self.new_name(&create.name)?;
+        let name = target.name.clone();
         let columns: Vec<String> = create.columns.iter().map(|c| ident(&c.name)).collect();
-        if create.or_replace && Catalog::table(self.txn, self.db, &name)?.is_some() {
+        if create.or_replace && Catalog::table(self.txn, target.ns, &name)?.is_some() {
             return Err(errinput!(WrongObjectType, "\"{name}\" is not a view"));
         }
         let mut view = View {
             id: 0,
+            schema: target.ns.schema,
             name,
             query: create.query.to_string(),
+            search_path: self.search_path.names().to_vec(),
             columns,
             depends_on: Vec::new(),
             output: Vec::new(),
@@ -434,7 +460,7 @@ impl<E: Engine> Binder<'_, E> {
         // OR REPLACE may add columns at the end, not rename or drop existing ones.
         if let (true, Some(old)) = (
             create.or_replace,
-            Catalog::view(self.txn, self.db, &view.name)?,
+            Catalog::view(self.txn, target.ns, &view.name)?,
         ) {
             let (_, old_labels, _) = self.bind_view(&old)?;
             if labels.len() < old_labels.len() {
@@ -483,7 +509,7 @@ impl<E: Engine> Binder<'_, E> {
             columns.push(i);
         }
         let name = match &create.name {
-            Some(name) => object_name(name)?,
+            Some(name) => simple_name(name)?,
             None => {
                 let names: Vec<&str> = columns
                     .iter()
@@ -500,7 +526,10 @@ impl<E: Engine> Binder<'_, E> {
             unique: create.unique,
         };
         Ok(Plan::CreateIndex {
-            table: table.name.clone(),
+            table: RelationName {
+                ns: Namespace::new(self.db, table.schema),
+                name: table.name.clone(),
+            },
             index,
             if_not_exists: create.if_not_exists,
         })
@@ -508,16 +537,19 @@ impl<E: Engine> Binder<'_, E> {
 
     /// Binds ALTER TABLE; names are checked when the operations apply, in order.
     pub(super) fn bind_alter_table(&self, alter: &ast::AlterTable) -> Result<Plan> {
-        let table = object_name(&alter.name)?;
-        if Catalog::table(self.txn, self.db, &table)?.is_none() {
-            if Catalog::view(self.txn, self.db, &table)?.is_some() {
-                return Err(errinput!(WrongObjectType, "\"{table}\" is not a table"));
+        let table = match self.find(&alter.name, Kind::Table)? {
+            Some(table) => table,
+            None => {
+                if let Some(view) = self.find(&alter.name, Kind::View)? {
+                    return Err(errinput!(WrongObjectType, "\"{view}\" is not a table"));
+                }
+                let written = names::written_name(&alter.name, &self.who.database)?;
+                return Err(errinput!(
+                    UndefinedTable,
+                    "relation \"{written}\" does not exist"
+                ));
             }
-            return Err(errinput!(
-                UndefinedTable,
-                "relation \"{table}\" does not exist"
-            ));
-        }
+        };
         // ADD UNIQUE is a unique index under the constraint's name, built over existing rows.
         if let [ast::AlterTableOperation::AddConstraint {
             constraint: ast::TableConstraint::Unique(u),
@@ -555,7 +587,10 @@ impl<E: Engine> Binder<'_, E> {
                 unique: true,
             };
             return Ok(Plan::CreateIndex {
-                table: table.name.clone(),
+                table: RelationName {
+                    ns: Namespace::new(self.db, table.schema),
+                    name: table.name.clone(),
+                },
                 index,
                 if_not_exists: false,
             });
@@ -577,7 +612,7 @@ impl<E: Engine> Binder<'_, E> {
                             "ADD CONSTRAINT ... CHECK with other operations in one ALTER TABLE",
                         ));
                     }
-                    let table = Catalog::table(self.txn, self.db, &table)?
+                    let table = Catalog::table(self.txn, table.ns, &table.name)?
                         .ok_or_else(|| errinternal!("table {table} vanished during binding"))?;
                     let check = self.new_check(&table, c.name.as_ref().map(ident), &c.expr)?;
                     let expr =
@@ -588,7 +623,7 @@ impl<E: Engine> Binder<'_, E> {
                     constraint: ast::TableConstraint::ForeignKey(fk),
                     ..
                 } => {
-                    let table = Catalog::table(self.txn, self.db, &table)?
+                    let table = Catalog::table(self.txn, table.ns, &table.name)?
                         .ok_or_else(|| errinternal!("table {table} vanished during binding"))?;
                     let fk =
                         self.new_foreign_key(&table, &[], fk, &fk.columns, fk.name.as_ref())?;
@@ -650,11 +685,12 @@ impl<E: Engine> Binder<'_, E> {
                                 column.default = Some(expr.to_string());
                             }
                             ast::ColumnOption::ForeignKey(fk) => {
-                                let mut with_column = Catalog::table(self.txn, self.db, &table)?
-                                    .map(Arc::unwrap_or_clone)
-                                    .ok_or_else(|| {
-                                        errinternal!("table {table} vanished during binding")
-                                    })?;
+                                let mut with_column =
+                                    Catalog::table(self.txn, table.ns, &table.name)?
+                                        .map(Arc::unwrap_or_clone)
+                                        .ok_or_else(|| {
+                                            errinternal!("table {table} vanished during binding")
+                                        })?;
                                 with_column.columns.push(column.clone());
                                 let name = option.name.as_ref().or(fk.name.as_ref());
                                 let fk = self.new_foreign_key(
@@ -694,7 +730,11 @@ impl<E: Engine> Binder<'_, E> {
                     table_name:
                         ast::RenameTableNameKind::To(name) | ast::RenameTableNameKind::As(name),
                 } => AlterOp::RenameTable {
-                    new: object_name(name)?,
+                    // The table stays in its schema: `RENAME TO app.u` may only name it.
+                    new: match names::written_name(name, &self.who.database)? {
+                        names::WrittenName { schema: None, name } => name,
+                        _ => return Err(errinput!(SyntaxError, "syntax error at or near \".\"")),
+                    },
                 },
                 O::AlterColumn { column_name, op } => {
                     let column = ident(column_name);
@@ -731,7 +771,7 @@ impl<E: Engine> Binder<'_, E> {
     /// Binds CREATE SEQUENCE's options onto PostgreSQL's defaults.
     pub(super) fn bind_sequence(
         &self,
-        name: String,
+        name: RelationName,
         options: &[ast::SequenceOptions],
     ) -> Result<crate::sequence::Sequence> {
         let number = |e: &ast::Expr| -> Result<i64> {
@@ -760,7 +800,8 @@ impl<E: Engine> Binder<'_, E> {
                 "INCREMENT must not be zero"
             ));
         }
-        let mut seq = crate::sequence::Sequence::new(name, increment, i64::MAX);
+        let mut seq =
+            crate::sequence::Sequence::new(name.ns.schema, name.name, increment, i64::MAX);
         let mut start = None;
         for option in options {
             match option {

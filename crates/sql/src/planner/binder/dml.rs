@@ -15,7 +15,7 @@ impl<E: Engine> Binder<'_, E> {
         } else {
             let mut positions = Vec::with_capacity(insert.columns.len());
             for c in &insert.columns {
-                let column = object_name(c)?;
+                let column = simple_name(c)?;
                 let i = table.column_index(&column).ok_or_else(|| {
                     errinput!(
                         UndefinedColumn,
@@ -317,7 +317,7 @@ impl<E: Engine> Binder<'_, E> {
                         ast::SelectItem::QualifiedWildcard(
                             ast::SelectItemQualifiedWildcardKind::ObjectName(n),
                             _,
-                        ) => Some(object_name(n)?),
+                        ) => Some(names::written_name(n, &self.who.database)?.name),
                         _ => None,
                     };
                     let mut any = false;
@@ -350,20 +350,20 @@ impl<E: Engine> Binder<'_, E> {
 
     /// Binds TRUNCATE.
     pub(super) fn bind_truncate(&self, truncate: &ast::Truncate) -> Result<Plan> {
-        let names = truncate
-            .table_names
-            .iter()
-            .map(|t| object_name(&t.name))
-            .collect::<Result<Vec<_>>>()?;
-        for name in &names {
-            if Catalog::table(self.txn, self.db, name)?.is_none() {
-                if Catalog::view(self.txn, self.db, name)?.is_some() {
-                    return Err(errinput!(WrongObjectType, "\"{name}\" is not a table"));
+        let mut names = Vec::with_capacity(truncate.table_names.len());
+        for target in &truncate.table_names {
+            match self.find(&target.name, Kind::Table)? {
+                Some(found) => names.push(found),
+                None => {
+                    if let Some(view) = self.find(&target.name, Kind::View)? {
+                        return Err(errinput!(WrongObjectType, "\"{view}\" is not a table"));
+                    }
+                    let written = names::written_name(&target.name, &self.who.database)?;
+                    return Err(errinput!(
+                        UndefinedTable,
+                        "relation \"{written}\" does not exist"
+                    ));
                 }
-                return Err(errinput!(
-                    UndefinedTable,
-                    "relation \"{name}\" does not exist"
-                ));
             }
         }
         let cascade = matches!(truncate.cascade, Some(ast::CascadeOption::Cascade));
@@ -411,7 +411,7 @@ impl<E: Engine> Binder<'_, E> {
                 }
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
-                let name = object_name(name)?;
+                let name = simple_name(name)?;
                 if !table.primary_key.is_empty() && name == format!("{}_pkey", table.name) {
                     vec![Arbiter::PrimaryKey]
                 } else if let Some(i) = table
@@ -470,7 +470,7 @@ fn assigned_column(table: &Table, target: &ast::AssignmentTarget) -> Result<(usi
     let ast::AssignmentTarget::ColumnName(column) = target else {
         return Err(unsupported("multi-column assignment"));
     };
-    let column = object_name(column)?;
+    let column = simple_name(column)?;
     let index = table.column_index(&column).ok_or_else(|| {
         errinput!(
             UndefinedColumn,

@@ -143,9 +143,7 @@ impl<E: Engine> Binder<'_, E> {
             A::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?,
                 // `schema.table.column`: tables are found by name within their schema.
-                [schema, t, c] if crate::system::oids::schema(&ident(schema)).is_some() => {
-                    self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?
-                }
+                [_schema, t, c] => self.resolve(Some(&ident(t)), &ident(c), scope, c.span)?,
                 _ => return Err(unsupported(format!("name {expr}"))),
             },
             A::Value(ast::ValueWithSpan {
@@ -1093,6 +1091,8 @@ impl<E: Engine> Binder<'_, E> {
         let child = Binder {
             txn: self.txn,
             db: self.db,
+            search_path: self.search_path.clone(),
+            path_cache: self.path_cache.clone(),
             who: self.who.clone(),
             sql: self.sql,
             dialect: self.dialect,

@@ -31,13 +31,23 @@ impl<E: Engine> Binder<'_, E> {
         {
             return Err(unsupported("deferrable foreign keys"));
         }
-        let parent_name = object_name(&constraint.foreign_table)?;
-        let parent = if parent_name == table.name {
+        let written = names::written_name(&constraint.foreign_table, &self.who.database)?;
+        let parent_name = written.name.clone();
+        let itself = parent_name == table.name
+            && match &written.schema {
+                None => true,
+                Some(_) => self.creation_name(&written)?.ns.schema == table.schema,
+            };
+        let parent = if itself {
             Arc::new(table.clone())
         } else {
-            Catalog::table(self.txn, self.db, &parent_name)?.ok_or_else(|| {
-                errinput!(UndefinedTable, "relation \"{parent_name}\" does not exist")
-            })?
+            let found = self.find_written(&written, Kind::Table)?;
+            let parent = match found {
+                Some(found) => Catalog::table(self.txn, found.ns, &found.name)?,
+                None => None,
+            };
+            parent
+                .ok_or_else(|| errinput!(UndefinedTable, "relation \"{written}\" does not exist"))?
         };
         let missing = |column: &str| {
             errinput!(
@@ -156,6 +166,7 @@ impl<E: Engine> Binder<'_, E> {
         Ok(ForeignKey {
             name,
             columns: names(table, &child_columns),
+            parent_schema: parent.schema,
             parent: parent.name.clone(),
             parent_columns: names(&parent, &parent_columns),
             on_delete: action(&constraint.on_delete),

@@ -16,6 +16,7 @@ mod dml;
 mod expr;
 mod foreign_key;
 mod json;
+mod names;
 mod query;
 
 #[allow(clippy::wildcard_imports)]
@@ -34,15 +35,20 @@ use std::sync::Arc;
 
 use super::plan::{
     Aggregate, AlterOp, Arbiter, ArithOp, CommentOn, CompareOp, ConflictAction, Expr, Frame,
-    FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, Returning, SetFunction,
-    SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
+    FrameBound, Function, JoinKind, JsonSet, Label, Node, OnConflict, Plan, RelationName,
+    Returning, SetFunction, SetOp, SortKey, Statistic, Subquery, WindowFunc, WindowFunction,
 };
+use crate::catalog::schema::SearchPath;
 use crate::catalog::{Catalog, Check, Column, Index, Table, View};
-use crate::keys::DatabaseId;
+use crate::keys::{DatabaseId, Namespace, SchemaId};
 use crate::parser::{position, ZizhuDialect};
 use crate::system::Identity;
 use crate::types::{self, DataType};
 use crate::{errinput, errinternal, Error, Result};
+use names::{Kind, PathCache};
+
+/// A relation's schema and name.
+type QualifiedName = (SchemaId, String);
 use sqlparser::ast;
 use zizhu_engine::Engine;
 use zizhu_txn::Transaction;
@@ -120,9 +126,12 @@ pub struct Binder<'a, E: Engine> {
     dialect: &'a ZizhuDialect,
     /// Scopes of the enclosing queries, innermost last (inside a subquery).
     outer: Vec<Scope>,
+    /// Where unqualified names are looked up, and those schemas once read.
+    search_path: Rc<SearchPath>,
+    path_cache: Rc<PathCache>,
     /// Tables and views the statement uses directly (a view's dependencies), shared with the
     /// binders of its subqueries.
-    referenced: Rc<RefCell<Vec<String>>>,
+    referenced: Rc<RefCell<Vec<QualifiedName>>>,
     /// CTEs in scope, innermost last, shared with the binders of subqueries.
     ctes: Rc<RefCell<Vec<Cte>>>,
     /// The current SELECT's window calls (by SQL text) and their columns.
@@ -195,18 +204,13 @@ fn ident(id: &ast::Ident) -> String {
     }
 }
 
-fn object_name(name: &ast::ObjectName) -> Result<String> {
+/// A name that cannot be qualified (a schema's, a database's, a column's).
+fn simple_name(name: &ast::ObjectName) -> Result<String> {
     match name.0.as_slice() {
         [ast::ObjectNamePart::Identifier(id)] => Ok(ident(id)),
-        // `public.t` and `pg_catalog`-less names: schemas come with the catalog work.
-        [ast::ObjectNamePart::Identifier(schema), ast::ObjectNamePart::Identifier(id)]
-            if ident(schema) == "public" =>
-        {
-            Ok(ident(id))
-        }
         _ => Err(errinput!(
-            FeatureNotSupported,
-            "schema-qualified name {name} is not supported yet"
+            SyntaxError,
+            "improper qualified name (too many dotted names): {name}"
         )),
     }
 }
@@ -295,6 +299,8 @@ impl<'a, E: Engine> Binder<'a, E> {
         Self {
             txn,
             db: who.database_id,
+            search_path: Rc::new(SearchPath::parse("\"$user\", public", &who.user)),
+            path_cache: Rc::default(),
             who,
             sql,
             dialect,
@@ -307,14 +313,29 @@ impl<'a, E: Engine> Binder<'a, E> {
         }
     }
 
+    /// Looks unqualified names up in `path` (the session's `search_path`) instead of the
+    /// default `"$user", public`.
+    pub fn with_search_path(mut self, path: SearchPath) -> Self {
+        self.search_path = Rc::new(path);
+        self.path_cache = Rc::default();
+        self
+    }
+
     fn at(&self, span: sqlparser::tokenizer::Span) -> Option<usize> {
         position(self.sql, span.start)
     }
+
+    /// The table a written name names; 42P01 if none, 42809 if it is a view.
     fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
-        let name = object_name(name)?;
-        self.referenced.borrow_mut().push(name.clone());
-        Catalog::table(self.txn, self.db, &name)?
-            .ok_or_else(|| errinput!(UndefinedTable, "relation \"{name}\" does not exist"))
+        match self.relation(name)? {
+            names::Found::Table(table) => Ok(table),
+            // Views are not updatable yet, nor indexable.
+            names::Found::View(view) => Err(errinput!(
+                WrongObjectType,
+                "\"{}\" is not a table",
+                view.name
+            )),
+        }
     }
 
     /// Binds one statement.
@@ -358,10 +379,62 @@ impl<'a, E: Engine> Binder<'a, E> {
                 cascade,
                 ..
             } => Ok(Plan::DropTable {
-                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                names: self.targets(names, Kind::Table, *if_exists)?,
                 if_exists: *if_exists,
                 cascade: *cascade,
             }),
+            S::CreateSchema {
+                schema_name,
+                if_not_exists,
+                or_replace: false,
+                with: None,
+                options: None,
+                default_collate_spec: None,
+                clone: None,
+            } => {
+                let (name, owner) = match schema_name {
+                    ast::SchemaName::Simple(name) => (simple_name(name)?, None),
+                    ast::SchemaName::UnnamedAuthorization(role) => (ident(role), Some(ident(role))),
+                    ast::SchemaName::NamedAuthorization(name, role) => {
+                        (simple_name(name)?, Some(ident(role)))
+                    }
+                };
+                Ok(Plan::CreateSchema {
+                    name,
+                    owner,
+                    if_not_exists: *if_not_exists,
+                })
+            }
+            S::Drop {
+                object_type: ast::ObjectType::Schema,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => Ok(Plan::DropSchema {
+                names: names.iter().map(simple_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+                cascade: *cascade,
+            }),
+            S::AlterSchema(alter) => {
+                let name = simple_name(&alter.name)?;
+                match alter.operations.as_slice() {
+                    [ast::AlterSchemaOperation::Rename { name: to }] => Ok(Plan::AlterSchema {
+                        name,
+                        rename: Some(simple_name(to)?),
+                        owner: None,
+                    }),
+                    [ast::AlterSchemaOperation::OwnerTo { owner }] => Ok(Plan::AlterSchema {
+                        name,
+                        rename: None,
+                        owner: Some(match owner {
+                            ast::Owner::Ident(role) => ident(role),
+                            _ => self.who.user.clone(),
+                        }),
+                    }),
+                    _ => Err(unsupported(format!("{alter}"))),
+                }
+            }
             S::CreateIndex(create) => self.bind_create_index(create),
             S::CreateRole(create) => self.bind_create_role(create),
             S::Comment {
@@ -379,24 +452,23 @@ impl<'a, E: Engine> Binder<'a, E> {
                     O::Column => CommentOn::Column,
                     other => return Err(unsupported(format!("COMMENT ON {other}"))),
                 };
+                let kind = match on {
+                    CommentOn::Table | CommentOn::Column => Kind::Table,
+                    CommentOn::View => Kind::View,
+                    CommentOn::Sequence => Kind::Sequence,
+                    CommentOn::Index => Kind::Index,
+                };
                 let (name, column) = if on == CommentOn::Column {
-                    let parts: Vec<String> = target
-                        .0
-                        .iter()
-                        .map(|p| match p {
-                            ast::ObjectNamePart::Identifier(id) => Ok(ident(id)),
-                            _ => Err(unsupported("this column name")),
-                        })
-                        .collect::<Result<_>>()?;
-                    match parts.as_slice() {
-                        [table, column] => (table.clone(), Some(column.clone())),
-                        [schema, table, column] if schema == "public" => {
-                            (table.clone(), Some(column.clone()))
+                    let mut relation = target.clone();
+                    let column = match relation.0.pop() {
+                        Some(ast::ObjectNamePart::Identifier(id)) if !relation.0.is_empty() => {
+                            ident(&id)
                         }
                         _ => return Err(errinput!(SyntaxError, "column name must be qualified")),
-                    }
+                    };
+                    (self.target(&relation, kind, false)?, Some(column))
                 } else {
-                    (object_name(target)?, None)
+                    (self.target(target, kind, false)?, None)
                 };
                 Ok(Plan::Comment {
                     on,
@@ -422,7 +494,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 ..
             } => match names.as_slice() {
                 [name] => Ok(Plan::Admin(crate::planner::admin::Admin::DropDatabase {
-                    name: object_name(name)?,
+                    name: simple_name(name)?,
                     if_exists: *if_exists,
                 })),
                 _ => Err(errinput!(SyntaxError, "syntax error at or near \",\"")),
@@ -436,7 +508,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 owned_by: None,
                 ..
             } => Ok(Plan::CreateSequence {
-                sequence: self.bind_sequence(object_name(name)?, sequence_options)?,
+                sequence: self.bind_sequence(self.new_name(name)?, sequence_options)?,
                 if_not_exists: *if_not_exists,
             }),
             S::Drop {
@@ -445,7 +517,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 names,
                 ..
             } => Ok(Plan::DropSequence {
-                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                names: self.targets(names, Kind::Sequence, *if_exists)?,
                 if_exists: *if_exists,
             }),
             S::Truncate(truncate) => self.bind_truncate(truncate),
@@ -457,7 +529,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 cascade,
                 ..
             } => Ok(Plan::DropView {
-                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                names: self.targets(names, Kind::View, *if_exists)?,
                 if_exists: *if_exists,
                 cascade: *cascade,
             }),
@@ -467,7 +539,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 names,
                 ..
             } => Ok(Plan::DropIndex {
-                names: names.iter().map(object_name).collect::<Result<_>>()?,
+                names: self.targets(names, Kind::Index, *if_exists)?,
                 if_exists: *if_exists,
             }),
             S::Explain {

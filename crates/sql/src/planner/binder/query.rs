@@ -523,7 +523,7 @@ impl<E: Engine> Binder<'_, E> {
                 let (left_width, right_width) = (scope.columns.len(), right_scope.columns.len());
                 let using = match constraint {
                     ast::JoinConstraint::Using(names) => {
-                        Some(names.iter().map(object_name).collect::<Result<Vec<_>>>()?)
+                        Some(names.iter().map(simple_name).collect::<Result<Vec<_>>>()?)
                     }
                     ast::JoinConstraint::Natural => Some(
                         scope
@@ -630,50 +630,44 @@ impl<E: Engine> Binder<'_, E> {
                 alias,
                 args: None,
                 ..
-            } if Catalog::table(self.txn, self.db, &object_name(name)?)?.is_none()
-                && Catalog::view(self.txn, self.db, &object_name(name)?)?.is_some() =>
-            {
-                let view = Catalog::view(self.txn, self.db, &object_name(name)?)?
-                    .ok_or_else(|| errinternal!("view {name} vanished"))?;
-                let alias = alias
-                    .as_ref()
-                    .map_or_else(|| view.name.clone(), |a| ident(&a.name));
-                self.referenced.borrow_mut().push(view.name.clone());
-                let (node, labels, _) = self.bind_view(&view)?;
-                let columns = labels
-                    .into_iter()
-                    .map(|l| ScopeColumn {
-                        qualified_only: false,
-                        table: Some(alias.clone()),
-                        name: l.name,
-                        data_type: l.data_type,
-                    })
-                    .collect();
-                Ok((node, Scope { columns }))
-            }
-            ast::TableFactor::Table {
-                name,
-                alias,
-                args: None,
-                ..
-            } => {
-                let table = self.table(name)?;
-                let alias_name = match alias {
-                    Some(a) if !a.columns.is_empty() => {
-                        return Err(unsupported("column aliases on a table"))
-                    }
-                    Some(a) => ident(&a.name),
-                    None => table.name.clone(),
-                };
-                let scope = Scope::of_table(&table, &alias_name);
-                Ok((
-                    Node::Scan {
-                        table,
-                        filter: None,
-                    },
-                    scope,
-                ))
-            }
+            } => match self.relation(name)? {
+                names::Found::View(view) => {
+                    let alias = alias
+                        .as_ref()
+                        .map_or_else(|| view.name.clone(), |a| ident(&a.name));
+                    self.referenced
+                        .borrow_mut()
+                        .push((view.schema, view.name.clone()));
+                    let (node, labels, _) = self.bind_view(&view)?;
+                    let columns = labels
+                        .into_iter()
+                        .map(|l| ScopeColumn {
+                            qualified_only: false,
+                            table: Some(alias.clone()),
+                            name: l.name,
+                            data_type: l.data_type,
+                        })
+                        .collect();
+                    Ok((node, Scope { columns }))
+                }
+                names::Found::Table(table) => {
+                    let alias_name = match alias {
+                        Some(a) if !a.columns.is_empty() => {
+                            return Err(unsupported("column aliases on a table"))
+                        }
+                        Some(a) => ident(&a.name),
+                        None => table.name.clone(),
+                    };
+                    let scope = Scope::of_table(&table, &alias_name);
+                    Ok((
+                        Node::Scan {
+                            table,
+                            filter: None,
+                        },
+                        scope,
+                    ))
+                }
+            },
             ast::TableFactor::Table {
                 name,
                 alias,
@@ -1154,7 +1148,7 @@ impl<E: Engine> Binder<'_, E> {
                         ast::SelectItem::QualifiedWildcard(
                             ast::SelectItemQualifiedWildcardKind::ObjectName(n),
                             _,
-                        ) => Some(object_name(n)?),
+                        ) => Some(names::written_name(n, &self.who.database)?.name),
                         _ => None,
                     };
                     let mut any = false;
