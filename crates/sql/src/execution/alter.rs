@@ -141,11 +141,11 @@ fn apply<E: Engine>(
                 } else {
                     &child
                 };
-                if let Some(fk) = child
-                    .foreign_keys
-                    .iter()
-                    .find(|fk| fk.parent == table.name && fk.parent_columns.contains(name))
-                {
+                if let Some(fk) = child.foreign_keys.iter().find(|fk| {
+                    fk.parent == table.name
+                        && fk.parent_schema == table.schema
+                        && fk.parent_columns.contains(name)
+                }) {
                     return Err(errinput!(
                         DependentObjectsStillExist,
                         "cannot drop column {name} of table {} because other objects depend on it",

@@ -189,6 +189,7 @@ impl<E: Engine> Session<E> {
             ));
         }
         let params = Params::describe(given);
+        let path = self.settings.search_path(&self.identity.user);
         let plan = match &self.block {
             Some(block) => Binder::with_params(
                 &block.txn,
@@ -197,6 +198,7 @@ impl<E: Engine> Session<E> {
                 &self.dialect,
                 &params,
             )
+            .with_search_path(path)
             .bind(&statement),
             None => {
                 // Binding reads the catalog only; the transaction is thrown away.
@@ -207,6 +209,7 @@ impl<E: Engine> Session<E> {
                 });
                 let plan =
                     Binder::with_params(&txn, self.identity.clone(), sql, &self.dialect, &params)
+                        .with_search_path(path)
                         .bind(&statement);
                 txn.rollback();
                 plan

@@ -377,7 +377,12 @@ impl CatalogFunction {
                             .is_some_and(|(t, n)| t.id == table.id && n == position + 1)
                     })
                     .map_or(Value::Null, |s| {
-                        Value::Text(format!("public.{}", oids::quote_ident(&s.name)))
+                        let schema = oids::schema_name(&snapshot, s.schema).unwrap_or_default();
+                        Value::Text(format!(
+                            "{}.{}",
+                            oids::quote_ident(&schema),
+                            oids::quote_ident(&s.name)
+                        ))
                     }))
             }
             F::ToReg(alias) | F::RegIn(alias) => {

@@ -190,12 +190,16 @@ pub fn sequence_owner<'a>(
     let table = snapshot
         .tables
         .iter()
-        .find(|t| seq.owned_by.as_deref() == Some(t.name.as_str()))?;
-    let call = format!("nextval('{}'", seq.name);
-    let position = table
-        .columns
-        .iter()
-        .position(|c| c.default.as_deref().is_some_and(|d| d.starts_with(&call)))?;
+        .find(|t| t.schema == seq.schema && seq.owned_by.as_deref() == Some(t.name.as_str()))?;
+    // The default names the sequence bare (in `public`) or qualified.
+    let bare = oids::quote_ident(&seq.name);
+    let position = table.columns.iter().position(|c| {
+        c.default
+            .as_deref()
+            .and_then(|d| d.strip_prefix("nextval('"))
+            .and_then(|d| d.split_once("'::regclass)"))
+            .is_some_and(|(name, _)| name == bare || name.ends_with(&format!(".{bare}")))
+    })?;
     Some((table, position + 1))
 }
 

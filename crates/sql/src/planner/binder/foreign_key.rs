@@ -33,10 +33,11 @@ impl<E: Engine> Binder<'_, E> {
         }
         let written = names::written_name(&constraint.foreign_table, &self.who.database)?;
         let parent_name = written.name.clone();
+        // The table being defined, if the name finds no other table first.
         let itself = parent_name == table.name
-            && match &written.schema {
-                None => true,
-                Some(_) => self.creation_name(&written)?.ns.schema == table.schema,
+            && match self.find_written(&written, Kind::Table)? {
+                Some(found) => found.ns.schema == table.schema,
+                None => self.creation_name(&written)?.ns.schema == table.schema,
             };
         let parent = if itself {
             Arc::new(table.clone())
@@ -90,11 +91,7 @@ impl<E: Engine> Binder<'_, E> {
         // order: that is what makes the parent row unique.
         let mut wanted = parent_columns.clone();
         wanted.sort_unstable();
-        let own_unique = if parent.name == table.name {
-            unique
-        } else {
-            &[]
-        };
+        let own_unique = if itself { unique } else { &[] };
         let is_key = std::iter::once(&parent.primary_key)
             .chain(
                 parent
