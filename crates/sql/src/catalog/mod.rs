@@ -710,6 +710,7 @@ impl Catalog {
                 "the session's database no longer exists"
             ));
         }
+        Self::lock_schema(txn, ns, zizhu_txn::LockMode::KeyShare)?;
         let keys = [
             Key::Table(ns, name.into()),
             Key::IndexName(ns, name.into()),

@@ -6,12 +6,27 @@
 //! creation. `pg_catalog` and `information_schema` are not stored: their relations are the
 //! system views of [`crate::system`], and no user relation can be created in them.
 //!
+//! Creating a relation in a schema takes a KEY SHARE lock on the schema's row until commit
+//! ([`Catalog::lock_schema`]), and DROP or RENAME of the schema takes an exclusive one, so a
+//! schema cannot be dropped under a relation being created in it: whichever comes second
+//! waits, then sees the other's outcome.
+//!
+//! Every statement resolves its search path, so the committed schemas are cached process-wide
+//! ([`SchemaCache`]): reading them per statement cost two catalog reads on every query. The
+//! cache holds the newest committed state, as PostgreSQL's catalog caches do (its name
+//! lookups also see the latest committed catalog, not the transaction's snapshot); a
+//! transaction that has changed schemas itself bypasses it, and its end invalidates it.
+//!
 //! An unqualified name is looked up in the schemas of the session's `search_path` that
 //! exist, in order, as PostgreSQL does (`pg_catalog`, searched first, holds only system
 //! views here). A new relation with an unqualified name goes into the first of them.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
 use zizhu_engine::{Direction, Engine};
-use zizhu_txn::{Transaction, WaitPolicy};
+use zizhu_txn::{LockMode, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
 use super::Catalog;
@@ -91,6 +106,22 @@ impl SearchPath {
         &self.0
     }
 
+    /// [`Self::resolve`] through `cache`.
+    pub fn resolve_cached<E: Engine>(
+        &self,
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        cache: &SchemaCache,
+    ) -> Result<Vec<SchemaDef>> {
+        let mut found = Vec::with_capacity(self.0.len());
+        for name in &self.0 {
+            if let Some(schema) = cache.get(txn, db, name)? {
+                found.push(schema);
+            }
+        }
+        Ok(found)
+    }
+
     /// The stored schemas of the path that exist in `db`, in order.
     pub fn resolve(&self, reader: &dyn Reader, db: DatabaseId) -> Result<Vec<SchemaDef>> {
         let mut found = Vec::with_capacity(self.0.len());
@@ -100,6 +131,58 @@ impl SearchPath {
             }
         }
         Ok(found)
+    }
+}
+
+/// The newest committed schemas, by database and name (see the [module docs](self)).
+#[derive(Default)]
+pub struct SchemaCache {
+    /// Bumped whenever a transaction that changed schemas ends: entries of an older
+    /// generation are stale.
+    generation: AtomicU64,
+    entries: RwLock<HashMap<(DatabaseId, String), CachedSchema>>,
+}
+
+/// A cache entry: the generation it was read in, and the schema if it exists.
+type CachedSchema = (u64, Option<SchemaDef>);
+
+/// Past this many entries (search paths may name anything) the cache starts over.
+const SCHEMA_CACHE_LIMIT: usize = 1024;
+
+impl SchemaCache {
+    /// Schema `name` of `db` as last committed, reading it through `txn` on a miss.
+    pub fn get<E: Engine>(
+        &self,
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        name: &str,
+    ) -> Result<Option<SchemaDef>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let key = (db, name.to_string());
+        if let Some((g, schema)) = self.entries.read().get(&key) {
+            if *g == generation {
+                return Ok(schema.clone());
+            }
+        }
+        let encoded = Key::Schema(db, name.to_string()).encode();
+        let mut schema = None;
+        for item in txn.scan_latest(zizhu_engine::prefix_range(&encoded), Direction::Forward)? {
+            let (k, bytes) = item?;
+            if k == encoded {
+                schema = Some(SchemaDef::decode(name, &bytes)?);
+            }
+        }
+        let mut entries = self.entries.write();
+        if entries.len() >= SCHEMA_CACHE_LIMIT {
+            entries.clear();
+        }
+        entries.insert(key, (generation, schema.clone()));
+        Ok(schema)
+    }
+
+    /// Marks every entry stale: a transaction that changed schemas has ended.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -209,11 +292,42 @@ impl Catalog {
         Ok(())
     }
 
+    /// Locks schema `ns` in `mode` until the transaction ends: KEY SHARE while creating a
+    /// relation in it, UPDATE before dropping or renaming it. 3F000 if it is gone (dropped
+    /// by a transaction this one waited for).
+    pub fn lock_schema<E: Engine>(
+        txn: &Transaction<E>,
+        ns: Namespace,
+        mode: LockMode,
+    ) -> Result<SchemaDef> {
+        let gone = |what: String| errinput!(InvalidSchemaName, "schema {what} does not exist");
+        let schema = Self::schemas(txn, ns.db)?
+            .into_iter()
+            .find(|s| s.id == ns.schema)
+            .ok_or_else(|| gone(format!("with OID {}", ns.schema)))?;
+        let key = Key::Schema(ns.db, schema.name.clone()).encode();
+        let lock = txn.lock_row(&key, mode, WaitPolicy::Wait)?;
+        match lock.and_then(|l| l.current) {
+            Some(bytes) if SchemaDef::decode(&schema.name, &bytes)?.id == schema.id => Ok(schema),
+            _ => Err(gone(format!("\"{}\"", schema.name))),
+        }
+    }
+
     /// The names of the entries of one kind in a schema (`kind` is any key of that kind
-    /// there, such as `Key::Table(ns, String::new())`).
-    pub fn names_in<E: Engine>(txn: &Transaction<E>, kind: &Key) -> Result<Vec<String>> {
+    /// there, such as `Key::Table(ns, String::new())`), as the transaction's snapshot has
+    /// them or, with `latest`, as of now (committed by anyone, or written by it).
+    pub fn names_in<E: Engine>(
+        txn: &Transaction<E>,
+        kind: &Key,
+        latest: bool,
+    ) -> Result<Vec<String>> {
         let mut names = Vec::new();
-        for item in txn.scan(Key::in_schema(kind)?, Direction::Forward)? {
+        let range = Key::in_schema(kind)?;
+        let scan = match latest {
+            true => txn.scan_latest(range, Direction::Forward)?,
+            false => txn.scan(range, Direction::Forward)?,
+        };
+        for item in scan {
             let (key, _) = item?;
             match Key::decode(&key)? {
                 Key::Table(_, n) | Key::View(_, n) | Key::Sequence(_, n) | Key::IndexName(_, n) => {

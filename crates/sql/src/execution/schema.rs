@@ -5,11 +5,12 @@
 //! another role; it is renamed, given away or dropped by its owner or a superuser. DROP
 //! SCHEMA without CASCADE refuses a schema that holds anything (2BP01); with CASCADE it drops
 //! the views, tables and sequences in it, and the views elsewhere that depend on them.
+//! DROP and RENAME lock the schema's row first (see [`crate::catalog::schema`]).
 
 use std::sync::Arc;
 
 use zizhu_engine::Engine;
-use zizhu_txn::Transaction;
+use zizhu_txn::{IsolationLevel, LockMode, SerializationCause, Transaction};
 
 use super::admin::{current_role, denied, undefined_role};
 use super::{drop_order, skipped, Context, StatementResult};
@@ -95,8 +96,10 @@ pub(super) fn alter<E: Engine>(
     owner: Option<String>,
 ) -> Result<StatementResult> {
     let db = ctx.database();
-    let mut schema = Catalog::schema(txn, db, &name)?.ok_or_else(|| missing(&name))?;
+    let schema = Catalog::schema(txn, db, &name)?.ok_or_else(|| missing(&name))?;
     must_own(txn, ctx, &schema)?;
+    let ns = Namespace::new(db, schema.id);
+    let mut schema = Catalog::lock_schema(txn, ns, LockMode::Update)?;
     if let Some(new) = rename {
         if new.starts_with("pg_") {
             return Err(
@@ -138,6 +141,35 @@ pub(super) fn drop<E: Engine>(
     for schema in &schemas {
         must_own(txn, ctx, schema)?;
     }
+    // Exclusive locks first: a transaction creating something in one of them finishes
+    // before this one looks at what the schema holds.
+    for schema in &schemas {
+        Catalog::lock_schema(txn, Namespace::new(db, schema.id), LockMode::Update)?;
+    }
+    let kinds = |ns: Namespace| {
+        [
+            Key::View(ns, String::new()),
+            Key::Table(ns, String::new()),
+            Key::Sequence(ns, String::new()),
+            Key::IndexName(ns, String::new()),
+        ]
+    };
+    let mut unseen = false;
+    for schema in &schemas {
+        for kind in kinds(Namespace::new(db, schema.id)) {
+            unseen |= Catalog::names_in(txn, &kind, true)? != Catalog::names_in(txn, &kind, false)?;
+        }
+    }
+    if unseen {
+        // Something was created in them after this statement's snapshot: READ COMMITTED
+        // looks again; the other levels cannot see it, so cannot drop it.
+        if txn.isolation() != IsolationLevel::ReadCommitted {
+            return Err(
+                zizhu_txn::Error::Serialization(SerializationCause::ConcurrentUpdate).into(),
+            );
+        }
+        txn.begin_statement();
+    }
     // What CASCADE takes with it, named as PostgreSQL's NOTICE names it.
     let all_schemas = Catalog::schemas(txn, db)?;
     let qualified = |ns: Namespace, name: &str| {
@@ -147,9 +179,9 @@ pub(super) fn drop<E: Engine>(
     let mut cascaded = Vec::new();
     for schema in &schemas {
         let ns = Namespace::new(db, schema.id);
-        let views = Catalog::names_in(txn, &Key::View(ns, String::new()))?;
-        let tables = Catalog::names_in(txn, &Key::Table(ns, String::new()))?;
-        let sequences = Catalog::names_in(txn, &Key::Sequence(ns, String::new()))?;
+        let views = Catalog::names_in(txn, &Key::View(ns, String::new()), false)?;
+        let tables = Catalog::names_in(txn, &Key::Table(ns, String::new()), false)?;
+        let sequences = Catalog::names_in(txn, &Key::Sequence(ns, String::new()), false)?;
         if !cascade {
             let held = [
                 ("view", &views),
@@ -204,7 +236,7 @@ pub(super) fn drop<E: Engine>(
             Catalog::drop_table(txn, db, &table)?;
         }
         // Sequences left are not owned by a table of the schema.
-        for name in Catalog::names_in(txn, &Key::Sequence(ns, String::new()))? {
+        for name in Catalog::names_in(txn, &Key::Sequence(ns, String::new()), false)? {
             cascaded.push(format!("sequence {}", qualified(ns, &name)));
             Catalog::drop_sequence(txn, ns, &name)?;
         }

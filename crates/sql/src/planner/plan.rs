@@ -1337,6 +1337,20 @@ impl Node {
     }
 }
 
+impl Plan {
+    /// Whether it creates, renames or drops schemas (CREATE and DROP DATABASE do too).
+    pub fn changes_schemas(&self) -> bool {
+        use super::admin::Admin;
+        matches!(
+            self,
+            Plan::CreateSchema { .. }
+                | Plan::DropSchema { .. }
+                | Plan::AlterSchema { .. }
+                | Plan::Admin(Admin::CreateDatabase { .. } | Admin::DropDatabase { .. })
+        )
+    }
+}
+
 /// Relation names as a list: `a, b`.
 fn list(names: &[RelationName]) -> String {
     let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -51,6 +52,8 @@ pub struct Database<E: Engine> {
     counters: Counters,
     /// Which sessions are in which database.
     connections: Arc<crate::execution::admin::Connections>,
+    /// The committed schemas, for resolving search paths.
+    schemas: Arc<crate::catalog::schema::SchemaCache>,
 }
 
 /// Why a login is refused, for the server's log: clients are told only that authentication
@@ -99,6 +102,7 @@ impl<E: Engine> Database<E> {
             rowids: Mutex::new(HashMap::new()),
             counters: Counters::default(),
             connections: Arc::default(),
+            schemas: Arc::default(),
         }))
     }
 
@@ -242,6 +246,7 @@ impl<E: Engine> Session<E> {
             interrupt: Arc::default(),
             identity: Arc::new(crate::system::Identity::local()),
             notices: Arc::default(),
+            schemas_changed: Arc::default(),
         }
     }
 }
@@ -291,6 +296,8 @@ struct SessionContext<E: Engine> {
     notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
     /// Databases the statement claimed for DROP DATABASE.
     claimed: Arc<Mutex<Vec<DatabaseId>>>,
+    /// The session's [`Session::schemas_changed`].
+    schemas_changed: Arc<AtomicBool>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -310,6 +317,7 @@ impl<E: Engine> Context for SessionContext<E> {
             settings: self.settings.clone(),
             notices: self.notices.clone(),
             claimed: self.claimed.clone(),
+            schemas_changed: self.schemas_changed.clone(),
         }))
     }
 
@@ -433,6 +441,9 @@ pub struct Session<E: Engine> {
     notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
     /// The database this session is counted in ([`Database::connect`]).
     registered: Option<DatabaseId>,
+    /// Whether the open transaction has changed schemas: it then resolves names without the
+    /// shared cache, and its end invalidates the cache.
+    schemas_changed: Arc<AtomicBool>,
 }
 
 impl<E: Engine> Drop for Session<E> {
@@ -626,6 +637,7 @@ impl<E: Engine> Session<E> {
             block.txn.rollback();
             Ok(())
         };
+        self.transaction_ended();
         Arc::make_mut(&mut self.settings).end_block(committed && result.is_ok(), &block.began);
         result?;
         Ok(StatementResult::Command(if committed {
@@ -822,8 +834,13 @@ impl<E: Engine> Session<E> {
                     lock_timeout: self.settings.lock_timeout(),
                 });
                 let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params, Ok)
-                    .map_err(|e| interrupted(&self.interrupt, e))?;
+                    .map_err(|e| interrupted(&self.interrupt, e));
+                let Ok(result) = result else {
+                    self.transaction_ended();
+                    return result;
+                };
                 let committed = txn.commit();
+                self.transaction_ended();
                 // A DROP DATABASE that did not commit gives its database back.
                 if committed.is_err() {
                     for db in ctx.claimed.lock().drain(..) {
@@ -833,6 +850,13 @@ impl<E: Engine> Session<E> {
                 committed?;
                 Ok(result)
             }
+        }
+    }
+
+    /// After a transaction ends: if it changed schemas, the shared cache of them is stale.
+    fn transaction_ended(&self) {
+        if self.schemas_changed.swap(false, Ordering::AcqRel) {
+            self.db.schemas.invalidate();
         }
     }
 
@@ -850,6 +874,7 @@ impl<E: Engine> Session<E> {
             settings: self.settings.clone(),
             notices: self.notices.clone(),
             claimed: Arc::default(),
+            schemas_changed: self.schemas_changed.clone(),
         }
     }
 
@@ -1061,12 +1086,18 @@ fn run<E: Engine>(
     txn.begin_statement();
     let identity = ctx.identity();
     let path = ctx.settings.search_path(&identity.user);
-    let binder = match params {
+    let mut binder = match params {
         Some(params) => Binder::with_params(txn, identity, sql, dialect, params),
         None => Binder::new(txn, identity, sql, dialect),
     }
     .with_search_path(path);
+    if !ctx.schemas_changed.load(Ordering::Acquire) {
+        binder = binder.with_schema_cache(ctx.db.schemas.clone());
+    }
     let plan = rewrite(binder.bind(statement)?)?;
+    if plan.changes_schemas() {
+        ctx.schemas_changed.store(true, Ordering::Release);
+    }
     let plan = optimize(plan);
     execution::execute(plan, txn, ctx)
 }

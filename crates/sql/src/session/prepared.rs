@@ -190,15 +190,31 @@ impl<E: Engine> Session<E> {
         }
         let params = Params::describe(given);
         let path = self.settings.search_path(&self.identity.user);
+        let cache = (!self
+            .schemas_changed
+            .load(std::sync::atomic::Ordering::Acquire))
+        .then(|| self.db.schemas.clone());
+        fn with_cache<'a, E: Engine>(
+            binder: Binder<'a, E>,
+            cache: &Option<Arc<crate::catalog::schema::SchemaCache>>,
+        ) -> Binder<'a, E> {
+            match cache {
+                Some(cache) => binder.with_schema_cache(cache.clone()),
+                None => binder,
+            }
+        }
         let plan = match &self.block {
-            Some(block) => Binder::with_params(
-                &block.txn,
-                self.identity.clone(),
-                sql,
-                &self.dialect,
-                &params,
+            Some(block) => with_cache(
+                Binder::with_params(
+                    &block.txn,
+                    self.identity.clone(),
+                    sql,
+                    &self.dialect,
+                    &params,
+                )
+                .with_search_path(path),
+                &cache,
             )
-            .with_search_path(path)
             .bind(&statement),
             None => {
                 // Binding reads the catalog only; the transaction is thrown away.
@@ -207,10 +223,12 @@ impl<E: Engine> Session<E> {
                     read_only: true,
                     lock_timeout: self.settings.lock_timeout(),
                 });
-                let plan =
+                let plan = with_cache(
                     Binder::with_params(&txn, self.identity.clone(), sql, &self.dialect, &params)
-                        .with_search_path(path)
-                        .bind(&statement);
+                        .with_search_path(path),
+                    &cache,
+                )
+                .bind(&statement);
                 txn.rollback();
                 plan
             }

@@ -102,7 +102,9 @@ pub fn rows(def: &RelationDef, snapshot: &Snapshot, who: &Identity) -> Result<Ve
                         &c.name,
                         &c.data_type,
                         c.nullable,
-                        c.default.clone(),
+                        c.default
+                            .as_deref()
+                            .map(|d| super::oids::display_default(snapshot, d)),
                         c.generated_always,
                         true,
                     ));

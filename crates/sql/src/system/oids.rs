@@ -230,6 +230,26 @@ pub fn is_visible(snapshot: &Snapshot, relation: &Relation<'_>) -> bool {
         .is_some_and(|found| found.oid() == relation.oid())
 }
 
+/// A column default as the catalogs print it: a SERIAL default's qualified sequence name
+/// (`nextval('public.t_id_seq'::regclass)`, as stored) is printed bare when the search path
+/// finds that sequence, as PostgreSQL's `regclass` output does.
+pub fn display_default(snapshot: &Snapshot, text: &str) -> String {
+    let inner = text
+        .strip_prefix("nextval('")
+        .and_then(|t| t.strip_suffix("'::regclass)"));
+    if let Some(inner) = inner {
+        let (schema, name) = split_qualified(inner);
+        let stored = schema.and_then(|s| self::schema(snapshot, &s));
+        let found = relation_by_name(snapshot, &quote_ident(&name));
+        if let (Some(schema), Some(Relation::Sequence(seq))) = (stored, found) {
+            if seq.schema == schema {
+                return format!("nextval('{}'::regclass)", quote_ident(&name));
+            }
+        }
+    }
+    text.to_string()
+}
+
 /// Splits `schema.name` (with PostgreSQL's identifier rules: unquoted parts fold to lower
 /// case, `"..."` keeps case and may contain dots).
 pub fn split_qualified(text: &str) -> (Option<String>, String) {

@@ -273,7 +273,7 @@ pub fn rows(
                             oid(oids::per_table(table.id, i + 1)),
                             oid(table.id),
                             int2(i + 1),
-                            text(default.clone()),
+                            text(oids::display_default(snapshot, default)),
                         ]);
                     }
                 }

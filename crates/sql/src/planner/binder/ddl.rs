@@ -169,15 +169,13 @@ impl<E: Engine> Binder<'_, E> {
             return Err(unsupported("CREATE TABLE AS"));
         }
         let target = self.new_name(&create.name)?;
-        // A SERIAL column's default names its sequence, qualified unless it is in `public`
-        // (defaults are bound afresh with the session's search path).
-        let sequence_prefix = match target.ns.schema {
-            crate::catalog::schema::PUBLIC => String::new(),
-            schema => format!(
-                "{}.",
-                crate::system::oids::quote_ident(&self.schema_name(schema)?)
-            ),
-        };
+        // A SERIAL column's default names its sequence qualified: defaults are bound afresh
+        // with the session's search path, which may find another schema's sequence first.
+        // (The catalogs print it bare where the path finds it, as PostgreSQL does.)
+        let sequence_prefix = format!(
+            "{}.",
+            crate::system::oids::quote_ident(&self.schema_name(target.ns.schema)?)
+        );
         let name = target.name.clone();
         let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
         let mut primary_key = Vec::new();

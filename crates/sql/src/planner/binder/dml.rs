@@ -33,8 +33,24 @@ impl<E: Engine> Binder<'_, E> {
             }
             positions
         };
-        let Some(query) = &insert.source else {
-            return Err(unsupported("INSERT without a source"));
+        // `DEFAULT VALUES`: one row of every column's default.
+        let default_values;
+        let query = match &insert.source {
+            Some(query) => query,
+            None if !positions.is_empty() => {
+                let defaults = vec!["DEFAULT"; positions.len()].join(", ");
+                let sql = format!("VALUES ({defaults})");
+                default_values = match crate::parser::parse(self.dialect, &sql)?.pop() {
+                    Some(ast::Statement::Query(query)) => query,
+                    _ => return Err(errinternal!("{sql} did not parse as a query")),
+                };
+                &default_values
+            }
+            None => {
+                return Err(unsupported(
+                    "INSERT DEFAULT VALUES into a table without columns",
+                ))
+            }
         };
         let (query, all_default) = self.fill_defaults(query, &table, &positions)?;
         if let ast::SetExpr::Values(values) = query.body.as_ref() {

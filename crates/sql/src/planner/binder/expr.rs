@@ -1093,6 +1093,7 @@ impl<E: Engine> Binder<'_, E> {
             db: self.db,
             search_path: self.search_path.clone(),
             path_cache: self.path_cache.clone(),
+            schema_cache: self.schema_cache.clone(),
             who: self.who.clone(),
             sql: self.sql,
             dialect: self.dialect,

@@ -129,6 +129,8 @@ pub struct Binder<'a, E: Engine> {
     /// Where unqualified names are looked up, and those schemas once read.
     search_path: Rc<SearchPath>,
     path_cache: Rc<PathCache>,
+    /// The committed schemas, when the transaction has not changed any itself.
+    schema_cache: Option<Arc<crate::catalog::schema::SchemaCache>>,
     /// Tables and views the statement uses directly (a view's dependencies), shared with the
     /// binders of its subqueries.
     referenced: Rc<RefCell<Vec<QualifiedName>>>,
@@ -301,6 +303,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             db: who.database_id,
             search_path: Rc::new(SearchPath::parse("\"$user\", public", &who.user)),
             path_cache: Rc::default(),
+            schema_cache: None,
             who,
             sql,
             dialect,
@@ -318,6 +321,13 @@ impl<'a, E: Engine> Binder<'a, E> {
     pub fn with_search_path(mut self, path: SearchPath) -> Self {
         self.search_path = Rc::new(path);
         self.path_cache = Rc::default();
+        self
+    }
+
+    /// Resolves the search path through `cache` (the newest committed schemas) instead of
+    /// reading the catalog: for a transaction that has not changed schemas itself.
+    pub fn with_schema_cache(mut self, cache: Arc<crate::catalog::schema::SchemaCache>) -> Self {
+        self.schema_cache = Some(cache);
         self
     }
 
@@ -453,7 +463,8 @@ impl<'a, E: Engine> Binder<'a, E> {
                     other => return Err(unsupported(format!("COMMENT ON {other}"))),
                 };
                 let kind = match on {
-                    CommentOn::Table | CommentOn::Column => Kind::Table,
+                    CommentOn::Table => Kind::Table,
+                    CommentOn::Column => Kind::TableOrView,
                     CommentOn::View => Kind::View,
                     CommentOn::Sequence => Kind::Sequence,
                     CommentOn::Index => Kind::Index,

@@ -94,7 +94,10 @@ impl<E: Engine> Binder<'_, E> {
         if let Some(schemas) = self.path_cache.0.get() {
             return Ok(schemas);
         }
-        let schemas = self.search_path.resolve(self.txn, self.db)?;
+        let schemas = match &self.schema_cache {
+            Some(cache) => self.search_path.resolve_cached(self.txn, self.db, cache)?,
+            None => self.search_path.resolve(self.txn, self.db)?,
+        };
         Ok(self.path_cache.0.get_or_init(|| schemas))
     }
 
@@ -130,8 +133,20 @@ impl<E: Engine> Binder<'_, E> {
         Ok(kind == Kind::TableOrView && self.txn.get(&key(Kind::View).encode())?.is_some())
     }
 
+    /// Whether any relation named `name` is in `ns`.
+    fn exists_any(&self, ns: Namespace, name: &str) -> Result<bool> {
+        for kind in [Kind::Table, Kind::View, Kind::Sequence, Kind::Index] {
+            if self.exists(ns, name, kind)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Finds the relation of `kind` a written name names: in its schema if qualified, else
-    /// in the first schema of the search path that has one. `None` if there is none.
+    /// in the first schema of the search path that has a relation of that name. `None` if
+    /// there is none; 42809 if the first one found is of another kind (it hides later ones,
+    /// as in PostgreSQL).
     pub(crate) fn find(&self, name: &ast::ObjectName, kind: Kind) -> Result<Option<RelationName>> {
         let written = written_name(name, &self.who.database)?;
         self.find_written(&written, kind)
@@ -163,13 +178,27 @@ impl<E: Engine> Binder<'_, E> {
             if self.exists(ns, &written.name, kind)? {
                 return Ok(Some(found(ns)));
             }
+            if self.exists_any(ns, &written.name)? {
+                let what = match kind {
+                    Kind::Table | Kind::TableOrView => "a table",
+                    Kind::View => "a view",
+                    Kind::Sequence => "a sequence",
+                    Kind::Index => "an index",
+                };
+                return Err(errinput!(
+                    WrongObjectType,
+                    "\"{}\" is not {what}",
+                    written.name
+                ));
+            }
         }
         Ok(None)
     }
 
     /// The relation a DROP, ALTER or COMMENT names: where [`Self::find`] finds it, else where
     /// it would be created (so the statement reports it missing, or skips it with `IF
-    /// EXISTS`). A missing qualifying schema is 3F000 unless `if_exists`.
+    /// EXISTS`). A missing qualifying schema is 3F000 unless `if_exists`; a relation of
+    /// another kind first on the path is 42809 even with `IF EXISTS`, as in PostgreSQL.
     pub(crate) fn target(
         &self,
         name: &ast::ObjectName,
@@ -177,20 +206,15 @@ impl<E: Engine> Binder<'_, E> {
         if_exists: bool,
     ) -> Result<RelationName> {
         let written = written_name(name, &self.who.database)?;
-        match self.find_written(&written, kind) {
-            Ok(Some(found)) => Ok(found),
-            Ok(None) => self.creation_name(&written).or_else(|e| match if_exists {
+        match self.find_written(&written, kind)? {
+            Some(found) => Ok(found),
+            None => self.creation_name(&written).or_else(|e| match if_exists {
                 true => Ok(RelationName {
                     ns: Namespace::new(self.db, 0),
                     name: written.name.clone(),
                 }),
                 false => Err(e),
             }),
-            Err(_) if if_exists => Ok(RelationName {
-                ns: Namespace::new(self.db, 0),
-                name: written.name.clone(),
-            }),
-            Err(e) => Err(e),
         }
     }
 
