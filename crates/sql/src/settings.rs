@@ -402,8 +402,27 @@ impl Settings {
 
     /// `search_path`, with `"$user"` standing for `user`.
     pub fn search_path(&self, user: &str) -> crate::catalog::schema::SearchPath {
-        let setting = self.get("search_path").unwrap_or_default();
-        crate::catalog::schema::SearchPath::parse(&setting, user)
+        use crate::catalog::schema::SearchPath;
+        // Every statement asks; a session's thread keeps the last answer.
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<(String, String, SearchPath)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let setting = match self.values.get("search_path") {
+            Some(value) => value.as_str(),
+            None => DEFINITIONS
+                .iter()
+                .find(|d| d.name == "search_path")
+                .map_or("", |d| d.default),
+        };
+        LAST.with_borrow_mut(|last| match last {
+            Some((s, u, path)) if s == setting && u == user => path.clone(),
+            _ => {
+                let path = SearchPath::parse(setting, user);
+                *last = Some((setting.to_string(), user.to_string(), path.clone()));
+                path
+            }
+        })
     }
 
     /// `SHOW ALL`: (name, value, description) for every setting, by name.

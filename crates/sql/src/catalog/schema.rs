@@ -77,7 +77,7 @@ pub const SYSTEM_SCHEMAS: [(&str, SchemaId); 2] = [
 
 /// The `search_path` setting as schema names, `"$user"` replaced by the session's user.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SearchPath(Vec<String>);
+pub struct SearchPath(std::sync::Arc<[String]>);
 
 impl SearchPath {
     /// Parses the setting: a comma-separated list of identifiers (unquoted ones fold to lower
@@ -93,12 +93,12 @@ impl SearchPath {
                 names.push(name);
             }
         }
-        SearchPath(names)
+        SearchPath(names.into())
     }
 
     /// A path of these schema names (a view's, as stored).
     pub fn from_names(names: Vec<String>) -> SearchPath {
-        SearchPath(names)
+        SearchPath(names.into())
     }
 
     /// The names, in order.
@@ -114,7 +114,7 @@ impl SearchPath {
         cache: &SchemaCache,
     ) -> Result<Vec<SchemaDef>> {
         let mut found = Vec::with_capacity(self.0.len());
-        for name in &self.0 {
+        for name in self.0.iter() {
             if let Some(schema) = cache.get(txn, db, name)? {
                 found.push(schema);
             }
@@ -125,7 +125,7 @@ impl SearchPath {
     /// The stored schemas of the path that exist in `db`, in order.
     pub fn resolve(&self, reader: &dyn Reader, db: DatabaseId) -> Result<Vec<SchemaDef>> {
         let mut found = Vec::with_capacity(self.0.len());
-        for name in &self.0 {
+        for name in self.0.iter() {
             if let Some(schema) = Catalog::schema(reader, db, name)? {
                 found.push(schema);
             }
@@ -140,13 +140,14 @@ pub struct SchemaCache {
     /// Bumped whenever a transaction that changed schemas ends: entries of an older
     /// generation are stale.
     generation: AtomicU64,
-    entries: RwLock<HashMap<(DatabaseId, String), CachedSchema>>,
+    entries: RwLock<HashMap<DatabaseId, HashMap<String, CachedSchema>>>,
 }
 
 /// A cache entry: the generation it was read in, and the schema if it exists.
 type CachedSchema = (u64, Option<SchemaDef>);
 
-/// Past this many entries (search paths may name anything) the cache starts over.
+/// Past this many entries in a database (search paths may name anything), its cache starts
+/// over.
 const SCHEMA_CACHE_LIMIT: usize = 1024;
 
 impl SchemaCache {
@@ -158,8 +159,7 @@ impl SchemaCache {
         name: &str,
     ) -> Result<Option<SchemaDef>> {
         let generation = self.generation.load(Ordering::Acquire);
-        let key = (db, name.to_string());
-        if let Some((g, schema)) = self.entries.read().get(&key) {
+        if let Some((g, schema)) = self.entries.read().get(&db).and_then(|m| m.get(name)) {
             if *g == generation {
                 return Ok(schema.clone());
             }
@@ -173,10 +173,11 @@ impl SchemaCache {
             }
         }
         let mut entries = self.entries.write();
-        if entries.len() >= SCHEMA_CACHE_LIMIT {
-            entries.clear();
+        let of_db = entries.entry(db).or_default();
+        if of_db.len() >= SCHEMA_CACHE_LIMIT {
+            of_db.clear();
         }
-        entries.insert(key, (generation, schema.clone()));
+        of_db.insert(name.to_string(), (generation, schema.clone()));
         Ok(schema)
     }
 
@@ -189,7 +190,7 @@ impl SchemaCache {
 impl Default for SearchPath {
     /// PostgreSQL's default, `"$user", public`, for nobody.
     fn default() -> Self {
-        SearchPath(vec!["public".into()])
+        SearchPath(vec!["public".to_string()].into())
     }
 }
 

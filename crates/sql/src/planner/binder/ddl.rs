@@ -443,7 +443,7 @@ impl<E: Engine> Binder<'_, E> {
             schema: target.ns.schema,
             name,
             query: create.query.to_string(),
-            search_path: self.search_path.names().to_vec(),
+            search_path: self.search_path().names().to_vec(),
             columns,
             depends_on: Vec::new(),
             output: Vec::new(),

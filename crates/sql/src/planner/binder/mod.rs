@@ -127,7 +127,8 @@ pub struct Binder<'a, E: Engine> {
     /// Scopes of the enclosing queries, innermost last (inside a subquery).
     outer: Vec<Scope>,
     /// Where unqualified names are looked up, and those schemas once read.
-    search_path: Rc<SearchPath>,
+    /// `None`: PostgreSQL's default, `"$user", public`.
+    search_path: Option<SearchPath>,
     path_cache: Rc<PathCache>,
     /// The committed schemas, when the transaction has not changed any itself.
     schema_cache: Option<Arc<crate::catalog::schema::SchemaCache>>,
@@ -301,7 +302,7 @@ impl<'a, E: Engine> Binder<'a, E> {
         Self {
             txn,
             db: who.database_id,
-            search_path: Rc::new(SearchPath::parse("\"$user\", public", &who.user)),
+            search_path: None,
             path_cache: Rc::default(),
             schema_cache: None,
             who,
@@ -319,7 +320,7 @@ impl<'a, E: Engine> Binder<'a, E> {
     /// Looks unqualified names up in `path` (the session's `search_path`) instead of the
     /// default `"$user", public`.
     pub fn with_search_path(mut self, path: SearchPath) -> Self {
-        self.search_path = Rc::new(path);
+        self.search_path = Some(path);
         self.path_cache = Rc::default();
         self
     }

@@ -7,7 +7,7 @@ use sqlparser::ast;
 use zizhu_engine::Engine;
 
 use super::{ident, Binder};
-use crate::catalog::schema::{SchemaDef, SYSTEM_SCHEMAS};
+use crate::catalog::schema::{SchemaDef, SearchPath, SYSTEM_SCHEMAS};
 use crate::catalog::Catalog;
 use crate::keys::{Key, Namespace};
 use crate::planner::plan::RelationName;
@@ -94,11 +94,20 @@ impl<E: Engine> Binder<'_, E> {
         if let Some(schemas) = self.path_cache.0.get() {
             return Ok(schemas);
         }
+        let path = self.search_path();
         let schemas = match &self.schema_cache {
-            Some(cache) => self.search_path.resolve_cached(self.txn, self.db, cache)?,
-            None => self.search_path.resolve(self.txn, self.db)?,
+            Some(cache) => path.resolve_cached(self.txn, self.db, cache)?,
+            None => path.resolve(self.txn, self.db)?,
         };
         Ok(self.path_cache.0.get_or_init(|| schemas))
+    }
+
+    /// The search path names are looked up in.
+    pub(crate) fn search_path(&self) -> SearchPath {
+        match &self.search_path {
+            Some(path) => path.clone(),
+            None => SearchPath::parse("\"$user\", public", &self.who.user),
+        }
     }
 
     /// The namespace of schema `name`: 3F000 if there is none; 42501 for a system schema
