@@ -15,7 +15,7 @@ use zizhu_txn::{IsolationLevel, LockMode, SerializationCause, Transaction};
 use super::admin::{current_role, denied, undefined_role};
 use super::{drop_order, skipped, Context, StatementResult};
 use crate::catalog::cluster::{Cluster, BOOTSTRAP_ROLE};
-use crate::catalog::schema::SchemaDef;
+use crate::catalog::schema::{SchemaDef, SYSTEM_SCHEMAS};
 use crate::catalog::Catalog;
 use crate::keys::{Key, Namespace};
 use crate::{errinput, Result};
@@ -63,7 +63,8 @@ pub(super) fn create<E: Engine>(
             role.oid
         }
     };
-    if if_not_exists && Catalog::schema(txn, db, &name)?.is_some() {
+    let system = SYSTEM_SCHEMAS.iter().any(|(n, _)| *n == name);
+    if if_not_exists && (system || Catalog::schema(txn, db, &name)?.is_some()) {
         ctx.notice(super::Notice::info(format!(
             "schema \"{name}\" already exists, skipping"
         )));
@@ -101,6 +102,12 @@ pub(super) fn alter<E: Engine>(
     let ns = Namespace::new(db, schema.id);
     let mut schema = Catalog::lock_schema(txn, ns, LockMode::Update)?;
     if let Some(new) = rename {
+        if new == schema.name {
+            return Err(errinput!(
+                DuplicateSchema,
+                "schema \"{new}\" already exists"
+            ));
+        }
         if new.starts_with("pg_") {
             return Err(
                 errinput!(ReservedName, "unacceptable schema name \"{new}\"")
@@ -132,6 +139,17 @@ pub(super) fn drop<E: Engine>(
     let db = ctx.database();
     let mut schemas = Vec::with_capacity(names.len());
     for name in &names {
+        let why = match name.as_str() {
+            "pg_catalog" => Some("it is required by the database system"),
+            "information_schema" => Some("other objects depend on it"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(errinput!(
+                DependentObjectsStillExist,
+                "cannot drop schema {name} because {why}"
+            ));
+        }
         match Catalog::schema(txn, db, name)? {
             Some(schema) => schemas.push(schema),
             None if if_exists => ctx.notice(skipped("schema", name)),

@@ -394,9 +394,12 @@ impl CatalogFunction {
                     Some(oid) => Ok(Value::Int64(oid)),
                     None if self == F::ToReg(alias) => Ok(Value::Null),
                     None => Err(match alias {
-                        OidAlias::RegClass => {
-                            errinput!(UndefinedTable, "relation \"{name}\" does not exist")
-                        }
+                        OidAlias::RegClass => match oids::split_qualified(&name) {
+                            (Some(schema), _) if oids::schema(&*snapshot()?, &schema).is_none() => {
+                                errinput!(InvalidSchemaName, "schema \"{schema}\" does not exist")
+                            }
+                            _ => errinput!(UndefinedTable, "relation \"{name}\" does not exist"),
+                        },
                         OidAlias::RegType => {
                             errinput!(UndefinedObject, "type \"{name}\" does not exist")
                         }
