@@ -375,6 +375,12 @@ impl Settings {
         Ok(())
     }
 
+    /// Whether every setting has the same value in `other` (a kept plan was bound with
+    /// `other`).
+    pub fn same_values(&self, other: &Settings) -> bool {
+        self.values == other.values
+    }
+
     /// `RESET name` (`SET name TO DEFAULT`).
     pub fn reset(&mut self, name: &str) -> Result<()> {
         let definition = definition(name)?;

@@ -96,9 +96,11 @@ impl<E: Engine> Transaction<E> {
     }
 
     /// Marks the start of a statement: READ COMMITTED takes a fresh snapshot; the other levels
-    /// take theirs at the first statement and keep it.
-    pub fn begin_statement(&mut self) {
-        if self.options.isolation == IsolationLevel::ReadCommitted || !self.snapshot_fixed.get() {
+    /// take theirs at the first statement and keep it. Returns whether it took one.
+    pub fn begin_statement(&mut self) -> bool {
+        let fresh =
+            self.options.isolation == IsolationLevel::ReadCommitted || !self.snapshot_fixed.get();
+        if fresh {
             let serializable = self.options.isolation == IsolationLevel::Serializable;
             self.snapshot = self
                 .shared
@@ -106,6 +108,7 @@ impl<E: Engine> Transaction<E> {
                 .register_snapshot(serializable, Some(self.snapshot));
             self.snapshot_fixed.set(true);
         }
+        fresh
     }
 
     /// Sets the lock timeout for later lock waits (`SET lock_timeout`).

@@ -13,6 +13,7 @@
 //! the [`Arc<Table>`] last decoded from the same bytes. Decoding per statement was 11% of the
 //! CPU of pgbench's select-only run.
 
+pub mod clock;
 pub mod cluster;
 pub mod schema;
 

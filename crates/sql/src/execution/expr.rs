@@ -15,6 +15,7 @@ use crate::{errinput, errinternal, Result};
 pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
     Ok(match expr {
         Expr::Constant(v) => v.clone(),
+        Expr::Param { index, .. } => env.cache.param(*index)?,
         Expr::Column { index, .. } => row
             .get(*index)
             .cloned()

@@ -199,6 +199,8 @@ pub struct SubqueryCache {
     settings: Option<Arc<crate::settings::Settings>>,
     /// The catalog as the statement sees it, read once for the system catalogs.
     catalog: RefCell<Option<Rc<crate::catalog::Snapshot>>>,
+    /// The statement's parameter values.
+    params: Option<Arc<[Value]>>,
 }
 
 /// A statement's cancellation: set from another thread (a cancel request, a statement
@@ -287,6 +289,7 @@ impl SubqueryCache {
             in_block: ctx.in_transaction_block(),
             identity: Some(ctx.identity()),
             settings: Some(ctx.settings()),
+            params: Some(ctx.params()),
             ..Self::default()
         }
     }
@@ -298,6 +301,15 @@ impl SubqueryCache {
             identity: Some(who),
             ..Self::default()
         }
+    }
+
+    /// The value of parameter `index` (0 for `$1`).
+    pub(crate) fn param(&self, index: usize) -> Result<Value> {
+        self.params
+            .as_ref()
+            .and_then(|p| p.get(index))
+            .cloned()
+            .ok_or_else(|| crate::errinternal!("parameter ${} has no value", index + 1))
     }
 
     /// The session's database.
@@ -437,6 +449,12 @@ pub trait Context {
     /// The session's settings.
     fn settings(&self) -> Arc<crate::settings::Settings> {
         Arc::default()
+    }
+
+    /// The values of the statement's parameters (`$1` first), for a plan kept with
+    /// [`Expr::Param`](crate::planner::Expr::Param) in it.
+    fn params(&self) -> Arc<[Value]> {
+        Arc::new([])
     }
 }
 

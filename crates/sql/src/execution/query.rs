@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::rc::Rc;
 
 use zizhu_engine::Direction;
@@ -57,9 +58,10 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
 fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match node {
         Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
-        Node::Scan { .. } | Node::KeyLookup { .. } | Node::IndexScan { .. } => {
-            Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row)))
-        }
+        Node::Scan { .. }
+        | Node::KeyLookup { .. }
+        | Node::IndexScan { .. }
+        | Node::LookupBy { .. } => Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row))),
         Node::Values { rows } => Box::new(rows.iter().map(|row| {
             row.iter()
                 .map(|e| eval(e, &[], env))
@@ -354,6 +356,51 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             .into_iter()
             .map(Ok),
         ),
+        Node::LateralJoin {
+            left,
+            right,
+            predicate,
+            kind,
+            right_width,
+        } => {
+            let (kind, width) = (*kind, *right_width);
+            Box::new(rows(left, env)?.flat_map(move |l| {
+                let l = match l.and_then(|l| env.cache.check_interrupt().map(|()| l)) {
+                    Ok(l) => l,
+                    Err(e) => return vec![Err(e)],
+                };
+                // The subquery runs with this left row as its innermost enclosing row.
+                let mut outer = env.outer.clone();
+                outer.push(&l);
+                let inner = Env {
+                    reader: env.reader,
+                    outer,
+                    cache: env.cache,
+                };
+                let right_rows =
+                    match rows(right, &inner).and_then(|r| r.collect::<Result<Vec<_>>>()) {
+                        Ok(r) => r,
+                        Err(e) => return vec![Err(e)],
+                    };
+                let mut out = Vec::new();
+                for r in right_rows {
+                    let mut joined = l.clone();
+                    joined.extend(r);
+                    match predicate.as_ref().map(|p| eval(p, &joined, env)) {
+                        None => out.push(Ok(joined)),
+                        Some(Ok(v)) if passes(&v) => out.push(Ok(joined)),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return vec![Err(e)],
+                    }
+                }
+                if out.is_empty() && kind.keeps_left() {
+                    let mut padded = l;
+                    padded.extend(std::iter::repeat_n(Value::Null, width));
+                    out.push(Ok(padded));
+                }
+                out
+            }))
+        }
         Node::NestedLoopJoin {
             left,
             right,
@@ -425,46 +472,100 @@ pub(crate) fn fetch<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Keyed<'a>> {
             backward,
             filter,
         } => {
-            let direction = if *backward {
-                Direction::Reverse
-            } else {
-                Direction::Forward
-            };
             let ordered: Box<dyn Iterator<Item = &Vec<Value>>> = if *backward {
                 Box::new(prefixes.iter().rev())
             } else {
                 Box::new(prefixes.iter())
             };
-            let table_id = table.id;
             let ranges = ordered.filter_map(move |prefix| match index {
                 Some(index) => Key::index_span(index.id, prefix, lower, upper),
-                None => Key::row_span(table_id, prefix, lower, upper),
+                None => Key::row_span(table.id, prefix, lower, upper),
             });
-            let entries = ranges.flat_map(move |range| match env.reader.scan(range, direction) {
-                Ok(scan) => scan,
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            });
-            let rows = entries.map(move |entry| {
-                env.cache.check_interrupt()?;
-                let (key, value) = entry?;
-                let Some(index) = index else {
-                    return Ok((key, row::decode(&value)?));
-                };
-                // An index entry's value is the row's encoded primary key. An entry visible at
-                // the snapshot has its row visible too: the same transaction wrote both.
-                let key = Key::row_from_encoded_pk(table_id, &value);
-                let bytes = env.reader.get(&key)?.ok_or_else(|| {
-                    crate::errinternal!(
-                        "index {} entry points at a missing row {key:02x?}",
-                        index.name
-                    )
-                })?;
-                Ok((key, row::decode(&bytes)?))
-            });
-            Box::new(rows.filter_map(move |item| keep(filter, item, env)))
+            path_rows(table, index.as_ref(), ranges, *backward, filter, env)
+        }
+        Node::LookupBy {
+            table,
+            index,
+            key,
+            filter,
+        } => {
+            let columns = index.as_ref().map_or(&table.primary_key, |i| &i.columns);
+            let mut values = Vec::with_capacity(key.len());
+            for (expr, column) in key.iter().zip(columns) {
+                let value = eval(expr, &[], env)?;
+                let data_type = table
+                    .columns
+                    .get(*column)
+                    .map(|c| &c.data_type)
+                    .ok_or_else(|| {
+                        crate::errinternal!("a key column of {} is missing", table.name)
+                    })?;
+                // NULL equals nothing; a value the column cannot hold is in no key. The filter
+                // decides about values that cast inexactly.
+                match crate::types::cast(value, data_type) {
+                    Ok(v) if !v.is_null() => values.push(v),
+                    _ => return Ok(Box::new(std::iter::empty())),
+                }
+            }
+            if index.is_none() && values.len() == table.primary_key.len() {
+                let key = Key::Row(table.id, values).encode();
+                return Ok(match env.reader.get(&key)? {
+                    Some(bytes) => Box::new(
+                        keep(filter, row::decode(&bytes).map(|row| (key, row)), env).into_iter(),
+                    ),
+                    None => Box::new(std::iter::empty()),
+                });
+            }
+            let range = match index {
+                Some(index) => {
+                    Key::index_span(index.id, &values, &Bound::Unbounded, &Bound::Unbounded)
+                }
+                None => Key::row_span(table.id, &values, &Bound::Unbounded, &Bound::Unbounded),
+            };
+            path_rows(table, index.as_ref(), range.into_iter(), false, filter, env)
         }
         other => return Err(crate::errinternal!("not a table access node: {other:?}")),
     })
+}
+
+/// The rows of a table found through its primary key or `index` in the key `ranges`, read
+/// backward if asked, filtered.
+fn path_rows<'a>(
+    table: &'a crate::catalog::Table,
+    index: Option<&'a crate::catalog::Index>,
+    ranges: impl Iterator<Item = zizhu_engine::KeyRange> + 'a,
+    backward: bool,
+    filter: &'a Option<crate::planner::Expr>,
+    env: &'a Env<'a>,
+) -> Keyed<'a> {
+    let direction = if backward {
+        Direction::Reverse
+    } else {
+        Direction::Forward
+    };
+    let table_id = table.id;
+    let entries = ranges.flat_map(move |range| match env.reader.scan(range, direction) {
+        Ok(scan) => scan,
+        Err(e) => Box::new(std::iter::once(Err(e))),
+    });
+    let rows = entries.map(move |entry| {
+        env.cache.check_interrupt()?;
+        let (key, value) = entry?;
+        let Some(index) = index else {
+            return Ok((key, row::decode(&value)?));
+        };
+        // An index entry's value is the row's encoded primary key. An entry visible at the
+        // snapshot has its row visible too: the same transaction wrote both.
+        let key = Key::row_from_encoded_pk(table_id, &value);
+        let bytes = env.reader.get(&key)?.ok_or_else(|| {
+            crate::errinternal!(
+                "index {} entry points at a missing row {key:02x?}",
+                index.name
+            )
+        })?;
+        Ok((key, row::decode(&bytes)?))
+    });
+    Box::new(rows.filter_map(move |item| keep(filter, item, env)))
 }
 
 /// Rows with their storage keys.

@@ -13,6 +13,15 @@ use crate::types::DataType;
 pub enum Expr {
     /// A constant.
     Constant(Value),
+    /// Parameter `$n` of a prepared statement (`index` is n - 1), in a plan kept for reuse:
+    /// [`Plan::bind_params`](super::plan::Plan::bind_params) replaces it by the execution's
+    /// value, and whatever it misses reads the value from the statement's state.
+    Param {
+        /// Position in the statement's parameters.
+        index: usize,
+        /// Its type.
+        data_type: DataType,
+    },
     /// The input column at `index`; `name` is for display.
     Column {
         /// Position in the input row.
@@ -197,7 +206,10 @@ impl Expr {
     /// The expressions directly inside this one (not inside subqueries).
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Constant(_) | Expr::Column { .. } | Expr::OuterColumn { .. } => vec![],
+            Expr::Constant(_)
+            | Expr::Param { .. }
+            | Expr::Column { .. }
+            | Expr::OuterColumn { .. } => vec![],
             Expr::Subquery(_) | Expr::Exists(_) | Expr::ArraySubquery(..) => vec![],
             Expr::Not(a) | Expr::Negate(a) | Expr::IsNull(a) | Expr::Cast(a, _) => vec![a],
             Expr::InSubquery(a, _) | Expr::Quantified { left: a, .. } => vec![a],
@@ -223,6 +235,7 @@ impl Expr {
         let b = |e: Box<Expr>| Box::new(f(*e));
         match self {
             e @ (Expr::Constant(_)
+            | Expr::Param { .. }
             | Expr::Column { .. }
             | Expr::OuterColumn { .. }
             | Expr::Subquery(_)
@@ -369,6 +382,7 @@ impl fmt::Display for Expr {
         match self {
             Expr::Constant(Value::Text(s)) => write!(f, "'{}'", s.replace('\'', "''")),
             Expr::Constant(v) => write!(f, "{v}"),
+            Expr::Param { index, .. } => write!(f, "${}", index + 1),
             Expr::Column { name, .. } => write!(f, "{name}"),
             Expr::Not(a) => write!(f, "NOT {a}"),
             Expr::Negate(a) => write!(f, "-{a}"),

@@ -8,6 +8,7 @@ pub mod admin;
 mod binder;
 mod expr;
 mod optimizer;
+mod params;
 mod plan;
 
 pub use binder::{data_type_from_ast, row_rules, type_by_name, type_of, Binder, Params, RowRules};

@@ -403,6 +403,20 @@ pub enum Node {
         /// The scan's whole predicate, re-applied to each fetched row.
         filter: Option<Expr>,
     },
+    /// The rows of a path (the primary key if `index` is `None`) whose leading columns equal
+    /// `key`, expressions whose values are known only when the node runs: an enclosing row's
+    /// columns (a correlated subquery, the inner side of an index nested-loop join) or a kept
+    /// plan's parameters. A key value that is NULL or does not fit its column finds nothing.
+    LookupBy {
+        /// The table.
+        table: Arc<Table>,
+        /// The index, or `None` for the primary key.
+        index: Option<Index>,
+        /// Values of the path's leading columns.
+        key: Vec<Expr>,
+        /// Applied to every row read.
+        filter: Option<Expr>,
+    },
     /// Literal rows.
     Values {
         /// Rows of expressions over no input.
@@ -568,6 +582,20 @@ pub enum Node {
         kind: JoinKind,
         /// Columns of the left side (for NULL padding).
         left_width: usize,
+        /// Columns of the right side (for NULL padding).
+        right_width: usize,
+    },
+    /// A join with a LATERAL subquery: the right side runs once per left row, which is its
+    /// innermost enclosing row ([`Expr::OuterColumn`] at depth 1). Inner or left.
+    LateralJoin {
+        /// The FROM items before the subquery.
+        left: Box<Node>,
+        /// The subquery.
+        right: Box<Node>,
+        /// Join condition over the combined row.
+        predicate: Option<Expr>,
+        /// Inner or left.
+        kind: JoinKind,
         /// Columns of the right side (for NULL padding).
         right_width: usize,
     },
@@ -981,6 +1009,36 @@ impl Node {
                     .unwrap_or_default();
                 format!("KeyLookup: {} ({}){filter}", table.name, keys.join("; "))
             }
+            Node::LookupBy {
+                table,
+                index,
+                key,
+                filter,
+            } => {
+                let columns = index.as_ref().map_or(&table.primary_key, |i| &i.columns);
+                let names: Vec<&str> = columns
+                    .iter()
+                    .take(key.len())
+                    .filter_map(|&c| table.columns.get(c).map(|c| c.name.as_str()))
+                    .collect();
+                let values: Vec<String> = key.iter().map(|e| e.to_string()).collect();
+                let target = match index {
+                    Some(index) => format!("{}.{}", table.name, index.name),
+                    None => format!("{} by primary key", table.name),
+                };
+                let filter = filter
+                    .as_ref()
+                    .map(|f| format!(" where {f}"))
+                    .unwrap_or_default();
+                format!(
+                    "LookupBy: {target} [{} = {}]{filter}",
+                    tuple_names(&names),
+                    match values.as_slice() {
+                        [one] => one.clone(),
+                        many => format!("({})", many.join(", ")),
+                    }
+                )
+            }
             Node::IndexScan {
                 table,
                 index,
@@ -1116,6 +1174,15 @@ impl Node {
                     None => format!("NestedLoopJoin: {kind}"),
                 }
             }
+            Node::LateralJoin {
+                predicate, kind, ..
+            } => {
+                let kind = kind.name();
+                match predicate {
+                    Some(p) => format!("LateralJoin: {kind} on {p}"),
+                    None => format!("LateralJoin: {kind}"),
+                }
+            }
         }
     }
     /// The expressions a node evaluates itself.
@@ -1125,6 +1192,7 @@ impl Node {
             Node::Scan { filter, .. }
             | Node::KeyLookup { filter, .. }
             | Node::IndexScan { filter, .. } => filter.iter().collect(),
+            Node::LookupBy { key, filter, .. } => key.iter().chain(filter).collect(),
             Node::Values { rows } => rows.iter().flatten().collect(),
             Node::Filter { predicate, .. } => vec![predicate],
             Node::Project { exprs, .. } => exprs.iter().collect(),
@@ -1168,7 +1236,9 @@ impl Node {
                 .chain(project)
                 .chain(order.iter().map(|k| &k.expr))
                 .collect(),
-            Node::NestedLoopJoin { predicate, .. } => predicate.iter().collect(),
+            Node::NestedLoopJoin { predicate, .. } | Node::LateralJoin { predicate, .. } => {
+                predicate.iter().collect()
+            }
             Node::HashJoin {
                 keys, predicate, ..
             } => keys
@@ -1212,6 +1282,17 @@ impl Node {
                 backward,
                 filter: filter.map(f),
             },
+            Node::LookupBy {
+                table,
+                index,
+                key,
+                filter,
+            } => Node::LookupBy {
+                table,
+                index,
+                key: all(key),
+                filter: filter.map(f),
+            },
             Node::Values { rows } => Node::Values {
                 rows: rows.into_iter().map(all).collect(),
             },
@@ -1248,6 +1329,19 @@ impl Node {
                 left_width,
                 right_width,
             },
+            Node::LateralJoin {
+                left,
+                right,
+                predicate,
+                kind,
+                right_width,
+            } => Node::LateralJoin {
+                left,
+                right,
+                predicate: predicate.map(f),
+                kind,
+                right_width,
+            },
             Node::HashJoin {
                 left,
                 right,
@@ -1276,6 +1370,18 @@ impl Node {
 
     /// Whether anything in this plan refers to a row `level` or more queries out.
     pub fn refers_outward(&self, level: usize) -> bool {
+        // A lateral subquery's depth 1 is the join's left row, not an enclosing query.
+        if let Node::LateralJoin {
+            left,
+            right,
+            predicate,
+            ..
+        } = self
+        {
+            return left.refers_outward(level)
+                || right.refers_outward(level + 1)
+                || predicate.iter().any(|p| p.refers_outward(level));
+        }
         self.exprs().into_iter().any(|e| e.refers_outward(level))
             || self.children().into_iter().any(|c| c.refers_outward(level))
     }
@@ -1287,6 +1393,7 @@ impl Node {
             | Node::Scan { .. }
             | Node::KeyLookup { .. }
             | Node::IndexScan { .. }
+            | Node::LookupBy { .. }
             | Node::Values { .. } => vec![],
             Node::Filter { source, .. }
             | Node::Project { source, .. }
@@ -1295,6 +1402,7 @@ impl Node {
             | Node::Limit { source, .. }
             | Node::Distinct { source } => vec![source],
             Node::NestedLoopJoin { left, right, .. }
+            | Node::LateralJoin { left, right, .. }
             | Node::HashJoin { left, right, .. }
             | Node::SetOperation { left, right, .. } => vec![left, right],
             Node::RecursiveCte {
@@ -1338,6 +1446,20 @@ impl Node {
 }
 
 impl Plan {
+    /// Whether it changes the catalog (anything but reading and writing rows): prepared
+    /// statements' kept plans are then stale once it commits.
+    pub fn changes_catalog(&self) -> bool {
+        !matches!(
+            self,
+            Plan::Select { .. }
+                | Plan::Insert { .. }
+                | Plan::Update { .. }
+                | Plan::Delete { .. }
+                | Plan::Explain(_)
+                | Plan::ExplainAnalyze(_)
+        )
+    }
+
     /// Whether it creates, renames or drops schemas (CREATE and DROP DATABASE do too).
     pub fn changes_schemas(&self) -> bool {
         use super::admin::Admin;

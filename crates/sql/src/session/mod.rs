@@ -18,6 +18,7 @@ use zizhu_txn::{IsolationLevel, Mvcc, Options, Transaction, TxnOptions};
 
 use std::rc::Rc;
 
+use crate::catalog::clock::CatalogClock;
 use crate::catalog::cluster::{Cluster, POSTGRES, POSTGRES_NAME};
 use crate::execution::Notice;
 use crate::execution::{self, Context, Interrupt, Reader, StatementResult};
@@ -54,6 +55,8 @@ pub struct Database<E: Engine> {
     connections: Arc<crate::execution::admin::Connections>,
     /// The committed schemas, for resolving search paths.
     schemas: Arc<crate::catalog::schema::SchemaCache>,
+    /// Counts catalog commits, so prepared statements know when their plans are stale.
+    clock: CatalogClock,
 }
 
 /// Why a login is refused, for the server's log: clients are told only that authentication
@@ -103,6 +106,7 @@ impl<E: Engine> Database<E> {
             counters: Counters::default(),
             connections: Arc::default(),
             schemas: Arc::default(),
+            clock: CatalogClock::default(),
         }))
     }
 
@@ -111,6 +115,7 @@ impl<E: Engine> Database<E> {
     pub fn bootstrap_superuser(&self, name: &str, password: &str) -> Result<bool> {
         let mut txn = self.mvcc.begin(TxnOptions::default());
         let created = Cluster::bootstrap_superuser(&mut txn, name, password)?;
+        let _in_flight = self.clock.committing();
         txn.commit()?;
         Ok(created)
     }
@@ -247,6 +252,7 @@ impl<E: Engine> Session<E> {
             identity: Arc::new(crate::system::Identity::local()),
             notices: Arc::default(),
             schemas_changed: Arc::default(),
+            catalog_changed: Arc::default(),
         }
     }
 }
@@ -298,6 +304,10 @@ struct SessionContext<E: Engine> {
     claimed: Arc<Mutex<Vec<DatabaseId>>>,
     /// The session's [`Session::schemas_changed`].
     schemas_changed: Arc<AtomicBool>,
+    /// The session's [`Session::catalog_changed`].
+    catalog_changed: Arc<AtomicBool>,
+    /// The statement's parameter values, for a kept plan.
+    params: Arc<[Value]>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -318,6 +328,8 @@ impl<E: Engine> Context for SessionContext<E> {
             notices: self.notices.clone(),
             claimed: self.claimed.clone(),
             schemas_changed: self.schemas_changed.clone(),
+            catalog_changed: self.catalog_changed.clone(),
+            params: self.params.clone(),
         }))
     }
 
@@ -343,6 +355,10 @@ impl<E: Engine> Context for SessionContext<E> {
 
     fn settings(&self) -> Arc<Settings> {
         self.settings.clone()
+    }
+
+    fn params(&self) -> Arc<[Value]> {
+        self.params.clone()
     }
 
     fn transaction_start(&self) -> Option<i64> {
@@ -420,6 +436,8 @@ struct Block<E: Engine> {
     started: i64,
     /// The settings when BEGIN ran: a rolled-back block's `SET`s are undone.
     began: Settings,
+    /// The catalog version its snapshot sees, if known ([`CatalogClock`]).
+    catalog_version: Option<u64>,
 }
 
 /// A session: a sequence of statements, possibly inside a transaction block.
@@ -444,6 +462,9 @@ pub struct Session<E: Engine> {
     /// Whether the open transaction has changed schemas: it then resolves names without the
     /// shared cache, and its end invalidates the cache.
     schemas_changed: Arc<AtomicBool>,
+    /// Whether the open transaction has changed the catalog: its plans are not kept, and its
+    /// commit advances the [`CatalogClock`].
+    catalog_changed: Arc<AtomicBool>,
 }
 
 impl<E: Engine> Drop for Session<E> {
@@ -517,7 +538,7 @@ impl<E: Engine> Session<E> {
         let statements = parser::parse(&self.dialect, sql)?;
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
-            results.push(self.execute_statement(sql, statement, None)?);
+            results.push(self.execute_statement(sql, statement, Source::Bind(None))?);
         }
         Ok(results)
     }
@@ -541,7 +562,7 @@ impl<E: Engine> Session<E> {
         };
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
-            let result = self.execute_statement(sql, statement, None);
+            let result = self.execute_statement(sql, statement, Source::Bind(None));
             // COPY FROM STDIN waits for data: what follows it in the string is not run.
             let stop = matches!(result, Err(_) | Ok(StatementResult::CopyIn(_)));
             results.push((result, self.take_notices()));
@@ -632,6 +653,7 @@ impl<E: Engine> Session<E> {
         };
         let committed = commit && !block.failed;
         let result = if committed {
+            let _in_flight = self.catalog_in_flight();
             block.txn.commit().map(|_| ())
         } else {
             block.txn.rollback();
@@ -651,7 +673,7 @@ impl<E: Engine> Session<E> {
         &mut self,
         sql: &str,
         statement: &ast::Statement,
-        params: Option<&Params>,
+        source: Source<'_>,
     ) -> Result<StatementResult> {
         use ast::Statement as S;
         // A statement's notices are for its own result only (the embedded API never takes
@@ -666,6 +688,7 @@ impl<E: Engine> Session<E> {
                         failed: false,
                         started: crate::functions::now_micros(),
                         began: Settings::clone(&self.settings),
+                        catalog_version: None,
                     });
                 } else {
                     self.notices.lock().push(Notice::warning(
@@ -810,16 +833,20 @@ impl<E: Engine> Session<E> {
             _ => {}
         }
 
-        let ctx = self.context();
+        let mut ctx = self.context();
+        if let Source::Kept(_, values) = &source {
+            ctx.params = values.clone();
+        }
         match self.block.as_mut() {
             Some(block) => {
                 let result = run(
                     &ctx,
                     &self.dialect,
                     &mut block.txn,
+                    &mut block.catalog_version,
                     sql,
                     statement,
-                    params,
+                    source,
                     Ok,
                 );
                 if result.is_err() {
@@ -833,13 +860,25 @@ impl<E: Engine> Session<E> {
                     read_only: false,
                     lock_timeout: self.settings.lock_timeout(),
                 });
-                let result = run(&ctx, &self.dialect, &mut txn, sql, statement, params, Ok)
-                    .map_err(|e| interrupted(&self.interrupt, e));
+                let result = run(
+                    &ctx,
+                    &self.dialect,
+                    &mut txn,
+                    &mut None,
+                    sql,
+                    statement,
+                    source,
+                    Ok,
+                )
+                .map_err(|e| interrupted(&self.interrupt, e));
                 let Ok(result) = result else {
                     self.transaction_ended();
                     return result;
                 };
-                let committed = txn.commit();
+                let committed = {
+                    let _in_flight = self.catalog_in_flight();
+                    txn.commit()
+                };
                 self.transaction_ended();
                 // A DROP DATABASE that did not commit gives its database back.
                 if committed.is_err() {
@@ -853,8 +892,17 @@ impl<E: Engine> Session<E> {
         }
     }
 
+    /// Marks the commit about to run in flight on the [`CatalogClock`] if the transaction
+    /// changed the catalog (until the guard is dropped, after the commit).
+    fn catalog_in_flight(&self) -> Option<crate::catalog::clock::Committing<'_>> {
+        self.catalog_changed
+            .load(Ordering::Acquire)
+            .then(|| self.db.clock.committing())
+    }
+
     /// After a transaction ends: if it changed schemas, the shared cache of them is stale.
     fn transaction_ended(&self) {
+        self.catalog_changed.store(false, Ordering::Release);
         if self.schemas_changed.swap(false, Ordering::AcqRel) {
             self.db.schemas.invalidate();
         }
@@ -875,6 +923,8 @@ impl<E: Engine> Session<E> {
             notices: self.notices.clone(),
             claimed: Arc::default(),
             schemas_changed: self.schemas_changed.clone(),
+            catalog_changed: self.catalog_changed.clone(),
+            params: Arc::new([]),
         }
     }
 
@@ -1071,32 +1121,62 @@ fn interrupted(interrupt: &Interrupt, err: crate::Error) -> crate::Error {
     }
 }
 
-/// Plans and executes one statement in `txn`.
-/// Binds, optimizes and executes `statement` in `txn`, with `rewrite` applied to the bound
-/// plan first (`Ok` for none; COPY substitutes its rows).
+/// Where a statement's plan comes from.
+pub(super) enum Source<'a> {
+    /// Binding the statement (with its parameters' values as constants, if it has any).
+    Bind(Option<&'a Params>),
+    /// A prepared statement's kept plan, with the execution's parameter values.
+    Kept(&'a Prepared, Arc<[Value]>),
+}
+
+/// Binds (or takes the kept plan of), optimizes and executes `statement` in `txn`, with
+/// `rewrite` applied to the bound plan first (`Ok` for none; COPY substitutes its rows).
+/// `catalog_version` is the catalog version of the transaction's snapshot: set here when the
+/// statement takes a new snapshot.
+#[allow(clippy::too_many_arguments)]
 fn run<E: Engine>(
     ctx: &SessionContext<E>,
     dialect: &ZizhuDialect,
     txn: &mut Transaction<E>,
+    catalog_version: &mut Option<u64>,
     sql: &str,
     statement: &ast::Statement,
-    params: Option<&Params>,
+    source: Source<'_>,
     rewrite: impl FnOnce(Plan) -> Result<Plan>,
 ) -> Result<StatementResult> {
-    txn.begin_statement();
+    let (fresh, version) = ctx.db.clock.around(|| txn.begin_statement());
+    if fresh {
+        *catalog_version = version;
+    }
     let identity = ctx.identity();
     let path = ctx.settings.search_path(&identity.user);
-    let mut binder = match params {
-        Some(params) => Binder::with_params(txn, identity, sql, dialect, params),
-        None => Binder::new(txn, identity, sql, dialect),
-    }
-    .with_search_path(path);
-    if !ctx.schemas_changed.load(Ordering::Acquire) {
-        binder = binder.with_schema_cache(ctx.db.schemas.clone());
-    }
-    let plan = rewrite(binder.bind(statement)?)?;
+    let schema_cache =
+        (!ctx.schemas_changed.load(Ordering::Acquire)).then(|| ctx.db.schemas.clone());
+    let reader: &Transaction<E> = txn;
+    let bind = |params: Option<&Params>| {
+        let mut binder = match params {
+            Some(params) => Binder::with_params(reader, identity.clone(), sql, dialect, params),
+            None => Binder::new(reader, identity.clone(), sql, dialect),
+        }
+        .with_search_path(path.clone());
+        if let Some(cache) = &schema_cache {
+            binder = binder.with_schema_cache(cache.clone());
+        }
+        binder.bind(statement)
+    };
+    let plan = match source {
+        Source::Bind(params) => bind(params)?,
+        Source::Kept(prepared, values) => {
+            let version = catalog_version.filter(|_| !ctx.catalog_changed.load(Ordering::Acquire));
+            prepared.plan(version, &ctx.settings, &values, |p| bind(Some(p)))?
+        }
+    };
+    let plan = rewrite(plan)?;
     if plan.changes_schemas() {
         ctx.schemas_changed.store(true, Ordering::Release);
+    }
+    if plan.changes_catalog() {
+        ctx.catalog_changed.store(true, Ordering::Release);
     }
     let plan = optimize(plan);
     execution::execute(plan, txn, ctx)

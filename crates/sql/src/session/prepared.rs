@@ -2,35 +2,65 @@
 //!
 //! [`Session::prepare`] parses the statement and binds it once without values, which infers
 //! the type of each parameter `$n` from its context ([`Params`]) and gives the columns it will
-//! return (what the protocol's Describe reports). [`Session::execute_prepared`] binds it again
-//! with the values as constants and plans it afresh: PostgreSQL's "custom plan", so `id = $1`
-//! becomes a key lookup exactly as `id = 7` does. Parsing, the costly step for short
-//! statements, is what is saved; caching a generic plan is left for later.
+//! return (what the protocol's Describe reports).
+//!
+//! A query or an INSERT, UPDATE or DELETE then *keeps its plan*: the first execution binds it
+//! with [`Expr::Param`](crate::planner::Expr::Param) where the parameters go
+//! ([`Params::generic`]), and every execution puts its values into a copy of that plan
+//! ([`Plan::bind_params`]) before the optimizer runs. Binding (name resolution and catalog
+//! reads, the costly part of a short statement) is done once; the optimizer still sees the
+//! values, so `id = $1` becomes a key lookup exactly as `id = 7` does (PostgreSQL's *custom
+//! plan*, re-planned from the kept analysis).
+//!
+//! A kept plan is valid for one catalog and one set of session settings (the search path
+//! above all). It is used only when the statement's snapshot sees exactly the catalog it was
+//! bound against ([`CatalogClock`](crate::catalog::clock::CatalogClock)) and the transaction
+//! has not changed the catalog itself; otherwise the statement is bound again, and a result
+//! whose columns changed since the statement was described fails with 0A000 ("cached plan
+//! must not change result type") as in PostgreSQL. A statement that needs its values to
+//! bind (`LIMIT $1`) is bound with them as constants every time.
 //!
 //! SQL's `PREPARE name [(types)] AS statement`, `EXECUTE name [(values)]` and
 //! `DEALLOCATE [PREPARE] {name | ALL}` use the same path, with the session's named statements.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use zizhu_engine::Engine;
 use zizhu_txn::{IsolationLevel, TxnOptions};
 use zizhu_types::Value;
 
-use super::{interrupted, run, Session};
+use super::{interrupted, run, Session, Source};
 use crate::execution::StatementResult;
 use crate::parser::{self, ast};
 use crate::planner::{data_type_from_ast, Binder, Label, Params, Plan};
+use crate::settings::Settings;
 use crate::types::{self, DataType};
 use crate::{errinput, Result};
 
 /// A parsed statement whose parameters' types and result columns are known.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Prepared {
     sql: String,
     /// None for an empty statement.
     statement: Option<ast::Statement>,
     param_types: Vec<DataType>,
     labels: Option<Vec<Label>>,
+    /// The plan kept for reuse (see the [module docs](self)).
+    kept: Mutex<Kept>,
+    /// How many executions used the kept plan.
+    reuses: AtomicU64,
+}
+
+/// A prepared statement's kept plan, and when binding one failed.
+#[derive(Debug, Default)]
+struct Kept {
+    /// The plan with its parameters in place, the catalog version it was bound against and
+    /// the settings it was bound with.
+    plan: Option<(Plan, u64, Settings)>,
+    /// The catalog version at which the statement could not be bound without its values.
+    needs_values: Option<u64>,
 }
 
 impl Prepared {
@@ -52,6 +82,84 @@ impl Prepared {
     /// Whether the statement is empty (only whitespace or comments).
     pub fn is_empty(&self) -> bool {
         self.statement.is_none()
+    }
+
+    /// How many executions reused the kept plan rather than binding the statement.
+    pub fn plan_reuses(&self) -> u64 {
+        self.reuses.load(Ordering::Relaxed)
+    }
+
+    /// The plan for one execution with `values` (already of the parameters' types): the kept
+    /// plan if it fits `version` (the catalog the statement's snapshot sees, `None` if unknown)
+    /// and `settings`, else a new one from `bind`, kept if it can be.
+    pub(super) fn plan(
+        &self,
+        version: Option<u64>,
+        settings: &Settings,
+        values: &[Value],
+        bind: impl Fn(&Params) -> Result<Plan>,
+    ) -> Result<Plan> {
+        let mut kept = self.kept.lock();
+        if let (Some(version), Some((plan, at, with))) = (version, &kept.plan) {
+            if *at == version && with.same_values(settings) {
+                self.reuses.fetch_add(1, Ordering::Relaxed);
+                return Ok(plan.clone().bind_params(values));
+            }
+        }
+        kept.plan = None;
+        let keepable = matches!(
+            self.statement,
+            Some(
+                ast::Statement::Query(_)
+                    | ast::Statement::Insert(_)
+                    | ast::Statement::Update { .. }
+                    | ast::Statement::Delete(_)
+            )
+        );
+        if keepable && (version.is_none() || kept.needs_values != version) {
+            // An error here means the statement needs its values to bind (or is wrong, which
+            // binding it with them will report).
+            if let Ok(plan) = bind(&Params::generic(self.param_types.clone())) {
+                if labels_of(&plan) != self.labels.as_deref() {
+                    return Err(changed_result());
+                }
+                if let Some(version) = version {
+                    kept.plan = Some((plan.clone(), version, settings.clone()));
+                }
+                return Ok(plan.bind_params(values));
+            }
+            kept.needs_values = version;
+        }
+        drop(kept);
+        let plan = bind(&Params::values(self.param_types.clone(), values.to_vec()))?;
+        // With the values as constants a NULL has no type, so only the names are compared.
+        let names = |labels: Option<&[Label]>| {
+            labels.map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+        };
+        if names(labels_of(&plan)) != names(self.labels.as_deref()) {
+            return Err(changed_result());
+        }
+        Ok(plan)
+    }
+}
+
+/// The result's columns changed since the statement was described: the client was told
+/// others (PostgreSQL's error).
+fn changed_result() -> crate::Error {
+    errinput!(
+        FeatureNotSupported,
+        "cached plan must not change result type"
+    )
+}
+
+/// The columns `plan` returns, if it returns rows.
+fn labels_of(plan: &Plan) -> Option<&[Label]> {
+    match plan {
+        Plan::Select { labels, .. } => Some(labels),
+        Plan::Insert { returning, .. }
+        | Plan::Update { returning, .. }
+        | Plan::Delete { returning, .. } => returning.as_ref().map(|r| r.labels.as_slice()),
+        _ => None,
     }
 }
 
@@ -101,8 +209,11 @@ impl<E: Engine> Session<E> {
         let Some(statement) = &prepared.statement else {
             return Ok(StatementResult::Empty);
         };
-        let params = Params::values(prepared.param_types.clone(), values);
-        self.execute_statement(&prepared.sql, statement, Some(&params))
+        self.execute_statement(
+            &prepared.sql,
+            statement,
+            Source::Kept(prepared, values.into()),
+        )
     }
 
     /// Runs a prepared statement inside the open block with `values` bound and `rewrite`
@@ -129,9 +240,10 @@ impl<E: Engine> Session<E> {
             &ctx,
             &self.dialect,
             &mut block.txn,
+            &mut block.catalog_version,
             &prepared.sql,
             statement,
-            Some(&params),
+            Source::Bind(Some(&params)),
             rewrite,
         );
         if result.is_err() {
@@ -152,6 +264,8 @@ impl<E: Engine> Session<E> {
             statement,
             param_types,
             labels,
+            kept: Mutex::default(),
+            reuses: AtomicU64::new(0),
         };
         let Some(statement) = statement else {
             let params = Params::describe(given);
@@ -233,11 +347,11 @@ impl<E: Engine> Session<E> {
                 plan
             }
         }?;
-        let labels = match plan {
-            Plan::Select { labels, .. } => Some(labels),
-            Plan::Insert { returning, .. }
-            | Plan::Update { returning, .. }
-            | Plan::Delete { returning, .. } => returning.map(|r| r.labels),
+        let labels = match &plan {
+            Plan::Select { .. }
+            | Plan::Insert { .. }
+            | Plan::Update { .. }
+            | Plan::Delete { .. } => labels_of(&plan).map(<[Label]>::to_vec),
             Plan::Explain(_) | Plan::ExplainAnalyze(_) => Some(vec![Label {
                 name: "QUERY PLAN".into(),
                 data_type: DataType::Text,

@@ -24,6 +24,7 @@ fn placeholder(expr: &ast::Expr) -> Option<(&str, sqlparser::tokenizer::Span)> {
 pub fn type_of(expr: &Expr) -> DataType {
     match expr {
         Expr::Constant(v) => DataType::of(v),
+        Expr::Param { data_type, .. } => data_type.clone(),
         Expr::Column { .. } => DataType::Unknown,
         Expr::Not(_)
         | Expr::And(..)
@@ -61,7 +62,7 @@ pub fn type_of(expr: &Expr) -> DataType {
     }
 }
 
-impl<E: Engine> Binder<'_, E> {
+impl<'a, E: Engine> Binder<'a, E> {
     /// Binds an expression. With `grouping`, grouping keys and aggregates resolve to the
     /// aggregate's output columns and any other column reference is an error.
     pub(super) fn bind_expr(
@@ -633,6 +634,8 @@ impl<E: Engine> Binder<'_, E> {
         scope: &Scope,
         grouping: Option<&Grouping>,
     ) -> Result<Expr> {
+        // `v LIKE $1` makes $1 text, as PostgreSQL infers it.
+        self.hint_parameter(pattern, &DataType::Text)?;
         let pattern = self.bind_expr(pattern, scope, grouping)?;
         Ok(match escape {
             None => pattern,
@@ -843,6 +846,13 @@ impl<E: Engine> Binder<'_, E> {
         if let Some(values) = &params.values {
             let value = values.get(n - 1).ok_or_else(missing)?;
             return Ok(Expr::Constant(value.clone()));
+        }
+        if params.generic {
+            let data_type = types.get(n - 1).cloned().ok_or_else(missing)?;
+            return Ok(Expr::Param {
+                index: n - 1,
+                data_type,
+            });
         }
         if n > types.len() {
             if n > MAX_PARAMS {
@@ -1079,16 +1089,12 @@ impl<E: Engine> Binder<'_, E> {
         Ok(self.bind_subquery_labelled(query, scope, one_column)?.0)
     }
 
-    /// [`Self::bind_subquery`], with the subquery's result columns.
-    fn bind_subquery_labelled(
-        &self,
-        query: &ast::Query,
-        scope: &Scope,
-        one_column: bool,
-    ) -> Result<(Subquery, Vec<Label>)> {
+    /// A binder for a query nested in this one, where `scope` is the innermost enclosing row
+    /// (its columns bind as [`Expr::OuterColumn`] at depth 1).
+    pub(super) fn enclosed_by(&self, scope: &Scope) -> Binder<'a, E> {
         let mut outer = self.outer.clone();
         outer.push(scope.clone());
-        let child = Binder {
+        Binder {
             txn: self.txn,
             db: self.db,
             search_path: self.search_path.clone(),
@@ -1103,8 +1109,17 @@ impl<E: Engine> Binder<'_, E> {
             windows: RefCell::default(),
             set_returning: RefCell::default(),
             params: self.params,
-        };
-        let (node, labels) = child.bind_query(query)?;
+        }
+    }
+
+    /// [`Self::bind_subquery`], with the subquery's result columns.
+    fn bind_subquery_labelled(
+        &self,
+        query: &ast::Query,
+        scope: &Scope,
+        one_column: bool,
+    ) -> Result<(Subquery, Vec<Label>)> {
+        let (node, labels) = self.enclosed_by(scope).bind_query(query)?;
         if one_column && labels.len() != 1 {
             return Err(errinput!(
                 SyntaxError,

@@ -152,11 +152,14 @@ pub struct Binder<'a, E: Engine> {
 /// PostgreSQL infers them: the other operand of a comparison or arithmetic, the target column
 /// of an INSERT or UPDATE, the type of a cast, `bigint` for LIMIT and OFFSET, `text` for an
 /// output column. When executing, each parameter binds as a constant of its type, so the plan is the
-/// one the same statement with literals would get.
+/// one the same statement with literals would get. A plan bound to be kept
+/// ([`Params::generic`]) has [`Expr::Param`] where the parameters go instead, and
+/// [`Plan::bind_params`] gives it each execution's values.
 #[derive(Debug, Default)]
 pub struct Params {
     types: RefCell<Vec<DataType>>,
     values: Option<Vec<Value>>,
+    generic: bool,
 }
 
 impl Params {
@@ -165,6 +168,7 @@ impl Params {
         Self {
             types: RefCell::new(given),
             values: None,
+            generic: false,
         }
     }
 
@@ -173,6 +177,17 @@ impl Params {
         Self {
             types: RefCell::new(types),
             values: Some(values),
+            generic: false,
+        }
+    }
+
+    /// For a plan kept for any values: each parameter of its (final) type binds as
+    /// [`Expr::Param`].
+    pub fn generic(types: Vec<DataType>) -> Self {
+        Self {
+            types: RefCell::new(types),
+            values: None,
+            generic: true,
         }
     }
 

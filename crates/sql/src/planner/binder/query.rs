@@ -469,6 +469,14 @@ impl<E: Engine> Binder<'_, E> {
                     let (node, scope) = self.bind_from_function(&name, args, alias, Some(left))?;
                     (node, scope, true)
                 }
+                // `FROM t, LATERAL (SELECT ... t.x ...) s`
+                (None, Some(left)) if lateral_subquery(&item.relation).is_some() => {
+                    let (subquery, alias) = lateral_subquery(&item.relation)
+                        .ok_or_else(|| errinternal!("a LATERAL subquery went missing"))?;
+                    let (node, scope) =
+                        self.bind_lateral(left, subquery, alias, JoinKind::Inner, None)?;
+                    (node, scope, true)
+                }
                 (_, left) => {
                     result = left;
                     let (node, scope) = self.bind_table_factor(&item.relation)?;
@@ -497,7 +505,6 @@ impl<E: Engine> Binder<'_, E> {
                         self.bind_from_function(&name, args, alias, Some((node, scope)))?;
                     continue;
                 }
-                let (right, right_scope) = self.bind_table_factor(&join.relation)?;
                 let (kind, constraint) = match &join.join_operator {
                     ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
                         (JoinKind::Inner, c)
@@ -520,6 +527,12 @@ impl<E: Engine> Binder<'_, E> {
                         ))
                     }
                 };
+                if let Some((subquery, alias)) = lateral_subquery(&join.relation) {
+                    (node, scope) =
+                        self.bind_lateral((node, scope), subquery, alias, kind, Some(constraint))?;
+                    continue;
+                }
+                let (right, right_scope) = self.bind_table_factor(&join.relation)?;
                 let (left_width, right_width) = (scope.columns.len(), right_scope.columns.len());
                 let using = match constraint {
                     ast::JoinConstraint::Using(names) => {
@@ -574,6 +587,74 @@ impl<E: Engine> Binder<'_, E> {
             });
         }
         Ok(result.unwrap_or((Node::Nothing, Scope::default())))
+    }
+
+    /// `left JOIN LATERAL (subquery) alias ON ...` (or `left, LATERAL (subquery) alias`): the
+    /// subquery may refer to the columns of `left`, and runs once per row of it
+    /// ([`Node::LateralJoin`]). Only INNER and LEFT joins can be lateral, as in PostgreSQL.
+    fn bind_lateral(
+        &self,
+        (left, left_scope): (Node, Scope),
+        subquery: &ast::Query,
+        alias: Option<&ast::TableAlias>,
+        kind: JoinKind,
+        constraint: Option<&ast::JoinConstraint>,
+    ) -> Result<(Node, Scope)> {
+        if matches!(kind, JoinKind::Right | JoinKind::Full) {
+            // Without a reference to `left` it is an ordinary subquery.
+            let right = self.bind_query(subquery).map_err(|_| {
+                errinput!(
+                    InvalidColumnReference,
+                    "invalid reference to FROM-clause entry in a {} JOIN LATERAL",
+                    if kind == JoinKind::Right {
+                        "RIGHT"
+                    } else {
+                        "FULL"
+                    }
+                )
+                .with_detail(
+                    "The combining JOIN type must be INNER or LEFT for a LATERAL reference.",
+                )
+            })?;
+            let right_scope = derived_scope(right.1, alias)?;
+            let (left_width, right_width) = (left_scope.columns.len(), right_scope.columns.len());
+            let joined = left_scope.join(right_scope);
+            let predicate = match constraint {
+                Some(ast::JoinConstraint::On(e)) => Some(self.bind_expr(e, &joined, None)?),
+                _ => None,
+            };
+            let node = Node::NestedLoopJoin {
+                left: Box::new(left),
+                right: Box::new(right.0),
+                predicate,
+                kind,
+                left_width,
+                right_width,
+            };
+            return Ok((node, joined));
+        }
+        let (right, labels) = self.enclosed_by(&left_scope).bind_query(subquery)?;
+        let right_scope = derived_scope(labels, alias)?;
+        let right_width = right_scope.columns.len();
+        let joined = left_scope.join(right_scope);
+        let predicate = match constraint {
+            None | Some(ast::JoinConstraint::None) => None,
+            Some(ast::JoinConstraint::On(e)) => {
+                let predicate = self.bind_expr(e, &joined, None)?;
+                self.check_boolean(&predicate, &joined, None, "JOIN/ON")?;
+                // `ON true`, the usual way to write a LEFT JOIN LATERAL, is no condition.
+                Some(predicate).filter(|p| *p != Expr::Constant(Value::Bool(true)))
+            }
+            Some(_) => return Err(unsupported("USING or NATURAL with a LATERAL subquery")),
+        };
+        let node = Node::LateralJoin {
+            left: Box::new(left),
+            right: Box::new(right),
+            predicate,
+            kind,
+            right_width,
+        };
+        Ok((node, joined))
     }
 
     pub(super) fn bind_table_factor(&self, factor: &ast::TableFactor) -> Result<(Node, Scope)> {
@@ -751,38 +832,12 @@ impl<E: Engine> Binder<'_, E> {
                 };
                 Ok((node, Scope { columns }))
             }
+            // A LATERAL subquery with nothing before it to refer to is a plain one.
             ast::TableFactor::Derived {
-                subquery,
-                alias,
-                lateral: false,
-                ..
+                subquery, alias, ..
             } => {
                 let (node, labels) = self.bind_query(subquery)?;
-                let names: Vec<String> = alias
-                    .iter()
-                    .flat_map(|a| a.columns.iter().map(|c| ident(&c.name)))
-                    .collect();
-                if names.len() > labels.len() {
-                    let a = alias.as_ref().map(|a| ident(&a.name)).unwrap_or_default();
-                    return Err(errinput!(
-                        InvalidColumnReference,
-                        "table \"{a}\" has {} columns available but {} columns specified",
-                        labels.len(),
-                        names.len()
-                    ));
-                }
-                let alias = alias.as_ref().map(|a| ident(&a.name));
-                let columns = labels
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, l)| ScopeColumn {
-                        qualified_only: false,
-                        table: alias.clone(),
-                        name: names.get(i).cloned().unwrap_or(l.name),
-                        data_type: l.data_type,
-                    })
-                    .collect();
-                Ok((node, Scope { columns }))
+                Ok((node, derived_scope(labels, alias.as_ref())?))
             }
             ast::TableFactor::NestedJoin {
                 table_with_joins,
@@ -1503,4 +1558,46 @@ fn using_join(
         exprs,
     };
     Ok((node, Scope { columns: merged }.join(joined)))
+}
+
+/// The subquery and alias of a `LATERAL (subquery) alias` FROM item.
+fn lateral_subquery(factor: &ast::TableFactor) -> Option<(&ast::Query, Option<&ast::TableAlias>)> {
+    match factor {
+        ast::TableFactor::Derived {
+            lateral: true,
+            subquery,
+            alias,
+            ..
+        } => Some((subquery, alias.as_ref())),
+        _ => None,
+    }
+}
+
+/// The columns of a subquery in FROM: its result columns, renamed by the alias's column list.
+fn derived_scope(labels: Vec<Label>, alias: Option<&ast::TableAlias>) -> Result<Scope> {
+    let names: Vec<String> = alias
+        .iter()
+        .flat_map(|a| a.columns.iter().map(|c| ident(&c.name)))
+        .collect();
+    if names.len() > labels.len() {
+        let a = alias.map(|a| ident(&a.name)).unwrap_or_default();
+        return Err(errinput!(
+            InvalidColumnReference,
+            "table \"{a}\" has {} columns available but {} columns specified",
+            labels.len(),
+            names.len()
+        ));
+    }
+    let alias = alias.map(|a| ident(&a.name));
+    let columns = labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| ScopeColumn {
+            qualified_only: false,
+            table: alias.clone(),
+            name: names.get(i).cloned().unwrap_or(l.name),
+            data_type: l.data_type,
+        })
+        .collect();
+    Ok(Scope { columns })
 }

@@ -9,6 +9,11 @@
 //! to find a superset of the matching rows: whatever the filter says that a path cannot use is
 //! simply left to it.
 //!
+//! Values known only when a node runs (an enclosing row's columns, in a correlated or LATERAL
+//! subquery) pin a path too: the scan becomes a [`Node::LookupBy`] that evaluates its key
+//! then. [`use_index_joins`] uses that for index nested-loop joins: the inner side of a join
+//! with few outer rows is looked up by each outer row instead of being hashed whole.
+//!
 //! Reading a path yields rows in its order, so an `ORDER BY` that the order of the path
 //! already satisfies needs no sort: [`use_index_order`] drops it, and a `LIMIT` above it then
 //! stops the scan after the rows it needs.
@@ -22,7 +27,7 @@ use zizhu_types::Value;
 
 use super::map_children;
 use crate::catalog::{Index, Table};
-use crate::planner::plan::{CompareOp, Expr, Node, SortKey};
+use crate::planner::plan::{CompareOp, Expr, JoinKind, Node, SortKey};
 use crate::types::{self, DataType};
 
 /// Most keys a lookup may expand to (an IN list times an IN list ...) before a scan is used.
@@ -69,10 +74,7 @@ fn access_path(table: Arc<Table>, filter: Expr) -> Node {
         })
         .max_by_key(|(rank, ..)| *rank);
     let Some((_, index, mut prefixes, bounds)) = best else {
-        return Node::Scan {
-            table,
-            filter: Some(filter),
-        };
+        return lookup_by(table, filter, &facts);
     };
     prefixes.sort_by_cached_key(|p| zizhu_keycode::encode_tuple(p));
     let (lower, upper) = bounds
@@ -86,6 +88,217 @@ fn access_path(table: Arc<Table>, filter: Expr) -> Node {
         upper,
         backward: false,
         filter: Some(filter),
+    }
+}
+
+/// The most rows a join's left side may surely have for an index nested-loop join.
+const FEW_ROWS: usize = 64;
+
+/// An inner or left nested-loop join of a few left rows ([`few_rows`]) with a table whose
+/// primary key or an index begins with columns the join condition equates to the left row
+/// becomes an *index nested-loop join*: a [`Node::LateralJoin`] whose right side looks the
+/// table up by each left row's values ([`Node::LookupBy`]). A hash join would read the whole
+/// table to match a handful of rows. The join condition is still checked on every pair.
+pub(super) fn use_index_joins(node: Node) -> Node {
+    map_children(node, use_index_joins, |node| match node {
+        Node::NestedLoopJoin {
+            left,
+            right,
+            predicate: Some(predicate),
+            kind: kind @ (JoinKind::Inner | JoinKind::Left),
+            left_width,
+            right_width,
+        } if few_rows(&left) => match index_lookup(&right, &predicate, left_width) {
+            Some(lookup) => Node::LateralJoin {
+                left,
+                right: Box::new(lookup),
+                predicate: Some(predicate),
+                kind,
+                right_width,
+            },
+            None => Node::NestedLoopJoin {
+                left,
+                right,
+                predicate: Some(predicate),
+                kind,
+                left_width,
+                right_width,
+            },
+        },
+        node => node,
+    })
+}
+
+/// Whether `node` surely yields at most [`FEW_ROWS`] rows.
+fn few_rows(node: &Node) -> bool {
+    match node {
+        Node::Nothing => true,
+        Node::KeyLookup { keys, .. } => keys.len() <= FEW_ROWS,
+        Node::Values { rows } => rows.len() <= FEW_ROWS,
+        Node::Limit { limit: Some(n), .. } => *n <= FEW_ROWS as u64,
+        Node::IndexScan { .. } | Node::LookupBy { .. } => unique_lookup(node, FEW_ROWS),
+        Node::Filter { source, .. }
+        | Node::Project { source, .. }
+        | Node::Order { source, .. }
+        | Node::Distinct { source } => few_rows(source),
+        Node::LateralJoin { left, right, .. } => few_rows(left) && unique_lookup(right, 1),
+        _ => false,
+    }
+}
+
+/// Whether `node` reads at most `n` keys of a unique path, whole.
+fn unique_lookup(node: &Node, n: usize) -> bool {
+    match node {
+        Node::KeyLookup { keys, .. } => keys.len() <= n,
+        Node::IndexScan {
+            table,
+            index,
+            prefixes,
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+            ..
+        } => {
+            let columns = index.as_ref().map_or(&table.primary_key, |i| &i.columns);
+            index.as_ref().is_none_or(|i| i.unique)
+                && prefixes.len() <= n
+                && prefixes.iter().all(|p| p.len() == columns.len())
+        }
+        Node::LookupBy {
+            table, index, key, ..
+        } => {
+            let columns = index.as_ref().map_or(&table.primary_key, |i| &i.columns);
+            index.as_ref().is_none_or(|i| i.unique) && key.len() == columns.len()
+        }
+        _ => false,
+    }
+}
+
+/// The right side of a join as a lookup by the left row's values, if the condition equates
+/// leading columns of one of the table's paths to them.
+fn index_lookup(right: &Node, predicate: &Expr, left_width: usize) -> Option<Node> {
+    let Node::Scan { table, filter } = right else {
+        return None;
+    };
+    if right.refers_outward(1) {
+        return None;
+    }
+    let mut conjuncts: Vec<Expr> = filter.iter().cloned().collect();
+    for c in predicate.conjuncts() {
+        let Some((l, r @ Expr::Column { .. })) = c.join_key(left_width) else {
+            continue;
+        };
+        let l = outer(l);
+        if known_when_run(&l) {
+            conjuncts.push(Expr::Compare(CompareOp::Eq, Box::new(r), Box::new(l)));
+        }
+    }
+    let filter = conjuncts
+        .into_iter()
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))?;
+    match access_path(table.clone(), filter) {
+        lookup @ Node::LookupBy { .. } => Some(lookup),
+        _ => None,
+    }
+}
+
+/// An expression over the left row as the lateral right side sees it: one level in.
+fn outer(e: Expr) -> Expr {
+    match e {
+        Expr::Column { index, name } => Expr::OuterColumn {
+            depth: 1,
+            index,
+            name,
+        },
+        Expr::OuterColumn { depth, index, name } => Expr::OuterColumn {
+            depth: depth + 1,
+            index,
+            name,
+        },
+        e => e.map_children(&outer),
+    }
+}
+
+/// A scan whose filter pins leading columns of a path only to values known when it runs
+/// (`b.aid = outer.a.id`, `id = $1` in a kept plan) reads that path by them
+/// ([`Node::LookupBy`]): the primary key if it is pinned whole, else the index with the longest
+/// pinned prefix (unique ones first), else the primary key's pinned prefix.
+fn lookup_by(table: Arc<Table>, filter: Expr, facts: &Restrictions) -> Node {
+    let pinned = |column: &usize| -> Option<Expr> {
+        match facts.pinned.get(column).map(Vec::as_slice) {
+            Some([one]) => Some(Expr::Constant(one.clone())),
+            _ => facts.deferred.get(column).cloned(),
+        }
+    };
+    let best = paths(table.as_ref())
+        .filter_map(|(index, columns)| {
+            let key: Vec<Expr> = columns.iter().map_while(pinned).collect();
+            let deferred = columns
+                .iter()
+                .take(key.len())
+                .any(|c| facts.deferred.contains_key(c));
+            if key.is_empty() || !deferred {
+                return None;
+            }
+            let whole = key.len() == columns.len();
+            let unique = whole && index.is_none_or(|i| i.unique);
+            Some((
+                (unique, index.is_none() && whole, key.len()),
+                index.cloned(),
+                key,
+            ))
+        })
+        .max_by_key(|(rank, ..)| *rank);
+    match best {
+        Some((_, index, key)) => Node::LookupBy {
+            table,
+            index,
+            key,
+            filter: Some(filter),
+        },
+        None => Node::Scan {
+            table,
+            filter: Some(filter),
+        },
+    }
+}
+
+/// Whether `expr` has one value for the whole run of a node over a table's rows, known only
+/// when it runs: it reads an enclosing row or a parameter, and no column of the row itself,
+/// no subquery and nothing volatile.
+fn known_when_run(expr: &Expr) -> bool {
+    fn pure(e: &Expr, outer: &mut bool) -> bool {
+        match e {
+            Expr::OuterColumn { .. } | Expr::Param { .. } => {
+                *outer = true;
+                true
+            }
+            Expr::Constant(_) => true,
+            Expr::Column { .. }
+            | Expr::Subquery(_)
+            | Expr::Exists(_)
+            | Expr::ArraySubquery(..)
+            | Expr::InSubquery(..)
+            | Expr::Quantified { .. } => false,
+            Expr::Function(f, _) if f.reads_state() => false,
+            Expr::Function(crate::planner::plan::Function::Builtin(name), _)
+                if crate::functions::is_volatile(name) =>
+            {
+                false
+            }
+            e => e.children().into_iter().all(|c| pure(c, outer)),
+        }
+    }
+    let mut outer = false;
+    pure(expr, &mut outer) && outer
+}
+
+/// `column = e` (either way round) with `e` [`known_when_run`]: the column and `e`.
+fn deferred_pin<'e>(a: &'e Expr, b: &'e Expr) -> Option<(usize, &'e Expr)> {
+    match (a, b) {
+        (Expr::Column { index, .. }, e) | (e, Expr::Column { index, .. }) if known_when_run(e) => {
+            Some((*index, e))
+        }
+        _ => None,
     }
 }
 
@@ -118,6 +331,8 @@ struct Restrictions {
     pinned: HashMap<usize, Vec<Value>>,
     /// Columns bounded by constants (`col < c`, `c <= col`, `BETWEEN`), the tightest bounds.
     bounds: HashMap<usize, (Bound<Value>, Bound<Value>)>,
+    /// Columns equal to a value known only when the scan runs ([`known_when_run`]).
+    deferred: HashMap<usize, Expr>,
 }
 
 impl Restrictions {
@@ -129,6 +344,13 @@ impl Restrictions {
                 Expr::And(a, b) => {
                     conjuncts.push(a);
                     conjuncts.push(b);
+                }
+                Expr::Compare(CompareOp::Eq, a, b) if deferred_pin(a, b).is_some() => {
+                    if let Some((index, e)) = deferred_pin(a, b) {
+                        if column_type(table, index).is_some() {
+                            facts.deferred.entry(index).or_insert_with(|| e.clone());
+                        }
+                    }
                 }
                 Expr::Compare(op, a, b) => {
                     let (column, op, constant) = match (a.as_ref(), b.as_ref()) {

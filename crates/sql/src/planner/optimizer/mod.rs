@@ -19,6 +19,7 @@ const RULES: &[(&str, Rule)] = &[
     ("filter pushdown into scans", push_filters_into_scans),
     ("key lookups and index scans", access::use_keys_and_indexes),
     ("index order for ORDER BY", access::use_index_order),
+    ("index nested-loop joins", access::use_index_joins),
     ("hash joins on equal columns", use_hash_joins),
 ];
 
@@ -192,7 +193,11 @@ fn push_filters_into_scans(node: Node) -> Node {
 }
 
 /// Rewrites the children of `node` with `child`, then `node` itself with `this`.
-fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> Node) -> Node {
+pub(super) fn map_children(
+    node: Node,
+    child: impl Fn(Node) -> Node,
+    this: impl FnOnce(Node) -> Node,
+) -> Node {
     let boxed = |n: Box<Node>| Box::new(child(*n));
     let node = match node {
         Node::Filter { source, predicate } => Node::Filter {
@@ -307,10 +312,24 @@ fn map_children(node: Node, child: fn(Node) -> Node, this: impl FnOnce(Node) -> 
             left_width,
             right_width,
         },
+        Node::LateralJoin {
+            left,
+            right,
+            predicate,
+            kind,
+            right_width,
+        } => Node::LateralJoin {
+            left: boxed(left),
+            right: boxed(right),
+            predicate,
+            kind,
+            right_width,
+        },
         leaf @ (Node::Nothing
         | Node::Scan { .. }
         | Node::KeyLookup { .. }
         | Node::IndexScan { .. }
+        | Node::LookupBy { .. }
         | Node::Values { .. }
         | Node::WorkTable { .. }
         | Node::GenerateSeries { .. }

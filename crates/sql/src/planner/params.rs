@@ -1,0 +1,116 @@
+//! Parameter values into a kept plan.
+//!
+//! A prepared statement keeps the plan it was bound to, with [`Expr::Param`] where its
+//! parameters go (see `session::prepared`). Each execution puts its values in as constants
+//! before the optimizer runs, so the access path, constant folding and everything else the
+//! optimizer does is decided with the values, as for the same statement written with
+//! literals (PostgreSQL's *custom plan*). Only the node trees the optimizer reads and the
+//! expressions of their nodes are rewritten; a parameter anywhere else (an UPDATE's
+//! assignments, RETURNING, an aggregate's argument) is read from the statement's state when
+//! it is evaluated.
+
+use zizhu_types::Value;
+
+use super::optimizer::map_children;
+use super::plan::{Expr, Node, Plan, Subquery};
+
+impl Plan {
+    /// This plan with `values` (`$1` first) in place of its parameters, where the optimizer
+    /// will look at them.
+    pub fn bind_params(self, values: &[Value]) -> Plan {
+        let node = |n: Node| node(n, values);
+        match self {
+            Plan::Select { root, labels } => Plan::Select {
+                root: node(root),
+                labels,
+            },
+            Plan::Insert {
+                table,
+                targets,
+                defaults,
+                source,
+                returning,
+                on_conflict,
+                checks,
+            } => Plan::Insert {
+                table,
+                targets,
+                defaults,
+                source: node(source),
+                returning,
+                on_conflict,
+                checks,
+            },
+            Plan::Update {
+                table,
+                source,
+                filter,
+                assignments,
+                returning,
+                from,
+                checks,
+            } => Plan::Update {
+                table,
+                source: node(source),
+                filter: filter.map(|e| expr(e, values)),
+                assignments,
+                returning,
+                from: from.map(node),
+                checks,
+            },
+            Plan::Delete {
+                table,
+                source,
+                filter,
+                returning,
+                using,
+            } => Plan::Delete {
+                table,
+                source: node(source),
+                filter: filter.map(|e| expr(e, values)),
+                returning,
+                using: using.map(node),
+            },
+            other => other,
+        }
+    }
+}
+
+fn node(n: Node, values: &[Value]) -> Node {
+    map_children(
+        n,
+        |child| node(child, values),
+        |n| n.map_exprs(&|e| expr(e, values)),
+    )
+}
+
+fn expr(e: Expr, values: &[Value]) -> Expr {
+    let sub = |s: Box<Subquery>| {
+        Box::new(Subquery {
+            node: node(s.node, values),
+            correlated: s.correlated,
+        })
+    };
+    match e {
+        Expr::Param { index, data_type } => match values.get(index) {
+            Some(value) => Expr::Constant(value.clone()),
+            None => Expr::Param { index, data_type },
+        },
+        Expr::Subquery(s) => Expr::Subquery(sub(s)),
+        Expr::Exists(s) => Expr::Exists(sub(s)),
+        Expr::ArraySubquery(s, ty) => Expr::ArraySubquery(sub(s), ty),
+        Expr::InSubquery(a, s) => Expr::InSubquery(Box::new(expr(*a, values)), sub(s)),
+        Expr::Quantified {
+            op,
+            left,
+            subquery,
+            all,
+        } => Expr::Quantified {
+            op,
+            left: Box::new(expr(*left, values)),
+            subquery: sub(subquery),
+            all,
+        },
+        e => e.map_children(&|c| expr(c, values)),
+    }
+}

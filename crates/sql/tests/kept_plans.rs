@@ -1,0 +1,274 @@
+//! Prepared statements keep their bound plan: the answers are those of binding afresh, and
+//! the plan is bound again whenever the catalog or the settings it was bound with changed, as
+//! the statement's snapshot sees them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use zizhu_sql::{Database, Session, StatementResult};
+use zizhu_types::Value;
+
+fn rows(result: StatementResult) -> Vec<Vec<Value>> {
+    match result {
+        StatementResult::Query { rows, .. } | StatementResult::Returning { rows, .. } => rows,
+        other => panic!("not rows: {other:?}"),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Text(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+/// `sql` with each `$n` replaced by the literal of `values[n - 1]`.
+fn literal_sql(sql: &str, values: &[Value]) -> String {
+    let mut out = sql.to_string();
+    for (i, v) in values.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), &text(v));
+    }
+    out
+}
+
+fn setup() -> (
+    std::sync::Arc<Database<zizhu_engine_memory::MemoryEngine>>,
+    Session<zizhu_engine_memory::MemoryEngine>,
+) {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute(
+        "CREATE TABLE t (id int PRIMARY KEY, k int, v text);
+         CREATE INDEX t_k ON t (k);
+         INSERT INTO t SELECT i, i % 10, 'v' || i FROM generate_series(1, 100) AS g(i)",
+    )
+    .unwrap();
+    (db, s)
+}
+
+/// Each statement, run through its kept plan with several sets of values, returns what the
+/// same statement with the values written as literals returns; all but the first execution
+/// reuse the plan, except a statement that needs its values to bind at all (LIMIT $1).
+#[test]
+fn a_kept_plan_answers_as_binding_the_values_does() {
+    let (_db, mut s) = setup();
+    let int = |n: i32| Value::Int32(n);
+    let cases: Vec<(&str, Vec<Vec<Value>>, bool)> = vec![
+        ("SELECT v FROM t WHERE id = $1", vec![vec![int(5)], vec![int(77)], vec![Value::Null]], true),
+        ("SELECT id FROM t WHERE k = $1 AND id > $2 ORDER BY id", vec![vec![int(3), int(50)], vec![int(4), int(90)]], true),
+        ("SELECT id FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id DESC", vec![vec![int(10), int(14)], vec![int(98), int(200)]], true),
+        ("SELECT id FROM t WHERE id IN ($1, $2, $3) ORDER BY 1", vec![vec![int(1), int(2), int(500)], vec![int(9), int(9), int(9)]], true),
+        ("SELECT count(*), sum(k * $1) FROM t WHERE v LIKE $2", vec![vec![int(2), Value::Text("v1%".into())], vec![int(-1), Value::Text("%9".into())]], true),
+        ("SELECT (SELECT count(*) FROM t WHERE k = $1), $2::text || 'x'", vec![vec![int(1), Value::Text("a".into())], vec![int(11), Value::Null]], true),
+        ("SELECT id FROM t WHERE id IN (SELECT id + $1 FROM t WHERE k = $2) ORDER BY id LIMIT 3", vec![vec![int(1), int(0)], vec![int(2), int(5)]], true),
+        ("SELECT id, CASE WHEN k > $1 THEN 'big' ELSE 'small' END FROM t WHERE id < $2 ORDER BY id", vec![vec![int(5), int(4)], vec![int(0), int(3)]], true),
+        ("SELECT id FROM t ORDER BY id LIMIT $1", vec![vec![int(2)], vec![int(3)]], false),
+    ];
+    for (sql, runs, keeps) in cases {
+        let p = s.prepare(sql, &[]).unwrap();
+        for values in &runs {
+            let kept = rows(s.execute_prepared(&p, values.clone()).unwrap());
+            let bound = rows(s.execute_one(&literal_sql(sql, values)).unwrap());
+            assert_eq!(kept, bound, "{sql} with {values:?}");
+        }
+        let expected = if keeps { runs.len() as u64 - 1 } else { 0 };
+        assert_eq!(p.plan_reuses(), expected, "{sql}");
+    }
+}
+
+/// Writes through kept plans: parameters in SET, WHERE, ON CONFLICT and RETURNING.
+#[test]
+fn kept_writes_take_each_execution_values() {
+    let (_db, mut s) = setup();
+    let update = s
+        .prepare(
+            "UPDATE t SET k = k + $1, v = $2 WHERE id = $3 RETURNING id, k, v",
+            &[],
+        )
+        .unwrap();
+    let upsert = s
+        .prepare(
+            "INSERT INTO t VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET v = excluded.v || $3 RETURNING v",
+            &[],
+        )
+        .unwrap();
+    let delete = s
+        .prepare("DELETE FROM t WHERE k = $1 AND id < $2 RETURNING id", &[])
+        .unwrap();
+    for i in 1..=3 {
+        let got = rows(
+            s.execute_prepared(
+                &update,
+                vec![
+                    Value::Int32(100),
+                    Value::Text(format!("u{i}")),
+                    Value::Int32(i),
+                ],
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            got,
+            [[
+                Value::Int32(i),
+                Value::Int32(i + 100),
+                Value::Text(format!("u{i}"))
+            ]]
+        );
+        let got = rows(
+            s.execute_prepared(
+                &upsert,
+                vec![
+                    Value::Int32(i),
+                    Value::Int32(0),
+                    Value::Text(format!("!{i}")),
+                ],
+            )
+            .unwrap(),
+        );
+        assert_eq!(got, [[Value::Text(format!("!{i}!{i}"))]]);
+    }
+    let got = rows(
+        s.execute_prepared(&delete, vec![Value::Int32(4), Value::Int32(30)])
+            .unwrap(),
+    );
+    assert_eq!(
+        got,
+        [[Value::Int32(4)], [Value::Int32(14)], [Value::Int32(24)]]
+    );
+    assert_eq!((update.plan_reuses(), upsert.plan_reuses()), (2, 2));
+    let left = rows(s.execute_one("SELECT count(*) FROM t WHERE k = 4").unwrap());
+    assert_eq!(left, [[Value::Int64(7)]]);
+}
+
+/// Another session replaces the table the plan reads: the next execution reads the new one.
+#[test]
+fn a_table_replaced_by_another_session_is_read_afresh() {
+    let (db, mut a) = setup();
+    let mut b = db.session();
+    let get = a.prepare("SELECT v FROM t WHERE id = $1", &[]).unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&get, vec![Value::Int32(1)]).unwrap()),
+        [[Value::Text("v1".into())]]
+    );
+    assert_eq!(
+        rows(a.execute_prepared(&get, vec![Value::Int32(2)]).unwrap()),
+        [[Value::Text("v2".into())]]
+    );
+    assert_eq!(get.plan_reuses(), 1);
+    b.execute("ALTER TABLE t RENAME TO old; CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'new')")
+        .unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&get, vec![Value::Int32(1)]).unwrap()),
+        [[Value::Text("new".into())]]
+    );
+    assert_eq!(
+        get.plan_reuses(),
+        1,
+        "bound again after the other session's DDL"
+    );
+    assert_eq!(
+        rows(a.execute_prepared(&get, vec![Value::Int32(1)]).unwrap()),
+        [[Value::Text("new".into())]]
+    );
+    assert_eq!(get.plan_reuses(), 2, "and kept again");
+    // An index created or dropped elsewhere: the answers stay right either way.
+    let by_k = a
+        .prepare("SELECT count(*) FROM old WHERE k = $1", &[])
+        .unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&by_k, vec![Value::Int32(3)]).unwrap()),
+        [[Value::Int64(10)]]
+    );
+    b.execute("DROP INDEX t_k").unwrap();
+    b.execute("UPDATE old SET k = 3 WHERE id = 1").unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&by_k, vec![Value::Int32(3)]).unwrap()),
+        [[Value::Int64(11)]]
+    );
+}
+
+/// A changed search path resolves the names again.
+#[test]
+fn a_changed_search_path_binds_again() {
+    let (_db, mut s) = setup();
+    s.execute("CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'app')")
+        .unwrap();
+    let get = s.prepare("SELECT v FROM t WHERE id = $1", &[]).unwrap();
+    let run = |s: &mut Session<_>| rows(s.execute_prepared(&get, vec![Value::Int32(1)]).unwrap());
+    assert_eq!(run(&mut s), [[Value::Text("v1".into())]]);
+    s.execute("SET search_path = app, public").unwrap();
+    assert_eq!(run(&mut s), [[Value::Text("app".into())]]);
+    s.execute("RESET search_path").unwrap();
+    assert_eq!(run(&mut s), [[Value::Text("v1".into())]]);
+}
+
+/// As in PostgreSQL, a statement whose result columns changed since it was described fails
+/// (0A000) rather than sending rows the client was not told about.
+#[test]
+fn a_changed_result_type_fails_with_0a000() {
+    let (db, mut a) = setup();
+    let mut b = db.session();
+    let star = a.prepare("SELECT * FROM t WHERE id = $1", &[]).unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&star, vec![Value::Int32(1)]).unwrap()).len(),
+        1
+    );
+    b.execute("ALTER TABLE t ADD COLUMN extra int").unwrap();
+    let err = a
+        .execute_prepared(&star, vec![Value::Int32(1)])
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), "0A000");
+    assert_eq!(err.to_string(), "cached plan must not change result type");
+    // The session goes on; a statement prepared now sees the new column.
+    let star = a.prepare("SELECT * FROM t WHERE id = $1", &[]).unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&star, vec![Value::Int32(1)]).unwrap())[0].len(),
+        4
+    );
+}
+
+/// REPEATABLE READ keeps the catalog of its snapshot: a column renamed by a later commit is
+/// still there for the transaction (the kept plan serves it), and gone after it ends.
+#[test]
+fn repeatable_read_keeps_the_catalog_of_its_snapshot() {
+    let (db, mut a) = setup();
+    let mut b = db.session();
+    let get = a.prepare("SELECT v FROM t WHERE id = $1", &[]).unwrap();
+    a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&get, vec![Value::Int32(1)]).unwrap()),
+        [[Value::Text("v1".into())]]
+    );
+    b.execute("ALTER TABLE t RENAME COLUMN v TO w").unwrap();
+    assert_eq!(
+        rows(a.execute_prepared(&get, vec![Value::Int32(2)]).unwrap()),
+        [[Value::Text("v2".into())]]
+    );
+    assert_eq!(
+        get.plan_reuses(),
+        1,
+        "the snapshot's catalog is the one the plan was bound to"
+    );
+    a.execute("COMMIT").unwrap();
+    let err = a.execute_prepared(&get, vec![Value::Int32(1)]).unwrap_err();
+    assert_eq!(err.sqlstate(), "42703");
+}
+
+/// DDL in the statement's own transaction is seen at once, and undone by ROLLBACK.
+#[test]
+fn ddl_of_the_same_transaction_is_seen_and_rolled_back() {
+    let (_db, mut s) = setup();
+    let get = s.prepare("SELECT v FROM t WHERE id = $1", &[]).unwrap();
+    let run = |s: &mut Session<_>| rows(s.execute_prepared(&get, vec![Value::Int32(1)]).unwrap());
+    assert_eq!(run(&mut s), [[Value::Text("v1".into())]]);
+    s.execute("BEGIN").unwrap();
+    assert_eq!(run(&mut s), [[Value::Text("v1".into())]]);
+    s.execute("ALTER TABLE t RENAME TO old; CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'mine')")
+        .unwrap();
+    assert_eq!(run(&mut s), [[Value::Text("mine".into())]]);
+    assert_eq!(run(&mut s), [[Value::Text("mine".into())]]);
+    s.execute("ROLLBACK").unwrap();
+    assert_eq!(run(&mut s), [[Value::Text("v1".into())]]);
+    assert_eq!(run(&mut s), [[Value::Text("v1".into())]]);
+}
