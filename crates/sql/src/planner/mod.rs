@@ -6,6 +6,7 @@
 
 pub mod admin;
 mod binder;
+mod explain;
 mod expr;
 mod optimizer;
 mod params;

@@ -15,6 +15,7 @@ mod ddl;
 mod dml;
 mod expr;
 mod foreign_key;
+mod from;
 mod json;
 mod names;
 mod query;
