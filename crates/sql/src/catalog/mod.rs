@@ -16,6 +16,7 @@
 pub mod clock;
 pub mod cluster;
 pub mod schema;
+pub mod stats;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -67,6 +68,8 @@ pub struct Table {
     pub checks: Vec<Check>,
     /// FOREIGN KEY constraints of this (referencing) table, in name order.
     pub foreign_keys: Vec<ForeignKey>,
+    /// What the last `ANALYZE` found, if it ran.
+    pub stats: Option<stats::TableStats>,
 }
 
 /// What a foreign key does to the referencing rows when their parent row is deleted or its
@@ -311,6 +314,9 @@ impl Table {
                 values.push(Value::Text(parent_column.clone()));
             }
         }
+        if let Some(stats) = &self.stats {
+            stats.encode(&mut values);
+        }
         row::encode(&values)
     }
 
@@ -424,9 +430,13 @@ impl Table {
                 on_update,
             });
         }
-        if next().is_ok() {
-            return Err(bad());
-        }
+        let stats = match it.next() {
+            None => None,
+            Some(Value::Text(marker)) if marker == "stats" => {
+                Some(stats::TableStats::decode(&mut || it.next())?)
+            }
+            Some(_) => return Err(bad()),
+        };
         Ok(Table {
             id,
             schema,
@@ -436,6 +446,7 @@ impl Table {
             indexes,
             checks,
             foreign_keys,
+            stats,
         })
     }
 }
@@ -1144,6 +1155,14 @@ mod tests {
                     on_update,
                 })
                 .collect(),
+            stats: Some(stats::TableStats {
+                rows: 3,
+                columns: vec![stats::ColumnStats {
+                    name: "id".into(),
+                    distinct: 3.0,
+                    null_fraction: 0.0,
+                }],
+            }),
         };
         assert_eq!(Table::decode(&table.encode()).unwrap(), table);
     }

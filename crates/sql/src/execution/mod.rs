@@ -14,6 +14,7 @@
 pub mod admin;
 mod aggregate;
 mod alter;
+mod analyze;
 mod expr;
 mod foreign_key;
 pub mod index;
@@ -751,6 +752,7 @@ pub fn execute<E: Engine>(
             }
             Ok(StatementResult::Command("DROP SEQUENCE"))
         }
+        Plan::Analyze { names, skipped } => analyze::analyze(txn, ctx, names, skipped),
         Plan::Truncate { names, cascade } => {
             let mut tables: Vec<Arc<Table>> = Vec::with_capacity(names.len());
             for name in &names {

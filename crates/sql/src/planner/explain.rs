@@ -339,6 +339,10 @@ impl Plan {
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
             Plan::Truncate { names, .. } => out.push(format!("Truncate: {}", list(names))),
+            Plan::Analyze { names, .. } => out.push(match names {
+                Some(names) => format!("Analyze: {}", list(names)),
+                None => "Analyze: all tables".to_string(),
+            }),
             Plan::CreateSequence { sequence, .. } => {
                 out.push(format!("CreateSequence: {}", sequence.name))
             }

@@ -819,6 +819,14 @@ pub enum Plan {
         /// The operations, applied in order.
         ops: Vec<AlterOp>,
     },
+    /// `ANALYZE [table]`: gathers statistics of the tables (every table of the database if
+    /// `None`); `skipped` are relations named that are not tables (warned about).
+    Analyze {
+        /// The tables.
+        names: Option<Vec<RelationName>>,
+        /// Named relations that are not tables.
+        skipped: Vec<String>,
+    },
     /// `TRUNCATE`
     Truncate {
         /// The tables.

@@ -660,7 +660,11 @@ fn class_row(rel: &Relation<'_>, owner: &Value, triggers: bool) -> Vec<Value> {
         oid(rel.oid()),
         oid(0),
         Value::Int32(0),
-        Value::Float32(-1.0),
+        // -1 until ANALYZE counts the rows, as in PostgreSQL.
+        Value::Float32(match rel {
+            Relation::Table(t) => t.stats.as_ref().map_or(-1.0, |s| s.rows as f32),
+            _ => -1.0,
+        }),
         Value::Int32(0),
         oid(0),
         bool(has_index),

@@ -389,6 +389,7 @@ impl<E: Engine> Binder<'_, E> {
             indexes: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            stats: None,
         };
         for (given, expr) in checks {
             let check = self.new_check(&table, given, &expr)?;

@@ -386,6 +386,30 @@ impl<E: Engine> Binder<'_, E> {
         Ok(Plan::Truncate { names, cascade })
     }
 
+    /// `ANALYZE [table]`: the named table, or with none every table of the database. A view
+    /// is skipped with a warning, as in PostgreSQL.
+    pub(super) fn bind_analyze(&self, analyze: &ast::Analyze) -> Result<Plan> {
+        let Some(name) = &analyze.table_name else {
+            return Ok(Plan::Analyze {
+                names: None,
+                skipped: Vec::new(),
+            });
+        };
+        Ok(match self.relation(name)? {
+            names::Found::Table(table) => Plan::Analyze {
+                names: Some(vec![RelationName {
+                    ns: Namespace::new(self.db, table.schema),
+                    name: table.name.clone(),
+                }]),
+                skipped: Vec::new(),
+            },
+            names::Found::View(view) => Plan::Analyze {
+                names: Some(Vec::new()),
+                skipped: vec![view.name],
+            },
+        })
+    }
+
     /// Binds `ON CONFLICT`: infers the arbiter from the target columns (or constraint name) and
     /// binds DO UPDATE over the existing row and `EXCLUDED`, the proposed one.
     fn bind_on_conflict(

@@ -549,6 +549,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 if_exists: *if_exists,
             }),
             S::Truncate(truncate) => self.bind_truncate(truncate),
+            S::Analyze(analyze) => self.bind_analyze(analyze),
             S::CreateView(create) => self.bind_create_view(create),
             S::Drop {
                 object_type: ast::ObjectType::View,

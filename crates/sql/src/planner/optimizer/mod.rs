@@ -1,6 +1,7 @@
 //! Optimizer rules: each rewrites a plan; [`optimize`] applies them in order.
 
 mod access;
+mod join_order;
 
 use zizhu_types::Value;
 
@@ -17,6 +18,7 @@ const RULES: &[(&str, Rule)] = &[
         push_down_predicates,
     ),
     ("filter pushdown into scans", push_filters_into_scans),
+    ("join order from statistics", join_order::order_joins),
     ("key lookups and index scans", access::use_keys_and_indexes),
     ("index order for ORDER BY", access::use_index_order),
     ("index nested-loop joins", access::use_index_joins),
