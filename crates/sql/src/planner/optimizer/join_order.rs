@@ -77,6 +77,10 @@ fn reorderable(join: &Node) -> bool {
     walk(join, &mut inputs)
         && (2..=MAX_INPUTS).contains(&inputs.len())
         && inputs.iter().all(|i| estimate(i).is_some())
+        // Only statistics move joins: constant rows alone keep their written order.
+        && inputs
+            .iter()
+            .any(|i| estimate(i).is_some_and(|e| e.table.is_some()))
 }
 
 /// One input of a join tree: its plan, its first column in the tree's row, and its width.
