@@ -1,4 +1,5 @@
-//! Joins that hold one side: the hash join, and the RIGHT/FULL nested loop.
+//! Joins that hold one side (the hash join, and the RIGHT/FULL nested loop), and the merge
+//! join, which holds one run of equal keys.
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -412,4 +413,83 @@ pub(super) fn right_outer_join(
         }
     }
     Ok(out)
+}
+
+/// A merge join: both inputs arrive sorted by their key column (a table scan in primary-key
+/// order, or an index scan), so each left row meets the run of right rows with its key, read
+/// once and kept only while the key repeats. NULL keys match nothing. The whole condition is
+/// checked on every pair.
+pub(super) fn merge_join<'a>(
+    left: &'a Node,
+    right: &'a Node,
+    (left_key, right_key): (usize, usize),
+    predicate: &'a Expr,
+    kind: JoinKind,
+    right_width: usize,
+    env: &'a Env<'a>,
+) -> Result<Rows<'a>> {
+    let key = |row: &[Value], column: usize| -> Option<Vec<u8>> {
+        match row.get(column) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(zizhu_keycode::encode_tuple(std::slice::from_ref(v))),
+        }
+    };
+    let mut right_rows = rows(right, env)?.peekable();
+    // The current run of right rows: their key, and the rows.
+    let mut run: Option<(Vec<u8>, Vec<Vec<Value>>)> = None;
+    let left_rows = rows(left, env)?;
+    Ok(Box::new(left_rows.flat_map(move |l| {
+        let l = match l.and_then(|l| env.cache.check_interrupt().map(|()| l)) {
+            Ok(l) => l,
+            Err(e) => return vec![Err(e)],
+        };
+        let mut out = Vec::new();
+        if let Some(k) = key(&l, left_key) {
+            if run.as_ref().is_none_or(|(rk, _)| *rk != k) {
+                // Skip right rows below the key, then take the run equal to it.
+                let mut rows_of_key = Vec::new();
+                while let Some(next) = right_rows.peek() {
+                    let r = match next {
+                        Ok(r) => r,
+                        Err(_) => match right_rows.next() {
+                            Some(Err(e)) => return vec![Err(e)],
+                            _ => break,
+                        },
+                    };
+                    match key(r, right_key) {
+                        None => {
+                            right_rows.next();
+                        }
+                        Some(rk) if rk < k => {
+                            right_rows.next();
+                        }
+                        Some(rk) if rk == k => {
+                            if let Some(Ok(r)) = right_rows.next() {
+                                rows_of_key.push(r);
+                            }
+                        }
+                        Some(_) => break,
+                    }
+                }
+                run = Some((k.clone(), rows_of_key));
+            }
+            if let Some((_, matches)) = &run {
+                for r in matches {
+                    let mut joined = l.clone();
+                    joined.extend(r.iter().cloned());
+                    match eval(predicate, &joined, env) {
+                        Ok(v) if passes(&v) => out.push(Ok(joined)),
+                        Ok(_) => {}
+                        Err(e) => return vec![Err(e)],
+                    }
+                }
+            }
+        }
+        if out.is_empty() && kind.keeps_left() {
+            let mut padded = l;
+            padded.extend(std::iter::repeat_n(Value::Null, right_width));
+            out.push(Ok(padded));
+        }
+        out
+    })))
 }

@@ -9,7 +9,7 @@ use zizhu_engine::Direction;
 use zizhu_types::Value;
 
 use super::aggregate::{aggregate, aggregate_input, Accumulator};
-use super::join::{hash_join, right_outer_join};
+use super::join::{hash_join, merge_join, right_outer_join};
 use super::sort::{sort, sort_rows, sort_top};
 use super::{eval, Env};
 use crate::keys::Key;
@@ -356,6 +356,23 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             .into_iter()
             .map(Ok),
         ),
+        Node::MergeJoin {
+            left,
+            right,
+            left_key,
+            right_key,
+            predicate,
+            kind,
+            right_width,
+        } => merge_join(
+            left,
+            right,
+            (*left_key, *right_key),
+            predicate,
+            *kind,
+            *right_width,
+            env,
+        )?,
         Node::LateralJoin {
             left,
             right,

@@ -257,6 +257,9 @@ impl Node {
                     None => format!("NestedLoopJoin: {kind}"),
                 }
             }
+            Node::MergeJoin {
+                predicate, kind, ..
+            } => format!("MergeJoin: {} on {predicate}", kind.name()),
             Node::LateralJoin {
                 predicate, kind, ..
             } => {

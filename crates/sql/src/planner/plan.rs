@@ -585,6 +585,26 @@ pub enum Node {
         /// Columns of the right side (for NULL padding).
         right_width: usize,
     },
+    /// A merge join on `left.left_key = right.right_key`: both inputs yield rows in the order
+    /// of their key column (a table scan in primary-key order, an index scan), so each left
+    /// row meets the run of right rows with its key. Inner or left; the whole condition is
+    /// checked on every pair.
+    MergeJoin {
+        /// Left input, sorted by `left_key`.
+        left: Box<Node>,
+        /// Right input, sorted by `right_key`.
+        right: Box<Node>,
+        /// The key column of the left rows.
+        left_key: usize,
+        /// The key column of the right rows.
+        right_key: usize,
+        /// The whole join condition, over the combined row.
+        predicate: Expr,
+        /// Inner or left.
+        kind: JoinKind,
+        /// Columns of the right side (for NULL padding).
+        right_width: usize,
+    },
     /// A join with a LATERAL subquery: the right side runs once per left row, which is its
     /// innermost enclosing row ([`Expr::OuterColumn`] at depth 1). Inner or left.
     LateralJoin {
@@ -987,6 +1007,7 @@ impl Node {
             Node::NestedLoopJoin { predicate, .. } | Node::LateralJoin { predicate, .. } => {
                 predicate.iter().collect()
             }
+            Node::MergeJoin { predicate, .. } => vec![predicate],
             Node::HashJoin {
                 keys, predicate, ..
             } => keys
@@ -1090,6 +1111,23 @@ impl Node {
                 kind,
                 right_width,
             },
+            Node::MergeJoin {
+                left,
+                right,
+                left_key,
+                right_key,
+                predicate,
+                kind,
+                right_width,
+            } => Node::MergeJoin {
+                left,
+                right,
+                left_key,
+                right_key,
+                predicate: f(predicate),
+                kind,
+                right_width,
+            },
             Node::HashJoin {
                 left,
                 right,
@@ -1151,6 +1189,7 @@ impl Node {
             | Node::Distinct { source } => vec![source],
             Node::NestedLoopJoin { left, right, .. }
             | Node::LateralJoin { left, right, .. }
+            | Node::MergeJoin { left, right, .. }
             | Node::HashJoin { left, right, .. }
             | Node::SetOperation { left, right, .. } => vec![left, right],
             Node::RecursiveCte {

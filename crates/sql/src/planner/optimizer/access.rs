@@ -129,6 +129,86 @@ pub(super) fn use_index_joins(node: Node) -> Node {
     })
 }
 
+/// An inner or left join on `left column = right column` whose inputs both yield rows in that
+/// column's order (a table scan in primary-key order, an index scan of the whole index)
+/// becomes a [`Node::MergeJoin`]: no side is held in memory, and matching is a walk along
+/// both. The columns must be of one type whose key order is SQL's, as the key encodings are
+/// compared.
+pub(super) fn use_merge_joins(node: Node) -> Node {
+    map_children(node, use_merge_joins, |node| match node {
+        Node::NestedLoopJoin {
+            left,
+            right,
+            predicate: Some(predicate),
+            kind: kind @ (JoinKind::Inner | JoinKind::Left),
+            left_width,
+            right_width,
+        } => {
+            let keys = predicate.conjuncts().find_map(|c| {
+                let Expr::Compare(CompareOp::Eq, a, b) = c else {
+                    return None;
+                };
+                let (Expr::Column { index: x, .. }, Expr::Column { index: y, .. }) =
+                    (a.as_ref(), b.as_ref())
+                else {
+                    return None;
+                };
+                let (l, r) = match (*x < left_width, *y < left_width) {
+                    (true, false) => (*x, *y - left_width),
+                    (false, true) => (*y, *x - left_width),
+                    _ => return None,
+                };
+                let (lt, rt) = (sorted_by(&left, l)?, sorted_by(&right, r)?);
+                (lt == rt && keyed_like_sql(lt)).then_some((l, r))
+            });
+            match keys {
+                Some((left_key, right_key)) => Node::MergeJoin {
+                    left,
+                    right,
+                    left_key,
+                    right_key,
+                    predicate,
+                    kind,
+                    right_width,
+                },
+                None => Node::NestedLoopJoin {
+                    left,
+                    right,
+                    predicate: Some(predicate),
+                    kind,
+                    left_width,
+                    right_width,
+                },
+            }
+        }
+        node => node,
+    })
+}
+
+/// The type of column `column` of the rows `node` yields, if it yields them in ascending
+/// order of that column (as its key encoding sorts).
+fn sorted_by(node: &Node, column: usize) -> Option<&DataType> {
+    let (table, leading) = match node {
+        Node::Scan { table, .. } => (table, table.primary_key.first()),
+        Node::IndexScan {
+            table,
+            index,
+            prefixes,
+            backward: false,
+            ..
+        } if prefixes.iter().all(Vec::is_empty) && prefixes.len() <= 1 => (
+            table,
+            index
+                .as_ref()
+                .map_or(table.primary_key.first(), |i| i.columns.first()),
+        ),
+        _ => return None,
+    };
+    (leading == Some(&column))
+        .then(|| table.columns.get(column).map(|c| &c.data_type))
+        .flatten()
+}
+
 /// Whether `node` surely yields at most [`FEW_ROWS`] rows.
 fn few_rows(node: &Node) -> bool {
     match node {

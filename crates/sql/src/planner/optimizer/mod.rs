@@ -22,6 +22,7 @@ const RULES: &[(&str, Rule)] = &[
     ("key lookups and index scans", access::use_keys_and_indexes),
     ("index order for ORDER BY", access::use_index_order),
     ("index nested-loop joins", access::use_index_joins),
+    ("merge joins on sorted inputs", access::use_merge_joins),
     ("hash joins on equal columns", use_hash_joins),
 ];
 
@@ -323,6 +324,23 @@ pub(super) fn map_children(
         } => Node::LateralJoin {
             left: boxed(left),
             right: boxed(right),
+            predicate,
+            kind,
+            right_width,
+        },
+        Node::MergeJoin {
+            left,
+            right,
+            left_key,
+            right_key,
+            predicate,
+            kind,
+            right_width,
+        } => Node::MergeJoin {
+            left: boxed(left),
+            right: boxed(right),
+            left_key,
+            right_key,
             predicate,
             kind,
             right_width,
