@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use zizhu_types::{Interval, Numeric, Value};
 
-use super::query::{passes, rows, Rows};
+use super::query::{join_row, passes, rows, Rows};
 use super::spill::{row_size, Partitions, SpillFile, SpilledRows, MAX_LEVEL};
 use super::{eval, Env};
 use crate::planner::{Expr, JoinKind, Node};
@@ -443,53 +443,38 @@ pub(super) fn merge_join<'a>(
             Ok(l) => l,
             Err(e) => return vec![Err(e)],
         };
-        let mut out = Vec::new();
-        if let Some(k) = key(&l, left_key) {
-            if run.as_ref().is_none_or(|(rk, _)| *rk != k) {
-                // Skip right rows below the key, then take the run equal to it.
-                let mut rows_of_key = Vec::new();
-                while let Some(next) = right_rows.peek() {
-                    let r = match next {
-                        Ok(r) => r,
-                        Err(_) => match right_rows.next() {
-                            Some(Err(e)) => return vec![Err(e)],
-                            _ => break,
-                        },
-                    };
-                    match key(r, right_key) {
-                        None => {
-                            right_rows.next();
-                        }
-                        Some(rk) if rk < k => {
-                            right_rows.next();
-                        }
-                        Some(rk) if rk == k => {
-                            if let Some(Ok(r)) = right_rows.next() {
-                                rows_of_key.push(r);
-                            }
-                        }
-                        Some(_) => break,
+        let Some(k) = key(&l, left_key) else {
+            return join_row(l, &[], Some(predicate), kind, right_width, env);
+        };
+        if run.as_ref().is_none_or(|(rk, _)| *rk != k) {
+            // Skip right rows below the key, then take the run equal to it.
+            let mut rows_of_key = Vec::new();
+            while let Some(next) = right_rows.peek() {
+                let r = match next {
+                    Ok(r) => r,
+                    Err(_) => match right_rows.next() {
+                        Some(Err(e)) => return vec![Err(e)],
+                        _ => break,
+                    },
+                };
+                match key(r, right_key) {
+                    None => {
+                        right_rows.next();
                     }
-                }
-                run = Some((k.clone(), rows_of_key));
-            }
-            if let Some((_, matches)) = &run {
-                for r in matches {
-                    let mut joined = l.clone();
-                    joined.extend(r.iter().cloned());
-                    match eval(predicate, &joined, env) {
-                        Ok(v) if passes(&v) => out.push(Ok(joined)),
-                        Ok(_) => {}
-                        Err(e) => return vec![Err(e)],
+                    Some(rk) if rk < k => {
+                        right_rows.next();
                     }
+                    Some(rk) if rk == k => {
+                        if let Some(Ok(r)) = right_rows.next() {
+                            rows_of_key.push(r);
+                        }
+                    }
+                    Some(_) => break,
                 }
             }
+            run = Some((k, rows_of_key));
         }
-        if out.is_empty() && kind.keeps_left() {
-            let mut padded = l;
-            padded.extend(std::iter::repeat_n(Value::Null, right_width));
-            out.push(Ok(padded));
-        }
-        out
+        let matches = run.as_ref().map_or(&[][..], |(_, rows)| rows.as_slice());
+        join_row(l, matches, Some(predicate), kind, right_width, env)
     })))
 }

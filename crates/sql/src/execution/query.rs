@@ -399,23 +399,7 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                         Ok(r) => r,
                         Err(e) => return vec![Err(e)],
                     };
-                let mut out = Vec::new();
-                for r in right_rows {
-                    let mut joined = l.clone();
-                    joined.extend(r);
-                    match predicate.as_ref().map(|p| eval(p, &joined, env)) {
-                        None => out.push(Ok(joined)),
-                        Some(Ok(v)) if passes(&v) => out.push(Ok(joined)),
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return vec![Err(e)],
-                    }
-                }
-                if out.is_empty() && kind.keeps_left() {
-                    let mut padded = l;
-                    padded.extend(std::iter::repeat_n(Value::Null, width));
-                    out.push(Ok(padded));
-                }
-                out
+                join_row(l, &right_rows, predicate.as_ref(), kind, width, env)
             }))
         }
         Node::NestedLoopJoin {
@@ -433,26 +417,39 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                     Ok(l) => l,
                     Err(e) => return vec![Err(e)],
                 };
-                let mut out = Vec::new();
-                for r in &inner {
-                    let mut joined = l.clone();
-                    joined.extend(r.iter().cloned());
-                    match predicate.as_ref().map(|p| eval(p, &joined, env)) {
-                        None => out.push(Ok(joined)),
-                        Some(Ok(v)) if passes(&v) => out.push(Ok(joined)),
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return vec![Err(e)],
-                    }
-                }
-                if out.is_empty() && kind.keeps_left() {
-                    let mut padded = l;
-                    padded.extend(std::iter::repeat_n(Value::Null, width));
-                    out.push(Ok(padded));
-                }
-                out
+                join_row(l, &inner, predicate.as_ref(), kind, width, env)
             }))
         }
     })
+}
+
+/// The rows `left` makes with each of `matches` that meets `predicate` (each of them, without
+/// one); for a LEFT join that found none, `left` padded with `right_width` NULLs.
+pub(super) fn join_row(
+    left: Vec<Value>,
+    matches: &[Vec<Value>],
+    predicate: Option<&crate::planner::Expr>,
+    kind: crate::planner::JoinKind,
+    right_width: usize,
+    env: &Env<'_>,
+) -> Vec<Result<Vec<Value>>> {
+    let mut out = Vec::new();
+    for r in matches {
+        let mut joined = left.clone();
+        joined.extend(r.iter().cloned());
+        match predicate.map(|p| eval(p, &joined, env)) {
+            None => out.push(Ok(joined)),
+            Some(Ok(v)) if passes(&v) => out.push(Ok(joined)),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return vec![Err(e)],
+        }
+    }
+    if out.is_empty() && kind.keeps_left() {
+        let mut padded = left;
+        padded.extend(std::iter::repeat_n(Value::Null, right_width));
+        out.push(Ok(padded));
+    }
+    out
 }
 
 /// Rows of a table with their keys, from a scan or lookup node, filtered.
