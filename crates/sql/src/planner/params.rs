@@ -4,10 +4,10 @@
 //! parameters go (see `session::prepared`). Each execution puts its values in as constants
 //! before the optimizer runs, so the access path, constant folding and everything else the
 //! optimizer does is decided with the values, as for the same statement written with
-//! literals (PostgreSQL's *custom plan*). Only the node trees the optimizer reads and the
-//! expressions of their nodes are rewritten; a parameter anywhere else (an UPDATE's
-//! assignments, RETURNING, an aggregate's argument) is read from the statement's state when
-//! it is evaluated.
+//! literals (PostgreSQL's *custom plan*). Only the node trees the optimizer reads
+//! ([`Plan::map_nodes`], which the optimizer uses too) and the expressions of their nodes are
+//! rewritten; a parameter anywhere else (an UPDATE's assignments, RETURNING, an aggregate's
+//! argument) is read from the statement's state when it is evaluated.
 
 use zizhu_types::Value;
 
@@ -18,10 +18,16 @@ impl Plan {
     /// This plan with `values` (`$1` first) in place of its parameters, where the optimizer
     /// will look at them.
     pub fn bind_params(self, values: &[Value]) -> Plan {
-        let node = |n: Node| node(n, values);
+        self.map_nodes(&|n| node(n, values))
+    }
+
+    /// This plan with `f` applied to each of its node trees: a query's, the rows an INSERT
+    /// takes, the rows an UPDATE or DELETE finds and its FROM / USING (and those of a plan
+    /// EXPLAIN shows). Other plans have none.
+    pub fn map_nodes(self, f: &dyn Fn(Node) -> Node) -> Plan {
         match self {
             Plan::Select { root, labels } => Plan::Select {
-                root: node(root),
+                root: f(root),
                 labels,
             },
             Plan::Insert {
@@ -36,7 +42,7 @@ impl Plan {
                 table,
                 targets,
                 defaults,
-                source: node(source),
+                source: f(source),
                 returning,
                 on_conflict,
                 checks,
@@ -51,11 +57,11 @@ impl Plan {
                 checks,
             } => Plan::Update {
                 table,
-                source: node(source),
-                filter: filter.map(|e| expr(e, values)),
+                source: f(source),
+                filter,
                 assignments,
                 returning,
-                from: from.map(node),
+                from: from.map(f),
                 checks,
             },
             Plan::Delete {
@@ -66,11 +72,13 @@ impl Plan {
                 using,
             } => Plan::Delete {
                 table,
-                source: node(source),
-                filter: filter.map(|e| expr(e, values)),
+                source: f(source),
+                filter,
                 returning,
-                using: using.map(node),
+                using: using.map(f),
             },
+            Plan::Explain(plan) => Plan::Explain(Box::new(plan.map_nodes(f))),
+            Plan::ExplainAnalyze(plan) => Plan::ExplainAnalyze(Box::new(plan.map_nodes(f))),
             other => other,
         }
     }

@@ -133,10 +133,13 @@ impl Prepared {
         drop(kept);
         let plan = bind(&Params::values(self.param_types.clone(), values.to_vec()))?;
         // With the values as constants a NULL has no type, so only the names are compared.
-        let names = |labels: Option<&[Label]>| {
-            labels.map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+        let same_names = match (labels_of(&plan), self.labels.as_deref()) {
+            (Some(a), Some(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.name == b.name)
+            }
+            (a, b) => a.is_none() && b.is_none(),
         };
-        if names(labels_of(&plan)) != names(self.labels.as_deref()) {
+        if !same_names {
             return Err(changed_result());
         }
         Ok(plan)

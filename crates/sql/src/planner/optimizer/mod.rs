@@ -28,68 +28,12 @@ const RULES: &[(&str, Rule)] = &[
 
 /// Applies every rule to the plan's node trees.
 pub fn optimize(plan: Plan) -> Plan {
-    let run = |mut node: Node| {
+    plan.map_nodes(&|mut node: Node| {
         for (_, rule) in RULES {
             node = rule(node);
         }
         node
-    };
-    match plan {
-        Plan::Select { root, labels } => Plan::Select {
-            root: run(root),
-            labels,
-        },
-        Plan::Insert {
-            table,
-            targets,
-            defaults,
-            source,
-            returning,
-            on_conflict,
-            checks,
-        } => Plan::Insert {
-            table,
-            targets,
-            defaults,
-            source: run(source),
-            returning,
-            on_conflict,
-            checks,
-        },
-        Plan::Update {
-            table,
-            source,
-            filter,
-            assignments,
-            returning,
-            from,
-            checks,
-        } => Plan::Update {
-            table,
-            source: run(source),
-            filter,
-            assignments,
-            returning,
-            from: from.map(run),
-            checks,
-        },
-        Plan::Delete {
-            table,
-            source,
-            filter,
-            returning,
-            using,
-        } => Plan::Delete {
-            table,
-            source: run(source),
-            filter,
-            returning,
-            using: using.map(run),
-        },
-        Plan::Explain(plan) => Plan::Explain(Box::new(optimize(*plan))),
-        Plan::ExplainAnalyze(plan) => Plan::ExplainAnalyze(Box::new(optimize(*plan))),
-        other => other,
-    }
+    })
 }
 
 /// A filter's conjuncts move down through inner joins to the lowest input that has every
