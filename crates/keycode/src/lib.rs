@@ -582,6 +582,23 @@ impl<'a> Reader<'a> {
     /// Reads an [`encode_bytes`] string.
     fn escaped(&mut self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
+        if !self.invert {
+            // Ascending: copy the runs between zero bytes whole.
+            loop {
+                let rest = self.bytes.get(self.pos..).unwrap_or_default();
+                let zero = rest
+                    .iter()
+                    .position(|&b| b == 0x00)
+                    .ok_or_else(|| decode_err("unexpected end of key"))?;
+                out.extend_from_slice(&rest[..zero]);
+                self.pos += zero + 1;
+                match self.byte()? {
+                    0x00 => return Ok(out),
+                    0xFF => out.push(0x00),
+                    b => return Err(decode_err(format!("invalid escape 0x00 {b:#04x}"))),
+                }
+            }
+        }
         loop {
             match self.byte()? {
                 0x00 => match self.byte()? {

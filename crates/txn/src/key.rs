@@ -89,6 +89,30 @@ pub(crate) fn decode_version(bytes: &[u8]) -> Result<(Vec<u8>, Timestamp)> {
     }
 }
 
+/// Splits an encoded version key without unescaping its user key: the escaped user key,
+/// which is equal exactly when the user keys are, and the timestamp.
+pub(crate) fn split_version(bytes: &[u8]) -> Result<(&[u8], Timestamp)> {
+    match bytes.split_first() {
+        // The escaped key ends in its two-byte terminator, then come eight timestamp bytes.
+        Some((&TAG_VERSION, rest)) if rest.len() >= 10 => {
+            let (escaped, ts) = rest.split_at(rest.len() - 8);
+            Ok((escaped, decode_ts(ts)?))
+        }
+        _ => Err(zizhu_engine::errcorrupt!("expected a version key, found {bytes:02x?}").into()),
+    }
+}
+
+/// Unescapes the user key [`split_version`] returned.
+pub(crate) fn unescape_key(escaped: &[u8]) -> Result<Vec<u8>> {
+    let (key, n) = zizhu_keycode::decode_bytes(escaped)?;
+    if n != escaped.len() {
+        return Err(
+            zizhu_engine::errcorrupt!("trailing bytes in version key {escaped:02x?}").into(),
+        );
+    }
+    Ok(key)
+}
+
 fn decode_ts(bytes: &[u8]) -> Result<Timestamp> {
     let arr: [u8; 8] = bytes
         .try_into()

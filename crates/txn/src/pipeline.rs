@@ -12,7 +12,7 @@
 //! group it removes the versions that every active snapshot has moved past, adding the deletes
 //! to the next group's batch so that collection costs no fsync of its own.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -267,7 +267,7 @@ impl<E: Engine> Committer<E> {
         // with the next batch, so each later commit scans just the versions the earlier ones
         // left: from (and including, unless it was a deleted tombstone) the earlier commit's
         // version up to its own.
-        let mut queued_down_to: HashMap<Vec<u8>, Bound<Vec<u8>>> = HashMap::new();
+        let mut queued_down_to: foldhash::HashMap<Vec<u8>, Bound<Vec<u8>>> = Default::default();
         let mut done = 0;
         while done < budget {
             let Some((ts, keys)) = self.gc_queue.front() else {
@@ -286,13 +286,18 @@ impl<E: Engine> Committer<E> {
                     .get(key)
                     .cloned()
                     .unwrap_or_else(|| Bound::Included(encode_version(key, 0)));
-                let older = (Bound::Excluded(this.clone()), oldest);
-                for entry in self.core.engine.scan(older, Direction::Forward)? {
-                    self.pending_gc.delete(entry?.0);
-                }
-                let tombstone = self.core.engine.get(&this)?.is_some_and(|v| v == [0]);
-                if tombstone {
-                    self.pending_gc.delete(this.clone());
+                // One scan from this version down: it comes first, then the ones it shadows.
+                let mut tombstone = false;
+                let versions = (Bound::Included(this.clone()), oldest);
+                for entry in self.core.engine.scan(versions, Direction::Forward)? {
+                    let (version, value) = entry?;
+                    if version == this {
+                        tombstone = value == [0];
+                        if !tombstone {
+                            continue;
+                        }
+                    }
+                    self.pending_gc.delete(version);
                 }
                 let next = if tombstone {
                     Bound::Excluded(this)

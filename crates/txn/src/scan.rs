@@ -6,7 +6,7 @@ use std::iter::Peekable;
 
 use zizhu_engine::{Direction, ScanIter};
 
-use crate::key::decode_version;
+use crate::key::{decode_version, split_version, unescape_key};
 use crate::pipeline::decode_value;
 use crate::{Result, RowState, Timestamp};
 
@@ -21,7 +21,10 @@ pub(crate) struct VisibleVersions<'a> {
     versions: ScanIter<'a>,
     snapshot: Timestamp,
     direction: Direction,
-    /// Forward: the key already decided. Reverse: the key being read and its best version.
+    /// Forward: the key already decided, still escaped (comparing the escaped bytes saves
+    /// unescaping every version skipped).
+    decided: Option<Vec<u8>>,
+    /// Reverse: the key being read and its best version.
     current: Option<(Vec<u8>, Option<RowState>)>,
     done: bool,
 }
@@ -32,6 +35,7 @@ impl<'a> VisibleVersions<'a> {
             versions,
             snapshot,
             direction,
+            decided: None,
             current: None,
             done: false,
         }
@@ -40,14 +44,19 @@ impl<'a> VisibleVersions<'a> {
     fn next_forward(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         for item in self.versions.by_ref() {
             let (raw_key, raw_value) = item?;
-            let (key, ts) = decode_version(&raw_key)?;
-            if ts > self.snapshot || self.current.as_ref().is_some_and(|(k, _)| *k == key) {
+            let (escaped, ts) = split_version(&raw_key)?;
+            if ts > self.snapshot || self.decided.as_deref() == Some(escaped) {
                 continue;
             }
-            let value = decode_value(raw_value)?;
-            self.current = Some((key.clone(), None));
-            if let Some(value) = value {
-                return Ok(Some((key, value)));
+            match &mut self.decided {
+                Some(decided) => {
+                    decided.clear();
+                    decided.extend_from_slice(escaped);
+                }
+                None => self.decided = Some(escaped.to_vec()),
+            }
+            if let Some(value) = decode_value(raw_value)? {
+                return Ok(Some((unescape_key(escaped)?, value)));
             }
         }
         Ok(None)

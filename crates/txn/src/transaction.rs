@@ -1,7 +1,7 @@
 //! A transaction: snapshot reads, buffered writes, row locks, savepoints.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub struct Transaction<E: Engine> {
     snapshot_fixed: Cell<bool>,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
-    held: RefCell<HashMap<Vec<u8>, LockMode>>,
+    held: RefCell<foldhash::HashMap<Vec<u8>, LockMode>>,
     reads: RefCell<ReadSet>,
     savepoints: Vec<SavepointMark>,
     /// While savepoints exist: each write's key and what the buffer held before.
@@ -70,7 +70,7 @@ impl<E: Engine> Transaction<E> {
             snapshot_fixed: Cell::new(false),
             writes: BTreeMap::new(),
             write_bytes: 0,
-            held: RefCell::new(HashMap::new()),
+            held: RefCell::default(),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
             undo: Vec::new(),
@@ -172,18 +172,41 @@ impl<E: Engine> Transaction<E> {
         self.write(key, None)
     }
 
-    fn write(&mut self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
+    /// Writes `value` under a key no other transaction can reach: one of an object this
+    /// transaction created and has not committed (the entries of an index it is building).
+    /// Such a key needs no row lock and cannot conflict, and a bulk build skips the lock table.
+    /// Returns whether it replaced a value this transaction had written there.
+    pub fn put_private(&mut self, key: &[u8], value: Vec<u8>) -> Result<bool> {
+        self.check_writable(true)?;
         self.snapshot_fixed.set(true);
+        Ok(self.buffer(key, Some(value)))
+    }
+
+    fn check_writable(&self, put: bool) -> Result<()> {
         if self.options.read_only {
             return Err(Error::ReadOnly(
-                if value.is_some() {
-                    "a write"
-                } else {
-                    "a delete"
-                }
-                .into(),
+                if put { "a write" } else { "a delete" }.into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Puts a write in the buffer (and the undo log under a savepoint); returns whether it
+    /// replaced a buffered value (not a delete).
+    fn buffer(&mut self, key: &[u8], value: Option<Vec<u8>>) -> bool {
+        let size = key.len() + value.as_ref().map_or(0, Vec::len);
+        let previous = self.writes.insert(key.to_vec(), value);
+        self.write_bytes += size;
+        let replaced = matches!(previous, Some(Some(_)));
+        if !self.savepoints.is_empty() {
+            self.undo.push((key.to_vec(), previous));
+        }
+        replaced
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
+        self.snapshot_fixed.set(true);
+        self.check_writable(value.is_some())?;
         if self
             .held
             .borrow()
@@ -202,12 +225,7 @@ impl<E: Engine> Transaction<E> {
                 }
             }
         }
-        let size = key.len() + value.as_ref().map_or(0, Vec::len);
-        let previous = self.writes.insert(key.to_vec(), value);
-        self.write_bytes += size;
-        if !self.savepoints.is_empty() {
-            self.undo.push((key.to_vec(), previous));
-        }
+        self.buffer(key, value);
         Ok(())
     }
 

@@ -278,6 +278,38 @@ fn nested_savepoints_undo_writes_and_release_locks() {
 }
 
 #[test]
+fn private_writes_take_no_lock_and_roll_back_like_any_write() {
+    let mvcc = open();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert!(!txn.put_private(&key(1), b"1".to_vec()).unwrap());
+    assert!(
+        txn.put_private(&key(1), b"1 again".to_vec()).unwrap(),
+        "a second write to the key reports the first"
+    );
+    assert_eq!(mvcc.locked_rows(), 0, "no row lock");
+    txn.savepoint("a");
+    txn.put_private(&key(2), b"2".to_vec()).unwrap();
+    txn.rollback_to("a").unwrap();
+    assert_eq!(
+        scan_ids(&mut txn, all(), Direction::Forward),
+        vec![(1, b"1 again".to_vec())]
+    );
+    txn.commit().unwrap();
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        scan_ids(&mut check, all(), Direction::Forward),
+        vec![(1, b"1 again".to_vec())]
+    );
+
+    let mut read_only = mvcc.begin(TxnOptions {
+        read_only: true,
+        ..Default::default()
+    });
+    let refused = read_only.put_private(&key(3), vec![]);
+    assert!(matches!(refused, Err(Error::ReadOnly(_))));
+}
+
+#[test]
 fn savepoint_rollback_restores_a_weaker_lock() {
     let mvcc = open();
     let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);

@@ -136,12 +136,10 @@ pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) 
         let row = row::decode(&bytes)?;
         let pk = primary_key_of(&key)?;
         let (entry, unique) = entry_key(index, &row, &pk);
-        if unique
-            && txn
-                .lock_for_insert(&entry, WaitPolicy::Wait)?
-                .and_then(|l| l.current)
-                .is_some()
-        {
+        // The index is this transaction's own until it commits: no other can write its
+        // entries, so a duplicate can only be one this build wrote.
+        let duplicate = txn.put_private(&entry, zizhu_keycode::encode_tuple(&pk))?;
+        if unique && duplicate {
             return Err(errinput!(
                 UniqueViolation,
                 "could not create unique index \"{}\"",
@@ -149,7 +147,6 @@ pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) 
             )
             .with_detail(format!("{} is duplicated.", key_text(table, index, &row))));
         }
-        txn.put(&entry, zizhu_keycode::encode_tuple(&pk))?;
     }
     Ok(())
 }

@@ -20,9 +20,12 @@ use super::text::to_text;
 use crate::errinput;
 use crate::error::Result;
 
+/// The integer types by rank, for [`Num::Int`] without building a type per operation.
+static INT_TYPES: [DataType; 3] = [DataType::Int16, DataType::Int32, DataType::Int64];
+
 /// A numeric operand after promotion.
 enum Num {
-    Int(i64, DataType),
+    Int(i64, &'static DataType),
     Exact(Numeric),
     Float(f64, bool),
 }
@@ -73,9 +76,9 @@ fn promote(a: &Value, b: &Value) -> Result<Option<(Num, Num)>> {
     let top = ra.max(rb);
     Ok(Some(match top {
         0..=2 => {
-            let ty = [DataType::Int16, DataType::Int32, DataType::Int64][top as usize].clone();
+            let ty = &INT_TYPES[top as usize];
             (
-                Num::Int(as_i64(a).unwrap_or(0), ty.clone()),
+                Num::Int(as_i64(a).unwrap_or(0), ty),
                 Num::Int(as_i64(b).unwrap_or(0), ty),
             )
         }
@@ -167,7 +170,7 @@ fn arith(op: Op, a: &Value, b: &Value) -> Result<Option<Value>> {
                 Op::Mod => x.checked_rem(y),
             };
             // Check the width of the promoted type (int2 + int2 overflows at 32767).
-            int_result(r, &ty)?
+            int_result(r, ty)?
         }
         (Num::Exact(x), Num::Exact(y)) => Value::Numeric(numeric_op(op, &x, &y)?),
         (Num::Float(x, narrow), Num::Float(y, _)) => {
