@@ -69,6 +69,9 @@ pub struct Stats {
     pub serialization_failures: u64,
     /// Old versions deleted by garbage collection.
     pub versions_collected: u64,
+    /// Keys garbage collection looked at for older versions (fresh inserts are never looked
+    /// at).
+    pub keys_examined: u64,
     /// The newest visible commit timestamp.
     pub visible_ts: Timestamp,
 }

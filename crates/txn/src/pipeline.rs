@@ -10,7 +10,12 @@
 //!
 //! Being the only writer also makes the committer the natural garbage collector: after each
 //! group it removes the versions that every active snapshot has moved past, adding the deletes
-//! to the next group's batch so that collection costs no fsync of its own.
+//! to the next group's batch so that collection costs no fsync of its own. A group collects in
+//! proportion to what it wrote, at most [`GC_SLICE`] keys, so that a huge transaction's
+//! collection never stalls the commits behind it; what is left is collected when no commit
+//! has come for [`GC_IDLE`], its deletes then written on their own. Keys that had no version
+//! when their transaction locked them (fresh inserts, a new index's entries) are never
+//! visited: there is nothing older to remove.
 
 use std::collections::VecDeque;
 use std::ops::Bound;
@@ -18,12 +23,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use zizhu_engine::{Direction, Durability, Engine, KeyRange, WriteBatch};
 
 use crate::key::{encode_version, Key};
 use crate::mvcc::Core;
 use crate::{errinternal, Error, Options, Result, SerializationCause, Timestamp};
+
+/// The most keys one commit group's collection visits (about tens of milliseconds' work).
+const GC_SLICE: usize = 4096;
+
+/// How long the committer waits for a commit before it spends the time on collection.
+const GC_IDLE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What a SERIALIZABLE transaction read: validated at commit.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +47,9 @@ pub(crate) struct ReadSet {
 pub(crate) struct CommitRequest {
     /// Sorted by key, each key once; `None` deletes.
     pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The positions in `writes` of keys that may have older versions to collect; a key that
+    /// had no version when the transaction locked it (a fresh insert) has none.
+    pub collect: Vec<usize>,
     pub bytes: usize,
     pub snapshot_ts: Timestamp,
     /// Present for SERIALIZABLE transactions.
@@ -133,9 +147,10 @@ struct Committer<E> {
     last_ts: Timestamp,
     /// Keys written by recent commits, kept while a SERIALIZABLE snapshot predates them.
     recent: VecDeque<(Timestamp, Arc<Vec<Vec<u8>>>)>,
-    /// Keys written by commits whose shadowed versions are not collected yet.
-    gc_queue: VecDeque<(Timestamp, Arc<Vec<Vec<u8>>>)>,
-    /// How many keys of the front of `gc_queue` are done.
+    /// Keys written by commits whose shadowed versions are not collected yet: each commit's
+    /// keys and the positions among them to collect.
+    gc_queue: VecDeque<(Timestamp, Arc<Vec<Vec<u8>>>, Vec<usize>)>,
+    /// How many positions of the front of `gc_queue` are done.
     gc_cursor: usize,
     /// Garbage deletes waiting for the next group's batch.
     pending_gc: WriteBatch,
@@ -147,7 +162,23 @@ struct Committer<E> {
 
 impl<E: Engine> Committer<E> {
     fn run(mut self, receiver: Receiver<CommitRequest>) {
-        while let Ok(first) = receiver.recv() {
+        loop {
+            // With collection left over, an idle moment is the time for it.
+            let first = if self.gc && !self.gc_queue.is_empty() && self.failed.is_none() {
+                match receiver.recv_timeout(GC_IDLE) {
+                    Ok(request) => request,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.collect_idle();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match receiver.recv() {
+                    Ok(request) => request,
+                    Err(_) => break,
+                }
+            };
             let mut bytes = first.bytes;
             let mut group = vec![first];
             while bytes < self.max_group_bytes {
@@ -197,6 +228,7 @@ impl<E: Engine> Committer<E> {
                 }
             }
             ts += 1;
+            let collect = request.collect;
             let mut keys = Vec::with_capacity(request.writes.len());
             for (key, value) in request.writes {
                 batch.put(encode_version(&key, ts), encode_value(value));
@@ -205,8 +237,8 @@ impl<E: Engine> Committer<E> {
             written += keys.len();
             let keys = Arc::new(keys);
             self.recent.push_back((ts, keys.clone()));
-            if self.gc {
-                self.gc_queue.push_back((ts, keys));
+            if self.gc && !collect.is_empty() {
+                self.gc_queue.push_back((ts, keys, collect));
             }
             accepted.push((request.reply, ts));
         }
@@ -233,8 +265,10 @@ impl<E: Engine> Committer<E> {
                 }
                 if self.gc {
                     // Collect in proportion to what was written, so collection keeps up with a
-                    // sustained update load without stalling a group for long.
-                    if let Err(err) = self.collect_garbage(oldest, (2 * written).max(256)) {
+                    // sustained update load, but never so much at once that the next group
+                    // stalls behind it: a huge transaction's keys are left for idle moments.
+                    let budget = (2 * written).clamp(256, GC_SLICE);
+                    if let Err(err) = self.collect_garbage(oldest, budget) {
                         self.failed = Some(err);
                     }
                 }
@@ -245,6 +279,24 @@ impl<E: Engine> Committer<E> {
                 }
                 self.failed = Some(err);
             }
+        }
+    }
+
+    /// Collects a slice of garbage while no commit is waiting and writes its deletes at once.
+    fn collect_idle(&mut self) {
+        let (oldest, _) = self.core.watermarks();
+        let result = self.collect_garbage(oldest, GC_SLICE).and_then(|()| {
+            if self.pending_gc.is_empty() {
+                return Ok(());
+            }
+            let batch = std::mem::take(&mut self.pending_gc);
+            let deletes = batch.len() as u64;
+            self.core.engine.write(batch, Durability::Sync)?;
+            self.core.stats.lock().versions_collected += deletes;
+            Ok(())
+        });
+        if let Err(err) = result {
+            self.failed = Some(err);
         }
     }
 
@@ -270,15 +322,15 @@ impl<E: Engine> Committer<E> {
         let mut queued_down_to: foldhash::HashMap<Vec<u8>, Bound<Vec<u8>>> = Default::default();
         let mut done = 0;
         while done < budget {
-            let Some((ts, keys)) = self.gc_queue.front() else {
+            let Some((ts, keys, collect)) = self.gc_queue.front() else {
                 break;
             };
             if *ts > watermark {
                 break;
             }
-            let (ts, keys) = (*ts, keys.clone());
-            while self.gc_cursor < keys.len() && done < budget {
-                let key = &keys[self.gc_cursor];
+            let (ts, keys, count) = (*ts, keys.clone(), collect.len());
+            while self.gc_cursor < count && done < budget {
+                let key = &keys[self.gc_queue[0].2[self.gc_cursor]];
                 self.gc_cursor += 1;
                 done += 1;
                 let this = encode_version(key, ts);
@@ -306,11 +358,12 @@ impl<E: Engine> Committer<E> {
                 };
                 queued_down_to.insert(key.clone(), next);
             }
-            if self.gc_cursor >= keys.len() {
+            if self.gc_cursor >= count {
                 self.gc_queue.pop_front();
                 self.gc_cursor = 0;
             }
         }
+        self.core.stats.lock().keys_examined += done as u64;
         Ok(())
     }
 }

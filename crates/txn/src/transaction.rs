@@ -48,6 +48,9 @@ pub struct Transaction<E: Engine> {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
     held: RefCell<foldhash::HashMap<Vec<u8>, LockMode>>,
+    /// Keys that had no version at all when this transaction locked them (or that belong to
+    /// an object it created): their commit leaves nothing older for garbage collection.
+    fresh: RefCell<foldhash::HashSet<Vec<u8>>>,
     reads: RefCell<ReadSet>,
     savepoints: Vec<SavepointMark>,
     /// While savepoints exist: each write's key and what the buffer held before.
@@ -71,6 +74,7 @@ impl<E: Engine> Transaction<E> {
             writes: BTreeMap::new(),
             write_bytes: 0,
             held: RefCell::default(),
+            fresh: RefCell::default(),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
             undo: Vec::new(),
@@ -179,6 +183,7 @@ impl<E: Engine> Transaction<E> {
     pub fn put_private(&mut self, key: &[u8], value: Vec<u8>) -> Result<bool> {
         self.check_writable(true)?;
         self.snapshot_fixed.set(true);
+        self.fresh.borrow_mut().insert(key.to_vec());
         Ok(self.buffer(key, Some(value)))
     }
 
@@ -278,10 +283,17 @@ impl<E: Engine> Transaction<E> {
                 current,
                 changed: ts > self.snapshot,
             },
-            None => RowLock {
-                current: None,
-                changed: false,
-            },
+            None => {
+                // Held in update mode, nobody else can give the key a version before this
+                // transaction commits.
+                if mode >= LockMode::NoKeyUpdate {
+                    self.fresh.borrow_mut().insert(key.to_vec());
+                }
+                RowLock {
+                    current: None,
+                    changed: false,
+                }
+            }
         }))
     }
 
@@ -382,6 +394,8 @@ impl<E: Engine> Transaction<E> {
                 None => {
                     self.shared.locks.release(self.id, [key.as_slice()]);
                     self.held.borrow_mut().remove(&key);
+                    // Once released, another transaction may give the key a version.
+                    self.fresh.borrow_mut().remove(&key);
                 }
             }
         }
@@ -420,8 +434,14 @@ impl<E: Engine> Transaction<E> {
             return Ok(None);
         }
         let serializable = self.options.isolation == IsolationLevel::Serializable;
+        let writes: Vec<_> = std::mem::take(&mut self.writes).into_iter().collect();
+        let fresh = self.fresh.take();
+        let collect = (0..writes.len())
+            .filter(|&i| !fresh.contains(&writes[i].0))
+            .collect();
         let request = CommitRequest {
-            writes: std::mem::take(&mut self.writes).into_iter().collect(),
+            writes,
+            collect,
             bytes: self.write_bytes,
             snapshot_ts: self.snapshot,
             reads: serializable.then(|| self.reads.take()),

@@ -309,6 +309,55 @@ fn private_writes_take_no_lock_and_roll_back_like_any_write() {
     assert!(matches!(refused, Err(Error::ReadOnly(_))));
 }
 
+/// Longer than the committer's collection slice (4,096 keys), so collection of the update
+/// must continue with no further commits to drive it.
+const HUGE: i64 = 10_000;
+
+#[test]
+fn fresh_inserts_leave_no_work_and_a_huge_update_is_collected_while_idle() {
+    let mvcc = open();
+    let mut load = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in 0..HUGE {
+        let lock = load.lock_for_insert(&key(i), WaitPolicy::Wait).unwrap();
+        assert_eq!(lock.and_then(|l| l.current), None);
+        load.put(&key(i), b"v1".to_vec()).unwrap();
+    }
+    load.commit().unwrap();
+    let mut update = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in 0..HUGE {
+        update.put(&key(i), b"v2".to_vec()).unwrap();
+    }
+    update.commit().unwrap();
+
+    let start = Instant::now();
+    while mvcc.stats().versions_collected < HUGE as u64 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "collection stalled at {:?}",
+            mvcc.stats()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let stats = mvcc.stats();
+    assert_eq!(
+        stats.versions_collected, HUGE as u64,
+        "one old version per key"
+    );
+    assert_eq!(
+        stats.keys_examined, HUGE as u64,
+        "only the update's keys are examined, not the fresh inserts'"
+    );
+    assert_eq!(
+        engine_entries(&mvcc),
+        HUGE as usize + 1,
+        "v2 and the commit clock"
+    );
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let rows = scan_ids(&mut check, all(), Direction::Forward);
+    assert_eq!(rows.len(), HUGE as usize);
+    assert!(rows.iter().all(|(_, v)| v == b"v2"));
+}
+
 #[test]
 fn savepoint_rollback_restores_a_weaker_lock() {
     let mvcc = open();
