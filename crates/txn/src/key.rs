@@ -9,6 +9,9 @@
 //!   user key is escaped and terminated ([`zizhu_keycode::encode_bytes`]) so that the versions of
 //!   a key never interleave with those of another key that it prefixes.
 //! - `LastCommitted`: the newest commit timestamp, written in every commit batch, read at open.
+//! - `Dropped(ts)`: the user-key ranges the commit at `ts` dropped whole (a table's rows, an
+//!   index's entries), kept until the garbage collector has deleted every version in them, so
+//!   that a restart finishes the job.
 //!
 //! Keys print as `(accounts, 42)@17` when the user key is a key-encoded tuple, which SQL row and
 //! index keys are.
@@ -22,6 +25,7 @@ use crate::{Result, Timestamp};
 
 const TAG_LAST_COMMITTED: u8 = 0x01;
 const TAG_VERSION: u8 = 0x02;
+const TAG_DROPPED: u8 = 0x03;
 
 /// A key in the engine's keyspace, owned by the transaction layer.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub enum Key {
     LastCommitted,
     /// A committed version of a user key.
     Version(Vec<u8>, Timestamp),
+    /// The ranges dropped by the commit at this timestamp, not yet collected.
+    Dropped(Timestamp),
 }
 
 impl Key {
@@ -38,7 +44,20 @@ impl Key {
         match self {
             Key::LastCommitted => vec![TAG_LAST_COMMITTED],
             Key::Version(key, ts) => encode_version(key, *ts),
+            Key::Dropped(ts) => {
+                let mut out = vec![TAG_DROPPED];
+                out.extend_from_slice(&ts.to_be_bytes());
+                out
+            }
         }
+    }
+
+    /// The engine range holding every [`Key::Dropped`] record, oldest first.
+    pub(crate) fn all_dropped() -> KeyRange {
+        (
+            Bound::Included(vec![TAG_DROPPED]),
+            Bound::Excluded(vec![TAG_DROPPED + 1]),
+        )
     }
 
     /// Decodes an engine key.
@@ -49,6 +68,12 @@ impl Key {
                 let (key, n) = zizhu_keycode::decode_bytes(rest)?;
                 let ts = decode_ts(&rest[n..])?;
                 Ok(Key::Version(key, ts))
+            }
+            Some((&TAG_DROPPED, rest)) => {
+                let arr: [u8; 8] = rest
+                    .try_into()
+                    .map_err(|_| zizhu_engine::errcorrupt!("bad dropped-range key {bytes:02x?}"))?;
+                Ok(Key::Dropped(u64::from_be_bytes(arr)))
             }
             _ => Err(zizhu_engine::errcorrupt!("unknown engine key {bytes:02x?}").into()),
         }
@@ -62,6 +87,7 @@ impl fmt::Debug for Key {
             Key::Version(key, ts) => {
                 write!(f, "{}@{ts}", zizhu_keycode::format_tuple(key))
             }
+            Key::Dropped(ts) => write!(f, "Dropped@{ts}"),
         }
     }
 }
@@ -120,6 +146,57 @@ fn decode_ts(bytes: &[u8]) -> Result<Timestamp> {
     Ok(!u64::from_be_bytes(arr))
 }
 
+/// Encodes the user-key ranges of a [`Key::Dropped`] record: per bound a byte (0 unbounded,
+/// 1 included, 2 excluded), then for a bounded one its length (4 bytes) and bytes.
+pub(crate) fn encode_ranges(ranges: &[KeyRange]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for bound in ranges.iter().flat_map(|(start, end)| [start, end]) {
+        let (tag, key) = match bound {
+            Bound::Unbounded => (0u8, None),
+            Bound::Included(k) => (1, Some(k)),
+            Bound::Excluded(k) => (2, Some(k)),
+        };
+        out.push(tag);
+        if let Some(key) = key {
+            out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+            out.extend_from_slice(key);
+        }
+    }
+    out
+}
+
+/// Decodes [`encode_ranges`].
+pub(crate) fn decode_ranges(mut bytes: &[u8]) -> Result<Vec<KeyRange>> {
+    let mut ranges = Vec::new();
+    while !bytes.is_empty() {
+        let start = decode_bound(&mut bytes)?;
+        let end = decode_bound(&mut bytes)?;
+        ranges.push((start, end));
+    }
+    Ok(ranges)
+}
+
+fn decode_bound(bytes: &mut &[u8]) -> Result<Bound<Vec<u8>>> {
+    let corrupt = || zizhu_engine::errcorrupt!("bad dropped-range record");
+    let (&tag, rest) = bytes.split_first().ok_or_else(corrupt)?;
+    if tag == 0 {
+        *bytes = rest;
+        return Ok(Bound::Unbounded);
+    }
+    let len: [u8; 4] = rest
+        .get(..4)
+        .and_then(|l| l.try_into().ok())
+        .ok_or_else(corrupt)?;
+    let end = 4 + u32::from_be_bytes(len) as usize;
+    let key = rest.get(4..end).ok_or_else(corrupt)?.to_vec();
+    *bytes = &rest[end..];
+    match tag {
+        1 => Ok(Bound::Included(key)),
+        2 => Ok(Bound::Excluded(key)),
+        _ => Err(corrupt().into()),
+    }
+}
+
 /// Maps a range of user keys to the engine range holding all their versions.
 pub(crate) fn version_range(range: &KeyRange) -> KeyRange {
     let start = match &range.0 {
@@ -161,6 +238,8 @@ mod tests {
             Key::Version(b"ab".to_vec(), 5),
             Key::Version(b"a\x00".to_vec(), 3),
             Key::LastCommitted,
+            Key::Dropped(300),
+            Key::Dropped(2),
         ];
         keys.sort_by_key(|k| k.encode());
         let printed: Vec<_> = keys
@@ -168,9 +247,37 @@ mod tests {
             .map(|k| match k {
                 Key::Version(k, ts) => format!("{}@{ts}", String::from_utf8_lossy(k)),
                 Key::LastCommitted => "last".into(),
+                Key::Dropped(ts) => format!("dropped@{ts}"),
             })
             .collect();
-        assert_eq!(printed, ["last", "a@9", "a@1", "a\u{0}@3", "ab@5"]);
+        assert_eq!(
+            printed,
+            [
+                "last",
+                "a@9",
+                "a@1",
+                "a\u{0}@3",
+                "ab@5",
+                "dropped@2",
+                "dropped@300"
+            ]
+        );
+        for key in &keys {
+            assert_eq!(&Key::decode(&key.encode()).unwrap(), key);
+        }
+    }
+
+    #[test]
+    fn dropped_ranges_round_trip() {
+        let ranges: Vec<KeyRange> = vec![
+            (Bound::Included(row("t", 1)), Bound::Excluded(row("t", 9))),
+            (Bound::Unbounded, Bound::Included(vec![])),
+            (Bound::Excluded(vec![0, 0xff]), Bound::Unbounded),
+        ];
+        assert_eq!(decode_ranges(&encode_ranges(&ranges)).unwrap(), ranges);
+        let encoded = encode_ranges(&ranges[..1]);
+        assert!(decode_ranges(&encoded[..encoded.len() - 1]).is_err());
+        assert!(decode_ranges(&[7]).is_err());
     }
 
     #[test]

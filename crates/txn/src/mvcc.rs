@@ -1,17 +1,18 @@
 //! The shared state of an open database and the entry point, [`Mvcc`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use zizhu_engine::Engine;
+use zizhu_engine::{Direction, Engine};
 
+use crate::key::decode_ranges;
 use crate::lock::LockTable;
 use crate::pipeline::Pipeline;
 use crate::transaction::Transaction;
-use crate::{Key, Result, Timestamp, TxnId};
+use crate::{errinternal, Key, Result, Timestamp, TxnId};
 
 /// Transaction isolation levels, with PostgreSQL's meanings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,7 +68,8 @@ pub struct Stats {
     pub commit_groups: u64,
     /// Commits refused by SERIALIZABLE validation.
     pub serialization_failures: u64,
-    /// Old versions deleted by garbage collection.
+    /// Entries deleted by garbage collection: old versions, versions in dropped ranges, and
+    /// the records of dropped ranges once collected.
     pub versions_collected: u64,
     /// Keys garbage collection looked at for older versions (fresh inserts are never looked
     /// at).
@@ -187,7 +189,16 @@ impl<E: Engine> Mvcc<E> {
             snapshots: Mutex::new(Snapshots::default()),
             stats: Mutex::new(Stats::default()),
         });
-        let pipeline = Pipeline::start(core.clone(), last, &options)?;
+        // Ranges dropped by commits whose collection a restart interrupted.
+        let mut dropped = VecDeque::new();
+        for entry in core.engine.scan(Key::all_dropped(), Direction::Forward)? {
+            let (key, value) = entry?;
+            match Key::decode(&key)? {
+                Key::Dropped(ts) => dropped.push_back((ts, decode_ranges(&value)?)),
+                other => return Err(errinternal!("{other:?} among the dropped ranges")),
+            }
+        }
+        let pipeline = Pipeline::start(core.clone(), last, dropped, &options)?;
         let shared = Shared {
             core,
             locks: LockTable::default(),

@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use zizhu_engine::{Direction, Durability, Engine, KeyRange, WriteBatch};
 
-use crate::key::{encode_version, Key};
+use crate::key::{encode_ranges, encode_version, version_range, Key};
 use crate::mvcc::Core;
 use crate::{errinternal, Error, Options, Result, SerializationCause, Timestamp};
 
@@ -50,6 +50,8 @@ pub(crate) struct CommitRequest {
     /// The positions in `writes` of keys that may have older versions to collect; a key that
     /// had no version when the transaction locked it (a fresh insert) has none.
     pub collect: Vec<usize>,
+    /// User-key ranges dropped whole ([`Transaction::drop_range`](crate::Transaction)).
+    pub dropped: Vec<KeyRange>,
     pub bytes: usize,
     pub snapshot_ts: Timestamp,
     /// Present for SERIALIZABLE transactions.
@@ -89,9 +91,11 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
+    /// Starts the committer; `dropped` are the ranges of earlier commits still to collect.
     pub fn start<E: Engine>(
         core: Arc<Core<E>>,
         last_ts: Timestamp,
+        dropped: VecDeque<(Timestamp, Vec<KeyRange>)>,
         options: &Options,
     ) -> Result<Self> {
         let (sender, receiver) = crossbeam_channel::unbounded();
@@ -101,6 +105,10 @@ impl Pipeline {
             recent: VecDeque::new(),
             gc_queue: VecDeque::new(),
             gc_cursor: 0,
+            drops: dropped
+                .into_iter()
+                .map(|(ts, ranges)| (ts, ranges.iter().map(version_range).collect()))
+                .collect(),
             pending_gc: WriteBatch::new(),
             failed: None,
             gc: options.gc,
@@ -142,6 +150,9 @@ impl Drop for Pipeline {
     }
 }
 
+/// A commit's keys and the positions among them whose older versions are to be collected.
+type Collectable = (Timestamp, Arc<Vec<Vec<u8>>>, Vec<usize>);
+
 struct Committer<E> {
     core: Arc<Core<E>>,
     last_ts: Timestamp,
@@ -149,9 +160,12 @@ struct Committer<E> {
     recent: VecDeque<(Timestamp, Arc<Vec<Vec<u8>>>)>,
     /// Keys written by commits whose shadowed versions are not collected yet: each commit's
     /// keys and the positions among them to collect.
-    gc_queue: VecDeque<(Timestamp, Arc<Vec<Vec<u8>>>, Vec<usize>)>,
+    gc_queue: VecDeque<Collectable>,
     /// How many positions of the front of `gc_queue` are done.
     gc_cursor: usize,
+    /// Dropped ranges (as engine ranges) by commit, each deleted whole once no snapshot
+    /// predates its commit; a range partly deleted starts past the last key deleted.
+    drops: VecDeque<(Timestamp, Vec<KeyRange>)>,
     /// Garbage deletes waiting for the next group's batch.
     pending_gc: WriteBatch,
     /// Set after an engine failure: nothing more is acknowledged.
@@ -164,7 +178,8 @@ impl<E: Engine> Committer<E> {
     fn run(mut self, receiver: Receiver<CommitRequest>) {
         loop {
             // With collection left over, an idle moment is the time for it.
-            let first = if self.gc && !self.gc_queue.is_empty() && self.failed.is_none() {
+            let leftover = !self.gc_queue.is_empty() || !self.drops.is_empty();
+            let first = if self.gc && leftover && self.failed.is_none() {
                 match receiver.recv_timeout(GC_IDLE) {
                     Ok(request) => request,
                     Err(RecvTimeoutError::Timeout) => {
@@ -234,6 +249,14 @@ impl<E: Engine> Committer<E> {
                 batch.put(encode_version(&key, ts), encode_value(value));
                 keys.push(key);
             }
+            if !request.dropped.is_empty() {
+                // Recorded durably with the commit, so that a restart still collects them.
+                batch.put(Key::Dropped(ts).encode(), encode_ranges(&request.dropped));
+                if self.gc {
+                    let ranges = request.dropped.iter().map(version_range).collect();
+                    self.drops.push_back((ts, ranges));
+                }
+            }
             written += keys.len();
             let keys = Arc::new(keys);
             self.recent.push_back((ts, keys.clone()));
@@ -300,6 +323,50 @@ impl<E: Engine> Committer<E> {
         }
     }
 
+    /// Deletes the versions in ranges dropped by commits at or below `watermark`, up to
+    /// `budget` of them; returns how many. A finished commit's record goes with its last
+    /// deletes.
+    fn collect_drops(
+        &mut self,
+        watermark: Timestamp,
+        budget: usize,
+    ) -> zizhu_engine::Result<usize> {
+        let mut done = 0;
+        while done < budget {
+            let Some((ts, ranges)) = self.drops.front_mut() else {
+                break;
+            };
+            if *ts > watermark {
+                break;
+            }
+            let Some(range) = ranges.first_mut() else {
+                self.pending_gc.delete(Key::Dropped(*ts).encode());
+                self.drops.pop_front();
+                continue;
+            };
+            let want = budget - done;
+            let mut last = None;
+            for entry in self
+                .core
+                .engine
+                .scan(range.clone(), Direction::Forward)?
+                .take(want)
+            {
+                let (key, _) = entry?;
+                self.pending_gc.delete(key.clone());
+                last = Some(key);
+                done += 1;
+            }
+            match last {
+                Some(key) if done == budget => range.0 = Bound::Excluded(key),
+                _ => {
+                    ranges.remove(0);
+                }
+            }
+        }
+        Ok(done)
+    }
+
     /// Whether any commit after `snapshot` wrote something in `reads`.
     fn conflicts(&self, reads: &ReadSet, snapshot: Timestamp) -> bool {
         self.recent
@@ -320,7 +387,7 @@ impl<E: Engine> Committer<E> {
         // left: from (and including, unless it was a deleted tombstone) the earlier commit's
         // version up to its own.
         let mut queued_down_to: foldhash::HashMap<Vec<u8>, Bound<Vec<u8>>> = Default::default();
-        let mut done = 0;
+        let mut done = self.collect_drops(watermark, budget)?;
         while done < budget {
             let Some((ts, keys, collect)) = self.gc_queue.front() else {
                 break;

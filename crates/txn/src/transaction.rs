@@ -34,6 +34,7 @@ struct SavepointMark {
     name: String,
     undo_len: usize,
     lock_log_len: usize,
+    dropped_len: usize,
 }
 
 /// A transaction. Dropping it without [`commit`](Self::commit) rolls it back.
@@ -51,6 +52,8 @@ pub struct Transaction<E: Engine> {
     /// Keys that had no version at all when this transaction locked them (or that belong to
     /// an object it created): their commit leaves nothing older for garbage collection.
     fresh: RefCell<foldhash::HashSet<Vec<u8>>>,
+    /// Ranges dropped whole at commit ([`Transaction::drop_range`]).
+    dropped: Vec<KeyRange>,
     reads: RefCell<ReadSet>,
     savepoints: Vec<SavepointMark>,
     /// While savepoints exist: each write's key and what the buffer held before.
@@ -75,6 +78,7 @@ impl<E: Engine> Transaction<E> {
             write_bytes: 0,
             held: RefCell::default(),
             fresh: RefCell::default(),
+            dropped: Vec::new(),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
             undo: Vec::new(),
@@ -185,6 +189,34 @@ impl<E: Engine> Transaction<E> {
         self.snapshot_fixed.set(true);
         self.fresh.borrow_mut().insert(key.to_vec());
         Ok(self.buffer(key, Some(value)))
+    }
+
+    /// Drops every key in `range` when this transaction commits, writing nothing per key. For
+    /// the rows of a table or the entries of an index whose catalog entry this transaction
+    /// removes: no snapshot taken after the commit can reach them (object ids are never
+    /// reused), while snapshots taken before still read them. Once none of those is left, the
+    /// committer deletes every version in the range. This transaction's own writes in the
+    /// range are discarded now.
+    pub fn drop_range(&mut self, range: KeyRange) -> Result<()> {
+        self.check_writable(false)?;
+        self.snapshot_fixed.set(true);
+        let own: Vec<Vec<u8>> = self
+            .writes
+            .range(range.clone())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in own {
+            let previous = self.writes.remove(&key);
+            if let Some(value) = &previous {
+                let size = key.len() + value.as_ref().map_or(0, Vec::len);
+                self.write_bytes = self.write_bytes.saturating_sub(size);
+            }
+            if !self.savepoints.is_empty() {
+                self.undo.push((key, previous));
+            }
+        }
+        self.dropped.push(range);
+        Ok(())
     }
 
     fn check_writable(&self, put: bool) -> Result<()> {
@@ -364,6 +396,7 @@ impl<E: Engine> Transaction<E> {
             name: name.to_string(),
             undo_len: self.undo.len(),
             lock_log_len: self.lock_log.borrow().len(),
+            dropped_len: self.dropped.len(),
         });
     }
 
@@ -373,6 +406,7 @@ impl<E: Engine> Transaction<E> {
         let pos = self.find_savepoint(name)?;
         let mark = &self.savepoints[pos];
         let (undo_len, lock_log_len) = (mark.undo_len, mark.lock_log_len);
+        self.dropped.truncate(mark.dropped_len);
         for (key, previous) in self.undo.drain(undo_len..).rev() {
             match previous {
                 Some(value) => self.writes.insert(key, value),
@@ -429,7 +463,7 @@ impl<E: Engine> Transaction<E> {
     /// Commits. Returns the commit timestamp, or `None` for a transaction that wrote nothing.
     /// `Ok` means durable.
     pub fn commit(mut self) -> Result<Option<Timestamp>> {
-        if self.writes.is_empty() {
+        if self.writes.is_empty() && self.dropped.is_empty() {
             self.finish();
             return Ok(None);
         }
@@ -442,6 +476,7 @@ impl<E: Engine> Transaction<E> {
         let request = CommitRequest {
             writes,
             collect,
+            dropped: std::mem::take(&mut self.dropped),
             bytes: self.write_bytes,
             snapshot_ts: self.snapshot,
             reads: serializable.then(|| self.reads.take()),

@@ -358,6 +358,104 @@ fn fresh_inserts_leave_no_work_and_a_huge_update_is_collected_while_idle() {
     assert!(rows.iter().all(|(_, v)| v == b"v2"));
 }
 
+fn wait_for_collection<E: Engine>(mvcc: &Mvcc<E>, entries: usize) {
+    let start = Instant::now();
+    while engine_entries(mvcc) != entries {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} engine entries, waiting for {entries}; {:?}",
+            engine_entries(mvcc),
+            mvcc.stats()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn other_key(id: i64) -> Vec<u8> {
+    encode_tuple(&[Value::Text("u".into()), Value::Int64(id)])
+}
+
+fn table_t() -> KeyRange {
+    zizhu_engine::prefix_range(&encode_tuple(&[Value::Text("t".into())]))
+}
+
+#[test]
+fn a_dropped_range_stays_readable_to_older_snapshots_then_goes_whole() {
+    let mvcc = open();
+    let mut load = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in 0..100 {
+        load.put(&key(i), b"v".to_vec()).unwrap();
+    }
+    load.put(&other_key(1), b"kept".to_vec()).unwrap();
+    load.commit().unwrap();
+    // Two versions of some keys, so the drop has old versions to remove too.
+    let mut update = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in 0..10 {
+        update.put(&key(i), b"w".to_vec()).unwrap();
+    }
+    update.commit().unwrap();
+
+    let mut old = begin(&mvcc, IsolationLevel::RepeatableRead);
+    assert_eq!(scan_ids(&mut old, table_t(), Direction::Forward).len(), 100);
+    let mut dropper = begin(&mvcc, IsolationLevel::ReadCommitted);
+    dropper.put(&key(500), b"own".to_vec()).unwrap();
+    dropper.drop_range(table_t()).unwrap();
+    assert_eq!(
+        scan_ids(&mut dropper, table_t(), Direction::Forward).len(),
+        100,
+        "the transaction's own write in the range is discarded"
+    );
+    dropper.commit().unwrap();
+
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        scan_ids(&mut old, table_t(), Direction::Forward).len(),
+        100,
+        "a snapshot from before the drop still reads every row"
+    );
+    let entries = engine_entries(&mvcc);
+    assert!(
+        entries > 100,
+        "nothing collected while the old snapshot lives"
+    );
+    drop(old);
+    // The other table's row and the commit clock are all that remain.
+    wait_for_collection(&mvcc, 2);
+    let mut after = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(after.get(&other_key(1)).unwrap(), Some(b"kept".to_vec()));
+    assert!(scan_ids(&mut after, table_t(), Direction::Forward).is_empty());
+}
+
+#[test]
+fn rolling_back_to_a_savepoint_undoes_a_drop_and_brings_back_own_writes() {
+    let mvcc = open();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    txn.put(&key(1), b"1".to_vec()).unwrap();
+    txn.savepoint("a");
+    txn.drop_range(table_t()).unwrap();
+    assert!(scan_ids(&mut txn, all(), Direction::Forward).is_empty());
+    txn.rollback_to("a").unwrap();
+    assert_eq!(
+        scan_ids(&mut txn, all(), Direction::Forward),
+        vec![(1, b"1".to_vec())]
+    );
+    txn.commit().unwrap();
+    thread::sleep(Duration::from_millis(50));
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        scan_ids(&mut check, all(), Direction::Forward),
+        vec![(1, b"1".to_vec())],
+        "the drop was undone, so the committer removed nothing"
+    );
+
+    let mut read_only = mvcc.begin(TxnOptions {
+        read_only: true,
+        ..Default::default()
+    });
+    let refused = read_only.drop_range(table_t());
+    assert!(matches!(refused, Err(Error::ReadOnly(_))));
+}
+
 #[test]
 fn savepoint_rollback_restores_a_weaker_lock() {
     let mvcc = open();

@@ -1047,10 +1047,10 @@ impl Catalog {
         for index in &table.indexes {
             Self::drop_comments(txn, db, index.id, None)?;
         }
-        let mut ranges = vec![Key::table_rows(table.id)];
-        ranges.extend(table.indexes.iter().map(|i| Key::index_entries(i.id)));
-        for range in ranges {
-            Self::delete_range(txn, range)?;
+        // Dropped whole at commit, not row by row: the table's id is never used again.
+        txn.drop_range(Key::table_rows(table.id))?;
+        for index in &table.indexes {
+            txn.drop_range(Key::index_entries(index.id))?;
         }
         let ns = Namespace::new(db, table.schema);
         for index in &table.indexes {

@@ -116,7 +116,7 @@ fn apply<E: Engine>(
                 .partition(|i| i.columns.contains(&position));
             table.indexes = kept;
             for index in &dropped {
-                index::clear(txn, index)?;
+                index::drop_entries(txn, index)?;
                 txn.delete(
                     &Key::IndexName(Namespace::new(db, table.schema), index.name.clone()).encode(),
                 )?;
@@ -286,7 +286,7 @@ fn apply<E: Engine>(
                     Dropping::Constraint,
                 )?;
                 let index = table.indexes.remove(i);
-                index::clear(txn, &index)?;
+                index::drop_entries(txn, &index)?;
                 txn.delete(
                     &Key::IndexName(Namespace::new(db, table.schema), index.name.clone()).encode(),
                 )?;
@@ -423,7 +423,7 @@ fn add_primary_key<E: Engine>(
     table.primary_key = positions;
     for index in &table.indexes {
         super::index::clear(txn, index)?;
-        super::index::build(txn, table, index)?;
+        super::index::build(txn, table, index, false)?;
     }
     Ok(())
 }

@@ -127,8 +127,14 @@ pub fn primary_key_of(key: &[u8]) -> Result<Vec<Value>> {
     }
 }
 
-/// Builds `index` over the table's existing rows (CREATE INDEX).
-pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) -> Result<()> {
+/// Builds `index` over the table's existing rows: a new index (CREATE INDEX), or one that
+/// stays after [`clear`] (the table's rows changed keys).
+pub fn build<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    index: &Index,
+    new: bool,
+) -> Result<()> {
     let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
         .scan(Key::table_rows(table.id), Direction::Forward)?
         .collect::<zizhu_txn::Result<_>>()?;
@@ -136,9 +142,16 @@ pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) 
         let row = row::decode(&bytes)?;
         let pk = primary_key_of(&key)?;
         let (entry, unique) = entry_key(index, &row, &pk);
-        // The index is this transaction's own until it commits: no other can write its
-        // entries, so a duplicate can only be one this build wrote.
-        let duplicate = txn.put_private(&entry, zizhu_keycode::encode_tuple(&pk))?;
+        let value = zizhu_keycode::encode_tuple(&pk);
+        let duplicate = if new {
+            // A new index is this transaction's own until it commits: no other can write its
+            // entries, so a duplicate can only be one this build wrote.
+            txn.put_private(&entry, value)?
+        } else {
+            let lock = txn.lock_for_insert(&entry, WaitPolicy::Wait)?;
+            txn.put(&entry, value)?;
+            lock.and_then(|l| l.current).is_some()
+        };
         if unique && duplicate {
             return Err(errinput!(
                 UniqueViolation,
@@ -151,7 +164,13 @@ pub fn build<E: Engine>(txn: &mut Transaction<E>, table: &Table, index: &Index) 
     Ok(())
 }
 
-/// Deletes every entry of an index (DROP INDEX).
+/// Drops every entry of an index that is going away (DROP INDEX, a dropped column's or
+/// constraint's index): whole, at commit, as its id is never used again.
+pub fn drop_entries<E: Engine>(txn: &mut Transaction<E>, index: &Index) -> Result<()> {
+    Ok(txn.drop_range(Key::index_entries(index.id))?)
+}
+
+/// Deletes every entry of an index that stays, before it is built again.
 pub fn clear<E: Engine>(txn: &mut Transaction<E>, index: &Index) -> Result<()> {
     let keys: Vec<Vec<u8>> = txn
         .scan(Key::index_entries(index.id), Direction::Forward)?

@@ -822,7 +822,7 @@ pub fn execute<E: Engine>(
             let table = Catalog::must_table(txn, table.ns, &table.name)?;
             let mut table = Arc::unwrap_or_clone(table);
             let index = Catalog::create_index(txn, db, &mut table, index)?;
-            index::build(txn, &table, &index)?;
+            index::build(txn, &table, &index, true)?;
             Ok(StatementResult::Command("CREATE INDEX"))
         }
         Plan::CreateView { view, or_replace } => {
@@ -880,7 +880,7 @@ pub fn execute<E: Engine>(
                         let by = alter::Dropping::Index;
                         alter::refuse_if_referenced(txn, db, &table, &index.columns, name, by)?;
                     }
-                    index::clear(txn, &index)?;
+                    index::drop_entries(txn, &index)?;
                     Catalog::drop_index(txn, db, &mut table, name)?;
                 }
             }
