@@ -256,7 +256,7 @@ pub fn encode_key(values: &[Value], columns: &[KeyColumn]) -> Vec<u8> {
         values.len(),
         columns.len()
     );
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(TYPICAL_VALUE_LEN * values.len());
     for (value, column) in values.iter().zip(columns) {
         encode_value(&mut out, value, *column);
     }
@@ -284,12 +284,16 @@ pub fn decode_key(bytes: &[u8], columns: &[KeyColumn]) -> Result<Vec<Value>> {
 
 /// Encodes values as an all-ascending key (`ASC NULLS LAST` for every column).
 pub fn encode_tuple(values: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(TYPICAL_VALUE_LEN * values.len());
     for value in values {
         encode_value(&mut out, value, KeyColumn::ASC);
     }
     out
 }
+
+/// Room reserved per value when encoding: a type tag and eight bytes, a `bigint`'s size, so
+/// that keys of numbers and short strings are built without growing.
+const TYPICAL_VALUE_LEN: usize = 10;
 
 /// Decodes an all-ascending key of any number of values, consuming all of `bytes`.
 pub fn decode_tuple(bytes: &[u8]) -> Result<Vec<Value>> {
@@ -350,7 +354,8 @@ pub fn encode_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// Decodes an [`encode_bytes`] string at the start of `bytes`; returns it and the bytes used.
 pub fn decode_bytes(bytes: &[u8]) -> Result<(Vec<u8>, usize)> {
     let mut reader = Reader::new(bytes);
-    let b = reader.escaped()?;
+    // Mostly the string is all of `bytes` (a stored user key): its length bounds the result.
+    let b = reader.escaped_into(Vec::with_capacity(bytes.len()))?;
     Ok((b, reader.pos))
 }
 
@@ -581,7 +586,11 @@ impl<'a> Reader<'a> {
 
     /// Reads an [`encode_bytes`] string.
     fn escaped(&mut self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
+        self.escaped_into(Vec::new())
+    }
+
+    /// Reads an [`encode_bytes`] string, appending it to `out`.
+    fn escaped_into(&mut self, mut out: Vec<u8>) -> Result<Vec<u8>> {
         if !self.invert {
             // Ascending: copy the runs between zero bytes whole.
             loop {

@@ -143,6 +143,11 @@ impl<E: Engine> Transaction<E> {
             .map(|v| v.and_then(|(_, value)| value))
     }
 
+    /// What this transaction wrote under `key`, if anything: `Some(None)` is its delete.
+    pub fn own_write(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.writes.get(key).map(Option::as_deref)
+    }
+
     /// Scans `range` at the snapshot, seeing this transaction's own writes.
     pub fn scan(&self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
         self.scan_at(range, direction, self.snapshot)

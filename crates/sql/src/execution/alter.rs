@@ -399,7 +399,9 @@ fn add_primary_key<E: Engine>(
             pk.push(value);
         }
         let new_key = Key::Row(table.id, pk.clone()).encode();
-        if txn.get(&new_key)?.is_some() {
+        // Every row the snapshot holds was deleted above, so only a row written here since can
+        // be in the way: no need to read the engine.
+        if txn.own_write(&new_key).flatten().is_some() {
             let names: Vec<&str> = positions
                 .iter()
                 .map(|&p| table.columns[p].name.as_str())
