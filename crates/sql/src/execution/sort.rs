@@ -33,6 +33,12 @@ pub(super) fn sort_rows<'a>(
         order
     };
     let mut sorter = Sorter::new(env.cache.budget.clone(), Box::new(compare));
+    if let Some(first) = keys.first() {
+        sorter.abbreviate(Abbreviation {
+            nulls_first: first.nulls_first,
+            descending: first.descending,
+        });
+    }
     for row in input {
         let row = row?;
         let k = keys
@@ -73,8 +79,13 @@ pub(super) fn sort_top(
 ) -> Result<Vec<Vec<Value>>> {
     let mut error = None;
     let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+    let abbreviation = keys.first().map(|first| Abbreviation {
+        nulls_first: first.nulls_first,
+        descending: first.descending,
+    });
     let mut order = |keyed: &mut Vec<(Vec<Value>, Vec<Value>)>| {
-        keyed.sort_by(|(a, _), (b, _)| compare_keys(a, b, keys, &mut error));
+        let mut compare = |a: &[Value], b: &[Value]| compare_keys(a, b, keys, &mut error);
+        sort_records(keyed, abbreviation, &mut compare);
     };
     for row in rows {
         let row = row?;
@@ -97,6 +108,117 @@ pub(super) fn sort_top(
     match error {
         Some(e) => Err(e),
         None => Ok(keyed.into_iter().map(|(_, row)| row).collect()),
+    }
+}
+
+/// Sorts (key, row) records stably by `compare` of their keys, by abbreviated first keys first
+/// when `abbreviation` applies to them.
+pub(super) fn sort_records(
+    records: &mut Vec<(Vec<Value>, Vec<Value>)>,
+    abbreviation: Option<Abbreviation>,
+    compare: &mut dyn FnMut(&[Value], &[Value]) -> Ordering,
+) {
+    let keys = records.iter().map(|(key, _)| key.as_slice());
+    match abbreviation.and_then(|a| a.prefixes(keys)) {
+        Some(prefixes) => {
+            let mut tagged: Vec<_> = prefixes.into_iter().zip(records.drain(..)).collect();
+            tagged.sort_by(|(pa, (a, _)), (pb, (b, _))| pa.cmp(pb).then_with(|| compare(a, b)));
+            records.extend(tagged.into_iter().map(|(_, record)| record));
+        }
+        None => records.sort_by(|(a, _), (b, _)| compare(a, b)),
+    }
+}
+
+/// How to abbreviate a sort's first key column: an order-preserving 64-bit prefix of each value
+/// (PostgreSQL's abbreviated keys), held beside the record, so that most comparisons of an
+/// in-memory sort compare two integers instead of following the records' pointers to their
+/// values. Equal prefixes fall back to the full comparison, so the order is exactly the full
+/// comparison's: a smaller prefix always means an earlier value.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Abbreviation {
+    pub nulls_first: bool,
+    pub descending: bool,
+}
+
+/// The kinds of value whose prefixes compare with each other.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Integer,
+    Float,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+}
+
+impl Abbreviation {
+    /// The prefixes of the first values of `keys`, or `None` if they cannot be abbreviated:
+    /// values of a kind without a prefix, or of kinds that do not compare as prefixes (a sort
+    /// column mixing integers and floats compares them as numbers, not as prefixes).
+    pub fn prefixes<'a>(&self, keys: impl Iterator<Item = &'a [Value]>) -> Option<Vec<u64>> {
+        let mut kind = None;
+        let mut prefixes = Vec::with_capacity(keys.size_hint().0);
+        for key in keys {
+            let prefix = match key.first()? {
+                Value::Null => {
+                    prefixes.push(if self.nulls_first { 0 } else { u64::MAX });
+                    continue;
+                }
+                value => {
+                    let (k, prefix) = prefix(value)?;
+                    if *kind.get_or_insert(k) != k {
+                        return None;
+                    }
+                    prefix
+                }
+            };
+            // Ties with a NULL's 0 or MAX fall back to the full comparison, which places it.
+            prefixes.push(if self.descending { !prefix } else { prefix });
+        }
+        Some(prefixes)
+    }
+}
+
+/// A value's kind and its order-preserving prefix.
+fn prefix(value: &Value) -> Option<(Kind, u64)> {
+    let signed = |i: i64| (i as u64) ^ (1 << 63);
+    let bytes = |b: &[u8]| {
+        let mut first = [0u8; 8];
+        let n = b.len().min(8);
+        first[..n].copy_from_slice(&b[..n]);
+        u64::from_be_bytes(first)
+    };
+    Some(match value {
+        Value::Bool(b) => (Kind::Bool, u64::from(*b)),
+        Value::Int16(i) => (Kind::Integer, signed(i64::from(*i))),
+        Value::Int32(i) => (Kind::Integer, signed(i64::from(*i))),
+        Value::Int64(i) => (Kind::Integer, signed(*i)),
+        Value::Float32(x) => (Kind::Float, float_prefix(f64::from(*x))),
+        Value::Float64(x) => (Kind::Float, float_prefix(*x)),
+        // Text compares by its bytes (C collation), as bytea and uuid do.
+        Value::Text(s) => (Kind::Bytes, bytes(s.as_bytes())),
+        Value::Bytes(b) => (Kind::Bytes, bytes(b)),
+        Value::Uuid(u) => (Kind::Bytes, bytes(u)),
+        Value::Date(d) => (Kind::Date, signed(i64::from(d.0))),
+        Value::Time(t) => (Kind::Time, signed(t.0)),
+        Value::Timestamp(t) => (Kind::Timestamp, signed(t.0)),
+        Value::TimestampTz(t) => (Kind::TimestampTz, signed(t.0)),
+        _ => return None,
+    })
+}
+
+/// Floats in PostgreSQL's order: -0 equals 0, and every NaN is equal and above all numbers.
+fn float_prefix(x: f64) -> u64 {
+    if x.is_nan() {
+        return u64::MAX;
+    }
+    let bits = (if x == 0.0 { 0.0 } else { x }).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
     }
 }
 
@@ -132,4 +254,101 @@ fn compare_keys(
         }
     }
     Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values of one kind in every tricky spot, for the pairwise check.
+    fn samples() -> Vec<Vec<Value>> {
+        let ints = [i64::MIN, -1, 0, 1, 255, 256, i64::MAX]
+            .into_iter()
+            .map(Value::Int64)
+            .chain([Value::Int32(-7), Value::Int16(3), Value::Int32(i32::MAX)])
+            .collect();
+        let floats = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.5,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ]
+        .into_iter()
+        .map(Value::Float64)
+        .chain([Value::Float32(2.5), Value::Float32(-0.0)])
+        .collect();
+        let texts = [
+            "",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgi",
+            "é",
+            "ÿ",
+        ]
+        .into_iter()
+        .map(|s| Value::Text(s.into()))
+        .collect();
+        vec![ints, floats, texts]
+    }
+
+    #[test]
+    fn prefixes_never_contradict_the_full_comparison() {
+        for descending in [false, true] {
+            for nulls_first in [false, true] {
+                let abbreviation = Abbreviation {
+                    nulls_first,
+                    descending,
+                };
+                let key = SortKey {
+                    expr: crate::planner::Expr::Constant(Value::Null),
+                    descending,
+                    nulls_first,
+                };
+                for mut values in samples() {
+                    values.push(Value::Null);
+                    let keys: Vec<Vec<Value>> = values.iter().map(|v| vec![v.clone()]).collect();
+                    let prefixes = abbreviation
+                        .prefixes(keys.iter().map(Vec::as_slice))
+                        .expect("one kind abbreviates");
+                    for (a, pa) in keys.iter().zip(&prefixes) {
+                        for (b, pb) in keys.iter().zip(&prefixes) {
+                            let full = compare_keys(a, b, std::slice::from_ref(&key), &mut None);
+                            if pa < pb {
+                                assert_eq!(full, Ordering::Less, "{a:?} {b:?} {abbreviation:?}");
+                            }
+                            if full == Ordering::Less {
+                                assert!(pa <= pb, "{a:?} {b:?} {abbreviation:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mixed_or_unabbreviated_kinds_are_not_abbreviated() {
+        let abbreviation = Abbreviation {
+            nulls_first: false,
+            descending: false,
+        };
+        let keys = [vec![Value::Int32(1)], vec![Value::Float64(0.5)]];
+        assert_eq!(abbreviation.prefixes(keys.iter().map(Vec::as_slice)), None);
+        let keys = [vec![Value::Numeric(zizhu_types::Numeric::NaN)]];
+        assert_eq!(abbreviation.prefixes(keys.iter().map(Vec::as_slice)), None);
+        let keys = [vec![Value::Null], vec![Value::Int64(4)]];
+        assert_eq!(
+            abbreviation.prefixes(keys.iter().map(Vec::as_slice)),
+            Some(vec![u64::MAX, 4 ^ (1 << 63)])
+        );
+    }
 }

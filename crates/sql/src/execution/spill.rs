@@ -29,6 +29,7 @@ use std::rc::Rc;
 use zizhu_crypto::stream::{StreamKey, StreamReader, StreamWriter};
 use zizhu_types::{Numeric, Value};
 
+use super::sort::{sort_records, Abbreviation};
 use crate::{errinput, row, Result};
 
 /// How much memory an operator may hold, and where it spills.
@@ -270,6 +271,7 @@ pub struct Sorter<'c> {
     /// the key's width in `key_width`.
     runs: Vec<SpilledRows>,
     key_width: Option<usize>,
+    abbreviation: Option<Abbreviation>,
 }
 
 impl<'c> Sorter<'c> {
@@ -282,7 +284,14 @@ impl<'c> Sorter<'c> {
             bytes: 0,
             runs: Vec::new(),
             key_width: None,
+            abbreviation: None,
         }
+    }
+
+    /// Sorts held records by abbreviated first keys first ([`Abbreviation`]); `compare` must
+    /// order first key values as the abbreviation does.
+    pub(super) fn abbreviate(&mut self, abbreviation: Abbreviation) {
+        self.abbreviation = Some(abbreviation);
     }
 
     /// Whether any run was written to disk.
@@ -302,8 +311,7 @@ impl<'c> Sorter<'c> {
     }
 
     fn sort_held(&mut self) {
-        let compare = &mut self.compare;
-        self.held.sort_by(|(a, _), (b, _)| compare(a, b));
+        sort_records(&mut self.held, self.abbreviation, &mut self.compare);
     }
 
     fn write_run(&mut self) -> Result<()> {
