@@ -25,6 +25,8 @@ enum Kind {
     Milliseconds,
     /// An integer between the bounds.
     Integer { min: i64, max: i64 },
+    /// A number between the bounds, shown as Rust prints it (`2`, `1.5`).
+    Real { min: f64, max: f64 },
     /// One of these words (case-insensitive).
     Enum(&'static [&'static str]),
     /// Free text.
@@ -171,6 +173,15 @@ const DEFINITIONS: &[Definition] = &[
         default: "read committed",
         kind: Kind::Fixed,
         description: "Shows the current transaction's isolation level.",
+    },
+    Definition {
+        name: "hash_mem_multiplier",
+        default: "2",
+        kind: Kind::Real {
+            min: 1.0,
+            max: 1000.0,
+        },
+        description: "Multiple of \"work_mem\" to use for hash tables.",
     },
     Definition {
         name: "work_mem",
@@ -325,6 +336,17 @@ fn canonical(definition: &Definition, value: &str) -> Result<String> {
             }
             n.to_string()
         }
+        Kind::Real { min, max } => {
+            let x: f64 = value.trim().parse().map_err(|_| invalid())?;
+            if !(min..=max).contains(&x) {
+                return Err(errinput!(
+                    InvalidParameterValue,
+                    "{x} is outside the valid range for parameter \"{}\" ({min} .. {max})",
+                    display_name(definition.name)
+                ));
+            }
+            x.to_string()
+        }
         Kind::Enum(words) => {
             let lower = value.trim().to_lowercase();
             let lower = match lower.as_str() {
@@ -462,6 +484,7 @@ impl Settings {
                     Kind::Enum(_) => "enum",
                     Kind::Fixed if matches!(d.default, "on" | "off") => "bool",
                     Kind::Fixed if d.default.parse::<i64>().is_ok() => "integer",
+                    Kind::Real { .. } => "real",
                     _ => "string",
                 };
                 (
@@ -499,6 +522,17 @@ impl Settings {
             .and_then(|v| with_unit(&v, MEMORY_UNITS))
             .unwrap_or(4096);
         (kb as usize).saturating_mul(1024)
+    }
+
+    /// How much a hash join or hash aggregate may hold before spilling, in bytes: `work_mem`
+    /// times `hash_mem_multiplier`, as in PostgreSQL 15.
+    pub fn hash_mem(&self) -> usize {
+        let multiplier = self
+            .get("hash_mem_multiplier")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(2.0);
+        (self.work_mem() as f64 * multiplier).min(usize::MAX as f64) as usize
     }
 
     /// A duration setting's value, `None` for 0 (no limit).

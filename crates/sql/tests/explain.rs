@@ -292,3 +292,31 @@ fn work_mem_decides_whether_sorts_joins_and_aggregates_spill() {
         assert_eq!(results[0], results[1], "{sql}: spilling changed the answer");
     }
 }
+
+/// A hash join holds `work_mem` times `hash_mem_multiplier` before it spills, as in PostgreSQL
+/// 15; a sort holds `work_mem`.
+#[test]
+fn hash_tables_get_hash_mem_multiplier_times_work_mem() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE a (k int, v int); CREATE TABLE b (k int, w int)")
+        .unwrap();
+    s.execute(
+        "INSERT INTO a SELECT g, g % 7 FROM generate_series(1, 3000) AS g;
+         INSERT INTO b SELECT g, g % 5 FROM generate_series(1, 3000) AS g",
+    )
+    .unwrap();
+    // 3,000 rows of two integers take about 250 kB as held rows: over 128 kB, under 4 x 128 kB.
+    s.execute("SET work_mem = '128kB'").unwrap();
+    let spills = |s: &mut zizhu_sql::Session<_>, sql: &str| {
+        let plan = lines(s.execute_one(sql).unwrap());
+        plan.iter().any(|l| l.starts_with("Temporary Files: "))
+    };
+    let join = "EXPLAIN ANALYZE SELECT count(*), sum(v + w) FROM a JOIN b ON a.k = b.k";
+    s.execute("SET hash_mem_multiplier = 1").unwrap();
+    assert!(spills(&mut s, join), "at 1 x work_mem the join spills");
+    s.execute("SET hash_mem_multiplier = 4").unwrap();
+    assert!(!spills(&mut s, join), "at 4 x work_mem it fits");
+    let sort = "EXPLAIN ANALYZE SELECT v FROM a ORDER BY v, k OFFSET 2999";
+    assert!(spills(&mut s, sort), "a sort still has work_mem alone");
+}

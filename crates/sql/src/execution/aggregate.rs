@@ -487,7 +487,7 @@ impl Grouping<'_> {
             let (_, accumulators) = match groups.entry(key) {
                 Entry::Occupied(group) => group.into_mut(),
                 Entry::Vacant(slot) => {
-                    if bytes > budget.bytes && level < MAX_LEVEL {
+                    if bytes > budget.hash_bytes && level < MAX_LEVEL {
                         let partitions = match &mut spill {
                             Some(p) => p,
                             None => spill.insert(Partitions::new(budget, level)?),

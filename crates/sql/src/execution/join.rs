@@ -146,7 +146,7 @@ pub(super) fn hash_join<'a>(
             None => {
                 bytes += row_size(&r);
                 inner.push(r);
-                if bytes > budget.bytes {
+                if bytes > budget.hash_bytes {
                     let mut split = Partitions::new(budget, 0)?;
                     for r in inner.drain(..) {
                         join.right_key(&r, &mut key)?;
@@ -292,11 +292,11 @@ impl<'a> Join<'a> {
             let r = r?;
             bytes += row_size(&r);
             inner.push(r);
-            if bytes > budget.bytes && level < MAX_LEVEL {
+            if bytes > budget.hash_bytes && level < MAX_LEVEL {
                 break;
             }
         }
-        if bytes > budget.bytes && level < MAX_LEVEL {
+        if bytes > budget.hash_bytes && level < MAX_LEVEL {
             let mut key = Vec::new();
             let mut rights = Partitions::new(budget, level)?;
             for r in inner.into_iter().map(Ok).chain(reader) {

@@ -280,11 +280,14 @@ impl SubqueryCache {
         Self {
             sequences: ctx.sequences(),
             clock: Some((ctx.transaction_start().unwrap_or(statement), statement)),
-            budget: spill::Budget::new(
-                ctx.work_mem(),
-                ctx.temp_dir().to_path_buf(),
-                ctx.encrypt_temp(),
-            ),
+            budget: spill::Budget {
+                hash_bytes: ctx.settings().hash_mem().max(ctx.work_mem()),
+                ..spill::Budget::new(
+                    ctx.work_mem(),
+                    ctx.temp_dir().to_path_buf(),
+                    ctx.encrypt_temp(),
+                )
+            },
             interrupt: ctx.interrupt(),
             dir: crate::system::DirState::of(ctx.datadir()),
             in_block: ctx.in_transaction_block(),

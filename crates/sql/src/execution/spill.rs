@@ -35,8 +35,10 @@ use crate::{errinput, row, Result};
 /// How much memory an operator may hold, and where it spills.
 #[derive(Clone, Debug)]
 pub struct Budget {
-    /// `work_mem` in bytes.
+    /// `work_mem` in bytes: what a sort holds.
     pub bytes: usize,
+    /// What a hash join or hash aggregate holds (`work_mem` times `hash_mem_multiplier`).
+    pub hash_bytes: usize,
     /// The directory for spill files.
     pub dir: PathBuf,
     /// Whether spill files are sealed (the data directory is encrypted).
@@ -47,10 +49,11 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// A budget of `bytes`, spilling into `dir`, sealed if `encrypt`.
+    /// A budget of `bytes` (for hash tables too), spilling into `dir`, sealed if `encrypt`.
     pub fn new(bytes: usize, dir: PathBuf, encrypt: bool) -> Self {
         Self {
             bytes,
+            hash_bytes: bytes,
             dir,
             encrypt,
             spilled: Rc::default(),
