@@ -306,6 +306,10 @@ impl<'c> Sorter<'c> {
     pub fn push(&mut self, key: Vec<Value>, row: Vec<Value>) -> Result<()> {
         self.key_width.get_or_insert(key.len());
         self.bytes += row_size(&key) + row_size(&row);
+        if self.abbreviation.is_some() {
+            // While sorting, each record also has a prefix and a slot in the tagged copy.
+            self.bytes += std::mem::size_of::<(u64, (Vec<Value>, Vec<Value>))>() + 8;
+        }
         self.held.push((key, row));
         if self.bytes > self.budget.bytes && self.held.len() > 1 {
             self.write_run()?;
