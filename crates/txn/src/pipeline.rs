@@ -107,7 +107,7 @@ impl Pipeline {
             gc_cursor: 0,
             drops: dropped
                 .into_iter()
-                .map(|(ts, ranges)| (ts, ranges.iter().map(version_range).collect()))
+                .map(|(ts, ranges)| (ts, engine_ranges(&ranges)))
                 .collect(),
             pending_gc: WriteBatch::new(),
             failed: None,
@@ -253,8 +253,7 @@ impl<E: Engine> Committer<E> {
                 // Recorded durably with the commit, so that a restart still collects them.
                 batch.put(Key::Dropped(ts).encode(), encode_ranges(&request.dropped));
                 if self.gc {
-                    let ranges = request.dropped.iter().map(version_range).collect();
-                    self.drops.push_back((ts, ranges));
+                    self.drops.push_back((ts, engine_ranges(&request.dropped)));
                 }
             }
             written += keys.len();
@@ -387,7 +386,8 @@ impl<E: Engine> Committer<E> {
         // left: from (and including, unless it was a deleted tombstone) the earlier commit's
         // version up to its own.
         let mut queued_down_to: foldhash::HashMap<Vec<u8>, Bound<Vec<u8>>> = Default::default();
-        let mut done = self.collect_drops(watermark, budget)?;
+        let dropped = self.collect_drops(watermark, budget)?;
+        let mut done = dropped;
         while done < budget {
             let Some((ts, keys, collect)) = self.gc_queue.front() else {
                 break;
@@ -430,9 +430,14 @@ impl<E: Engine> Committer<E> {
                 self.gc_cursor = 0;
             }
         }
-        self.core.stats.lock().keys_examined += done as u64;
+        self.core.stats.lock().keys_examined += (done - dropped) as u64;
         Ok(())
     }
+}
+
+/// The engine ranges holding every version of the user-key `ranges`.
+fn engine_ranges(ranges: &[KeyRange]) -> Vec<KeyRange> {
+    ranges.iter().map(version_range).collect()
 }
 
 /// Whether any of the sorted `keys` lies in `range`.
