@@ -59,11 +59,23 @@ pub fn encode(values: &[Value]) -> Vec<u8> {
 
 /// Decodes a row.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Value>> {
+    decode_only(bytes, None)
+}
+
+/// Decodes a row, but only the columns `columns` marks (all if `None`, and any past its end);
+/// the others are skipped and read as NULL.
+pub fn decode_only(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>> {
     let mut r = Reader { bytes, pos: 0 };
     let n = r.len()?;
     let mut values = Vec::with_capacity(n);
-    for _ in 0..n {
-        let value = match r.take(1)?[0] {
+    for i in 0..n {
+        let tag = r.take(1)?[0];
+        if columns.is_some_and(|c| c.get(i) == Some(&false)) {
+            r.skip(tag)?;
+            values.push(Value::Null);
+            continue;
+        }
+        let value = match tag {
             0 => Value::Null,
             1 => Value::Bool(r.take(1)?[0] != 0),
             2 => Value::Int16(i16::from_le_bytes(r.array()?)),
@@ -167,6 +179,21 @@ impl<'a> Reader<'a> {
         Err(errinternal!("bad length in stored row"))
     }
 
+    /// Skips the payload of a value with this tag.
+    fn skip(&mut self, tag: u8) -> Result<()> {
+        let n = match tag {
+            0 | 7..=9 => 0,
+            1 => 1,
+            2 => 2,
+            3 | 5 | 13 => 4,
+            4 | 6 | 14..=16 => 8,
+            17 | 18 => 16,
+            10..=12 => self.len()?,
+            tag => return Err(errinternal!("unknown value tag {tag} in stored row")),
+        };
+        self.take(n).map(|_| ())
+    }
+
     fn string(&mut self) -> Result<String> {
         let n = self.len()?;
         String::from_utf8(self.take(n)?.to_vec())
@@ -178,9 +205,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rows_round_trip_exactly() {
-        let row = vec![
+    fn every_kind() -> Vec<Value> {
+        vec![
             Value::Null,
             Value::Bool(true),
             Value::Int16(-3),
@@ -204,7 +230,12 @@ mod tests {
                 micros: 3,
             }),
             Value::Uuid([7; 16]),
-        ];
+        ]
+    }
+
+    #[test]
+    fn rows_round_trip_exactly() {
+        let row = every_kind();
         let decoded = decode(&encode(&row)).unwrap();
         assert_eq!(decoded, row);
         // Display scale survives (equality alone would not show it).
@@ -213,6 +244,34 @@ mod tests {
             panic!("not a numeric")
         };
         assert_eq!(zero.as_bigint_and_exponent().1, 2, "0.00 keeps its scale");
+    }
+
+    #[test]
+    fn skipped_columns_read_as_null_and_the_rest_decode_exactly() {
+        let row = every_kind();
+        let bytes = encode(&row);
+        for i in 0..row.len() {
+            // Every column but `i`, then `i` alone: each kind is skipped by its exact size.
+            for keep_only in [false, true] {
+                let mask: Vec<bool> = (0..row.len()).map(|c| (c == i) == keep_only).collect();
+                let decoded = decode_only(&bytes, Some(&mask)).unwrap();
+                let expected: Vec<Value> = row
+                    .iter()
+                    .zip(&mask)
+                    .map(|(v, keep)| if *keep { v.clone() } else { Value::Null })
+                    .collect();
+                assert_eq!(decoded, expected, "column {i}, keep only: {keep_only}");
+            }
+        }
+        // A row stored before a column was added is shorter than the mask, and longer ones
+        // decode the columns past its end.
+        assert_eq!(decode_only(&bytes, Some(&[false])).unwrap()[1..], row[1..]);
+        let mut cut = encode(&[Value::Text("x".into())]);
+        cut.truncate(cut.len() - 1);
+        assert!(
+            decode_only(&cut, Some(&[false])).is_err(),
+            "a skip past the end is an error"
+        );
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn explain_shows_the_chosen_access_paths() {
         s.execute_one("EXPLAIN SELECT v FROM t WHERE k / 0 = NULL")
             .unwrap(),
     );
-    assert_eq!(plan, ["Project: v", "└─ Scan: t where NULL"]);
+    assert_eq!(plan, ["Project: v", "└─ Scan: t [reads v] where NULL"]);
     // An equal-column join is a hash join; one without equal columns stays a nested loop. A
     // condition on one input filters that input before the join.
     s.execute("CREATE TABLE u (id int, w text)").unwrap();
@@ -157,14 +157,14 @@ fn explain_shows_range_scans_and_index_order() {
             s.execute_one("EXPLAIN SELECT c FROM t WHERE a > 2.5")
                 .unwrap()
         )[1],
-        "└─ Scan: t where (a > 2.5)"
+        "└─ Scan: t [reads a, c] where (a > 2.5)"
     );
     assert_eq!(
         lines(
             s.execute_one("EXPLAIN SELECT c FROM t WHERE d > 'a'")
                 .unwrap()
         )[1],
-        "└─ Scan: t where (d > 'a')"
+        "└─ Scan: t [reads c, d] where (d > 'a')"
     );
     // ORDER BY the primary key needs no sort, either way; DESC reads backward.
     assert_eq!(
@@ -319,4 +319,68 @@ fn hash_tables_get_hash_mem_multiplier_times_work_mem() {
     assert!(!spills(&mut s, join), "at 4 x work_mem it fits");
     let sort = "EXPLAIN ANALYZE SELECT v FROM a ORDER BY v, k OFFSET 2999";
     assert!(spills(&mut s, sort), "a sort still has work_mem alone");
+}
+
+#[test]
+fn scans_decode_only_the_columns_read_above_them() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, g int, v int, s text)")
+        .unwrap();
+    s.execute("INSERT INTO t SELECT i, i % 3, i * 10, 'row ' || i FROM generate_series(1, 9) AS i")
+        .unwrap();
+    let explain = |s: &mut zizhu_sql::Session<_>, sql: &str| {
+        lines(s.execute_one(&format!("EXPLAIN {sql}")).unwrap())
+    };
+    let rows = |s: &mut zizhu_sql::Session<_>, sql: &str| match s.execute_one(sql).unwrap() {
+        StatementResult::Query { rows, .. } => rows,
+        other => panic!("unexpected {other:?}"),
+    };
+    // Aggregates read their groups' and arguments' columns, and the filter's.
+    let sql = "SELECT g, sum(v) FROM t WHERE v > 20 GROUP BY g ORDER BY g";
+    assert_eq!(
+        explain(&mut s, sql).last().unwrap(),
+        "      └─ Scan: t [reads g, v] where (v > 20)"
+    );
+    assert_eq!(
+        rows(&mut s, sql),
+        [
+            vec![Value::Int32(0), Value::Int64(180)],
+            vec![Value::Int32(1), Value::Int64(110)],
+            vec![Value::Int32(2), Value::Int64(130)],
+        ]
+    );
+    assert_eq!(
+        explain(&mut s, "SELECT count(*) FROM t").last().unwrap(),
+        "   └─ Scan: t [reads no column]"
+    );
+    // Through an ORDER BY and a LIMIT, the projection's columns and the sort keys.
+    let sql = "SELECT s FROM t ORDER BY v DESC LIMIT 2";
+    assert!(explain(&mut s, sql)
+        .last()
+        .unwrap()
+        .ends_with("Scan: t [reads v, s]"));
+    assert_eq!(
+        rows(&mut s, sql),
+        [
+            vec![Value::Text("row 9".into())],
+            vec![Value::Text("row 8".into())]
+        ]
+    );
+    // A subquery may read the row through outer references: the scan reads everything.
+    let sql = "SELECT (SELECT count(*) FROM t AS u WHERE u.g = t.g) FROM t WHERE id = 1 OR v > 80";
+    assert!(!explain(&mut s, sql).iter().any(|l| l.contains("Scan: t [")));
+    assert_eq!(
+        rows(&mut s, sql),
+        [vec![Value::Int64(3)], vec![Value::Int64(3)]]
+    );
+    // A statement that writes rows back reads them whole.
+    assert!(explain(&mut s, "UPDATE t SET v = v + 1 WHERE g = 1")
+        .iter()
+        .all(|l| !l.contains("[reads")));
+    s.execute("UPDATE t SET v = v + 1 WHERE g = 1").unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT s, v FROM t WHERE id = 4"),
+        [vec![Value::Text("row 4".into()), Value::Int32(41)]]
+    );
 }

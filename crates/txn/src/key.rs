@@ -128,15 +128,39 @@ pub(crate) fn split_version(bytes: &[u8]) -> Result<(&[u8], Timestamp)> {
     }
 }
 
-/// Unescapes the user key [`split_version`] returned.
-pub(crate) fn unescape_key(escaped: &[u8]) -> Result<Vec<u8>> {
-    let (key, n) = zizhu_keycode::decode_bytes(escaped)?;
-    if n != escaped.len() {
-        return Err(
-            zizhu_engine::errcorrupt!("trailing bytes in version key {escaped:02x?}").into(),
-        );
+/// Turns an encoded version key (one [`split_version`] accepts) into its user key, in place:
+/// a scan thus returns the buffer it read without allocating another.
+pub(crate) fn into_user_key(key: &mut Vec<u8>) -> Result<()> {
+    let corrupt = |key: &[u8]| -> crate::Error {
+        zizhu_engine::errcorrupt!("expected a version key, found {key:02x?}").into()
+    };
+    if key.first() != Some(&TAG_VERSION) || key.len() < 11 {
+        return Err(corrupt(key));
     }
-    Ok(key)
+    // The escaped user key, with its two-byte terminator, lies between the tag and the
+    // eight timestamp bytes.
+    let end = key.len() - 8;
+    let (mut read, mut write) = (1, 0);
+    loop {
+        let zero = key[read..end]
+            .iter()
+            .position(|&b| b == 0x00)
+            .ok_or_else(|| corrupt(key))?;
+        key.copy_within(read..read + zero, write);
+        write += zero;
+        read += zero + 1;
+        match key[..end].get(read) {
+            Some(0x00) if read + 1 == end => break,
+            Some(0xFF) => {
+                key[write] = 0x00;
+                write += 1;
+                read += 1;
+            }
+            _ => return Err(corrupt(key)),
+        }
+    }
+    key.truncate(write);
+    Ok(())
 }
 
 fn decode_ts(bytes: &[u8]) -> Result<Timestamp> {
@@ -264,6 +288,31 @@ mod tests {
         );
         for key in &keys {
             assert_eq!(&Key::decode(&key.encode()).unwrap(), key);
+        }
+    }
+
+    #[test]
+    fn version_keys_turn_into_their_user_keys_in_place() {
+        for user in [
+            vec![],
+            vec![0],
+            vec![0, 0, 0xFF, 0],
+            b"abc".to_vec(),
+            row("accounts", 42),
+            vec![0xFF, 0, 1],
+        ] {
+            let mut key = Key::Version(user.clone(), 17).encode();
+            into_user_key(&mut key).unwrap();
+            assert_eq!(key, user);
+        }
+        let good = Key::Version(vec![1, 0, 2], 5).encode();
+        for bad in [
+            good[..good.len() - 1].to_vec(),
+            Key::LastCommitted.encode(),
+            [&good[..2], &[0, 7], &good[good.len() - 10..]].concat(),
+            [&good[..good.len() - 8], &[9], &good[good.len() - 8..]].concat(),
+        ] {
+            assert!(into_user_key(&mut bad.clone()).is_err(), "{bad:02x?}");
         }
     }
 

@@ -6,7 +6,7 @@ use std::iter::Peekable;
 
 use zizhu_engine::{Direction, ScanIter};
 
-use crate::key::{decode_version, split_version, unescape_key};
+use crate::key::{decode_version, into_user_key, split_version};
 use crate::pipeline::decode_value;
 use crate::{Result, RowState, Timestamp};
 
@@ -43,7 +43,7 @@ impl<'a> VisibleVersions<'a> {
 
     fn next_forward(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         for item in self.versions.by_ref() {
-            let (raw_key, raw_value) = item?;
+            let (mut raw_key, raw_value) = item?;
             let (escaped, ts) = split_version(&raw_key)?;
             if ts > self.snapshot || self.decided.as_deref() == Some(escaped) {
                 continue;
@@ -56,7 +56,8 @@ impl<'a> VisibleVersions<'a> {
                 None => self.decided = Some(escaped.to_vec()),
             }
             if let Some(value) = decode_value(raw_value)? {
-                return Ok(Some((unescape_key(escaped)?, value)));
+                into_user_key(&mut raw_key)?;
+                return Ok(Some((raw_key, value)));
             }
         }
         Ok(None)

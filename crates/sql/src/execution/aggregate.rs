@@ -1,8 +1,8 @@
 //! Grouping and aggregate functions.
 
 use std::cmp::Ordering;
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::BTreeSet;
 
 use zizhu_types::{BigDecimal, Numeric, Value};
 
@@ -414,7 +414,7 @@ pub(super) fn aggregate<'a>(
     let budget = &env.cache.budget;
     let (groups, spilled) = grouping.pass(input, 0)?;
     let Some(partitions) = spilled else {
-        return Ok(Box::new(groups.into_values().map(finish_group)));
+        return Ok(Box::new(groups.into_iter().map(|(_, g)| finish_group(g))));
     };
     let by_key = |a: &[Value], b: &[Value]| match (a.first(), b.first()) {
         (Some(Value::Bytes(a)), Some(Value::Bytes(b))) => a.cmp(b),
@@ -465,41 +465,45 @@ impl Grouping<'_> {
         &self,
         input: Rows<'_>,
         level: u64,
-    ) -> Result<(BTreeMap<Vec<u8>, Group>, Option<Vec<SpilledRows>>)> {
+    ) -> Result<(Vec<(Vec<u8>, Group)>, Option<Vec<SpilledRows>>)> {
         let env = self.env;
         let budget = &env.cache.budget;
         // Groups are keyed by the order-preserving encoding of their values, whose equality is
-        // SQL's grouping equality (1.50 and 1.5 group together; so do NULLs).
-        let mut groups: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
-        if self.group_by.is_empty() {
-            groups.insert(Vec::new(), self.new_group(Vec::new()));
-        }
+        // SQL's grouping equality (1.50 and 1.5 group together; so do NULLs). They are hashed
+        // while rows arrive and sorted by that key once at the end.
+        let mut groups: foldhash::HashMap<Vec<u8>, Group> = foldhash::HashMap::default();
+        // Without GROUP BY there is one group, and no key to build or look up per row.
+        let mut single = self.group_by.is_empty().then(|| self.new_group(Vec::new()));
         let mut bytes = 0;
         let mut spill: Option<Partitions> = None;
         for row in input {
             let row = row?;
-            let values = self
-                .group_by
-                .iter()
-                .map(|e| eval(e, &row, env))
-                .collect::<Result<Vec<_>>>()?;
-            let key = zizhu_keycode::encode_tuple(&values);
-            let (_, accumulators) = match groups.entry(key) {
-                Entry::Occupied(group) => group.into_mut(),
-                Entry::Vacant(slot) => {
-                    if bytes > budget.hash_bytes && level < MAX_LEVEL {
-                        let partitions = match &mut spill {
-                            Some(p) => p,
-                            None => spill.insert(Partitions::new(budget, level)?),
-                        };
-                        partitions.push(slot.key(), &row)?;
-                        continue;
+            let (_, accumulators) = if let Some(group) = &mut single {
+                group
+            } else {
+                let values = self
+                    .group_by
+                    .iter()
+                    .map(|e| eval(e, &row, env))
+                    .collect::<Result<Vec<_>>>()?;
+                let key = zizhu_keycode::encode_tuple(&values);
+                match groups.entry(key) {
+                    Entry::Occupied(group) => group.into_mut(),
+                    Entry::Vacant(slot) => {
+                        if bytes > budget.hash_bytes && level < MAX_LEVEL {
+                            let partitions = match &mut spill {
+                                Some(p) => p,
+                                None => spill.insert(Partitions::new(budget, level)?),
+                            };
+                            partitions.push(slot.key(), &row)?;
+                            continue;
+                        }
+                        bytes += 2 * slot.key().len()
+                            + row_size(&values)
+                            + GROUP_OVERHEAD
+                            + ACCUMULATOR_SIZE * self.aggregates.len();
+                        slot.insert(self.new_group(values))
                     }
-                    bytes += 2 * slot.key().len()
-                        + row_size(&values)
-                        + GROUP_OVERHEAD
-                        + ACCUMULATOR_SIZE * self.aggregates.len();
-                    slot.insert(self.new_group(values))
                 }
             };
             for (aggregate, (accumulator, seen)) in
@@ -522,6 +526,11 @@ impl Grouping<'_> {
                 accumulator.add(input)?;
             }
         }
+        let mut groups: Vec<(Vec<u8>, Group)> = match single {
+            Some(group) => vec![(Vec::new(), group)],
+            None => groups.into_iter().collect(),
+        };
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok((groups, spill.map(Partitions::finish).transpose()?))
     }
 }

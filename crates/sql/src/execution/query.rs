@@ -455,13 +455,19 @@ pub(super) fn join_row(
 /// Rows of a table with their keys, from a scan or lookup node, filtered.
 pub(crate) fn fetch<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Keyed<'a>> {
     Ok(match node {
-        Node::Scan { table, filter } => {
+        Node::Scan {
+            table,
+            filter,
+            columns,
+        } => {
             let scan = env
                 .reader
                 .scan(Key::table_rows(table.id), Direction::Forward)?;
+            let columns = columns.as_deref();
             Box::new(scan.filter_map(move |item| {
                 let item = env.cache.check_interrupt().and(item);
-                let item = item.and_then(|(key, bytes)| Ok((key, row::decode(&bytes)?)));
+                let item =
+                    item.and_then(|(key, bytes)| Ok((key, row::decode_only(&bytes, columns)?)));
                 keep(filter, item, env)
             }))
         }

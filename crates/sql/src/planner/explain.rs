@@ -71,12 +71,29 @@ impl Node {
             Node::Nothing => "Result".into(),
             Node::Scan {
                 table,
-                filter: None,
-            } => format!("Scan: {}", table.name),
-            Node::Scan {
-                table,
-                filter: Some(p),
-            } => format!("Scan: {} where {p}", table.name),
+                filter,
+                columns,
+            } => {
+                let mut title = format!("Scan: {}", table.name);
+                if let Some(columns) = columns {
+                    // Column pruning: only these are decoded.
+                    let read: Vec<&str> = table
+                        .columns
+                        .iter()
+                        .zip(columns)
+                        .filter(|(_, read)| **read)
+                        .map(|(c, _)| c.name.as_str())
+                        .collect();
+                    match read.is_empty() {
+                        true => title.push_str(" [reads no column]"),
+                        false => title.push_str(&format!(" [reads {}]", read.join(", "))),
+                    }
+                }
+                if let Some(p) = filter {
+                    title.push_str(&format!(" where {p}"));
+                }
+                title
+            }
             Node::KeyLookup {
                 table,
                 keys,

@@ -374,6 +374,9 @@ pub enum Node {
         table: Arc<Table>,
         /// Rows that do not satisfy this are not returned.
         filter: Option<Expr>,
+        /// The columns decoded from each stored row (`None`: all of them); the others read
+        /// as NULL. Set by the optimizer's column pruning, where nothing reads them.
+        columns: Option<Vec<bool>>,
     },
     /// Rows fetched by primary key, filtered as they are read.
     KeyLookup {
@@ -1021,9 +1024,14 @@ impl Node {
     pub fn map_exprs(self, f: &dyn Fn(Expr) -> Expr) -> Node {
         let all = |v: Vec<Expr>| v.into_iter().map(f).collect();
         match self {
-            Node::Scan { table, filter } => Node::Scan {
+            Node::Scan {
+                table,
+                filter,
+                columns,
+            } => Node::Scan {
                 table,
                 filter: filter.map(f),
+                columns,
             },
             Node::KeyLookup {
                 table,

@@ -228,6 +228,7 @@ impl<E: Engine> Binder<'_, E> {
         let source = Node::Scan {
             table: table.clone(),
             filter: scan_filter,
+            columns: None,
         };
         let returning = self.bind_returning(update.returning.as_deref(), &scope)?;
         Ok(Plan::Update {
@@ -293,6 +294,7 @@ impl<E: Engine> Binder<'_, E> {
         let source = Node::Scan {
             table: table.clone(),
             filter: scan_filter,
+            columns: None,
         };
         let returning = self.bind_returning(delete.returning.as_deref(), &scope)?;
         Ok(Plan::Delete {

@@ -393,6 +393,7 @@ impl<E: Engine> Binder<'_, E> {
                         Node::Scan {
                             table,
                             filter: None,
+                            columns: None,
                         },
                         scope,
                     ))

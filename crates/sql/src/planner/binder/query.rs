@@ -854,19 +854,26 @@ fn lock_rows(node: Node, locks: &[ast::LockClause]) -> Result<Node> {
                 Node::Scan {
                     table,
                     filter: None,
+                    columns,
                 } => Ok((
                     Node::Scan {
                         table,
                         filter: Some(predicate.clone()),
+                        columns,
                     },
                     Some(predicate),
                 )),
                 _ => Err(not_allowed()),
             },
-            Node::Scan { table, filter } => Ok((
+            Node::Scan {
+                table,
+                filter,
+                columns,
+            } => Ok((
                 Node::Scan {
                     table,
                     filter: filter.clone(),
+                    columns,
                 },
                 filter,
             )),

@@ -41,6 +41,7 @@ pub(super) fn use_keys_and_indexes(node: Node) -> Node {
         Node::Scan {
             table,
             filter: Some(filter),
+            columns: None,
         } => access_path(table, filter),
         node => node,
     })
@@ -256,7 +257,7 @@ fn unique_lookup(node: &Node, n: usize) -> bool {
 /// The right side of a join as a lookup by the left row's values, if the condition equates
 /// leading columns of one of the table's paths to them.
 fn index_lookup(right: &Node, predicate: &Expr, left_width: usize) -> Option<Node> {
-    let Node::Scan { table, filter } = right else {
+    let Node::Scan { table, filter, .. } = right else {
         return None;
     };
     if right.refers_outward(1) {
@@ -338,6 +339,7 @@ fn lookup_by(table: Arc<Table>, filter: Expr, facts: &Restrictions) -> Node {
         None => Node::Scan {
             table,
             filter: Some(filter),
+            columns: None,
         },
     }
 }
@@ -645,7 +647,7 @@ fn reorder(
     limited: bool,
 ) -> Option<Node> {
     let (table, filter) = match access {
-        Node::Scan { table, filter } => (table, filter),
+        Node::Scan { table, filter, .. } => (table, filter),
         Node::IndexScan {
             table,
             filter,

@@ -178,7 +178,7 @@ fn estimate(node: &Node) -> Option<Estimate<'_>> {
             rows: rows.len().max(1) as f64,
             indexed: false,
         }),
-        Node::Scan { table, filter } => {
+        Node::Scan { table, filter, .. } => {
             let stats = table.stats.as_ref()?;
             let selectivity = filter
                 .as_ref()

@@ -2,6 +2,7 @@
 
 mod access;
 mod join_order;
+mod prune;
 
 use zizhu_types::Value;
 
@@ -24,6 +25,7 @@ const RULES: &[(&str, Rule)] = &[
     ("index nested-loop joins", access::use_index_joins),
     ("merge joins on sorted inputs", access::use_merge_joins),
     ("hash joins on equal columns", use_hash_joins),
+    ("column pruning in scans", prune::prune_columns),
 ];
 
 /// Applies every rule to the plan's node trees.
@@ -126,9 +128,11 @@ fn push_filters_into_scans(node: Node) -> Node {
             Node::Scan {
                 table,
                 filter: None,
+                columns,
             } => Node::Scan {
                 table,
                 filter: Some(predicate),
+                columns,
             },
             source => Node::Filter {
                 source: Box::new(source),
