@@ -432,8 +432,8 @@ impl Table {
         }
         let stats = match it.next() {
             None => None,
-            Some(Value::Text(marker)) if marker == "stats" => {
-                Some(stats::TableStats::decode(&mut || it.next())?)
+            Some(Value::Text(marker)) if marker.starts_with("stats") => {
+                Some(stats::TableStats::decode(marker, &mut || it.next())?)
             }
             Some(_) => return Err(bad()),
         };
@@ -1161,6 +1161,10 @@ mod tests {
                     name: "id".into(),
                     distinct: 3.0,
                     null_fraction: 0.0,
+                    most_common: vec![(Value::Int32(2), 0.5)],
+                    histogram: vec![Value::Int32(1), Value::Int32(3)],
+                    width: 4,
+                    correlation: Some(1.0),
                 }],
             }),
         };

@@ -185,14 +185,24 @@ fn parse_legacy_option(p: &mut Parser) -> Result<Option<CopyLegacyOption>, Parse
     Ok(Some(option))
 }
 
+/// Whether a VACUUM parsed by [`parse_vacuum`] also analyzes (`VACUUM ANALYZE`,
+/// `VACUUM (ANALYZE)`). sqlparser's statement is Redshift's, which has no such flag, so it
+/// rides in `boost`, a Redshift option PostgreSQL's VACUUM does not have.
+pub fn vacuum_analyzes(vacuum: &sqlparser::ast::VacuumStatement) -> bool {
+    vacuum.boost
+}
+
 /// Parses PostgreSQL's VACUUM, the VACUUM keyword already consumed. One table at most.
 pub fn parse_vacuum(p: &mut Parser) -> Result<Statement, ParserError> {
     let mut full = false;
+    let mut analyze = false;
     if p.consume_token(&Token::LParen) {
         loop {
             let option = p.parse_identifier()?;
             if option.value.eq_ignore_ascii_case("full") {
                 full = boolean(p)?;
+            } else if option.value.eq_ignore_ascii_case("analyze") {
+                analyze = boolean(p)?;
             } else {
                 let _ = boolean(p)?;
             }
@@ -210,6 +220,7 @@ pub fn parse_vacuum(p: &mut Parser) -> Result<Statement, ParserError> {
                 Keyword::ANALYZE,
             ]) {
                 Some(Keyword::FULL) => full = true,
+                Some(Keyword::ANALYZE) => analyze = true,
                 Some(_) => {}
                 None => break,
             }
@@ -231,6 +242,6 @@ pub fn parse_vacuum(p: &mut Parser) -> Result<Statement, ParserError> {
         recluster: false,
         table_name,
         threshold: None,
-        boost: false,
+        boost: analyze,
     }))
 }

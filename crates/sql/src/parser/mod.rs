@@ -7,6 +7,7 @@
 
 mod admin;
 mod copy;
+pub use copy::vacuum_analyzes;
 mod dialect;
 
 pub use dialect::ZizhuDialect;

@@ -787,7 +787,8 @@ impl<E: Engine> Session<E> {
             S::Deallocate { name, .. } => return self.sql_deallocate(name),
             S::Vacuum(vacuum) => {
                 // Old versions are collected continuously by the commit pipeline, so VACUUM
-                // has nothing left to do; it checks its table and PostgreSQL's rules.
+                // has nothing left to do; it checks its table and PostgreSQL's rules, and
+                // VACUUM ANALYZE analyzes.
                 if self.block.is_some() {
                     let err = errinput!(
                         ActiveSqlTransaction,
@@ -798,6 +799,10 @@ impl<E: Engine> Session<E> {
                 }
                 if let Some(table) = &vacuum.table_name {
                     self.execute_one(&format!("SELECT 1 FROM {table} WHERE false"))?;
+                }
+                if crate::parser::vacuum_analyzes(vacuum) {
+                    let table = vacuum.table_name.as_ref().map(ToString::to_string);
+                    self.execute_one(&format!("ANALYZE {}", table.unwrap_or_default()))?;
                 }
                 return Ok(StatementResult::Command("VACUUM"));
             }

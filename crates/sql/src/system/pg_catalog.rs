@@ -169,6 +169,54 @@ pub fn index_def(relation: &Relation<'_>, pretty: bool) -> Option<String> {
     ))
 }
 
+/// `pg_stats`: a row per analyzed column of each table, as PostgreSQL shows `pg_statistic`.
+fn stats_rows(snapshot: &Snapshot, rows: &mut Vec<Vec<Value>>) {
+    let array = |values: &mut dyn Iterator<Item = Value>| {
+        let values: Vec<Value> = values.collect();
+        match values.is_empty() {
+            true => NULL,
+            false => text(crate::types::array::format(&values)),
+        }
+    };
+    for table in &snapshot.tables {
+        let Some(stats) = &table.stats else { continue };
+        let schema = snapshot
+            .schemas
+            .iter()
+            .find(|s| s.id == table.schema)
+            .map_or("public", |s| s.name.as_str());
+        for column in &table.columns {
+            let Some(c) = stats.column(&column.name) else {
+                continue;
+            };
+            // Like PostgreSQL, a count that grows with the table is shown as a negative
+            // fraction of its rows.
+            let rows_total = stats.rows as f64;
+            let n_distinct = if rows_total > 0.0 && c.distinct > 0.1 * rows_total {
+                -(c.distinct / rows_total)
+            } else {
+                c.distinct
+            };
+            rows.push(vec![
+                text(schema),
+                text(table.name.clone()),
+                text(column.name.clone()),
+                bool(false),
+                Value::Float32(c.null_fraction as f32),
+                Value::Int32(c.width as i32),
+                Value::Float32(n_distinct as f32),
+                array(&mut c.most_common.iter().map(|(v, _)| v.clone())),
+                array(&mut c.most_common.iter().map(|(_, f)| Value::Float32(*f as f32))),
+                array(&mut c.histogram.iter().cloned()),
+                c.correlation.map_or(NULL, |r| Value::Float32(r as f32)),
+                NULL,
+                NULL,
+                NULL,
+            ]);
+        }
+    }
+}
+
 /// The data type of a sequence, from its bound (sequences store no type of their own).
 pub fn sequence_type(seq: &crate::sequence::Sequence) -> DataType {
     let bound = seq.max.max(-seq.min.saturating_add(1));
@@ -622,6 +670,7 @@ pub fn rows(
                 ]);
             }
         }
+        "pg_stats" => stats_rows(snapshot, &mut rows),
         // Relations of features ZizhuDB does not have yet: no rows.
         _ => {}
     }

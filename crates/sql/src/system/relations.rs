@@ -41,6 +41,8 @@ pub enum Ty {
     TextArray,
     /// `"char"[]`
     CharArray,
+    /// `real[]`
+    F4Array,
     /// `timestamp with time zone`
     TimestampTz,
 }
@@ -63,6 +65,7 @@ impl Ty {
             Ty::OidVector => DataType::Vector(Box::new(DataType::Oid(OidAlias::Oid))),
             Ty::OidArray => DataType::Array(Box::new(DataType::Oid(OidAlias::Oid))),
             Ty::TextArray | Ty::CharArray => DataType::Array(Box::new(DataType::Text)),
+            Ty::F4Array => DataType::Array(Box::new(DataType::Float32)),
             Ty::TimestampTz => DataType::TimestampTz,
         }
     }
@@ -539,6 +542,28 @@ pub static PG_STATISTIC_EXT: RelationDef = pg(
     ],
 );
 
+/// `pg_stats`: what `ANALYZE` found, per column. The `anyarray` columns are `text[]` here.
+pub static PG_STATS: RelationDef = pg(
+    "pg_stats",
+    'v',
+    &[
+        ("schemaname", Name),
+        ("tablename", Name),
+        ("attname", Name),
+        ("inherited", Bool),
+        ("null_frac", F4),
+        ("avg_width", I4),
+        ("n_distinct", F4),
+        ("most_common_vals", TextArray),
+        ("most_common_freqs", F4Array),
+        ("histogram_bounds", TextArray),
+        ("correlation", F4),
+        ("most_common_elems", TextArray),
+        ("most_common_elem_freqs", F4Array),
+        ("elem_count_histogram", F4Array),
+    ],
+);
+
 /// `pg_publication` (none)
 pub static PG_PUBLICATION: RelationDef = pg(
     "pg_publication",
@@ -938,6 +963,7 @@ pub static ALL: &[&RelationDef] = &[
     &PG_TABLESPACE,
     &PG_POLICY,
     &PG_STATISTIC_EXT,
+    &PG_STATS,
     &PG_PUBLICATION,
     &PG_PUBLICATION_NAMESPACE,
     &PG_PUBLICATION_REL,

@@ -5,8 +5,7 @@
 //! step joins one more input to the tree so far, on the right, or on the left when the tree
 //! so far is the smaller side (a hash join hashes its right side). The estimates come from [`TableStats`](crate::catalog::stats::TableStats)
 //! gathered by `ANALYZE`: an input's rows are its table's rows times the selectivity of its
-//! filter (`col = c` keeps 1/distinct(col), `col IS NULL` the null fraction, a range a
-//! third), and a join keeps 1/max(distinct) of the pairs for each `a = b` conjunct (a third
+//! filter ([`super::selectivity`]: most common values, histograms, null fractions), and a join keeps 1/max(distinct) of the pairs for each `a = b` conjunct (a third
 //! for any other). The cost of an order is what it reads, hashes and produces: each input's
 //! rows, twice the rows of the smaller side of each join (a lookup per outer row instead when
 //! there are few and the condition meets an index of the input's table), and each join's
@@ -20,6 +19,7 @@
 use std::collections::HashMap;
 
 use super::map_children;
+use super::selectivity::{distinct, filter_selectivity, UNKNOWN};
 use crate::catalog::Table;
 use crate::planner::plan::{ColumnName, CompareOp, Expr, JoinKind, Node};
 
@@ -28,9 +28,6 @@ const MAX_INPUTS: usize = 8;
 
 /// Outer rows up to which a join to an indexed column is costed as lookups.
 const FEW_OUTER_ROWS: f64 = 64.0;
-
-/// Selectivity of a condition nothing is known about (PostgreSQL's default for ranges).
-const UNKNOWN: f64 = 1.0 / 3.0;
 
 /// Reorders trees of inner joins (see the [module docs](self)).
 pub(super) fn order_joins(node: Node) -> Node {
@@ -201,47 +198,6 @@ fn estimate(node: &Node) -> Option<Estimate<'_>> {
             })
         }
         _ => None,
-    }
-}
-
-/// The distinct values of column `index` of `table`, from its statistics.
-fn distinct(table: &Table, index: usize) -> Option<f64> {
-    let name = &table.columns.get(index)?.name;
-    let d = table.stats.as_ref()?.column(name)?.distinct;
-    (d > 0.0).then_some(d)
-}
-
-/// The fraction of `table`'s rows that `filter` (over its row) keeps.
-fn filter_selectivity(filter: &Expr, table: &Table) -> f64 {
-    let column = |e: &Expr| match e {
-        Expr::Column { index, .. } => Some(*index),
-        _ => None,
-    };
-    let eq = |c: usize| distinct(table, c).map_or(0.005, |d| 1.0 / d);
-    match filter {
-        Expr::And(a, b) => filter_selectivity(a, table) * filter_selectivity(b, table),
-        Expr::Or(a, b) => {
-            let (x, y) = (filter_selectivity(a, table), filter_selectivity(b, table));
-            x + y - x * y
-        }
-        Expr::Not(a) => 1.0 - filter_selectivity(a, table),
-        Expr::Compare(op, a, b) => match (column(a), column(b), op) {
-            (Some(c), None, CompareOp::Eq) | (None, Some(c), CompareOp::Eq) => eq(c),
-            (Some(c), None, CompareOp::NotEq) | (None, Some(c), CompareOp::NotEq) => 1.0 - eq(c),
-            _ => UNKNOWN,
-        },
-        Expr::InList(a, list) => match column(a) {
-            Some(c) => (eq(c) * list.len() as f64).min(1.0),
-            None => UNKNOWN,
-        },
-        Expr::IsNull(a) => column(a)
-            .and_then(|c| {
-                let name = &table.columns.get(c)?.name;
-                Some(table.stats.as_ref()?.column(name)?.null_fraction)
-            })
-            .unwrap_or(0.005),
-        Expr::Constant(zizhu_types::Value::Bool(true)) => 1.0,
-        _ => UNKNOWN,
     }
 }
 

@@ -3,6 +3,7 @@
 mod access;
 mod join_order;
 mod prune;
+mod selectivity;
 
 use zizhu_types::Value;
 
