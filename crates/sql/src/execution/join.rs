@@ -2,7 +2,9 @@
 //! join, which holds one run of equal keys.
 
 use std::cell::OnceCell;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 
 use zizhu_types::{Interval, Numeric, Value};
@@ -205,40 +207,89 @@ struct Join<'a> {
 /// The hash table over a join's right rows.
 struct Table {
     inner: Vec<Vec<Value>>,
-    /// Each key's first row, and each row's next row with the same key: one allocation per
-    /// distinct key rather than a list per key.
-    heads: HashMap<Vec<u8>, usize>,
+    /// Each key hash's first row, and each row's next row with the same key hash: one entry
+    /// per distinct key rather than a list per key. Rows on a chain are checked for their
+    /// key, as different keys may (rarely) share a hash.
+    heads: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     next: Vec<usize>,
+    /// The rows' keys end to end, and where each ends: held inline, so a probe follows no
+    /// pointer to compare keys.
+    keys: Vec<u8>,
+    key_ends: Vec<usize>,
     /// Rows whose key is [`HashKey::Lossy`] (empty if none is).
     lossy: Vec<bool>,
 }
 
 const END: usize = usize::MAX;
 
+/// The hash of a key's bytes (fixed within the process, as probes and builds must agree).
+fn key_hash(key: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5A17_2E5E_ED00_0001).hash_one(key)
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it; fold anything else in anyway.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
+
 impl Table {
     /// Builds the table over right rows whose keys are not NULL.
     fn build(inner: Vec<Vec<Value>>, join: &Join<'_>) -> Result<Self> {
-        let mut heads: HashMap<Vec<u8>, usize> = HashMap::with_capacity(inner.len());
-        let mut next = vec![END; inner.len()];
+        let n = inner.len();
+        let mut keys = Vec::new();
+        let mut key_ends = Vec::with_capacity(n);
+        let mut hashes = Vec::with_capacity(n);
         let mut lossy = Vec::new();
         let mut key = Vec::new();
-        for (i, r) in inner.iter().enumerate().rev() {
+        for (i, r) in inner.iter().enumerate() {
             if join.right_key(r, &mut key)? == HashKey::Lossy {
-                lossy.resize(inner.len(), false);
+                lossy.resize(n, false);
                 lossy[i] = true;
             }
-            if let Some(head) = heads.get_mut(key.as_slice()) {
-                next[i] = std::mem::replace(head, i);
-            } else {
-                heads.insert(key.clone(), i);
+            keys.extend_from_slice(&key);
+            key_ends.push(keys.len());
+            hashes.push(key_hash(&key));
+        }
+        let mut heads = HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default());
+        let mut next = vec![END; n];
+        // Linked from the end, so each chain lists its rows in their order.
+        for (i, hash) in hashes.into_iter().enumerate().rev() {
+            match heads.entry(hash) {
+                Entry::Occupied(mut head) => next[i] = std::mem::replace(head.get_mut(), i),
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
             }
         }
         Ok(Self {
             inner,
             heads,
             next,
+            keys,
+            key_ends,
             lossy,
         })
+    }
+
+    /// Row `i`'s key.
+    fn key(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.key_ends[p]);
+        &self.keys[start..self.key_ends[i]]
     }
 }
 
@@ -253,10 +304,18 @@ impl<'a> Join<'a> {
 
     fn key<'e>(
         &self,
-        exprs: impl Iterator<Item = &'e Expr>,
+        exprs: impl Iterator<Item = &'e Expr> + Clone,
         row: &[Value],
         out: &mut Vec<u8>,
     ) -> Result<HashKey> {
+        // Plain columns (the usual join keys) are keyed where they are, without copies.
+        let column = |e: &Expr| match e {
+            Expr::Column { index, .. } => row.get(*index),
+            _ => None,
+        };
+        if exprs.clone().all(|e| column(e).is_some()) {
+            return Ok(hash_key(exprs.filter_map(column), out));
+        }
         let mut values = Vec::with_capacity(self.keys.len());
         for e in exprs {
             values.push(match e {
@@ -339,8 +398,12 @@ impl<'a> Join<'a> {
         let left_kind = self.left_key(&l, &mut key)?;
         let mut any = false;
         if left_kind != HashKey::Null {
-            let mut c = table.heads.get(key.as_slice()).copied().unwrap_or(END);
+            let mut c = table.heads.get(&key_hash(&key)).copied().unwrap_or(END);
             while c != END {
+                if table.key(c) != key.as_slice() {
+                    c = table.next[c];
+                    continue;
+                }
                 let exact =
                     left_kind == HashKey::Exact && !table.lossy.get(c).copied().unwrap_or(false);
                 let check = if exact {
