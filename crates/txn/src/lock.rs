@@ -90,8 +90,45 @@ struct Request {
 
 #[derive(Default)]
 struct Entry {
-    holders: Vec<(TxnId, LockMode)>,
+    holders: Holders,
     queue: VecDeque<Request>,
+}
+
+/// The holders of a row lock. Almost always there is one, kept inline, so that taking a lock
+/// allocates nothing beyond its key; `rest` is empty while `first` is `None`.
+#[derive(Default)]
+struct Holders {
+    first: Option<(TxnId, LockMode)>,
+    rest: Vec<(TxnId, LockMode)>,
+}
+
+impl Holders {
+    fn iter(&self) -> impl Iterator<Item = &(TxnId, LockMode)> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut (TxnId, LockMode)> {
+        self.first.iter_mut().chain(self.rest.iter_mut())
+    }
+
+    fn push(&mut self, holder: (TxnId, LockMode)) {
+        match self.first {
+            None => self.first = Some(holder),
+            Some(_) => self.rest.push(holder),
+        }
+    }
+
+    /// Removes `txn`'s hold, if any.
+    fn remove(&mut self, txn: TxnId) {
+        self.rest.retain(|(t, _)| *t != txn);
+        if self.first.is_some_and(|(t, _)| t == txn) {
+            self.first = (!self.rest.is_empty()).then(|| self.rest.remove(0));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
 }
 
 impl Entry {
@@ -109,10 +146,11 @@ impl Entry {
     }
 
     fn set_holder(&mut self, txn: TxnId, mode: LockMode) {
-        match self.holders.iter_mut().find(|(t, _)| *t == txn) {
-            Some(h) => h.1 = h.1.max(mode),
-            None => self.holders.push((txn, mode)),
+        if let Some(h) = self.holders.iter_mut().find(|(t, _)| *t == txn) {
+            h.1 = h.1.max(mode);
+            return;
         }
+        self.holders.push((txn, mode));
     }
 
     /// Hands the lock to queued requests, from the front, while they are compatible. Each
@@ -309,7 +347,7 @@ impl LockTable {
                 parking_lot::MutexGuard::bump(&mut inner);
             }
             if let Some(entry) = inner.rows.get_mut(key) {
-                entry.holders.retain(|(t, _)| *t != txn);
+                entry.holders.remove(txn);
                 entry.grant_waiters();
                 if entry.is_empty() {
                     inner.rows.remove(key);
@@ -378,6 +416,30 @@ mod tests {
         while !table.is_waiting(txn) {
             thread::yield_now();
         }
+    }
+
+    #[test]
+    fn a_lock_shared_three_ways_is_released_in_any_order() {
+        let table = LockTable::default();
+        for txn in [1, 2, 3] {
+            table
+                .acquire(txn, b"k", LockMode::Share, WaitPolicy::NoWait, &limits())
+                .unwrap();
+        }
+        // The first holder goes first: the others still hold it, so an update must wait.
+        table.release(1, [b"k".as_slice()]);
+        let update =
+            |txn| table.acquire(txn, b"k", LockMode::Update, WaitPolicy::NoWait, &limits());
+        assert!(matches!(update(4), Err(Error::LockNotAvailable)));
+        table.release(3, [b"k".as_slice()]);
+        assert!(matches!(update(4), Err(Error::LockNotAvailable)));
+        table.release(2, [b"k".as_slice()]);
+        assert!(matches!(update(4), Ok(Acquired::Granted { .. })));
+        table.release(4, [b"k".as_slice()]);
+        assert!(
+            table.inner.lock().rows.is_empty(),
+            "a lock nobody holds is forgotten"
+        );
     }
 
     #[test]

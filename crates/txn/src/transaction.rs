@@ -37,6 +37,17 @@ struct SavepointMark {
     dropped_len: usize,
 }
 
+/// What a transaction knows of a key it locked or wrote privately.
+#[derive(Clone, Copy, Debug, Default)]
+struct Held {
+    /// The row lock it holds (`None` for a key written by [`Transaction::put_private`]).
+    mode: Option<LockMode>,
+    /// The key had no version at all when this transaction locked it in update mode (or it
+    /// belongs to an object this transaction created), so its commit leaves nothing older
+    /// for garbage collection.
+    fresh: bool,
+}
+
 /// A transaction. Dropping it without [`commit`](Self::commit) rolls it back.
 pub struct Transaction<E: Engine> {
     shared: Arc<Shared<E>>,
@@ -48,10 +59,8 @@ pub struct Transaction<E: Engine> {
     snapshot_fixed: Cell<bool>,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
-    held: RefCell<foldhash::HashMap<Vec<u8>, LockMode>>,
-    /// Keys that had no version at all when this transaction locked them (or that belong to
-    /// an object it created): their commit leaves nothing older for garbage collection.
-    fresh: RefCell<foldhash::HashSet<Vec<u8>>>,
+    /// The keys this transaction locked, and the keys it knows to be fresh (see [`Held`]).
+    held: RefCell<foldhash::HashMap<Vec<u8>, Held>>,
     /// Ranges dropped whole at commit ([`Transaction::drop_range`]).
     dropped: Vec<KeyRange>,
     reads: RefCell<ReadSet>,
@@ -77,7 +86,6 @@ impl<E: Engine> Transaction<E> {
             writes: BTreeMap::new(),
             write_bytes: 0,
             held: RefCell::default(),
-            fresh: RefCell::default(),
             dropped: Vec::new(),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
@@ -192,7 +200,11 @@ impl<E: Engine> Transaction<E> {
     pub fn put_private(&mut self, key: &[u8], value: Vec<u8>) -> Result<bool> {
         self.check_writable(true)?;
         self.snapshot_fixed.set(true);
-        self.fresh.borrow_mut().insert(key.to_vec());
+        self.held
+            .borrow_mut()
+            .entry(key.to_vec())
+            .or_default()
+            .fresh = true;
         Ok(self.buffer(key, Some(value)))
     }
 
@@ -253,7 +265,8 @@ impl<E: Engine> Transaction<E> {
             .held
             .borrow()
             .get(key)
-            .is_none_or(|m| *m < LockMode::NoKeyUpdate)
+            .and_then(|h| h.mode)
+            .is_none_or(|m| m < LockMode::NoKeyUpdate)
         {
             // A blind write: lock the row first. First updater wins under REPEATABLE READ.
             self.acquire(key, LockMode::Update, WaitPolicy::Wait)?;
@@ -324,7 +337,9 @@ impl<E: Engine> Transaction<E> {
                 // Held in update mode, nobody else can give the key a version before this
                 // transaction commits.
                 if mode >= LockMode::NoKeyUpdate {
-                    self.fresh.borrow_mut().insert(key.to_vec());
+                    if let Some(held) = self.held.borrow_mut().get_mut(key) {
+                        held.fresh = true;
+                    }
                 }
                 RowLock {
                     current: None,
@@ -336,7 +351,7 @@ impl<E: Engine> Transaction<E> {
 
     /// Takes a row lock, recording it for release; false if skipped.
     fn acquire(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<bool> {
-        let before = self.held.borrow().get(key).copied();
+        let before = self.held.borrow().get(key).and_then(|h| h.mode);
         if before.is_some_and(|m| m >= mode) {
             return Ok(true);
         }
@@ -352,9 +367,17 @@ impl<E: Engine> Transaction<E> {
         {
             Acquired::Skipped => Ok(false),
             Acquired::Granted { .. } => {
-                self.held
-                    .borrow_mut()
-                    .insert(key.to_vec(), before.map_or(mode, |b| b.max(mode)));
+                let mode = before.map_or(mode, |b| b.max(mode));
+                let mut held = self.held.borrow_mut();
+                if let Some(held) = held.get_mut(key) {
+                    held.mode = Some(mode);
+                } else {
+                    let entry = Held {
+                        mode: Some(mode),
+                        fresh: false,
+                    };
+                    held.insert(key.to_vec(), entry);
+                }
                 if !self.savepoints.is_empty() {
                     self.lock_log.borrow_mut().push((key.to_vec(), before));
                 }
@@ -428,13 +451,15 @@ impl<E: Engine> Transaction<E> {
             match before {
                 Some(mode) => {
                     self.shared.locks.downgrade(self.id, &key, mode);
-                    self.held.borrow_mut().insert(key, mode);
+                    if let Some(held) = self.held.borrow_mut().get_mut(&key) {
+                        held.mode = Some(mode);
+                    }
                 }
                 None => {
                     self.shared.locks.release(self.id, [key.as_slice()]);
+                    // Once released, another transaction may give the key a version: it is
+                    // no longer known fresh either.
                     self.held.borrow_mut().remove(&key);
-                    // Once released, another transaction may give the key a version.
-                    self.fresh.borrow_mut().remove(&key);
                 }
             }
         }
@@ -474,10 +499,12 @@ impl<E: Engine> Transaction<E> {
         }
         let serializable = self.options.isolation == IsolationLevel::Serializable;
         let writes: Vec<_> = std::mem::take(&mut self.writes).into_iter().collect();
-        let fresh = self.fresh.take();
-        let collect = (0..writes.len())
-            .filter(|&i| !fresh.contains(&writes[i].0))
-            .collect();
+        let collect = {
+            let held = self.held.borrow();
+            (0..writes.len())
+                .filter(|&i| held.get(&writes[i].0).is_none_or(|h| !h.fresh))
+                .collect()
+        };
         let request = CommitRequest {
             writes,
             collect,
@@ -503,9 +530,14 @@ impl<E: Engine> Transaction<E> {
             return;
         }
         self.finished = true;
-        self.shared
-            .locks
-            .release(self.id, self.held.borrow().keys().map(Vec::as_slice));
+        self.shared.locks.release(
+            self.id,
+            self.held
+                .borrow()
+                .iter()
+                .filter(|(_, h)| h.mode.is_some())
+                .map(|(k, _)| k.as_slice()),
+        );
         self.held.borrow_mut().clear();
         let serializable = self.options.isolation == IsolationLevel::Serializable;
         self.shared
