@@ -36,6 +36,9 @@ the database \"postgres\".
   --tls-key PATH            its private key (PEM)
   --cache-size SIZE         memory for cached pages, decrypted (default 256MB; like
                             PostgreSQL's shared_buffers, e.g. 512MB or 8GB)
+  --no-autoanalyze          do not ANALYZE tables automatically (by default a table is
+                            analyzed once its committed changes pass 50 rows + 10% of the
+                            rows it had, as PostgreSQL's autovacuum does)
 
 Encryption at rest (SM4-GCM) is on. Everything in DIR is sealed under data keys, which the
 master key seals; the master key is never stored in DIR. It comes from, in this order:
@@ -60,6 +63,7 @@ struct ServeOptions {
     key_command: Option<String>,
     no_encryption: bool,
     cache_size: u64,
+    autoanalyze: bool,
 }
 
 /// The page cache when `--cache-size` is not given.
@@ -73,6 +77,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
     let (mut cert, mut key) = (None, None);
     let (mut key_file, mut key_command, mut no_encryption) = (None, None, false);
     let mut cache_size = DEFAULT_CACHE;
+    let mut autoanalyze = true;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -99,6 +104,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
             "--master-key-file" => key_file = Some(PathBuf::from(value()?)),
             "--master-key-command" => key_command = Some(value()?),
             "--no-encryption" => no_encryption = true,
+            "--no-autoanalyze" => autoanalyze = false,
             "--cache-size" => {
                 let text = value()?;
                 cache_size = zizhu_sql::settings::parse_memory(&text)
@@ -129,6 +135,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
         key_command,
         no_encryption,
         cache_size,
+        autoanalyze,
     }))
 }
 
@@ -207,6 +214,10 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", o.data_dir.display())),
     };
+    if o.autoanalyze {
+        db.start_autoanalyze()
+            .context("cannot start automatic ANALYZE")?;
+    }
     let datadir = db
         .datadir()
         .ok_or_else(|| anyhow::anyhow!("the database has no data directory"))?;

@@ -354,6 +354,36 @@ fn a_data_directory_serves_one_server() {
     );
 }
 
+/// The server analyzes a table once enough committed rows changed, with no ANALYZE sent.
+#[test]
+fn the_server_analyzes_changed_tables_by_itself() {
+    let server = Server::start();
+    let psql = |sql: &str| {
+        let mut cmd = server.client("psql");
+        cmd.args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+        let out = run(cmd, "", "postgresql-client");
+        assert!(out.status.success(), "{sql}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    psql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    psql("INSERT INTO t SELECT i, 'v' || i % 7 FROM generate_series(1, 1000) AS x(i)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let stats = psql(
+            "SELECT c.reltuples, s.n_distinct FROM pg_class c JOIN pg_stats s \
+             ON s.tablename = c.relname WHERE c.relname = 't' AND s.attname = 'v'",
+        );
+        if stats == "1000|7" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not analyzed: {stats:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// pgbench as the server issue asks: `pgbench -i -s 10` (COPY of a million generated rows,
 /// VACUUM, primary keys), then the TPC-B-like script with `-c 8 -j 2 -T 30` in each query
 /// mode, with no failed transaction and no lost update.

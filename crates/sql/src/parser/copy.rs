@@ -185,7 +185,7 @@ fn parse_legacy_option(p: &mut Parser) -> Result<Option<CopyLegacyOption>, Parse
     Ok(Some(option))
 }
 
-/// Whether a VACUUM parsed by [`parse_vacuum`] also analyzes (`VACUUM ANALYZE`,
+/// Whether a VACUUM parsed by `parse_vacuum` also analyzes (`VACUUM ANALYZE`,
 /// `VACUUM (ANALYZE)`). sqlparser's statement is Redshift's, which has no such flag, so it
 /// rides in `boost`, a Redshift option PostgreSQL's VACUUM does not have.
 pub fn vacuum_analyzes(vacuum: &sqlparser::ast::VacuumStatement) -> bool {

@@ -32,6 +32,7 @@ use crate::types::DataType;
 use crate::{errinput, Result};
 use zizhu_types::Value;
 
+mod autoanalyze;
 mod copy;
 mod prepared;
 
@@ -57,6 +58,8 @@ pub struct Database<E: Engine> {
     schemas: Arc<crate::catalog::schema::SchemaCache>,
     /// Counts catalog commits, so prepared statements know when their plans are stale.
     clock: CatalogClock,
+    /// Changes counted toward automatic ANALYZE, and its worker.
+    autoanalyze: autoanalyze::AutoAnalyze,
 }
 
 /// Why a login is refused, for the server's log: clients are told only that authentication
@@ -107,6 +110,7 @@ impl<E: Engine> Database<E> {
             connections: Arc::default(),
             schemas: Arc::default(),
             clock: CatalogClock::default(),
+            autoanalyze: autoanalyze::AutoAnalyze::default(),
         }))
     }
 
@@ -253,6 +257,7 @@ impl<E: Engine> Session<E> {
             notices: Arc::default(),
             schemas_changed: Arc::default(),
             catalog_changed: Arc::default(),
+            changes: Arc::default(),
         }
     }
 }
@@ -308,6 +313,8 @@ struct SessionContext<E: Engine> {
     catalog_changed: Arc<AtomicBool>,
     /// The statement's parameter values, for a kept plan.
     params: Arc<[Value]>,
+    /// The session's [`Session::changes`].
+    changes: Arc<Mutex<Vec<autoanalyze::Change>>>,
 }
 
 impl<E: Engine> Context for SessionContext<E> {
@@ -330,6 +337,7 @@ impl<E: Engine> Context for SessionContext<E> {
             schemas_changed: self.schemas_changed.clone(),
             catalog_changed: self.catalog_changed.clone(),
             params: self.params.clone(),
+            changes: self.changes.clone(),
         }))
     }
 
@@ -465,6 +473,9 @@ pub struct Session<E: Engine> {
     /// Whether the open transaction has changed the catalog: its plans are not kept, and its
     /// commit advances the [`CatalogClock`].
     catalog_changed: Arc<AtomicBool>,
+    /// Rows the open transaction's statements changed, per table, for automatic ANALYZE once
+    /// it commits.
+    changes: Arc<Mutex<Vec<autoanalyze::Change>>>,
 }
 
 impl<E: Engine> Drop for Session<E> {
@@ -659,7 +670,7 @@ impl<E: Engine> Session<E> {
             block.txn.rollback();
             Ok(())
         };
-        self.transaction_ended();
+        self.transaction_ended(committed && result.is_ok());
         Arc::make_mut(&mut self.settings).end_block(committed && result.is_ok(), &block.began);
         result?;
         Ok(StatementResult::Command(if committed {
@@ -877,14 +888,14 @@ impl<E: Engine> Session<E> {
                 )
                 .map_err(|e| interrupted(&self.interrupt, e));
                 let Ok(result) = result else {
-                    self.transaction_ended();
+                    self.transaction_ended(false);
                     return result;
                 };
                 let committed = {
                     let _in_flight = self.catalog_in_flight();
                     txn.commit()
                 };
-                self.transaction_ended();
+                self.transaction_ended(committed.is_ok());
                 // A DROP DATABASE that did not commit gives its database back.
                 if committed.is_err() {
                     for db in ctx.claimed.lock().drain(..) {
@@ -906,7 +917,11 @@ impl<E: Engine> Session<E> {
     }
 
     /// After a transaction ends: if it changed schemas, the shared cache of them is stale.
-    fn transaction_ended(&self) {
+    fn transaction_ended(&self, committed: bool) {
+        let changes = std::mem::take(&mut *self.changes.lock());
+        if committed && !changes.is_empty() {
+            self.db.autoanalyze.committed(changes);
+        }
         self.catalog_changed.store(false, Ordering::Release);
         if self.schemas_changed.swap(false, Ordering::AcqRel) {
             self.db.schemas.invalidate();
@@ -930,6 +945,7 @@ impl<E: Engine> Session<E> {
             schemas_changed: self.schemas_changed.clone(),
             catalog_changed: self.catalog_changed.clone(),
             params: Arc::new([]),
+            changes: self.changes.clone(),
         }
     }
 
@@ -1184,5 +1200,25 @@ fn run<E: Engine>(
         ctx.catalog_changed.store(true, Ordering::Release);
     }
     let plan = optimize(plan);
-    execution::execute(plan, txn, ctx)
+    // The table a write changes, for automatic ANALYZE: counted once the statement succeeds.
+    let written = match &plan {
+        Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. } => {
+            Some((
+                table.id,
+                table.stats.as_ref().map_or(0.0, |s| s.rows as f64),
+            ))
+        }
+        _ => None,
+    };
+    let result = execution::execute(plan, txn, ctx)?;
+    if let Some((table, rows)) = written {
+        if let StatementResult::Insert(n)
+        | StatementResult::Update(n)
+        | StatementResult::Delete(n) = &result
+        {
+            let key = (ctx.identity.database_id, table);
+            ctx.changes.lock().push((key, *n, rows));
+        }
+    }
+    Ok(result)
 }

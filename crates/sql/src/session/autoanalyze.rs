@@ -1,0 +1,142 @@
+//! Automatic `ANALYZE`, as PostgreSQL's autovacuum launcher does it for statistics.
+//!
+//! Every committed INSERT, UPDATE and DELETE (COPY included) adds its row count to its table's
+//! changes since the last automatic analyze. When they exceed
+//! [`THRESHOLD`] + [`SCALE_FACTOR`] × the rows the table's statistics counted (PostgreSQL's
+//! `autovacuum_analyze_threshold` and `autovacuum_analyze_scale_factor` defaults; a table never
+//! analyzed counts as empty), the table is queued for a worker thread, which runs `ANALYZE` on
+//! it in a session of its own, as a superuser in the table's database, and logs a failure
+//! (a table dropped meanwhile, say) to standard error.
+//!
+//! Changes are counted once their transaction commits: a rolled-back transaction adds nothing
+//! (work rolled back to a savepoint still counts). The counts live in memory, so a restart
+//! starts them again from zero. The worker runs only when the database was asked to start it
+//! ([`Database::start_autoanalyze`]): the server does, at startup; the embedded API and the
+//! tests do not, so that their plans change only when they analyze.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use zizhu_engine::Engine;
+
+use super::Database;
+use crate::catalog::cluster::Cluster;
+use crate::keys::{DatabaseId, TableId};
+use crate::{errinput, Result};
+
+/// Changes a table takes at the least before it is analyzed again.
+pub const THRESHOLD: f64 = 50.0;
+/// The fraction of its analyzed rows a table must change, beyond [`THRESHOLD`], before it is
+/// analyzed again.
+pub const SCALE_FACTOR: f64 = 0.1;
+
+/// A table of a database.
+type TableKey = (DatabaseId, TableId);
+
+/// Rows a statement changed in a table: the table, the count, and the rows its statistics
+/// counted (0 if never analyzed).
+pub(crate) type Change = (TableKey, u64, f64);
+
+/// The changes counted since each table was last analyzed automatically, and the worker.
+#[derive(Default)]
+pub(crate) struct AutoAnalyze {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    changes: HashMap<TableKey, u64>,
+    /// Tables sent to the worker and not yet taken by it.
+    queued: HashSet<TableKey>,
+    /// The worker's queue; `None` until it is started.
+    worker: Option<mpsc::Sender<TableKey>>,
+}
+
+impl AutoAnalyze {
+    /// Adds the changes of a committed transaction, queueing each table past its threshold.
+    pub(crate) fn committed(&self, changes: Vec<Change>) {
+        let mut state = self.state.lock();
+        let Some(worker) = state.worker.clone() else {
+            return;
+        };
+        for (table, count, rows) in changes {
+            let total = state.changes.entry(table).or_default();
+            *total += count;
+            if *total as f64 > THRESHOLD + SCALE_FACTOR * rows
+                && state.queued.insert(table)
+                && worker.send(table).is_err()
+            {
+                // The worker is gone (it could not start, or the database is closing).
+                state.worker = None;
+                return;
+            }
+        }
+    }
+
+    /// Takes a queued table: its count starts again, and it may be queued anew.
+    fn take(&self, table: TableKey) {
+        let mut state = self.state.lock();
+        state.queued.remove(&table);
+        state.changes.remove(&table);
+    }
+}
+
+impl<E: Engine> Database<E> {
+    /// Starts the worker that analyzes a table once its committed changes pass 50 rows plus
+    /// 10% of the rows it had when last analyzed (PostgreSQL's autovacuum defaults). It ends
+    /// when the database is dropped.
+    pub fn start_autoanalyze(self: &Arc<Self>) -> Result<()> {
+        let (sender, receiver) = mpsc::channel::<TableKey>();
+        let database = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("zizhu-autoanalyze".into())
+            .spawn(move || {
+                for table in receiver {
+                    let Some(db) = database.upgrade() else { break };
+                    db.autoanalyze.take(table);
+                    if let Err(err) = db.analyze_table(table) {
+                        eprintln!("zizhu: automatic ANALYZE of table {}: {err}", table.1);
+                    }
+                }
+            })
+            .map_err(|e| crate::errinternal!("cannot start the automatic ANALYZE worker: {e}"))?;
+        self.autoanalyze.state.lock().worker = Some(sender);
+        Ok(())
+    }
+
+    /// Runs `ANALYZE` on one table, in a session of its database.
+    fn analyze_table(self: &Arc<Self>, (database, table): TableKey) -> Result<()> {
+        let txn = self.mvcc.begin(zizhu_txn::TxnOptions {
+            isolation: zizhu_txn::IsolationLevel::ReadCommitted,
+            read_only: true,
+            lock_timeout: None,
+        });
+        let db = Cluster::databases(&txn)?
+            .into_iter()
+            .find(|d| d.id == database)
+            .ok_or_else(|| errinput!(UndefinedObject, "database {database} is gone"))?;
+        let snapshot = crate::catalog::Snapshot::read(&txn, database)?;
+        txn.rollback();
+        let Some(def) = snapshot.tables.iter().find(|t| t.id == table) else {
+            // Dropped since: nothing to do.
+            return Ok(());
+        };
+        let schema = snapshot
+            .schemas
+            .iter()
+            .find(|s| s.id == def.schema)
+            .map(|s| s.name.clone())
+            .ok_or_else(|| errinput!(UndefinedObject, "the schema of {} is gone", def.name))?;
+        let mut session = self.session_in(database, &db.name)?;
+        session.identity = Arc::new(crate::system::Identity {
+            database: db.name.clone(),
+            database_id: database,
+            ..crate::system::Identity::local()
+        });
+        let quote = crate::system::oids::quote_ident;
+        session.execute(&format!("ANALYZE {}.{}", quote(&schema), quote(&def.name)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! Automatic ANALYZE: committed changes past 50 rows + 10% of the analyzed rows get a table
+//! analyzed by the database's worker; rolled-back changes count for nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use zizhu_sql::{Database, StatementResult};
+use zizhu_types::Value;
+
+/// `pg_class.reltuples` of `t` (-1 until analyzed).
+fn reltuples(s: &mut zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>) -> f32 {
+    match s
+        .execute_one("SELECT reltuples FROM pg_class WHERE relname = 't'")
+        .unwrap()
+    {
+        StatementResult::Query { rows, .. } => match rows[0][0] {
+            Value::Float32(r) => r,
+            ref other => panic!("unexpected {other:?}"),
+        },
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Waits for the worker to give `t` this many analyzed rows.
+fn wait_for(s: &mut zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>, rows: f32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = reltuples(s);
+        if now == rows {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "t was not analyzed at {rows} rows (reltuples {now})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn tables_are_analyzed_once_enough_committed_rows_change() {
+    let db = Database::memory();
+    db.start_autoanalyze().unwrap();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+        .unwrap();
+    s.execute("INSERT INTO t SELECT i, i FROM generate_series(1, 40) AS x(i)")
+        .unwrap();
+    // 960 rows rolled back count for nothing: had they counted, the next 5 rows would have got
+    // the table analyzed at 45 rows, and the 10 after could not have again (10 < 50 + 4.5).
+    s.execute("BEGIN").unwrap();
+    s.execute("INSERT INTO t SELECT i, i FROM generate_series(41, 1000) AS x(i)")
+        .unwrap();
+    s.execute("ROLLBACK").unwrap();
+    s.execute("INSERT INTO t SELECT i, i FROM generate_series(41, 45) AS x(i)")
+        .unwrap();
+    assert_eq!(reltuples(&mut s), -1.0);
+    // 40 + 5 + 10 = 55 committed changes: past 50 for a table never analyzed.
+    s.execute("INSERT INTO t SELECT i, i FROM generate_series(46, 55) AS x(i)")
+        .unwrap();
+    wait_for(&mut s, 55.0);
+    // Now 50 + 5.5 changes are needed: updates and deletes count too, in a block.
+    s.execute("BEGIN").unwrap();
+    s.execute("UPDATE t SET v = -v WHERE id <= 30").unwrap();
+    s.execute("DELETE FROM t WHERE id > 29").unwrap();
+    s.execute("COMMIT").unwrap();
+    wait_for(&mut s, 29.0);
+    // The statistics are the ones ANALYZE gathers.
+    match s
+        .execute_one(
+            "SELECT null_frac, n_distinct FROM pg_stats WHERE tablename = 't' AND attname = 'v'",
+        )
+        .unwrap()
+    {
+        StatementResult::Query { rows, .. } => {
+            assert_eq!(rows, [vec![Value::Float32(0.0), Value::Float32(-1.0)]])
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn without_the_worker_nothing_is_analyzed() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 500) AS x(i)")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(reltuples(&mut s), -1.0);
+}
