@@ -90,3 +90,30 @@ fn without_the_worker_nothing_is_analyzed() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(reltuples(&mut s), -1.0);
 }
+
+/// ANALYZE waits for a concurrent ALTER TABLE and writes its statistics onto the altered
+/// definition: it never brings back the definition it started from.
+#[test]
+fn analyze_during_alter_table_keeps_the_altered_definition() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    s.execute("BEGIN").unwrap();
+    s.execute("ALTER TABLE t ADD COLUMN c int DEFAULT 7")
+        .unwrap();
+    let analyzer = {
+        let db = db.clone();
+        std::thread::spawn(move || db.session().execute("ANALYZE t").map(|_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!analyzer.is_finished(), "ANALYZE waits for the ALTER TABLE");
+    s.execute("COMMIT").unwrap();
+    analyzer.join().unwrap().unwrap();
+    match s.execute_one("SELECT sum(c) FROM t").unwrap() {
+        StatementResult::Query { rows, .. } => assert_eq!(rows, [vec![Value::Int64(700)]]),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(reltuples(&mut s), 100.0);
+}

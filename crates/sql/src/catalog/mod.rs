@@ -621,6 +621,25 @@ impl Catalog {
             .transpose()
     }
 
+    /// Locks `table`'s definition against concurrent DDL until this transaction ends and
+    /// returns its newest committed state (`None` if it was dropped or renamed meanwhile).
+    /// ANALYZE takes it before writing statistics, so that they go onto the latest definition
+    /// instead of bringing back the one it read (PostgreSQL's ANALYZE lock conflicts with
+    /// ALTER TABLE the same way).
+    pub fn lock_table<E: Engine>(
+        txn: &Transaction<E>,
+        db: DatabaseId,
+        table: &Table,
+    ) -> Result<Option<Arc<Table>>> {
+        let key = Key::Table(Namespace::new(db, table.schema), table.name.clone()).encode();
+        let lock = txn.lock_row(
+            &key,
+            zizhu_txn::LockMode::Update,
+            zizhu_txn::WaitPolicy::Wait,
+        )?;
+        lock.and_then(|l| l.current).map(decoded).transpose()
+    }
+
     /// Looks up a table by name, failing with 42P01 if there is none.
     pub fn must_table<E: Engine>(
         txn: &Transaction<E>,

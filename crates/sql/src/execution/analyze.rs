@@ -1,5 +1,6 @@
 //! `ANALYZE`: reads each table once and stores its statistics in its definition (see
-//! [`crate::catalog::stats`]).
+//! [`crate::catalog::stats`]). It first locks the definition ([`Catalog::lock_table`]), so a
+//! concurrent ALTER TABLE finishes first and the statistics go onto the altered definition.
 
 use zizhu_engine::{Direction, Engine};
 use zizhu_txn::Transaction;
@@ -36,6 +37,9 @@ pub(super) fn analyze<E: Engine>(
     // For the statement's cancellation between rows.
     let state = SubqueryCache::for_statement(ctx);
     for table in tables {
+        let Some(table) = Catalog::lock_table(txn, db, &table)? else {
+            continue;
+        };
         let mut gatherer = Gatherer::new(table.columns.iter().map(|c| c.name.clone()).collect());
         for item in txn.scan(Key::table_rows(table.id), Direction::Forward)? {
             state.check_interrupt()?;
