@@ -60,9 +60,11 @@ fn tables_are_analyzed_once_enough_committed_rows_change() {
     s.execute("INSERT INTO t SELECT i, i FROM generate_series(46, 55) AS x(i)")
         .unwrap();
     wait_for(&mut s, 55.0);
-    // Now 50 + 5.5 changes are needed: updates and deletes count too, in a block.
+    // Now 50 + 5.5 changes are needed: updates and deletes count too, in a block, and so do
+    // rows changed with RETURNING.
     s.execute("BEGIN").unwrap();
-    s.execute("UPDATE t SET v = -v WHERE id <= 30").unwrap();
+    s.execute("UPDATE t SET v = -v WHERE id <= 30 RETURNING id")
+        .unwrap();
     s.execute("DELETE FROM t WHERE id > 29").unwrap();
     s.execute("COMMIT").unwrap();
     wait_for(&mut s, 29.0);
@@ -82,13 +84,20 @@ fn tables_are_analyzed_once_enough_committed_rows_change() {
 
 #[test]
 fn without_the_worker_nothing_is_analyzed() {
-    let db = Database::memory();
-    let mut s = db.session();
-    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 500) AS x(i)")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(reltuples(&mut s), -1.0);
+    // Never started, and started then stopped (as the server does at shutdown).
+    for start in [false, true] {
+        let db = Database::memory();
+        if start {
+            db.start_autoanalyze().unwrap();
+            db.stop_autoanalyze();
+        }
+        let mut s = db.session();
+        s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+        s.execute("INSERT INTO t SELECT i FROM generate_series(1, 500) AS x(i)")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(reltuples(&mut s), -1.0, "started and stopped: {start}");
+    }
 }
 
 /// ANALYZE waits for a concurrent ALTER TABLE and writes its statistics onto the altered

@@ -281,6 +281,7 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
     })?;
     // Server::run has let running statements finish and closed the connections.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    db.stop_autoanalyze();
     drop(db);
     Ok(())
 }

@@ -43,6 +43,10 @@ pub(crate) type Change = (TableKey, u64, f64);
 #[derive(Default)]
 pub(crate) struct AutoAnalyze {
     state: Mutex<State>,
+    /// The worker thread, for [`Database::stop_autoanalyze`] to wait for.
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The cancellation of the ANALYZE the worker is running, if any.
+    running: Mutex<Option<Arc<crate::execution::Interrupt>>>,
 }
 
 #[derive(Default)]
@@ -90,7 +94,7 @@ impl<E: Engine> Database<E> {
     pub fn start_autoanalyze(self: &Arc<Self>) -> Result<()> {
         let (sender, receiver) = mpsc::channel::<TableKey>();
         let database = Arc::downgrade(self);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("zizhu-autoanalyze".into())
             .spawn(move || {
                 for table in receiver {
@@ -103,7 +107,23 @@ impl<E: Engine> Database<E> {
             })
             .map_err(|e| crate::errinternal!("cannot start the automatic ANALYZE worker: {e}"))?;
         self.autoanalyze.state.lock().worker = Some(sender);
+        *self.autoanalyze.thread.lock() = Some(thread);
         Ok(())
+    }
+
+    /// Stops the worker: nothing more is queued, an ANALYZE in progress is cancelled (its
+    /// transaction rolls back, as PostgreSQL's shutdown ends autovacuum workers), and this
+    /// waits for the thread. The server calls it before closing the database, which the
+    /// worker would otherwise keep open.
+    pub fn stop_autoanalyze(&self) {
+        self.autoanalyze.state.lock().worker = None;
+        if let Some(running) = &*self.autoanalyze.running.lock() {
+            running.cancel();
+        }
+        let thread = self.autoanalyze.thread.lock().take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 
     /// Runs `ANALYZE` on one table, in a session of its database.
@@ -136,7 +156,14 @@ impl<E: Engine> Database<E> {
             ..crate::system::Identity::local()
         });
         let quote = crate::system::oids::quote_ident;
-        session.execute(&format!("ANALYZE {}.{}", quote(&schema), quote(&def.name)))?;
-        Ok(())
+        *self.autoanalyze.running.lock() = Some(session.interrupt());
+        // Set before this check, so a stop either sees it to cancel or is seen here.
+        if self.autoanalyze.state.lock().worker.is_none() {
+            *self.autoanalyze.running.lock() = None;
+            return Ok(());
+        }
+        let result = session.execute(&format!("ANALYZE {}.{}", quote(&schema), quote(&def.name)));
+        *self.autoanalyze.running.lock() = None;
+        result.map(|_| ())
     }
 }

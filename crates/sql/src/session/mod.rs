@@ -1212,12 +1212,17 @@ fn run<E: Engine>(
     };
     let result = execution::execute(plan, txn, ctx)?;
     if let Some((table, rows)) = written {
-        if let StatementResult::Insert(n)
-        | StatementResult::Update(n)
-        | StatementResult::Delete(n) = &result
-        {
+        let changed = match &result {
+            StatementResult::Insert(n)
+            | StatementResult::Update(n)
+            | StatementResult::Delete(n) => Some(*n),
+            // With RETURNING, a row per row changed.
+            StatementResult::Returning { rows, .. } => Some(rows.len() as u64),
+            _ => None,
+        };
+        if let Some(n) = changed {
             let key = (ctx.identity.database_id, table);
-            ctx.changes.lock().push((key, *n, rows));
+            ctx.changes.lock().push((key, n, rows));
         }
     }
     Ok(result)
