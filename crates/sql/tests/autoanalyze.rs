@@ -126,3 +126,39 @@ fn analyze_during_alter_table_keeps_the_altered_definition() {
     }
     assert_eq!(reltuples(&mut s), 100.0);
 }
+
+/// ANALYZE reads the rows at its snapshot and labels their statistics by that definition's
+/// column names: a column dropped meanwhile gets none, and the others keep their own.
+#[test]
+fn analyze_during_drop_column_labels_statistics_by_name() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (a int PRIMARY KEY, b text, c int)")
+        .unwrap();
+    s.execute("INSERT INTO t SELECT i, 'b' || i, i % 4 FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    s.execute("BEGIN").unwrap();
+    s.execute("ALTER TABLE t DROP COLUMN b").unwrap();
+    let analyzer = {
+        let db = db.clone();
+        std::thread::spawn(move || db.session().execute("ANALYZE t").map(|_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    s.execute("COMMIT").unwrap();
+    analyzer.join().unwrap().unwrap();
+    match s
+        .execute_one(
+            "SELECT attname, n_distinct FROM pg_stats WHERE tablename = 't' ORDER BY attname",
+        )
+        .unwrap()
+    {
+        StatementResult::Query { rows, .. } => assert_eq!(
+            rows,
+            [
+                vec![Value::Text("a".into()), Value::Float32(-1.0)],
+                vec![Value::Text("c".into()), Value::Float32(4.0)],
+            ]
+        ),
+        other => panic!("unexpected {other:?}"),
+    }
+}

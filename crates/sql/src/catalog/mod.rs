@@ -624,8 +624,7 @@ impl Catalog {
     /// Locks `table`'s definition against concurrent DDL until this transaction ends and
     /// returns its newest committed state (`None` if it was dropped or renamed meanwhile).
     /// ANALYZE takes it before writing statistics, so that they go onto the latest definition
-    /// instead of bringing back the one it read (PostgreSQL's ANALYZE lock conflicts with
-    /// ALTER TABLE the same way).
+    /// instead of bringing back the one it read.
     pub fn lock_table<E: Engine>(
         txn: &Transaction<E>,
         db: DatabaseId,

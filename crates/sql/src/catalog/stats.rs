@@ -37,6 +37,10 @@ use crate::{errinternal, Result};
 /// The most rows `ANALYZE` samples per table (PostgreSQL's 300 × default_statistics_target).
 pub const SAMPLE_ROWS: usize = 300 * STATISTICS_TARGET;
 
+/// Values stored wider than this many bytes are left out of the common values and the
+/// histogram (PostgreSQL's `WIDTH_THRESHOLD`).
+pub const WIDTH_THRESHOLD: usize = 1024;
+
 /// The most common values kept per column, and the histogram's buckets (PostgreSQL's
 /// `default_statistics_target`).
 pub const STATISTICS_TARGET: usize = 100;
@@ -208,10 +212,14 @@ impl ColumnStats {
                 // Within bucket i: interpolate where the values are numbers, else its middle.
                 let (lo, hi) = (&self.histogram[i], &self.histogram[i + 1]);
                 let within = match (scalar(lo), scalar(hi), scalar(value)) {
-                    (Some(lo), Some(hi), Some(v)) if hi > lo => {
-                        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
-                    }
+                    (Some(lo), Some(hi), Some(v)) if hi > lo => (v - lo) / (hi - lo),
                     _ => 0.5,
+                };
+                // Infinite bounds (floats, huge numerics) give no position, only NaN.
+                let within = if within.is_finite() {
+                    within.clamp(0.0, 1.0)
+                } else {
+                    0.5
                 };
                 (i as f64 + within) / last as f64
             }
@@ -368,17 +376,26 @@ impl Gatherer {
         // its rank in scan order.
         let mut values: Vec<(Vec<u8>, usize, &Value)> = Vec::new();
         let mut width = 0usize;
+        // Values wider than this are left out of the common values and the histogram (and
+        // counted as distinct), as PostgreSQL leaves them out: stored whole in the table's
+        // definition they would make it huge.
+        let mut too_wide = 0usize;
         for (_, row) in &self.sample {
             match row.get(i) {
                 None | Some(Value::Null) => {}
                 Some(v) => {
-                    width += stored_width(v);
+                    let w = stored_width(v);
+                    width += w;
+                    if w > WIDTH_THRESHOLD {
+                        too_wide += 1;
+                        continue;
+                    }
                     let key = zizhu_keycode::encode_tuple(std::slice::from_ref(v));
                     values.push((key, values.len(), v));
                 }
             }
         }
-        let seen = values.len();
+        let seen = values.len() + too_wide;
         let nulls = n - seen;
         let null_fraction = if n == 0 { 0.0 } else { nulls as f64 / n as f64 };
         // Sorted by value, ties in scan order (as PostgreSQL's compare_scalars).
@@ -391,8 +408,8 @@ impl Gatherer {
                 _ => runs.push((j, 1)),
             }
         }
-        let d = runs.len() as f64;
-        let once = runs.iter().filter(|(_, c)| *c == 1).count() as f64;
+        let d = (runs.len() + too_wide) as f64;
+        let once = (runs.iter().filter(|(_, c)| *c == 1).count() + too_wide) as f64;
         let non_null_total = total * (1.0 - null_fraction);
         let distinct = if seen == 0 {
             0.0
@@ -418,7 +435,7 @@ impl Gatherer {
         repeated.truncate(STATISTICS_TARGET);
         // PostgreSQL keeps them all if they are all the values there are, and the number of
         // those does not grow with the table (its positive `stadistinct`).
-        let all_fit = repeated.len() == runs.len() && distinct <= 0.1 * total;
+        let all_fit = repeated.len() == runs.len() && too_wide == 0 && distinct <= 0.1 * total;
         if !all_fit {
             let counts: Vec<usize> = repeated.iter().map(|r| r.1).collect();
             let keep = significant_common_values(&counts, distinct, null_fraction, n, total);
@@ -456,8 +473,8 @@ impl Gatherer {
         }
 
         // Pearson's correlation of value rank and scan rank: both are permutations of 0..n.
-        let correlation = (seen >= 2).then(|| {
-            let n = seen as f64;
+        let correlation = (values.len() >= 2).then(|| {
+            let n = values.len() as f64;
             let xy: f64 = values
                 .iter()
                 .enumerate()
@@ -614,6 +631,52 @@ mod tests {
         assert_eq!(b.most_common.len(), 5);
         assert_eq!(b.width, 3, "two bytes of text and a header");
         assert_eq!(b.equal_fraction(&Value::Text("t1".into())), 0.1);
+    }
+
+    #[test]
+    fn wide_values_stay_out_of_common_values_and_histograms() {
+        // a: two values, one of them 2,000 bytes wide; b: distinct values, every tenth wide.
+        let wide = |i: i64| Value::Text(format!("{i:02000}"));
+        let stats = gather((0..1000).map(|i| {
+            vec![
+                if i % 2 == 0 {
+                    wide(1)
+                } else {
+                    Value::Text("x".into())
+                },
+                if i % 10 == 0 {
+                    wide(i)
+                } else {
+                    Value::Int64(i)
+                },
+            ]
+        }));
+        let (a, b) = (stats.column("a").unwrap(), stats.column("b").unwrap());
+        assert_eq!(a.most_common, [(Value::Text("x".into()), 0.5)]);
+        assert!(a.histogram.is_empty());
+        assert_eq!(a.width, (500 * (2000 + 4) + 500 * 2) / 1000);
+        assert!(b.most_common.is_empty());
+        assert_eq!(b.histogram.len(), STATISTICS_TARGET + 1);
+        assert!(b.histogram.iter().all(|v| matches!(v, Value::Int64(_))));
+        assert_eq!(b.distinct, 1000.0, "wide values count as distinct");
+        assert_eq!(b.null_fraction, 0.0);
+    }
+
+    #[test]
+    fn infinite_histogram_bounds_give_a_fraction_not_nan() {
+        let stats = gather((0..1000).map(|i| {
+            let x = match i {
+                0 => f64::NEG_INFINITY,
+                999 => f64::INFINITY,
+                i => i as f64,
+            };
+            vec![Value::Float64(x), Value::Null]
+        }));
+        let a = stats.column("a").unwrap();
+        for probe in [-1e300, 0.5, 500.0, 1e300] {
+            let f = a.below_fraction(&Value::Float64(probe), false).unwrap();
+            assert!((0.0..=1.0).contains(&f), "{probe}: {f}");
+        }
     }
 
     #[test]

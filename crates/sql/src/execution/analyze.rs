@@ -1,6 +1,7 @@
 //! `ANALYZE`: reads each table once and stores its statistics in its definition (see
-//! [`crate::catalog::stats`]). It first locks the definition ([`Catalog::lock_table`]), so a
-//! concurrent ALTER TABLE finishes first and the statistics go onto the altered definition.
+//! [`crate::catalog::stats`]). Once it has read a table, it locks the definition
+//! ([`Catalog::lock_table`]): a concurrent ALTER TABLE finishes first, and the statistics, by
+//! column name, go onto the altered definition, so ANALYZE never brings back the one it read.
 
 use zizhu_engine::{Direction, Engine};
 use zizhu_txn::Transaction;
@@ -37,16 +38,21 @@ pub(super) fn analyze<E: Engine>(
     // For the statement's cancellation between rows.
     let state = SubqueryCache::for_statement(ctx);
     for table in tables {
-        let Some(table) = Catalog::lock_table(txn, db, &table)? else {
-            continue;
-        };
+        // The rows are read at the statement's snapshot, where `table` is their definition:
+        // its column names label the statistics.
         let mut gatherer = Gatherer::new(table.columns.iter().map(|c| c.name.clone()).collect());
         for item in txn.scan(Key::table_rows(table.id), Direction::Forward)? {
             state.check_interrupt()?;
             let (_, bytes) = item?;
             gatherer.add(row::decode(&bytes)?);
         }
-        let mut analyzed = (*table).clone();
+        // Locked only now, so DDL on the table waits for the write, not for the whole read; a
+        // definition changed meanwhile gets the statistics of the columns it still has (they
+        // are matched by name).
+        let Some(current) = Catalog::lock_table(txn, db, &table)? else {
+            continue;
+        };
+        let mut analyzed = (*current).clone();
         analyzed.stats = Some(gatherer.finish());
         Catalog::update_table(txn, db, &analyzed)?;
     }
