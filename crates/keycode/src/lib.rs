@@ -351,6 +351,35 @@ pub fn encode_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&[0x00, 0x00]);
 }
 
+/// Decodes, in place, the [`encode_bytes`] string that fills `buf[start..end]` (its terminator
+/// included): `buf` then holds the string alone, and nothing is allocated.
+pub fn decode_bytes_in_place(buf: &mut Vec<u8>, start: usize, end: usize) -> Result<()> {
+    let end = end.min(buf.len());
+    let (mut read, mut write) = (start, 0);
+    loop {
+        let zero = buf
+            .get(read..end)
+            .and_then(|rest| rest.iter().position(|&b| b == 0x00))
+            .ok_or_else(|| decode_err("unexpected end of key"))?;
+        buf.copy_within(read..read + zero, write);
+        write += zero;
+        read += zero + 1;
+        match buf[..end].get(read) {
+            Some(0x00) if read + 1 == end => break,
+            Some(0xFF) => {
+                buf[write] = 0x00;
+                write += 1;
+                read += 1;
+            }
+            Some(0x00) => return Err(decode_err("trailing bytes after key string")),
+            Some(b) => return Err(decode_err(format!("invalid escape 0x00 {b:#04x}"))),
+            None => return Err(decode_err("unexpected end of key")),
+        }
+    }
+    buf.truncate(write);
+    Ok(())
+}
+
 /// Decodes an [`encode_bytes`] string at the start of `bytes`; returns it and the bytes used.
 pub fn decode_bytes(bytes: &[u8]) -> Result<(Vec<u8>, usize)> {
     let mut reader = Reader::new(bytes);

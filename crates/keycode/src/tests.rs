@@ -380,3 +380,20 @@ fn primitives() {
     assert!(key(b"a\0", 0) < key(b"ab", 0));
     assert!(key(b"a", 1) < key(b"a", 2));
 }
+
+#[test]
+fn strings_decode_in_place_as_they_decode_into_a_copy() {
+    for s in [&b""[..], b"\0", b"a\0\0b", b"\xff\0\xff", b"plain"] {
+        let mut buf = vec![7u8];
+        encode_bytes(&mut buf, s);
+        let end = buf.len();
+        buf.extend_from_slice(b"tail");
+        assert_eq!(decode_bytes(&buf[1..]).unwrap(), (s.to_vec(), end - 1));
+        decode_bytes_in_place(&mut buf, 1, end).unwrap();
+        assert_eq!(buf, s);
+    }
+    let mut cut = vec![b'a', 0];
+    assert!(decode_bytes_in_place(&mut cut, 0, 2).is_err());
+    let mut bad = vec![b'a', 0, 7];
+    assert!(decode_bytes_in_place(&mut bad, 0, 3).is_err());
+}

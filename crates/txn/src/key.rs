@@ -131,36 +131,13 @@ pub(crate) fn split_version(bytes: &[u8]) -> Result<(&[u8], Timestamp)> {
 /// Turns an encoded version key (one [`split_version`] accepts) into its user key, in place:
 /// a scan thus returns the buffer it read without allocating another.
 pub(crate) fn into_user_key(key: &mut Vec<u8>) -> Result<()> {
-    let corrupt = |key: &[u8]| -> crate::Error {
-        zizhu_engine::errcorrupt!("expected a version key, found {key:02x?}").into()
-    };
     if key.first() != Some(&TAG_VERSION) || key.len() < 11 {
-        return Err(corrupt(key));
+        return Err(zizhu_engine::errcorrupt!("expected a version key, found {key:02x?}").into());
     }
     // The escaped user key, with its two-byte terminator, lies between the tag and the
     // eight timestamp bytes.
     let end = key.len() - 8;
-    let (mut read, mut write) = (1, 0);
-    loop {
-        let zero = key[read..end]
-            .iter()
-            .position(|&b| b == 0x00)
-            .ok_or_else(|| corrupt(key))?;
-        key.copy_within(read..read + zero, write);
-        write += zero;
-        read += zero + 1;
-        match key[..end].get(read) {
-            Some(0x00) if read + 1 == end => break,
-            Some(0xFF) => {
-                key[write] = 0x00;
-                write += 1;
-                read += 1;
-            }
-            _ => return Err(corrupt(key)),
-        }
-    }
-    key.truncate(write);
-    Ok(())
+    Ok(zizhu_keycode::decode_bytes_in_place(key, 1, end)?)
 }
 
 fn decode_ts(bytes: &[u8]) -> Result<Timestamp> {

@@ -33,11 +33,8 @@ pub(super) fn sort_rows<'a>(
         order
     };
     let mut sorter = Sorter::new(env.cache.budget.clone(), Box::new(compare));
-    if let Some(first) = keys.first() {
-        sorter.abbreviate(Abbreviation {
-            nulls_first: first.nulls_first,
-            descending: first.descending,
-        });
+    if let Some(abbreviation) = Abbreviation::of(keys) {
+        sorter.abbreviate(abbreviation);
     }
     for row in input {
         let row = row?;
@@ -79,10 +76,7 @@ pub(super) fn sort_top(
 ) -> Result<Vec<Vec<Value>>> {
     let mut error = None;
     let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
-    let abbreviation = keys.first().map(|first| Abbreviation {
-        nulls_first: first.nulls_first,
-        descending: first.descending,
-    });
+    let abbreviation = Abbreviation::of(keys);
     let mut order = |keyed: &mut Vec<(Vec<Value>, Vec<Value>)>| {
         let mut compare = |a: &[Value], b: &[Value]| compare_keys(a, b, keys, &mut error);
         sort_records(keyed, abbreviation, &mut compare);
@@ -154,6 +148,14 @@ enum Kind {
 }
 
 impl Abbreviation {
+    /// The abbreviation of a sort by `keys`: its first key's (`None` without keys).
+    pub fn of(keys: &[SortKey]) -> Option<Abbreviation> {
+        keys.first().map(|first| Abbreviation {
+            nulls_first: first.nulls_first,
+            descending: first.descending,
+        })
+    }
+
     /// The prefixes of the first values of `keys`, or `None` if they cannot be abbreviated:
     /// values of a kind without a prefix, or of kinds that do not compare as prefixes (a sort
     /// column mixing integers and floats compares them as numbers, not as prefixes).

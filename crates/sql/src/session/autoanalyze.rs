@@ -143,11 +143,7 @@ impl<E: Engine> Database<E> {
             // Dropped since: nothing to do.
             return Ok(());
         };
-        let schema = snapshot
-            .schemas
-            .iter()
-            .find(|s| s.id == def.schema)
-            .map(|s| s.name.clone())
+        let schema = crate::system::oids::schema_name(&snapshot, def.schema)
             .ok_or_else(|| errinput!(UndefinedObject, "the schema of {} is gone", def.name))?;
         let mut session = self.session_in(database, &db.name)?;
         session.identity = Arc::new(crate::system::Identity {

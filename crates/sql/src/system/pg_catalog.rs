@@ -180,11 +180,7 @@ fn stats_rows(snapshot: &Snapshot, rows: &mut Vec<Vec<Value>>) {
     };
     for table in &snapshot.tables {
         let Some(stats) = &table.stats else { continue };
-        let schema = snapshot
-            .schemas
-            .iter()
-            .find(|s| s.id == table.schema)
-            .map_or("public", |s| s.name.as_str());
+        let schema = oids::schema_name(snapshot, table.schema).unwrap_or_default();
         for column in &table.columns {
             let Some(c) = stats.column(&column.name) else {
                 continue;
@@ -198,7 +194,7 @@ fn stats_rows(snapshot: &Snapshot, rows: &mut Vec<Vec<Value>>) {
                 c.distinct
             };
             rows.push(vec![
-                text(schema),
+                text(schema.clone()),
                 text(table.name.clone()),
                 text(column.name.clone()),
                 bool(false),

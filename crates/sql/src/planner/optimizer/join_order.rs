@@ -5,7 +5,8 @@
 //! step joins one more input to the tree so far, on the right, or on the left when the tree
 //! so far is the smaller side (a hash join hashes its right side). The estimates come from [`TableStats`](crate::catalog::stats::TableStats)
 //! gathered by `ANALYZE`: an input's rows are its table's rows times the selectivity of its
-//! filter ([`super::selectivity`]: most common values, histograms, null fractions), and a join keeps 1/max(distinct) of the pairs for each `a = b` conjunct (a third
+//! filter ([`super::selectivity`]: most common values, histograms, null fractions), and a
+//! join keeps 1/max(distinct) of the pairs for each `a = b` conjunct (a third
 //! for any other). The cost of an order is what it reads, hashes and produces: each input's
 //! rows, twice the rows of the smaller side of each join (a lookup per outer row instead when
 //! there are few and the condition meets an index of the input's table), and each join's
