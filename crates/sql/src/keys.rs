@@ -56,6 +56,7 @@ const TAG_DATABASE: u8 = 0x17;
 const TAG_ROLE: u8 = 0x18;
 const TAG_COMMENT: u8 = 0x19;
 const TAG_SCHEMA: u8 = 0x1a;
+const TAG_STATISTICS: u8 = 0x1b;
 const TAG_ROW: u8 = 0x20;
 const TAG_INDEX: u8 = 0x21;
 
@@ -87,6 +88,9 @@ pub enum Key {
     /// namespace and name before): the catalog's index from a parent to its children. The
     /// value is empty.
     Reference(Namespace, String, SchemaId, String),
+    /// A table's statistics, written by `ANALYZE` (apart from its definition, so that writing
+    /// them conflicts with no transaction that read the definition).
+    Statistics(TableId),
     /// A row of a table, by primary key (or hidden row id).
     Row(TableId, Vec<Value>),
     /// An index entry: the indexed values, then (unless it is a unique entry without NULLs)
@@ -130,6 +134,7 @@ impl Key {
             Key::View(db, name) => named(TAG_VIEW, *db, name),
             Key::Sequence(db, name) => named(TAG_SEQUENCE, *db, name),
             Key::SequenceValue(id) => (TAG_SEQUENCE_VALUE, vec![Value::Int64(*id)]),
+            Key::Statistics(id) => (TAG_STATISTICS, vec![Value::Int64(*id)]),
             Key::Reference(ns, parent, schema, child) => (
                 TAG_REFERENCE,
                 vec![
@@ -188,6 +193,7 @@ impl Key {
                 Ok(Key::Sequence(Namespace::new(*db, *schema), name.clone()))
             }
             (TAG_SEQUENCE_VALUE, [Value::Int64(id)]) => Ok(Key::SequenceValue(*id)),
+            (TAG_STATISTICS, [Value::Int64(id)]) => Ok(Key::Statistics(*id)),
             (
                 TAG_REFERENCE,
                 [Value::Int64(db), Value::Int64(schema), Value::Text(parent), Value::Int64(child_schema), Value::Text(child)],
@@ -216,6 +222,11 @@ impl Key {
         prefix.extend(encode_tuple(&[Value::Int64(table)]));
         zizhu_engine::prefix_range(&prefix)
     }
+    /// The range holding only `table`'s [`Key::Statistics`], for dropping it with the table.
+    pub fn statistics_of(table: TableId) -> KeyRange {
+        zizhu_engine::prefix_range(&Key::Statistics(table).encode())
+    }
+
     /// The range of the [`Key::Reference`] entries of the tables referencing `parent`.
     pub fn references_to(ns: Namespace, parent: &str) -> KeyRange {
         let mut prefix = vec![TAG_REFERENCE];
@@ -412,6 +423,7 @@ impl fmt::Debug for Key {
             Key::View(ns, name) => write!(f, "View({ns}, {name})"),
             Key::Sequence(ns, name) => write!(f, "Sequence({ns}, {name})"),
             Key::SequenceValue(id) => write!(f, "SequenceValue({id})"),
+            Key::Statistics(id) => write!(f, "Statistics({id})"),
             Key::Reference(ns, parent, schema, child) => {
                 write!(f, "Reference({ns}, {parent} <- {schema}.{child})")
             }
@@ -447,6 +459,7 @@ mod tests {
             Key::Role("alice".into()),
             Key::Schema(5, "app".into()),
             Key::Reference(public, "parent".into(), 16_400, "child".into()),
+            Key::Statistics(16_384),
         ] {
             assert_eq!(Key::decode(&key.encode()).unwrap(), key);
         }
@@ -486,6 +499,14 @@ mod tests {
         assert!(inside(&Key::Row(7, vec![Value::Int64(i64::MIN)])));
         assert!(inside(&Key::Row(7, vec![Value::Text("zzz".into())])));
         assert!(!inside(&Key::Row(8, vec![Value::Int64(0)])));
+        let (start, end) = Key::statistics_of(7);
+        let holds = |k: &Key| {
+            let e = k.encode();
+            matches!(&start, std::ops::Bound::Included(s) if e >= *s)
+                && matches!(&end, std::ops::Bound::Excluded(s) if e < *s)
+        };
+        assert!(holds(&Key::Statistics(7)));
+        assert!(!holds(&Key::Statistics(8)) && !holds(&Key::Statistics(-7)));
         assert!(!inside(&Key::Row(6, vec![Value::Int64(i64::MAX)])));
     }
 }

@@ -162,3 +162,98 @@ fn analyze_during_drop_column_labels_statistics_by_name() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// Statistics steer plans, never results: an ANALYZE committed while a SERIALIZABLE
+/// transaction has the table bound fails none of it (they used to be written into the table's
+/// definition, which the transaction had read, and its commit failed with 40001).
+#[test]
+fn a_concurrent_analyze_fails_no_serializable_transaction() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+        .unwrap();
+    s.execute("INSERT INTO t SELECT i, i % 10 FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    s.execute("BEGIN ISOLATION LEVEL SERIALIZABLE").unwrap();
+    s.execute("SELECT count(*) FROM t WHERE v = 3").unwrap();
+    db.session().execute("ANALYZE t").unwrap();
+    // The transaction plans with the statistics committed meanwhile, and commits.
+    assert_eq!(reltuples(&mut s), 100.0);
+    s.execute("INSERT INTO t VALUES (101, 3)").unwrap();
+    s.execute("UPDATE t SET v = 4 WHERE id = 1").unwrap();
+    s.execute("COMMIT").unwrap();
+    // And the other way round: ANALYZE inside a SERIALIZABLE transaction.
+    let mut other = db.session();
+    s.execute("BEGIN ISOLATION LEVEL SERIALIZABLE").unwrap();
+    s.execute("ANALYZE t").unwrap();
+    other.execute("SELECT * FROM t WHERE v = 3").unwrap();
+    other.execute("INSERT INTO t VALUES (102, 3)").unwrap();
+    s.execute("COMMIT").unwrap();
+    assert_eq!(reltuples(&mut other), 101.0);
+}
+
+/// DDL under REPEATABLE READ writes the definition; an ANALYZE committed after its snapshot
+/// did not, so the DDL does not fail as a concurrent update.
+#[test]
+fn a_concurrent_analyze_fails_no_repeatable_read_ddl() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+    s.execute("SELECT count(*) FROM t").unwrap();
+    db.session().execute("ANALYZE t").unwrap();
+    s.execute("ALTER TABLE t ADD COLUMN c int DEFAULT 7")
+        .unwrap();
+    s.execute("COMMIT").unwrap();
+    assert_eq!(reltuples(&mut s), 100.0, "the statistics outlive the ALTER");
+}
+
+/// ANALYZE waits for a concurrent DROP TABLE and then stores nothing; a table created
+/// afterwards under the same name starts without statistics.
+#[test]
+fn analyze_during_drop_table_stores_nothing() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    s.execute("BEGIN").unwrap();
+    s.execute("DROP TABLE t").unwrap();
+    let analyzer = {
+        let db = db.clone();
+        std::thread::spawn(move || db.session().execute("ANALYZE t").map(|_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!analyzer.is_finished(), "ANALYZE waits for the DROP TABLE");
+    s.execute("COMMIT").unwrap();
+    analyzer.join().unwrap().unwrap();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    assert_eq!(reltuples(&mut s), -1.0);
+}
+
+/// DROP DATABASE cancels an automatic ANALYZE working in that database, as PostgreSQL's ends
+/// autovacuum workers, instead of refusing with 55006 because the worker is "another session".
+/// A user's session still makes it refuse, at once.
+#[test]
+fn drop_database_cancels_an_automatic_analyze_in_it() {
+    let db = Database::memory();
+    db.start_autoanalyze().unwrap();
+    let mut admin = db.session();
+    admin.execute("CREATE ROLE app LOGIN SUPERUSER").unwrap();
+    admin.execute("CREATE DATABASE shop").unwrap();
+    {
+        let mut shop = db.connect("shop", "app").unwrap();
+        shop.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            .unwrap();
+        // Enough rows that the ANALYZE this queues is still reading when the DROP comes.
+        shop.execute("INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 200000) AS x(i)")
+            .unwrap();
+        let err = admin.execute("DROP DATABASE shop").unwrap_err();
+        assert_eq!(err.sqlstate(), "55006", "{err}");
+    }
+    admin.execute("DROP DATABASE shop").unwrap();
+    assert!(db.connect("shop", "app").is_err());
+    db.stop_autoanalyze();
+}

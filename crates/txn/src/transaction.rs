@@ -151,6 +151,18 @@ impl<E: Engine> Transaction<E> {
             .map(|v| v.and_then(|(_, value)| value))
     }
 
+    /// Reads the newest committed value of `key` (or this transaction's own write), whatever
+    /// the snapshot, and leaves no trace in the serializable read set: for advisory data such
+    /// as planner statistics, which steer how a query runs but never what it returns, so a
+    /// concurrent change to them must not fail a SERIALIZABLE transaction.
+    pub fn get_advisory(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(value) = self.writes.get(key) {
+            return Ok(value.clone());
+        }
+        self.read_latest(key)
+            .map(|v| v.and_then(|(_, value)| value))
+    }
+
     /// What this transaction wrote under `key`, if anything: `Some(None)` is its delete.
     pub fn own_write(&self, key: &[u8]) -> Option<Option<&[u8]>> {
         self.writes.get(key).map(Option::as_deref)
@@ -169,11 +181,28 @@ impl<E: Engine> Transaction<E> {
         self.scan_at(range, direction, Timestamp::MAX)
     }
 
+    /// Scans `range` at the snapshot, as [`Self::scan`], but outside the serializable read set:
+    /// for reads whose output is advisory (ANALYZE's statistics), which a concurrent write
+    /// cannot make wrong, only stale.
+    pub fn scan_advisory(&self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
+        self.snapshot_fixed.set(true);
+        self.scan_untracked(range, direction, self.snapshot)
+    }
+
     fn scan_at(&self, range: KeyRange, direction: Direction, ts: Timestamp) -> Result<Scan<'_>> {
         self.snapshot_fixed.set(true);
         if self.options.isolation == IsolationLevel::Serializable {
             self.reads.borrow_mut().ranges.push(range.clone());
         }
+        self.scan_untracked(range, direction, ts)
+    }
+
+    fn scan_untracked(
+        &self,
+        range: KeyRange,
+        direction: Direction,
+        ts: Timestamp,
+    ) -> Result<Scan<'_>> {
         let versions = self
             .shared
             .core

@@ -12,6 +12,12 @@
 //! reads the stored bytes through the transaction (which keeps DDL transactional) and returns
 //! the [`Arc<Table>`] last decoded from the same bytes. Decoding per statement was 11% of the
 //! CPU of pgbench's select-only run.
+//!
+//! A table's statistics ([`stats`]) are kept apart from its definition, under
+//! [`Key::Statistics`], and read as of now outside the serializable read set: `ANALYZE`
+//! (automatic or not) then changes nothing a transaction's correctness depends on, so it fails
+//! no SERIALIZABLE transaction and no REPEATABLE READ DDL, as PostgreSQL's in-place updates
+//! of `pg_class` fail none.
 
 pub mod clock;
 pub mod cluster;
@@ -26,6 +32,7 @@ use zizhu_engine::Engine;
 use zizhu_txn::{Transaction, WaitPolicy};
 use zizhu_types::Value;
 
+use crate::execution::Reader;
 use crate::keys::{DatabaseId, Key, Namespace, SchemaId, TableId};
 use crate::sequence::Sequence;
 use crate::types::DataType;
@@ -314,9 +321,7 @@ impl Table {
                 values.push(Value::Text(parent_column.clone()));
             }
         }
-        if let Some(stats) = &self.stats {
-            stats.encode(&mut values);
-        }
+        // Statistics are stored apart, under [`Key::Statistics`].
         row::encode(&values)
     }
 
@@ -430,6 +435,7 @@ impl Table {
                 on_update,
             });
         }
+        // Definitions written before statistics had a key of their own end with them.
         let stats = match it.next() {
             None => None,
             Some(Value::Text(marker)) if marker.starts_with("stats") => {
@@ -553,12 +559,12 @@ impl Snapshot {
 
 impl Snapshot {
     /// The definitions `reader` sees.
-    pub fn read(reader: &dyn crate::execution::Reader, db: DatabaseId) -> Result<Snapshot> {
+    pub fn read(reader: &dyn Reader, db: DatabaseId) -> Result<Snapshot> {
         let mut snapshot = Snapshot::default();
         let direction = zizhu_engine::Direction::Forward;
         for item in reader.scan(Key::all_tables(db), direction)? {
             let (_, bytes) = item?;
-            snapshot.tables.push(decoded(bytes)?);
+            snapshot.tables.push(decoded(reader, bytes)?);
         }
         for item in reader.scan(Key::all_views(db), direction)? {
             let (key, bytes) = item?;
@@ -589,24 +595,56 @@ impl Snapshot {
     }
 }
 
+/// A definition decoded, and the same with the statistics it was last seen with.
+struct Decoded {
+    table: Arc<Table>,
+    analyzed: Option<(Vec<u8>, Arc<Table>)>,
+}
+
 /// Definitions decoded, by their stored bytes (which determine them wholly, so the map is
 /// shared by every database in the process).
-static DECODED: LazyLock<RwLock<HashMap<Vec<u8>, Arc<Table>>>> = LazyLock::new(Default::default);
+static DECODED: LazyLock<RwLock<HashMap<Vec<u8>, Decoded>>> = LazyLock::new(Default::default);
 /// Past this many definitions the map starts over (each is rebuilt on its next lookup).
 const DECODED_LIMIT: usize = 4096;
 
-/// The table `bytes` define, decoded once.
-fn decoded(bytes: Vec<u8>) -> Result<Arc<Table>> {
-    if let Some(table) = DECODED.read().get(&bytes) {
-        return Ok(Arc::clone(table));
+/// The table `bytes` define, decoded once, with its statistics as of now (read with
+/// [`Reader::get_advisory`], so a concurrent ANALYZE conflicts with nothing that read them).
+fn decoded(reader: &dyn Reader, bytes: Vec<u8>) -> Result<Arc<Table>> {
+    let cached = DECODED.read().get(&bytes).map(|d| Arc::clone(&d.table));
+    let table = match cached {
+        Some(table) => table,
+        None => {
+            let table = Arc::new(Table::decode(&bytes)?);
+            let mut map = DECODED.write();
+            if map.len() >= DECODED_LIMIT {
+                map.clear();
+            }
+            map.entry(bytes.clone()).or_insert(Decoded {
+                table: Arc::clone(&table),
+                analyzed: None,
+            });
+            table
+        }
+    };
+    let Some(stats) = reader.get_advisory(&Key::Statistics(table.id).encode())? else {
+        return Ok(table);
+    };
+    if let Some(Decoded {
+        analyzed: Some((seen, analyzed)),
+        ..
+    }) = DECODED.read().get(&bytes)
+    {
+        if *seen == stats {
+            return Ok(Arc::clone(analyzed));
+        }
     }
-    let table = Arc::new(Table::decode(&bytes)?);
-    let mut map = DECODED.write();
-    if map.len() >= DECODED_LIMIT {
-        map.clear();
+    let mut analyzed = (*table).clone();
+    analyzed.stats = Some(stats::TableStats::from_bytes(&stats)?);
+    let analyzed = Arc::new(analyzed);
+    if let Some(entry) = DECODED.write().get_mut(&bytes) {
+        entry.analyzed = Some((stats, Arc::clone(&analyzed)));
     }
-    map.insert(bytes, Arc::clone(&table));
-    Ok(table)
+    Ok(analyzed)
 }
 
 impl Catalog {
@@ -617,26 +655,33 @@ impl Catalog {
         name: &str,
     ) -> Result<Option<Arc<Table>>> {
         txn.get(&Key::Table(ns, name.to_string()).encode())?
-            .map(decoded)
+            .map(|bytes| decoded(txn, bytes))
             .transpose()
     }
 
-    /// Locks `table`'s definition against concurrent DDL until this transaction ends and
-    /// returns its newest committed state (`None` if it was dropped or renamed meanwhile).
-    /// ANALYZE takes it before writing statistics, so that they go onto the latest definition
-    /// instead of bringing back the one it read.
-    pub fn lock_table<E: Engine>(
+    /// Locks `table`'s definition against concurrent DDL until this transaction ends, without
+    /// writing it, and returns its newest committed state (`None` if it was dropped or renamed
+    /// meanwhile). ANALYZE takes it before storing statistics, so that they are never stored
+    /// for a table a concurrent DROP is removing; readers of the definition are unaffected.
+    pub fn share_lock_table<E: Engine>(
         txn: &Transaction<E>,
         db: DatabaseId,
         table: &Table,
     ) -> Result<Option<Arc<Table>>> {
         let key = Key::Table(Namespace::new(db, table.schema), table.name.clone()).encode();
-        let lock = txn.lock_row(
-            &key,
-            zizhu_txn::LockMode::Update,
-            zizhu_txn::WaitPolicy::Wait,
-        )?;
-        lock.and_then(|l| l.current).map(decoded).transpose()
+        let lock = txn.lock_row(&key, zizhu_txn::LockMode::Share, WaitPolicy::Wait)?;
+        lock.and_then(|l| l.current)
+            .map(|bytes| decoded(txn, bytes))
+            .transpose()
+    }
+
+    /// Stores `stats` as table `id`'s statistics, replacing any it had.
+    pub fn store_statistics<E: Engine>(
+        txn: &mut Transaction<E>,
+        id: TableId,
+        stats: &stats::TableStats,
+    ) -> Result<()> {
+        Ok(txn.put(&Key::Statistics(id).encode(), stats.to_bytes())?)
     }
 
     /// Looks up a table by name, failing with 42P01 if there is none.
@@ -1065,8 +1110,10 @@ impl Catalog {
         for index in &table.indexes {
             Self::drop_comments(txn, db, index.id, None)?;
         }
-        // Dropped whole at commit, not row by row: the table's id is never used again.
+        // Dropped whole at commit, not row by row: the table's id is never used again. So are
+        // its statistics, which then conflict with no ANALYZE that committed meanwhile.
         txn.drop_range(Key::table_rows(table.id))?;
+        txn.drop_range(Key::statistics_of(table.id))?;
         for index in &table.indexes {
             txn.drop_range(Key::index_entries(index.id))?;
         }
@@ -1186,7 +1233,17 @@ mod tests {
                 }],
             }),
         };
-        assert_eq!(Table::decode(&table.encode()).unwrap(), table);
+        // Statistics are stored under their own key, not in the definition...
+        let bytes = table.encode();
+        let bare = Table {
+            stats: None,
+            ..table.clone()
+        };
+        assert_eq!(Table::decode(&bytes).unwrap(), bare);
+        // ...but definitions written when they were still end with them, and keep them.
+        let mut values = row::decode(&bytes).unwrap();
+        table.stats.as_ref().unwrap().encode(&mut values);
+        assert_eq!(Table::decode(&row::encode(&values)).unwrap(), table);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Table statistics, gathered by `ANALYZE` and kept in the table's definition.
+//! Table statistics, gathered by `ANALYZE` and stored beside the table's definition.
 //!
 //! Like PostgreSQL's `reltuples` and `pg_statistic`, they describe the table as it was when
 //! last analyzed: the number of rows, and for each column the fraction of NULLs, the number
@@ -81,7 +81,24 @@ impl TableStats {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Appends the statistics to a table definition's values.
+    /// The stored form, under [`crate::keys::Key::Statistics`].
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        let mut values = Vec::new();
+        self.encode(&mut values);
+        crate::row::encode(&values)
+    }
+
+    /// Reads what [`Self::to_bytes`] wrote.
+    pub(super) fn from_bytes(bytes: &[u8]) -> Result<TableStats> {
+        let values = crate::row::decode(bytes)?;
+        let mut it = values.iter();
+        match it.next() {
+            Some(Value::Text(marker)) => TableStats::decode(marker, &mut || it.next()),
+            _ => Err(errinternal!("corrupt table statistics")),
+        }
+    }
+
+    /// Appends the statistics to a list of values, behind a marker naming the format.
     pub(super) fn encode(&self, values: &mut Vec<Value>) {
         values.push(Value::Text("stats2".into()));
         values.push(Value::Int64(self.rows as i64));
@@ -687,5 +704,7 @@ mod tests {
         let mut it = values.iter().skip(1);
         let decoded = TableStats::decode("stats2", &mut || it.next()).expect("decodes");
         assert_eq!(decoded, stats);
+        let stored = TableStats::from_bytes(&stats.to_bytes()).expect("decodes");
+        assert_eq!(stored, stats);
     }
 }

@@ -15,6 +15,8 @@
 //! as a superuser: it already has the data directory's files.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use zizhu_engine::Engine;
@@ -27,6 +29,9 @@ use crate::planner::admin::{Admin, RoleOptions};
 use crate::system::Identity;
 use crate::{errinput, Result};
 
+/// How long DROP DATABASE waits for the background sessions it cancelled to leave.
+const DROP_WAIT: Duration = Duration::from_secs(5);
+
 /// Which sessions are connected to which database, so DROP DATABASE can refuse while one is,
 /// and no session can connect to a database being dropped.
 #[derive(Debug, Default)]
@@ -37,6 +42,10 @@ pub struct Connections {
 #[derive(Debug, Default)]
 struct ConnectionState {
     sessions: HashMap<DatabaseId, usize>,
+    /// The background sessions among them (automatic ANALYZE), by the handle that cancels
+    /// each: DROP DATABASE cancels them, as PostgreSQL's ends autovacuum workers, rather than
+    /// refusing.
+    background: HashMap<DatabaseId, Vec<Arc<super::Interrupt>>>,
     /// Databases a DROP DATABASE has deleted (identifiers are never reused).
     dropped: HashSet<DatabaseId>,
 }
@@ -66,25 +75,69 @@ impl Connections {
         }
     }
 
-    /// Marks `db` as dropped, unless a session is in it (55006).
-    fn claim_for_drop(&self, db: &DatabaseDef) -> Result<()> {
+    /// Registers a background session in `db`, cancelled through `interrupt` if the database
+    /// is dropped; 3D000 if it is being dropped.
+    pub fn enter_background(
+        &self,
+        db: DatabaseId,
+        name: &str,
+        interrupt: Arc<super::Interrupt>,
+    ) -> Result<()> {
+        self.enter(db, name)?;
         let mut state = self.state.lock();
-        match state.sessions.get(&db.id).copied().unwrap_or(0) {
-            0 => {
-                state.dropped.insert(db.id);
-                Ok(())
+        state.background.entry(db).or_default().push(interrupt);
+        Ok(())
+    }
+
+    /// Unregisters a background session.
+    pub fn leave_background(&self, db: DatabaseId, interrupt: &Arc<super::Interrupt>) {
+        {
+            let mut state = self.state.lock();
+            if let Some(list) = state.background.get_mut(&db) {
+                list.retain(|i| !Arc::ptr_eq(i, interrupt));
+                if list.is_empty() {
+                    state.background.remove(&db);
+                }
             }
-            n => Err(errinput!(
-                ObjectInUse,
-                "database \"{}\" is being accessed by other users",
-                db.name
-            )
-            .with_detail(format!(
-                "There {} {n} other session{} using the database.",
-                if n == 1 { "is" } else { "are" },
-                if n == 1 { "" } else { "s" }
-            ))),
         }
+        self.leave(db);
+    }
+
+    /// Marks `db` as dropped, unless a session is in it (55006). Background sessions in it are
+    /// cancelled and waited for, up to [`DROP_WAIT`].
+    fn claim_for_drop(&self, db: &DatabaseDef) -> Result<()> {
+        let deadline = Instant::now() + DROP_WAIT;
+        loop {
+            let mut state = self.state.lock();
+            let n = state.sessions.get(&db.id).copied().unwrap_or(0);
+            if n == 0 {
+                state.dropped.insert(db.id);
+                return Ok(());
+            }
+            let background = state.background.get(&db.id).map_or(&[][..], Vec::as_slice);
+            if n > background.len() || Instant::now() >= deadline {
+                return Err(Self::in_use(db, n));
+            }
+            // Cancelled again on every round: a worker may have moved on to another table.
+            for interrupt in background {
+                interrupt.cancel();
+            }
+            drop(state);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn in_use(db: &DatabaseDef, n: usize) -> crate::Error {
+        errinput!(
+            ObjectInUse,
+            "database \"{}\" is being accessed by other users",
+            db.name
+        )
+        .with_detail(format!(
+            "There {} {n} other session{} using the database.",
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "" } else { "s" }
+        ))
     }
 
     /// Gives back a database a DROP DATABASE claimed, when it failed or did not commit.

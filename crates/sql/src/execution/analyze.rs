@@ -1,7 +1,8 @@
-//! `ANALYZE`: reads each table once and stores its statistics in its definition (see
-//! [`crate::catalog::stats`]). Once it has read a table, it locks the definition
-//! ([`Catalog::lock_table`]): a concurrent ALTER TABLE finishes first, and the statistics, by
-//! column name, go onto the altered definition, so ANALYZE never brings back the one it read.
+//! `ANALYZE`: reads each table once and stores its statistics beside its definition (see
+//! [`crate::catalog::stats`]). Once it has read a table, it share-locks the definition
+//! ([`Catalog::share_lock_table`]): a concurrent ALTER or DROP TABLE finishes first, and the
+//! statistics, by column name, are stored for the table as it then is (none if it is gone).
+//! The definition itself is not written, so readers of it never conflict with ANALYZE.
 
 use zizhu_engine::{Direction, Engine};
 use zizhu_txn::Transaction;
@@ -41,20 +42,20 @@ pub(super) fn analyze<E: Engine>(
         // The rows are read at the statement's snapshot, where `table` is their definition:
         // its column names label the statistics.
         let mut gatherer = Gatherer::new(table.columns.iter().map(|c| c.name.clone()).collect());
-        for item in txn.scan(Key::table_rows(table.id), Direction::Forward)? {
+        // Outside the serializable read set, as PostgreSQL's ANALYZE takes no predicate locks:
+        // rows written meanwhile make the statistics stale, never a result wrong.
+        for item in txn.scan_advisory(Key::table_rows(table.id), Direction::Forward)? {
             state.check_interrupt()?;
             let (_, bytes) = item?;
             gatherer.add(row::decode(&bytes)?);
         }
-        // Locked only now, so DDL on the table waits for the write, not for the whole read; a
+        // Locked only now, so DDL on the table waits for the write, not for the whole read. A
         // definition changed meanwhile gets the statistics of the columns it still has (they
-        // are matched by name).
-        let Some(current) = Catalog::lock_table(txn, db, &table)? else {
+        // are matched by name); a table dropped meanwhile gets none.
+        let Some(current) = Catalog::share_lock_table(txn, db, &table)? else {
             continue;
         };
-        let mut analyzed = (*current).clone();
-        analyzed.stats = Some(gatherer.finish());
-        Catalog::update_table(txn, db, &analyzed)?;
+        Catalog::store_statistics(txn, current.id, &gatherer.finish())?;
     }
     Ok(StatementResult::Command("ANALYZE"))
 }

@@ -444,6 +444,10 @@ mod tests {
             Ok(None)
         }
 
+        fn get_advisory(&self, _: &[u8]) -> Result<Option<Vec<u8>>> {
+            Ok(None)
+        }
+
         fn scan(
             &self,
             _: zizhu_engine::KeyRange,

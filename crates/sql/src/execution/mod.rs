@@ -120,6 +120,9 @@ pub trait Reader {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Scans a range at the transaction's snapshot.
     fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanRows<'_>>;
+    /// Reads advisory data (statistics) as of now, outside the serializable read set
+    /// ([`Transaction::get_advisory`]).
+    fn get_advisory(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 }
 
 /// Raw `(key, value)` pairs of a scan.
@@ -132,6 +135,10 @@ impl<E: Engine> Reader for Transaction<E> {
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(Transaction::get(self, key)?)
+    }
+
+    fn get_advisory(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(Transaction::get_advisory(self, key)?)
     }
 
     fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanRows<'_>> {

@@ -145,7 +145,7 @@ impl<E: Engine> Database<E> {
         };
         let schema = crate::system::oids::schema_name(&snapshot, def.schema)
             .ok_or_else(|| errinput!(UndefinedObject, "the schema of {} is gone", def.name))?;
-        let mut session = self.session_in(database, &db.name)?;
+        let mut session = self.background_session_in(database, &db.name)?;
         session.identity = Arc::new(crate::system::Identity {
             database: db.name.clone(),
             database_id: database,

@@ -222,6 +222,17 @@ impl<E: Engine> Database<E> {
         session.registered = Some(db);
         Ok(session)
     }
+
+    /// A session in `db` for background work (automatic ANALYZE), which DROP DATABASE cancels
+    /// rather than waits for.
+    fn background_session_in(self: &Arc<Self>, db: DatabaseId, name: &str) -> Result<Session<E>> {
+        let mut session = Session::detached(self.clone());
+        self.connections
+            .enter_background(db, name, session.interrupt())?;
+        session.registered = Some(db);
+        session.background = true;
+        Ok(session)
+    }
 }
 
 fn accepting<'a>(
@@ -246,6 +257,7 @@ impl<E: Engine> Session<E> {
     fn detached(db: Arc<Database<E>>) -> Session<E> {
         Session {
             registered: None,
+            background: false,
             db,
             dialect: ZizhuDialect::postgres(),
             block: None,
@@ -467,6 +479,8 @@ pub struct Session<E: Engine> {
     notices: Arc<Mutex<Vec<crate::execution::Notice>>>,
     /// The database this session is counted in ([`Database::connect`]).
     registered: Option<DatabaseId>,
+    /// Whether it is registered as a background session.
+    background: bool,
     /// Whether the open transaction has changed schemas: it then resolves names without the
     /// shared cache, and its end invalidates the cache.
     schemas_changed: Arc<AtomicBool>,
@@ -480,8 +494,12 @@ pub struct Session<E: Engine> {
 
 impl<E: Engine> Drop for Session<E> {
     fn drop(&mut self) {
-        if let Some(db) = self.registered {
-            self.db.connections.leave(db);
+        match self.registered {
+            Some(db) if self.background => {
+                self.db.connections.leave_background(db, &self.interrupt);
+            }
+            Some(db) => self.db.connections.leave(db),
+            None => {}
         }
     }
 }

@@ -394,6 +394,10 @@ impl crate::execution::Reader for NoReads {
         ))
     }
 
+    fn get_advisory(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.get(key)
+    }
+
     fn scan(
         &self,
         _: zizhu_engine::KeyRange,
