@@ -355,29 +355,33 @@ pub fn encode_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// included): `buf` then holds the string alone, and nothing is allocated.
 pub fn decode_bytes_in_place(buf: &mut Vec<u8>, start: usize, end: usize) -> Result<()> {
     let end = end.min(buf.len());
+    // A byte at a time: stored keys are short and full of escaped zeros (every small integer
+    // has some), so copying the runs between them with `copy_within` cost a call per zero.
     let (mut read, mut write) = (start, 0);
-    loop {
-        let zero = buf
-            .get(read..end)
-            .and_then(|rest| rest.iter().position(|&b| b == 0x00))
-            .ok_or_else(|| decode_err("unexpected end of key"))?;
-        buf.copy_within(read..read + zero, write);
-        write += zero;
-        read += zero + 1;
-        match buf[..end].get(read) {
-            Some(0x00) if read + 1 == end => break,
+    while read < end {
+        let byte = buf[read];
+        if byte != 0x00 {
+            buf[write] = byte;
+            write += 1;
+            read += 1;
+            continue;
+        }
+        match buf[..end].get(read + 1) {
             Some(0xFF) => {
                 buf[write] = 0x00;
                 write += 1;
-                read += 1;
+                read += 2;
+            }
+            Some(0x00) if read + 2 == end => {
+                buf.truncate(write);
+                return Ok(());
             }
             Some(0x00) => return Err(decode_err("trailing bytes after key string")),
             Some(b) => return Err(decode_err(format!("invalid escape 0x00 {b:#04x}"))),
             None => return Err(decode_err("unexpected end of key")),
         }
     }
-    buf.truncate(write);
-    Ok(())
+    Err(decode_err("unexpected end of key"))
 }
 
 /// Decodes an [`encode_bytes`] string at the start of `bytes`; returns it and the bytes used.

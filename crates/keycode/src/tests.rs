@@ -396,4 +396,8 @@ fn strings_decode_in_place_as_they_decode_into_a_copy() {
     assert!(decode_bytes_in_place(&mut cut, 0, 2).is_err());
     let mut bad = vec![b'a', 0, 7];
     assert!(decode_bytes_in_place(&mut bad, 0, 3).is_err());
+    let mut trailing = vec![b'a', 0, 0, b'x'];
+    assert!(decode_bytes_in_place(&mut trailing, 0, 4).is_err());
+    let mut unterminated = vec![b'a', b'b'];
+    assert!(decode_bytes_in_place(&mut unterminated, 0, 2).is_err());
 }

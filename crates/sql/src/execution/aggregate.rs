@@ -1,11 +1,11 @@
 //! Grouping and aggregate functions.
 
 use std::cmp::Ordering;
-use std::collections::hash_map::Entry;
 use std::collections::BTreeSet;
 
 use zizhu_types::{BigDecimal, Numeric, Value};
 
+use super::expr::operand;
 use super::query::{passes, Rows};
 use super::spill::{row_size, Partitions, Sorter, SpilledRows, MAX_LEVEL};
 use super::{eval, Env};
@@ -474,6 +474,7 @@ impl Grouping<'_> {
         let mut groups: foldhash::HashMap<Vec<u8>, Group> = foldhash::HashMap::default();
         // Without GROUP BY there is one group, and no key to build or look up per row.
         let mut single = self.group_by.is_empty().then(|| self.new_group(Vec::new()));
+        let mut key = Vec::new();
         let mut bytes = 0;
         let mut spill: Option<Partitions> = None;
         for row in input {
@@ -481,30 +482,36 @@ impl Grouping<'_> {
             let (_, accumulators) = if let Some(group) = &mut single {
                 group
             } else {
-                let values = self
-                    .group_by
-                    .iter()
-                    .map(|e| eval(e, &row, env))
-                    .collect::<Result<Vec<_>>>()?;
-                let key = zizhu_keycode::encode_tuple(&values);
-                match groups.entry(key) {
-                    Entry::Occupied(group) => group.into_mut(),
-                    Entry::Vacant(slot) => {
-                        if bytes > budget.hash_bytes && level < MAX_LEVEL {
-                            let partitions = match &mut spill {
-                                Some(p) => p,
-                                None => spill.insert(Partitions::new(budget, level)?),
-                            };
-                            partitions.push(slot.key(), &row)?;
-                            continue;
-                        }
-                        bytes += 2 * slot.key().len()
-                            + row_size(&values)
-                            + GROUP_OVERHEAD
-                            + ACCUMULATOR_SIZE * self.aggregates.len();
-                        slot.insert(self.new_group(values))
-                    }
+                // The key is built in a buffer kept across rows and copied only for a new
+                // group; columns are encoded where they stand.
+                key.clear();
+                for e in self.group_by {
+                    let value = operand(e, &row, env)?;
+                    zizhu_keycode::encode_value(&mut key, &value, zizhu_keycode::KeyColumn::ASC);
                 }
+                if !groups.contains_key(key.as_slice()) {
+                    if bytes > budget.hash_bytes && level < MAX_LEVEL {
+                        let partitions = match &mut spill {
+                            Some(p) => p,
+                            None => spill.insert(Partitions::new(budget, level)?),
+                        };
+                        partitions.push(&key, &row)?;
+                        continue;
+                    }
+                    let values = self
+                        .group_by
+                        .iter()
+                        .map(|e| eval(e, &row, env))
+                        .collect::<Result<Vec<_>>>()?;
+                    bytes += 2 * key.len()
+                        + row_size(&values)
+                        + GROUP_OVERHEAD
+                        + ACCUMULATOR_SIZE * self.aggregates.len();
+                    groups.insert(key.clone(), self.new_group(values));
+                }
+                groups
+                    .get_mut(key.as_slice())
+                    .ok_or_else(|| errinternal!("a group just inserted is missing"))?
             };
             for (aggregate, (accumulator, seen)) in
                 self.aggregates.iter().zip(accumulators.iter_mut())

@@ -1,5 +1,6 @@
 //! Expression evaluation, with SQL's three-valued logic.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use zizhu_types::Value;
@@ -10,6 +11,23 @@ use std::rc::Rc;
 use crate::planner::{ArithOp, CompareOp, Expr, Function, Subquery};
 use crate::types::{self, ops};
 use crate::{errinput, errinternal, Result};
+
+/// An operator's operand: a column or constant borrowed where it stands (a text column
+/// compared per row is not copied per row), anything else evaluated.
+pub(super) fn operand<'v>(
+    expr: &'v Expr,
+    row: &'v [Value],
+    env: &Env<'_>,
+) -> Result<Cow<'v, Value>> {
+    Ok(match expr {
+        Expr::Constant(v) => Cow::Borrowed(v),
+        Expr::Column { index, .. } => Cow::Borrowed(
+            row.get(*index)
+                .ok_or_else(|| errinternal!("column {index} of a {}-column row", row.len()))?,
+        ),
+        other => Cow::Owned(eval(other, row, env)?),
+    })
+}
 
 /// Evaluates `expr` over `row`.
 pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
@@ -45,11 +63,11 @@ pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
             },
         },
         Expr::Compare(op, a, b) => {
-            let (a, b) = (eval(a, row, env)?, eval(b, row, env)?);
+            let (a, b) = (operand(a, row, env)?, operand(b, row, env)?);
             compare_values(*op, &a, &b)?.map_or(Value::Null, Value::Bool)
         }
         Expr::Arith(op, a, b) => {
-            let (a, b) = (eval(a, row, env)?, eval(b, row, env)?);
+            let (a, b) = (operand(a, row, env)?, operand(b, row, env)?);
             match op {
                 ArithOp::Add => ops::add(&a, &b)?,
                 ArithOp::Sub => ops::sub(&a, &b)?,
