@@ -47,7 +47,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, n: &Numeric) {
 pub(crate) fn decode(tag: u8, r: &mut Reader<'_>) -> Result<Numeric> {
     let negative = match tag {
         tag::NUMERIC_NEG_INF => return Ok(Numeric::NegInfinity),
-        tag::NUMERIC_ZERO => return Ok(Numeric::Finite(BigDecimal::from(0))),
+        tag::NUMERIC_ZERO => return Ok(Numeric::finite(BigDecimal::from(0))),
         tag::NUMERIC_INF => return Ok(Numeric::Infinity),
         tag::NUMERIC_NAN => return Ok(Numeric::NaN),
         tag::NUMERIC_NEG => true,
@@ -76,7 +76,7 @@ pub(crate) fn decode(tag: u8, r: &mut Reader<'_>) -> Result<Numeric> {
     let magnitude =
         BigInt::parse_bytes(&digits, 10).ok_or_else(|| decode_err("invalid numeric digits"))?;
     let int = if negative { -magnitude } else { magnitude };
-    Ok(Numeric::Finite(BigDecimal::new(int, scale)))
+    Ok(Numeric::finite(BigDecimal::new(int, scale)))
 }
 
 /// Minimal big-endian bytes of `m` (none for 0).

@@ -133,7 +133,7 @@ fn numerics() -> impl Strategy<Value = Numeric> {
         1 => Just(Numeric::NegInfinity),
         1 => Just(Numeric::Infinity),
         1 => Just(Numeric::NaN),
-        8 => decimals().prop_map(Numeric::Finite),
+        8 => decimals().prop_map(Numeric::finite),
     ]
 }
 
@@ -287,7 +287,7 @@ fn variant_of(v: &Value, (k, n64, n32, shift): Variant) -> Value {
         Value::Numeric(Numeric::Finite(d)) => {
             let (m, s) = d.as_bigint_and_exponent();
             let rescaled = BigDecimal::new(m * BigInt::from(10u32).pow(k), s + i64::from(k));
-            Value::Numeric(Numeric::Finite(rescaled))
+            Value::Numeric(Numeric::finite(rescaled))
         }
         Value::Float64(x) if x.is_nan() => Value::Float64(n64),
         Value::Float64(x) if *x == 0.0 => Value::Float64(-*x),

@@ -4,7 +4,7 @@ use super::*;
 use zizhu_types::{BigDecimal, Numeric};
 
 fn num(s: &str) -> Value {
-    Value::Numeric(Numeric::Finite(s.parse::<BigDecimal>().unwrap()))
+    Value::Numeric(Numeric::finite(s.parse::<BigDecimal>().unwrap()))
 }
 
 fn text(s: &str) -> Value {
@@ -218,7 +218,7 @@ fn numeric_extreme_exponents() {
     // decoder pads the digits back to 100.
     let padded = BigDecimal::new(100.into(), i64::MIN);
     for d in [big, small, padded] {
-        let v = Value::Numeric(Numeric::Finite(d.clone()));
+        let v = Value::Numeric(Numeric::finite(d.clone()));
         let decoded = decode_tuple(&enc(&v)).unwrap();
         let Value::Numeric(Numeric::Finite(back)) = &decoded[0] else {
             panic!("{decoded:?}")

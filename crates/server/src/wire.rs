@@ -324,7 +324,7 @@ fn parse_numeric(b: &[u8]) -> Option<Value> {
         format!("{digits}e{exponent}")
     };
     let d: BigDecimal = text.parse().ok()?;
-    Some(Value::Numeric(Numeric::Finite(d.with_scale(dscale))))
+    Some(Value::Numeric(Numeric::finite(d.with_scale(dscale))))
 }
 
 /// An error as ErrorResponse fields: SQLSTATE, message, detail, hint and position.
@@ -346,7 +346,7 @@ mod tests {
     use super::*;
 
     fn numeric(text: &str) -> Value {
-        Value::Numeric(Numeric::Finite(text.parse().expect("a number")))
+        Value::Numeric(Numeric::finite(text.parse().expect("a number")))
     }
 
     /// Binary numerics read back as what was sent, scale included.

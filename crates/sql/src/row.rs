@@ -11,16 +11,22 @@ use crate::{errinternal, Result};
 /// Encodes a row.
 pub fn encode(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 * values.len() + 4);
-    put_len(&mut out, values.len());
+    encode_into(values, &mut out);
+    out
+}
+
+/// Appends a row's encoding to `out`.
+pub fn encode_into(values: &[Value], out: &mut Vec<u8>) {
+    put_len(out, values.len());
     for value in values {
         match value {
             Value::Null => out.push(0),
             Value::Bool(b) => out.extend([1, *b as u8]),
-            Value::Int16(i) => put(&mut out, 2, &i.to_le_bytes()),
-            Value::Int32(i) => put(&mut out, 3, &i.to_le_bytes()),
-            Value::Int64(i) => put(&mut out, 4, &i.to_le_bytes()),
-            Value::Float32(x) => put(&mut out, 5, &x.to_bits().to_le_bytes()),
-            Value::Float64(x) => put(&mut out, 6, &x.to_bits().to_le_bytes()),
+            Value::Int16(i) => put(out, 2, &i.to_le_bytes()),
+            Value::Int32(i) => put(out, 3, &i.to_le_bytes()),
+            Value::Int64(i) => put(out, 4, &i.to_le_bytes()),
+            Value::Float32(x) => put(out, 5, &x.to_bits().to_le_bytes()),
+            Value::Float64(x) => put(out, 6, &x.to_bits().to_le_bytes()),
             Value::Numeric(n) => match n {
                 Numeric::NegInfinity => out.push(7),
                 Numeric::Infinity => out.push(8),
@@ -30,31 +36,30 @@ pub fn encode(values: &[Value]) -> Vec<u8> {
                     // Unscaled digits and exponent: exact, and keeps the scale of a zero
                     // (`0.00`), which the decimal's display form drops.
                     let (int, scale) = d.as_bigint_and_exponent();
-                    put_bytes(&mut out, format!("{int}e{}", -scale).as_bytes());
+                    put_bytes(out, format!("{int}e{}", -scale).as_bytes());
                 }
             },
             Value::Text(s) => {
                 out.push(11);
-                put_bytes(&mut out, s.as_bytes());
+                put_bytes(out, s.as_bytes());
             }
             Value::Bytes(b) => {
                 out.push(12);
-                put_bytes(&mut out, b);
+                put_bytes(out, b);
             }
-            Value::Date(d) => put(&mut out, 13, &d.0.to_le_bytes()),
-            Value::Time(t) => put(&mut out, 14, &t.0.to_le_bytes()),
-            Value::Timestamp(t) => put(&mut out, 15, &t.0.to_le_bytes()),
-            Value::TimestampTz(t) => put(&mut out, 16, &t.0.to_le_bytes()),
+            Value::Date(d) => put(out, 13, &d.0.to_le_bytes()),
+            Value::Time(t) => put(out, 14, &t.0.to_le_bytes()),
+            Value::Timestamp(t) => put(out, 15, &t.0.to_le_bytes()),
+            Value::TimestampTz(t) => put(out, 16, &t.0.to_le_bytes()),
             Value::Interval(i) => {
                 out.push(17);
                 out.extend(i.months.to_le_bytes());
                 out.extend(i.days.to_le_bytes());
                 out.extend(i.micros.to_le_bytes());
             }
-            Value::Uuid(u) => put(&mut out, 18, u),
+            Value::Uuid(u) => put(out, 18, u),
         }
     }
-    out
 }
 
 /// Decodes a row.
@@ -65,9 +70,16 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Value>> {
 /// Decodes a row, but only the columns `columns` marks (all if `None`, and any past its end);
 /// the others are skipped and read as NULL.
 pub fn decode_only(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>> {
+    let mut values = Vec::new();
+    decode_into(bytes, columns, &mut values)?;
+    Ok(values)
+}
+
+/// [`decode_only`], appending the values to `values`.
+pub fn decode_into(bytes: &[u8], columns: Option<&[bool]>, values: &mut Vec<Value>) -> Result<()> {
     let mut r = Reader { bytes, pos: 0 };
     let n = r.len()?;
-    let mut values = Vec::with_capacity(n);
+    values.reserve(n);
     for i in 0..n {
         let tag = r.take(1)?[0];
         if columns.is_some_and(|c| c.get(i) == Some(&false)) {
@@ -91,7 +103,7 @@ pub fn decode_only(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>>
                 let d: BigDecimal = text
                     .parse()
                     .map_err(|_| errinternal!("stored numeric {text:?}"))?;
-                Value::Numeric(Numeric::Finite(d))
+                Value::Numeric(Numeric::finite(d))
             }
             11 => Value::Text(r.string()?),
             12 => {
@@ -118,7 +130,7 @@ pub fn decode_only(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>>
             bytes.len() - r.pos
         ));
     }
-    Ok(values)
+    Ok(())
 }
 
 fn put(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
@@ -214,9 +226,9 @@ mod tests {
             Value::Int64(i64::MAX),
             Value::Float32(1.5),
             Value::Float64(f64::NAN),
-            Value::Numeric(Numeric::Finite("1.50".parse().unwrap())),
-            Value::Numeric(Numeric::Finite("0.00".parse().unwrap())),
-            Value::Numeric(Numeric::Finite("-12e5".parse().unwrap())),
+            Value::Numeric(Numeric::finite("1.50".parse().unwrap())),
+            Value::Numeric(Numeric::finite("0.00".parse().unwrap())),
+            Value::Numeric(Numeric::finite("-12e5".parse().unwrap())),
             Value::Numeric(Numeric::NaN),
             Value::Text("é\0x".repeat(100)),
             Value::Bytes(vec![0, 255]),

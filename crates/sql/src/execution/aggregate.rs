@@ -93,14 +93,14 @@ impl Spread {
                 *self = match (state, types::cast(value, &DataType::Numeric(None))?) {
                     (Spread::Empty, Value::Numeric(Numeric::Finite(x))) => Spread::Exact {
                         n: 1,
-                        squares: &x * &x,
-                        sum: x,
+                        squares: &*x * &*x,
+                        sum: *x,
                     },
                     (Spread::Exact { n, sum, squares }, Value::Numeric(Numeric::Finite(x))) => {
                         Spread::Exact {
                             n: n + 1,
-                            squares: squares + &x * &x,
-                            sum: sum + x,
+                            squares: squares + &*x * &*x,
+                            sum: sum + *x,
                         }
                     }
                     _ => Spread::NotFinite(n + 1),
@@ -136,19 +136,19 @@ impl Spread {
                 } else {
                     n as i128 * n as i128
                 };
-                let zero = || Value::Numeric(Numeric::Finite(BigDecimal::from(0)));
+                let zero = || Value::Numeric(Numeric::finite(BigDecimal::from(0)));
                 if numerator.sign() != bigdecimal::num_bigint::Sign::Plus {
                     return Ok(zero());
                 }
                 let variance = ops::div(
-                    &Value::Numeric(Numeric::Finite(numerator)),
-                    &Value::Numeric(Numeric::Finite(BigDecimal::from(denominator))),
+                    &Value::Numeric(Numeric::finite(numerator)),
+                    &Value::Numeric(Numeric::finite(BigDecimal::from(denominator))),
                 )?;
                 match variance {
                     Value::Numeric(Numeric::Finite(v)) if statistic.root() => {
                         let scale = v.fractional_digit_count();
                         let root = v.sqrt().ok_or_else(|| errinternal!("negative variance"))?;
-                        Value::Numeric(Numeric::Finite(
+                        Value::Numeric(Numeric::finite(
                             root.with_scale_round(scale, bigdecimal::RoundingMode::HalfUp),
                         ))
                     }
@@ -309,7 +309,7 @@ impl Accumulator {
                 }
                 sum => {
                     let sum = types::cast(sum, &DataType::Numeric(None))?;
-                    ops::div(&sum, &Value::Numeric(Numeric::Finite(n.into())))?
+                    ops::div(&sum, &Value::Numeric(Numeric::finite(n.into())))?
                 }
             },
         })

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use zizhu_types::{Interval, Numeric, Value};
 
 use super::query::{join_row, passes, rows, Rows};
-use super::spill::{row_size, Partitions, SpillFile, SpilledRows, MAX_LEVEL};
+use super::spill::{Partitions, SpillFile, SpilledRows, MAX_LEVEL};
 use super::{eval, Env};
 use crate::planner::{Expr, JoinKind, Node};
 use crate::Result;
@@ -134,33 +134,30 @@ pub(super) fn hash_join<'a>(
         env,
     });
     let budget = &env.cache.budget;
-    let mut inner = Vec::new();
-    let mut bytes = 0;
+    let mut inner = Build::default();
     let mut partitions: Option<Partitions> = None;
     let mut key = Vec::new();
     for r in rows(right, env)? {
         let r = r?;
-        if join.right_key(&r, &mut key)? == HashKey::Null {
+        let kind = join.right_key(&r, &mut key)?;
+        if kind == HashKey::Null {
             continue;
         }
         match &mut partitions {
             Some(partitions) => partitions.push(&key, &r)?,
             None => {
-                bytes += row_size(&r);
-                inner.push(r);
-                if bytes > budget.hash_bytes {
+                inner.push(&key, kind, &r);
+                if inner.bytes() > budget.hash_bytes {
                     let mut split = Partitions::new(budget, 0)?;
-                    for r in inner.drain(..) {
-                        join.right_key(&r, &mut key)?;
-                        split.push(&key, &r)?;
-                    }
+                    inner.spill_into(&mut split)?;
+                    inner = Build::default();
                     partitions = Some(split);
                 }
             }
         }
     }
     let Some(right_parts) = partitions else {
-        let table = Table::build(inner, &join)?;
+        let table = Table::build(inner);
         let left = rows(left, env)?;
         return Ok(Box::new(left.flat_map(move |l| join.probe_one(&table, l))));
     };
@@ -204,20 +201,78 @@ struct Join<'a> {
     env: &'a Env<'a>,
 }
 
-/// The hash table over a join's right rows.
-struct Table {
-    inner: Vec<Vec<Value>>,
-    /// Each key hash's first row, and each row's next row with the same key hash: one entry
-    /// per distinct key rather than a list per key. Rows on a chain are checked for their
-    /// key, as different keys may (rarely) share a hash.
-    heads: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
-    next: Vec<usize>,
+/// A join's right rows as they arrive, encoded end to end in their stored form with their
+/// keys: a row costs its encoded size and a few indexes, not a `Vec` of 32-byte values, so
+/// `hash_mem` holds two to three times more rows before the join spills (PostgreSQL's hash
+/// table likewise holds minimal tuples).
+#[derive(Default)]
+struct Build {
+    rows: Vec<u8>,
+    row_ends: Vec<usize>,
     /// The rows' keys end to end, and where each ends: held inline, so a probe follows no
     /// pointer to compare keys.
     keys: Vec<u8>,
     key_ends: Vec<usize>,
     /// Rows whose key is [`HashKey::Lossy`] (empty if none is).
     lossy: Vec<bool>,
+}
+
+/// What a row costs beyond its encoded bytes and key: its two ends, its hash while the table
+/// is built, its link, and its share of the table of chain heads.
+const ROW_OVERHEAD: usize = 4 * std::mem::size_of::<usize>() + 16;
+
+impl Build {
+    fn push(&mut self, key: &[u8], kind: HashKey, row: &[Value]) {
+        if kind == HashKey::Lossy {
+            self.lossy.resize(self.row_ends.len() + 1, false);
+            self.lossy[self.row_ends.len()] = true;
+        }
+        crate::row::encode_into(row, &mut self.rows);
+        self.row_ends.push(self.rows.len());
+        self.keys.extend_from_slice(key);
+        self.key_ends.push(self.keys.len());
+    }
+
+    fn len(&self) -> usize {
+        self.row_ends.len()
+    }
+
+    /// The memory the rows take, counted against `hash_mem`.
+    fn bytes(&self) -> usize {
+        self.rows.len() + self.keys.len() + self.len() * ROW_OVERHEAD
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.key_ends[p]);
+        &self.keys[start..self.key_ends[i]]
+    }
+
+    /// Appends row `i`'s values to `out`.
+    fn row_into(&self, i: usize, out: &mut Vec<Value>) -> Result<()> {
+        let start = i.checked_sub(1).map_or(0, |p| self.row_ends[p]);
+        crate::row::decode_into(&self.rows[start..self.row_ends[i]], None, out)
+    }
+
+    /// Moves every row into partitions, when they outgrow `hash_mem`.
+    fn spill_into(&self, partitions: &mut Partitions) -> Result<()> {
+        let mut row = Vec::new();
+        for i in 0..self.len() {
+            row.clear();
+            self.row_into(i, &mut row)?;
+            partitions.push(self.key(i), &row)?;
+        }
+        Ok(())
+    }
+}
+
+/// The hash table over a join's right rows.
+struct Table {
+    rows: Build,
+    /// Each key hash's first row, and each row's next row with the same key hash: one entry
+    /// per distinct key rather than a list per key. Rows on a chain are checked for their
+    /// key, as different keys may (rarely) share a hash.
+    heads: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    next: Vec<usize>,
 }
 
 const END: usize = usize::MAX;
@@ -249,47 +304,20 @@ impl std::hash::Hasher for Prehashed {
 
 impl Table {
     /// Builds the table over right rows whose keys are not NULL.
-    fn build(inner: Vec<Vec<Value>>, join: &Join<'_>) -> Result<Self> {
-        let n = inner.len();
-        let mut keys = Vec::new();
-        let mut key_ends = Vec::with_capacity(n);
-        let mut hashes = Vec::with_capacity(n);
-        let mut lossy = Vec::new();
-        let mut key = Vec::new();
-        for (i, r) in inner.iter().enumerate() {
-            if join.right_key(r, &mut key)? == HashKey::Lossy {
-                lossy.resize(n, false);
-                lossy[i] = true;
-            }
-            keys.extend_from_slice(&key);
-            key_ends.push(keys.len());
-            hashes.push(key_hash(&key));
-        }
+    fn build(rows: Build) -> Self {
+        let n = rows.len();
         let mut heads = HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default());
         let mut next = vec![END; n];
         // Linked from the end, so each chain lists its rows in their order.
-        for (i, hash) in hashes.into_iter().enumerate().rev() {
-            match heads.entry(hash) {
+        for i in (0..n).rev() {
+            match heads.entry(key_hash(rows.key(i))) {
                 Entry::Occupied(mut head) => next[i] = std::mem::replace(head.get_mut(), i),
                 Entry::Vacant(slot) => {
                     slot.insert(i);
                 }
             }
         }
-        Ok(Self {
-            inner,
-            heads,
-            next,
-            keys,
-            key_ends,
-            lossy,
-        })
-    }
-
-    /// Row `i`'s key.
-    fn key(&self, i: usize) -> &[u8] {
-        let start = i.checked_sub(1).map_or(0, |p| self.key_ends[p]);
-        &self.keys[start..self.key_ends[i]]
+        Self { rows, heads, next }
     }
 }
 
@@ -344,21 +372,22 @@ impl<'a> Join<'a> {
             return Ok(Box::new(std::iter::empty()));
         }
         let budget = &self.env.cache.budget;
-        let mut inner = Vec::new();
-        let mut bytes = 0;
+        let mut inner = Build::default();
+        let mut key = Vec::new();
         let mut reader = right.read()?;
         for r in reader.by_ref() {
             let r = r?;
-            bytes += row_size(&r);
-            inner.push(r);
-            if bytes > budget.hash_bytes && level < MAX_LEVEL {
+            let kind = self.right_key(&r, &mut key)?;
+            inner.push(&key, kind, &r);
+            if inner.bytes() > budget.hash_bytes && level < MAX_LEVEL {
                 break;
             }
         }
-        if bytes > budget.hash_bytes && level < MAX_LEVEL {
-            let mut key = Vec::new();
+        if inner.bytes() > budget.hash_bytes && level < MAX_LEVEL {
             let mut rights = Partitions::new(budget, level)?;
-            for r in inner.into_iter().map(Ok).chain(reader) {
+            inner.spill_into(&mut rights)?;
+            drop(inner);
+            for r in reader {
                 let r = r?;
                 self.right_key(&r, &mut key)?;
                 rights.push(&key, &r)?;
@@ -376,7 +405,7 @@ impl<'a> Join<'a> {
                     .unwrap_or_else(|e| Box::new(std::iter::once(Err(e))))
             })));
         }
-        let table = Table::build(inner, &self)?;
+        let table = Table::build(inner);
         Ok(Box::new(
             left.read()?.flat_map(move |l| self.probe_one(&table, l)),
         ))
@@ -400,12 +429,12 @@ impl<'a> Join<'a> {
         if left_kind != HashKey::Null {
             let mut c = table.heads.get(&key_hash(&key)).copied().unwrap_or(END);
             while c != END {
-                if table.key(c) != key.as_slice() {
+                if table.rows.key(c) != key.as_slice() {
                     c = table.next[c];
                     continue;
                 }
-                let exact =
-                    left_kind == HashKey::Exact && !table.lossy.get(c).copied().unwrap_or(false);
+                let exact = left_kind == HashKey::Exact
+                    && !table.rows.lossy.get(c).copied().unwrap_or(false);
                 let check = if exact {
                     rest.as_ref()
                 } else {
@@ -413,7 +442,7 @@ impl<'a> Join<'a> {
                 };
                 let mut joined = Vec::with_capacity(l.len() + self.right_width);
                 joined.extend(l.iter().cloned());
-                joined.extend(table.inner[c].iter().cloned());
+                table.rows.row_into(c, &mut joined)?;
                 if check
                     .map(|p| eval(p, &joined, self.env))
                     .transpose()?

@@ -275,10 +275,10 @@ impl Part {
         match (self, numeric) {
             (Part::Null, _) => Value::Null,
             (Part::Int(i), false) => Value::Float64(i as f64),
-            (Part::Int(i), true) => Value::Numeric(Numeric::Finite(i.into())),
+            (Part::Int(i), true) => Value::Numeric(Numeric::finite(i.into())),
             (Part::Scaled(_, _, f), false) | (Part::Float(f), false) => Value::Float64(f),
             (Part::Scaled(v, s, _), true) => {
-                Value::Numeric(Numeric::Finite(BigDecimal::new(BigInt::from(v), s)))
+                Value::Numeric(Numeric::finite(BigDecimal::new(BigInt::from(v), s)))
             }
             (Part::Float(f), true) => Value::Float64(f),
             (Part::Infinite(positive), false) => Value::Float64(if positive {
@@ -362,10 +362,10 @@ fn timestamp_part(name: &str, ts: i64, tz: bool, numeric: bool) -> Result<Value>
         Year | Decade | Century | Millennium => Part::Int(year_part(u, tm.year)),
         Julian => {
             if numeric {
-                let day = Value::Numeric(Numeric::Finite(tm.julian().into()));
+                let day = Value::Numeric(Numeric::finite(tm.julian().into()));
                 let frac = ops::div(
-                    &Value::Numeric(Numeric::Finite(tm.time().into())),
-                    &Value::Numeric(Numeric::Finite(USECS_PER_DAY.into())),
+                    &Value::Numeric(Numeric::finite(tm.time().into())),
+                    &Value::Numeric(Numeric::finite(USECS_PER_DAY.into())),
                 )?;
                 return ops::add(&day, &frac);
             }

@@ -91,9 +91,9 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
         "sign" => match &args[0] {
             Value::Numeric(n) => numeric(match n {
                 Numeric::NaN => Numeric::NaN,
-                Numeric::Infinity => Numeric::Finite(1.into()),
-                Numeric::NegInfinity => Numeric::Finite((-1).into()),
-                Numeric::Finite(d) => Numeric::Finite(match d.sign() {
+                Numeric::Infinity => Numeric::finite(1.into()),
+                Numeric::NegInfinity => Numeric::finite((-1).into()),
+                Numeric::Finite(d) => Numeric::finite(match d.sign() {
                     Sign::Minus => (-1).into(),
                     Sign::NoSign => 0.into(),
                     Sign::Plus => 1.into(),
@@ -120,7 +120,7 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
             Value::Float32(x) => Value::Float32(x.abs()),
             Value::Numeric(n) => Value::Numeric(match n {
                 Numeric::NegInfinity => Numeric::Infinity,
-                Numeric::Finite(d) => Numeric::Finite(d.abs()),
+                Numeric::Finite(d) => Numeric::finite(d.abs()),
                 other => other.clone(),
             }),
             other => Value::Float64(float_arg(other)?.abs()),
@@ -173,7 +173,7 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
         }
         "ln" if is_numeric(&args[0]) => numeric(numeric_ln(&numeric_arg(&args[0])?)?),
         "log" | "log10" if args.len() == 1 && is_numeric(&args[0]) => numeric(numeric_log(
-            &Numeric::Finite(10.into()),
+            &Numeric::finite(10.into()),
             &numeric_arg(&args[0])?,
         )?),
         "ln" | "log" | "log10" if args.len() == 1 => {
@@ -377,7 +377,7 @@ fn parts(d: &BigDecimal) -> (BigInt, i64) {
 }
 
 fn finite(int: BigInt, scale: i64) -> Numeric {
-    Numeric::Finite(BigDecimal::new(int, scale))
+    Numeric::finite(BigDecimal::new(int, scale))
 }
 
 /// Divides rounding half away from zero.
@@ -693,7 +693,7 @@ fn numeric_power(base: &Numeric, exp: &Numeric) -> Result<Numeric> {
         }
         (_, NaN) => {
             return Ok(match base {
-                Finite(b) if b == &BigDecimal::one() => finite(BigInt::one(), 0),
+                Finite(b) if **b == BigDecimal::one() => finite(BigInt::one(), 0),
                 _ => NaN,
             })
         }

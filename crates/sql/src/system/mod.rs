@@ -259,7 +259,7 @@ impl SystemView {
 
 /// A percentage with two decimals from hundredths.
 fn percent(hundredths: i64) -> Value {
-    Value::Numeric(Numeric::Finite(BigDecimal::new(hundredths.into(), 2)))
+    Value::Numeric(Numeric::finite(BigDecimal::new(hundredths.into(), 2)))
 }
 
 /// A timestamptz value of a system time (PostgreSQL counts from 2000-01-01).

@@ -134,7 +134,7 @@ fn convert(value: Value, to: &DataType, explicit: bool) -> Result<Value> {
                 Value::Int64(i) => i,
                 _ => 0,
             };
-            numeric_typmod(Numeric::Finite(i.into()), typmod)?
+            numeric_typmod(Numeric::finite(i.into()), typmod)?
         }
         (Value::Float32(x), T::Numeric(typmod)) => {
             numeric_typmod(float_to_numeric(x as f64, 6), typmod)?

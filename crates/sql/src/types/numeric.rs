@@ -47,7 +47,7 @@ pub(crate) fn make(int: BigInt, scale: i64) -> BigDecimal {
 
 /// A finite numeric value.
 pub(crate) fn finite(int: BigInt, scale: i64) -> Numeric {
-    Numeric::Finite(make(int, scale))
+    Numeric::finite(make(int, scale))
 }
 
 /// Rescales an unscaled integer from `from` to `to` decimal places (`to >= from`).
@@ -180,7 +180,7 @@ pub(crate) fn apply_typmod(n: Numeric, precision: u32, scale: u32) -> Result<Num
                     )));
                 }
             }
-            Ok(Numeric::Finite(rounded))
+            Ok(Numeric::finite(rounded))
         }
     }
 }

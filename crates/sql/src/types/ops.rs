@@ -55,7 +55,7 @@ fn as_i64(v: &Value) -> Option<i64> {
 fn as_numeric(v: &Value) -> Numeric {
     match v {
         Value::Numeric(n) => n.clone(),
-        other => Numeric::Finite(as_i64(other).unwrap_or(0).into()),
+        other => Numeric::finite(as_i64(other).unwrap_or(0).into()),
     }
 }
 

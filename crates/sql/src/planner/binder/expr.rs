@@ -1071,7 +1071,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                     let d: BigDecimal = n
                         .parse()
                         .map_err(|_| errinput!(InvalidTextRepresentation, "invalid number {n}"))?;
-                    Value::Numeric(Numeric::Finite(d))
+                    Value::Numeric(Numeric::finite(d))
                 }
             }
             other => return Err(unsupported(format!("literal {other}"))),
