@@ -36,12 +36,18 @@ pub(super) fn sort_rows<'a>(
     if let Some(abbreviation) = Abbreviation::of(keys) {
         sorter.abbreviate(abbreviation);
     }
+    // Keys that are columns of the row (the usual ORDER BY) are moved out of it rather than
+    // copied: a record holds each value once, in memory and in spilled runs.
+    let split = ColumnKeys::of(keys);
     for row in input {
-        let row = row?;
-        let k = keys
-            .iter()
-            .map(|k| eval(&k.expr, &row, env))
-            .collect::<Result<Vec<_>>>()?;
+        let mut row = row?;
+        let k = match &split {
+            Some(split) => split.take(&mut row)?,
+            None => keys
+                .iter()
+                .map(|k| eval(&k.expr, &row, env))
+                .collect::<Result<Vec<_>>>()?,
+        };
         sorter.push(k, row)?;
     }
     let sorted = sorter.finish()?;
@@ -52,8 +58,78 @@ pub(super) fn sort_rows<'a>(
         if let Some(e) = error.borrow_mut().take() {
             return Err(e);
         }
-        record.map(|(_, row)| row)
+        let (key, rest) = record?;
+        Ok(match &split {
+            Some(split) => split.restore(key, rest),
+            None => rest,
+        })
     })))
+}
+
+/// Sort keys that are distinct columns of the row: the sort holds them as the key and the
+/// row without them, and puts them back in place on the way out.
+struct ColumnKeys {
+    /// The key columns, in key order.
+    columns: Vec<usize>,
+    /// The same, in ascending column order, with each one's place in the key.
+    ascending: Vec<(usize, usize)>,
+}
+
+impl ColumnKeys {
+    fn of(keys: &[SortKey]) -> Option<Self> {
+        let columns = keys
+            .iter()
+            .map(|k| match k.expr {
+                crate::planner::Expr::Column { index, .. } => Some(index),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let mut ascending: Vec<(usize, usize)> =
+            columns.iter().enumerate().map(|(k, &c)| (c, k)).collect();
+        ascending.sort_unstable();
+        if ascending.windows(2).any(|w| w[0].0 == w[1].0) {
+            return None;
+        }
+        Some(Self { columns, ascending })
+    }
+
+    /// Moves the key columns out of `row`, leaving the others in order.
+    fn take(&self, row: &mut Vec<Value>) -> Result<Vec<Value>> {
+        let mut key = Vec::with_capacity(self.columns.len());
+        for &c in &self.columns {
+            let value = row
+                .get_mut(c)
+                .ok_or_else(|| crate::errinternal!("sort key column {c} of a narrower row"))?;
+            key.push(std::mem::replace(value, Value::Null));
+        }
+        if row.len() == key.len() {
+            // Nothing left: no allocation is held for it.
+            *row = Vec::new();
+        } else {
+            // A new, exact allocation, so that what the sort counts is what it holds.
+            let mut keyed = self.ascending.iter().map(|&(c, _)| c).peekable();
+            let mut rest = Vec::with_capacity(row.len() - key.len());
+            for (i, value) in std::mem::take(row).into_iter().enumerate() {
+                if keyed.peek() == Some(&i) {
+                    keyed.next();
+                } else {
+                    rest.push(value);
+                }
+            }
+            *row = rest;
+        }
+        Ok(key)
+    }
+
+    /// Puts the key columns back into the row they were taken from.
+    fn restore(&self, key: Vec<Value>, mut rest: Vec<Value>) -> Vec<Value> {
+        let mut key: Vec<Option<Value>> = key.into_iter().map(Some).collect();
+        for &(c, k) in &self.ascending {
+            let value = key.get_mut(k).and_then(Option::take).unwrap_or(Value::Null);
+            rest.insert(c.min(rest.len()), value);
+        }
+        rest
+    }
 }
 
 /// Sorts rows by `keys`, NULLs placed as each key says.
@@ -351,6 +427,33 @@ mod tests {
         assert_eq!(
             abbreviation.prefixes(keys.iter().map(Vec::as_slice)),
             Some(vec![u64::MAX, 4 ^ (1 << 63)])
+        );
+    }
+
+    #[test]
+    fn column_keys_leave_the_row_and_come_back_in_place() {
+        let key = |index: usize| SortKey {
+            expr: crate::planner::Expr::Column {
+                index,
+                name: format!("c{index}").into(),
+            },
+            descending: false,
+            nulls_first: false,
+        };
+        let row = || (0..5).map(Value::Int64).collect::<Vec<_>>();
+        for columns in [vec![3, 0], vec![4], vec![0, 1, 2, 3, 4], vec![2, 4, 1]] {
+            let keys: Vec<SortKey> = columns.iter().map(|&c| key(c)).collect();
+            let split = ColumnKeys::of(&keys).expect("columns");
+            let mut rest = row();
+            let taken = split.take(&mut rest).unwrap();
+            let expected: Vec<Value> = columns.iter().map(|&c| Value::Int64(c as i64)).collect();
+            assert_eq!(taken, expected);
+            assert_eq!(rest.len(), 5 - columns.len());
+            assert_eq!(split.restore(taken, rest), row(), "{columns:?}");
+        }
+        assert!(
+            ColumnKeys::of(&[key(1), key(1)]).is_none(),
+            "a repeated column is copied"
         );
     }
 }
