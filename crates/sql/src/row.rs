@@ -80,7 +80,17 @@ pub fn decode_into(bytes: &[u8], columns: Option<&[bool]>, values: &mut Vec<Valu
     let mut r = Reader { bytes, pos: 0 };
     let n = r.len()?;
     values.reserve(n);
+    // Past the last column wanted nothing is parsed: the rest read as NULL (`count(*)` parses
+    // nothing at all).
+    let wanted = match columns {
+        Some(c) if c.len() >= n => c.iter().rposition(|&w| w).map_or(0, |last| last + 1),
+        _ => n,
+    };
     for i in 0..n {
+        if i == wanted {
+            values.resize(values.len() + (n - i), Value::Null);
+            return Ok(());
+        }
         let tag = r.take(1)?[0];
         if columns.is_some_and(|c| c.get(i) == Some(&false)) {
             r.skip(tag)?;
@@ -275,14 +285,17 @@ mod tests {
                 assert_eq!(decoded, expected, "column {i}, keep only: {keep_only}");
             }
         }
+        // Nothing wanted: nothing parsed, every column NULL.
+        let none = decode_only(&bytes, Some(&vec![false; row.len()])).unwrap();
+        assert_eq!(none, vec![Value::Null; row.len()]);
         // A row stored before a column was added is shorter than the mask, and longer ones
         // decode the columns past its end.
         assert_eq!(decode_only(&bytes, Some(&[false])).unwrap()[1..], row[1..]);
-        let mut cut = encode(&[Value::Text("x".into())]);
-        cut.truncate(cut.len() - 1);
+        let mut cut = encode(&[Value::Text("xyz".into()), Value::Int32(1)]);
+        cut.truncate(cut.len() - 6);
         assert!(
-            decode_only(&cut, Some(&[false])).is_err(),
-            "a skip past the end is an error"
+            decode_only(&cut, Some(&[false, true])).is_err(),
+            "a skip past the end, on the way to a wanted column, is an error"
         );
     }
 
