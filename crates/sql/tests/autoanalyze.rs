@@ -210,6 +210,29 @@ fn a_concurrent_analyze_fails_no_repeatable_read_ddl() {
     assert_eq!(reltuples(&mut s), 100.0, "the statistics outlive the ALTER");
 }
 
+/// Statistics are written last-writer-wins: an ANALYZE inside a REPEATABLE READ transaction
+/// does not fail because another ANALYZE stored statistics after its snapshot.
+#[test]
+fn analyze_under_repeatable_read_follows_a_concurrent_analyze() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+    s.execute("SELECT count(*) FROM t").unwrap();
+    let mut other = db.session();
+    other
+        .execute("INSERT INTO t SELECT i FROM generate_series(101, 150) AS x(i)")
+        .unwrap();
+    other.execute("ANALYZE t").unwrap();
+    assert_eq!(reltuples(&mut s), 150.0, "the newest statistics, even at an old snapshot");
+    s.execute("ANALYZE t").unwrap();
+    s.execute("COMMIT").unwrap();
+    // The last writer's: what the REPEATABLE READ snapshot held.
+    assert_eq!(reltuples(&mut other), 100.0);
+}
+
 /// ANALYZE waits for a concurrent DROP TABLE and then stores nothing; a table created
 /// afterwards under the same name starts without statistics.
 #[test]

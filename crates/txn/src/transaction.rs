@@ -222,6 +222,18 @@ impl<E: Engine> Transaction<E> {
         self.write(key, None)
     }
 
+    /// Writes advisory data (planner statistics) under `key`: the row lock orders concurrent
+    /// writers, but the last one wins at every isolation level, since no reader's result
+    /// depends on it (a REPEATABLE READ ANALYZE does not fail because the automatic one
+    /// stored statistics after its snapshot).
+    pub fn put_advisory(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.snapshot_fixed.set(true);
+        self.check_writable(true)?;
+        self.acquire(key, LockMode::Update, WaitPolicy::Wait)?;
+        self.buffer(key, Some(value));
+        Ok(())
+    }
+
     /// Writes `value` under a key no other transaction can reach: one of an object this
     /// transaction created and has not committed (the entries of an index it is building).
     /// Such a key needs no row lock and cannot conflict, and a bulk build skips the lock table.

@@ -681,7 +681,7 @@ impl Catalog {
         id: TableId,
         stats: &stats::TableStats,
     ) -> Result<()> {
-        Ok(txn.put(&Key::Statistics(id).encode(), stats.to_bytes())?)
+        Ok(txn.put_advisory(&Key::Statistics(id).encode(), stats.to_bytes())?)
     }
 
     /// Looks up a table by name, failing with 42P01 if there is none.
@@ -1048,6 +1048,16 @@ impl Catalog {
         let ns = Namespace::new(db, table.schema);
         let before = Self::table(txn, ns, &table.name)?;
         txn.put(&Key::Table(ns, table.name.clone()).encode(), table.encode())?;
+        // Statistics a definition still carried from before they had a key of their own move
+        // to their key, rather than vanish with the rewritten definition.
+        if let Some(stats) = &table.stats {
+            if txn
+                .get_advisory(&Key::Statistics(table.id).encode())?
+                .is_none()
+            {
+                Self::store_statistics(txn, table.id, stats)?;
+            }
+        }
         Self::sync_references(txn, db, before.as_deref(), Some(table))
     }
 

@@ -48,13 +48,24 @@ struct ConnectionState {
     background: HashMap<DatabaseId, Vec<Arc<super::Interrupt>>>,
     /// Databases a DROP DATABASE has deleted (identifiers are never reused).
     dropped: HashSet<DatabaseId>,
+    /// Databases a DROP DATABASE is waiting to claim: no background session may enter them.
+    draining: HashSet<DatabaseId>,
 }
 
 impl Connections {
     /// Registers a session in `db`; 3D000 if it is being dropped.
     pub fn enter(&self, db: DatabaseId, name: &str) -> Result<()> {
         let mut state = self.state.lock();
-        if state.dropped.contains(&db) {
+        Self::enter_locked(&mut state, db, name, false)
+    }
+
+    fn enter_locked(
+        state: &mut ConnectionState,
+        db: DatabaseId,
+        name: &str,
+        background: bool,
+    ) -> Result<()> {
+        if state.dropped.contains(&db) || (background && state.draining.contains(&db)) {
             return Err(errinput!(
                 InvalidCatalogName,
                 "database \"{name}\" does not exist"
@@ -67,6 +78,10 @@ impl Connections {
     /// Unregisters a session.
     pub fn leave(&self, db: DatabaseId) {
         let mut state = self.state.lock();
+        Self::leave_locked(&mut state, db);
+    }
+
+    fn leave_locked(state: &mut ConnectionState, db: DatabaseId) {
         if let Some(n) = state.sessions.get_mut(&db) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -76,55 +91,57 @@ impl Connections {
     }
 
     /// Registers a background session in `db`, cancelled through `interrupt` if the database
-    /// is dropped; 3D000 if it is being dropped.
+    /// is dropped; 3D000 if it is being dropped (or a DROP DATABASE is waiting for it).
     pub fn enter_background(
         &self,
         db: DatabaseId,
         name: &str,
         interrupt: Arc<super::Interrupt>,
     ) -> Result<()> {
-        self.enter(db, name)?;
+        // One critical section: a DROP never sees the session without its handle.
         let mut state = self.state.lock();
+        Self::enter_locked(&mut state, db, name, true)?;
         state.background.entry(db).or_default().push(interrupt);
         Ok(())
     }
 
     /// Unregisters a background session.
     pub fn leave_background(&self, db: DatabaseId, interrupt: &Arc<super::Interrupt>) {
-        {
-            let mut state = self.state.lock();
-            if let Some(list) = state.background.get_mut(&db) {
-                list.retain(|i| !Arc::ptr_eq(i, interrupt));
-                if list.is_empty() {
-                    state.background.remove(&db);
-                }
+        let mut state = self.state.lock();
+        if let Some(list) = state.background.get_mut(&db) {
+            list.retain(|i| !Arc::ptr_eq(i, interrupt));
+            if list.is_empty() {
+                state.background.remove(&db);
             }
         }
-        self.leave(db);
+        Self::leave_locked(&mut state, db);
     }
 
     /// Marks `db` as dropped, unless a session is in it (55006). Background sessions in it are
-    /// cancelled and waited for, up to [`DROP_WAIT`].
+    /// cancelled and waited for, up to [`DROP_WAIT`]; meanwhile no new one may enter.
     fn claim_for_drop(&self, db: &DatabaseDef) -> Result<()> {
         let deadline = Instant::now() + DROP_WAIT;
-        loop {
-            let mut state = self.state.lock();
+        let mut state = self.state.lock();
+        state.draining.insert(db.id);
+        let claimed = loop {
             let n = state.sessions.get(&db.id).copied().unwrap_or(0);
             if n == 0 {
                 state.dropped.insert(db.id);
-                return Ok(());
+                break Ok(());
             }
             let background = state.background.get(&db.id).map_or(&[][..], Vec::as_slice);
             if n > background.len() || Instant::now() >= deadline {
-                return Err(Self::in_use(db, n));
+                break Err(Self::in_use(db, n));
             }
-            // Cancelled again on every round: a worker may have moved on to another table.
             for interrupt in background {
                 interrupt.cancel();
             }
             drop(state);
             std::thread::sleep(Duration::from_millis(10));
-        }
+            state = self.state.lock();
+        };
+        state.draining.remove(&db.id);
+        claimed
     }
 
     fn in_use(db: &DatabaseDef, n: usize) -> crate::Error {

@@ -1,15 +1,17 @@
 //! Grouping and aggregate functions.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
+use zizhu_keycode::KeyColumn;
 use zizhu_types::{BigDecimal, Numeric, Value};
 
 use super::expr::operand;
 use super::query::{passes, Rows};
 use super::spill::{row_size, Partitions, Sorter, SpilledRows, MAX_LEVEL};
 use super::{eval, Env};
-use crate::planner::{Aggregate, Statistic};
+use crate::planner::{Aggregate, Expr, Statistic};
 use crate::types::{ops, DataType};
 use crate::{errinput, errinternal, types, Result};
 
@@ -475,6 +477,10 @@ impl Grouping<'_> {
         // Without GROUP BY there is one group, and no key to build or look up per row.
         let mut single = self.group_by.is_empty().then(|| self.new_group(Vec::new()));
         let mut key = Vec::new();
+        let plain = self
+            .group_by
+            .iter()
+            .all(|e| matches!(e, Expr::Column { .. } | Expr::Constant(_)));
         let mut bytes = 0;
         let mut spill: Option<Partitions> = None;
         for row in input {
@@ -483,12 +489,27 @@ impl Grouping<'_> {
                 group
             } else {
                 // The key is built in a buffer kept across rows and copied only for a new
-                // group; columns are encoded where they stand.
+                // group. Plain columns are encoded where they stand; other expressions are
+                // evaluated once (a volatile one, `random()` or `nextval()`, must give the
+                // key and the group's value alike).
                 key.clear();
-                for e in self.group_by {
-                    let value = operand(e, &row, env)?;
-                    zizhu_keycode::encode_value(&mut key, &value, zizhu_keycode::KeyColumn::ASC);
-                }
+                let evaluated = if plain {
+                    for e in self.group_by {
+                        let value = operand(e, &row, env)?;
+                        zizhu_keycode::encode_value(&mut key, &value, KeyColumn::ASC);
+                    }
+                    None
+                } else {
+                    let values = self
+                        .group_by
+                        .iter()
+                        .map(|e| eval(e, &row, env))
+                        .collect::<Result<Vec<_>>>()?;
+                    for value in &values {
+                        zizhu_keycode::encode_value(&mut key, value, KeyColumn::ASC);
+                    }
+                    Some(values)
+                };
                 if !groups.contains_key(key.as_slice()) {
                     if bytes > budget.hash_bytes && level < MAX_LEVEL {
                         let partitions = match &mut spill {
@@ -498,11 +519,14 @@ impl Grouping<'_> {
                         partitions.push(&key, &row)?;
                         continue;
                     }
-                    let values = self
-                        .group_by
-                        .iter()
-                        .map(|e| eval(e, &row, env))
-                        .collect::<Result<Vec<_>>>()?;
+                    let values = match evaluated {
+                        Some(values) => values,
+                        None => self
+                            .group_by
+                            .iter()
+                            .map(|e| operand(e, &row, env).map(Cow::into_owned))
+                            .collect::<Result<Vec<_>>>()?,
+                    };
                     bytes += 2 * key.len()
                         + row_size(&values)
                         + GROUP_OVERHEAD

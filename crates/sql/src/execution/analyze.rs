@@ -1,7 +1,8 @@
 //! `ANALYZE`: reads each table once and stores its statistics beside its definition (see
 //! [`crate::catalog::stats`]). Once it has read a table, it share-locks the definition
 //! ([`Catalog::share_lock_table`]): a concurrent ALTER or DROP TABLE finishes first, and the
-//! statistics, by column name, are stored for the table as it then is (none if it is gone).
+//! statistics, by column name, are stored for the table as it then is (none if it is gone, or
+//! its name is now another table's).
 //! The definition itself is not written, so readers of it never conflict with ANALYZE.
 
 use zizhu_engine::{Direction, Engine};
@@ -55,7 +56,11 @@ pub(super) fn analyze<E: Engine>(
         let Some(current) = Catalog::share_lock_table(txn, db, &table)? else {
             continue;
         };
-        Catalog::store_statistics(txn, current.id, &gatherer.finish())?;
+        // The name may now be another table's (renamed away, and a new one created).
+        if current.id != table.id {
+            continue;
+        }
+        Catalog::store_statistics(txn, table.id, &gatherer.finish())?;
     }
     Ok(StatementResult::Command("ANALYZE"))
 }

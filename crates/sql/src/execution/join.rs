@@ -217,9 +217,9 @@ struct Build {
     lossy: Vec<bool>,
 }
 
-/// What a row costs beyond its encoded bytes and key: its two ends, its hash while the table
-/// is built, its link, and its share of the table of chain heads.
-const ROW_OVERHEAD: usize = 4 * std::mem::size_of::<usize>() + 16;
+/// What a row costs beyond its encoded bytes and key: its two ends, its link, and its share
+/// of the table of chain heads (a hash and an index, with the map's spare room).
+const ROW_OVERHEAD: usize = 3 * std::mem::size_of::<usize>() + 24;
 
 impl Build {
     fn push(&mut self, key: &[u8], kind: HashKey, row: &[Value]) {
@@ -238,6 +238,8 @@ impl Build {
     }
 
     /// The memory the rows take, counted against `hash_mem`.
+    /// Counted by length, as PostgreSQL counts tuple space: the buffers' spare room while they
+    /// grow by doubling is given back when the table is built ([`Table::build`]).
     fn bytes(&self) -> usize {
         self.rows.len() + self.keys.len() + self.len() * ROW_OVERHEAD
     }
@@ -304,7 +306,11 @@ impl std::hash::Hasher for Prehashed {
 
 impl Table {
     /// Builds the table over right rows whose keys are not NULL.
-    fn build(rows: Build) -> Self {
+    fn build(mut rows: Build) -> Self {
+        rows.rows.shrink_to_fit();
+        rows.keys.shrink_to_fit();
+        rows.row_ends.shrink_to_fit();
+        rows.key_ends.shrink_to_fit();
         let n = rows.len();
         let mut heads = HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default());
         let mut next = vec![END; n];

@@ -87,7 +87,9 @@ fn value_size(value: &Value) -> usize {
         + match value {
             Value::Text(s) => s.capacity(),
             Value::Bytes(b) => b.capacity(),
-            Value::Numeric(Numeric::Finite(d)) => d.digits() as usize / 2 + 16,
+            Value::Numeric(Numeric::Finite(d)) => {
+                std::mem::size_of::<zizhu_types::BigDecimal>() + d.digits() as usize / 2 + 16
+            }
             _ => 0,
         }
 }
