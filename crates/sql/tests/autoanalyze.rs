@@ -41,7 +41,7 @@ fn wait_for(s: &mut zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>, rows:
 #[test]
 fn tables_are_analyzed_once_enough_committed_rows_change() {
     let db = Database::memory();
-    db.start_autoanalyze().unwrap();
+    db.start_autoanalyze(Duration::from_millis(50)).unwrap();
     let mut s = db.session();
     s.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
         .unwrap();
@@ -82,13 +82,41 @@ fn tables_are_analyzed_once_enough_committed_rows_change() {
     }
 }
 
+/// A table is analyzed at most once per naptime: changes past the threshold sooner wait for
+/// it, and are analyzed once it has passed, with no further commit needed.
+#[test]
+fn a_table_is_analyzed_at_most_once_per_naptime() {
+    let db = Database::memory();
+    let naptime = Duration::from_secs(2);
+    db.start_autoanalyze(naptime).unwrap();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
+        .unwrap();
+    wait_for(&mut s, 100.0);
+    let first = Instant::now();
+    s.execute("INSERT INTO t SELECT i FROM generate_series(101, 300) AS x(i)")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    if first.elapsed() < naptime {
+        assert_eq!(
+            reltuples(&mut s),
+            100.0,
+            "analyzed again within the naptime"
+        );
+    }
+    wait_for(&mut s, 300.0);
+    assert!(first.elapsed() >= naptime - Duration::from_millis(600));
+    db.stop_autoanalyze();
+}
+
 #[test]
 fn without_the_worker_nothing_is_analyzed() {
     // Never started, and started then stopped (as the server does at shutdown).
     for start in [false, true] {
         let db = Database::memory();
         if start {
-            db.start_autoanalyze().unwrap();
+            db.start_autoanalyze(Duration::from_millis(50)).unwrap();
             db.stop_autoanalyze();
         }
         let mut s = db.session();
@@ -226,7 +254,11 @@ fn analyze_under_repeatable_read_follows_a_concurrent_analyze() {
         .execute("INSERT INTO t SELECT i FROM generate_series(101, 150) AS x(i)")
         .unwrap();
     other.execute("ANALYZE t").unwrap();
-    assert_eq!(reltuples(&mut s), 150.0, "the newest statistics, even at an old snapshot");
+    assert_eq!(
+        reltuples(&mut s),
+        150.0,
+        "the newest statistics, even at an old snapshot"
+    );
     s.execute("ANALYZE t").unwrap();
     s.execute("COMMIT").unwrap();
     // The last writer's: what the REPEATABLE READ snapshot held.
@@ -262,7 +294,7 @@ fn analyze_during_drop_table_stores_nothing() {
 #[test]
 fn drop_database_cancels_an_automatic_analyze_in_it() {
     let db = Database::memory();
-    db.start_autoanalyze().unwrap();
+    db.start_autoanalyze(Duration::from_millis(50)).unwrap();
     let mut admin = db.session();
     admin.execute("CREATE ROLE app LOGIN SUPERUSER").unwrap();
     admin.execute("CREATE DATABASE shop").unwrap();

@@ -39,6 +39,8 @@ the database \"postgres\".
   --no-autoanalyze          do not ANALYZE tables automatically (by default a table is
                             analyzed once its committed changes pass 50 rows + 10% of the
                             rows it had, as PostgreSQL's autovacuum does)
+  --autoanalyze-naptime S   analyze a table automatically at most once every S seconds
+                            (default 60, PostgreSQL's autovacuum_naptime)
 
 Encryption at rest (SM4-GCM) is on. Everything in DIR is sealed under data keys, which the
 master key seals; the master key is never stored in DIR. It comes from, in this order:
@@ -64,6 +66,8 @@ struct ServeOptions {
     no_encryption: bool,
     cache_size: u64,
     autoanalyze: bool,
+    /// The least time between two automatic analyzes of one table.
+    naptime: std::time::Duration,
 }
 
 /// The page cache when `--cache-size` is not given.
@@ -78,6 +82,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
     let (mut key_file, mut key_command, mut no_encryption) = (None, None, false);
     let mut cache_size = DEFAULT_CACHE;
     let mut autoanalyze = true;
+    let mut naptime = zizhu_sql::session::autoanalyze::NAPTIME;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -105,6 +110,17 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
             "--master-key-command" => key_command = Some(value()?),
             "--no-encryption" => no_encryption = true,
             "--no-autoanalyze" => autoanalyze = false,
+            "--autoanalyze-naptime" => {
+                let text = value()?;
+                naptime = text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&s| s >= 1)
+                    .map(std::time::Duration::from_secs)
+                    .with_context(|| {
+                        format!("--autoanalyze-naptime {text}: expected a whole number of seconds, at least 1")
+                    })?;
+            }
             "--cache-size" => {
                 let text = value()?;
                 cache_size = zizhu_sql::settings::parse_memory(&text)
@@ -136,6 +152,7 @@ fn serve_options(args: &[String]) -> anyhow::Result<Option<ServeOptions>> {
         no_encryption,
         cache_size,
         autoanalyze,
+        naptime,
     }))
 }
 
@@ -215,7 +232,7 @@ fn serve(o: ServeOptions) -> anyhow::Result<()> {
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", o.data_dir.display())),
     };
     if o.autoanalyze {
-        db.start_autoanalyze()
+        db.start_autoanalyze(o.naptime)
             .context("cannot start automatic ANALYZE")?;
     }
     let datadir = db

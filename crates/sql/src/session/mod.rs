@@ -32,7 +32,7 @@ use crate::types::DataType;
 use crate::{errinput, Result};
 use zizhu_types::Value;
 
-mod autoanalyze;
+pub mod autoanalyze;
 mod copy;
 mod prepared;
 
