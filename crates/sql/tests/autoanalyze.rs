@@ -22,6 +22,15 @@ fn reltuples(s: &mut zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>) -> f
     }
 }
 
+/// Creates `t (id int PRIMARY KEY)` holding ids 1 to `rows`.
+fn table_of(s: &mut zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>, rows: u32) {
+    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
+    s.execute(&format!(
+        "INSERT INTO t SELECT i FROM generate_series(1, {rows}) AS x(i)"
+    ))
+    .unwrap();
+}
+
 /// Waits for the worker to give `t` this many analyzed rows.
 fn wait_for(s: &mut zizhu_sql::Session<zizhu_engine_memory::MemoryEngine>, rows: f32) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -90,9 +99,7 @@ fn a_table_is_analyzed_at_most_once_per_naptime() {
     let naptime = Duration::from_secs(2);
     db.start_autoanalyze(naptime).unwrap();
     let mut s = db.session();
-    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
-        .unwrap();
+    table_of(&mut s, 100);
     wait_for(&mut s, 100.0);
     let first = Instant::now();
     s.execute("INSERT INTO t SELECT i FROM generate_series(101, 300) AS x(i)")
@@ -120,9 +127,7 @@ fn without_the_worker_nothing_is_analyzed() {
             db.stop_autoanalyze();
         }
         let mut s = db.session();
-        s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-        s.execute("INSERT INTO t SELECT i FROM generate_series(1, 500) AS x(i)")
-            .unwrap();
+        table_of(&mut s, 500);
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(reltuples(&mut s), -1.0, "started and stopped: {start}");
     }
@@ -134,9 +139,7 @@ fn without_the_worker_nothing_is_analyzed() {
 fn analyze_during_alter_table_keeps_the_altered_definition() {
     let db = Database::memory();
     let mut s = db.session();
-    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
-        .unwrap();
+    table_of(&mut s, 100);
     s.execute("BEGIN").unwrap();
     s.execute("ALTER TABLE t ADD COLUMN c int DEFAULT 7")
         .unwrap();
@@ -226,9 +229,7 @@ fn a_concurrent_analyze_fails_no_serializable_transaction() {
 fn a_concurrent_analyze_fails_no_repeatable_read_ddl() {
     let db = Database::memory();
     let mut s = db.session();
-    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
-        .unwrap();
+    table_of(&mut s, 100);
     s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
     s.execute("SELECT count(*) FROM t").unwrap();
     db.session().execute("ANALYZE t").unwrap();
@@ -244,9 +245,7 @@ fn a_concurrent_analyze_fails_no_repeatable_read_ddl() {
 fn analyze_under_repeatable_read_follows_a_concurrent_analyze() {
     let db = Database::memory();
     let mut s = db.session();
-    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
-        .unwrap();
+    table_of(&mut s, 100);
     s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
     s.execute("SELECT count(*) FROM t").unwrap();
     let mut other = db.session();
@@ -271,9 +270,7 @@ fn analyze_under_repeatable_read_follows_a_concurrent_analyze() {
 fn analyze_during_drop_table_stores_nothing() {
     let db = Database::memory();
     let mut s = db.session();
-    s.execute("CREATE TABLE t (id int PRIMARY KEY)").unwrap();
-    s.execute("INSERT INTO t SELECT i FROM generate_series(1, 100) AS x(i)")
-        .unwrap();
+    table_of(&mut s, 100);
     s.execute("BEGIN").unwrap();
     s.execute("DROP TABLE t").unwrap();
     let analyzer = {
