@@ -394,8 +394,8 @@ impl Gatherer {
         let mut values: Vec<(Vec<u8>, usize, &Value)> = Vec::new();
         let mut width = 0usize;
         // Values wider than this are left out of the common values and the histogram (and
-        // counted as distinct), as PostgreSQL leaves them out: stored whole in the table's
-        // definition they would make it huge.
+        // counted as distinct), as PostgreSQL leaves them out: stored whole they would make
+        // the statistics every lookup of the table reads huge.
         let mut too_wide = 0usize;
         for (_, row) in &self.sample {
             match row.get(i) {
