@@ -88,7 +88,8 @@ pub fn decode_into(bytes: &[u8], columns: Option<&[bool]>, values: &mut Vec<Valu
     };
     for i in 0..n {
         if i == wanted {
-            values.resize(values.len() + (n - i), Value::Null);
+            // Not `resize`, which clones its fill value once per column.
+            values.extend(std::iter::repeat_with(|| Value::Null).take(n - i));
             return Ok(());
         }
         let tag = r.take(1)?[0];

@@ -346,11 +346,13 @@ impl LockTable {
             if i > 0 && i % RELEASE_CHUNK == 0 {
                 parking_lot::MutexGuard::bump(&mut inner);
             }
-            if let Some(entry) = inner.rows.get_mut(key) {
+            // Taken out and put back only if someone else holds or waits: one lookup for the
+            // usual lock nobody else wanted.
+            if let Some((key, mut entry)) = inner.rows.remove_entry(key) {
                 entry.holders.remove(txn);
                 entry.grant_waiters();
-                if entry.is_empty() {
-                    inner.rows.remove(key);
+                if !entry.is_empty() {
+                    inner.rows.insert(key, entry);
                 }
             }
         }

@@ -15,8 +15,8 @@ use crate::mvcc::Shared;
 use crate::pipeline::{decode_value, CommitRequest, ReadSet};
 use crate::scan::{Scan, VisibleVersions};
 use crate::{
-    Error, IsolationLevel, LockMode, Result, RowState, SerializationCause, Timestamp, TxnId,
-    TxnOptions, WaitPolicy,
+    errinternal, Error, IsolationLevel, LockMode, Result, RowState, SerializationCause, Timestamp,
+    TxnId, TxnOptions, WaitPolicy,
 };
 
 /// A row lock taken by [`Transaction::lock_row`] or [`Transaction::lock_for_insert`].
@@ -61,6 +61,8 @@ pub struct Transaction<E: Engine> {
     write_bytes: usize,
     /// The keys this transaction locked, and the keys it knows to be fresh (see [`Held`]).
     held: RefCell<foldhash::HashMap<Vec<u8>, Held>>,
+    /// Ranges written by [`Transaction::put_private_sorted`]: every key in them is fresh.
+    fresh_ranges: Vec<KeyRange>,
     /// Ranges dropped whole at commit ([`Transaction::drop_range`]).
     dropped: Vec<KeyRange>,
     reads: RefCell<ReadSet>,
@@ -86,6 +88,7 @@ impl<E: Engine> Transaction<E> {
             writes: BTreeMap::new(),
             write_bytes: 0,
             held: RefCell::default(),
+            fresh_ranges: Vec::new(),
             dropped: Vec::new(),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
@@ -181,6 +184,28 @@ impl<E: Engine> Transaction<E> {
         self.scan_at(range, direction, Timestamp::MAX)
     }
 
+    /// The greatest key in `range` that has ever had a version still stored (committed or
+    /// not yet visible, deleted or not, not yet collected) or that this transaction wrote: a
+    /// key above it has no version at all. For handing out keys that must never have been
+    /// used, such as hidden row ids.
+    pub fn newest_key_ever(&self, range: KeyRange) -> Result<Option<Vec<u8>>> {
+        let own = self.writes.range(range.clone()).next_back().map(|(k, _)| k);
+        let stored = match self
+            .shared
+            .core
+            .engine
+            .scan(version_range(&range), Direction::Reverse)?
+            .next()
+        {
+            Some(item) => Some(crate::key::decode_version(&item?.0)?.0),
+            None => None,
+        };
+        Ok(match (own, stored) {
+            (Some(own), Some(stored)) => Some(stored.max(own.clone())),
+            (own, stored) => stored.or_else(|| own.cloned()),
+        })
+    }
+
     /// Scans `range` at the snapshot, as [`Self::scan`], but outside the serializable read set:
     /// for reads whose output is advisory (ANALYZE's statistics), which a concurrent write
     /// cannot make wrong, only stale.
@@ -234,8 +259,9 @@ impl<E: Engine> Transaction<E> {
         Ok(())
     }
 
-    /// Writes `value` under a key no other transaction can reach: one of an object this
-    /// transaction created and has not committed (the entries of an index it is building).
+    /// Writes `value` under a key no other transaction can reach and that has no version: one
+    /// of an object this transaction created and has not committed (the entries of an index it
+    /// is building), or a row under a hidden row id never handed out before.
     /// Such a key needs no row lock and cannot conflict, and a bulk build skips the lock table.
     /// Returns whether it replaced a value this transaction had written there.
     pub fn put_private(&mut self, key: &[u8], value: Vec<u8>) -> Result<bool> {
@@ -247,6 +273,47 @@ impl<E: Engine> Transaction<E> {
             .or_default()
             .fresh = true;
         Ok(self.buffer(key, Some(value)))
+    }
+
+    /// [`put_private`](Self::put_private) for a whole new object at once: `entries`, sorted
+    /// by key without repeats, all inside `range`, where this transaction has written nothing.
+    /// They join the write buffer in one bulk build, and the range is remembered as fresh
+    /// instead of each key (an index build of a million rows inserted them one by one into the
+    /// buffer and the lock bookkeeping, in random order).
+    pub fn put_private_sorted(
+        &mut self,
+        range: KeyRange,
+        entries: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<()> {
+        self.check_writable(true)?;
+        self.snapshot_fixed.set(true);
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0)
+            || !entries.iter().all(|(key, _)| in_range(&range, key))
+            || self.writes.range(range.clone()).next().is_some()
+        {
+            return Err(errinternal!(
+                "private entries unsorted, repeated or outside their range"
+            ));
+        }
+        if !self.savepoints.is_empty() {
+            // A savepoint's rollback needs an undo entry per key.
+            for (key, value) in entries {
+                self.put_private(&key, value)?;
+            }
+            return Ok(());
+        }
+        self.write_bytes += entries
+            .iter()
+            .map(|(key, value)| key.len() + value.len())
+            .sum::<usize>();
+        // Sorted input: collecting is a linear bulk build, and so is appending.
+        let mut bulk: BTreeMap<Vec<u8>, Option<Vec<u8>>> = entries
+            .into_iter()
+            .map(|(key, value)| (key, Some(value)))
+            .collect();
+        self.writes.append(&mut bulk);
+        self.fresh_ranges.push(range);
+        Ok(())
     }
 
     /// Drops every key in `range` when this transaction commits, writing nothing per key. For
@@ -358,6 +425,84 @@ impl<E: Engine> Transaction<E> {
         self.lock(key, LockMode::Update, wait)
     }
 
+    /// Inserts `value` under `key` unless a row is there now, at any isolation level (as
+    /// [`lock_for_insert`](Self::lock_for_insert) sees it), taking the key's update lock first
+    /// so that a concurrent inserter of the same key waits for this transaction to end. Returns
+    /// the row found there, writing nothing, or `None` once `value` is written. The lock stays
+    /// either way. The same as `lock_for_insert` and then [`put`](Self::put), with half the
+    /// lookups: bulk loads do this once per row and per unique index entry.
+    pub fn insert(&mut self, key: &[u8], value: Vec<u8>) -> Result<Option<Vec<u8>>> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly("INSERT".into()));
+        }
+        self.snapshot_fixed.set(true);
+        if self.held.borrow().contains_key(key) {
+            // Locked or written before: the general path.
+            let current = self.lock(key, LockMode::Update, WaitPolicy::Wait)?;
+            if let Some(current) = current.and_then(|lock| lock.current) {
+                return Ok(Some(current));
+            }
+            self.buffer(key, Some(value));
+            return Ok(None);
+        }
+        match self.shared.locks.acquire(
+            self.id,
+            key,
+            LockMode::Update,
+            WaitPolicy::Wait,
+            &self.wait_limits(),
+        )? {
+            Acquired::Granted { .. } => {}
+            Acquired::Skipped => return Err(errinternal!("a waiting insert lock was skipped")),
+        }
+        let latest = match self.writes.get(key) {
+            // Only covered writes ([`put_covered`](Self::put_covered)) are not held.
+            Some(own) => Some((self.snapshot, own.clone())),
+            None => self.read_latest(key)?,
+        };
+        let entry = Held {
+            mode: Some(LockMode::Update),
+            // No version at all: nobody can give the key one before this transaction ends.
+            fresh: latest.is_none(),
+        };
+        self.held.borrow_mut().insert(key.to_vec(), entry);
+        if !self.savepoints.is_empty() {
+            self.lock_log.borrow_mut().push((key.to_vec(), None));
+        }
+        if let Some((_, Some(current))) = latest {
+            return Ok(Some(current));
+        }
+        self.buffer(key, Some(value));
+        Ok(None)
+    }
+
+    /// Writes `value` under a key that only a holder of another of this transaction's row
+    /// locks can write: a non-unique index entry, whose key ends with its row's primary key.
+    /// The row's lock orders the writers of the entry (and decides REPEATABLE READ's first
+    /// updater), so the entry takes no lock of its own.
+    pub fn put_covered(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.check_writable(true)?;
+        self.snapshot_fixed.set(true);
+        self.buffer(key, Some(value));
+        Ok(())
+    }
+
+    /// Deletes a key [`put_covered`](Self::put_covered) would write, taking no lock.
+    pub fn delete_covered(&mut self, key: &[u8]) -> Result<()> {
+        self.check_writable(false)?;
+        self.snapshot_fixed.set(true);
+        self.buffer(key, None);
+        Ok(())
+    }
+
+    fn wait_limits(&self) -> WaitLimits {
+        WaitLimits {
+            lock_timeout: self.options.lock_timeout,
+            deadlock_timeout: self.shared.options.deadlock_timeout,
+            cancel: self.cancel.clone(),
+        }
+    }
+
     fn lock(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
         self.snapshot_fixed.set(true);
         if !self.acquire(key, mode, wait)? {
@@ -396,15 +541,10 @@ impl<E: Engine> Transaction<E> {
         if before.is_some_and(|m| m >= mode) {
             return Ok(true);
         }
-        let limits = WaitLimits {
-            lock_timeout: self.options.lock_timeout,
-            deadlock_timeout: self.shared.options.deadlock_timeout,
-            cancel: self.cancel.clone(),
-        };
         match self
             .shared
             .locks
-            .acquire(self.id, key, mode, wait, &limits)?
+            .acquire(self.id, key, mode, wait, &self.wait_limits())?
         {
             Acquired::Skipped => Ok(false),
             Acquired::Granted { .. } => {
@@ -542,8 +682,12 @@ impl<E: Engine> Transaction<E> {
         let writes: Vec<_> = std::mem::take(&mut self.writes).into_iter().collect();
         let collect = {
             let held = self.held.borrow();
+            let fresh = |key: &[u8]| {
+                self.fresh_ranges.iter().any(|r| in_range(r, key))
+                    || held.get(key).is_some_and(|h| h.fresh)
+            };
             (0..writes.len())
-                .filter(|&i| held.get(&writes[i].0).is_none_or(|h| !h.fresh))
+                .filter(|&i| !fresh(&writes[i].0))
                 .collect()
         };
         let request = CommitRequest {
@@ -591,6 +735,20 @@ impl<E: Engine> Drop for Transaction<E> {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+fn in_range(range: &KeyRange, key: &[u8]) -> bool {
+    let above = match &range.0 {
+        Bound::Included(start) => key >= start.as_slice(),
+        Bound::Excluded(start) => key > start.as_slice(),
+        Bound::Unbounded => true,
+    };
+    above
+        && match &range.1 {
+            Bound::Included(end) => key <= end.as_slice(),
+            Bound::Excluded(end) => key < end.as_slice(),
+            Bound::Unbounded => true,
+        }
 }
 
 fn conflict(deleted: bool) -> Error {

@@ -309,6 +309,156 @@ fn private_writes_take_no_lock_and_roll_back_like_any_write() {
     assert!(matches!(refused, Err(Error::ReadOnly(_))));
 }
 
+#[test]
+fn insert_writes_a_new_key_and_reports_an_existing_row_without_writing() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    setup.put(&key(1), b"a".to_vec()).unwrap();
+    setup.commit().unwrap();
+    let mut txn = begin(&mvcc, IsolationLevel::RepeatableRead);
+    assert_eq!(
+        txn.insert(&key(1), b"b".to_vec()).unwrap(),
+        Some(b"a".to_vec())
+    );
+    assert_eq!(txn.insert(&key(2), b"c".to_vec()).unwrap(), None);
+    assert_eq!(
+        txn.insert(&key(2), b"d".to_vec()).unwrap(),
+        Some(b"c".to_vec()),
+        "its own row counts"
+    );
+    txn.delete(&key(1)).unwrap();
+    assert_eq!(
+        txn.insert(&key(1), b"e".to_vec()).unwrap(),
+        None,
+        "its own delete frees the key"
+    );
+    txn.commit().unwrap();
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        scan_ids(&mut check, all(), Direction::Forward),
+        vec![(1, b"e".to_vec()), (2, b"c".to_vec())]
+    );
+}
+
+#[test]
+fn a_second_inserter_of_a_key_waits_for_the_first_to_end() {
+    for first_commits in [true, false] {
+        let mvcc = open();
+        let mut first = begin(&mvcc, IsolationLevel::ReadCommitted);
+        assert_eq!(first.insert(&key(1), b"first".to_vec()).unwrap(), None);
+        let mut second = begin(&mvcc, IsolationLevel::ReadCommitted);
+        let second_id = second.id();
+        let second = thread::scope(|s| {
+            let waiter = s.spawn(move || {
+                let found = second.insert(&key(1), b"second".to_vec()).unwrap();
+                second.commit().unwrap();
+                found
+            });
+            wait_until_blocked(&mvcc, second_id);
+            if first_commits {
+                first.commit().unwrap();
+            } else {
+                first.rollback();
+            }
+            waiter.join().unwrap()
+        });
+        let expected = first_commits.then(|| b"first".to_vec());
+        assert_eq!(second, expected, "first commits: {first_commits}");
+        let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+        let winner = if first_commits { "first" } else { "second" };
+        assert_eq!(
+            scan_ids(&mut check, all(), Direction::Forward),
+            vec![(1, winner.as_bytes().to_vec())]
+        );
+    }
+}
+
+#[test]
+fn covered_writes_take_no_lock() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    setup.put(&key(2), b"2".to_vec()).unwrap();
+    setup.commit().unwrap();
+    let mut txn = begin(&mvcc, IsolationLevel::RepeatableRead);
+    txn.put_covered(&key(1), b"1".to_vec()).unwrap();
+    txn.delete_covered(&key(2)).unwrap();
+    assert_eq!(mvcc.locked_rows(), 0);
+    assert_eq!(
+        txn.insert(&key(1), b"x".to_vec()).unwrap(),
+        Some(b"1".to_vec()),
+        "an insert still sees a covered write"
+    );
+    txn.commit().unwrap();
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        scan_ids(&mut check, all(), Direction::Forward),
+        vec![(1, b"1".to_vec())]
+    );
+}
+
+#[test]
+fn sorted_private_entries_are_fresh_and_must_be_sorted() {
+    let mvcc = open();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let unsorted = vec![(key(2), vec![]), (key(1), vec![])];
+    assert!(txn.put_private_sorted(table_t(), unsorted).is_err());
+    let outside = vec![(other_key(1), vec![])];
+    assert!(txn.put_private_sorted(table_t(), outside).is_err());
+    let entries = (0..100)
+        .map(|i| (key(i), i.to_string().into_bytes()))
+        .collect();
+    txn.put_private_sorted(table_t(), entries).unwrap();
+    assert_eq!(mvcc.locked_rows(), 0);
+    for i in 0..10 {
+        txn.put_covered(&other_key(i), b"o".to_vec()).unwrap();
+    }
+    assert_eq!(scan_ids(&mut txn, table_t(), Direction::Reverse)[0].0, 99);
+    txn.commit().unwrap();
+    // Only the ten covered keys may have older versions to look for.
+    let start = Instant::now();
+    while mvcc.stats().keys_examined < 10 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            mvcc.stats()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(mvcc.stats().keys_examined, 10);
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        scan_ids(&mut check, table_t(), Direction::Forward).len(),
+        100
+    );
+}
+
+#[test]
+fn newest_key_ever_counts_deleted_rows_and_own_writes() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in 1..=3 {
+        setup.put(&key(i), b"v".to_vec()).unwrap();
+    }
+    setup.commit().unwrap();
+    // Pins the deleted row's versions against collection.
+    let pin = begin(&mvcc, IsolationLevel::RepeatableRead);
+    assert!(pin.get(&key(3)).unwrap().is_some());
+    let mut delete = begin(&mvcc, IsolationLevel::ReadCommitted);
+    delete.delete(&key(3)).unwrap();
+    delete.commit().unwrap();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(scan_ids(&mut txn, table_t(), Direction::Reverse)[0].0, 2);
+    assert_eq!(txn.newest_key_ever(table_t()).unwrap(), Some(key(3)));
+    txn.put(&key(7), b"v".to_vec()).unwrap();
+    assert_eq!(txn.newest_key_ever(table_t()).unwrap(), Some(key(7)));
+    assert_eq!(txn.newest_key_ever(all_other()).unwrap(), None);
+}
+
+fn all_other() -> KeyRange {
+    zizhu_engine::prefix_range(&encode_tuple(&[Value::Text("u".into())]))
+}
+
 /// Longer than the committer's collection slice (4,096 keys), so collection of the update
 /// must continue with no further commits to drive it.
 const HUGE: i64 = 10_000;
@@ -318,9 +468,14 @@ fn fresh_inserts_leave_no_work_and_a_huge_update_is_collected_while_idle() {
     let mvcc = open();
     let mut load = begin(&mvcc, IsolationLevel::ReadCommitted);
     for i in 0..HUGE {
-        let lock = load.lock_for_insert(&key(i), WaitPolicy::Wait).unwrap();
-        assert_eq!(lock.and_then(|l| l.current), None);
-        load.put(&key(i), b"v1".to_vec()).unwrap();
+        // Both ways of inserting know a key with no version is fresh.
+        if i % 2 == 0 {
+            assert_eq!(load.insert(&key(i), b"v1".to_vec()).unwrap(), None);
+        } else {
+            let lock = load.lock_for_insert(&key(i), WaitPolicy::Wait).unwrap();
+            assert_eq!(lock.and_then(|l| l.current), None);
+            load.put(&key(i), b"v1".to_vec()).unwrap();
+        }
     }
     load.commit().unwrap();
     let mut update = begin(&mvcc, IsolationLevel::ReadCommitted);

@@ -9,7 +9,7 @@
 //! PostgreSQL, because entries with a NULL carry the primary key and so never collide.
 
 use zizhu_engine::{Direction, Engine};
-use zizhu_txn::{Transaction, WaitPolicy};
+use zizhu_txn::Transaction;
 use zizhu_types::Value;
 
 use crate::catalog::{Index, Table};
@@ -60,15 +60,24 @@ pub fn insert_entry<E: Engine>(
     pk: &[Value],
 ) -> Result<()> {
     let (key, unique) = entry_key(index, row, pk);
-    if unique
-        && txn
-            .lock_for_insert(&key, WaitPolicy::Wait)?
-            .and_then(|l| l.current)
-            .is_some()
-    {
+    let value = zizhu_keycode::encode_tuple(pk);
+    if !unique {
+        // The key ends with the row's primary key: the row's lock covers it.
+        return Ok(txn.put_covered(&key, value)?);
+    }
+    if txn.insert(&key, value)?.is_some() {
         return Err(duplicate(table, index, row));
     }
-    txn.put(&key, zizhu_keycode::encode_tuple(pk))?;
+    Ok(())
+}
+
+/// Removes an index entry of a row this transaction holds locked.
+fn delete_entry<E: Engine>(txn: &mut Transaction<E>, (key, unique): (Vec<u8>, bool)) -> Result<()> {
+    if unique {
+        txn.delete(&key)?;
+    } else {
+        txn.delete_covered(&key)?;
+    }
     Ok(())
 }
 
@@ -93,7 +102,7 @@ pub fn delete_entries<E: Engine>(
     pk: &[Value],
 ) -> Result<()> {
     for index in &table.indexes {
-        txn.delete(&entry_key(index, row, pk).0)?;
+        delete_entry(txn, entry_key(index, row, pk))?;
     }
     Ok(())
 }
@@ -106,10 +115,10 @@ pub fn update_entries<E: Engine>(
     (new, new_pk): (&[Value], &[Value]),
 ) -> Result<()> {
     for index in &table.indexes {
-        let (old_key, _) = entry_key(index, old, old_pk);
+        let old_entry = entry_key(index, old, old_pk);
         let (new_key, _) = entry_key(index, new, new_pk);
-        if old_key != new_key {
-            txn.delete(&old_key)?;
+        if old_entry.0 != new_key {
+            delete_entry(txn, old_entry)?;
             insert_entry(txn, table, index, new, new_pk)?;
         } else if old_pk != new_pk {
             // Same key (a unique entry), new row: point it at the new primary key.
@@ -138,27 +147,46 @@ pub fn build<E: Engine>(
     let rows: Vec<(Vec<u8>, Vec<u8>)> = txn
         .scan(Key::table_rows(table.id), Direction::Forward)?
         .collect::<zizhu_txn::Result<_>>()?;
+    let duplicated = |row: &[Value]| {
+        errinput!(
+            UniqueViolation,
+            "could not create unique index \"{}\"",
+            index.name
+        )
+        .with_detail(format!("{} is duplicated.", key_text(table, index, row)))
+    };
+    if new {
+        // A new index is this transaction's own until it commits: no other can write its
+        // entries, so they go in sorted, in one piece, and a duplicate is two equal neighbours.
+        let mut entries = Vec::with_capacity(rows.len());
+        for (n, (key, bytes)) in rows.iter().enumerate() {
+            let row = row::decode(bytes)?;
+            let pk = primary_key_of(key)?;
+            let (entry, _) = entry_key(index, &row, &pk);
+            entries.push((entry, zizhu_keycode::encode_tuple(&pk), n));
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(duplicated(&row::decode(&rows[pair[0].2].1)?));
+        }
+        drop(rows);
+        let entries = entries.into_iter().map(|(k, v, _)| (k, v)).collect();
+        txn.put_private_sorted(Key::index_entries(index.id), entries)?;
+        return Ok(());
+    }
     for (key, bytes) in rows {
         let row = row::decode(&bytes)?;
         let pk = primary_key_of(&key)?;
         let (entry, unique) = entry_key(index, &row, &pk);
         let value = zizhu_keycode::encode_tuple(&pk);
-        let duplicate = if new {
-            // A new index is this transaction's own until it commits: no other can write its
-            // entries, so a duplicate can only be one this build wrote.
-            txn.put_private(&entry, value)?
+        let duplicate = if unique {
+            txn.insert(&entry, value)?.is_some()
         } else {
-            let lock = txn.lock_for_insert(&entry, WaitPolicy::Wait)?;
-            txn.put(&entry, value)?;
-            lock.and_then(|l| l.current).is_some()
+            txn.put_covered(&entry, value)?;
+            false
         };
-        if unique && duplicate {
-            return Err(errinput!(
-                UniqueViolation,
-                "could not create unique index \"{}\"",
-                index.name
-            )
-            .with_detail(format!("{} is duplicated.", key_text(table, index, &row))));
+        if duplicate {
+            return Err(duplicated(&row));
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! INSERT, UPDATE and DELETE.
 
-use zizhu_engine::{Direction, Engine};
+use zizhu_engine::Engine;
 use zizhu_txn::{LockMode, Transaction, WaitPolicy};
 use zizhu_types::Value;
 
@@ -91,15 +91,15 @@ fn insert_row<E: Engine>(
     table: &Table,
     pk: Vec<Value>,
     row: &[Value],
+    new_id: bool,
 ) -> Result<()> {
     let key = Key::Row(table.id, pk.clone()).encode();
-    let existing = txn
-        .lock_for_insert(&key, WaitPolicy::Wait)?
-        .and_then(|lock| lock.current);
-    if existing.is_some() {
+    if new_id {
+        // A hidden row id never handed out before: nobody else can reach its key.
+        txn.put_private(&key, row::encode(row))?;
+    } else if txn.insert(&key, row::encode(row))?.is_some() {
         return Err(duplicate_key(table, &pk));
     }
-    txn.put(&key, row::encode(row))?;
     index::insert_entries(txn, table, row, &pk)
 }
 
@@ -138,6 +138,9 @@ pub fn insert<E: Engine>(
     let mut changes = Changes::default();
     // Rows this statement inserted or updated: DO UPDATE may not touch one twice.
     let mut touched = std::collections::HashSet::new();
+    let do_update = insert
+        .on_conflict
+        .is_some_and(|c| matches!(c.action, ConflictAction::Update { .. }));
     for source_row in input {
         let mut new = Vec::with_capacity(table.columns.len());
         for (target, default) in insert.targets.iter().zip(insert.defaults) {
@@ -148,15 +151,15 @@ pub fn insert<E: Engine>(
             });
         }
         let new = check_row(table, insert.checks, new, &Env::new(&*txn, cache))?;
+        let mut new_id = false;
         let pk = match table.key_of(&new) {
             Some(pk) => pk,
             None => {
+                // Above every id that still has a version, deleted rows' included, so that a
+                // new id's key has none: its row needs no lock and no uniqueness check.
                 let stored_max = || -> Result<i64> {
-                    let last = txn
-                        .scan(Key::table_rows(table.id), Direction::Reverse)?
-                        .next()
-                        .transpose()?;
-                    Ok(match last.map(|(k, _)| Key::decode(&k)).transpose()? {
+                    let last = txn.newest_key_ever(Key::table_rows(table.id))?;
+                    Ok(match last.map(|k| Key::decode(&k)).transpose()? {
                         Some(Key::Row(_, pk)) => match pk.as_slice() {
                             [Value::Int64(id)] => *id,
                             _ => 0,
@@ -164,6 +167,7 @@ pub fn insert<E: Engine>(
                         _ => 0,
                     })
                 };
+                new_id = true;
                 vec![Value::Int64(ctx.next_rowid(table.id, &stored_max)?)]
             }
         };
@@ -215,8 +219,10 @@ pub fn insert<E: Engine>(
                 continue;
             }
         }
-        touched.insert(Key::Row(table.id, pk.clone()).encode());
-        insert_row(txn, table, pk, &new)?;
+        if do_update {
+            touched.insert(Key::Row(table.id, pk.clone()).encode());
+        }
+        insert_row(txn, table, pk, &new, new_id)?;
         count += 1;
         if track {
             changes.inserted.push(new.clone());
