@@ -476,6 +476,133 @@ impl<E: Engine> Transaction<E> {
         Ok(None)
     }
 
+    /// [`insert`](Self::insert) for many rows, in their order, stopping at the first whose
+    /// key has a row (committed, written earlier by this transaction, or earlier in `rows`):
+    /// returns its position and that row; the rows before it are written. The keys' stored
+    /// versions are found in one pass over the engine, in key order, instead of a seek per
+    /// key, once every key is locked. Keys locked after the one returned stay locked, as any
+    /// lock does until the transaction (or a savepoint's rollback) ends.
+    pub fn insert_many(
+        &mut self,
+        rows: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Option<(usize, Vec<u8>)>> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly("INSERT".into()));
+        }
+        self.snapshot_fixed.set(true);
+        let limits = self.wait_limits();
+        // Positions whose key this call locked; the others were held already (a key that
+        // comes twice is held by its second time).
+        let mut locked_here = Vec::new();
+        let mut held_before = vec![false; rows.len()];
+        for (i, (key, _)) in rows.iter().enumerate() {
+            if self.held.borrow().contains_key(key) {
+                held_before[i] = true;
+                self.acquire(key, LockMode::Update, WaitPolicy::Wait)?;
+                continue;
+            }
+            let acquired = self.shared.locks.acquire(
+                self.id,
+                key,
+                LockMode::Update,
+                WaitPolicy::Wait,
+                &limits,
+            )?;
+            if acquired == Acquired::Skipped {
+                return Err(errinternal!("a waiting insert lock was skipped"));
+            }
+            // Recorded at once, so that an error below still releases it.
+            let held = Held {
+                mode: Some(LockMode::Update),
+                fresh: false,
+            };
+            self.held.borrow_mut().insert(key.clone(), held);
+            if !self.savepoints.is_empty() {
+                self.lock_log.borrow_mut().push((key.clone(), None));
+            }
+            locked_here.push(i);
+        }
+        locked_here.sort_unstable_by(|&a, &b| rows[a].0.cmp(&rows[b].0));
+        let keys: Vec<&[u8]> = locked_here.iter().map(|&i| rows[i].0.as_slice()).collect();
+        let newest = self.newest_versions(&keys)?;
+        let mut stored = vec![None; rows.len()];
+        for (&i, version) in locked_here.iter().zip(newest) {
+            match version {
+                // No version at all: nobody can give the key one before this one ends.
+                None => {
+                    if let Some(held) = self.held.borrow_mut().get_mut(&rows[i].0) {
+                        held.fresh = true;
+                    }
+                }
+                Some(row) => stored[i] = row,
+            }
+        }
+        for (i, ((key, value), found)) in rows.into_iter().zip(stored).enumerate() {
+            let current = match self.writes.get(&key) {
+                Some(own) => own.clone(),
+                None if held_before[i] => self.read_latest(&key)?.and_then(|(_, row)| row),
+                None => found,
+            };
+            if let Some(current) = current {
+                return Ok(Some((i, current)));
+            }
+            self.buffer(&key, Some(value));
+        }
+        Ok(None)
+    }
+
+    /// The newest stored version of each of `keys` (sorted): `None` if it has none, else its
+    /// value (`None` for a tombstone). One forward pass over the engine from the first key to
+    /// the last, seeking afresh past a long stretch of other keys.
+    fn newest_versions(&self, keys: &[&[u8]]) -> Result<Vec<Option<Option<Vec<u8>>>>> {
+        /// Entries stepped over before a new seek is cheaper.
+        const RESEEK: usize = 16;
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(Vec::new());
+        };
+        let engine = &self.shared.core.engine;
+        let end = Bound::Included(encode_version(last, 0));
+        let seek = |from: Vec<u8>| -> Result<_> {
+            Ok(engine
+                .scan((Bound::Included(from), end.clone()), Direction::Forward)?
+                .peekable())
+        };
+        let mut scan = seek(crate::key::version_prefix(first))?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let prefix = crate::key::version_prefix(key);
+            let mut steps = 0;
+            loop {
+                match scan.peek() {
+                    Some(Ok((stored, _))) if stored.as_slice() < prefix.as_slice() => {
+                        steps += 1;
+                        if steps > RESEEK {
+                            scan = seek(prefix.clone())?;
+                            steps = 0;
+                        } else {
+                            scan.next();
+                        }
+                    }
+                    Some(Err(_)) => {
+                        if let Some(Err(err)) = scan.next() {
+                            return Err(err.into());
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            // Versions sort newest first, and the prefix ends with the key's terminator: the
+            // first entry with it is the key's newest version.
+            out.push(match scan.peek() {
+                Some(Ok((stored, value))) if stored.starts_with(&prefix) => {
+                    Some(decode_value(value.clone())?)
+                }
+                _ => None,
+            });
+        }
+        Ok(out)
+    }
+
     /// Writes `value` under a key that only a holder of another of this transaction's row
     /// locks can write: a non-unique index entry, whose key ends with its row's primary key.
     /// The row's lock orders the writers of the entry (and decides REPEATABLE READ's first

@@ -374,6 +374,87 @@ fn a_second_inserter_of_a_key_waits_for_the_first_to_end() {
 }
 
 #[test]
+fn insert_many_stops_at_the_first_taken_key_in_row_order() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    setup.put(&key(5), b"5".to_vec()).unwrap();
+    setup.commit().unwrap();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let rows = [3, 1, 5, 2].map(|i| (key(i), b"new".to_vec())).to_vec();
+    assert_eq!(txn.insert_many(rows).unwrap(), Some((2, b"5".to_vec())));
+    let twice = [7, 8, 7]
+        .map(|i| (key(i), i.to_string().into_bytes()))
+        .to_vec();
+    assert_eq!(
+        txn.insert_many(twice).unwrap(),
+        Some((2, b"7".to_vec())),
+        "a key earlier in the same call counts"
+    );
+    let ids: Vec<i64> = scan_ids(&mut txn, all(), Direction::Forward)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![1, 3, 5, 7, 8],
+        "the rows before the taken key are in"
+    );
+}
+
+#[test]
+fn insert_many_finds_sparse_stored_keys_among_many_and_knows_the_fresh_ones() {
+    let mvcc = open();
+    let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in (0..10_000).step_by(100) {
+        assert_eq!(setup.insert(&key(i), b"old".to_vec()).unwrap(), None);
+    }
+    setup.commit().unwrap();
+    // Keeps the deleted row's versions from collection until the end.
+    let pin = begin(&mvcc, IsolationLevel::RepeatableRead);
+    assert!(pin.get(&key(4_200)).unwrap().is_some());
+    // A second version of each, and a deleted one, for the pass to step over.
+    let mut update = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for i in (0..10_000).step_by(100) {
+        update.put(&key(i), b"stored".to_vec()).unwrap();
+    }
+    update.delete(&key(4_200)).unwrap();
+    update.commit().unwrap();
+
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let mut rows: Vec<_> = (0..10_000)
+        .rev()
+        .filter(|i| i % 100 != 0 || *i == 4_200)
+        .map(|i| (key(i), b"new".to_vec()))
+        .collect();
+    let free = rows.len();
+    rows.push((key(9_900), b"new".to_vec()));
+    assert_eq!(
+        txn.insert_many(rows).unwrap(),
+        Some((free, b"stored".to_vec()))
+    );
+    txn.commit().unwrap();
+    pin.rollback();
+    // The update's keys have older versions to look for, and of the new rows only the
+    // deleted row's key; the setup's keys and the other new ones shadow nothing.
+    let start = Instant::now();
+    while mvcc.stats().keys_examined < 101 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            mvcc.stats()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(mvcc.stats().keys_examined, 101);
+    let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+    let rows = scan_ids(&mut check, all(), Direction::Forward);
+    assert_eq!(rows.len(), 10_000);
+    let stored = rows.iter().filter(|(_, v)| v == b"stored").count();
+    assert_eq!(stored, 99);
+}
+
+#[test]
 fn covered_writes_take_no_lock() {
     let mvcc = open();
     let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);

@@ -103,6 +103,102 @@ fn insert_row<E: Engine>(
     index::insert_entries(txn, table, row, &pk)
 }
 
+/// Rows an INSERT prepares before checking their keys together.
+const INSERT_BATCH: usize = 1024;
+
+/// A row ready to insert: its values (defaults filled, checks passed) and primary key.
+struct Prepared {
+    row: Vec<Value>,
+    pk: Vec<Value>,
+    /// The key is a hidden row id handed out for this row.
+    new_id: bool,
+}
+
+/// Fills a source row's defaults, checks it, and finds its primary key (handing out a hidden
+/// row id if the table has none). Reads nothing another row of the statement writes: defaults
+/// and CHECK constraints cannot query tables.
+fn prepare<E: Engine>(
+    txn: &Transaction<E>,
+    ctx: &dyn Context,
+    insert: &Insert<'_>,
+    source_row: &[Value],
+    cache: &SubqueryCache,
+) -> Result<Prepared> {
+    let table = insert.table;
+    let mut new = Vec::with_capacity(table.columns.len());
+    for (target, default) in insert.targets.iter().zip(insert.defaults) {
+        new.push(match (target, default) {
+            (Some(i), _) => source_row[*i].clone(),
+            (None, Some(default)) => eval(default, &[], &Env::new(txn, cache))?,
+            (None, None) => Value::Null,
+        });
+    }
+    let row = check_row(table, insert.checks, new, &Env::new(txn, cache))?;
+    if let Some(pk) = table.key_of(&row) {
+        return Ok(Prepared {
+            row,
+            pk,
+            new_id: false,
+        });
+    }
+    // Above every id that still has a version, deleted rows' included, so that a new id's key
+    // has none: its row needs no lock and no uniqueness check.
+    let stored_max = || -> Result<i64> {
+        let last = txn.newest_key_ever(Key::table_rows(table.id))?;
+        Ok(match last.map(|k| Key::decode(&k)).transpose()? {
+            Some(Key::Row(_, pk)) => match pk.as_slice() {
+                [Value::Int64(id)] => *id,
+                _ => 0,
+            },
+            _ => 0,
+        })
+    };
+    let pk = vec![Value::Int64(ctx.next_rowid(table.id, &stored_max)?)];
+    Ok(Prepared {
+        row,
+        pk,
+        new_id: true,
+    })
+}
+
+/// Inserts prepared rows in order, as [`insert_row`] does each, with their keys checked in
+/// one pass ([`Transaction::insert_many`]).
+fn insert_batch<E: Engine>(
+    txn: &mut Transaction<E>,
+    table: &Table,
+    batch: &[Prepared],
+) -> Result<()> {
+    let keyed: Vec<(Vec<u8>, Vec<u8>)> = batch
+        .iter()
+        .filter(|p| !p.new_id)
+        .map(|p| {
+            (
+                Key::Row(table.id, p.pk.clone()).encode(),
+                row::encode(&p.row),
+            )
+        })
+        .collect();
+    let taken = match keyed.is_empty() {
+        true => None,
+        false => txn.insert_many(keyed)?.map(|(position, _)| position),
+    };
+    let mut position = 0;
+    for p in batch {
+        if p.new_id {
+            insert_row(txn, table, p.pk.clone(), &p.row, true)?;
+            continue;
+        }
+        // The rows before a taken key are in; its own error comes after their index
+        // entries, whose errors come first, as row by row.
+        if taken == Some(position) {
+            return Err(duplicate_key(table, &p.pk));
+        }
+        position += 1;
+        index::insert_entries(txn, table, &p.row, &p.pk)?;
+    }
+    Ok(())
+}
+
 /// An INSERT's target and what it does with each source row.
 pub struct Insert<'a> {
     /// The table.
@@ -141,37 +237,60 @@ pub fn insert<E: Engine>(
     let do_update = insert
         .on_conflict
         .is_some_and(|c| matches!(c.action, ConflictAction::Update { .. }));
-    for source_row in input {
-        let mut new = Vec::with_capacity(table.columns.len());
-        for (target, default) in insert.targets.iter().zip(insert.defaults) {
-            new.push(match (target, default) {
-                (Some(i), _) => source_row[*i].clone(),
-                (None, Some(default)) => eval(default, &[], &Env::new(&*txn, cache))?,
-                (None, None) => Value::Null,
-            });
-        }
-        let new = check_row(table, insert.checks, new, &Env::new(&*txn, cache))?;
-        let mut new_id = false;
-        let pk = match table.key_of(&new) {
-            Some(pk) => pk,
-            None => {
-                // Above every id that still has a version, deleted rows' included, so that a
-                // new id's key has none: its row needs no lock and no uniqueness check.
-                let stored_max = || -> Result<i64> {
-                    let last = txn.newest_key_ever(Key::table_rows(table.id))?;
-                    Ok(match last.map(|k| Key::decode(&k)).transpose()? {
-                        Some(Key::Row(_, pk)) => match pk.as_slice() {
-                            [Value::Int64(id)] => *id,
-                            _ => 0,
-                        },
-                        _ => 0,
-                    })
-                };
-                new_id = true;
-                vec![Value::Int64(ctx.next_rowid(table.id, &stored_max)?)]
+    // Rows are prepared a batch at a time and their keys checked together, in one pass over
+    // the stored keys rather than a seek per row. Under ON CONFLICT what one row does decides
+    // what the next finds, so those go one at a time.
+    let batch_size = if insert.on_conflict.is_some() {
+        1
+    } else {
+        INSERT_BATCH
+    };
+    let mut input = input.into_iter();
+    loop {
+        let mut batch = Vec::new();
+        // A row that fails to prepare fails the statement once the rows before it are in:
+        // an earlier row's error comes first, as row by row.
+        let mut failed = None;
+        for source_row in input.by_ref().take(batch_size) {
+            match prepare(txn, ctx, insert, &source_row, cache) {
+                Ok(prepared) => batch.push(prepared),
+                Err(err) => {
+                    failed = Some(err);
+                    break;
+                }
             }
+        }
+        if batch.is_empty() {
+            match failed {
+                Some(err) => return Err(err),
+                None => break,
+            }
+        }
+        let Some(on_conflict) = insert.on_conflict else {
+            insert_batch(txn, table, &batch)?;
+            for Prepared { row, .. } in batch {
+                count += 1;
+                if track {
+                    changes.inserted.push(row.clone());
+                }
+                if keep_rows {
+                    kept.push(row);
+                }
+            }
+            if let Some(err) = failed {
+                return Err(err);
+            }
+            continue;
         };
-        if let Some(on_conflict) = insert.on_conflict {
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        for Prepared {
+            row: new,
+            pk,
+            new_id,
+        } in batch
+        {
             if let Some((key, existing)) = find_conflict(txn, table, on_conflict, &new, &pk)? {
                 let ConflictAction::Update {
                     assignments,
@@ -218,17 +337,18 @@ pub fn insert<E: Engine>(
                 }
                 continue;
             }
-        }
-        if do_update {
-            touched.insert(Key::Row(table.id, pk.clone()).encode());
-        }
-        insert_row(txn, table, pk, &new, new_id)?;
-        count += 1;
-        if track {
-            changes.inserted.push(new.clone());
-        }
-        if keep_rows {
-            kept.push(new);
+
+            if do_update {
+                touched.insert(Key::Row(table.id, pk.clone()).encode());
+            }
+            insert_row(txn, table, pk, &new, new_id)?;
+            count += 1;
+            if track {
+                changes.inserted.push(new.clone());
+            }
+            if keep_rows {
+                kept.push(new);
+            }
         }
     }
     foreign_key::enforce(txn, cache.database(), table, changes, cache)?;
