@@ -603,10 +603,11 @@ impl<E: Engine> Transaction<E> {
         Ok(out)
     }
 
-    /// Writes `value` under a key that only a holder of another of this transaction's row
-    /// locks can write: a non-unique index entry, whose key ends with its row's primary key.
-    /// The row's lock orders the writers of the entry (and decides REPEATABLE READ's first
-    /// updater), so the entry takes no lock of its own.
+    /// Writes `value` under a key that only the writer of another key can write: a non-unique
+    /// index entry, whose key ends with its row's primary key. Whatever keeps others off the
+    /// row (its lock, or a key nobody else can reach) orders the writers of the entry, and the
+    /// row's lock decides REPEATABLE READ's first updater, so the entry takes no lock of its
+    /// own.
     pub fn put_covered(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
         self.check_writable(true)?;
         self.snapshot_fixed.set(true);
