@@ -373,6 +373,22 @@ fn a_second_inserter_of_a_key_waits_for_the_first_to_end() {
     }
 }
 
+/// The collector's count of keys examined once it reaches `at_least` and a moment has passed
+/// for any further keys to come up.
+fn keys_examined_once_past<E: Engine>(mvcc: &Mvcc<E>, at_least: u64) -> u64 {
+    let start = Instant::now();
+    while mvcc.stats().keys_examined < at_least {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            mvcc.stats()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(50));
+    mvcc.stats().keys_examined
+}
+
 #[test]
 fn insert_many_stops_at_the_first_taken_key_in_row_order() {
     let mvcc = open();
@@ -436,17 +452,7 @@ fn insert_many_finds_sparse_stored_keys_among_many_and_knows_the_fresh_ones() {
     pin.rollback();
     // The update's keys have older versions to look for, and of the new rows only the
     // deleted row's key; the setup's keys and the other new ones shadow nothing.
-    let start = Instant::now();
-    while mvcc.stats().keys_examined < 101 {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{:?}",
-            mvcc.stats()
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    thread::sleep(Duration::from_millis(50));
-    assert_eq!(mvcc.stats().keys_examined, 101);
+    assert_eq!(keys_examined_once_past(&mvcc, 101), 101);
     let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
     let rows = scan_ids(&mut check, all(), Direction::Forward);
     assert_eq!(rows.len(), 10_000);
@@ -496,17 +502,7 @@ fn sorted_private_entries_are_fresh_and_must_be_sorted() {
     assert_eq!(scan_ids(&mut txn, table_t(), Direction::Reverse)[0].0, 99);
     txn.commit().unwrap();
     // Only the ten covered keys may have older versions to look for.
-    let start = Instant::now();
-    while mvcc.stats().keys_examined < 10 {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{:?}",
-            mvcc.stats()
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    thread::sleep(Duration::from_millis(50));
-    assert_eq!(mvcc.stats().keys_examined, 10);
+    assert_eq!(keys_examined_once_past(&mvcc, 10), 10);
     let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
     assert_eq!(
         scan_ids(&mut check, table_t(), Direction::Forward).len(),
