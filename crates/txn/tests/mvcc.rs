@@ -418,6 +418,41 @@ fn insert_many_stops_at_the_first_taken_key_in_row_order() {
 }
 
 #[test]
+fn insert_many_waits_at_a_key_another_transaction_is_inserting() {
+    for first_commits in [true, false] {
+        let mvcc = open();
+        let mut first = begin(&mvcc, IsolationLevel::ReadCommitted);
+        assert_eq!(first.insert(&key(5), b"first".to_vec()).unwrap(), None);
+        let mut second = begin(&mvcc, IsolationLevel::ReadCommitted);
+        let second_id = second.id();
+        let taken = thread::scope(|s| {
+            let waiter = s.spawn(move || {
+                let rows = (1..=10).map(|i| (key(i), b"second".to_vec())).collect();
+                let taken = second.insert_many(rows).unwrap();
+                second.commit().unwrap();
+                taken
+            });
+            wait_until_blocked(&mvcc, second_id);
+            if first_commits {
+                first.commit().unwrap();
+            } else {
+                first.rollback();
+            }
+            waiter.join().unwrap()
+        });
+        let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
+        let rows = scan_ids(&mut check, all(), Direction::Forward);
+        if first_commits {
+            assert_eq!(taken, Some((4, b"first".to_vec())));
+            assert_eq!(rows.len(), 5, "keys 1 to 4 and the first's 5: {rows:?}");
+        } else {
+            assert_eq!(taken, None);
+            assert!(rows.iter().all(|(_, v)| v == b"second") && rows.len() == 10);
+        }
+    }
+}
+
+#[test]
 fn insert_many_finds_sparse_stored_keys_among_many_and_knows_the_fresh_ones() {
     let mvcc = open();
     let mut setup = begin(&mvcc, IsolationLevel::ReadCommitted);
