@@ -60,7 +60,17 @@ impl Engine for MemoryEngine {
             // Nothing to apply, but a Sync write still counts as one.
         } else {
             let mut map = self.map.write();
-            for (key, value) in batch.into_ops() {
+            let (ranges, ops) = batch.into_parts();
+            for (start, end) in ranges {
+                if start <= end {
+                    let doomed: Vec<Vec<u8>> =
+                        map.range(start..=end).map(|(k, _)| k.clone()).collect();
+                    for key in doomed {
+                        map.remove(&key);
+                    }
+                }
+            }
+            for (key, value) in ops {
                 match value {
                     Some(value) => map.insert(key, value),
                     None => map.remove(&key),

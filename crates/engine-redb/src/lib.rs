@@ -402,6 +402,12 @@ impl RedbEngine {
         .map_err(|e| self.error(e))?;
         if !batch.is_empty() {
             let mut table = txn.open_table(TABLE).map_err(|e| self.error(e))?;
+            for (start, end) in batch.deleted_ranges() {
+                // One pass over the range, in place, instead of a descent per key.
+                table
+                    .retain_in::<&[u8], _>(start.as_slice()..=end.as_slice(), |_, _| false)
+                    .map_err(|e| self.error(e))?;
+            }
             for (key, value) in batch.ops() {
                 match value {
                     Some(value) => table.insert(key.as_slice(), value.as_slice()),

@@ -98,8 +98,8 @@ impl Wal {
         };
         let len = wal.backend.len()?;
         let mut batches = Vec::new();
-        while let Some((batch, next)) = wal.read_unit(len) {
-            batches.push(batch);
+        while let Some((unit, next)) = wal.read_unit(len) {
+            batches.extend(unit);
             wal.seq += 1;
             wal.offset = next;
         }
@@ -108,7 +108,7 @@ impl Wal {
 
     /// The unit at the current offset, if it is the next one of this generation and whole,
     /// with the offset after it.
-    fn read_unit(&self, len: u64) -> Option<(WriteBatch, u64)> {
+    fn read_unit(&self, len: u64) -> Option<(Vec<WriteBatch>, u64)> {
         if self.offset + PAGE > len {
             return None;
         }
@@ -141,6 +141,11 @@ impl Wal {
 
     /// Adds `batch` to the next unit.
     pub fn log(&mut self, batch: &WriteBatch) {
+        for (start, end) in batch.deleted_ranges() {
+            self.pending.push(RANGE_DELETE);
+            put_bytes(&mut self.pending, start);
+            put_bytes(&mut self.pending, end);
+        }
         for (key, value) in batch.ops() {
             self.pending.push(u8::from(value.is_some()));
             put_bytes(&mut self.pending, key);
@@ -216,9 +221,14 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// Decodes a unit's payload; `None` if it is malformed (which a matching digest rules out
-/// unless the log was forged).
-fn decode(mut payload: &[u8]) -> Option<WriteBatch> {
+/// The tag of a range delete in a unit; puts are 1, deletes 0.
+const RANGE_DELETE: u8 = 2;
+
+/// Decodes a unit's payload into its batches; `None` if it is malformed (which a matching
+/// digest rules out unless the log was forged). A batch's range deletes are logged before its
+/// other operations, so a range delete after an operation starts the next batch: replayed in
+/// order, the batches apply exactly as they were written.
+fn decode(mut payload: &[u8]) -> Option<Vec<WriteBatch>> {
     fn take<'a>(input: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if input.len() < n {
             return None;
@@ -231,17 +241,25 @@ fn decode(mut payload: &[u8]) -> Option<WriteBatch> {
         let len = u32::from_le_bytes(take(input, 4)?.try_into().ok()?) as usize;
         Some(take(input, len)?.to_vec())
     }
+    let mut batches = Vec::new();
     let mut batch = WriteBatch::new();
     while !payload.is_empty() {
         let tag = take(&mut payload, 1)?[0];
         let key = bytes(&mut payload)?;
         match tag {
+            RANGE_DELETE => {
+                if !batch.ops().is_empty() {
+                    batches.push(std::mem::take(&mut batch));
+                }
+                batch.delete_range(key, bytes(&mut payload)?);
+            }
             1 => batch.put(key, bytes(&mut payload)?),
             0 => batch.delete(key),
             _ => return None,
         }
     }
-    Some(batch)
+    batches.push(batch);
+    Some(batches)
 }
 
 #[cfg(test)]
@@ -287,6 +305,25 @@ mod tests {
         // Another generation's units are not this one's.
         let (_, found) = Wal::open(Box::new(FaultyBackend::from_image(image, 3)), 8).unwrap();
         assert!(found.is_empty());
+    }
+
+    #[test]
+    fn range_deletes_come_back_as_the_batches_they_were_logged_in() {
+        let backend = FaultyBackend::new(1);
+        let faults = backend.controller();
+        let (mut wal, _) = Wal::open(Box::new(backend), 1).unwrap();
+        let mut first = batch(1);
+        first.delete_range(vec![5], vec![6]);
+        let mut second = batch(2);
+        second.delete_range(vec![1], vec![1, 9]);
+        // Two batches in one unit: the second's range delete must not apply before the
+        // first's put, which it covers.
+        wal.log(&first);
+        wal.log(&second);
+        wal.sync().unwrap();
+        let image = faults.volatile_image();
+        let (_, found) = Wal::open(Box::new(FaultyBackend::from_image(image, 2)), 1).unwrap();
+        assert_eq!(found, vec![first, second]);
     }
 
     #[test]

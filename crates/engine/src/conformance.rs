@@ -41,6 +41,7 @@ pub fn run_all<E: Engine>(new_engine: &dyn Fn() -> E) {
     check_large_values(&new_engine());
     check_batch_last_write_wins(&new_engine());
     check_batch_atomicity(&new_engine());
+    check_delete_range(&new_engine());
     check_scan_bounds(&new_engine());
     check_empty_ranges(&new_engine());
     check_prefix_range(&new_engine());
@@ -269,6 +270,32 @@ pub fn check_batch_atomicity<E: Engine>(engine: &E) {
     for i in 0..KEYS {
         assert_eq!(read(i), BATCHES);
     }
+}
+
+/// A range delete removes exactly the keys from its start to its end, both included, before
+/// the batch's other operations; a reversed range removes nothing.
+pub fn check_delete_range<E: Engine>(engine: &E) {
+    let mut batch = WriteBatch::new();
+    for i in 0..10 {
+        batch.put(key(i), value(i));
+    }
+    engine.write(batch, Durability::Sync).unwrap();
+    let mut batch = WriteBatch::new();
+    batch.put(key(3), b"again".to_vec());
+    batch.delete(key(7));
+    batch.delete_range(key(2), key(5));
+    batch.delete_range(key(9), key(8));
+    engine.write(batch, Durability::Sync).unwrap();
+    let left: Vec<(Vec<u8>, Vec<u8>)> = scan_all(engine, full(), Direction::Forward);
+    let expected = vec![
+        (key(0), value(0)),
+        (key(1), value(1)),
+        (key(3), b"again".to_vec()),
+        (key(6), value(6)),
+        (key(8), value(8)),
+        (key(9), value(9)),
+    ];
+    assert_eq!(left, expected);
 }
 
 /// Forward and reverse scans over every combination of included, excluded and unbounded bounds,

@@ -12,6 +12,7 @@
 //! # Consistency contract
 //!
 //! - A [`WriteBatch`] is atomic: after a crash or an error, either all of it is present or none.
+//!   Its range deletes ([`WriteBatch::delete_range`]) apply before its puts and deletes.
 //! - A batch written with [`Durability::Sync`] is durable when `write` returns `Ok`: it survives
 //!   process death and power loss. A batch written with [`Durability::Deferred`] is atomic and
 //!   visible at once but becomes durable only with a later `Sync` write or [`Engine::flush`];
@@ -108,10 +109,11 @@ pub fn prefix_range(prefix: &[u8]) -> KeyRange {
     (start, Bound::Unbounded)
 }
 
-/// An ordered list of puts and deletes applied atomically. A later operation on a key overrides
-/// an earlier one in the same batch.
+/// An ordered list of puts and deletes applied atomically, after the batch's range deletes. A
+/// later operation on a key overrides an earlier one in the same batch.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct WriteBatch {
+    ranges: Vec<(Vec<u8>, Vec<u8>)>,
     ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     bytes: usize,
 }
@@ -134,10 +136,26 @@ impl WriteBatch {
         self.ops.push((key, None));
     }
 
-    /// Appends every operation of `other`, after this batch's own.
+    /// Adds a delete of every key from `start` to `end`, both included (none if `start` is
+    /// greater). Range deletes apply before the batch's puts and deletes, whatever the order
+    /// they were added in: for garbage collection of dropped objects, whose keys no put
+    /// reaches.
+    pub fn delete_range(&mut self, start: Vec<u8>, end: Vec<u8>) {
+        self.bytes += start.len() + end.len();
+        self.ranges.push((start, end));
+    }
+
+    /// Appends every operation of `other` after this batch's own, and its range deletes to
+    /// this batch's (so they too apply before every put and delete).
     pub fn extend(&mut self, other: WriteBatch) {
         self.bytes += other.bytes;
+        self.ranges.extend(other.ranges);
         self.ops.extend(other.ops);
+    }
+
+    /// The range deletes, as `(start, end)`, both included.
+    pub fn deleted_ranges(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.ranges
     }
 
     /// The operations in order: `(key, Some(value))` for a put, `(key, None)` for a delete.
@@ -145,19 +163,20 @@ impl WriteBatch {
         &self.ops
     }
 
-    /// Consumes the batch into its operations.
-    pub fn into_ops(self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        self.ops
+    /// Consumes the batch into its range deletes and its operations.
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(self) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        (self.ranges, self.ops)
     }
 
-    /// Number of operations.
+    /// Number of operations, range deletes included.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.ranges.len() + self.ops.len()
     }
 
     /// Whether the batch holds no operations.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ranges.is_empty() && self.ops.is_empty()
     }
 
     /// Bytes of keys and values held.
@@ -170,8 +189,9 @@ impl fmt::Debug for WriteBatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "WriteBatch({} ops, {} bytes)",
+            "WriteBatch({} ops, {} range deletes, {} bytes)",
             self.ops.len(),
+            self.ranges.len(),
             self.bytes
         )
     }

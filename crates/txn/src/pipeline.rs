@@ -110,6 +110,7 @@ impl Pipeline {
                 .map(|(ts, ranges)| (ts, engine_ranges(&ranges)))
                 .collect(),
             pending_gc: WriteBatch::new(),
+            pending_gc_versions: 0,
             failed: None,
             gc: options.gc,
             max_group_bytes: options.max_group_bytes,
@@ -168,6 +169,8 @@ struct Committer<E> {
     drops: VecDeque<(Timestamp, Vec<KeyRange>)>,
     /// Garbage deletes waiting for the next group's batch.
     pending_gc: WriteBatch,
+    /// How many versions those deletes remove (a range delete removes many).
+    pending_gc_versions: u64,
     /// Set after an engine failure: nothing more is acknowledged.
     failed: Option<zizhu_engine::Error>,
     gc: bool,
@@ -228,7 +231,7 @@ impl<E: Engine> Committer<E> {
         }
 
         let mut batch = std::mem::take(&mut self.pending_gc);
-        let gc_deletes = batch.len() as u64;
+        let gc_deletes = std::mem::take(&mut self.pending_gc_versions);
         let mut ts = self.last_ts;
         let mut accepted = Vec::with_capacity(group.len());
         let mut written = 0usize;
@@ -266,6 +269,7 @@ impl<E: Engine> Committer<E> {
         }
         if accepted.is_empty() {
             self.pending_gc = batch;
+            self.pending_gc_versions = gc_deletes;
             self.core.stats.lock().serialization_failures += refused;
             return;
         }
@@ -312,7 +316,7 @@ impl<E: Engine> Committer<E> {
                 return Ok(());
             }
             let batch = std::mem::take(&mut self.pending_gc);
-            let deletes = batch.len() as u64;
+            let deletes = std::mem::take(&mut self.pending_gc_versions);
             self.core.engine.write(batch, Durability::Sync)?;
             self.core.stats.lock().versions_collected += deletes;
             Ok(())
@@ -340,11 +344,12 @@ impl<E: Engine> Committer<E> {
             }
             let Some(range) = ranges.first_mut() else {
                 self.pending_gc.delete(Key::Dropped(*ts).encode());
+                self.pending_gc_versions += 1;
                 self.drops.pop_front();
                 continue;
             };
             let want = budget - done;
-            let mut last = None;
+            let (mut first, mut last) = (None, None);
             for entry in self
                 .core
                 .engine
@@ -352,9 +357,14 @@ impl<E: Engine> Committer<E> {
                 .take(want)
             {
                 let (key, _) = entry?;
-                self.pending_gc.delete(key.clone());
+                first.get_or_insert_with(|| key.clone());
                 last = Some(key);
                 done += 1;
+            }
+            // The keys scanned are every key from the first to the last: one range delete,
+            // which the engine applies in one pass, instead of a delete (a descent) per key.
+            if let (Some(first), Some(last)) = (first, &last) {
+                self.pending_gc.delete_range(first, last.clone());
             }
             match last {
                 Some(key) if done == budget => range.0 = Bound::Excluded(key),
@@ -363,6 +373,7 @@ impl<E: Engine> Committer<E> {
                 }
             }
         }
+        self.pending_gc_versions += done as u64;
         Ok(done)
     }
 
@@ -417,6 +428,7 @@ impl<E: Engine> Committer<E> {
                         }
                     }
                     self.pending_gc.delete(version);
+                    self.pending_gc_versions += 1;
                 }
                 let next = if tombstone {
                     Bound::Excluded(this)
