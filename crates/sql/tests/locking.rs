@@ -74,3 +74,39 @@ fn nowait_skip_locked_and_rereading_the_newest_row() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// INSERT checks its rows a batch at a time, but a row waits for a lock only once the rows
+/// before it are in, as row by row: an earlier row's unique violation is reported at once,
+/// not after a wait for a later row's key.
+#[test]
+fn an_insert_fails_on_an_earlier_row_before_waiting_for_a_later_one() {
+    let db = Database::memory();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("CREATE TABLE u (id int PRIMARY KEY, code int UNIQUE)")
+        .unwrap();
+    a.execute("INSERT INTO u VALUES (1000, 7)").unwrap();
+    a.execute("BEGIN").unwrap();
+    a.execute("INSERT INTO u VALUES (500, 500)").unwrap();
+    // Without the order, B would wait for A's key 500 and time out with 55P03.
+    b.execute("SET lock_timeout = '3s'").unwrap();
+    let err = b
+        .execute_one("INSERT INTO u VALUES (1, 7), (500, 8)")
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), "23505", "{err}");
+    // A row after the first that waits still waits, and then sees A's row.
+    let waiter = std::thread::spawn(move || {
+        let result = b.execute_one("INSERT INTO u VALUES (2, 2), (500, 9)");
+        (result.map(|_| ()), b)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    a.execute("COMMIT").unwrap();
+    let (result, mut b) = waiter.join().unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(err.sqlstate(), "23505", "{err}");
+    let count = b.execute_one("SELECT count(*) FROM u").unwrap();
+    match count {
+        StatementResult::Query { rows, .. } => assert_eq!(rows[0][0], Value::Int64(2)),
+        other => panic!("unexpected {other:?}"),
+    }
+}

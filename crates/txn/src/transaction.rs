@@ -455,19 +455,25 @@ impl<E: Engine> Transaction<E> {
             Acquired::Granted { .. } => {}
             Acquired::Skipped => return Err(errinternal!("a waiting insert lock was skipped")),
         }
+        // Recorded before anything can fail, so that the lock is always released.
+        let entry = Held {
+            mode: Some(LockMode::Update),
+            fresh: false,
+        };
+        self.held.borrow_mut().insert(key.to_vec(), entry);
+        if !self.savepoints.is_empty() {
+            self.lock_log.borrow_mut().push((key.to_vec(), None));
+        }
         let latest = match self.writes.get(key) {
             // Only covered writes ([`put_covered`](Self::put_covered)) are not held.
             Some(own) => Some((self.snapshot, own.clone())),
             None => self.read_latest(key)?,
         };
-        let entry = Held {
-            mode: Some(LockMode::Update),
+        if latest.is_none() {
             // No version at all: nobody can give the key one before this transaction ends.
-            fresh: latest.is_none(),
-        };
-        self.held.borrow_mut().insert(key.to_vec(), entry);
-        if !self.savepoints.is_empty() {
-            self.lock_log.borrow_mut().push((key.to_vec(), None));
+            if let Some(held) = self.held.borrow_mut().get_mut(key) {
+                held.fresh = true;
+            }
         }
         if let Some((_, Some(current))) = latest {
             return Ok(Some(current));
@@ -476,16 +482,19 @@ impl<E: Engine> Transaction<E> {
         Ok(None)
     }
 
-    /// [`insert`](Self::insert) for many rows, in their order, stopping at the first whose
-    /// key has a row (committed, written earlier by this transaction, or earlier in `rows`):
-    /// returns its position and that row; the rows before it are written. The keys' stored
-    /// versions are found in one pass over the engine, in key order, instead of a seek per
-    /// key, once every key is locked. Keys locked after the one returned stay locked, as any
-    /// lock does until the transaction (or a savepoint's rollback) ends.
+    /// [`insert`](Self::insert) for rows in their order, from the front of `rows`: returns how
+    /// many it handled, and the row found under the last of those if its key was taken (it is
+    /// not written; the rows before it are). It handles every row unless a key is taken, or a
+    /// key after the first is locked by another transaction: it waits only for the first, so
+    /// that, as row by row, a row's wait comes after everything the rows before it do; the
+    /// caller goes on with the rest. The keys' stored versions are found in one pass over the
+    /// engine, in key order, instead of a seek per key, once the keys are locked. Keys locked
+    /// after a taken one stay locked, as any lock does until the transaction (or a savepoint's
+    /// rollback) ends.
     pub fn insert_many(
         &mut self,
-        rows: Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<Option<(usize, Vec<u8>)>> {
+        mut rows: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(usize, Option<Vec<u8>>)> {
         if self.options.read_only {
             return Err(Error::ReadOnly("INSERT".into()));
         }
@@ -495,19 +504,36 @@ impl<E: Engine> Transaction<E> {
         // comes twice is held by its second time).
         let mut locked_here = Vec::new();
         let mut held_before = vec![false; rows.len()];
+        let mut end = rows.len();
         for (i, (key, _)) in rows.iter().enumerate() {
+            let wait = if i == 0 {
+                WaitPolicy::Wait
+            } else {
+                WaitPolicy::NoWait
+            };
             if self.held.borrow().contains_key(key) {
                 held_before[i] = true;
-                self.acquire(key, LockMode::Update, WaitPolicy::Wait)?;
+                match self.acquire(key, LockMode::Update, wait) {
+                    Err(Error::LockNotAvailable) if i > 0 => {
+                        end = i;
+                        break;
+                    }
+                    other => other?,
+                };
                 continue;
             }
-            let acquired = self.shared.locks.acquire(
-                self.id,
-                key,
-                LockMode::Update,
-                WaitPolicy::Wait,
-                &limits,
-            )?;
+            let acquired =
+                match self
+                    .shared
+                    .locks
+                    .acquire(self.id, key, LockMode::Update, wait, &limits)
+                {
+                    Err(Error::LockNotAvailable) if i > 0 => {
+                        end = i;
+                        break;
+                    }
+                    other => other?,
+                };
             if acquired == Acquired::Skipped {
                 return Err(errinternal!("a waiting insert lock was skipped"));
             }
@@ -522,6 +548,7 @@ impl<E: Engine> Transaction<E> {
             }
             locked_here.push(i);
         }
+        rows.truncate(end);
         locked_here.sort_unstable_by(|&a, &b| rows[a].0.cmp(&rows[b].0));
         let keys: Vec<&[u8]> = locked_here.iter().map(|&i| rows[i].0.as_slice()).collect();
         let newest = self.newest_versions(&keys)?;
@@ -544,11 +571,11 @@ impl<E: Engine> Transaction<E> {
                 None => found,
             };
             if let Some(current) = current {
-                return Ok(Some((i, current)));
+                return Ok((i + 1, Some(current)));
             }
             self.buffer(&key, Some(value));
         }
-        Ok(None)
+        Ok((end, None))
     }
 
     /// The newest stored version of each of `keys` (sorted): `None` if it has none, else its
@@ -807,17 +834,31 @@ impl<E: Engine> Transaction<E> {
             return Ok(None);
         }
         let serializable = self.options.isolation == IsolationLevel::Serializable;
-        let writes: Vec<_> = std::mem::take(&mut self.writes).into_iter().collect();
-        let collect = {
+        let mut writes = Vec::with_capacity(self.writes.len());
+        let mut collect = Vec::new();
+        {
             let held = self.held.borrow();
             let fresh = |key: &[u8]| {
                 self.fresh_ranges.iter().any(|r| in_range(r, key))
                     || held.get(key).is_some_and(|h| h.fresh)
             };
-            (0..writes.len())
-                .filter(|&i| !fresh(&writes[i].0))
-                .collect()
-        };
+            for (key, value) in std::mem::take(&mut self.writes) {
+                let fresh = fresh(&key);
+                if fresh && value.is_none() {
+                    // A key with no older version needs no tombstone (which, shadowing
+                    // nothing, would never be collected).
+                    continue;
+                }
+                if !fresh {
+                    collect.push(writes.len());
+                }
+                writes.push((key, value));
+            }
+        }
+        if writes.is_empty() && self.dropped.is_empty() {
+            self.finish();
+            return Ok(None);
+        }
         let request = CommitRequest {
             writes,
             collect,

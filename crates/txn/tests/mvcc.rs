@@ -397,13 +397,13 @@ fn insert_many_stops_at_the_first_taken_key_in_row_order() {
     setup.commit().unwrap();
     let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
     let rows = [3, 1, 5, 2].map(|i| (key(i), b"new".to_vec())).to_vec();
-    assert_eq!(txn.insert_many(rows).unwrap(), Some((2, b"5".to_vec())));
+    assert_eq!(txn.insert_many(rows).unwrap(), (3, Some(b"5".to_vec())));
     let twice = [7, 8, 7]
         .map(|i| (key(i), i.to_string().into_bytes()))
         .to_vec();
     assert_eq!(
         txn.insert_many(twice).unwrap(),
-        Some((2, b"7".to_vec())),
+        (3, Some(b"7".to_vec())),
         "a key earlier in the same call counts"
     );
     let ids: Vec<i64> = scan_ids(&mut txn, all(), Direction::Forward)
@@ -418,19 +418,24 @@ fn insert_many_stops_at_the_first_taken_key_in_row_order() {
 }
 
 #[test]
-fn insert_many_waits_at_a_key_another_transaction_is_inserting() {
+fn insert_many_stops_before_a_key_another_transaction_holds_and_waits_only_for_the_first() {
     for first_commits in [true, false] {
         let mvcc = open();
         let mut first = begin(&mvcc, IsolationLevel::ReadCommitted);
         assert_eq!(first.insert(&key(5), b"first".to_vec()).unwrap(), None);
         let mut second = begin(&mvcc, IsolationLevel::ReadCommitted);
         let second_id = second.id();
-        let taken = thread::scope(|s| {
+        let rows = |ids: std::ops::RangeInclusive<i64>| {
+            ids.map(|i| (key(i), b"second".to_vec()))
+                .collect::<Vec<_>>()
+        };
+        // As row by row, rows 1 to 4 go in before anything waits for key 5.
+        assert_eq!(second.insert_many(rows(1..=10)).unwrap(), (4, None));
+        let handled = thread::scope(|s| {
             let waiter = s.spawn(move || {
-                let rows = (1..=10).map(|i| (key(i), b"second".to_vec())).collect();
-                let taken = second.insert_many(rows).unwrap();
+                let handled = second.insert_many(rows(5..=10)).unwrap();
                 second.commit().unwrap();
-                taken
+                handled
             });
             wait_until_blocked(&mvcc, second_id);
             if first_commits {
@@ -441,15 +446,32 @@ fn insert_many_waits_at_a_key_another_transaction_is_inserting() {
             waiter.join().unwrap()
         });
         let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
-        let rows = scan_ids(&mut check, all(), Direction::Forward);
+        let stored = scan_ids(&mut check, all(), Direction::Forward);
         if first_commits {
-            assert_eq!(taken, Some((4, b"first".to_vec())));
-            assert_eq!(rows.len(), 5, "keys 1 to 4 and the first's 5: {rows:?}");
+            assert_eq!(handled, (1, Some(b"first".to_vec())));
+            assert_eq!(stored.len(), 5, "keys 1 to 4 and the first's 5: {stored:?}");
         } else {
-            assert_eq!(taken, None);
-            assert!(rows.iter().all(|(_, v)| v == b"second") && rows.len() == 10);
+            assert_eq!(handled, (6, None));
+            assert!(stored.iter().all(|(_, v)| v == b"second") && stored.len() == 10);
         }
     }
+}
+
+#[test]
+fn a_row_inserted_and_deleted_in_one_transaction_leaves_no_tombstone() {
+    let mvcc = open();
+    let mut txn = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(txn.insert(&key(1), b"gone".to_vec()).unwrap(), None);
+    assert_eq!(txn.insert(&key(2), b"kept".to_vec()).unwrap(), None);
+    txn.delete(&key(1)).unwrap();
+    txn.commit().unwrap();
+    // The kept row and the commit clock.
+    assert_eq!(engine_entries(&mvcc), 2);
+    let mut nothing = begin(&mvcc, IsolationLevel::ReadCommitted);
+    assert_eq!(nothing.insert(&key(3), b"x".to_vec()).unwrap(), None);
+    nothing.delete(&key(3)).unwrap();
+    assert_eq!(nothing.commit().unwrap(), None, "nothing left to commit");
+    assert_eq!(engine_entries(&mvcc), 2);
 }
 
 #[test]
@@ -481,7 +503,7 @@ fn insert_many_finds_sparse_stored_keys_among_many_and_knows_the_fresh_ones() {
     rows.push((key(9_900), b"new".to_vec()));
     assert_eq!(
         txn.insert_many(rows).unwrap(),
-        Some((free, b"stored".to_vec()))
+        (free + 1, Some(b"stored".to_vec()))
     );
     txn.commit().unwrap();
     pin.rollback();

@@ -161,6 +161,22 @@ fn prepare<E: Engine>(
     })
 }
 
+/// Whether preparing a row changes state beyond the statement (a default calling `nextval`):
+/// rows past one that fails must then not be prepared, or a failed INSERT would use up
+/// sequence values PostgreSQL's does not.
+fn changes_state(insert: &Insert<'_>) -> bool {
+    fn walk(expr: &Expr) -> bool {
+        matches!(expr, Expr::Function(f, _) if f.reads_state())
+            || expr.children().into_iter().any(walk)
+    }
+    // Only the defaults of columns the INSERT does not give are evaluated.
+    let defaults = (insert.targets.iter().zip(insert.defaults))
+        .filter_map(|(target, default)| default.as_ref().filter(|_| target.is_none()));
+    defaults
+        .chain(insert.checks.iter().map(|(_, e)| e))
+        .any(walk)
+}
+
 /// Inserts prepared rows in order, as [`insert_row`] does each, with their keys checked in
 /// one pass ([`Transaction::insert_many`]).
 fn insert_batch<E: Engine>(
@@ -168,33 +184,35 @@ fn insert_batch<E: Engine>(
     table: &Table,
     batch: &[Prepared],
 ) -> Result<()> {
-    let keyed: Vec<(Vec<u8>, Vec<u8>)> = batch
-        .iter()
-        .filter(|p| !p.new_id)
-        .map(|p| {
-            (
-                Key::Row(table.id, p.pk.clone()).encode(),
-                row::encode(&p.row),
-            )
-        })
-        .collect();
-    let taken = match keyed.is_empty() {
-        true => None,
-        false => txn.insert_many(keyed)?.map(|(position, _)| position),
-    };
-    let mut position = 0;
-    for p in batch {
-        if p.new_id {
+    // A table has a primary key or hidden row ids, so a batch is all one or the other.
+    if batch.first().is_some_and(|p| p.new_id) {
+        for p in batch {
             insert_row(txn, table, p.pk.clone(), &p.row, true)?;
-            continue;
         }
+        return Ok(());
+    }
+    let mut start = 0;
+    while start < batch.len() {
+        let rows = batch[start..]
+            .iter()
+            .map(|p| {
+                (
+                    Key::Row(table.id, p.pk.clone()).encode(),
+                    row::encode(&p.row),
+                )
+            })
+            .collect();
+        let (handled, taken) = txn.insert_many(rows)?;
+        let written = handled - usize::from(taken.is_some());
         // The rows before a taken key are in; its own error comes after their index
         // entries, whose errors come first, as row by row.
-        if taken == Some(position) {
-            return Err(duplicate_key(table, &p.pk));
+        for p in &batch[start..start + written] {
+            index::insert_entries(txn, table, &p.row, &p.pk)?;
         }
-        position += 1;
-        index::insert_entries(txn, table, &p.row, &p.pk)?;
+        if taken.is_some() {
+            return Err(duplicate_key(table, &batch[start + written].pk));
+        }
+        start += handled;
     }
     Ok(())
 }
@@ -240,7 +258,7 @@ pub fn insert<E: Engine>(
     // Rows are prepared a batch at a time and their keys checked together, in one pass over
     // the stored keys rather than a seek per row. Under ON CONFLICT what one row does decides
     // what the next finds, so those go one at a time.
-    let batch_size = if insert.on_conflict.is_some() {
+    let batch_size = if insert.on_conflict.is_some() || changes_state(insert) {
         1
     } else {
         INSERT_BATCH
