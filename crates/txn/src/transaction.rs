@@ -429,57 +429,10 @@ impl<E: Engine> Transaction<E> {
     /// [`lock_for_insert`](Self::lock_for_insert) sees it), taking the key's update lock first
     /// so that a concurrent inserter of the same key waits for this transaction to end. Returns
     /// the row found there, writing nothing, or `None` once `value` is written. The lock stays
-    /// either way. The same as `lock_for_insert` and then [`put`](Self::put), with half the
-    /// lookups: bulk loads do this once per row and per unique index entry.
+    /// either way. [`insert_many`](Self::insert_many) of one row: the same as
+    /// `lock_for_insert` and then [`put`](Self::put), with fewer lookups.
     pub fn insert(&mut self, key: &[u8], value: Vec<u8>) -> Result<Option<Vec<u8>>> {
-        if self.options.read_only {
-            return Err(Error::ReadOnly("INSERT".into()));
-        }
-        self.snapshot_fixed.set(true);
-        if self.held.borrow().contains_key(key) {
-            // Locked or written before: the general path.
-            let current = self.lock(key, LockMode::Update, WaitPolicy::Wait)?;
-            if let Some(current) = current.and_then(|lock| lock.current) {
-                return Ok(Some(current));
-            }
-            self.buffer(key, Some(value));
-            return Ok(None);
-        }
-        match self.shared.locks.acquire(
-            self.id,
-            key,
-            LockMode::Update,
-            WaitPolicy::Wait,
-            &self.wait_limits(),
-        )? {
-            Acquired::Granted { .. } => {}
-            Acquired::Skipped => return Err(errinternal!("a waiting insert lock was skipped")),
-        }
-        // Recorded before anything can fail, so that the lock is always released.
-        let entry = Held {
-            mode: Some(LockMode::Update),
-            fresh: false,
-        };
-        self.held.borrow_mut().insert(key.to_vec(), entry);
-        if !self.savepoints.is_empty() {
-            self.lock_log.borrow_mut().push((key.to_vec(), None));
-        }
-        let latest = match self.writes.get(key) {
-            // Only covered writes ([`put_covered`](Self::put_covered)) are not held.
-            Some(own) => Some((self.snapshot, own.clone())),
-            None => self.read_latest(key)?,
-        };
-        if latest.is_none() {
-            // No version at all: nobody can give the key one before this transaction ends.
-            if let Some(held) = self.held.borrow_mut().get_mut(key) {
-                held.fresh = true;
-            }
-        }
-        if let Some((_, Some(current))) = latest {
-            return Ok(Some(current));
-        }
-        self.buffer(key, Some(value));
-        Ok(None)
+        Ok(self.insert_many(vec![(key.to_vec(), value)])?.1)
     }
 
     /// [`insert`](Self::insert) for rows in their order, from the front of `rows`: returns how

@@ -340,6 +340,27 @@ fn insert_writes_a_new_key_and_reports_an_existing_row_without_writing() {
     );
 }
 
+/// Runs `work` on another thread until transaction `waiter` blocks, then commits or rolls
+/// back `first`, and returns what `work` returned.
+fn end_while_blocked<E: Engine, T: Send>(
+    mvcc: &Mvcc<E>,
+    first: Transaction<E>,
+    commit: bool,
+    waiter: u64,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    thread::scope(|s| {
+        let running = s.spawn(work);
+        wait_until_blocked(mvcc, waiter);
+        if commit {
+            first.commit().unwrap();
+        } else {
+            first.rollback();
+        }
+        running.join().unwrap()
+    })
+}
+
 #[test]
 fn a_second_inserter_of_a_key_waits_for_the_first_to_end() {
     for first_commits in [true, false] {
@@ -348,19 +369,10 @@ fn a_second_inserter_of_a_key_waits_for_the_first_to_end() {
         assert_eq!(first.insert(&key(1), b"first".to_vec()).unwrap(), None);
         let mut second = begin(&mvcc, IsolationLevel::ReadCommitted);
         let second_id = second.id();
-        let second = thread::scope(|s| {
-            let waiter = s.spawn(move || {
-                let found = second.insert(&key(1), b"second".to_vec()).unwrap();
-                second.commit().unwrap();
-                found
-            });
-            wait_until_blocked(&mvcc, second_id);
-            if first_commits {
-                first.commit().unwrap();
-            } else {
-                first.rollback();
-            }
-            waiter.join().unwrap()
+        let second = end_while_blocked(&mvcc, first, first_commits, second_id, move || {
+            let found = second.insert(&key(1), b"second".to_vec()).unwrap();
+            second.commit().unwrap();
+            found
         });
         let expected = first_commits.then(|| b"first".to_vec());
         assert_eq!(second, expected, "first commits: {first_commits}");
@@ -431,19 +443,10 @@ fn insert_many_stops_before_a_key_another_transaction_holds_and_waits_only_for_t
         };
         // As row by row, rows 1 to 4 go in before anything waits for key 5.
         assert_eq!(second.insert_many(rows(1..=10)).unwrap(), (4, None));
-        let handled = thread::scope(|s| {
-            let waiter = s.spawn(move || {
-                let handled = second.insert_many(rows(5..=10)).unwrap();
-                second.commit().unwrap();
-                handled
-            });
-            wait_until_blocked(&mvcc, second_id);
-            if first_commits {
-                first.commit().unwrap();
-            } else {
-                first.rollback();
-            }
-            waiter.join().unwrap()
+        let handled = end_while_blocked(&mvcc, first, first_commits, second_id, move || {
+            let handled = second.insert_many(rows(5..=10)).unwrap();
+            second.commit().unwrap();
+            handled
         });
         let mut check = begin(&mvcc, IsolationLevel::ReadCommitted);
         let stored = scan_ids(&mut check, all(), Direction::Forward);
