@@ -63,10 +63,16 @@ pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
             },
         },
         Expr::Compare(op, a, b) => {
+            if let Some(result) = int_compare(*op, a, b, row) {
+                return Ok(result.map_or(Value::Null, Value::Bool));
+            }
             let (a, b) = (operand(a, row, env)?, operand(b, row, env)?);
             compare_values(*op, &a, &b)?.map_or(Value::Null, Value::Bool)
         }
         Expr::Arith(op, a, b) => {
+            if let Some(value) = int_value(expr, row) {
+                return Ok(value.into_value());
+            }
             let (a, b) = (operand(a, row, env)?, operand(b, row, env)?);
             match op {
                 ArithOp::Add => ops::add(&a, &b)?,
@@ -176,6 +182,88 @@ pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
             quantified(*op, &value, &subquery_rows(subquery, row, env)?, *all)?
         }
     })
+}
+
+/// An integer computed by the fast path: its value and the rank of its type (0 `smallint`,
+/// 1 `integer`, 2 `bigint`), or NULL.
+#[derive(Clone, Copy)]
+enum Int {
+    Null,
+    Value(i64, u8),
+}
+
+impl Int {
+    fn into_value(self) -> Value {
+        match self {
+            Int::Null => Value::Null,
+            // The fast path checked the range of the rank's type.
+            Int::Value(v, 0) => Value::Int16(v as i16),
+            Int::Value(v, 1) => Value::Int32(v as i32),
+            Int::Value(v, _) => Value::Int64(v),
+        }
+    }
+}
+
+/// The fast path for integer expressions: columns, constants and `+ - * / %` of them,
+/// computed without building intermediate [`Value`]s. `None` whenever anything else is met,
+/// including a result out of its type's range or a division by zero: the general path then
+/// evaluates the expression again (it has no side effects) and gives the value or the error.
+/// Types promote as in [`ops`]: the wider operand's type, at least `smallint`.
+fn int_value(expr: &Expr, row: &[Value]) -> Option<Int> {
+    let of = |v: &Value| match v {
+        Value::Null => Some(Int::Null),
+        Value::Int16(i) => Some(Int::Value(*i as i64, 0)),
+        Value::Int32(i) => Some(Int::Value(*i as i64, 1)),
+        Value::Int64(i) => Some(Int::Value(*i, 2)),
+        _ => None,
+    };
+    match expr {
+        Expr::Column { index, .. } => of(row.get(*index)?),
+        Expr::Constant(v) => of(v),
+        Expr::Arith(op, a, b) => {
+            let (a, b) = (int_value(a, row)?, int_value(b, row)?);
+            let (Int::Value(x, ra), Int::Value(y, rb)) = (a, b) else {
+                return Some(Int::Null);
+            };
+            let rank = ra.max(rb);
+            let r = match op {
+                ArithOp::Add => x.checked_add(y)?,
+                ArithOp::Sub => x.checked_sub(y)?,
+                ArithOp::Mul => x.checked_mul(y)?,
+                ArithOp::Div => x.checked_div(y)?,
+                // x % -1 is 0 even for the most negative x.
+                ArithOp::Mod if y == -1 => 0,
+                ArithOp::Mod => x.checked_rem(y)?,
+            };
+            let fits = match rank {
+                0 => i16::try_from(r).is_ok(),
+                1 => i32::try_from(r).is_ok(),
+                _ => true,
+            };
+            fits.then_some(Int::Value(r, rank))
+        }
+        _ => None,
+    }
+}
+
+/// The fast path for comparing integer expressions ([`int_value`]): `Some(None)` is NULL.
+fn int_compare(op: CompareOp, a: &Expr, b: &Expr, row: &[Value]) -> Option<Option<bool>> {
+    if matches!(op, CompareOp::Distinct | CompareOp::NotDistinct) {
+        return None;
+    }
+    let (Int::Value(x, _), Int::Value(y, _)) = (int_value(a, row)?, int_value(b, row)?) else {
+        return Some(None);
+    };
+    let order = x.cmp(&y);
+    Some(Some(match op {
+        CompareOp::Eq => order.is_eq(),
+        CompareOp::NotEq => order.is_ne(),
+        CompareOp::Lt => order.is_lt(),
+        CompareOp::LtEq => order.is_le(),
+        CompareOp::Gt => order.is_gt(),
+        CompareOp::GtEq => order.is_ge(),
+        CompareOp::Distinct | CompareOp::NotDistinct => return None,
+    }))
 }
 
 /// The rows of a subquery for the current `row`: computed once per statement if it is not
@@ -556,5 +644,73 @@ mod tests {
             .unwrap(),
             Value::Null
         );
+    }
+
+    /// The integer fast path gives what the general operators give, values and errors alike,
+    /// at every width's edges, mixed widths and NULL, from columns and constants.
+    #[test]
+    fn integer_fast_path_agrees_with_the_operators() {
+        let mut values = vec![Value::Null];
+        for i in [i16::MIN, -7, -1, 0, 1, 3, i16::MAX] {
+            values.push(Value::Int16(i));
+        }
+        for i in [i32::MIN, -1, 0, 2, 7, i32::MAX] {
+            values.push(Value::Int32(i));
+        }
+        for i in [i64::MIN, -1, 0, 5, i64::MAX] {
+            values.push(Value::Int64(i));
+        }
+        values.push(Value::Float64(2.5));
+        let arith = [
+            (
+                ArithOp::Add,
+                ops::add as fn(&Value, &Value) -> Result<Value>,
+            ),
+            (ArithOp::Sub, ops::sub),
+            (ArithOp::Mul, ops::mul),
+            (ArithOp::Div, ops::div),
+            (ArithOp::Mod, ops::modulo),
+        ];
+        let compare = [
+            CompareOp::Eq,
+            CompareOp::NotEq,
+            CompareOp::Lt,
+            CompareOp::LtEq,
+            CompareOp::Gt,
+            CompareOp::GtEq,
+        ];
+        let cache = SubqueryCache::default();
+        let env = Env::new(&Nothing, &cache);
+        let column = |index| {
+            Box::new(Expr::Column {
+                index,
+                name: crate::planner::ColumnName(format!("c{index}")),
+            })
+        };
+        let show = |r: Result<Value>| match r {
+            Ok(v) => format!("{v:?}"),
+            Err(e) => format!("error {:?}", e.code()),
+        };
+        for a in &values {
+            for b in &values {
+                let row = [a.clone(), b.clone()];
+                for (op, general) in arith {
+                    let fast = eval(&Expr::Arith(op, column(0), column(1)), &row, &env);
+                    assert_eq!(show(fast), show(general(a, b)), "{a:?} {op:?} {b:?}");
+                    let constants = Expr::Arith(
+                        op,
+                        Box::new(Expr::Constant(a.clone())),
+                        Box::new(Expr::Constant(b.clone())),
+                    );
+                    assert_eq!(show(eval(&constants, &[], &env)), show(general(a, b)));
+                }
+                for op in compare {
+                    let fast = eval(&Expr::Compare(op, column(0), column(1)), &row, &env);
+                    let general =
+                        compare_values(op, a, b).map(|r| r.map_or(Value::Null, Value::Bool));
+                    assert_eq!(show(fast), show(general), "{a:?} {op:?} {b:?}");
+                }
+            }
+        }
     }
 }
