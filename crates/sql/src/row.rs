@@ -86,54 +86,35 @@ pub fn decode_into(bytes: &[u8], columns: Option<&[bool]>, values: &mut Vec<Valu
         Some(c) if c.len() >= n => c.iter().rposition(|&w| w).map_or(0, |last| last + 1),
         _ => n,
     };
-    for i in 0..n {
-        if i == wanted {
-            // Not `resize`, which clones its fill value once per column.
-            values.extend(std::iter::repeat_with(|| Value::Null).take(n - i));
-            return Ok(());
-        }
+    // Every column starts NULL (not `resize`, which clones its fill value once per column);
+    // past the last one wanted nothing is parsed.
+    let start = values.len();
+    values.extend(std::iter::repeat_with(|| Value::Null).take(n));
+    let row = &mut values[start..];
+    for (i, slot) in row.iter_mut().enumerate().take(wanted) {
         let tag = r.take(1)?[0];
         if columns.is_some_and(|c| c.get(i) == Some(&false)) {
             r.skip(tag)?;
-            values.push(Value::Null);
             continue;
         }
-        let value = match tag {
-            0 => Value::Null,
-            1 => Value::Bool(r.take(1)?[0] != 0),
-            2 => Value::Int16(i16::from_le_bytes(r.array()?)),
-            3 => Value::Int32(i32::from_le_bytes(r.array()?)),
-            4 => Value::Int64(i64::from_le_bytes(r.array()?)),
-            5 => Value::Float32(f32::from_bits(u32::from_le_bytes(r.array()?))),
-            6 => Value::Float64(f64::from_bits(u64::from_le_bytes(r.array()?))),
-            7 => Value::Numeric(Numeric::NegInfinity),
-            8 => Value::Numeric(Numeric::Infinity),
-            9 => Value::Numeric(Numeric::NaN),
-            10 => {
-                let text = r.string()?;
-                let d: BigDecimal = text
-                    .parse()
-                    .map_err(|_| errinternal!("stored numeric {text:?}"))?;
-                Value::Numeric(Numeric::finite(d))
-            }
-            11 => Value::Text(r.string()?),
-            12 => {
-                let n = r.len()?;
-                Value::Bytes(r.take(n)?.to_vec())
-            }
-            13 => Value::Date(Date(i32::from_le_bytes(r.array()?))),
-            14 => Value::Time(Time(i64::from_le_bytes(r.array()?))),
-            15 => Value::Timestamp(Timestamp(i64::from_le_bytes(r.array()?))),
-            16 => Value::TimestampTz(Timestamp(i64::from_le_bytes(r.array()?))),
-            17 => Value::Interval(Interval {
-                months: i32::from_le_bytes(r.array()?),
-                days: i32::from_le_bytes(r.array()?),
-                micros: i64::from_le_bytes(r.array()?),
-            }),
-            18 => Value::Uuid(r.array()?),
-            tag => return Err(errinternal!("unknown value tag {tag} in stored row")),
-        };
-        values.push(value);
+        // The fixed-width kinds are written where they are built: a value built elsewhere
+        // and moved in costs a stalled load (a store-forwarding miss) per value.
+        match tag {
+            0 => {}
+            1 => *slot = Value::Bool(r.take(1)?[0] != 0),
+            2 => *slot = Value::Int16(i16::from_le_bytes(r.array()?)),
+            3 => *slot = Value::Int32(i32::from_le_bytes(r.array()?)),
+            4 => *slot = Value::Int64(i64::from_le_bytes(r.array()?)),
+            5 => *slot = Value::Float32(f32::from_bits(u32::from_le_bytes(r.array()?))),
+            6 => *slot = Value::Float64(f64::from_bits(u64::from_le_bytes(r.array()?))),
+            13 => *slot = Value::Date(Date(i32::from_le_bytes(r.array()?))),
+            15 => *slot = Value::Timestamp(Timestamp(i64::from_le_bytes(r.array()?))),
+            16 => *slot = Value::TimestampTz(Timestamp(i64::from_le_bytes(r.array()?))),
+            tag => *slot = decode_other(tag, &mut r)?,
+        }
+    }
+    if wanted < n {
+        return Ok(());
     }
     if r.pos != bytes.len() {
         return Err(errinternal!(
@@ -142,6 +123,35 @@ pub fn decode_into(bytes: &[u8], columns: Option<&[bool]>, values: &mut Vec<Valu
         ));
     }
     Ok(())
+}
+
+/// The variable-width and rarer kinds of [`decode_into`].
+fn decode_other(tag: u8, r: &mut Reader<'_>) -> Result<Value> {
+    Ok(match tag {
+        7 => Value::Numeric(Numeric::NegInfinity),
+        8 => Value::Numeric(Numeric::Infinity),
+        9 => Value::Numeric(Numeric::NaN),
+        10 => {
+            let text = r.string()?;
+            let d: BigDecimal = text
+                .parse()
+                .map_err(|_| errinternal!("stored numeric {text:?}"))?;
+            Value::Numeric(Numeric::finite(d))
+        }
+        11 => Value::Text(r.string()?),
+        12 => {
+            let n = r.len()?;
+            Value::Bytes(r.take(n)?.to_vec())
+        }
+        14 => Value::Time(Time(i64::from_le_bytes(r.array()?))),
+        17 => Value::Interval(Interval {
+            months: i32::from_le_bytes(r.array()?),
+            days: i32::from_le_bytes(r.array()?),
+            micros: i64::from_le_bytes(r.array()?),
+        }),
+        18 => Value::Uuid(r.array()?),
+        tag => return Err(errinternal!("unknown value tag {tag} in stored row")),
+    })
 }
 
 fn put(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {

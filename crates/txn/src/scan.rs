@@ -22,8 +22,11 @@ pub(crate) struct VisibleVersions<'a> {
     snapshot: Timestamp,
     direction: Direction,
     /// Forward: the key already decided, still escaped (comparing the escaped bytes saves
-    /// unescaping every version skipped).
-    decided: Option<Vec<u8>>,
+    /// unescaping every version skipped): the bytes `decided_at` of `decided`.
+    decided: Vec<u8>,
+    decided_at: Option<std::ops::Range<usize>>,
+    /// Whether the caller wants keys; without them a key is neither unescaped nor copied.
+    keys: bool,
     /// Reverse: the key being read and its best version.
     current: Option<(Vec<u8>, Option<RowState>)>,
     done: bool,
@@ -35,28 +38,44 @@ impl<'a> VisibleVersions<'a> {
             versions,
             snapshot,
             direction,
-            decided: None,
+            decided: Vec::new(),
+            decided_at: None,
+            keys: true,
             current: None,
             done: false,
         }
+    }
+
+    /// The same rows for callers that read only values: forward, their keys are left empty,
+    /// neither unescaped nor copied.
+    pub fn values_only(mut self) -> Self {
+        self.keys = false;
+        self
     }
 
     fn next_forward(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         for item in self.versions.by_ref() {
             let (mut raw_key, raw_value) = item?;
             let (escaped, ts) = split_version(&raw_key)?;
-            if ts > self.snapshot || self.decided.as_deref() == Some(escaped) {
+            let decided = self.decided_at.clone().map(|at| &self.decided[at]);
+            if ts > self.snapshot || decided == Some(escaped) {
                 continue;
             }
-            match &mut self.decided {
-                Some(decided) => {
-                    decided.clear();
-                    decided.extend_from_slice(escaped);
-                }
-                None => self.decided = Some(escaped.to_vec()),
+            if self.keys {
+                self.decided.clear();
+                self.decided.extend_from_slice(escaped);
+                self.decided_at = Some(0..escaped.len());
+            } else {
+                // The raw key itself is kept as the decided one: no copy.
+                let start = escaped.as_ptr() as usize - raw_key.as_ptr() as usize;
+                self.decided_at = Some(start..start + escaped.len());
+                std::mem::swap(&mut self.decided, &mut raw_key);
+                raw_key.clear();
             }
             if let Some(value) = decode_value(raw_value)? {
-                into_user_key(&mut raw_key)?;
+                if self.keys {
+                    into_user_key(&mut raw_key)?;
+                }
                 return Ok(Some((raw_key, value)));
             }
         }

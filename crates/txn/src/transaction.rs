@@ -176,6 +176,19 @@ impl<E: Engine> Transaction<E> {
         self.scan_at(range, direction, self.snapshot)
     }
 
+    /// The values of [`Self::scan`], for readers that need no keys. Where this transaction
+    /// wrote nothing in `range`, the keys are neither unescaped nor copied.
+    pub fn scan_values(
+        &self,
+        range: KeyRange,
+        direction: Direction,
+    ) -> Result<impl Iterator<Item = Result<Vec<u8>>> + '_> {
+        let keys = self.writes.range(range.clone()).next().is_some();
+        self.track_scan(&range);
+        let scan = self.scan_versions(range, direction, self.snapshot, keys)?;
+        Ok(scan.map(|item| item.map(|(_, value)| value)))
+    }
+
     /// Scans `range` as of now rather than at the snapshot: the newest committed version of
     /// every key, and this transaction's own writes. For checks that must see rows the
     /// snapshot cannot, as a foreign key's must before its parent row goes; a caller acting on
@@ -211,29 +224,41 @@ impl<E: Engine> Transaction<E> {
     /// cannot make wrong, only stale.
     pub fn scan_advisory(&self, range: KeyRange, direction: Direction) -> Result<Scan<'_>> {
         self.snapshot_fixed.set(true);
-        self.scan_untracked(range, direction, self.snapshot)
+        self.scan_versions(range, direction, self.snapshot, true)
     }
 
     fn scan_at(&self, range: KeyRange, direction: Direction, ts: Timestamp) -> Result<Scan<'_>> {
+        self.track_scan(&range);
+        self.scan_versions(range, direction, ts, true)
+    }
+
+    /// Fixes the snapshot and, under SERIALIZABLE, records `range` as read.
+    fn track_scan(&self, range: &KeyRange) {
         self.snapshot_fixed.set(true);
         if self.options.isolation == IsolationLevel::Serializable {
             self.reads.borrow_mut().ranges.push(range.clone());
         }
-        self.scan_untracked(range, direction, ts)
     }
 
-    fn scan_untracked(
+    /// The scan itself; without `keys` the rows' keys are left empty (see
+    /// [`VisibleVersions::values_only`]), which is sound only where no own write needs
+    /// merging by key.
+    fn scan_versions(
         &self,
         range: KeyRange,
         direction: Direction,
         ts: Timestamp,
+        keys: bool,
     ) -> Result<Scan<'_>> {
         let versions = self
             .shared
             .core
             .engine
             .scan(version_range(&range), direction)?;
-        let committed = VisibleVersions::new(versions, ts, direction);
+        let mut committed = VisibleVersions::new(versions, ts, direction);
+        if !keys {
+            committed = committed.values_only();
+        }
         Ok(Scan::new(committed, self.writes.range(range), direction))
     }
 

@@ -189,6 +189,62 @@ fn reverse_scan_at_an_old_snapshot_picks_the_right_version() {
     }
 }
 
+/// A scan for values only gives one value per key, the one its snapshot sees, as the scan with
+/// keys does: older versions of a key are skipped however many there are.
+#[test]
+fn values_scans_see_one_version_per_key_at_the_snapshot() {
+    let mvcc = open();
+    let values = |txn: &Transaction<MemoryEngine>, dir| -> Vec<Vec<u8>> {
+        txn.scan_values(all(), dir)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let keyed = |txn: &mut Transaction<MemoryEngine>, dir| -> Vec<Vec<u8>> {
+        scan_ids(txn, all(), dir)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let mut old = None;
+    for round in ["a", "b", "c"] {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        for id in 1..=3 {
+            t.put(&key(id), format!("{round}{id}").into_bytes())
+                .unwrap();
+        }
+        if round == "b" {
+            t.delete(&key(2)).unwrap();
+        }
+        t.commit().unwrap();
+        if round == "a" {
+            old = Some(begin(&mvcc, IsolationLevel::RepeatableRead));
+        }
+    }
+    let mut old = old.unwrap();
+    let mut new = begin(&mvcc, IsolationLevel::RepeatableRead);
+    let expect = |round: &str| -> Vec<Vec<u8>> {
+        (1..=3)
+            .map(|id| format!("{round}{id}").into_bytes())
+            .collect()
+    };
+    for dir in [Direction::Forward, Direction::Reverse] {
+        let mut want = [expect("a"), expect("c")];
+        if dir == Direction::Reverse {
+            want.iter_mut().for_each(|w| w.reverse());
+        }
+        assert_eq!(values(&old, dir), want[0], "{dir:?}");
+        assert_eq!(keyed(&mut old, dir), want[0], "{dir:?}");
+        assert_eq!(values(&new, dir), want[1], "{dir:?}");
+    }
+    // Own writes merge in.
+    new.put(&key(4), b"own4".to_vec()).unwrap();
+    new.delete(&key(1)).unwrap();
+    let want: Vec<Vec<u8>> = vec![b"c2".to_vec(), b"c3".to_vec(), b"own4".to_vec()];
+    assert_eq!(values(&new, Direction::Forward), want);
+    assert_eq!(keyed(&mut new, Direction::Forward), want);
+}
+
 #[test]
 fn read_committed_sees_new_commits_per_statement_repeatable_read_does_not() {
     let mvcc = open();

@@ -120,6 +120,14 @@ pub trait Reader {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Scans a range at the transaction's snapshot.
     fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanRows<'_>>;
+    /// The values of [`Reader::scan`], for readers that need no keys (which may then skip
+    /// decoding them).
+    fn scan_values(&self, range: KeyRange, direction: Direction) -> Result<ScanValues<'_>> {
+        Ok(Box::new(
+            self.scan(range, direction)?
+                .map(|r| r.map(|(_, value)| value)),
+        ))
+    }
     /// Reads advisory data (statistics) as of now, outside the serializable read set
     /// ([`Transaction::get_advisory`]).
     fn get_advisory(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
@@ -127,6 +135,9 @@ pub trait Reader {
 
 /// Raw `(key, value)` pairs of a scan.
 pub type ScanRows<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+/// Raw values of a scan ([`Reader::scan_values`]).
+pub type ScanValues<'a> = Box<dyn Iterator<Item = Result<Vec<u8>>> + 'a>;
 
 impl<E: Engine> Reader for Transaction<E> {
     fn lock_row(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<Option<RowLock>> {
@@ -144,6 +155,12 @@ impl<E: Engine> Reader for Transaction<E> {
     fn scan(&self, range: KeyRange, direction: Direction) -> Result<ScanRows<'_>> {
         Ok(Box::new(
             Transaction::scan(self, range, direction)?.map(|r| r.map_err(Into::into)),
+        ))
+    }
+
+    fn scan_values(&self, range: KeyRange, direction: Direction) -> Result<ScanValues<'_>> {
+        Ok(Box::new(
+            Transaction::scan_values(self, range, direction)?.map(|r| r.map_err(Into::into)),
         ))
     }
 }

@@ -58,10 +58,29 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
 fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     Ok(match node {
         Node::Nothing => Box::new(std::iter::once(Ok(vec![]))),
-        Node::Scan { .. }
-        | Node::KeyLookup { .. }
-        | Node::IndexScan { .. }
-        | Node::LookupBy { .. } => Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row))),
+        // Without keys: a scan's rows need no key decoded.
+        Node::Scan {
+            table,
+            filter,
+            columns,
+        } => {
+            let scan = env
+                .reader
+                .scan_values(Key::table_rows(table.id), Direction::Forward)?;
+            let columns = columns.as_deref();
+            Box::new(scan.filter_map(move |item| {
+                let row = env.cache.check_interrupt().and(item);
+                let row = row.and_then(|bytes| row::decode_only(&bytes, columns));
+                match row.and_then(|row| Ok(passes_filter(filter, &row, env)?.then_some(row))) {
+                    Ok(Some(row)) => Some(Ok(row)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            }))
+        }
+        Node::KeyLookup { .. } | Node::IndexScan { .. } | Node::LookupBy { .. } => {
+            Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row)))
+        }
         Node::Values { rows } => Box::new(rows.iter().map(|row| {
             row.iter()
                 .map(|e| eval(e, &[], env))
@@ -597,14 +616,22 @@ fn keep(
     item: Result<(Vec<u8>, Vec<Value>)>,
     env: &Env<'_>,
 ) -> Option<Result<(Vec<u8>, Vec<Value>)>> {
-    match item {
-        Ok((key, row)) => match filter.as_ref().map(|f| eval(f, &row, env)) {
-            None => Some(Ok((key, row))),
-            Some(Ok(v)) if passes(&v) => Some(Ok((key, row))),
-            Some(Ok(_)) => None,
-            Some(Err(e)) => Some(Err(e)),
-        },
+    match item.and_then(|(key, row)| Ok(passes_filter(filter, &row, env)?.then_some((key, row)))) {
+        Ok(Some(item)) => Some(Ok(item)),
+        Ok(None) => None,
         Err(e) => Some(Err(e)),
+    }
+}
+
+/// Whether `row` satisfies `filter` (any row does without one).
+fn passes_filter(
+    filter: &Option<crate::planner::Expr>,
+    row: &[Value],
+    env: &Env<'_>,
+) -> Result<bool> {
+    match filter {
+        Some(f) => Ok(passes(&eval(f, row, env)?)),
+        None => Ok(true),
     }
 }
 
