@@ -73,6 +73,9 @@ struct ColumnKeys {
     columns: Vec<usize>,
     /// The same, in ascending column order, with each one's place in the key.
     ascending: Vec<(usize, usize)>,
+    /// The key is the first columns in row order (`ORDER BY a, b` of `SELECT a, b, ...`): a
+    /// row that is only the key is held as it is.
+    leading: bool,
 }
 
 impl ColumnKeys {
@@ -90,11 +93,19 @@ impl ColumnKeys {
         if ascending.windows(2).any(|w| w[0].0 == w[1].0) {
             return None;
         }
-        Some(Self { columns, ascending })
+        let leading = columns.iter().enumerate().all(|(i, &c)| i == c);
+        Some(Self {
+            columns,
+            ascending,
+            leading,
+        })
     }
 
     /// Moves the key columns out of `row`, leaving the others in order.
     fn take(&self, row: &mut Vec<Value>) -> Result<Vec<Value>> {
+        if self.leading && row.len() == self.columns.len() {
+            return Ok(std::mem::take(row));
+        }
         let mut key = Vec::with_capacity(self.columns.len());
         for &c in &self.columns {
             let value = row
@@ -123,6 +134,9 @@ impl ColumnKeys {
 
     /// Puts the key columns back into the row they were taken from.
     fn restore(&self, key: Vec<Value>, mut rest: Vec<Value>) -> Vec<Value> {
+        if self.leading && rest.is_empty() {
+            return key;
+        }
         let mut key: Vec<Option<Value>> = key.into_iter().map(Some).collect();
         for &(c, k) in &self.ascending {
             let value = key.get_mut(k).and_then(Option::take).unwrap_or(Value::Null);
@@ -181,15 +195,14 @@ pub(super) fn sort_top(
     }
 }
 
-/// Sorts (key, row) records stably by `compare` of their keys, by abbreviated first keys first
+/// Sorts (key, row) records stably by `compare` of their keys, by abbreviated keys first
 /// when `abbreviation` applies to them.
 pub(super) fn sort_records(
     records: &mut Vec<(Vec<Value>, Vec<Value>)>,
     abbreviation: Option<Abbreviation>,
     compare: &mut dyn FnMut(&[Value], &[Value]) -> Ordering,
 ) {
-    let keys = records.iter().map(|(key, _)| key.as_slice());
-    match abbreviation.and_then(|a| a.prefixes(keys)) {
+    match abbreviation.and_then(|a| a.prefixes(records, |(key, _)| key)) {
         Some(prefixes) => {
             let mut tagged: Vec<_> = prefixes.into_iter().zip(records.drain(..)).collect();
             tagged.sort_by(|(pa, (a, _)), (pb, (b, _))| pa.cmp(pb).then_with(|| compare(a, b)));
@@ -199,15 +212,35 @@ pub(super) fn sort_records(
     }
 }
 
-/// How to abbreviate a sort's first key column: an order-preserving 64-bit prefix of each value
-/// (PostgreSQL's abbreviated keys), held beside the record, so that most comparisons of an
-/// in-memory sort compare two integers instead of following the records' pointers to their
+/// How to abbreviate a sort's first two key columns: an order-preserving 64-bit prefix of each
+/// value (PostgreSQL's abbreviated keys), held beside the record, so that most comparisons of
+/// an in-memory sort compare integers instead of following the records' pointers to their
 /// values. Equal prefixes fall back to the full comparison, so the order is exactly the full
 /// comparison's: a smaller prefix always means an earlier value.
+///
+/// The second key's prefix counts only where the first one's are exact (equal prefixes mean
+/// equal values: integers, floats, dates and times, never text, and no NULL among them), and
+/// is 0 for every record otherwise.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Abbreviation {
-    pub nulls_first: bool,
-    pub descending: bool,
+    first: KeyOrder,
+    second: Option<KeyOrder>,
+}
+
+/// Where a key places NULLs and whether it descends.
+#[derive(Clone, Copy, Debug)]
+struct KeyOrder {
+    nulls_first: bool,
+    descending: bool,
+}
+
+impl KeyOrder {
+    fn of(key: &SortKey) -> Self {
+        KeyOrder {
+            nulls_first: key.nulls_first,
+            descending: key.descending,
+        }
+    }
 }
 
 /// The kinds of value whose prefixes compare with each other.
@@ -224,39 +257,64 @@ enum Kind {
 }
 
 impl Abbreviation {
-    /// The abbreviation of a sort by `keys`: its first key's (`None` without keys).
+    /// The abbreviation of a sort by `keys`: its first two keys' (`None` without keys).
     pub fn of(keys: &[SortKey]) -> Option<Abbreviation> {
         keys.first().map(|first| Abbreviation {
-            nulls_first: first.nulls_first,
-            descending: first.descending,
+            first: KeyOrder::of(first),
+            second: keys.get(1).map(KeyOrder::of),
         })
     }
 
-    /// The prefixes of the first values of `keys`, or `None` if they cannot be abbreviated:
-    /// values of a kind without a prefix, or of kinds that do not compare as prefixes (a sort
-    /// column mixing integers and floats compares them as numbers, not as prefixes).
-    pub fn prefixes<'a>(&self, keys: impl Iterator<Item = &'a [Value]>) -> Option<Vec<u64>> {
-        let mut kind = None;
-        let mut prefixes = Vec::with_capacity(keys.size_hint().0);
-        for key in keys {
-            let prefix = match key.first()? {
-                Value::Null => {
-                    prefixes.push(if self.nulls_first { 0 } else { u64::MAX });
-                    continue;
-                }
-                value => {
-                    let (k, prefix) = prefix(value)?;
-                    if *kind.get_or_insert(k) != k {
-                        return None;
-                    }
-                    prefix
-                }
-            };
-            // Ties with a NULL's 0 or MAX fall back to the full comparison, which places it.
-            prefixes.push(if self.descending { !prefix } else { prefix });
-        }
-        Some(prefixes)
+    /// The prefixes of the first two values of each record's key (`key` gives it), or `None`
+    /// if the first values cannot be abbreviated: values of a kind without a prefix, or of
+    /// kinds that do not compare as prefixes (a sort column mixing integers and floats
+    /// compares them as numbers, not as prefixes).
+    pub fn prefixes<T>(
+        &self,
+        records: &[T],
+        key: impl Fn(&T) -> &[Value],
+    ) -> Option<Vec<(u64, u64)>> {
+        let (first, exact) = column_prefixes(records, |r| key(r).first(), self.first)?;
+        let second = match self.second {
+            Some(order) if exact => column_prefixes(records, |r| key(r).get(1), order),
+            _ => None,
+        };
+        Some(match second {
+            Some((second, _)) => first.into_iter().zip(second).collect(),
+            None => first.into_iter().map(|p| (p, 0)).collect(),
+        })
     }
+}
+
+/// The prefixes of one key column of `records`, and whether they are exact (equal prefixes
+/// only for equal values); `None` if the column cannot be abbreviated.
+fn column_prefixes<'a, T>(
+    records: &'a [T],
+    value: impl Fn(&'a T) -> Option<&'a Value>,
+    order: KeyOrder,
+) -> Option<(Vec<u64>, bool)> {
+    let mut kind = None;
+    let mut exact = true;
+    let mut prefixes = Vec::with_capacity(records.len());
+    for record in records {
+        let prefix = match value(record)? {
+            Value::Null => {
+                // Ties with a NULL's 0 or MAX fall back to the full comparison, which places it.
+                exact = false;
+                prefixes.push(if order.nulls_first { 0 } else { u64::MAX });
+                continue;
+            }
+            value => {
+                let (k, prefix) = prefix(value)?;
+                if *kind.get_or_insert(k) != k {
+                    return None;
+                }
+                prefix
+            }
+        };
+        prefixes.push(if order.descending { !prefix } else { prefix });
+    }
+    Some((prefixes, exact && kind != Some(Kind::Bytes)))
 }
 
 /// A value's kind and its order-preserving prefix.
@@ -383,8 +441,11 @@ mod tests {
         for descending in [false, true] {
             for nulls_first in [false, true] {
                 let abbreviation = Abbreviation {
-                    nulls_first,
-                    descending,
+                    first: KeyOrder {
+                        nulls_first,
+                        descending,
+                    },
+                    second: None,
                 };
                 let key = SortKey {
                     expr: crate::planner::Expr::Constant(Value::Null),
@@ -395,7 +456,7 @@ mod tests {
                     values.push(Value::Null);
                     let keys: Vec<Vec<Value>> = values.iter().map(|v| vec![v.clone()]).collect();
                     let prefixes = abbreviation
-                        .prefixes(keys.iter().map(Vec::as_slice))
+                        .prefixes(&keys, Vec::as_slice)
                         .expect("one kind abbreviates");
                     for (a, pa) in keys.iter().zip(&prefixes) {
                         for (b, pb) in keys.iter().zip(&prefixes) {
@@ -413,20 +474,85 @@ mod tests {
         }
     }
 
+    /// With two keys, the pair of prefixes never contradicts the full comparison either:
+    /// whether the first column is exact (integers) or not (text, or integers with a NULL),
+    /// whatever the second holds, in every direction.
+    #[test]
+    fn two_key_prefixes_never_contradict_the_full_comparison() {
+        let ints: Vec<Value> = [i64::MIN, -1, 0, 0, 7, 7, i64::MAX]
+            .into_iter()
+            .map(Value::Int64)
+            .collect();
+        let texts: Vec<Value> = ["a", "abcdefgh", "abcdefghi", "abcdefghi"]
+            .into_iter()
+            .map(|s| Value::Text(s.into()))
+            .collect();
+        let mut with_null = ints.clone();
+        with_null.push(Value::Null);
+        let mut exact_seen = false;
+        for firsts in [ints, texts, with_null] {
+            for mut seconds in samples() {
+                seconds.push(Value::Null);
+                let keys: Vec<Vec<Value>> = firsts
+                    .iter()
+                    .flat_map(|a| seconds.iter().map(|b| vec![a.clone(), b.clone()]))
+                    .collect();
+                for flags in 0..16u8 {
+                    let order = |shift: u8| KeyOrder {
+                        nulls_first: flags >> shift & 1 == 1,
+                        descending: flags >> (shift + 1) & 1 == 1,
+                    };
+                    let abbreviation = Abbreviation {
+                        first: order(0),
+                        second: Some(order(2)),
+                    };
+                    let sort_keys: Vec<SortKey> = [order(0), order(2)]
+                        .into_iter()
+                        .map(|o| SortKey {
+                            expr: crate::planner::Expr::Constant(Value::Null),
+                            descending: o.descending,
+                            nulls_first: o.nulls_first,
+                        })
+                        .collect();
+                    let prefixes = abbreviation.prefixes(&keys, Vec::as_slice).unwrap();
+                    exact_seen |= prefixes.iter().any(|p| p.1 != 0);
+                    for (a, pa) in keys.iter().zip(&prefixes) {
+                        for (b, pb) in keys.iter().zip(&prefixes) {
+                            let full = compare_keys(a, b, &sort_keys, &mut None);
+                            if pa < pb {
+                                assert_eq!(full, Ordering::Less, "{a:?} {b:?} {abbreviation:?}");
+                            }
+                            if full == Ordering::Less {
+                                assert!(pa <= pb, "{a:?} {b:?} {abbreviation:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            exact_seen,
+            "integer first keys abbreviate the second key too"
+        );
+    }
+
     #[test]
     fn mixed_or_unabbreviated_kinds_are_not_abbreviated() {
         let abbreviation = Abbreviation {
-            nulls_first: false,
-            descending: false,
+            first: KeyOrder {
+                nulls_first: false,
+                descending: false,
+            },
+            second: None,
         };
         let keys = [vec![Value::Int32(1)], vec![Value::Float64(0.5)]];
-        assert_eq!(abbreviation.prefixes(keys.iter().map(Vec::as_slice)), None);
+        assert_eq!(abbreviation.prefixes(&keys, Vec::as_slice), None);
         let keys = [vec![Value::Numeric(zizhu_types::Numeric::NaN)]];
-        assert_eq!(abbreviation.prefixes(keys.iter().map(Vec::as_slice)), None);
+        assert_eq!(abbreviation.prefixes(&keys, Vec::as_slice), None);
         let keys = [vec![Value::Null], vec![Value::Int64(4)]];
         assert_eq!(
-            abbreviation.prefixes(keys.iter().map(Vec::as_slice)),
-            Some(vec![u64::MAX, 4 ^ (1 << 63)])
+            abbreviation.prefixes(&keys, Vec::as_slice),
+            Some(vec![(u64::MAX, 0), (4 ^ (1 << 63), 0)])
         );
     }
 
@@ -441,7 +567,13 @@ mod tests {
             nulls_first: false,
         };
         let row = || (0..5).map(Value::Int64).collect::<Vec<_>>();
-        for columns in [vec![3, 0], vec![4], vec![0, 1, 2, 3, 4], vec![2, 4, 1]] {
+        for columns in [
+            vec![3, 0],
+            vec![4],
+            vec![0, 1, 2, 3, 4],
+            vec![2, 4, 1],
+            vec![0, 1],
+        ] {
             let keys: Vec<SortKey> = columns.iter().map(|&c| key(c)).collect();
             let split = ColumnKeys::of(&keys).expect("columns");
             let mut rest = row();

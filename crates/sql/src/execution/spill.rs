@@ -310,7 +310,8 @@ impl<'c> Sorter<'c> {
         self.bytes += row_size(&key) + row_size(&row);
         if self.abbreviation.is_some() {
             // While sorting, each record also has a prefix and a slot in the tagged copy.
-            self.bytes += std::mem::size_of::<(u64, (Vec<Value>, Vec<Value>))>() + 8;
+            // (The two columns' prefixes are built apart, then paired: 32 bytes at the peak.)
+            self.bytes += std::mem::size_of::<((u64, u64), (Vec<Value>, Vec<Value>))>() + 32;
         }
         self.held.push((key, row));
         if self.bytes > self.budget.bytes && self.held.len() > 1 {
