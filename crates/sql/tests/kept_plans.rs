@@ -76,6 +76,62 @@ fn a_kept_plan_answers_as_binding_the_values_does() {
     }
 }
 
+/// After five executions whose custom plans were all the generic plan with their values, a
+/// lookup by primary key runs the generic plan as it is; its answers stay those of binding
+/// the values, a missing key and NULL included. A range, which only values make an index
+/// scan, never takes the generic plan. DDL drops it, and it is chosen again.
+#[test]
+fn a_generic_plan_is_chosen_after_five_matching_custom_plans() {
+    let (db, mut s) = setup();
+    let mut other = db.session();
+    let get = s.prepare("SELECT v FROM t WHERE id = $1", &[]).unwrap();
+    let range = s
+        .prepare(
+            "SELECT id FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id",
+            &[],
+        )
+        .unwrap();
+    let check = |s: &mut Session<_>, p: &zizhu_sql::Prepared, sql: &str, values: Vec<Value>| {
+        let kept = rows(s.execute_prepared(p, values.clone()).unwrap());
+        let bound = rows(s.execute_one(&literal_sql(sql, &values)).unwrap());
+        assert_eq!(kept, bound, "{sql} with {values:?}");
+    };
+    for round in 0..2 {
+        for i in 1..=6 {
+            // The first execution binds (again, after DDL); five more reuse the kept plan.
+            check(
+                &mut s,
+                &get,
+                "SELECT v FROM t WHERE id = $1",
+                vec![Value::Int32(i)],
+            );
+            assert_eq!(
+                get.uses_generic_plan(),
+                i == 6,
+                "round {round}, execution {i}"
+            );
+            check(
+                &mut s,
+                &range,
+                "SELECT id FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id",
+                vec![Value::Int32(i), Value::Int32(i + 2)],
+            );
+        }
+        assert!(get.uses_generic_plan(), "round {round}");
+        assert!(!range.uses_generic_plan(), "round {round}");
+        for value in [
+            Value::Int32(77),
+            Value::Int32(1000),
+            Value::Null,
+            Value::Int32(3),
+        ] {
+            check(&mut s, &get, "SELECT v FROM t WHERE id = $1", vec![value]);
+        }
+        other.execute("CREATE INDEX t_v ON t (v)").unwrap();
+        other.execute("DROP INDEX t_v").unwrap();
+    }
+}
+
 /// Writes through kept plans: parameters in SET, WHERE, ON CONFLICT and RETURNING.
 #[test]
 fn kept_writes_take_each_execution_values() {

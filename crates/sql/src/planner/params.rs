@@ -21,6 +21,15 @@ impl Plan {
         self.map_nodes(&|n| node(n, values))
     }
 
+    /// This optimized plan as the optimizer would have made it with parameters where its
+    /// constants are: a lookup of one primary key is a [`Node::KeyLookup`] of the key's
+    /// values when they are constants (`id = 7`) and a [`Node::LookupBy`] of expressions
+    /// when they are parameters (`id = $1`), which read the same row. For comparing a custom
+    /// plan with a generic one (`session::prepared`).
+    pub fn as_generic(self) -> Plan {
+        self.map_nodes(&key_lookups_as_lookups)
+    }
+
     /// This plan with `f` applied to each of its node trees: a query's, the rows an INSERT
     /// takes, the rows an UPDATE or DELETE finds and its FROM / USING (and those of a plan
     /// EXPLAIN shows). Other plans have none.
@@ -121,4 +130,20 @@ fn expr(e: Expr, values: &[Value]) -> Expr {
         },
         e => e.map_children(&|c| expr(c, values)),
     }
+}
+
+fn key_lookups_as_lookups(n: Node) -> Node {
+    map_children(n, key_lookups_as_lookups, |n| match n {
+        Node::KeyLookup {
+            table,
+            mut keys,
+            filter,
+        } if keys.len() == 1 => Node::LookupBy {
+            table,
+            index: None,
+            key: keys.remove(0).into_iter().map(Expr::Constant).collect(),
+            filter,
+        },
+        n => n,
+    })
 }

@@ -1203,11 +1203,12 @@ fn run<E: Engine>(
         }
         binder.bind(statement)
     };
-    let plan = match source {
-        Source::Bind(params) => bind(params)?,
+    let (plan, optimized) = match source {
+        Source::Bind(params) => (bind(params)?, false),
         Source::Kept(prepared, values) => {
             let version = catalog_version.filter(|_| !ctx.catalog_changed.load(Ordering::Acquire));
-            prepared.plan(version, &ctx.settings, &values, |p| bind(Some(p)))?
+            let planned = prepared.plan(version, &ctx.settings, &values, |p| bind(Some(p)))?;
+            (planned.plan, planned.optimized)
         }
     };
     let plan = rewrite(plan)?;
@@ -1217,7 +1218,7 @@ fn run<E: Engine>(
     if plan.changes_catalog() {
         ctx.catalog_changed.store(true, Ordering::Release);
     }
-    let plan = optimize(plan);
+    let plan = if optimized { plan } else { optimize(plan) };
     // The table a write changes, for automatic ANALYZE: counted once the statement succeeds.
     let written = match &plan {
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. } => {

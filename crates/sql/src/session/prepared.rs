@@ -12,6 +12,13 @@
 //! values, so `id = $1` becomes a key lookup exactly as `id = 7` does (PostgreSQL's *custom
 //! plan*, re-planned from the kept analysis).
 //!
+//! Optimizing is then most of what is left of a short statement's planning. So, as
+//! PostgreSQL does, a kept plan also has a *generic plan*, optimized once with the parameters
+//! in place ([`Generic`]). After the first five executions whose custom plans were each the
+//! generic plan with their values put in, the generic plan runs as it is: its parameters are
+//! read from the execution's values as the plan runs. A statement whose custom plans differ
+//! (a range that only values make an index scan) keeps optimizing each execution.
+//!
 //! A kept plan is valid for one catalog and one set of session settings (the search path
 //! above all). It is used only when the statement's snapshot sees exactly the catalog it was
 //! bound against ([`CatalogClock`](crate::catalog::clock::CatalogClock)) and the transaction
@@ -34,7 +41,7 @@ use zizhu_types::Value;
 use super::{interrupted, run, Session, Source};
 use crate::execution::StatementResult;
 use crate::parser::{self, ast};
-use crate::planner::{data_type_from_ast, Binder, Label, Params, Plan};
+use crate::planner::{data_type_from_ast, optimize, Binder, Label, Params, Plan};
 use crate::settings::Settings;
 use crate::types::{self, DataType};
 use crate::{errinput, Result};
@@ -59,8 +66,41 @@ struct Kept {
     /// The plan with its parameters in place, the catalog version it was bound against and
     /// the settings it was bound with.
     plan: Option<(Plan, u64, Settings)>,
+    /// The kept plan optimized with its parameters in place, and how far it has been found
+    /// to be what the optimizer makes of each execution's values (see [`Generic`]).
+    generic: Generic,
     /// The catalog version at which the statement could not be bound without its values.
     needs_values: Option<u64>,
+}
+
+/// How many executions in a row must get, from the optimizer, the generic plan with their
+/// values in place before the generic plan is used as it is (PostgreSQL tries five custom
+/// plans before it considers the generic one).
+const CUSTOM_PLANS_FIRST: u32 = 5;
+
+/// A kept plan's *generic plan*: optimized once with its parameters in place, and executed
+/// as it is, without binding values or optimizing (what PostgreSQL uses once custom plans
+/// cost no less). Chosen only if each of the first [`CUSTOM_PLANS_FIRST`] executions' custom
+/// plan is the generic plan with their values put in: then no execution can tell which one
+/// ran, except by values that would have made the optimizer choose otherwise (a NULL, a
+/// value whose rows are too many for an index), as with PostgreSQL's generic plans.
+#[derive(Debug, Default)]
+enum Generic {
+    /// Not made yet.
+    #[default]
+    Unknown,
+    /// Made, and matched `.1` custom plans so far.
+    Trying(Plan, u32),
+    /// Used from now on.
+    Chosen(Plan),
+    /// A custom plan differed: never used.
+    Rejected,
+}
+
+/// The plan for one execution, and whether it is optimized already.
+pub(super) struct Planned {
+    pub plan: Plan,
+    pub optimized: bool,
 }
 
 impl Prepared {
@@ -89,6 +129,11 @@ impl Prepared {
         self.reuses.load(Ordering::Relaxed)
     }
 
+    /// Whether executions now run the kept plan's generic plan, not optimizing it afresh.
+    pub fn uses_generic_plan(&self) -> bool {
+        matches!(self.kept.lock().generic, Generic::Chosen(_))
+    }
+
     /// The plan for one execution with `values` (already of the parameters' types): the kept
     /// plan if it fits `version` (the catalog the statement's snapshot sees, `None` if unknown)
     /// and `settings`, else a new one from `bind`, kept if it can be.
@@ -98,15 +143,21 @@ impl Prepared {
         settings: &Settings,
         values: &[Value],
         bind: impl Fn(&Params) -> Result<Plan>,
-    ) -> Result<Plan> {
+    ) -> Result<Planned> {
+        let unoptimized = |plan| Planned {
+            plan,
+            optimized: false,
+        };
         let mut kept = self.kept.lock();
+        let kept = &mut *kept;
         if let (Some(version), Some((plan, at, with))) = (version, &kept.plan) {
             if *at == version && with.same_values(settings) {
                 self.reuses.fetch_add(1, Ordering::Relaxed);
-                return Ok(plan.clone().bind_params(values));
+                return Ok(choose_generic(plan, &mut kept.generic, values));
             }
         }
         kept.plan = None;
+        kept.generic = Generic::Unknown;
         let keepable = matches!(
             self.statement,
             Some(
@@ -126,11 +177,10 @@ impl Prepared {
                 if let Some(version) = version {
                     kept.plan = Some((plan.clone(), version, settings.clone()));
                 }
-                return Ok(plan.bind_params(values));
+                return Ok(unoptimized(plan.bind_params(values)));
             }
             kept.needs_values = version;
         }
-        drop(kept);
         let plan = bind(&Params::values(self.param_types.clone(), values.to_vec()))?;
         // With the values as constants a NULL has no type, so only the names are compared.
         let same_names = match (labels_of(&plan), self.labels.as_deref()) {
@@ -142,7 +192,38 @@ impl Prepared {
         if !same_names {
             return Err(changed_result());
         }
-        Ok(plan)
+        Ok(unoptimized(plan))
+    }
+}
+
+/// The plan for an execution of a kept plan with `values`: the generic plan once chosen,
+/// else the custom plan (optimized), checked against the generic one while that is tried.
+fn choose_generic(kept: &Plan, generic: &mut Generic, values: &[Value]) -> Planned {
+    if let Generic::Chosen(plan) = generic {
+        return Planned {
+            plan: plan.clone(),
+            optimized: true,
+        };
+    }
+    let custom = optimize(kept.clone().bind_params(values));
+    if let Generic::Unknown = generic {
+        *generic = Generic::Trying(optimize(kept.clone()), 0);
+    }
+    if let Generic::Trying(plan, matches) = generic {
+        if plan.clone().bind_params(values) == custom.clone().as_generic() {
+            *matches += 1;
+            if *matches >= CUSTOM_PLANS_FIRST {
+                if let Generic::Trying(plan, _) = std::mem::take(generic) {
+                    *generic = Generic::Chosen(plan);
+                }
+            }
+        } else {
+            *generic = Generic::Rejected;
+        }
+    }
+    Planned {
+        plan: custom,
+        optimized: true,
     }
 }
 
