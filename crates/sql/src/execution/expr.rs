@@ -254,16 +254,7 @@ fn int_compare(op: CompareOp, a: &Expr, b: &Expr, row: &[Value]) -> Option<Optio
     let (Int::Value(x, _), Int::Value(y, _)) = (int_value(a, row)?, int_value(b, row)?) else {
         return Some(None);
     };
-    let order = x.cmp(&y);
-    Some(Some(match op {
-        CompareOp::Eq => order.is_eq(),
-        CompareOp::NotEq => order.is_ne(),
-        CompareOp::Lt => order.is_lt(),
-        CompareOp::LtEq => order.is_le(),
-        CompareOp::Gt => order.is_gt(),
-        CompareOp::GtEq => order.is_ge(),
-        CompareOp::Distinct | CompareOp::NotDistinct => return None,
-    }))
+    Some(Some(holds(op, x.cmp(&y))))
 }
 
 /// The rows of a subquery for the current `row`: computed once per statement if it is not
@@ -320,7 +311,13 @@ fn compare_values(op: CompareOp, a: &Value, b: &Value) -> Result<Option<bool>> {
         };
         return Ok(Some(same == (op == CompareOp::NotDistinct)));
     }
-    Ok(ops::compare(a, b)?.map(|order| match op {
+    Ok(ops::compare(a, b)?.map(|order| holds(op, order)))
+}
+
+/// Whether `op` holds between two values in `order` (the DISTINCT comparisons, decided
+/// before their operands are ordered, never do here).
+fn holds(op: CompareOp, order: Ordering) -> bool {
+    match op {
         CompareOp::Eq => order.is_eq(),
         CompareOp::NotEq => order.is_ne(),
         CompareOp::Lt => order.is_lt(),
@@ -328,7 +325,7 @@ fn compare_values(op: CompareOp, a: &Value, b: &Value) -> Result<Option<bool>> {
         CompareOp::Gt => order.is_gt(),
         CompareOp::GtEq => order.is_ge(),
         CompareOp::Distinct | CompareOp::NotDistinct => false,
-    }))
+    }
 }
 
 fn boolean(value: Value, context: &str) -> Result<Option<bool>> {

@@ -71,11 +71,7 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             Box::new(scan.filter_map(move |item| {
                 let row = env.cache.check_interrupt().and(item);
                 let row = row.and_then(|bytes| row::decode_only(&bytes, columns));
-                match row.and_then(|row| Ok(passes_filter(filter, &row, env)?.then_some(row))) {
-                    Ok(Some(row)) => Some(Ok(row)),
-                    Ok(None) => None,
-                    Err(e) => Some(Err(e)),
-                }
+                keep_if(filter, row, Vec::as_slice, env)
             }))
         }
         Node::KeyLookup { .. } | Node::IndexScan { .. } | Node::LookupBy { .. } => {
@@ -616,7 +612,18 @@ fn keep(
     item: Result<(Vec<u8>, Vec<Value>)>,
     env: &Env<'_>,
 ) -> Option<Result<(Vec<u8>, Vec<Value>)>> {
-    match item.and_then(|(key, row)| Ok(passes_filter(filter, &row, env)?.then_some((key, row)))) {
+    keep_if(filter, item, |(_, row)| row.as_slice(), env)
+}
+
+/// Keeps an item (a row, or a row with its key) if its row, which `row` finds in it,
+/// satisfies `filter`.
+fn keep_if<T>(
+    filter: &Option<crate::planner::Expr>,
+    item: Result<T>,
+    row: impl Fn(&T) -> &[Value],
+    env: &Env<'_>,
+) -> Option<Result<T>> {
+    match item.and_then(|item| Ok(passes_filter(filter, row(&item), env)?.then_some(item))) {
         Ok(Some(item)) => Some(Ok(item)),
         Ok(None) => None,
         Err(e) => Some(Err(e)),
