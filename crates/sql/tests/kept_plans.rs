@@ -132,6 +132,44 @@ fn a_generic_plan_is_chosen_after_five_matching_custom_plans() {
     }
 }
 
+/// A NULL or boolean value runs a custom plan even once the generic plan is chosen: constant
+/// folding decides `100 / qty > NULL` without dividing, where the generic plan would divide by
+/// zero. Such values do not count towards choosing the generic plan either.
+#[test]
+fn null_and_boolean_values_run_custom_plans() {
+    let (_db, mut s) = setup();
+    s.execute("CREATE TABLE q (id int PRIMARY KEY, qty int); INSERT INTO q VALUES (1, 5), (2, 10)")
+        .unwrap();
+    let sql = "SELECT id FROM q WHERE 100 / qty > $1 ORDER BY id";
+    let p = s.prepare(sql, &[]).unwrap();
+    for i in 1..=6 {
+        let got = rows(s.execute_prepared(&p, vec![Value::Int32(i)]).unwrap());
+        assert_eq!(
+            got,
+            rows(
+                s.execute_one(&literal_sql(sql, &[Value::Int32(i)]))
+                    .unwrap()
+            )
+        );
+    }
+    assert!(p.uses_generic_plan());
+    s.execute("INSERT INTO q VALUES (3, 0)").unwrap();
+    assert_eq!(
+        rows(s.execute_prepared(&p, vec![Value::Null]).unwrap()),
+        Vec::<Vec<Value>>::new()
+    );
+    let err = s.execute_prepared(&p, vec![Value::Int32(1)]).unwrap_err();
+    assert_eq!(err.sqlstate(), "22012");
+
+    let sql = "SELECT id FROM q WHERE 100 / qty > 1 AND $1 ORDER BY id";
+    let p = s.prepare(sql, &[]).unwrap();
+    for _ in 0..7 {
+        let got = rows(s.execute_prepared(&p, vec![Value::Bool(false)]).unwrap());
+        assert_eq!(got, Vec::<Vec<Value>>::new());
+    }
+    assert!(!p.uses_generic_plan(), "boolean values do not count");
+}
+
 /// Writes through kept plans: parameters in SET, WHERE, ON CONFLICT and RETURNING.
 #[test]
 fn kept_writes_take_each_execution_values() {

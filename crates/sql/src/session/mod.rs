@@ -1169,7 +1169,8 @@ pub(super) enum Source<'a> {
 }
 
 /// Binds (or takes the kept plan of), optimizes and executes `statement` in `txn`, with
-/// `rewrite` applied to the bound plan first (`Ok` for none; COPY substitutes its rows).
+/// `rewrite` applied to a bound plan first (`Ok` for none; COPY substitutes its rows; a kept
+/// plan is not rewritten).
 /// `catalog_version` is the catalog version of the transaction's snapshot: set here when the
 /// statement takes a new snapshot.
 #[allow(clippy::too_many_arguments)]
@@ -1203,15 +1204,16 @@ fn run<E: Engine>(
         }
         binder.bind(statement)
     };
+    // A kept plan may come optimized already; only bound plans are rewritten (no caller
+    // rewrites a kept one).
     let (plan, optimized) = match source {
-        Source::Bind(params) => (bind(params)?, false),
+        Source::Bind(params) => (rewrite(bind(params)?)?, false),
         Source::Kept(prepared, values) => {
             let version = catalog_version.filter(|_| !ctx.catalog_changed.load(Ordering::Acquire));
             let planned = prepared.plan(version, &ctx.settings, &values, |p| bind(Some(p)))?;
             (planned.plan, planned.optimized)
         }
     };
-    let plan = rewrite(plan)?;
     if plan.changes_schemas() {
         ctx.schemas_changed.store(true, Ordering::Release);
     }

@@ -17,7 +17,8 @@
 //! in place ([`Generic`]). After the first five executions whose custom plans were each the
 //! generic plan with their values put in, the generic plan runs as it is: its parameters are
 //! read from the execution's values as the plan runs. A statement whose custom plans differ
-//! (a range that only values make an index scan) keeps optimizing each execution.
+//! (a range that only values make an index scan) keeps optimizing each execution, and an
+//! execution with a NULL or boolean value always runs a custom plan ([`Generic`] says why).
 //!
 //! A kept plan is valid for one catalog and one set of session settings (the search path
 //! above all). It is used only when the statement's snapshot sees exactly the catalog it was
@@ -81,9 +82,15 @@ const CUSTOM_PLANS_FIRST: u32 = 5;
 /// A kept plan's *generic plan*: optimized once with its parameters in place, and executed
 /// as it is, without binding values or optimizing (what PostgreSQL uses once custom plans
 /// cost no less). Chosen only if each of the first [`CUSTOM_PLANS_FIRST`] executions' custom
-/// plan is the generic plan with their values put in: then no execution can tell which one
-/// ran, except by values that would have made the optimizer choose otherwise (a NULL, a
-/// value whose rows are too many for an index), as with PostgreSQL's generic plans.
+/// plan is the generic plan with their values put in: both then read the same rows, and a
+/// later value that would have made the optimizer choose another path (one whose rows are
+/// too many for an index) runs the generic plan all the same, as with PostgreSQL's.
+///
+/// Executions with a NULL or boolean value always run a custom plan, and do not count for
+/// or against the generic one: constant folding can decide a condition from such a value
+/// alone (`100 / qty > NULL`, `qty > 0 AND false`) without evaluating the rest, which the
+/// generic plan would evaluate, and could fail on (division by zero) or call a volatile
+/// function in. (PostgreSQL's generic plans do evaluate it.)
 #[derive(Debug, Default)]
 enum Generic {
     /// Not made yet.
@@ -148,8 +155,8 @@ impl Prepared {
             plan,
             optimized: false,
         };
-        let mut kept = self.kept.lock();
-        let kept = &mut *kept;
+        let mut guard = self.kept.lock();
+        let kept = &mut *guard;
         if let (Some(version), Some((plan, at, with))) = (version, &kept.plan) {
             if *at == version && with.same_values(settings) {
                 self.reuses.fetch_add(1, Ordering::Relaxed);
@@ -181,6 +188,7 @@ impl Prepared {
             }
             kept.needs_values = version;
         }
+        drop(guard);
         let plan = bind(&Params::values(self.param_types.clone(), values.to_vec()))?;
         // With the values as constants a NULL has no type, so only the names are compared.
         let same_names = match (labels_of(&plan), self.labels.as_deref()) {
@@ -199,13 +207,25 @@ impl Prepared {
 /// The plan for an execution of a kept plan with `values`: the generic plan once chosen,
 /// else the custom plan (optimized), checked against the generic one while that is tried.
 fn choose_generic(kept: &Plan, generic: &mut Generic, values: &[Value]) -> Planned {
-    if let Generic::Chosen(plan) = generic {
+    let decisive = values
+        .iter()
+        .any(|v| matches!(v, Value::Null | Value::Bool(_)));
+    match generic {
+        Generic::Chosen(plan) if !decisive => {
+            return Planned {
+                plan: plan.clone(),
+                optimized: true,
+            }
+        }
+        _ => {}
+    }
+    let custom = optimize(kept.clone().bind_params(values));
+    if decisive {
         return Planned {
-            plan: plan.clone(),
+            plan: custom,
             optimized: true,
         };
     }
-    let custom = optimize(kept.clone().bind_params(values));
     if let Generic::Unknown = generic {
         *generic = Generic::Trying(optimize(kept.clone()), 0);
     }
