@@ -78,8 +78,9 @@ fn a_kept_plan_answers_as_binding_the_values_does() {
 
 /// After five executions whose custom plans were all the generic plan with their values, a
 /// lookup by primary key runs the generic plan as it is; its answers stay those of binding
-/// the values, a missing key and NULL included. A range, which only values make an index
-/// scan, never takes the generic plan. DDL drops it, and it is chosen again.
+/// the values, a missing key and NULL included; so does one with a constant key beside a
+/// parameter. A range, which only values make an index scan, never takes the generic plan.
+/// DDL drops it, and it is chosen again.
 #[test]
 fn a_generic_plan_is_chosen_after_five_matching_custom_plans() {
     let (db, mut s) = setup();
@@ -90,6 +91,9 @@ fn a_generic_plan_is_chosen_after_five_matching_custom_plans() {
             "SELECT id FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id",
             &[],
         )
+        .unwrap();
+    let mixed = s
+        .prepare("SELECT k FROM t WHERE id = 5 AND v = $1", &[])
         .unwrap();
     let check = |s: &mut Session<_>, p: &zizhu_sql::Prepared, sql: &str, values: Vec<Value>| {
         let kept = rows(s.execute_prepared(p, values.clone()).unwrap());
@@ -116,9 +120,19 @@ fn a_generic_plan_is_chosen_after_five_matching_custom_plans() {
                 "SELECT id FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id",
                 vec![Value::Int32(i), Value::Int32(i + 2)],
             );
+            check(
+                &mut s,
+                &mixed,
+                "SELECT k FROM t WHERE id = 5 AND v = $1",
+                vec![Value::Text(format!("v{}", i % 2 + 4))],
+            );
         }
         assert!(get.uses_generic_plan(), "round {round}");
         assert!(!range.uses_generic_plan(), "round {round}");
+        assert!(
+            mixed.uses_generic_plan(),
+            "a constant key and a parameter, round {round}"
+        );
         for value in [
             Value::Int32(77),
             Value::Int32(1000),

@@ -99,6 +99,17 @@ pub(crate) fn encode_version(key: &[u8], ts: Timestamp) -> Vec<u8> {
     out
 }
 
+/// The bounds of every version of `key` from `ts` down to the oldest:
+/// `encode_version(key, ts)` and `encode_version(key, 0)`, with the key escaped once (they
+/// differ only in the timestamp bytes; 0 is stored inverted, as all ones).
+pub(crate) fn versions_from(key: &[u8], ts: Timestamp) -> (Vec<u8>, Vec<u8>) {
+    let lower = encode_version(key, ts);
+    let mut upper = lower.clone();
+    let stamp = upper.len() - 8;
+    upper[stamp..].copy_from_slice(&(!0u64).to_be_bytes());
+    (lower, upper)
+}
+
 /// The encoding shared by every version of `key`.
 pub(crate) fn version_prefix(key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len() + 12);
@@ -222,6 +233,17 @@ mod tests {
 
     fn row(table: &str, id: i64) -> Vec<u8> {
         encode_tuple(&[Value::Text(table.into()), Value::Int64(id)])
+    }
+
+    #[test]
+    fn version_bounds_are_the_newest_wanted_and_the_oldest_version() {
+        for key in [b"".to_vec(), b"a\x00b".to_vec(), row("accounts", 42)] {
+            for ts in [0, 1, 17, u64::MAX] {
+                let (lower, upper) = versions_from(&key, ts);
+                assert_eq!(lower, encode_version(&key, ts));
+                assert_eq!(upper, encode_version(&key, 0));
+            }
+        }
     }
 
     #[test]

@@ -707,10 +707,8 @@ impl<E: Engine> Transaction<E> {
         key: &[u8],
         ts: Timestamp,
     ) -> Result<Option<(Timestamp, Option<Vec<u8>>)>> {
-        let range = (
-            Bound::Included(encode_version(key, ts)),
-            Bound::Included(encode_version(key, 0)),
-        );
+        let (lower, upper) = crate::key::versions_from(key, ts);
+        let range = (Bound::Included(lower), Bound::Included(upper));
         match self
             .shared
             .core
@@ -721,7 +719,8 @@ impl<E: Engine> Transaction<E> {
             None => Ok(None),
             Some(item) => {
                 let (raw_key, raw_value) = item?;
-                let (_, version) = crate::key::decode_version(&raw_key)?;
+                // The range holds only versions of `key`: its timestamp is all that is read.
+                let (_, version) = crate::key::split_version(&raw_key)?;
                 Ok(Some((version, decode_value(raw_value)?)))
             }
         }

@@ -21,11 +21,11 @@ impl Plan {
         self.map_nodes(&|n| node(n, values))
     }
 
-    /// This optimized plan as the optimizer would have made it with parameters where its
-    /// constants are: a lookup of one primary key is a [`Node::KeyLookup`] of the key's
-    /// values when they are constants (`id = 7`) and a [`Node::LookupBy`] of expressions
-    /// when they are parameters (`id = $1`), which read the same row. For comparing a custom
-    /// plan with a generic one (`session::prepared`).
+    /// This optimized plan with every lookup of one primary key written as a
+    /// [`Node::LookupBy`]: the optimizer makes a [`Node::KeyLookup`] of the key's values when
+    /// they are constants (`id = 7`) and a `LookupBy` of expressions when they are
+    /// parameters (`id = $1`), which read the same row. For comparing a custom plan with a
+    /// generic one (`session::prepared`), both written so.
     pub fn as_generic(self) -> Plan {
         self.map_nodes(&key_lookups_as_lookups)
     }

@@ -230,7 +230,7 @@ fn choose_generic(kept: &Plan, generic: &mut Generic, values: &[Value]) -> Plann
         *generic = Generic::Trying(optimize(kept.clone()), 0);
     }
     if let Generic::Trying(plan, matches) = generic {
-        if plan.clone().bind_params(values) == custom.clone().as_generic() {
+        if plan.clone().bind_params(values).as_generic() == custom.clone().as_generic() {
             *matches += 1;
             if *matches >= CUSTOM_PLANS_FIRST {
                 if let Generic::Trying(plan, _) = std::mem::take(generic) {
