@@ -21,10 +21,10 @@ pub(crate) struct VisibleVersions<'a> {
     versions: ScanIter<'a>,
     snapshot: Timestamp,
     direction: Direction,
-    /// Forward: the key already decided, still escaped (comparing the escaped bytes saves
-    /// unescaping every version skipped): the bytes `decided_at` of `decided`.
+    /// Forward: the raw version key (escaped, timestamp included) that decided the last key,
+    /// empty before the first. Versions are compared with it still escaped, which saves
+    /// unescaping every version skipped.
     decided: Vec<u8>,
-    decided_at: Option<std::ops::Range<usize>>,
     /// Whether the caller wants keys; without them a key is neither unescaped nor copied.
     keys: bool,
     /// Reverse: the key being read and its best version.
@@ -39,7 +39,6 @@ impl<'a> VisibleVersions<'a> {
             snapshot,
             direction,
             decided: Vec::new(),
-            decided_at: None,
             keys: true,
             current: None,
             done: false,
@@ -56,19 +55,15 @@ impl<'a> VisibleVersions<'a> {
     fn next_forward(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         for item in self.versions.by_ref() {
             let (mut raw_key, raw_value) = item?;
-            let (escaped, ts) = split_version(&raw_key)?;
-            let decided = self.decided_at.clone().map(|at| &self.decided[at]);
-            if ts > self.snapshot || decided == Some(escaped) {
+            let (_, ts) = split_version(&raw_key)?;
+            if ts > self.snapshot || same_key(&self.decided, &raw_key) {
                 continue;
             }
             if self.keys {
                 self.decided.clear();
-                self.decided.extend_from_slice(escaped);
-                self.decided_at = Some(0..escaped.len());
+                self.decided.extend_from_slice(&raw_key);
             } else {
                 // The raw key itself is kept as the decided one: no copy.
-                let start = escaped.as_ptr() as usize - raw_key.as_ptr() as usize;
-                self.decided_at = Some(start..start + escaped.len());
                 std::mem::swap(&mut self.decided, &mut raw_key);
                 raw_key.clear();
             }
@@ -108,6 +103,12 @@ impl<'a> VisibleVersions<'a> {
             }
         }
     }
+}
+
+/// Whether two raw version keys are versions of one key: equal but for their eight
+/// timestamp bytes (`a` may be empty: no key).
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.len() >= 8 && a[..a.len() - 8] == b[..b.len() - 8]
 }
 
 impl Iterator for VisibleVersions<'_> {

@@ -230,36 +230,22 @@ impl Accumulator {
             Accumulator::Sum(sum) | Accumulator::Avg(sum, _) => {
                 // sum(int2/int4) is bigint and sum(bigint) numeric in PostgreSQL, so a sum of
                 // integers overflows only where PostgreSQL's does.
-                let small = match value {
-                    Value::Int16(i) => Some(i as i64),
-                    Value::Int32(i) => Some(i as i64),
-                    _ => None,
-                };
-                let so_far = match sum {
-                    None => Some(0),
-                    Some(Value::Int64(s)) => Some(*s),
-                    Some(_) => None,
-                };
-                if let (Some(x), Some(so_far)) = (small, so_far) {
-                    // The common case without building values: a bigint sum of small integers.
-                    let total = so_far
-                        .checked_add(x)
-                        .ok_or_else(|| errinput!(NumericValueOutOfRange, "bigint out of range"))?;
-                    *sum = Some(Value::Int64(total));
-                    if let Accumulator::Avg(_, n) = self {
-                        *n += 1;
-                    }
-                    return Ok(());
-                }
                 let value = match value {
                     Value::Int16(i) => Value::Int64(i as i64),
                     Value::Int32(i) => Value::Int64(i as i64),
                     Value::Int64(i) => types::cast(Value::Int64(i), &DataType::Numeric(None))?,
                     v => v,
                 };
-                *sum = Some(match sum.take() {
-                    None => value,
-                    Some(s) => ops::add(&s, &value)?,
+                *sum = Some(match (sum.take(), value) {
+                    (None, value) => value,
+                    // The common case, a bigint sum of smallints or integers, added directly
+                    // rather than through the general addition's promotion.
+                    (Some(Value::Int64(s)), Value::Int64(x)) => {
+                        Value::Int64(s.checked_add(x).ok_or_else(|| {
+                            errinput!(NumericValueOutOfRange, "bigint out of range")
+                        })?)
+                    }
+                    (Some(s), value) => ops::add(&s, &value)?,
                 });
                 if let Accumulator::Avg(_, n) = self {
                     *n += 1;

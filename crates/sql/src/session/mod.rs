@@ -1204,14 +1204,13 @@ fn run<E: Engine>(
         }
         binder.bind(statement)
     };
-    // A kept plan may come optimized already; only bound plans are rewritten (no caller
-    // rewrites a kept one).
-    let (plan, optimized) = match source {
-        Source::Bind(params) => (rewrite(bind(params)?)?, false),
+    // A kept plan comes optimized (it may be its generic plan, optimized once); only bound
+    // plans are rewritten (no caller rewrites a kept one).
+    let plan = match source {
+        Source::Bind(params) => optimize(rewrite(bind(params)?)?),
         Source::Kept(prepared, values) => {
             let version = catalog_version.filter(|_| !ctx.catalog_changed.load(Ordering::Acquire));
-            let planned = prepared.plan(version, &ctx.settings, &values, |p| bind(Some(p)))?;
-            (planned.plan, planned.optimized)
+            prepared.plan(version, &ctx.settings, &values, |p| bind(Some(p)))?
         }
     };
     if plan.changes_schemas() {
@@ -1220,7 +1219,6 @@ fn run<E: Engine>(
     if plan.changes_catalog() {
         ctx.catalog_changed.store(true, Ordering::Release);
     }
-    let plan = if optimized { plan } else { optimize(plan) };
     // The table a write changes, for automatic ANALYZE: counted once the statement succeeds.
     let written = match &plan {
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. } => {

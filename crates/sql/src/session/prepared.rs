@@ -64,14 +64,23 @@ pub struct Prepared {
 /// A prepared statement's kept plan, and when binding one failed.
 #[derive(Debug, Default)]
 struct Kept {
-    /// The plan with its parameters in place, the catalog version it was bound against and
-    /// the settings it was bound with.
-    plan: Option<(Plan, u64, Settings)>,
-    /// The kept plan optimized with its parameters in place, and how far it has been found
-    /// to be what the optimizer makes of each execution's values (see [`Generic`]).
-    generic: Generic,
+    /// The plan with its parameters in place, and what it is valid for.
+    plan: Option<KeptPlan>,
     /// The catalog version at which the statement could not be bound without its values.
     needs_values: Option<u64>,
+}
+
+/// A bound plan kept for reuse.
+#[derive(Debug)]
+struct KeptPlan {
+    /// The plan, with [`Expr::Param`](crate::planner::Expr::Param) where its parameters go.
+    plan: Plan,
+    /// The catalog version it was bound against.
+    version: u64,
+    /// The settings it was bound with.
+    settings: Settings,
+    /// Its generic plan, which goes with it.
+    generic: Generic,
 }
 
 /// How many executions in a row must get, from the optimizer, the generic plan with their
@@ -104,12 +113,6 @@ enum Generic {
     Rejected,
 }
 
-/// The plan for one execution, and whether it is optimized already.
-pub(super) struct Planned {
-    pub plan: Plan,
-    pub optimized: bool,
-}
-
 impl Prepared {
     /// The statement's text.
     pub fn sql(&self) -> &str {
@@ -138,33 +141,35 @@ impl Prepared {
 
     /// Whether executions now run the kept plan's generic plan, not optimizing it afresh.
     pub fn uses_generic_plan(&self) -> bool {
-        matches!(self.kept.lock().generic, Generic::Chosen(_))
+        matches!(
+            self.kept.lock().plan,
+            Some(KeptPlan {
+                generic: Generic::Chosen(_),
+                ..
+            })
+        )
     }
 
-    /// The plan for one execution with `values` (already of the parameters' types): the kept
-    /// plan if it fits `version` (the catalog the statement's snapshot sees, `None` if unknown)
-    /// and `settings`, else a new one from `bind`, kept if it can be.
+    /// The optimized plan for one execution with `values` (already of the parameters'
+    /// types): from the kept plan if it fits `version` (the catalog the statement's snapshot
+    /// sees, `None` if unknown) and `settings`, else from a new one from `bind`, kept if it
+    /// can be.
     pub(super) fn plan(
         &self,
         version: Option<u64>,
         settings: &Settings,
         values: &[Value],
         bind: impl Fn(&Params) -> Result<Plan>,
-    ) -> Result<Planned> {
-        let unoptimized = |plan| Planned {
-            plan,
-            optimized: false,
-        };
+    ) -> Result<Plan> {
         let mut guard = self.kept.lock();
         let kept = &mut *guard;
-        if let (Some(version), Some((plan, at, with))) = (version, &kept.plan) {
-            if *at == version && with.same_values(settings) {
+        if let (Some(version), Some(plan)) = (version, &mut kept.plan) {
+            if plan.version == version && plan.settings.same_values(settings) {
                 self.reuses.fetch_add(1, Ordering::Relaxed);
-                return Ok(choose_generic(plan, &mut kept.generic, values));
+                return Ok(plan.for_values(values));
             }
         }
         kept.plan = None;
-        kept.generic = Generic::Unknown;
         let keepable = matches!(
             self.statement,
             Some(
@@ -182,9 +187,14 @@ impl Prepared {
                     return Err(changed_result());
                 }
                 if let Some(version) = version {
-                    kept.plan = Some((plan.clone(), version, settings.clone()));
+                    kept.plan = Some(KeptPlan {
+                        plan: plan.clone(),
+                        version,
+                        settings: settings.clone(),
+                        generic: Generic::Unknown,
+                    });
                 }
-                return Ok(unoptimized(plan.bind_params(values)));
+                return Ok(optimize(plan.bind_params(values)));
             }
             kept.needs_values = version;
         }
@@ -200,50 +210,40 @@ impl Prepared {
         if !same_names {
             return Err(changed_result());
         }
-        Ok(unoptimized(plan))
+        Ok(optimize(plan))
     }
 }
 
-/// The plan for an execution of a kept plan with `values`: the generic plan once chosen,
-/// else the custom plan (optimized), checked against the generic one while that is tried.
-fn choose_generic(kept: &Plan, generic: &mut Generic, values: &[Value]) -> Planned {
-    let decisive = values
-        .iter()
-        .any(|v| matches!(v, Value::Null | Value::Bool(_)));
-    match generic {
-        Generic::Chosen(plan) if !decisive => {
-            return Planned {
-                plan: plan.clone(),
-                optimized: true,
-            }
+impl KeptPlan {
+    /// The optimized plan for an execution with `values`: the generic plan once chosen, else
+    /// the custom plan, checked against the generic one while that is tried.
+    fn for_values(&mut self, values: &[Value]) -> Plan {
+        let decisive = values
+            .iter()
+            .any(|v| matches!(v, Value::Null | Value::Bool(_)));
+        if let (Generic::Chosen(plan), false) = (&self.generic, decisive) {
+            return plan.clone();
         }
-        _ => {}
-    }
-    let custom = optimize(kept.clone().bind_params(values));
-    if decisive {
-        return Planned {
-            plan: custom,
-            optimized: true,
-        };
-    }
-    if let Generic::Unknown = generic {
-        *generic = Generic::Trying(optimize(kept.clone()), 0);
-    }
-    if let Generic::Trying(plan, matches) = generic {
-        if plan.clone().bind_params(values).as_generic() == custom.clone().as_generic() {
-            *matches += 1;
-            if *matches >= CUSTOM_PLANS_FIRST {
-                if let Generic::Trying(plan, _) = std::mem::take(generic) {
-                    *generic = Generic::Chosen(plan);
+        let custom = optimize(self.plan.clone().bind_params(values));
+        if decisive {
+            return custom;
+        }
+        if let Generic::Unknown = self.generic {
+            self.generic = Generic::Trying(optimize(self.plan.clone()), 0);
+        }
+        self.generic = match std::mem::take(&mut self.generic) {
+            Generic::Trying(generic, matches) => {
+                if generic.clone().bind_params(values).as_generic() != custom.clone().as_generic() {
+                    Generic::Rejected
+                } else if matches + 1 >= CUSTOM_PLANS_FIRST {
+                    Generic::Chosen(generic)
+                } else {
+                    Generic::Trying(generic, matches + 1)
                 }
             }
-        } else {
-            *generic = Generic::Rejected;
-        }
-    }
-    Planned {
-        plan: custom,
-        optimized: true,
+            other => other,
+        };
+        custom
     }
 }
 
