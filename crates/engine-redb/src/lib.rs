@@ -5,7 +5,9 @@
 //! All data lives in one redb table, `data`, of byte keys to byte values; redb's B-tree keeps it
 //! in byte order, which is the order [`Engine::scan`] promises.
 //!
-//! - **Writes.** Each [`WriteBatch`] is one redb write transaction, so it is atomic on disk.
+//! - **Writes.** Each [`WriteBatch`] is one redb write transaction, so it is atomic on disk;
+//!   one too large for redb's write buffer is several, the last of them durable (see
+//!   `commit_locked`).
 //!   Without a log, a [`Durability::Sync`] batch commits with [`redb::Durability::Immediate`],
 //!   which costs one `fdatasync` of the file (two with two-phase commit); a
 //!   [`Durability::Deferred`] batch commits with [`redb::Durability::None`], which makes it
@@ -127,6 +129,10 @@ pub fn wal_journal(journal: &Path) -> PathBuf {
 pub struct RedbEngine {
     db: redb::Database,
     two_phase_commit: bool,
+    /// Bytes of keys and values one redb write transaction applies at most: a sixteenth of
+    /// the cache. Their pages, with the B-tree's free space, take a few times this, well
+    /// within redb's write buffer, which is half the cache.
+    part_bytes: usize,
     /// The first corruption detected, which redb latches as "previous I/O error" for every
     /// later call.
     corruption: Mutex<Option<String>>,
@@ -253,6 +259,7 @@ impl RedbEngine {
         let engine = Self {
             db,
             two_phase_commit: options.two_phase_commit,
+            part_bytes: (options.cache_size_bytes / 16).max(64 << 10),
             corruption: Mutex::new(None),
             write_lock: Mutex::new(None),
             generation: AtomicU64::new(0),
@@ -386,10 +393,52 @@ impl RedbEngine {
         Ok(())
     }
 
-    /// One redb write transaction; with `generation`, it also records the log generation.
+    /// Applies `batch` in redb write transactions; with `generation`, the last one also
+    /// records the log generation.
+    ///
+    /// A batch whose pages would not fit redb's write buffer is split into parts of at most
+    /// `part_bytes`: every part but the last commits with [`redb::Durability::None`] and the
+    /// last with `durability`. Committed whole, such a batch's dirty pages overflow the
+    /// buffer, are written out early, and are then read back, checksummed and written (and
+    /// encrypted) a second time when the transaction finalizes its checksums; in parts each
+    /// page is written once. A durable state never holds a part without the rest: redb
+    /// recovers to its last durable commit, and a non-durable commit is durable only through
+    /// a later durable one, which the parts' last is. Readers may see the leading parts while
+    /// the rest is written (see the [`Engine`] contract): the MVCC layer never shows a
+    /// version before its commit timestamp is published, after the whole batch.
     fn commit_locked(
         &self,
         batch: WriteBatch,
+        durability: Durability,
+        generation: Option<u64>,
+    ) -> Result<()> {
+        let (ranges, ops) = batch.into_parts();
+        let mut rest = ops.as_slice();
+        let mut first = true;
+        loop {
+            let mut bytes = 0;
+            let mut end = 0;
+            while end < rest.len() && bytes < self.part_bytes {
+                let (key, value) = &rest[end];
+                bytes += key.len() + value.as_ref().map_or(0, Vec::len);
+                end += 1;
+            }
+            let (part, after) = rest.split_at(end);
+            let ranges = if first { ranges.as_slice() } else { &[] };
+            first = false;
+            if after.is_empty() {
+                return self.commit_part(ranges, part, durability, generation);
+            }
+            self.commit_part(ranges, part, Durability::Deferred, None)?;
+            rest = after;
+        }
+    }
+
+    /// One redb write transaction of `ranges` deleted and then `ops`.
+    fn commit_part(
+        &self,
+        ranges: &[(Vec<u8>, Vec<u8>)],
+        ops: &[(Vec<u8>, Option<Vec<u8>>)],
         durability: Durability,
         generation: Option<u64>,
     ) -> Result<()> {
@@ -400,15 +449,15 @@ impl RedbEngine {
             Durability::Deferred => redb::Durability::None,
         })
         .map_err(|e| self.error(e))?;
-        if !batch.is_empty() {
+        if !ranges.is_empty() || !ops.is_empty() {
             let mut table = txn.open_table(TABLE).map_err(|e| self.error(e))?;
-            for (start, end) in batch.deleted_ranges() {
+            for (start, end) in ranges {
                 // One pass over the range, in place, instead of a descent per key.
                 table
                     .retain_in::<&[u8], _>(start.as_slice()..=end.as_slice(), |_, _| false)
                     .map_err(|e| self.error(e))?;
             }
-            for (key, value) in batch.ops() {
+            for (key, value) in ops {
                 match value {
                     Some(value) => table.insert(key.as_slice(), value.as_slice()),
                     None => table.remove(key.as_slice()),

@@ -215,7 +215,7 @@ pub fn check_batch_last_write_wins<E: Engine>(engine: &E) {
     assert_eq!(keys, vec![b"a".to_vec(), b"c".to_vec()]);
 }
 
-/// Batches are atomic to concurrent readers: once any key of a batch is visible, so is every
+/// Small batches are atomic to concurrent readers: once any key of a batch is visible, so is every
 /// other key of it. A writer thread writes batches `n` that set keys `k0..k9` all to `n`; readers
 /// read `k9` then `k0` and must never see `k0` older than the `k9` they saw first.
 pub fn check_batch_atomicity<E: Engine>(engine: &E) {
