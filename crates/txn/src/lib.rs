@@ -35,6 +35,7 @@
 //! how flashback queries and Raft replication will fit.
 
 mod error;
+mod inline_key;
 mod key;
 mod lock;
 mod mvcc;

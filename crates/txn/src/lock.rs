@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::inline_key::InlineKey;
 use crate::{errinternal, Error, Result, TxnId};
 
 /// Row lock modes, weakest first, with PostgreSQL's conflict table.
@@ -88,79 +89,98 @@ struct Request {
     wakeup: Arc<Condvar>,
 }
 
+/// A row's lock: its holders and the requests waiting for it. Nearly every entry has one
+/// holder and no queue; that case is 24 bytes inline, and the rest is boxed, because a bulk
+/// insert holds a million entries and their size is what the table's probes miss the cache on.
 #[derive(Default)]
 struct Entry {
-    holders: Holders,
+    first: Option<(TxnId, LockMode)>,
+    more: Option<Box<More>>,
+}
+
+/// The holders after the first, and the queue: only for a lock more than one transaction wants.
+#[derive(Default)]
+struct More {
+    /// Empty while `first` is `None`.
+    rest: Vec<(TxnId, LockMode)>,
     queue: VecDeque<Request>,
 }
 
-/// The holders of a row lock. Almost always there is one, kept inline, so that taking a lock
-/// allocates nothing beyond its key; `rest` is empty while `first` is `None`.
-#[derive(Default)]
-struct Holders {
-    first: Option<(TxnId, LockMode)>,
-    rest: Vec<(TxnId, LockMode)>,
-}
+/// The queue of an entry that has none.
+static NO_QUEUE: VecDeque<Request> = VecDeque::new();
 
-impl Holders {
-    fn iter(&self) -> impl Iterator<Item = &(TxnId, LockMode)> {
-        self.first.iter().chain(&self.rest)
+impl Entry {
+    fn holders(&self) -> impl Iterator<Item = &(TxnId, LockMode)> {
+        let rest = self.more.as_deref().map_or(&[][..], |m| m.rest.as_slice());
+        self.first.iter().chain(rest)
     }
 
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut (TxnId, LockMode)> {
-        self.first.iter_mut().chain(self.rest.iter_mut())
+    fn holders_mut(&mut self) -> impl Iterator<Item = &mut (TxnId, LockMode)> {
+        let rest = self
+            .more
+            .as_deref_mut()
+            .map_or(&mut [][..], |m| m.rest.as_mut_slice());
+        self.first.iter_mut().chain(rest)
     }
 
-    fn push(&mut self, holder: (TxnId, LockMode)) {
+    fn push_holder(&mut self, holder: (TxnId, LockMode)) {
         match self.first {
             None => self.first = Some(holder),
-            Some(_) => self.rest.push(holder),
+            Some(_) => self.more_mut().rest.push(holder),
         }
     }
 
     /// Removes `txn`'s hold, if any.
-    fn remove(&mut self, txn: TxnId) {
-        self.rest.retain(|(t, _)| *t != txn);
+    fn remove_holder(&mut self, txn: TxnId) {
+        let rest = match self.more.as_deref_mut() {
+            Some(more) => {
+                more.rest.retain(|(t, _)| *t != txn);
+                &mut more.rest
+            }
+            None => {
+                if self.first.is_some_and(|(t, _)| t == txn) {
+                    self.first = None;
+                }
+                return;
+            }
+        };
         if self.first.is_some_and(|(t, _)| t == txn) {
-            self.first = (!self.rest.is_empty()).then(|| self.rest.remove(0));
+            self.first = (!rest.is_empty()).then(|| rest.remove(0));
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.first.is_none()
+    fn queue(&self) -> &VecDeque<Request> {
+        self.more.as_deref().map_or(&NO_QUEUE, |m| &m.queue)
     }
-}
 
-impl Entry {
+    fn more_mut(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Box::default)
+    }
+
     fn held_by(&self, txn: TxnId) -> Option<LockMode> {
-        self.holders
-            .iter()
-            .find(|(t, _)| *t == txn)
-            .map(|(_, m)| *m)
+        self.holders().find(|(t, _)| *t == txn).map(|(_, m)| *m)
     }
 
     fn compatible_with_holders(&self, txn: TxnId, mode: LockMode) -> bool {
-        self.holders
-            .iter()
-            .all(|&(t, m)| t == txn || mode.compatible(m))
+        self.holders().all(|&(t, m)| t == txn || mode.compatible(m))
     }
 
     fn set_holder(&mut self, txn: TxnId, mode: LockMode) {
-        if let Some(h) = self.holders.iter_mut().find(|(t, _)| *t == txn) {
+        if let Some(h) = self.holders_mut().find(|(t, _)| *t == txn) {
             h.1 = h.1.max(mode);
             return;
         }
-        self.holders.push((txn, mode));
+        self.push_holder((txn, mode));
     }
 
     /// Hands the lock to queued requests, from the front, while they are compatible. Each
     /// owner finds itself among the holders when it wakes.
     fn grant_waiters(&mut self) {
-        while let Some(front) = self.queue.front() {
+        while let Some(front) = self.queue().front() {
             if !self.compatible_with_holders(front.txn, front.mode) {
                 break;
             }
-            if let Some(req) = self.queue.pop_front() {
+            if let Some(req) = self.more_mut().queue.pop_front() {
                 self.set_holder(req.txn, req.mode);
                 req.wakeup.notify_one();
             }
@@ -168,14 +188,14 @@ impl Entry {
     }
 
     fn is_empty(&self) -> bool {
-        self.holders.is_empty() && self.queue.is_empty()
+        self.first.is_none() && self.queue().is_empty()
     }
 }
 
 #[derive(Default)]
 struct Inner {
     /// Keyed by row; foldhash because SipHash over every key was a tenth of a bulk insert.
-    rows: foldhash::HashMap<Vec<u8>, Entry>,
+    rows: foldhash::HashMap<InlineKey, Entry>,
     /// The row each waiting transaction waits for.
     waiting: HashMap<TxnId, Vec<u8>>,
 }
@@ -184,18 +204,22 @@ impl Inner {
     /// The transactions `txn` waits for: incompatible holders and incompatible requests queued
     /// ahead of it.
     fn blockers(&self, txn: TxnId) -> Vec<TxnId> {
-        let Some(entry) = self.waiting.get(&txn).and_then(|key| self.rows.get(key)) else {
+        let Some(entry) = self
+            .waiting
+            .get(&txn)
+            .and_then(|key| self.rows.get(key.as_slice()))
+        else {
             return Vec::new();
         };
-        let Some(pos) = entry.queue.iter().position(|r| r.txn == txn) else {
+        let queue = entry.queue();
+        let Some(pos) = queue.iter().position(|r| r.txn == txn) else {
             return Vec::new();
         };
-        let mode = entry.queue[pos].mode;
+        let mode = queue[pos].mode;
         let holders = entry
-            .holders
-            .iter()
+            .holders()
             .filter(|&&(t, m)| t != txn && !mode.compatible(m));
-        let ahead = entry.queue.iter().take(pos).map(|r| (r.txn, r.mode));
+        let ahead = queue.iter().take(pos).map(|r| (r.txn, r.mode));
         let ahead: Vec<_> = ahead
             .filter(|&(t, m)| t != txn && !mode.compatible(m))
             .collect();
@@ -225,7 +249,7 @@ impl Inner {
     fn withdraw(&mut self, txn: TxnId, key: &[u8]) {
         self.waiting.remove(&txn);
         if let Some(entry) = self.rows.get_mut(key) {
-            entry.queue.retain(|r| r.txn != txn);
+            entry.more_mut().queue.retain(|r| r.txn != txn);
             entry.grant_waiters();
             if entry.is_empty() {
                 self.rows.remove(key);
@@ -253,14 +277,14 @@ impl LockTable {
         let mut inner = self.inner.lock();
         let entry = match inner.rows.get_mut(key) {
             Some(entry) => entry,
-            None => inner.rows.entry(key.to_vec()).or_default(),
+            None => inner.rows.entry(InlineKey::new(key)).or_default(),
         };
         let held = entry.held_by(txn);
         if held.is_some_and(|h| h >= mode) {
             return Ok(Acquired::Granted { waited: false });
         }
         let upgrade = held.is_some();
-        if entry.compatible_with_holders(txn, mode) && (upgrade || entry.queue.is_empty()) {
+        if entry.compatible_with_holders(txn, mode) && (upgrade || entry.queue().is_empty()) {
             entry.set_holder(txn, mode);
             return Ok(Acquired::Granted { waited: false });
         }
@@ -284,9 +308,9 @@ impl LockTable {
             wakeup: wakeup.clone(),
         };
         if upgrade {
-            entry.queue.push_front(request);
+            entry.more_mut().queue.push_front(request);
         } else {
-            entry.queue.push_back(request);
+            entry.more_mut().queue.push_back(request);
         }
         inner.waiting.insert(txn, key.to_vec());
 
@@ -349,7 +373,7 @@ impl LockTable {
             // Taken out and put back only if someone else holds or waits: one lookup for the
             // usual lock nobody else wanted.
             if let Some((key, mut entry)) = inner.rows.remove_entry(key) {
-                entry.holders.remove(txn);
+                entry.remove_holder(txn);
                 entry.grant_waiters();
                 if !entry.is_empty() {
                     inner.rows.insert(key, entry);
@@ -363,7 +387,7 @@ impl LockTable {
     pub fn downgrade(&self, txn: TxnId, key: &[u8], mode: LockMode) {
         let mut inner = self.inner.lock();
         if let Some(entry) = inner.rows.get_mut(key) {
-            if let Some(h) = entry.holders.iter_mut().find(|(t, _)| *t == txn) {
+            if let Some(h) = entry.holders_mut().find(|(t, _)| *t == txn) {
                 h.1 = mode;
             }
             entry.grant_waiters();

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use zizhu_engine::{Direction, Engine, KeyRange};
 
+use crate::inline_key::InlineKey;
 use crate::key::{encode_version, version_range};
 use crate::lock::{Acquired, WaitLimits};
 use crate::mvcc::Shared;
@@ -60,9 +61,11 @@ pub struct Transaction<E: Engine> {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
     /// The keys this transaction locked, and the keys it knows to be fresh (see [`Held`]).
-    held: RefCell<foldhash::HashMap<Vec<u8>, Held>>,
+    held: RefCell<foldhash::HashMap<InlineKey, Held>>,
     /// Ranges written by [`Transaction::put_private_sorted`]: every key in them is fresh.
     fresh_ranges: Vec<KeyRange>,
+    /// Whether it wrote a key without an entry in `held` (covered or sorted private writes).
+    unheld_writes: bool,
     /// Ranges dropped whole at commit ([`Transaction::drop_range`]).
     dropped: Vec<KeyRange>,
     reads: RefCell<ReadSet>,
@@ -89,6 +92,7 @@ impl<E: Engine> Transaction<E> {
             write_bytes: 0,
             held: RefCell::default(),
             fresh_ranges: Vec::new(),
+            unheld_writes: false,
             dropped: Vec::new(),
             reads: RefCell::new(ReadSet::default()),
             savepoints: Vec::new(),
@@ -294,7 +298,7 @@ impl<E: Engine> Transaction<E> {
         self.snapshot_fixed.set(true);
         self.held
             .borrow_mut()
-            .entry(key.to_vec())
+            .entry(InlineKey::new(key))
             .or_default()
             .fresh = true;
         Ok(self.buffer(key, Some(value)))
@@ -338,6 +342,7 @@ impl<E: Engine> Transaction<E> {
             .collect();
         self.writes.append(&mut bulk);
         self.fresh_ranges.push(range);
+        self.unheld_writes = true;
         Ok(())
     }
 
@@ -381,12 +386,17 @@ impl<E: Engine> Transaction<E> {
     /// Puts a write in the buffer (and the undo log under a savepoint); returns whether it
     /// replaced a buffered value (not a delete).
     fn buffer(&mut self, key: &[u8], value: Option<Vec<u8>>) -> bool {
+        self.buffer_owned(key.to_vec(), value)
+    }
+
+    fn buffer_owned(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> bool {
         let size = key.len() + value.as_ref().map_or(0, Vec::len);
-        let previous = self.writes.insert(key.to_vec(), value);
+        let undo = (!self.savepoints.is_empty()).then(|| key.clone());
+        let previous = self.writes.insert(key, value);
         self.write_bytes += size;
         let replaced = matches!(previous, Some(Some(_)));
-        if !self.savepoints.is_empty() {
-            self.undo.push((key.to_vec(), previous));
+        if let Some(key) = undo {
+            self.undo.push((key, previous));
         }
         replaced
     }
@@ -489,7 +499,7 @@ impl<E: Engine> Transaction<E> {
             } else {
                 WaitPolicy::NoWait
             };
-            if self.held.borrow().contains_key(key) {
+            if self.held.borrow().contains_key(key.as_slice()) {
                 held_before[i] = true;
                 match self.acquire(key, LockMode::Update, wait) {
                     Err(Error::LockNotAvailable) if i > 0 => {
@@ -520,7 +530,7 @@ impl<E: Engine> Transaction<E> {
                 mode: Some(LockMode::Update),
                 fresh: false,
             };
-            self.held.borrow_mut().insert(key.clone(), held);
+            self.held.borrow_mut().insert(InlineKey::new(key), held);
             if !self.savepoints.is_empty() {
                 self.lock_log.borrow_mut().push((key.clone(), None));
             }
@@ -535,7 +545,7 @@ impl<E: Engine> Transaction<E> {
             match version {
                 // No version at all: nobody can give the key one before this one ends.
                 None => {
-                    if let Some(held) = self.held.borrow_mut().get_mut(&rows[i].0) {
+                    if let Some(held) = self.held.borrow_mut().get_mut(rows[i].0.as_slice()) {
                         held.fresh = true;
                     }
                 }
@@ -543,15 +553,20 @@ impl<E: Engine> Transaction<E> {
             }
         }
         for (i, ((key, value), found)) in rows.into_iter().zip(stored).enumerate() {
-            let current = match self.writes.get(&key) {
-                Some(own) => own.clone(),
-                None if held_before[i] => self.read_latest(&key)?.and_then(|(_, row)| row),
-                None => found,
+            // A key locked here has no write of this transaction, unless it wrote keys
+            // without holding them: every other write holds its key (in `held`).
+            let own_possible = held_before[i] || self.unheld_writes;
+            let current = match own_possible {
+                false => found,
+                true => match self.writes.get(&key) {
+                    Some(own) => own.clone(),
+                    None => self.read_latest(&key)?.and_then(|(_, row)| row),
+                },
             };
             if let Some(current) = current {
                 return Ok((i + 1, Some(current)));
             }
-            self.buffer(&key, Some(value));
+            self.buffer_owned(key, Some(value));
         }
         Ok((end, None))
     }
@@ -616,6 +631,7 @@ impl<E: Engine> Transaction<E> {
     pub fn put_covered(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
         self.check_writable(true)?;
         self.snapshot_fixed.set(true);
+        self.unheld_writes = true;
         self.buffer(key, Some(value));
         Ok(())
     }
@@ -624,6 +640,7 @@ impl<E: Engine> Transaction<E> {
     pub fn delete_covered(&mut self, key: &[u8]) -> Result<()> {
         self.check_writable(false)?;
         self.snapshot_fixed.set(true);
+        self.unheld_writes = true;
         self.buffer(key, None);
         Ok(())
     }
@@ -690,7 +707,7 @@ impl<E: Engine> Transaction<E> {
                         mode: Some(mode),
                         fresh: false,
                     };
-                    held.insert(key.to_vec(), entry);
+                    held.insert(InlineKey::new(key), entry);
                 }
                 if !self.savepoints.is_empty() {
                     self.lock_log.borrow_mut().push((key.to_vec(), before));
@@ -764,7 +781,7 @@ impl<E: Engine> Transaction<E> {
             match before {
                 Some(mode) => {
                     self.shared.locks.downgrade(self.id, &key, mode);
-                    if let Some(held) = self.held.borrow_mut().get_mut(&key) {
+                    if let Some(held) = self.held.borrow_mut().get_mut(key.as_slice()) {
                         held.mode = Some(mode);
                     }
                 }
@@ -772,7 +789,7 @@ impl<E: Engine> Transaction<E> {
                     self.shared.locks.release(self.id, [key.as_slice()]);
                     // Once released, another transaction may give the key a version: it is
                     // no longer known fresh either.
-                    self.held.borrow_mut().remove(&key);
+                    self.held.borrow_mut().remove(key.as_slice());
                 }
             }
         }
