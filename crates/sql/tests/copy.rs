@@ -86,6 +86,109 @@ fn csv_format_with_header_quotes_and_a_column_list() {
     assert_eq!(rows[0][0], Value::Int64(7));
 }
 
+/// CSV fields as PostgreSQL 15 reads them (each expectation was taken from it): quotes in
+/// the middle of a field, doubled quotes, a quoted empty string against NULL, `\.` that is not
+/// the end marker, multi-byte characters beside delimiters, CRLF lines, a last line without a
+/// newline, ESCAPE, and the end marker.
+#[test]
+fn csv_fields_are_read_as_postgresql_reads_them() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int, v text, w varchar(5))")
+        .unwrap();
+    let load = |s: &mut Session<_>, options: &str, data: &str| {
+        copy_in(
+            s,
+            &format!("COPY t FROM STDIN WITH (FORMAT csv{options})"),
+            data,
+        )
+        .unwrap()
+    };
+    load(
+        &mut s,
+        "",
+        "1,ab\"cd\"ef,x\n2,\"a\"\"b\"c,y\n4,\"\",\n5,\\.,z\n7,\"é,ü\",ñ\n8,end,w",
+    );
+    load(&mut s, "", "3,x,y\r\n14,\"p\r\nq\",\r\n");
+    load(&mut s, ", ESCAPE '\\'", "6,\"a\\\"b\\\\c\\d\",z\n");
+    let result = load(&mut s, "", "9,a,b\n\\.\n10,c,d\n");
+    assert_eq!(result.tag(), "COPY 1", "the data ends at \\.");
+    let StatementResult::Query { rows, .. } =
+        s.execute_one("SELECT id, v, w FROM t ORDER BY id").unwrap()
+    else {
+        panic!()
+    };
+    let text = |v: &str| Value::Text(v.into());
+    let expected = [
+        (1, text("abcdef"), text("x")),
+        (2, text("a\"bc"), text("y")),
+        (3, text("x"), text("y")),
+        (4, text(""), Value::Null),
+        (5, text("\\."), text("z")),
+        (6, text("a\"b\\c\\d"), text("z")),
+        (7, text("é,ü"), text("ñ")),
+        (8, text("end"), text("w")),
+        (9, text("a"), text("b")),
+        (14, text("p\r\nq"), Value::Null),
+    ];
+    let expected: Vec<Vec<Value>> = expected
+        .into_iter()
+        .map(|(id, v, w)| vec![Value::Int32(id), v, w])
+        .collect();
+    assert_eq!(rows, expected);
+}
+
+/// Fields are read by their column type's input function: a `varchar(n)` field longer than
+/// `n` is an error (not cut, as a cast would), trailing blanks excepted; and the format's
+/// characters must be one byte.
+#[test]
+fn fields_too_long_and_multibyte_delimiters_are_errors() {
+    let db = Database::memory();
+    let mut s = db.session();
+    s.execute("CREATE TABLE t (id int, w varchar(5), c char(3))")
+        .unwrap();
+    let err = copy_in(
+        &mut s,
+        "COPY t FROM STDIN WITH (FORMAT csv)",
+        "1,abcdef,x\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.sqlstate(), "22001");
+    assert_eq!(
+        err.to_string(),
+        "value too long for type character varying(5)"
+    );
+    copy_in(
+        &mut s,
+        "COPY t FROM STDIN WITH (FORMAT csv)",
+        "2,\"abc   \",ab\n",
+    )
+    .unwrap();
+    let StatementResult::Query { rows, .. } = s.execute_one("SELECT id, w, c FROM t").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        rows,
+        [[
+            Value::Int32(2),
+            Value::Text("abc  ".into()),
+            Value::Text("ab ".into())
+        ]]
+    );
+    for option in ["DELIMITER 'é'", "QUOTE 'é'", "ESCAPE 'é'"] {
+        let err = s
+            .execute_one(&format!("COPY t FROM STDIN WITH (FORMAT csv, {option})"))
+            .unwrap_err();
+        assert_eq!(err.sqlstate(), "0A000", "{option}");
+        assert!(
+            err.to_string()
+                .ends_with("must be a single one-byte character"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn a_bad_row_loads_nothing_and_errors_name_the_problem() {
     let db = Database::memory();

@@ -12,6 +12,8 @@
 //! fields split by the delimiter (comma), quoted with `"` where needed (doubling a quote inside
 //! quotes), an unquoted empty field is NULL, and HEADER skips (or writes) a header line.
 
+use std::borrow::Cow;
+
 use zizhu_engine::Engine;
 use zizhu_types::Value;
 
@@ -21,6 +23,10 @@ use crate::parser::ast;
 use crate::planner::{Expr, Node, Plan};
 use crate::types;
 use crate::{errinput, Result};
+
+/// A field of COPY data: `None` for NULL; borrowed from the data where it needed no unquoting
+/// or unescaping.
+type Field<'a> = Option<Cow<'a, str>>;
 
 /// How COPY data is written.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,6 +128,18 @@ impl CopyFormat {
                 "COPY HEADER available only in CSV mode"
             ));
         }
+        for (what, c) in [
+            ("delimiter", delimiter),
+            ("quote", quote),
+            ("escape", escape),
+        ] {
+            if c.is_some_and(|c| !c.is_ascii()) {
+                return Err(errinput!(
+                    FeatureNotSupported,
+                    "COPY {what} must be a single one-byte character"
+                ));
+            }
+        }
         let quote = quote.unwrap_or('"');
         Ok(Self {
             csv,
@@ -134,7 +152,7 @@ impl CopyFormat {
     }
 
     /// Splits `data` into rows of fields (`None` for NULL).
-    fn parse(&self, data: &str) -> Result<Vec<Vec<Option<String>>>> {
+    fn parse<'a>(&self, data: &'a str) -> Result<Vec<Vec<Field<'a>>>> {
         let mut rows = if self.csv {
             self.parse_csv(data)?
         } else {
@@ -146,7 +164,7 @@ impl CopyFormat {
         Ok(rows)
     }
 
-    fn parse_text(&self, data: &str) -> Result<Vec<Vec<Option<String>>>> {
+    fn parse_text<'a>(&self, data: &'a str) -> Result<Vec<Vec<Field<'a>>>> {
         let mut rows = Vec::new();
         let data = data.strip_suffix('\n').unwrap_or(data);
         if data.is_empty() {
@@ -165,7 +183,7 @@ impl CopyFormat {
                 let field = if *raw == self.null {
                     None
                 } else {
-                    Some(std::mem::take(value))
+                    Some(Cow::Owned(std::mem::take(value)))
                 };
                 raw.clear();
                 value.clear();
@@ -209,63 +227,116 @@ impl CopyFormat {
         Ok(rows)
     }
 
-    fn parse_csv(&self, data: &str) -> Result<Vec<Vec<Option<String>>>> {
+    /// CSV, scanned by bytes: the delimiter, quote and escape are one-byte (ASCII) characters,
+    /// so they never occur inside a multi-byte one. A field without quotes borrows from `data`.
+    fn parse_csv<'a>(&self, data: &'a str) -> Result<Vec<Vec<Field<'a>>>> {
+        // ASCII, checked when the format was made.
+        let (delimiter, quote, escape) =
+            (self.delimiter as u8, self.quote as u8, self.escape as u8);
+        let bytes = data.as_bytes();
         let mut rows = Vec::new();
-        let mut fields: Vec<Option<String>> = Vec::new();
-        let mut field = String::new();
+        let mut fields: Vec<Field<'a>> = Vec::new();
+        // The field being read: `data[start..i]` while it is one unquoted run, else `owned`.
+        let mut start = 0;
+        let mut owned: Option<String> = None;
         let mut quoted = false;
         let mut in_quotes = false;
         let mut at_line_start = true;
-        let mut chars = data.chars().peekable();
-        let end_field =
-            |field: &mut String, quoted: &mut bool, fields: &mut Vec<Option<String>>| {
-                let value = std::mem::take(field);
-                let null = !*quoted && value == self.null;
-                fields.push((!null).then_some(value));
-                *quoted = false;
+        let mut i = 0;
+        let end_field = |fields: &mut Vec<Field<'a>>,
+                         owned: &mut Option<String>,
+                         quoted: &mut bool,
+                         run: &'a str| {
+            let value = match owned.take() {
+                Some(s) => Cow::Owned(s),
+                None => Cow::Borrowed(run),
             };
-        while let Some(c) = chars.next() {
+            let null = !*quoted && value == self.null.as_str();
+            fields.push((!null).then_some(value));
+            *quoted = false;
+        };
+        // Moves the field to `owned` (once it is more than one run of `data`), then appends.
+        let push = |owned: &mut Option<String>, start: usize, i: usize, piece: &str| {
+            owned
+                .get_or_insert_with(|| data[start..i].to_string())
+                .push_str(piece);
+        };
+        while i < bytes.len() {
+            let c = bytes[i];
             if in_quotes {
-                if c == self.escape
-                    && self.escape != self.quote
-                    && chars.peek() == Some(&self.quote)
+                let stop = bytes[i..]
+                    .iter()
+                    .position(|&b| b == quote || b == escape)
+                    .map_or(bytes.len(), |p| i + p);
+                push(&mut owned, start, start, &data[i..stop]);
+                i = stop;
+                let Some(&c) = bytes.get(i) else { break };
+                // An escape takes the quote or escape after it literally (PostgreSQL's rule).
+                if c == escape
+                    && escape != quote
+                    && matches!(bytes.get(i + 1), Some(&b) if b == quote || b == escape)
                 {
-                    field.push(chars.next().unwrap_or(self.quote));
-                } else if c == self.quote {
-                    if self.escape == self.quote && chars.peek() == Some(&self.quote) {
-                        chars.next();
-                        field.push(self.quote);
+                    push(&mut owned, start, start, &data[i + 1..i + 2]);
+                    i += 2;
+                } else if c == quote {
+                    if escape == quote && bytes.get(i + 1) == Some(&quote) {
+                        push(&mut owned, start, start, &data[i..i + 1]);
+                        i += 2;
                     } else {
                         in_quotes = false;
+                        i += 1;
                     }
                 } else {
-                    field.push(c);
+                    push(&mut owned, start, start, &data[i..i + 1]);
+                    i += 1;
                 }
                 continue;
             }
-            if at_line_start && c == '\\' && chars.peek() == Some(&'.') {
-                chars.next();
-                if matches!(chars.peek(), None | Some('\n' | '\r')) {
+            if at_line_start && c == b'\\' && bytes.get(i + 1) == Some(&b'.') {
+                if matches!(bytes.get(i + 2), None | Some(b'\n' | b'\r')) {
                     break;
                 }
-                field.push_str("\\.");
+                // Not the end marker: data, and still the field's first run.
+                i += 2;
                 at_line_start = false;
                 continue;
             }
             at_line_start = false;
             match c {
-                '\r' if chars.peek() == Some(&'\n') => {}
-                '\n' | '\r' => {
-                    end_field(&mut field, &mut quoted, &mut fields);
-                    rows.push(std::mem::take(&mut fields));
+                b'\n' | b'\r' => {
+                    end_field(&mut fields, &mut owned, &mut quoted, &data[start..i]);
+                    let width = fields.len();
+                    rows.push(std::mem::replace(&mut fields, Vec::with_capacity(width)));
                     at_line_start = true;
+                    i += if c == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                    start = i;
                 }
-                c if c == self.delimiter => end_field(&mut field, &mut quoted, &mut fields),
-                c if c == self.quote => {
+                c if c == delimiter => {
+                    end_field(&mut fields, &mut owned, &mut quoted, &data[start..i]);
+                    i += 1;
+                    start = i;
+                }
+                c if c == quote => {
+                    // Text before the quote stays part of the field.
+                    push(&mut owned, start, i, "");
                     in_quotes = true;
                     quoted = true;
+                    i += 1;
                 }
-                c => field.push(c),
+                _ => {
+                    let stop = bytes[i..]
+                        .iter()
+                        .position(|&b| b == delimiter || b == quote || b == b'\n' || b == b'\r')
+                        .map_or(bytes.len(), |p| i + p);
+                    if let Some(field) = owned.as_mut() {
+                        field.push_str(&data[i..stop]);
+                    }
+                    i = stop;
+                }
             }
         }
         if in_quotes {
@@ -274,8 +345,8 @@ impl CopyFormat {
                 "unterminated CSV quoted field"
             ));
         }
-        if !at_line_start || !field.is_empty() || !fields.is_empty() {
-            end_field(&mut field, &mut quoted, &mut fields);
+        if !at_line_start || owned.is_some() || !fields.is_empty() {
+            end_field(&mut fields, &mut owned, &mut quoted, &data[start..i]);
             rows.push(fields);
         }
         Ok(rows)
@@ -518,7 +589,7 @@ impl<E: Engine> Session<E> {
     /// every row of the chunk, already cast to the columns' types: binding is per chunk and
     /// tiny. (Binding a 1,000-row multi-row INSERT for each chunk, as before, was 13% of a
     /// COPY's time.)
-    fn insert_rows(&mut self, copy: &CopyIn, rows: Vec<Vec<Option<String>>>) -> Result<u64> {
+    fn insert_rows(&mut self, copy: &CopyIn, rows: Vec<Vec<Field<'_>>>) -> Result<u64> {
         let width = copy.columns.len().max(1);
         let batch = (60_000 / width).clamp(1, 1000);
         let columns = copy
@@ -543,7 +614,7 @@ impl<E: Engine> Session<E> {
                 .map(|row| {
                     row.into_iter()
                         .zip(&types)
-                        .map(|(field, ty)| types::cast(field.map_or(Value::Null, Value::Text), ty))
+                        .map(|(field, ty)| field_value(field, ty))
                         .collect::<Result<Vec<_>>>()
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -551,6 +622,22 @@ impl<E: Engine> Session<E> {
             self.execute_prepared_rewritten(&prepared, first, move |plan| with_rows(plan, values))?;
         }
         Ok(total)
+    }
+}
+
+/// A field as a value of its column's type, read by the type's input function, as
+/// PostgreSQL's COPY does: a `varchar(n)` or `char(n)` field longer than `n` (but for blanks)
+/// is an error, not cut.
+fn field_value(field: Field<'_>, ty: &types::DataType) -> Result<Value> {
+    use types::DataType as T;
+    match field {
+        None => Ok(Value::Null),
+        Some(text) => match ty {
+            T::Text | T::Varchar(_) | T::Char(_) | T::Unknown => {
+                types::assign(Value::Text(text.into_owned()), ty)
+            }
+            _ => types::parse_text(&text, ty),
+        },
     }
 }
 

@@ -5,7 +5,7 @@ use zizhu_types::{Interval, Numeric, Time, Value};
 use super::datatype::DataType;
 use super::datetime::{date_to_timestamp, timestamp_to_date, timestamp_to_time, USECS_PER_DAY};
 use super::numeric::{apply_typmod, check_float, float_to_numeric, numeric_to_f64, numeric_to_i64};
-use super::text::{fit_string, parse_text, to_text};
+use super::text::{fit_owned, fit_string, parse_text, to_text};
 use crate::errinput;
 use crate::error::Result;
 
@@ -79,7 +79,7 @@ fn convert(value: Value, to: &DataType, explicit: bool) -> Result<Value> {
             Value::Text(fit_string(s, to, explicit)?)
         }
         (Value::Text(s), T::Text | T::Varchar(_) | T::Char(_)) => {
-            Value::Text(fit_string(&s, to, explicit)?)
+            Value::Text(fit_owned(s, to, explicit)?)
         }
         (v, T::Text | T::Varchar(_) | T::Char(_)) => {
             Value::Text(fit_string(&to_text(&v), to, explicit)?)

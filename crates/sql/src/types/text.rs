@@ -258,6 +258,16 @@ fn parse_uuid(text: &str) -> Result<[u8; 16]> {
     Ok(out)
 }
 
+/// [`fit_string`] of an owned string, which is returned as it is when it fits.
+pub(crate) fn fit_owned(s: String, ty: &DataType, explicit: bool) -> Result<String> {
+    match ty {
+        // At most n bytes is at most n characters.
+        DataType::Varchar(Some(n)) if s.len() <= *n as usize => Ok(s),
+        DataType::Varchar(Some(_)) | DataType::Char(_) => fit_string(&s, ty, explicit),
+        _ => Ok(s),
+    }
+}
+
 /// Fits a string to `varchar(n)` or `char(n)`. Explicit casts truncate; input and assignment
 /// reject values whose excess characters are not all blanks. `char(n)` pads with blanks.
 /// Lengths count characters, not bytes.
