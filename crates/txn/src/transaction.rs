@@ -316,8 +316,10 @@ impl<E: Engine> Transaction<E> {
     ) -> Result<()> {
         self.check_writable(true)?;
         self.snapshot_fixed.set(true);
+        // Sorted, so within the range if its first and last are.
         if !entries.windows(2).all(|w| w[0].0 < w[1].0)
-            || !entries.iter().all(|(key, _)| in_range(&range, key))
+            || !entries.first().is_none_or(|(key, _)| in_range(&range, key))
+            || !entries.last().is_none_or(|(key, _)| in_range(&range, key))
             || self.writes.range(range.clone()).next().is_some()
         {
             return Err(errinternal!(

@@ -163,14 +163,29 @@ pub fn build<E: Engine>(
             let row = row::decode(bytes)?;
             let pk = primary_key_of(key)?;
             let (entry, _) = entry_key(index, &row, &pk);
-            entries.push((entry, zizhu_keycode::encode_tuple(&pk), n));
+            entries.push((0, entry, zizhu_keycode::encode_tuple(&pk), n));
         }
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if let Some(pair) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(duplicated(&row::decode(&rows[pair[0].2].1)?));
+        // Every entry starts with the index's prefix; the eight bytes after it, as a number,
+        // order most pairs without comparing the keys (a third of the build's time was
+        // comparing the shared prefix).
+        let shared = entries.first().map_or(0, |first| {
+            entries.iter().fold(first.1.len(), |shared, e| {
+                shared.min(first.1.iter().zip(&e.1).take_while(|(a, b)| a == b).count())
+            })
+        });
+        for entry in &mut entries {
+            let mut next = [0u8; 8];
+            let tail = &entry.1[shared..];
+            let n = tail.len().min(8);
+            next[..n].copy_from_slice(&tail[..n]);
+            entry.0 = u64::from_be_bytes(next);
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        if let Some(pair) = entries.windows(2).find(|w| w[0].1 == w[1].1) {
+            return Err(duplicated(&row::decode(&rows[pair[0].3].1)?));
         }
         drop(rows);
-        let entries = entries.into_iter().map(|(k, v, _)| (k, v)).collect();
+        let entries = entries.into_iter().map(|(_, k, v, _)| (k, v)).collect();
         txn.put_private_sorted(Key::index_entries(index.id), entries)?;
         return Ok(());
     }
