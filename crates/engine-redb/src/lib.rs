@@ -129,8 +129,8 @@ pub fn wal_journal(journal: &Path) -> PathBuf {
 pub struct RedbEngine {
     db: redb::Database,
     two_phase_commit: bool,
-    /// Bytes of keys and values one redb write transaction applies at most: a sixteenth of
-    /// the cache. Their pages, with the B-tree's free space, take a few times this, well
+    /// Bytes of keys and values a redb write transaction applies, about (a part ends with the
+    /// operation that reaches it): a sixteenth of the cache. Their pages, with the B-tree's free space, take a few times this, well
     /// within redb's write buffer, which is half the cache.
     part_bytes: usize,
     /// The first corruption detected, which redb latches as "previous I/O error" for every
@@ -142,7 +142,8 @@ pub struct RedbEngine {
     generation: AtomicU64,
     /// The latest opened snapshot and the generation it was opened at (or later).
     snapshot: RwLock<Option<(u64, Arc<Table>)>>,
-    poisoned: AtomicBool,
+    /// Shared with the file's backend ([`Measured`]), which then refuses writes.
+    poisoned: Arc<AtomicBool>,
     poison_message: Mutex<String>,
     syncs: AtomicU64,
     /// The storage length as last seen by the backend wrapper.
@@ -237,9 +238,11 @@ impl RedbEngine {
         options: RedbOptions,
     ) -> Result<Self> {
         let len = Arc::new(AtomicU64::new(backend.len().map_err(Error::from)?));
+        let poisoned = Arc::new(AtomicBool::new(false));
         let backend = Measured {
             inner: backend,
             len: Arc::clone(&len),
+            poisoned: Arc::clone(&poisoned),
         };
         let db = redb::Builder::new()
             .set_cache_size(options.cache_size_bytes)
@@ -264,7 +267,7 @@ impl RedbEngine {
             write_lock: Mutex::new(None),
             generation: AtomicU64::new(0),
             snapshot: RwLock::new(None),
-            poisoned: AtomicBool::new(false),
+            poisoned,
             poison_message: Mutex::new(String::new()),
             syncs: AtomicU64::new(0),
             len,
@@ -326,10 +329,21 @@ impl RedbEngine {
         mapped
     }
 
-    /// Applies `batch` (which may be empty) with `durability`: one redb write transaction,
-    /// and with a log, the log's append (and sync), or a checkpoint if `checkpoint` asks for
+    /// Applies `batch` (which may be empty) with `durability`: redb write transactions
+    /// ([`commit_locked`](Self::commit_locked)), and with a log, the log's append (and sync), or a checkpoint if `checkpoint` asks for
     /// one.
     fn commit(&self, batch: WriteBatch, durability: Durability, checkpoint: bool) -> Result<()> {
+        /// Poisons the engine if the commit panics: parts of it may be committed.
+        struct PoisonOnUnwind<'a>(&'a RedbEngine);
+        impl Drop for PoisonOnUnwind<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0
+                        .poison(&errinternal!("a commit panicked; this is a bug"));
+                }
+            }
+        }
+        let _guard = PoisonOnUnwind(self);
         let mut wal = self.write_lock.lock();
         self.check_poisoned()?;
         let result = match wal.as_mut() {
@@ -396,16 +410,22 @@ impl RedbEngine {
     /// Applies `batch` in redb write transactions; with `generation`, the last one also
     /// records the log generation.
     ///
-    /// A batch whose pages would not fit redb's write buffer is split into parts of at most
-    /// `part_bytes`: every part but the last commits with [`redb::Durability::None`] and the
-    /// last with `durability`. Committed whole, such a batch's dirty pages overflow the
-    /// buffer, are written out early, and are then read back, checksummed and written (and
-    /// encrypted) a second time when the transaction finalizes its checksums; in parts each
-    /// page is written once. A durable state never holds a part without the rest: redb
-    /// recovers to its last durable commit, and a non-durable commit is durable only through
-    /// a later durable one, which the parts' last is. Readers may see the leading parts while
-    /// the rest is written (see the [`Engine`] contract): the MVCC layer never shows a
-    /// version before its commit timestamp is published, after the whole batch.
+    /// A batch whose pages would not fit redb's write buffer is split into parts of about
+    /// `part_bytes`, each committed with [`redb::Durability::None`]; with
+    /// [`Durability::Sync`], an empty durable commit then makes them durable together.
+    /// Committed whole, such a batch's dirty pages overflow the buffer, are written out early,
+    /// and are then read back, checksummed and written (and encrypted) a second time when the
+    /// transaction finalizes its checksums; in parts each page is written once.
+    ///
+    /// A durable state never holds a part without the rest: redb recovers to its last durable
+    /// commit, and a non-durable commit becomes durable only through a later durable commit or
+    /// redb's close, which a failed part prevents: the failure poisons the engine, and a
+    /// poisoned engine's file takes no more writes ([`Measured`]). Readers may see the leading
+    /// parts while the rest is written (see the [`Engine`] contract): the MVCC layer never
+    /// shows a version before its commit timestamp is published, after the whole batch.
+    ///
+    /// Before the durable commit comes an empty non-durable one, for the reason
+    /// [`checkpoint`](Self::checkpoint) gives: it processes the parts' freed-page records.
     fn commit_locked(
         &self,
         batch: WriteBatch,
@@ -413,25 +433,35 @@ impl RedbEngine {
         generation: Option<u64>,
     ) -> Result<()> {
         let (ranges, ops) = batch.into_parts();
-        let mut rest = ops.as_slice();
-        let mut first = true;
-        loop {
+        let part_end = |ops: &[(Vec<u8>, Option<Vec<u8>>)]| {
             let mut bytes = 0;
-            let mut end = 0;
-            while end < rest.len() && bytes < self.part_bytes {
-                let (key, value) = &rest[end];
-                bytes += key.len() + value.as_ref().map_or(0, Vec::len);
-                end += 1;
-            }
-            let (part, after) = rest.split_at(end);
-            let ranges = if first { ranges.as_slice() } else { &[] };
-            first = false;
-            if after.is_empty() {
-                return self.commit_part(ranges, part, durability, generation);
-            }
-            self.commit_part(ranges, part, Durability::Deferred, None)?;
-            rest = after;
+            ops.iter()
+                .take_while(|(key, value)| {
+                    let fits = bytes < self.part_bytes;
+                    bytes += key.len() + value.as_ref().map_or(0, Vec::len);
+                    fits
+                })
+                .count()
+        };
+        let mut end = part_end(&ops);
+        if end == ops.len() {
+            return self.commit_part(&ranges, &ops, durability, generation);
         }
+        let mut rest = ops.as_slice();
+        let mut ranges = ranges.as_slice();
+        while !rest.is_empty() {
+            let (part, after) = rest.split_at(end);
+            self.commit_part(ranges, part, Durability::Deferred, None)?;
+            ranges = &[];
+            rest = after;
+            end = part_end(rest);
+        }
+        if durability == Durability::Deferred && generation.is_none() {
+            return Ok(());
+        }
+        *self.snapshot.write() = None;
+        self.commit_part(&[], &[], Durability::Deferred, None)?;
+        self.commit_part(&[], &[], durability, generation)
     }
 
     /// One redb write transaction of `ranges` deleted and then `ops`.
@@ -555,11 +585,27 @@ impl Drop for RedbEngine {
     }
 }
 
-/// Wraps a backend to track its length for [`Status::size_on_disk`] after redb owns it.
+/// Wraps a backend to track its length for [`Status::size_on_disk`] after redb owns it, and
+/// to refuse every write and sync once the engine is poisoned. redb's close makes a pending
+/// non-durable commit durable unless it latched an I/O error itself; after a failure it did
+/// not latch (a part of a batch too large, a panic), that would make a failed batch's leading
+/// parts durable.
 #[derive(Debug)]
 struct Measured<B> {
     inner: B,
     len: Arc<AtomicU64>,
+    poisoned: Arc<AtomicBool>,
+}
+
+impl<B> Measured<B> {
+    fn check(&self) -> std::io::Result<()> {
+        match self.poisoned.load(Ordering::Acquire) {
+            true => Err(std::io::Error::other(
+                "the storage engine stopped after an earlier failure",
+            )),
+            false => Ok(()),
+        }
+    }
 }
 
 impl<B: redb::StorageBackend> redb::StorageBackend for Measured<B> {
@@ -574,16 +620,19 @@ impl<B: redb::StorageBackend> redb::StorageBackend for Measured<B> {
     }
 
     fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.check()?;
         self.inner.set_len(len)?;
         self.len.store(len, Ordering::Relaxed);
         Ok(())
     }
 
     fn sync_data(&self) -> std::io::Result<()> {
+        self.check()?;
         self.inner.sync_data()
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.check()?;
         self.inner.write(offset, data)?;
         self.len
             .fetch_max(offset + data.len() as u64, Ordering::Relaxed);

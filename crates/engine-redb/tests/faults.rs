@@ -245,9 +245,13 @@ fn after_failure(engine: RedbEngine, faults: &FaultController, rng: &mut StdRng,
         let read = engine.get(b"last");
         eprintln!("read after batch {failed} failed: {read:?}");
     }
+    // Nothing more reaches the file, not even when the engine is closed: redb's close would
+    // make a pending non-durable commit durable.
+    let writes = faults.writes();
+    drop(engine);
+    assert_eq!(faults.writes(), writes, "a poisoned engine wrote at close");
     let volatile = faults.volatile_image();
     let image = faults.crash();
-    drop(engine);
     for (what, image) in [("power loss", image), ("process crash", volatile)] {
         let seed: u64 = rng.random();
         let context = format!("after {what} (seed {seed})");
@@ -528,10 +532,11 @@ fn large_batches_checkpoint_and_the_log_continues() {
 /// failed or torn write, then a power loss or a killed process, it is wholly absent after
 /// recovery, with and without the log; written through, it is wholly present.
 fn a_batch_committed_in_parts_is_whole_or_absent() {
-    /// Batch 4, with 300 keys of 8 KiB: about 2.4 MiB, ten parts.
+    /// Batch 4, with 600 keys of 8 KiB: about 4.8 MiB, twenty parts. Over the log's
+    /// 4 MiB, so the logged engine commits it to the data file (a checkpoint), in parts.
     fn large(rng: &mut StdRng) -> WriteBatch {
         let mut batch = WriteBatch::new();
-        let m = 300;
+        let m = 600;
         for j in 0..m {
             let mut value = format!("4:{j}:{m}:").into_bytes();
             value.resize(value.len() + rng.random_range(7_000..9_000), 4);
@@ -555,8 +560,8 @@ fn a_batch_committed_in_parts_is_whole_or_absent() {
             false => open(data),
         };
         write_ok(&engine, &mut rng, 1, 3);
-        // It takes about 160 writes; a fifth of the trials let it through.
-        let at = rng.random_range(0..200);
+        // It takes about 700 writes; a fifth of the trials let it through.
+        let at = rng.random_range(0..850);
         match rng.random_bool(0.5) {
             true => data_faults.fail_writes_after(at),
             false => data_faults.torn_write_at(at),
@@ -579,6 +584,7 @@ fn a_batch_committed_in_parts_is_whole_or_absent() {
         );
         let data = FaultyBackend::from_image(images.0, seed + 1000);
         let wal = FaultyBackend::from_image(images.1, seed + 1001);
+        let (data_faults_after, wal_faults_after) = (data.controller(), wal.controller());
         let engine = match logged {
             true => open_logged(data, wal),
             false => open_backend(data),
@@ -590,7 +596,50 @@ fn a_batch_committed_in_parts_is_whole_or_absent() {
         if std::env::var_os("ZIZHU_CRASH_VERBOSE").is_some() {
             eprintln!("{context}: written {written}, recovered {p}");
         }
+        // Usable again, and its next acknowledged batch survives another power loss.
+        engine
+            .write(batch(p + 1, &mut rng), Durability::Sync)
+            .unwrap_or_else(|e| panic!("{context}: write after recovery: {e}"));
+        let (data_faults, wal_faults) = (data_faults_after, wal_faults_after);
+        let images = (data_faults.crash(), wal_faults.crash());
+        drop(engine);
+        let data = FaultyBackend::from_image(images.0, seed + 2000);
+        let wal = FaultyBackend::from_image(images.1, seed + 2001);
+        let engine = match logged {
+            true => open_logged(data, wal),
+            false => open_backend(data),
+        }
+        .unwrap_or_else(|e| panic!("{context}: reopening again failed: {e}"));
+        check(&engine, p + 1, p + 1, &format!("{context}, then again"));
     }
+}
+
+/// A batch the log failed to sync leaves redb with a non-durable commit that redb itself
+/// saw no failure in. redb's close would make it durable; a poisoned engine's data file takes
+/// no writes, so the close writes nothing and the next open decides from the log alone.
+fn a_poisoned_engine_writes_nothing_at_close() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let (data, wal) = (FaultyBackend::new(21), FaultyBackend::new(22));
+    let (data_faults, wal_faults) = (data.controller(), wal.controller());
+    let engine = open_logged(data, wal).expect("open");
+    write_ok(&engine, &mut rng, 1, 3);
+    wal_faults.fail_next_sync();
+    let err = engine
+        .write(batch(4, &mut rng), Durability::Sync)
+        .unwrap_err();
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    assert!(engine.is_poisoned());
+    let writes = data_faults.writes();
+    drop(engine);
+    assert_eq!(
+        data_faults.writes(),
+        writes,
+        "the data file was written at close"
+    );
+    let data = FaultyBackend::from_image(data_faults.crash(), 23);
+    let wal = FaultyBackend::from_image(wal_faults.crash(), 24);
+    let engine = open_logged(data, wal).expect("reopen");
+    check(&engine, 3, 4, "after the failed log sync");
 }
 
 /// Each scenario runs on the plain backend and on the encrypting one.
@@ -617,6 +666,7 @@ plain_and_encrypted! {
     logged_power_loss_trials => plain_logged_power_loss_trials, encrypted_logged_power_loss_trials;
     large_batches_checkpoint_and_the_log_continues => plain_large_batches_checkpoint, encrypted_large_batches_checkpoint;
     a_batch_committed_in_parts_is_whole_or_absent => plain_batch_in_parts, encrypted_batch_in_parts;
+    a_poisoned_engine_writes_nothing_at_close => plain_poisoned_close, encrypted_poisoned_close;
 }
 
 /// Acknowledged writes come back from the log, not the data file: after a crash the data file

@@ -11,12 +11,12 @@
 //!
 //! # Consistency contract
 //!
-//! - A [`WriteBatch`] is atomic: after a crash, or once its `write` has returned, either all
-//!   of it is present or none. Its range deletes ([`WriteBatch::delete_range`]) apply before
-//!   its puts and deletes. Concurrent readers see a batch appear at once, except that an
-//!   engine may show a batch larger than its own threshold in parts while `write` runs (and,
-//!   after such a write fails, until the engine is reopened); the redb engine does so above a
-//!   sixteenth of its cache.
+//! - A [`WriteBatch`] is atomic in what survives: after a crash or a reopen, either all of it
+//!   is present or none. Its range deletes ([`WriteBatch::delete_range`]) apply before its
+//!   puts and deletes. Readers see a batch appear all at once, except that an engine may show
+//!   a batch larger than its own threshold in parts while its `write` runs, and, if that
+//!   `write` fails, until the engine is reopened (the redb engine's threshold is a sixteenth of
+//!   its cache).
 //! - A batch written with [`Durability::Sync`] is durable when `write` returns `Ok`: it survives
 //!   process death and power loss. A batch written with [`Durability::Deferred`] is atomic and
 //!   visible at once but becomes durable only with a later `Sync` write or [`Engine::flush`];
