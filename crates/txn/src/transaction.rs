@@ -790,8 +790,20 @@ impl<E: Engine> Transaction<E> {
                 None => {
                     self.shared.locks.release(self.id, [key.as_slice()]);
                     // Once released, another transaction may give the key a version: it is
-                    // no longer known fresh either.
-                    self.held.borrow_mut().remove(key.as_slice());
+                    // no longer known fresh either. A key still written (privately, or
+                    // covered, before the lock) keeps its entry, without the lock: every
+                    // write has one ([`Transaction::insert_many`] relies on it).
+                    let mut held = self.held.borrow_mut();
+                    match self.writes.contains_key(&key) {
+                        true => {
+                            if let Some(entry) = held.get_mut(key.as_slice()) {
+                                *entry = Held::default();
+                            }
+                        }
+                        false => {
+                            held.remove(key.as_slice());
+                        }
+                    }
                 }
             }
         }
