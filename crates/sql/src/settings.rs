@@ -16,6 +16,17 @@ use std::time::Duration;
 
 use crate::{errinput, Result};
 
+/// `plan_cache_mode`, PostgreSQL's setting of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanCacheMode {
+    /// Custom plans first; the generic plan once five custom plans matched it.
+    Auto,
+    /// A custom plan for every execution.
+    ForceCustom,
+    /// The generic plan from the first execution (but for NULL and boolean values).
+    ForceGeneric,
+}
+
 /// How a setting's values are written and checked.
 #[derive(Clone, Copy, Debug)]
 enum Kind {
@@ -125,6 +136,12 @@ const DEFINITIONS: &[Definition] = &[
         default: "32",
         kind: Kind::Fixed,
         description: "Shows the maximum number of index keys.",
+    },
+    Definition {
+        name: "plan_cache_mode",
+        default: "auto",
+        kind: Kind::Enum(&["auto", "force_custom_plan", "force_generic_plan"]),
+        description: "Controls the planner's selection of custom or generic plan.",
     },
     Definition {
         name: "search_path",
@@ -511,6 +528,16 @@ impl Settings {
         }
         if !committed {
             self.values = began.values.clone();
+        }
+    }
+
+    /// `plan_cache_mode`: whether prepared statements choose between custom and generic
+    /// plans themselves, or always run one kind.
+    pub fn plan_cache_mode(&self) -> PlanCacheMode {
+        match self.get("plan_cache_mode").as_deref() {
+            Ok("force_custom_plan") => PlanCacheMode::ForceCustom,
+            Ok("force_generic_plan") => PlanCacheMode::ForceGeneric,
+            _ => PlanCacheMode::Auto,
         }
     }
 

@@ -185,6 +185,61 @@ fn null_and_boolean_values_run_custom_plans() {
 }
 
 /// Writes through kept plans: parameters in SET, WHERE, ON CONFLICT and RETURNING.
+/// `plan_cache_mode`, as in PostgreSQL: `force_custom_plan` never takes the generic plan,
+/// `force_generic_plan` takes it from the first execution, even for a range whose custom
+/// plans differ, and NULL still gets a custom plan. Answers are those of binding the values
+/// in every mode; a change of mode rebinds the kept plan; a bad value is 22023.
+#[test]
+fn plan_cache_mode_forces_custom_or_generic_plans() {
+    let (_db, mut s) = setup();
+    let get_sql = "SELECT v FROM t WHERE id = $1";
+    let range_sql = "SELECT id FROM t WHERE id BETWEEN $1 AND $2 ORDER BY id";
+    let get = s.prepare(get_sql, &[]).unwrap();
+    let range = s.prepare(range_sql, &[]).unwrap();
+    let check = |s: &mut Session<_>, p: &zizhu_sql::Prepared, sql: &str, values: Vec<Value>| {
+        let kept = rows(s.execute_prepared(p, values.clone()).unwrap());
+        let bound = rows(s.execute_one(&literal_sql(sql, &values)).unwrap());
+        assert_eq!(kept, bound, "{sql} with {values:?}");
+    };
+    let show = |s: &mut Session<_>| rows(s.execute_one("SHOW plan_cache_mode").unwrap());
+    assert_eq!(show(&mut s), [[Value::Text("auto".into())]]);
+    s.execute("SET plan_cache_mode = force_custom_plan")
+        .unwrap();
+    for i in 1..=8 {
+        check(&mut s, &get, get_sql, vec![Value::Int32(i)]);
+        assert!(!get.uses_generic_plan(), "force_custom_plan, execution {i}");
+    }
+    s.execute("SET plan_cache_mode = 'force_generic_plan'")
+        .unwrap();
+    check(&mut s, &get, get_sql, vec![Value::Int32(3)]);
+    assert!(
+        get.uses_generic_plan(),
+        "force_generic_plan, first execution"
+    );
+    for values in [
+        vec![Value::Int32(98), Value::Int32(200)],
+        vec![Value::Int32(5), Value::Int32(7)],
+        vec![Value::Null, Value::Int32(7)],
+        vec![Value::Int32(9), Value::Int32(2)],
+    ] {
+        check(&mut s, &range, range_sql, values);
+        assert!(range.uses_generic_plan(), "force_generic_plan, a range");
+    }
+    for value in [Value::Int32(77), Value::Int32(1000), Value::Null] {
+        check(&mut s, &get, get_sql, vec![value]);
+    }
+    s.execute("RESET plan_cache_mode").unwrap();
+    check(
+        &mut s,
+        &range,
+        range_sql,
+        vec![Value::Int32(1), Value::Int32(3)],
+    );
+    assert!(!range.uses_generic_plan(), "auto again: bound anew");
+    let err = s.execute("SET plan_cache_mode = sometimes").unwrap_err();
+    assert_eq!(err.sqlstate(), "22023");
+}
+
 #[test]
 fn kept_writes_take_each_execution_values() {
     let (_db, mut s) = setup();

@@ -19,6 +19,8 @@
 //! read from the execution's values as the plan runs. A statement whose custom plans differ
 //! (a range that only values make an index scan) keeps optimizing each execution, and an
 //! execution with a NULL or boolean value always runs a custom plan ([`Generic`] says why).
+//! The `plan_cache_mode` setting ([`PlanCacheMode`]) forces custom plans, or the generic plan
+//! from the first execution, as PostgreSQL's does.
 //!
 //! A kept plan is valid for one catalog and one set of session settings (the search path
 //! above all). It is used only when the statement's snapshot sees exactly the catalog it was
@@ -43,7 +45,7 @@ use super::{interrupted, run, Session, Source};
 use crate::execution::StatementResult;
 use crate::parser::{self, ast};
 use crate::planner::{data_type_from_ast, optimize, Binder, Label, Params, Plan};
-use crate::settings::Settings;
+use crate::settings::{PlanCacheMode, Settings};
 use crate::types::{self, DataType};
 use crate::{errinput, Result};
 
@@ -166,7 +168,7 @@ impl Prepared {
         if let (Some(version), Some(plan)) = (version, &mut kept.plan) {
             if plan.version == version && plan.settings.same_values(settings) {
                 self.reuses.fetch_add(1, Ordering::Relaxed);
-                return Ok(plan.for_values(values));
+                return Ok(plan.for_values(values, settings.plan_cache_mode()));
             }
         }
         kept.plan = None;
@@ -187,12 +189,15 @@ impl Prepared {
                     return Err(changed_result());
                 }
                 if let Some(version) = version {
-                    kept.plan = Some(KeptPlan {
+                    let kept_plan = kept.plan.insert(KeptPlan {
                         plan: plan.clone(),
                         version,
                         settings: settings.clone(),
                         generic: Generic::Unknown,
                     });
+                    if settings.plan_cache_mode() == PlanCacheMode::ForceGeneric {
+                        return Ok(kept_plan.for_values(values, PlanCacheMode::ForceGeneric));
+                    }
                 }
                 return Ok(optimize(plan.bind_params(values)));
             }
@@ -216,16 +221,20 @@ impl Prepared {
 
 impl KeptPlan {
     /// The optimized plan for an execution with `values`: the generic plan once chosen, else
-    /// the custom plan, checked against the generic one while that is tried.
-    fn for_values(&mut self, values: &[Value]) -> Plan {
+    /// the custom plan, checked against the generic one while that is tried. `mode` can force
+    /// either kind; a NULL or boolean value still gets a custom plan (see [`Generic`]).
+    fn for_values(&mut self, values: &[Value], mode: PlanCacheMode) -> Plan {
         let decisive = values
             .iter()
             .any(|v| matches!(v, Value::Null | Value::Bool(_)));
+        if mode == PlanCacheMode::ForceGeneric && !matches!(self.generic, Generic::Chosen(_)) {
+            self.generic = Generic::Chosen(optimize(self.plan.clone()));
+        }
         if let (Generic::Chosen(plan), false) = (&self.generic, decisive) {
             return plan.clone();
         }
         let custom = optimize(self.plan.clone().bind_params(values));
-        if decisive {
+        if decisive || mode == PlanCacheMode::ForceCustom {
             return custom;
         }
         if let Generic::Unknown = self.generic {
