@@ -6,8 +6,8 @@
 //! in byte order, which is the order [`Engine::scan`] promises.
 //!
 //! - **Writes.** Each [`WriteBatch`] is one redb write transaction, so it is atomic on disk;
-//!   one too large for redb's write buffer is several, the last of them durable (see
-//!   `commit_locked`).
+//!   one too large for redb's write buffer is several non-durable ones that an empty durable
+//!   commit then makes durable together (see `commit_locked`).
 //!   Without a log, a [`Durability::Sync`] batch commits with [`redb::Durability::Immediate`],
 //!   which costs one `fdatasync` of the file (two with two-phase commit); a
 //!   [`Durability::Deferred`] batch commits with [`redb::Durability::None`], which makes it
@@ -130,8 +130,8 @@ pub struct RedbEngine {
     db: redb::Database,
     two_phase_commit: bool,
     /// Bytes of keys and values a redb write transaction applies, about (a part ends with the
-    /// operation that reaches it): a sixteenth of the cache. Their pages, with the B-tree's free space, take a few times this, well
-    /// within redb's write buffer, which is half the cache.
+    /// operation that reaches it): a sixteenth of the cache. Their pages, with the B-tree's
+    /// free space, take a few times this, well within redb's write buffer (half the cache).
     part_bytes: usize,
     /// The first corruption detected, which redb latches as "previous I/O error" for every
     /// later call.
@@ -330,8 +330,8 @@ impl RedbEngine {
     }
 
     /// Applies `batch` (which may be empty) with `durability`: redb write transactions
-    /// ([`commit_locked`](Self::commit_locked)), and with a log, the log's append (and sync), or a checkpoint if `checkpoint` asks for
-    /// one.
+    /// ([`commit_locked`](Self::commit_locked)), and with a log, the log's append (and sync),
+    /// or a checkpoint if `checkpoint` asks for one.
     fn commit(&self, batch: WriteBatch, durability: Durability, checkpoint: bool) -> Result<()> {
         /// Poisons the engine if the commit panics: parts of it may be committed.
         struct PoisonOnUnwind<'a>(&'a RedbEngine);

@@ -275,10 +275,8 @@ impl LockTable {
         limits: &WaitLimits,
     ) -> Result<Acquired> {
         let mut inner = self.inner.lock();
-        let entry = match inner.rows.get_mut(key) {
-            Some(entry) => entry,
-            None => inner.rows.entry(InlineKey::new(key)).or_default(),
-        };
+        // One probe: an inline key costs no allocation to build (a long one is boxed).
+        let entry = inner.rows.entry(InlineKey::new(key)).or_default();
         let held = entry.held_by(txn);
         if held.is_some_and(|h| h >= mode) {
             return Ok(Acquired::Granted { waited: false });

@@ -255,12 +255,6 @@ impl CopyFormat {
             fields.push((!null).then_some(value));
             *quoted = false;
         };
-        // Moves the field to `owned` (once it is more than one run of `data`), then appends.
-        let push = |owned: &mut Option<String>, start: usize, i: usize, piece: &str| {
-            owned
-                .get_or_insert_with(|| data[start..i].to_string())
-                .push_str(piece);
-        };
         while i < bytes.len() {
             let c = bytes[i];
             if in_quotes {
@@ -268,7 +262,9 @@ impl CopyFormat {
                     .iter()
                     .position(|&b| b == quote || b == escape)
                     .map_or(bytes.len(), |p| i + p);
-                push(&mut owned, start, start, &data[i..stop]);
+                // Inside quotes the field is always `owned` (set at the opening quote).
+                let field = owned.get_or_insert_with(String::new);
+                field.push_str(&data[i..stop]);
                 i = stop;
                 let Some(&c) = bytes.get(i) else { break };
                 // An escape takes the quote or escape after it literally (PostgreSQL's rule).
@@ -276,18 +272,18 @@ impl CopyFormat {
                     && escape != quote
                     && matches!(bytes.get(i + 1), Some(&b) if b == quote || b == escape)
                 {
-                    push(&mut owned, start, start, &data[i + 1..i + 2]);
+                    field.push_str(&data[i + 1..i + 2]);
                     i += 2;
                 } else if c == quote {
                     if escape == quote && bytes.get(i + 1) == Some(&quote) {
-                        push(&mut owned, start, start, &data[i..i + 1]);
+                        field.push_str(&data[i..i + 1]);
                         i += 2;
                     } else {
                         in_quotes = false;
                         i += 1;
                     }
                 } else {
-                    push(&mut owned, start, start, &data[i..i + 1]);
+                    field.push_str(&data[i..i + 1]);
                     i += 1;
                 }
                 continue;
@@ -321,8 +317,8 @@ impl CopyFormat {
                     start = i;
                 }
                 c if c == quote => {
-                    // Text before the quote stays part of the field.
-                    push(&mut owned, start, i, "");
+                    // The field is owned from here on; text before the quote stays in it.
+                    owned.get_or_insert_with(|| data[start..i].to_string());
                     in_quotes = true;
                     quoted = true;
                     i += 1;
