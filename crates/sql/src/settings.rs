@@ -138,6 +138,12 @@ const DEFINITIONS: &[Definition] = &[
         description: "Shows the maximum number of index keys.",
     },
     Definition {
+        name: "max_parallel_workers_per_gather",
+        default: "2",
+        kind: Kind::Integer { min: 0, max: 1024 },
+        description: "Sets the maximum number of parallel processes per executor node.",
+    },
+    Definition {
         name: "plan_cache_mode",
         default: "auto",
         kind: Kind::Enum(&["auto", "force_custom_plan", "force_generic_plan"]),
@@ -539,6 +545,15 @@ impl Settings {
             Ok("force_generic_plan") => PlanCacheMode::ForceGeneric,
             _ => PlanCacheMode::Auto,
         }
+    }
+
+    /// `max_parallel_workers_per_gather`: how many worker threads one aggregate may use
+    /// besides the session's own (fewer if the machine has too few cores).
+    pub fn max_parallel_workers_per_gather(&self) -> usize {
+        self.get("max_parallel_workers_per_gather")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(2)
     }
 
     /// `work_mem` in bytes.

@@ -28,6 +28,9 @@
 //! - **Group commit.** Committing transactions hand their write sets to one committer thread,
 //!   which applies all that are waiting in one engine batch with one fsync, then acknowledges
 //!   each. While one fsync runs, the next group gathers.
+//! - **Shared snapshots.** A transaction is used by one thread, but the committed rows of a
+//!   range it wrote nothing in can be read at its snapshot from others
+//!   ([`SnapshotReader`]): a parallel scan's workers.
 //! - **Garbage collection** runs in the committer thread: once every active snapshot is at or
 //!   after a commit, the versions that commit shadowed are deleted in a later group's batch.
 //!
@@ -41,6 +44,7 @@ mod lock;
 mod mvcc;
 mod pipeline;
 mod scan;
+mod snapshot_reader;
 mod transaction;
 
 pub(crate) use error::errinternal;
@@ -49,6 +53,7 @@ pub use key::Key;
 pub use lock::{LockMode, WaitPolicy};
 pub use mvcc::{IsolationLevel, Mvcc, Options, Stats, TxnOptions};
 pub use scan::Scan;
+pub use snapshot_reader::SnapshotReader;
 pub use transaction::{RowLock, Transaction};
 
 /// A commit timestamp; snapshots are timestamps too.

@@ -15,6 +15,7 @@ use crate::lock::{Acquired, WaitLimits};
 use crate::mvcc::Shared;
 use crate::pipeline::{decode_value, CommitRequest, ReadSet};
 use crate::scan::{Scan, VisibleVersions};
+use crate::snapshot_reader::SnapshotReader;
 use crate::{
     errinternal, Error, IsolationLevel, LockMode, Result, RowState, SerializationCause, Timestamp,
     TxnId, TxnOptions, WaitPolicy,
@@ -191,6 +192,22 @@ impl<E: Engine> Transaction<E> {
         self.track_scan(&range);
         let scan = self.scan_versions(range, direction, self.snapshot, keys)?;
         Ok(scan.map(|item| item.map(|(_, value)| value)))
+    }
+
+    /// A reader of the committed rows of `range` at this transaction's snapshot that other
+    /// threads may share (a parallel scan's workers), or `None` if this transaction wrote in
+    /// `range`: its own writes are visible to its own thread only. The range counts as read,
+    /// as by [`Self::scan`].
+    pub fn snapshot_reader(&self, range: &KeyRange) -> Option<SnapshotReader<'_, E>> {
+        if self.writes.range(range.clone()).next().is_some() {
+            return None;
+        }
+        self.track_scan(range);
+        Some(SnapshotReader::new(
+            &self.shared.core.engine,
+            self.snapshot,
+            range.clone(),
+        ))
     }
 
     /// Scans `range` as of now rather than at the snapshot: the newest committed version of

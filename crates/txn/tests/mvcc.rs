@@ -245,6 +245,103 @@ fn values_scans_see_one_version_per_key_at_the_snapshot() {
     assert_eq!(keyed(&mut new, Direction::Forward), want);
 }
 
+/// A parallel scan's workers read the transaction's snapshot from other threads: in pieces
+/// split anywhere, even between versions of one key, they see what the transaction sees and
+/// nothing committed after its snapshot.
+#[test]
+fn a_snapshot_reader_shared_by_threads_sees_the_snapshot_and_no_later_commit() {
+    let mvcc = open();
+    for round in ["a", "b"] {
+        let mut t = begin(&mvcc, IsolationLevel::ReadCommitted);
+        for id in (1..=200).filter(|id| round == "a" || id % 3 == 0) {
+            t.put(&key(id), format!("{round}{id}").into_bytes())
+                .unwrap();
+        }
+        t.delete(&key(200)).unwrap();
+        t.commit().unwrap();
+    }
+    let mut txn = begin(&mvcc, IsolationLevel::RepeatableRead);
+    let whole: Vec<Vec<u8>> = txn
+        .scan_values(all(), Direction::Forward)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(whole.len(), 199);
+    let mut later = begin(&mvcc, IsolationLevel::ReadCommitted);
+    for id in [5, 99, 150, 201] {
+        later.put(&key(id), b"later".to_vec()).unwrap();
+    }
+    later.commit().unwrap();
+
+    let reader = txn.snapshot_reader(&all()).unwrap();
+    // The deleted key 200 still has versions; 201 is committed after the snapshot.
+    assert_eq!(reader.last_key().unwrap(), Some(key(201)));
+    // Key 99 has two versions; the pieces meet at it.
+    let pieces = [
+        (Bound::Unbounded, Bound::Excluded(key(99))),
+        (Bound::Included(key(99)), Bound::Included(key(150))),
+        (Bound::Excluded(key(150)), Bound::Unbounded),
+    ];
+    let read: Vec<Vec<u8>> = thread::scope(|s| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .map(|piece| {
+                let reader = &reader;
+                s.spawn(move || {
+                    reader
+                        .scan_values(piece.clone())
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(read, whole);
+
+    // Only within its range.
+    let part = txn
+        .snapshot_reader(&(Bound::Included(key(10)), Bound::Excluded(key(20))))
+        .unwrap();
+    assert!(part
+        .scan_values((Bound::Included(key(10)), Bound::Included(key(20))))
+        .is_err());
+    assert_eq!(
+        part.scan_values((Bound::Included(key(12)), Bound::Excluded(key(14))))
+            .unwrap()
+            .count(),
+        2
+    );
+
+    // Not where the transaction wrote: its writes are its own thread's.
+    txn.put(&key(7), b"own".to_vec()).unwrap();
+    assert!(txn.snapshot_reader(&all()).is_none());
+    assert!(txn
+        .snapshot_reader(&(Bound::Included(key(8)), Bound::Unbounded))
+        .is_some());
+}
+
+/// A range given to a snapshot reader is read: under SERIALIZABLE a later commit into it fails
+/// the reader's transaction, as a phantom in its own scan would.
+#[test]
+fn serializable_phantom_in_a_snapshot_readers_range_fails_the_commit() {
+    let mvcc = open();
+    let range = (Bound::Included(key(10)), Bound::Excluded(key(20)));
+    let mut t1 = begin(&mvcc, IsolationLevel::Serializable);
+    let reader = t1.snapshot_reader(&range).unwrap();
+    assert_eq!(reader.scan_values(range.clone()).unwrap().count(), 0);
+    let mut t2 = begin(&mvcc, IsolationLevel::ReadCommitted);
+    t2.put(&key(15), vec![]).unwrap();
+    t2.commit().unwrap();
+    t1.put(&key(30), vec![]).unwrap();
+    let cause = SerializationCause::ReadWriteDependencies;
+    assert_eq!(t1.commit(), Err(Error::Serialization(cause)));
+}
+
 #[test]
 fn read_committed_sees_new_commits_per_statement_repeatable_read_does_not() {
     let mvcc = open();

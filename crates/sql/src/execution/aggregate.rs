@@ -115,6 +115,48 @@ impl Spread {
         Ok(())
     }
 
+    /// Combines the sums of two disjoint sets of rows, as PostgreSQL's combine functions do
+    /// (`float8_combine` for the floats).
+    fn merge(&mut self, other: Spread) -> Result<()> {
+        *self = match (std::mem::replace(self, Spread::Empty), other) {
+            (Spread::Empty, other) => other,
+            (state, Spread::Empty) => state,
+            (Spread::NotFinite(a), Spread::NotFinite(b)) => Spread::NotFinite(a + b),
+            (Spread::NotFinite(a), Spread::Exact { n, .. })
+            | (Spread::Exact { n, .. }, Spread::NotFinite(a)) => Spread::NotFinite(a + n),
+            (
+                Spread::Exact { n, sum, squares },
+                Spread::Exact {
+                    n: n2,
+                    sum: sum2,
+                    squares: squares2,
+                },
+            ) => Spread::Exact {
+                n: n + n2,
+                sum: sum + sum2,
+                squares: squares + squares2,
+            },
+            (
+                Spread::Float { n, sum, squares },
+                Spread::Float {
+                    n: n2,
+                    sum: sum2,
+                    squares: squares2,
+                },
+            ) => {
+                let total = n + n2;
+                let gap = sum / n - sum2 / n2;
+                Spread::Float {
+                    n: total,
+                    sum: sum + sum2,
+                    squares: squares + squares2 + n * n2 * gap * gap / total,
+                }
+            }
+            _ => return Err(errinternal!("mixed float and numeric in one aggregate")),
+        };
+        Ok(())
+    }
+
     fn finish(self, statistic: Statistic) -> Result<Value> {
         let min = if statistic.sample() { 2 } else { 1 };
         Ok(match self {
@@ -271,6 +313,57 @@ impl Accumulator {
         Ok(())
     }
 
+    /// Whether the running states of `aggregate` over two sets of rows combine into its
+    /// state over both, whatever the rows' order: what a parallel aggregate needs.
+    pub(super) fn merges(aggregate: &Aggregate) -> bool {
+        match aggregate {
+            Aggregate::Filtered(inner, _) => Accumulator::merges(inner),
+            Aggregate::Ordered(..)
+            | Aggregate::StringAgg(..)
+            | Aggregate::ArrayAgg(_)
+            | Aggregate::JsonAgg(..) => false,
+            a => !a.distinct(),
+        }
+    }
+
+    /// Combines this state with `other`, the same aggregate's state over other rows
+    /// (see [`Accumulator::merges`]).
+    pub(super) fn merge(&mut self, other: Accumulator) -> Result<()> {
+        match (self, other) {
+            (Accumulator::Count(a), Accumulator::Count(b)) => *a += b,
+            (Accumulator::Sum(a), Accumulator::Sum(b)) => merge_sums(a, b)?,
+            (Accumulator::Avg(a, n), Accumulator::Avg(b, m)) => {
+                merge_sums(a, b)?;
+                *n += m;
+            }
+            (Accumulator::Extreme { best, min }, Accumulator::Extreme { best: other, .. }) => {
+                if let Some(value) = other {
+                    let want = if *min {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    };
+                    let better = match best.as_ref() {
+                        None => true,
+                        Some(b) => ops::compare(&value, b)? == Some(want),
+                    };
+                    if better {
+                        *best = Some(value);
+                    }
+                }
+            }
+            (Accumulator::Bool { value, all }, Accumulator::Bool { value: other, .. }) => {
+                *value = match (*value, other) {
+                    (Some(a), Some(b)) => Some(if *all { a && b } else { a || b }),
+                    (a, b) => a.or(b),
+                };
+            }
+            (Accumulator::Statistic(_, a), Accumulator::Statistic(_, b)) => a.merge(b)?,
+            _ => return Err(errinternal!("merging aggregates that do not merge")),
+        }
+        Ok(())
+    }
+
     pub(super) fn finish(self) -> Result<Value> {
         Ok(match self {
             Accumulator::Ordered(mut inner, mut rows) => {
@@ -323,6 +416,21 @@ impl Accumulator {
             },
         })
     }
+}
+
+/// Adds the partial sum `other` to `sum`, with [`Accumulator::add`]'s arithmetic.
+fn merge_sums(sum: &mut Option<Value>, other: Option<Value>) -> Result<()> {
+    *sum = match (sum.take(), other) {
+        (None, other) => other,
+        (sum, None) => sum,
+        (Some(Value::Int64(s)), Some(Value::Int64(x))) => {
+            Some(Value::Int64(s.checked_add(x).ok_or_else(|| {
+                errinput!(NumericValueOutOfRange, "bigint out of range")
+            })?))
+        }
+        (Some(s), Some(x)) => Some(ops::add(&s, &x)?),
+    };
+    Ok(())
 }
 
 /// What an aggregate takes from one row.
@@ -395,7 +503,7 @@ pub(super) fn aggregate_input(
 
 /// One group's state: its key values and, per aggregate, the accumulator and (for DISTINCT)
 /// the values seen.
-type Group = (Vec<Value>, Vec<(Accumulator, Option<BTreeSet<Vec<u8>>>)>);
+pub(super) type Group = (Vec<Value>, Vec<(Accumulator, Option<BTreeSet<Vec<u8>>>)>);
 
 /// What a group costs besides its values: map entry, accumulators.
 const GROUP_OVERHEAD: usize = 96;
@@ -444,17 +552,17 @@ pub(super) fn aggregate<'a>(
     Ok(Box::new(sorter.finish()?.map(|r| r.map(|(_, row)| row))))
 }
 
-fn finish_group((mut values, accumulators): Group) -> Result<Vec<Value>> {
+pub(super) fn finish_group((mut values, accumulators): Group) -> Result<Vec<Value>> {
     for (accumulator, _) in accumulators {
         values.push(accumulator.finish()?);
     }
     Ok(values)
 }
 
-struct Grouping<'a> {
-    group_by: &'a [crate::planner::Expr],
-    aggregates: &'a [Aggregate],
-    env: &'a Env<'a>,
+pub(super) struct Grouping<'a> {
+    pub group_by: &'a [crate::planner::Expr],
+    pub aggregates: &'a [Aggregate],
+    pub env: &'a Env<'a>,
 }
 
 impl Grouping<'_> {
@@ -475,100 +583,150 @@ impl Grouping<'_> {
         input: Rows<'_>,
         level: u64,
     ) -> Result<(Vec<(Vec<u8>, Group)>, Option<Vec<SpilledRows>>)> {
-        let env = self.env;
-        let budget = &env.cache.budget;
-        // Groups are keyed by the order-preserving encoding of their values, whose equality is
-        // SQL's grouping equality (1.50 and 1.5 group together; so do NULLs). They are hashed
-        // while rows arrive and sorted by that key once at the end.
-        let mut groups: foldhash::HashMap<Vec<u8>, Group> = foldhash::HashMap::default();
-        // Without GROUP BY there is one group, and no key to build or look up per row.
-        let mut single = self.group_by.is_empty().then(|| self.new_group(Vec::new()));
-        let mut key = Vec::new();
-        let plain = self
-            .group_by
-            .iter()
-            .all(|e| matches!(e, Expr::Column { .. } | Expr::Constant(_)));
-        let mut bytes = 0;
+        let budget = &self.env.cache.budget;
+        let limit = if level < MAX_LEVEL {
+            budget.hash_bytes
+        } else {
+            usize::MAX
+        };
+        let mut groups = Groups::new(self);
         let mut spill: Option<Partitions> = None;
         for row in input {
             let row = row?;
-            let (_, accumulators) = if let Some(group) = &mut single {
-                group
-            } else {
-                // The key is built in a buffer kept across rows and copied only for a new
-                // group. Plain columns are encoded where they stand; other expressions are
-                // evaluated once (a volatile one, `random()` or `nextval()`, must give the
-                // key and the group's value alike).
-                key.clear();
-                let evaluated = if plain {
-                    for e in self.group_by {
-                        let value = operand(e, &row, env)?;
-                        zizhu_keycode::encode_value(&mut key, &value, KeyColumn::ASC);
-                    }
-                    None
-                } else {
-                    let values = self
-                        .group_by
-                        .iter()
-                        .map(|e| eval(e, &row, env))
-                        .collect::<Result<Vec<_>>>()?;
-                    for value in &values {
-                        zizhu_keycode::encode_value(&mut key, value, KeyColumn::ASC);
-                    }
-                    Some(values)
+            if !groups.add(&row, limit)? {
+                let partitions = match &mut spill {
+                    Some(p) => p,
+                    None => spill.insert(Partitions::new(budget, level)?),
                 };
-                if !groups.contains_key(key.as_slice()) {
-                    if bytes > budget.hash_bytes && level < MAX_LEVEL {
-                        let partitions = match &mut spill {
-                            Some(p) => p,
-                            None => spill.insert(Partitions::new(budget, level)?),
-                        };
-                        partitions.push(&key, &row)?;
-                        continue;
-                    }
-                    let values = match evaluated {
-                        Some(values) => values,
-                        None => self
-                            .group_by
-                            .iter()
-                            .map(|e| operand(e, &row, env).map(Cow::into_owned))
-                            .collect::<Result<Vec<_>>>()?,
-                    };
-                    bytes += 2 * key.len()
-                        + row_size(&values)
-                        + GROUP_OVERHEAD
-                        + ACCUMULATOR_SIZE * self.aggregates.len();
-                    groups.insert(key.clone(), self.new_group(values));
-                }
-                groups
-                    .get_mut(key.as_slice())
-                    .ok_or_else(|| errinternal!("a group just inserted is missing"))?
-            };
-            for (aggregate, (accumulator, seen)) in
-                self.aggregates.iter().zip(accumulators.iter_mut())
-            {
-                let Some(input) = aggregate_input(aggregate, &row, env)? else {
-                    continue;
-                };
-                if let Some(seen) = seen {
-                    let encoded = zizhu_keycode::encode_tuple(std::slice::from_ref(&input.value));
-                    bytes += encoded.len() + 48;
-                    if !seen.insert(encoded) {
-                        continue;
-                    }
-                }
-                if let Value::Text(text) = &input.value {
-                    bytes += text.len();
-                }
-                bytes += input.key.as_ref().map_or(0, |k| k.len() + 48);
-                accumulator.add(input)?;
+                partitions.push(&groups.key, &row)?;
             }
         }
-        let mut groups: Vec<(Vec<u8>, Group)> = match single {
+        Ok((groups.finish(), spill.map(Partitions::finish).transpose()?))
+    }
+}
+
+/// Groups being aggregated, in memory.
+pub(super) struct Groups<'g> {
+    grouping: &'g Grouping<'g>,
+    // Groups are keyed by the order-preserving encoding of their values, whose equality is
+    // SQL's grouping equality (1.50 and 1.5 group together; so do NULLs). They are hashed
+    // while rows arrive and sorted by that key once at the end.
+    map: foldhash::HashMap<Vec<u8>, Group>,
+    /// Without GROUP BY there is one group, and no key to build or look up per row.
+    single: Option<Group>,
+    /// The last row's group key, in a buffer kept across rows.
+    key: Vec<u8>,
+    /// Whether every grouping expression is a column or a constant.
+    plain: bool,
+    /// What the groups hold, roughly.
+    bytes: usize,
+}
+
+impl<'g> Groups<'g> {
+    pub(super) fn new(grouping: &'g Grouping<'g>) -> Self {
+        Self {
+            grouping,
+            map: foldhash::HashMap::default(),
+            single: grouping
+                .group_by
+                .is_empty()
+                .then(|| grouping.new_group(Vec::new())),
+            key: Vec::new(),
+            plain: grouping
+                .group_by
+                .iter()
+                .all(|e| matches!(e, Expr::Column { .. } | Expr::Constant(_))),
+            bytes: 0,
+        }
+    }
+
+    /// Aggregates `row` into its group. A row of a new group is refused (`false`) while the
+    /// groups hold more than `limit` bytes; its group's key is then [`Groups::key`].
+    pub(super) fn add(&mut self, row: &[Value], limit: usize) -> Result<bool> {
+        let grouping = self.grouping;
+        let env = grouping.env;
+        let (_, accumulators) = if let Some(group) = &mut self.single {
+            group
+        } else {
+            // The key is built in a buffer kept across rows and copied only for a new
+            // group. Plain columns are encoded where they stand; other expressions are
+            // evaluated once (a volatile one, `random()` or `nextval()`, must give the
+            // key and the group's value alike).
+            self.key.clear();
+            let evaluated = if self.plain {
+                for e in grouping.group_by {
+                    let value = operand(e, row, env)?;
+                    zizhu_keycode::encode_value(&mut self.key, &value, KeyColumn::ASC);
+                }
+                None
+            } else {
+                let values = grouping
+                    .group_by
+                    .iter()
+                    .map(|e| eval(e, row, env))
+                    .collect::<Result<Vec<_>>>()?;
+                for value in &values {
+                    zizhu_keycode::encode_value(&mut self.key, value, KeyColumn::ASC);
+                }
+                Some(values)
+            };
+            if !self.map.contains_key(self.key.as_slice()) {
+                if self.bytes > limit {
+                    return Ok(false);
+                }
+                let values = match evaluated {
+                    Some(values) => values,
+                    None => grouping
+                        .group_by
+                        .iter()
+                        .map(|e| operand(e, row, env).map(Cow::into_owned))
+                        .collect::<Result<Vec<_>>>()?,
+                };
+                self.bytes += 2 * self.key.len()
+                    + row_size(&values)
+                    + GROUP_OVERHEAD
+                    + ACCUMULATOR_SIZE * grouping.aggregates.len();
+                self.map
+                    .insert(self.key.clone(), grouping.new_group(values));
+            }
+            self.map
+                .get_mut(self.key.as_slice())
+                .ok_or_else(|| errinternal!("a group just inserted is missing"))?
+        };
+        for (aggregate, (accumulator, seen)) in
+            grouping.aggregates.iter().zip(accumulators.iter_mut())
+        {
+            let Some(input) = aggregate_input(aggregate, row, env)? else {
+                continue;
+            };
+            if let Some(seen) = seen {
+                let encoded = zizhu_keycode::encode_tuple(std::slice::from_ref(&input.value));
+                self.bytes += encoded.len() + 48;
+                if !seen.insert(encoded) {
+                    continue;
+                }
+            }
+            if let Value::Text(text) = &input.value {
+                self.bytes += text.len();
+            }
+            self.bytes += input.key.as_ref().map_or(0, |k| k.len() + 48);
+            accumulator.add(input)?;
+        }
+        Ok(true)
+    }
+
+    /// Where the groups' expressions are evaluated.
+    pub(super) fn env(&self) -> &'g Env<'g> {
+        self.grouping.env
+    }
+
+    /// The groups, in key order.
+    pub(super) fn finish(self) -> Vec<(Vec<u8>, Group)> {
+        let mut groups: Vec<(Vec<u8>, Group)> = match self.single {
             Some(group) => vec![(Vec::new(), group)],
-            None => groups.into_iter().collect(),
+            None => self.map.into_iter().collect(),
         };
         groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok((groups, spill.map(Partitions::finish).transpose()?))
+        groups
     }
 }

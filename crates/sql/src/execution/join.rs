@@ -190,6 +190,60 @@ pub(super) fn hash_join<'a>(
     Ok(Box::new(matched.chain(padded)))
 }
 
+/// A hash join's right side built into a table in memory, to be probed by several threads
+/// ([`probe_rows`]; a parallel aggregate's participants), or `None` if it outgrows
+/// `hash_mem`: the join must then run as [`hash_join`], which spills.
+pub(super) fn build_shared(
+    right: &Node,
+    keys: &[(Expr, Expr)],
+    predicate: &Expr,
+    env: &Env<'_>,
+) -> Result<Option<Table>> {
+    let join = Join {
+        keys,
+        predicate,
+        kind: JoinKind::Inner,
+        right_width: 0,
+        rest: OnceCell::new(),
+        env,
+    };
+    let mut inner = Build::default();
+    let mut key = Vec::new();
+    for r in rows(right, env)? {
+        let r = r?;
+        let kind = join.right_key(&r, &mut key)?;
+        if kind == HashKey::Null {
+            continue;
+        }
+        inner.push(&key, kind, &r);
+        if inner.bytes() > env.cache.budget.hash_bytes {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Table::build(inner)))
+}
+
+/// The joined rows of each of `left` with `table`'s (built by [`build_shared`]).
+pub(super) fn probe_rows<'a>(
+    left: Rows<'a>,
+    table: &'a Table,
+    keys: &'a [(Expr, Expr)],
+    predicate: &'a Expr,
+    kind: JoinKind,
+    right_width: usize,
+    env: &'a Env<'a>,
+) -> Rows<'a> {
+    let join = Join {
+        keys,
+        predicate,
+        kind,
+        right_width,
+        rest: OnceCell::new(),
+        env,
+    };
+    Box::new(left.flat_map(move |l| join.probe_one(table, l)))
+}
+
 /// What a hash join needs while probing.
 struct Join<'a> {
     keys: &'a [(Expr, Expr)],
@@ -268,7 +322,7 @@ impl Build {
 }
 
 /// The hash table over a join's right rows.
-struct Table {
+pub(super) struct Table {
     rows: Build,
     /// Each key hash's first row, and each row's next row with the same key hash: one entry
     /// per distinct key rather than a list per key. Rows on a chain are checked for their

@@ -3,7 +3,8 @@
 //! Query nodes are iterators of rows pulled by their parent (the Volcano model); a scan
 //! streams from the transaction layer, and only the operators that must see all their input
 //! (sort, aggregate, the inner side of a join) hold it, up to `work_mem`: past it, sorts, hash
-//! joins and hash aggregates spill to temporary files ([`spill`]).
+//! joins and hash aggregates spill to temporary files ([`spill`]). An aggregate over a large
+//! table's scan shares the scan with worker threads (`parallel`).
 //!
 //! Writes find their target rows at the statement's snapshot first and only then lock and
 //! change them, so an UPDATE never sees its own new rows (the Halloween problem). Each target
@@ -19,6 +20,7 @@ mod expr;
 mod foreign_key;
 pub mod index;
 mod join;
+mod parallel;
 mod query;
 mod schema;
 mod set_function;
@@ -131,6 +133,34 @@ pub trait Reader {
     /// Reads advisory data (statistics) as of now, outside the serializable read set
     /// ([`Transaction::get_advisory`]).
     fn get_advisory(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// A source for reading `range` from other threads (a parallel scan's workers), or
+    /// `None` where it could not give this reader's view (its transaction wrote in `range`).
+    /// The whole range counts as read, as by [`Reader::scan`].
+    fn parallel_source(&self, _range: &KeyRange) -> Option<Box<dyn ParallelSource + '_>> {
+        None
+    }
+}
+
+/// The committed rows of one key range at a transaction's snapshot, readable from several
+/// threads at once ([`Reader::parallel_source`]).
+pub trait ParallelSource: Sync {
+    /// The values of the rows in `range`, which lies within the source's range, in key order.
+    fn scan_values(&self, range: KeyRange) -> Result<ScanValues<'_>>;
+    /// The greatest key in the source's range that has a stored version: where a scan of the
+    /// range can end, for dividing it.
+    fn last_key(&self) -> Result<Option<Vec<u8>>>;
+}
+
+impl<E: Engine> ParallelSource for zizhu_txn::SnapshotReader<'_, E> {
+    fn scan_values(&self, range: KeyRange) -> Result<ScanValues<'_>> {
+        Ok(Box::new(
+            zizhu_txn::SnapshotReader::scan_values(self, range)?.map(|r| r.map_err(Into::into)),
+        ))
+    }
+
+    fn last_key(&self) -> Result<Option<Vec<u8>>> {
+        Ok(zizhu_txn::SnapshotReader::last_key(self)?)
+    }
 }
 
 /// Raw `(key, value)` pairs of a scan.
@@ -162,6 +192,11 @@ impl<E: Engine> Reader for Transaction<E> {
         Ok(Box::new(
             Transaction::scan_values(self, range, direction)?.map(|r| r.map_err(Into::into)),
         ))
+    }
+
+    fn parallel_source(&self, range: &KeyRange) -> Option<Box<dyn ParallelSource + '_>> {
+        let reader = self.snapshot_reader(range)?;
+        Some(Box::new(reader))
     }
 }
 
@@ -293,8 +328,46 @@ pub struct NodeStats {
     pub rows: u64,
     /// Time spent producing them, including the node's inputs.
     pub time: std::time::Duration,
-    /// Times the node was run (more than one inside a correlated subquery).
+    /// Times the node was run (more than one inside a correlated subquery, one per
+    /// participant of a parallel aggregate).
     pub loops: u64,
+    /// Worker threads that helped compute it (a parallel aggregate).
+    pub workers: u64,
+}
+
+/// What a parallel worker's [`SubqueryCache`] takes from its leader's: all that the
+/// expressions a worker runs can read (no subquery, sequence or catalog).
+pub(crate) struct WorkerSeed {
+    clock: Option<(i64, i64)>,
+    budget: (usize, usize, std::path::PathBuf, bool),
+    interrupt: Option<Arc<Interrupt>>,
+    in_block: bool,
+    identity: Option<Arc<crate::system::Identity>>,
+    settings: Option<Arc<crate::settings::Settings>>,
+    params: Option<Arc<[Value]>>,
+    /// Whether to count rows and time per node (EXPLAIN ANALYZE).
+    analyze: bool,
+}
+
+impl WorkerSeed {
+    /// The worker's state, made in its own thread.
+    pub(crate) fn cache(self) -> SubqueryCache {
+        let (bytes, hash_bytes, dir, encrypt) = self.budget;
+        SubqueryCache {
+            clock: self.clock,
+            budget: spill::Budget {
+                hash_bytes,
+                ..spill::Budget::new(bytes, dir, encrypt)
+            },
+            interrupt: self.interrupt,
+            in_block: self.in_block,
+            identity: self.identity,
+            settings: self.settings,
+            params: self.params,
+            stats: self.analyze.then(RefCell::default),
+            ..SubqueryCache::default()
+        }
+    }
 }
 
 impl SubqueryCache {
@@ -319,6 +392,25 @@ impl SubqueryCache {
             settings: Some(ctx.settings()),
             params: Some(ctx.params()),
             ..Self::default()
+        }
+    }
+
+    /// The seed of a parallel worker's state ([`WorkerSeed`]).
+    pub(crate) fn worker_seed(&self) -> WorkerSeed {
+        WorkerSeed {
+            clock: self.clock,
+            budget: (
+                self.budget.bytes,
+                self.budget.hash_bytes,
+                self.budget.dir.clone(),
+                self.budget.encrypt,
+            ),
+            interrupt: self.interrupt.clone(),
+            in_block: self.in_block,
+            identity: self.identity.clone(),
+            settings: self.settings.clone(),
+            params: self.params.clone(),
+            analyze: self.stats.is_some(),
         }
     }
 
@@ -627,8 +719,12 @@ pub fn execute<E: Engine>(
             let stats = state.stats.take().unwrap_or_default().into_inner();
             let annotate = |node: &crate::planner::Node| {
                 let s = stats.get(&(node as *const _ as usize))?;
+                let workers = match s.workers {
+                    0 => String::new(),
+                    n => format!(" workers={n}"),
+                };
                 Some(format!(
-                    "actual rows={} loops={} time={:.3} ms",
+                    "actual rows={} loops={} time={:.3} ms{workers}",
                     s.rows,
                     s.loops,
                     s.time.as_secs_f64() * 1e3

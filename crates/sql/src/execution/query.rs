@@ -11,7 +11,7 @@ use zizhu_types::Value;
 use super::aggregate::{aggregate, aggregate_input, Accumulator};
 use super::join::{hash_join, merge_join, right_outer_join};
 use super::sort::{sort, sort_rows, sort_top};
-use super::{eval, Env};
+use super::{eval, Env, ScanValues};
 use crate::keys::Key;
 use crate::planner::{FrameBound, Node, SetOp, WindowFunc, WindowFunction};
 use crate::types::{ops, DataType};
@@ -32,16 +32,25 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
     };
     // EXPLAIN ANALYZE: time the node's setup (sorts and joins do their work here) and every
     // row it yields, counting the rows.
-    let key = node as *const Node as usize;
     let started = std::time::Instant::now();
-    let mut inner = node_rows(node, env)?;
+    let inner = node_rows(node, env)?;
     {
         let mut stats = stats.borrow_mut();
-        let entry = stats.entry(key).or_default();
+        let entry = stats.entry(node as *const Node as usize).or_default();
         entry.time += started.elapsed();
         entry.loops += 1;
     }
-    Ok(Box::new(std::iter::from_fn(move || {
+    Ok(instrument(node, inner, env))
+}
+
+/// Under EXPLAIN ANALYZE, `inner` (the rows of `node`) with each row timed and counted;
+/// otherwise `inner` itself.
+pub(super) fn instrument<'a>(node: &'a Node, mut inner: Rows<'a>, env: &'a Env<'a>) -> Rows<'a> {
+    let Some(stats) = &env.cache.stats else {
+        return inner;
+    };
+    let key = node as *const Node as usize;
+    Box::new(std::iter::from_fn(move || {
         let started = std::time::Instant::now();
         let next = inner.next();
         let mut stats = stats.borrow_mut();
@@ -51,7 +60,7 @@ pub fn rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             entry.rows += 1;
         }
         next
-    })))
+    }))
 }
 
 /// The rows of a node, uninstrumented.
@@ -67,12 +76,7 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             let scan = env
                 .reader
                 .scan_values(Key::table_rows(table.id), Direction::Forward)?;
-            let columns = columns.as_deref();
-            Box::new(scan.filter_map(move |item| {
-                let row = env.cache.check_interrupt().and(item);
-                let row = row.and_then(|bytes| row::decode_only(&bytes, columns));
-                keep_if(filter, row, Vec::as_slice, env)
-            }))
+            scan_rows(scan, filter, columns.as_deref(), env)
         }
         Node::KeyLookup { .. } | Node::IndexScan { .. } | Node::LookupBy { .. } => {
             Box::new(fetch(node, env)?.map(|r| r.map(|(_, row)| row)))
@@ -82,20 +86,8 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 .map(|e| eval(e, &[], env))
                 .collect::<Result<Vec<_>>>()
         })),
-        Node::Filter { source, predicate } => {
-            Box::new(rows(source, env)?.filter_map(move |r| match r {
-                Ok(row) => match eval(predicate, &row, env) {
-                    Ok(v) if passes(&v) => Some(Ok(row)),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                },
-                Err(e) => Some(Err(e)),
-            }))
-        }
-        Node::Project { source, exprs } => Box::new(
-            rows(source, env)?
-                .map(move |r| r.and_then(|row| exprs.iter().map(|e| eval(e, &row, env)).collect())),
-        ),
+        Node::Filter { source, predicate } => filter_rows(rows(source, env)?, predicate, env),
+        Node::Project { source, exprs } => project_rows(rows(source, env)?, exprs, env),
         Node::Limit {
             source,
             limit,
@@ -134,7 +126,10 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
             source,
             group_by,
             aggregates,
-        } => aggregate(rows(source, env)?, group_by, aggregates, env)?,
+        } => match super::parallel::aggregate(node, source, group_by, aggregates, env)? {
+            Some(rows) => rows,
+            None => aggregate(rows(source, env)?, group_by, aggregates, env)?,
+        },
         Node::SystemView { view } => Box::new(
             view.rows(
                 &env.cache.dir,
@@ -465,6 +460,48 @@ pub(super) fn join_row(
         out.push(Ok(padded));
     }
     out
+}
+
+/// A table scan's rows from its raw stored values: decoded (only `columns`, if given) and
+/// filtered.
+pub(super) fn scan_rows<'a>(
+    scan: ScanValues<'a>,
+    filter: &'a Option<crate::planner::Expr>,
+    columns: Option<&'a [bool]>,
+    env: &'a Env<'a>,
+) -> Rows<'a> {
+    Box::new(scan.filter_map(move |item| {
+        let row = env.cache.check_interrupt().and(item);
+        let row = row.and_then(|bytes| row::decode_only(&bytes, columns));
+        keep_if(filter, row, Vec::as_slice, env)
+    }))
+}
+
+/// The rows of `input` that satisfy `predicate`.
+pub(super) fn filter_rows<'a>(
+    input: Rows<'a>,
+    predicate: &'a crate::planner::Expr,
+    env: &'a Env<'a>,
+) -> Rows<'a> {
+    Box::new(input.filter_map(move |r| match r {
+        Ok(row) => match eval(predicate, &row, env) {
+            Ok(v) if passes(&v) => Some(Ok(row)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        },
+        Err(e) => Some(Err(e)),
+    }))
+}
+
+/// Each row of `input` computed into `exprs`.
+pub(super) fn project_rows<'a>(
+    input: Rows<'a>,
+    exprs: &'a [crate::planner::Expr],
+    env: &'a Env<'a>,
+) -> Rows<'a> {
+    Box::new(
+        input.map(move |r| r.and_then(|row| exprs.iter().map(|e| eval(e, &row, env)).collect())),
+    )
 }
 
 /// Rows of a table with their keys, from a scan or lookup node, filtered.
