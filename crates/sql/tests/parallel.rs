@@ -4,13 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use zizhu_engine_memory::MemoryEngine;
 use zizhu_sql::{Database, Session, StatementResult};
 use zizhu_types::Value;
 
-fn setup() -> (Arc<Database<MemoryEngine>>, Session<MemoryEngine>) {
+/// Tests run one at a time: parallel workers are limited over the whole process, and a test
+/// that checks its query had one must not find them taken by another test's.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The tables, in a session that may use one worker.
+fn setup() -> (
+    MutexGuard<'static, ()>,
+    Arc<Database<MemoryEngine>>,
+    Session<MemoryEngine>,
+) {
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let db = Database::memory();
     let mut s = db.session();
     s.execute(
@@ -19,10 +29,11 @@ fn setup() -> (Arc<Database<MemoryEngine>>, Session<MemoryEngine>) {
              i / 8.0, 'r' || i FROM generate_series(1, 100000) i;
          CREATE TABLE q (k int, w int);
          INSERT INTO q SELECT i % 5000, i FROM generate_series(1, 50000) i;
-         ANALYZE",
+         ANALYZE;
+         SET max_parallel_workers_per_gather = 1",
     )
     .unwrap();
-    (db, s)
+    (guard, db, s)
 }
 
 /// The rows of a query, each as its values joined by `|`, as `psql -At` prints them.
@@ -91,11 +102,19 @@ const CASES: &[(&str, &[&str])] = &[
         "SELECT round(stddev(v)::numeric, 9), round(var_pop(v), 6) FROM p",
         &["288.679436967|83334.900643"],
     ),
+    (
+        "SELECT round(variance(f)::numeric, 4), round(stddev_pop(f)::numeric, 6) FROM p",
+        &["13020963.5417|3608.439182"],
+    ),
+    (
+        "SELECT count(*) FROM p WHERE now() > '2000-01-01' AND current_date > '2000-01-01'",
+        &["100000"],
+    ),
 ];
 
 #[test]
 fn parallel_aggregates_answer_as_postgresql_and_the_serial_aggregate_do() {
-    let (_db, mut s) = setup();
+    let (_guard, _db, mut s) = setup();
     for (sql, want) in CASES {
         assert_eq!(query(&mut s, sql), *want, "{sql}");
         if workers_available() {
@@ -115,7 +134,7 @@ fn parallel_aggregates_answer_as_postgresql_and_the_serial_aggregate_do() {
 /// A small table is read by the session's thread alone.
 #[test]
 fn a_small_table_is_aggregated_without_workers() {
-    let (_db, mut s) = setup();
+    let (_guard, _db, mut s) = setup();
     s.execute(
         "CREATE TABLE small (id int PRIMARY KEY);
          INSERT INTO small SELECT i FROM generate_series(1, 19000) i",
@@ -130,7 +149,7 @@ fn a_small_table_is_aggregated_without_workers() {
 /// transaction wrote in the table, its own rows count (the aggregate is then serial).
 #[test]
 fn a_parallel_aggregate_sees_the_snapshot_and_the_transactions_own_writes() {
-    let (db, mut s) = setup();
+    let (_guard, db, mut s) = setup();
     let mut other = db.session();
     s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
     assert_eq!(query(&mut s, "SELECT count(*) FROM q"), ["50000"]);
@@ -154,7 +173,7 @@ fn a_parallel_aggregate_sees_the_snapshot_and_the_transactions_own_writes() {
 /// outgrow memory make the aggregate run serially, spilling.
 #[test]
 fn parallel_aggregates_fail_and_spill_as_serial_ones_do() {
-    let (_db, mut s) = setup();
+    let (_guard, _db, mut s) = setup();
     let err = s
         .execute("SELECT sum(1 / (id - 70000)) FROM p")
         .unwrap_err();
@@ -166,4 +185,111 @@ fn parallel_aggregates_fail_and_spill_as_serial_ones_do() {
     assert_eq!(query(&mut s, sql), ["40000|100000"]);
     let plan = query(&mut s, &format!("EXPLAIN ANALYZE {sql}")).join("\n");
     assert!(plan.contains("Temporary Files"), "{plan}");
+}
+
+/// Sorts of `p` with what PostgreSQL 15 returns: the last rows of each order, reached through
+/// OFFSET (a full sort, not a top-N one), so every row must have come through in place.
+const SORTS: &[(&str, &[&str])] = &[
+    (
+        "SELECT id, v FROM p ORDER BY v NULLS FIRST, id DESC OFFSET 99995",
+        &["4999|999", "3999|999", "2999|999", "1999|999", "999|999"],
+    ),
+    (
+        "SELECT s, g FROM p WHERE g <> 3 ORDER BY s DESC, g OFFSET 85709",
+        &["r100000|5", "r10000|4", "r1000|6", "r100|2", "r1|1"],
+    ),
+    (
+        "SELECT id FROM p ORDER BY v % 10, f DESC OFFSET 99997",
+        &["33", "22", "11"],
+    ),
+];
+
+/// A sort whose rows fit `work_mem` runs in parallel, and its order is the serial sort's.
+#[test]
+fn parallel_sorts_order_rows_as_postgresql_and_the_serial_sort_do() {
+    let (_guard, _db, mut s) = setup();
+    s.execute("SET work_mem = '256MB'").unwrap();
+    let whole = "SELECT id, v, s FROM p ORDER BY v DESC NULLS LAST, s";
+    let parallel = query(&mut s, whole);
+    assert_eq!(parallel.len(), 100_000);
+    for (sql, want) in SORTS {
+        assert_eq!(query(&mut s, sql), *want, "{sql}");
+        if workers_available() {
+            let plan = query(&mut s, &format!("EXPLAIN ANALYZE {sql}")).join("\n");
+            assert!(plan.contains("workers=1"), "{sql}\n{plan}");
+        }
+    }
+    s.execute("SET max_parallel_workers_per_gather = 0")
+        .unwrap();
+    assert_eq!(query(&mut s, whole), parallel);
+    for (sql, want) in SORTS {
+        assert_eq!(query(&mut s, sql), *want, "serially: {sql}");
+    }
+}
+
+/// A sort larger than `work_mem` runs serially and spills; an error in a sort key is the
+/// statement's.
+#[test]
+fn a_parallel_sort_past_work_mem_runs_serially_and_errors_are_the_statements() {
+    let (_guard, _db, mut s) = setup();
+    s.execute("SET work_mem = '1MB'").unwrap();
+    for (sql, want) in SORTS {
+        assert_eq!(query(&mut s, sql), *want, "{sql}");
+        let plan = query(&mut s, &format!("EXPLAIN ANALYZE {sql}")).join("\n");
+        assert!(
+            plan.contains("Temporary Files") && !plan.contains("workers="),
+            "{plan}"
+        );
+    }
+    s.execute("SET work_mem = '256MB'").unwrap();
+    let err = s
+        .execute("SELECT id FROM p ORDER BY 1 / (id - 90000) OFFSET 5")
+        .unwrap_err();
+    assert_eq!(err.sqlstate(), "22012", "{err}");
+    assert_eq!(query(&mut s, "SELECT count(*) FROM q"), ["50000"]);
+}
+
+/// A generic plan's parameters reach the workers (their filter would fail without them).
+#[test]
+fn a_generic_plans_parameters_reach_the_workers() {
+    let (_guard, _db, mut s) = setup();
+    s.execute("SET plan_cache_mode = force_generic_plan")
+        .unwrap();
+    let sql = "SELECT count(*), sum(v) FROM p WHERE g = $1";
+    let plan = query(
+        &mut s,
+        &format!("EXPLAIN ANALYZE {}", sql.replace("$1", "3")),
+    )
+    .join("\n");
+    if workers_available() {
+        assert!(plan.contains("workers=1"), "{plan}");
+    }
+    let prepared = s.prepare(sql, &[]).unwrap();
+    for _ in 0..3 {
+        match s
+            .execute_prepared(&prepared, vec![Value::Int32(3)])
+            .unwrap()
+        {
+            StatementResult::Query { rows, .. } => {
+                assert_eq!(rows, vec![vec![Value::Int64(14286), Value::Int64(6488494)]])
+            }
+            other => panic!("not rows: {other:?}"),
+        }
+    }
+}
+
+/// A hash join whose build side outgrows `hash_mem` runs serially, as a spilling join.
+#[test]
+fn a_parallel_join_with_a_build_side_past_memory_runs_serially() {
+    let (_guard, _db, mut s) = setup();
+    s.execute("SET work_mem = '64kB'").unwrap();
+    let sql = "SELECT count(*), sum(p.v + q.w) FROM p JOIN q ON p.id = q.k WHERE p.g <> 2";
+    assert_eq!(query(&mut s, sql), ["42850|993483400"]);
+    let plan = query(&mut s, &format!("EXPLAIN ANALYZE {sql}")).join("\n");
+    assert!(
+        plan.contains("Temporary Files") && !plan.contains("workers="),
+        "{plan}"
+    );
+    // The scan counts are the serial run's alone, not the abandoned attempt's too.
+    assert!(plan.contains("(actual rows=85714 loops=1 "), "{plan}");
 }

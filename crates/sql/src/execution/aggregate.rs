@@ -68,20 +68,32 @@ impl Spread {
             _ => None,
         };
         match (std::mem::replace(self, Spread::Empty), float) {
+            // As PostgreSQL's float8_accum: an infinite or NaN input makes the squares NaN,
+            // and a finite one that overflows them is an error.
             (Spread::Empty, Some(x)) => {
                 *self = Spread::Float {
                     n: 1.0,
                     sum: x,
-                    squares: 0.0,
+                    squares: if x.is_finite() { 0.0 } else { f64::NAN },
                 }
             }
             (Spread::Float { n, sum, squares }, Some(x)) => {
-                let (n, sum) = (n + 1.0, sum + x);
-                let tmp = x * n - sum;
+                let (n, new_sum) = (n + 1.0, sum + x);
+                let tmp = x * n - new_sum;
+                let mut squares = squares + tmp * tmp / (n * (n - 1.0));
+                if new_sum.is_infinite() || squares.is_infinite() {
+                    if !sum.is_infinite() && !x.is_infinite() {
+                        return Err(errinput!(
+                            NumericValueOutOfRange,
+                            "value out of range: overflow"
+                        ));
+                    }
+                    squares = f64::NAN;
+                }
                 *self = Spread::Float {
                     n,
-                    sum,
-                    squares: squares + tmp * tmp / (n * (n - 1.0)),
+                    sum: new_sum,
+                    squares,
                 };
             }
             (state, None) => {
@@ -144,12 +156,23 @@ impl Spread {
                     squares: squares2,
                 },
             ) => {
+                // PostgreSQL's float8_combine, with its overflow checks.
                 let total = n + n2;
                 let gap = sum / n - sum2 / n2;
+                let (new_sum, new_squares) =
+                    (sum + sum2, squares + squares2 + n * n2 * gap * gap / total);
+                let overflow =
+                    |a: f64, b: f64, r: f64| r.is_infinite() && a.is_finite() && b.is_finite();
+                if overflow(sum, sum2, new_sum) || overflow(squares, squares2, new_squares) {
+                    return Err(errinput!(
+                        NumericValueOutOfRange,
+                        "value out of range: overflow"
+                    ));
+                }
                 Spread::Float {
                     n: total,
-                    sum: sum + sum2,
-                    squares: squares + squares2 + n * n2 * gap * gap / total,
+                    sum: new_sum,
+                    squares: new_squares,
                 }
             }
             _ => return Err(errinternal!("mixed float and numeric in one aggregate")),
@@ -713,11 +736,6 @@ impl<'g> Groups<'g> {
             accumulator.add(input)?;
         }
         Ok(true)
-    }
-
-    /// Where the groups' expressions are evaluated.
-    pub(super) fn env(&self) -> &'g Env<'g> {
-        self.grouping.env
     }
 
     /// The groups, in key order.

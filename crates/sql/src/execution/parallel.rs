@@ -1,6 +1,6 @@
-//! Parallel aggregation: an aggregate over one table's scan (through filters, projections and
-//! the probe sides of hash joins) shares the scan with worker threads, as PostgreSQL's partial
-//! aggregates under a Gather do.
+//! Parallel aggregation and sorting: an aggregate or a sort over one table's scan (through
+//! filters, projections and the probe sides of hash joins) shares the scan with worker
+//! threads, as PostgreSQL's partial aggregates and sorts under a Gather do.
 //!
 //! - **Only where it pays.** The leader (the session's thread) starts alone, from the table's
 //!   first row. Only once it has read [`HEAD_ROWS`] rows, so never for a small table, does it
@@ -9,22 +9,28 @@
 //!   `max_parallel_workers_per_gather`, and in all, over every session, one fewer than the
 //!   machine's cores, so that a parallel query never takes the last core from the others.
 //! - **Pieces in turn.** Leader and workers take pieces from a shared counter, so one that
-//!   finishes early takes another. Each aggregates its rows into its own groups; the leader
-//!   merges them ([`Accumulator::merge`]) and finishes them in key order, as the serial
-//!   aggregate does. A hash join's table is built once, by the leader, and probed by all.
+//!   finishes early takes another (pieces are even for evenly spread keys; a few outlying keys
+//!   make them uneven, and the work less shared). Each aggregates its rows into its own groups,
+//!   which the leader merges ([`Accumulator::merge`]) and finishes in key order, as the serial
+//!   aggregate does; or sorts its rows, and the leader merges the sorted runs as they are read.
+//!   A hash join's table is built once, by the leader, and probed by all.
 //! - **The same snapshot.** Workers read through a [`ParallelSource`]: the transaction's
 //!   snapshot, shared. There is none where the transaction wrote in the table (its own writes
-//!   are its thread's), and the aggregate then runs serially.
+//!   are its thread's), and the operator then runs serially.
 //! - **The same result.** Only what any split of the rows computes alike runs in parallel:
-//!   expressions without subqueries, volatile functions or catalog reads, and aggregates whose
-//!   states combine (count, sum, avg, min, max, bool_and/or, variance and standard deviation,
-//!   with FILTER; not DISTINCT, ordered or collecting ones). As in PostgreSQL, a sum of floats
-//!   may differ in its last digits with the split.
-//! - **Memory.** Each participant may hold its share of `work_mem` (times
-//!   `hash_mem_multiplier`) in groups. Past it, the parallel attempt is abandoned and the
-//!   aggregate runs serially from the start, where it spills to disk.
-//! - **Errors and cancellation.** The first error stops the others at their next piece and
-//!   is the statement's; a cancel request reaches every participant's scan.
+//!   expressions without subqueries, volatile functions (the pinned clock of `now()` is
+//!   carried) or catalog and sequence reads, hash join build sides that are such pipelines too,
+//!   and aggregates whose states combine (count, sum, avg, min, max, bool_and/or, variance and
+//!   standard deviation, with FILTER; not DISTINCT, ordered or collecting ones). As in
+//!   PostgreSQL, what may differ between runs is what SQL leaves open: the last digits of a sum
+//!   of floats, which of several equal values that print differently (`1.5` and `1.50`) a
+//!   group or a min/max shows, and the order of rows with equal sort keys.
+//! - **Memory.** The leader's first rows may use all of `work_mem` (times
+//!   `hash_mem_multiplier` for groups); past them, each participant its equal share. Past
+//!   that, the attempt is abandoned and the operator runs serially from the start, where it
+//!   spills to disk.
+//! - **Errors and cancellation.** A participant's error (or panic) stops the others at their
+//!   next piece and fails the statement; a cancel request reaches every participant's scan.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -34,13 +40,15 @@ use std::sync::OnceLock;
 
 use zizhu_engine::{Direction, KeyRange};
 use zizhu_txn::{LockMode, RowLock, WaitPolicy};
+use zizhu_types::Value;
 
 use super::aggregate::{finish_group, Accumulator, Group, Grouping, Groups};
 use super::join;
 use super::query::{filter_rows, instrument, project_rows, scan_rows, Rows};
-use super::{Env, NodeStats, ParallelSource, Reader, ScanRows, ScanValues, WorkerSeed};
+use super::sort::{merge_runs, SortRun};
+use super::{Env, NodeStats, ParallelSource, Reader, ScanRows, ScanValues};
 use crate::keys::Key;
-use crate::planner::{Aggregate, Expr, Function, Node};
+use crate::planner::{Aggregate, Expr, Function, Node, SortKey};
 use crate::{errinternal, Result};
 
 /// Rows the leader reads alone before it divides the rest of the table: a table this small is
@@ -67,199 +75,299 @@ pub(super) fn aggregate<'a>(
     aggregates: &'a [Aggregate],
     env: &'a Env<'a>,
 ) -> Result<Option<Rows<'a>>> {
-    let wanted = match &env.cache.settings {
-        Some(settings) => settings.max_parallel_workers_per_gather(),
-        None => 0,
-    }
-    .min(cores().saturating_sub(1));
-    if wanted == 0 || !parallel_safe_aggregate(group_by, aggregates) {
+    if !parallel_safe_aggregate(group_by, aggregates) {
         return Ok(None);
     }
-    let Some(table) = scanned_table(source) else {
+    let Some(mut scan) = Scan::start(node, source, env)? else {
         return Ok(None);
     };
-    let range = Key::table_rows(table.id);
-    let Some(shared) = env.reader.parallel_source(&range) else {
-        return Ok(None);
-    };
-    // Under EXPLAIN ANALYZE, what the counts were, should the attempt be abandoned.
-    let stats_before = env.cache.stats.as_ref().map(|s| s.borrow().clone());
-    let abandon = || {
-        if let (Some(stats), Some(before)) = (&env.cache.stats, stats_before.clone()) {
-            *stats.borrow_mut() = before;
-        }
-        Ok(None)
-    };
-    let Some(tables) = build_tables(source, env)? else {
-        return abandon();
-    };
-    count_loop(source, env);
+    let budget = env.cache.budget.hash_bytes;
     let grouping = Grouping {
         group_by,
         aggregates,
         env,
     };
-    let share = env.cache.budget.hash_bytes / (wanted + 1);
     let mut groups = Groups::new(&grouping);
-
-    // The leader alone, up to HEAD_ROWS rows, noting the last key read.
-    let last_read = RefCell::new(Vec::new());
-    let read = Cell::new(0);
-    {
-        let head = env
-            .reader
-            .scan(range.clone(), Direction::Forward)?
-            .take(HEAD_ROWS)
-            .map(|item| {
-                item.map(|(key, value)| {
-                    read.set(read.get() + 1);
-                    *last_read.borrow_mut() = key;
-                    value
-                })
-            });
-        for row in stage(source, Box::new(head), &tables, env)? {
-            if !groups.add(&row?, share)? {
-                return abandon();
-            }
-        }
+    // The head may use the whole budget: it may be the whole table.
+    match scan.head(&mut |row| groups.add(&row, budget))? {
+        Head::Abandoned => return Ok(scan.abandon()),
+        Head::Whole => return Ok(Some(finish(vec![groups.finish()]))),
+        Head::More => {}
     }
-    let last = match shared.last_key()? {
-        Some(last) if read.get() == HEAD_ROWS => last,
-        // The whole table was read.
-        _ => return Ok(Some(finish(vec![groups.finish()]))),
+    let outcome = scan.in_parallel(
+        budget,
+        |work, env, share| {
+            let grouping = Grouping {
+                group_by,
+                aggregates,
+                env,
+            };
+            let mut groups = Groups::new(&grouping);
+            let complete = work.take_pieces(env, &mut |row| groups.add(&row, share))?;
+            Ok(complete.then(|| groups.finish()))
+        },
+        |work, share| work.take_pieces(env, &mut |row| groups.add(&row, share)),
+    )?;
+    let Some(mut all) = outcome else {
+        return Ok(scan.abandon());
     };
-    let pieces = divide(&range, &last_read.into_inner(), &last, PIECES);
-
-    let workers = Reservation::take(wanted);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let shared: &dyn ParallelSource = &*shared;
-    let (leader, outcomes) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers.0)
-            .map(|_| {
-                let seed = env.cache.worker_seed();
-                let (pieces, next, stop, tables) = (&pieces, &next, &stop, &tables);
-                scope.spawn(move || {
-                    let participant = Participant {
-                        source,
-                        tables,
-                        shared,
-                        pieces,
-                        next,
-                        share,
-                        stop,
-                    };
-                    let outcome = worker(seed, group_by, aggregates, &participant);
-                    if !matches!(outcome, Ok(Some(_))) {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    outcome
-                })
-            })
-            .collect();
-        let participant = Participant {
-            source,
-            tables: &tables,
-            shared,
-            pieces: &pieces,
-            next: &next,
-            share,
-            stop: &stop,
-        };
-        let leader = participant.take_pieces(&mut groups);
-        if !matches!(leader, Ok(true)) {
-            stop.store(true, Ordering::Relaxed);
-        }
-        let outcomes: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        (leader, outcomes)
-    });
-    let launched = workers.0 as u64;
-    drop(workers);
-    let mut all = vec![];
-    let mut complete = leader?;
-    for outcome in outcomes {
-        let outcome =
-            outcome.map_err(|_| errinternal!("a parallel aggregate's worker panicked"))??;
-        match outcome {
-            Some((groups, stats)) => {
-                all.push(groups);
-                if let (Some(mine), Some(theirs)) = (&env.cache.stats, stats) {
-                    let mut mine = mine.borrow_mut();
-                    for (node, s) in theirs {
-                        let entry = mine.entry(node).or_default();
-                        entry.rows += s.rows;
-                        entry.time += s.time;
-                        entry.loops += s.loops;
-                    }
-                }
-            }
-            None => complete = false,
-        }
-    }
-    if !complete {
-        return abandon();
-    }
-    all.push(groups.finish());
-    if let Some(stats) = &env.cache.stats {
-        let mut stats = stats.borrow_mut();
-        stats
-            .entry(node as *const Node as usize)
-            .or_default()
-            .workers += launched;
-    }
+    // The leader's groups first: a group's values (and a tie for min or max) come from the
+    // first participant holding it, and the leader read the table's first rows.
+    all.insert(0, groups.finish());
     Ok(Some(finish(all)))
 }
 
-/// One worker: its own state for evaluating expressions, its share of the pieces, its groups
-/// (`None` if they outgrew their share or another participant stopped) and, under EXPLAIN
-/// ANALYZE, its counts.
-#[allow(clippy::type_complexity)]
-fn worker(
-    seed: WorkerSeed,
-    group_by: &[Expr],
-    aggregates: &[Aggregate],
-    participant: &Participant<'_>,
-) -> Result<Option<(Vec<(Vec<u8>, Group)>, Option<HashMap<usize, NodeStats>>)>> {
-    let cache = seed.cache();
-    let finished = {
-        let env = Env::new(&NoReads, &cache);
-        count_loop(participant.source, &env);
-        let grouping = Grouping {
-            group_by,
-            aggregates,
-            env: &env,
-        };
-        let mut groups = Groups::new(&grouping);
-        if !participant.take_pieces(&mut groups)? {
-            return Ok(None);
-        }
-        groups.finish()
+/// The rows of `source` sorted by `keys` in parallel, or `None` if the sort must run serially:
+/// the plan or the transaction does not allow it, or the rows outgrew `work_mem` (the serial
+/// sort spills). Each participant sorts the rows it read; the runs are merged as they are
+/// read. Rows with equal keys come in no particular order, as in PostgreSQL.
+pub(super) fn sort<'a>(
+    node: &'a Node,
+    source: &'a Node,
+    keys: &'a [SortKey],
+    env: &'a Env<'a>,
+) -> Result<Option<Rows<'a>>> {
+    if !keys.iter().all(|k| parallel_safe(&k.expr)) {
+        return Ok(None);
+    }
+    let Some(mut scan) = Scan::start(node, source, env)? else {
+        return Ok(None);
     };
-    Ok(Some((finished, cache.stats.map(RefCell::into_inner))))
+    let budget = env.cache.budget.bytes;
+    let mut run = SortRun::new(keys, env);
+    match scan.head(&mut |row| run.add(row, budget))? {
+        Head::Abandoned => return Ok(scan.abandon()),
+        Head::Whole => return Ok(Some(merge_runs(vec![run.finish()?], keys))),
+        Head::More => {}
+    }
+    let outcome = scan.in_parallel(
+        budget,
+        |work, env, share| {
+            let mut run = SortRun::new(keys, env);
+            let complete = work.take_pieces(env, &mut |row| run.add(row, share))?;
+            complete.then(|| run.finish()).transpose()
+        },
+        |work, share| work.take_pieces(env, &mut |row| run.add(row, share)),
+    )?;
+    let Some(mut runs) = outcome else {
+        return Ok(scan.abandon());
+    };
+    // The leader's run first: on equal keys, the table's first rows stay first.
+    runs.insert(0, run.finish()?);
+    Ok(Some(merge_runs(runs, keys)))
+}
+
+/// A parallel scan being set up and run, as its leader sees it.
+struct Scan<'a> {
+    /// The node computed in parallel (for EXPLAIN ANALYZE's worker count).
+    node: &'a Node,
+    env: &'a Env<'a>,
+    /// Workers wanted.
+    wanted: usize,
+    range: KeyRange,
+    /// Under EXPLAIN ANALYZE, the counts before the attempt, should it be abandoned.
+    stats_before: Option<HashMap<usize, NodeStats>>,
+    work: Work<'a>,
 }
 
 /// What every participant shares.
-struct Participant<'p> {
+struct Work<'a> {
     /// The pipeline.
-    source: &'p Node,
+    source: &'a Node,
     /// Its joins' hash tables.
-    tables: &'p Tables,
+    tables: Tables,
     /// The table's rows.
-    shared: &'p dyn ParallelSource,
-    /// The pieces of the table, and the next one to take.
-    pieces: &'p [KeyRange],
-    next: &'p AtomicUsize,
-    /// What each participant's groups may hold.
-    share: usize,
+    rows: Box<dyn ParallelSource + 'a>,
+    /// The pieces of the table past the leader's head, and the next one to take.
+    pieces: Vec<KeyRange>,
+    next: AtomicUsize,
     /// Set when a participant fails or gives up, so the others stop.
-    stop: &'p AtomicBool,
+    stop: AtomicBool,
 }
 
-impl Participant<'_> {
-    /// Takes pieces in turn until none is left, aggregating their rows into `groups`: `false`
-    /// if the groups outgrew their share or another participant stopped.
-    fn take_pieces(&self, groups: &mut Groups<'_>) -> Result<bool> {
-        let env = groups.env();
+/// How the leader's first rows went.
+enum Head {
+    /// The rows outgrew the participant's memory.
+    Abandoned,
+    /// They were the whole table.
+    Whole,
+    /// More rows remain, divided into pieces.
+    More,
+}
+
+impl<'a> Scan<'a> {
+    /// A parallel scan of the pipeline `source` for `node`, if the settings, the machine, the
+    /// plan and the transaction allow one. Builds the pipeline's hash tables.
+    fn start(node: &'a Node, source: &'a Node, env: &'a Env<'a>) -> Result<Option<Self>> {
+        let wanted = match &env.cache.settings {
+            Some(settings) => settings.max_parallel_workers_per_gather(),
+            None => 0,
+        }
+        .min(cores().saturating_sub(1));
+        if wanted == 0 {
+            return Ok(None);
+        }
+        let Some(table) = scanned_table(source) else {
+            return Ok(None);
+        };
+        let range = Key::table_rows(table.id);
+        let Some(rows) = env.reader.parallel_source(&range) else {
+            return Ok(None);
+        };
+        let stats_before = env.cache.stats.as_ref().map(|s| s.borrow().clone());
+        let mut scan = Scan {
+            node,
+            env,
+            wanted,
+            range,
+            stats_before,
+            work: Work {
+                source,
+                tables: Tables::new(),
+                rows,
+                pieces: Vec::new(),
+                next: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            },
+        };
+        let Some(tables) = build_tables(source, env)? else {
+            return Ok(scan.abandon());
+        };
+        scan.work.tables = tables;
+        count_loop(source, env);
+        Ok(Some(scan))
+    }
+
+    /// Gives up: EXPLAIN ANALYZE's counts are as they were, for the serial run.
+    fn abandon<T>(&self) -> Option<T> {
+        if let (Some(stats), Some(before)) = (&self.env.cache.stats, self.stats_before.clone()) {
+            *stats.borrow_mut() = before;
+        }
+        None
+    }
+
+    /// The leader alone: up to [`HEAD_ROWS`] rows into `add` (which refuses a row it has no
+    /// memory left for); if more remain, the rest divided into pieces.
+    fn head(&mut self, add: &mut dyn FnMut(Vec<Value>) -> Result<bool>) -> Result<Head> {
+        let env = self.env;
+        let last_read = RefCell::new(Vec::new());
+        let read = Cell::new(0);
+        {
+            let head = env
+                .reader
+                .scan(self.range.clone(), Direction::Forward)?
+                .take(HEAD_ROWS)
+                .map(|item| {
+                    item.map(|(key, value)| {
+                        read.set(read.get() + 1);
+                        *last_read.borrow_mut() = key;
+                        value
+                    })
+                });
+            for row in stage(self.work.source, Box::new(head), &self.work.tables, env)? {
+                if !add(row?)? {
+                    return Ok(Head::Abandoned);
+                }
+            }
+        }
+        let last = match self.work.rows.last_key()? {
+            Some(last) if read.get() == HEAD_ROWS => last,
+            _ => return Ok(Head::Whole),
+        };
+        self.work.pieces = divide(&self.range, &last_read.into_inner(), &last, PIECES);
+        Ok(Head::More)
+    }
+
+    /// Runs `leader` on this thread and `worker` on as many workers as may start, each taking
+    /// pieces and given an equal share of `budget` bytes; the workers' outputs, or `None` if a
+    /// participant gave up (its rows outgrew its share). An error of any participant is
+    /// returned (the leader's first, then the workers' in order); under EXPLAIN ANALYZE the
+    /// workers' counts are added to the leader's.
+    fn in_parallel<O: Send>(
+        &self,
+        budget: usize,
+        worker: impl Fn(&Work<'a>, &Env<'_>, usize) -> Result<Option<O>> + Sync,
+        leader: impl FnOnce(&Work<'a>, usize) -> Result<bool>,
+    ) -> Result<Option<Vec<O>>> {
+        let env = self.env;
+        let workers = Reservation::take(self.wanted);
+        let work = &self.work;
+        let worker = &worker;
+        let share = budget / (workers.0 + 1);
+        let (leader, outcomes) = std::thread::scope(|scope| {
+            // A worker that cannot start is one fewer.
+            let handles: Vec<_> = (0..workers.0)
+                .filter_map(|_| {
+                    let seed = env.cache.worker_seed();
+                    let spawned = std::thread::Builder::new()
+                        .name("zizhu-parallel".into())
+                        .spawn_scoped(scope, move || {
+                            let _stop = StopOnPanic(&work.stop);
+                            let cache = seed.cache();
+                            let outcome = {
+                                let env = Env::new(&NoReads, &cache);
+                                count_loop(work.source, &env);
+                                worker(work, &env, share)
+                            };
+                            if !matches!(outcome, Ok(Some(_))) {
+                                work.stop.store(true, Ordering::Relaxed);
+                            }
+                            outcome.map(|o| (o, cache.stats.map(RefCell::into_inner)))
+                        });
+                    spawned.ok()
+                })
+                .collect();
+            let leader = {
+                let _stop = StopOnPanic(&work.stop);
+                leader(work, share)
+            };
+            if !matches!(leader, Ok(true)) {
+                work.stop.store(true, Ordering::Relaxed);
+            }
+            let outcomes: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+            (leader, outcomes)
+        });
+        let launched = outcomes.len() as u64;
+        drop(workers);
+        let mut outputs = Vec::new();
+        let mut complete = leader?;
+        for outcome in outcomes {
+            let (output, stats) =
+                outcome.map_err(|_| errinternal!("a parallel worker panicked"))??;
+            if let (Some(mine), Some(theirs)) = (&env.cache.stats, stats) {
+                let mut mine = mine.borrow_mut();
+                for (node, s) in theirs {
+                    let entry = mine.entry(node).or_default();
+                    entry.rows += s.rows;
+                    entry.time += s.time;
+                    entry.loops += s.loops;
+                }
+            }
+            match output {
+                Some(output) => outputs.push(output),
+                None => complete = false,
+            }
+        }
+        if !complete {
+            return Ok(None);
+        }
+        if let Some(stats) = &env.cache.stats {
+            let mut stats = stats.borrow_mut();
+            let entry = stats.entry(self.node as *const Node as usize).or_default();
+            entry.workers += launched;
+        }
+        Ok(Some(outputs))
+    }
+}
+
+impl Work<'_> {
+    /// Takes pieces in turn until none is left, giving their rows to `add`: `false` if `add`
+    /// refused one (out of memory) or another participant stopped.
+    fn take_pieces(
+        &self,
+        env: &Env<'_>,
+        add: &mut dyn FnMut(Vec<Value>) -> Result<bool>,
+    ) -> Result<bool> {
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(false);
@@ -267,9 +375,9 @@ impl Participant<'_> {
             let Some(piece) = self.pieces.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 return Ok(true);
             };
-            let input = self.shared.scan_values(piece.clone())?;
-            for row in stage(self.source, input, self.tables, env)? {
-                if !groups.add(&row?, self.share)? {
+            let input = self.rows.scan_values(piece.clone())?;
+            for row in stage(self.source, input, &self.tables, env)? {
+                if !add(row?)? {
                     return Ok(false);
                 }
             }
@@ -370,15 +478,19 @@ fn scanned_table(node: &Node) -> Option<&std::sync::Arc<crate::catalog::Table>> 
         Node::Scan { table, filter, .. } => filter.iter().all(parallel_safe).then_some(table),
         Node::Filter { source, predicate } if parallel_safe(predicate) => scanned_table(source),
         Node::Project { source, exprs } if exprs.iter().all(parallel_safe) => scanned_table(source),
+        // The build side is read once, by the leader, but may be read again if the attempt is
+        // abandoned: it must be a pipeline without side effects too.
         Node::HashJoin {
             left,
+            right,
             keys,
             predicate,
             ..
         } if parallel_safe(predicate)
             && keys
                 .iter()
-                .all(|(l, r)| parallel_safe(l) && parallel_safe(r)) =>
+                .all(|(l, r)| parallel_safe(l) && parallel_safe(r))
+            && scanned_table(right).is_some() =>
         {
             scanned_table(left)
         }
@@ -421,7 +533,8 @@ fn parallel_safe_aggregate(group_by: &[Expr], aggregates: &[Aggregate]) -> bool 
 }
 
 /// Whether `expr` gives the same value on any thread: no subqueries or enclosing rows, and
-/// no function that is volatile or reads the session, the catalog or sequences.
+/// no function that is volatile (but for the pinned clock of `now()`) or reads the session,
+/// the catalog or sequences.
 fn parallel_safe(expr: &Expr) -> bool {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
@@ -434,7 +547,12 @@ fn parallel_safe(expr: &Expr) -> bool {
             | Expr::OuterColumn { .. } => return false,
             Expr::Function(Function::Catalog(_) | Function::Admin(_), _) => return false,
             Expr::Function(f, _) if f.reads_state() => return false,
-            Expr::Function(Function::Builtin(name), _) if crate::functions::is_volatile(name) => {
+            // The statement's and transaction's clock (`now()`) is carried to workers;
+            // `random()` and `clock_timestamp()` are not the same on every thread.
+            Expr::Function(Function::Builtin(name), _)
+                if crate::functions::is_volatile(name)
+                    && crate::functions::pinned_clock(name, 0, 0).is_none() =>
+            {
                 return false
             }
             e => stack.extend(e.children()),
@@ -488,6 +606,17 @@ fn split_points(low: &[u8], high: &[u8], pieces: usize) -> Vec<Vec<u8>> {
         }
     }
     points
+}
+
+/// Stops the other participants if its thread panics, so they do not read on in vain.
+struct StopOnPanic<'s>(&'s AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The machine's cores.

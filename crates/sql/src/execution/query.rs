@@ -121,7 +121,10 @@ fn node_rows<'a>(node: &'a Node, env: &'a Env<'a>) -> Result<Rows<'a>> {
                 Err(_) => true,
             }))
         }
-        Node::Order { source, keys } => sort_rows(rows(source, env)?, keys, env)?,
+        Node::Order { source, keys } => match super::parallel::sort(node, source, keys, env)? {
+            Some(rows) => rows,
+            None => sort_rows(rows(source, env)?, keys, env)?,
+        },
         Node::Aggregate {
             source,
             group_by,

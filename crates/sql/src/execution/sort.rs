@@ -8,7 +8,7 @@ use std::rc::Rc;
 use zizhu_types::Value;
 
 use super::query::Rows;
-use super::spill::Sorter;
+use super::spill::{row_size, Sorter};
 use super::{eval, Env};
 use crate::planner::SortKey;
 use crate::types::ops;
@@ -64,6 +64,97 @@ pub(super) fn sort_rows<'a>(
             None => rest,
         })
     })))
+}
+
+/// A sort record: the key values and the rest of the row.
+type Record = (Vec<Value>, Vec<Value>);
+
+/// One participant's part of a parallel sort (`execution::parallel`): the rows it read, as
+/// records held in memory (counted as [`Sorter`] counts them), sorted when finished.
+pub(super) struct SortRun<'e> {
+    keys: &'e [SortKey],
+    env: &'e Env<'e>,
+    split: Option<ColumnKeys>,
+    records: Vec<Record>,
+    bytes: usize,
+}
+
+impl<'e> SortRun<'e> {
+    pub(super) fn new(keys: &'e [SortKey], env: &'e Env<'e>) -> Self {
+        Self {
+            keys,
+            env,
+            split: ColumnKeys::of(keys),
+            records: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds a row: `false` once the rows hold more than `limit` bytes.
+    pub(super) fn add(&mut self, mut row: Vec<Value>, limit: usize) -> Result<bool> {
+        let key = match &self.split {
+            Some(split) => split.take(&mut row)?,
+            None => self
+                .keys
+                .iter()
+                .map(|k| eval(&k.expr, &row, self.env))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        self.bytes +=
+            row_size(&key) + row_size(&row) + std::mem::size_of::<((u64, u64), Record)>() + 32;
+        self.records.push((key, row));
+        Ok(self.bytes <= limit)
+    }
+
+    /// The records, sorted.
+    pub(super) fn finish(mut self) -> Result<Vec<Record>> {
+        let mut error = None;
+        let keys = self.keys;
+        let mut compare = |a: &[Value], b: &[Value]| compare_keys(a, b, keys, &mut error);
+        sort_records(&mut self.records, Abbreviation::of(keys), &mut compare);
+        match error {
+            Some(e) => Err(e),
+            None => Ok(self.records),
+        }
+    }
+}
+
+/// The rows of sorted runs ([`SortRun::finish`]) merged into one order, read as they are
+/// merged. On equal keys an earlier run's row comes first.
+pub(super) fn merge_runs<'a>(runs: Vec<Vec<Record>>, keys: &'a [SortKey]) -> Rows<'a> {
+    let split = ColumnKeys::of(keys);
+    let mut runs: Vec<std::vec::IntoIter<Record>> = runs.into_iter().map(Vec::into_iter).collect();
+    let mut heads: Vec<Option<Record>> = runs.iter_mut().map(Iterator::next).collect();
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut error = None;
+        let mut best: Option<usize> = None;
+        for (i, head) in heads.iter().enumerate() {
+            let Some((key, _)) = head else {
+                continue;
+            };
+            let better = match best.and_then(|b| heads[b].as_ref()) {
+                None => true,
+                Some((best_key, _)) => compare_keys(key, best_key, keys, &mut error).is_lt(),
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        if let Some(e) = error {
+            done = true;
+            return Some(Err(e));
+        }
+        let i = best?;
+        let (key, rest) = std::mem::replace(&mut heads[i], runs[i].next())?;
+        Some(Ok(match &split {
+            Some(split) => split.restore(key, rest),
+            None => rest,
+        }))
+    }))
 }
 
 /// Sort keys that are distinct columns of the row: the sort holds them as the key and the
