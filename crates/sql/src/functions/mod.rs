@@ -285,55 +285,10 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
     }
 }
 
-/// The common type of `greatest`/`least`/`mod` arguments, PostgreSQL's `select_common_type`
-/// for the types met here: integers widen, integers and `numeric` meet in `numeric`, anything
-/// with a float is `double precision` (`real` only if all are `real`); strings are `text`;
-/// NULLs (`unknown`) do not count.
+/// The common type of `greatest`/`least`/`mod` arguments ([`DataType::common`]); `Unknown`
+/// where they have none.
 fn common_type(args: &[DataType]) -> DataType {
-    let known: Vec<&DataType> = args.iter().filter(|t| **t != DataType::Unknown).collect();
-    let Some(first) = known.first() else {
-        return DataType::Text;
-    };
-    if known.iter().all(|t| t.is_numeric()) {
-        let rank = |t: &DataType| match t {
-            DataType::Int16 => 0,
-            DataType::Int32 => 1,
-            DataType::Int64 => 2,
-            DataType::Numeric(_) => 3,
-            DataType::Float32 => 4,
-            _ => 5,
-        };
-        let top = known.iter().map(|t| rank(t)).max().unwrap_or(0);
-        return match top {
-            0 => DataType::Int16,
-            1 => DataType::Int32,
-            2 => DataType::Int64,
-            3 => DataType::Numeric(None),
-            4 if known.iter().all(|t| **t == DataType::Float32) => DataType::Float32,
-            _ => DataType::Float64,
-        };
-    }
-    if known.iter().all(|t| t.is_string()) {
-        return DataType::Text;
-    }
-    if known.iter().all(|t| t == first) {
-        return (*first).clone();
-    }
-    if known
-        .iter()
-        .all(|t| matches!(t, DataType::Date | DataType::Timestamp))
-    {
-        return DataType::Timestamp;
-    }
-    if known.iter().all(|t| {
-        matches!(
-            t,
-            DataType::Date | DataType::Timestamp | DataType::TimestampTz
-        )
-    }) {
-        return DataType::TimestampTz;
-    }
-    DataType::Unknown
+    DataType::common(args).unwrap_or(DataType::Unknown)
 }
 
 /// Calls the function `name` (lower-case) on the argument values.

@@ -124,6 +124,62 @@ impl DataType {
         )
     }
 
+    /// The type that values of `types` meet in where one column or result takes them all
+    /// (VALUES rows, the sides of UNION, `greatest`): PostgreSQL's `select_common_type` for
+    /// the types there are. `Unknown` (a NULL, an untyped literal) takes any type, and alone
+    /// gives `text`. Numbers widen (integers, then `numeric`, `real`, `double precision`);
+    /// strings meet in `text` and dates and times in the widest of them. Types of different
+    /// kinds do not meet: the error holds the first pair found.
+    pub fn common(types: &[DataType]) -> std::result::Result<DataType, (DataType, DataType)> {
+        let known: Vec<&DataType> = types.iter().filter(|t| **t != DataType::Unknown).collect();
+        let Some(first) = known.first() else {
+            return Ok(DataType::Text);
+        };
+        if known.iter().all(|t| t == first) {
+            return Ok((*first).clone());
+        }
+        let rank = |t: &DataType| -> Option<(u8, u8)> {
+            Some(match t {
+                DataType::Int16 => (0, 0),
+                DataType::Int32 => (0, 1),
+                DataType::Int64 => (0, 2),
+                DataType::Numeric(_) => (0, 3),
+                DataType::Float32 => (0, 4),
+                DataType::Float64 => (0, 5),
+                DataType::Char(_) | DataType::Varchar(_) => (1, 0),
+                DataType::Text => (1, 1),
+                DataType::Date => (2, 0),
+                DataType::Timestamp => (2, 1),
+                DataType::TimestampTz => (2, 2),
+                _ => return None,
+            })
+        };
+        let mut best: Option<(&DataType, (u8, u8))> = None;
+        // Not all the same: some type differs from the first.
+        let other = known.iter().find(|t| *t != first).unwrap_or(first);
+        for t in &known {
+            let mismatch = || {
+                let t = if t == first { other } else { t };
+                ((*first).clone(), (*t).clone())
+            };
+            let r = rank(t).ok_or_else(mismatch)?;
+            match best {
+                Some((_, b)) if b.0 != r.0 => return Err(mismatch()),
+                Some((_, b)) if b.1 >= r.1 => {}
+                _ => best = Some((t, r)),
+            }
+        }
+        Ok(match best {
+            Some((DataType::Numeric(_), _)) => DataType::Numeric(None),
+            Some((_, (1, _))) if known.iter().all(|t| matches!(t, DataType::Varchar(_))) => {
+                DataType::Varchar(None)
+            }
+            Some((_, (1, _))) => DataType::Text,
+            Some((t, _)) => t.clone(),
+            None => DataType::Unknown,
+        })
+    }
+
     /// The type of a value, as far as the value tells (strings are `text`, numerics
     /// unconstrained).
     pub fn of(value: &Value) -> DataType {

@@ -510,3 +510,35 @@ fn assignment() {
         "2"
     );
 }
+
+#[test]
+fn common_types_are_postgresqls_select_common_type() {
+    use DataType as T;
+    let common = |types: &[DataType]| DataType::common(types);
+    assert_eq!(common(&[]), Ok(T::Text));
+    assert_eq!(common(&[T::Unknown, T::Unknown]), Ok(T::Text));
+    assert_eq!(common(&[T::Unknown, T::Int32]), Ok(T::Int32));
+    assert_eq!(common(&[T::Int16, T::Int64, T::Int32]), Ok(T::Int64));
+    assert_eq!(
+        common(&[T::Int32, T::Numeric(Some((5, 2)))]),
+        Ok(T::Numeric(None))
+    );
+    assert_eq!(common(&[T::Numeric(None), T::Float32]), Ok(T::Float32));
+    assert_eq!(common(&[T::Float64, T::Int32, T::Float32]), Ok(T::Float64));
+    assert_eq!(
+        common(&[T::Varchar(Some(3)), T::Varchar(Some(5))]),
+        Ok(T::Varchar(None))
+    );
+    assert_eq!(common(&[T::Varchar(Some(3)), T::Text]), Ok(T::Text));
+    assert_eq!(
+        common(&[T::Date, T::TimestampTz, T::Timestamp]),
+        Ok(T::TimestampTz)
+    );
+    assert_eq!(common(&[T::Bool, T::Unknown, T::Bool]), Ok(T::Bool));
+    assert_eq!(common(&[T::Bool, T::Int32]), Err((T::Bool, T::Int32)));
+    assert_eq!(common(&[T::Int32, T::Text]), Err((T::Int32, T::Text)));
+    assert_eq!(
+        common(&[T::Int32, T::Numeric(None), T::Date]),
+        Err((T::Int32, T::Date))
+    );
+}

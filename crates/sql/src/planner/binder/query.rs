@@ -22,6 +22,15 @@ pub(super) fn label_of(expr: &ast::Expr) -> String {
     }
 }
 
+/// Whether a literal has no type of its own yet (a quoted string or NULL), and takes the type
+/// its context gives it, as PostgreSQL's `unknown`.
+fn is_untyped(value: &ast::Value) -> bool {
+    matches!(
+        value,
+        ast::Value::SingleQuotedString(_) | ast::Value::EscapedStringLiteral(_) | ast::Value::Null
+    )
+}
+
 impl<E: Engine> Binder<'_, E> {
     pub(super) fn bind_query(&self, query: &ast::Query) -> Result<(Node, Vec<Label>)> {
         let Some(with) = &query.with else {
@@ -309,6 +318,52 @@ impl<E: Engine> Binder<'_, E> {
                     ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
                     other => return Err(unsupported(format!("{name} {other}"))),
                 };
+                // Columns of both known types take the type they meet in (1 UNION 2.5 is
+                // numeric); a side of another type is cast to it.
+                let mut labels = labels;
+                let mut casts = (vec![], vec![]);
+                for (i, (l, r)) in labels.iter_mut().zip(&right_labels).enumerate() {
+                    let (a, b) = (l.data_type.clone(), r.data_type.clone());
+                    if a == b || a == DataType::Unknown || b == DataType::Unknown {
+                        continue;
+                    }
+                    let common = DataType::common(&[a.clone(), b.clone()]).map_err(|_| {
+                        errinput!(
+                            DatatypeMismatch,
+                            "{name} types {a} and {b} cannot be matched"
+                        )
+                    })?;
+                    if a != common {
+                        casts.0.push((i, common.clone()));
+                    }
+                    if b != common {
+                        casts.1.push((i, common.clone()));
+                    }
+                    l.data_type = common;
+                }
+                let names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
+                let cast = |node: Node, width: usize, casts: Vec<(usize, DataType)>| {
+                    if casts.is_empty() {
+                        return node;
+                    }
+                    let mut exprs: Vec<Expr> = (0..width)
+                        .map(|index| Expr::Column {
+                            index,
+                            name: names[index].clone().into(),
+                        })
+                        .collect();
+                    for (i, ty) in casts {
+                        let e = std::mem::replace(&mut exprs[i], Expr::Constant(Value::Null));
+                        exprs[i] = Expr::Cast(Box::new(e), ty);
+                    }
+                    Node::Project {
+                        source: Box::new(node),
+                        exprs,
+                    }
+                };
+                let width = labels.len();
+                let left = cast(left, width, casts.0);
+                let right = cast(right, width, casts.1);
                 Ok((
                     Node::SetOperation {
                         left: Box::new(left),
@@ -342,18 +397,37 @@ impl<E: Engine> Binder<'_, E> {
             }
             rows.push(exprs);
         }
-        let labels = rows
-            .first()
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .map(|(i, e)| Label {
-                        name: format!("column{}", i + 1),
-                        data_type: type_of(e),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Each column takes the type its rows meet in, as PostgreSQL's VALUES does: a quoted
+        // literal or NULL takes any type, and a row of another type is cast to it.
+        let width = width.unwrap_or(0);
+        let mut labels = Vec::with_capacity(width);
+        for i in 0..width {
+            let types: Vec<DataType> = values
+                .rows
+                .iter()
+                .zip(&rows)
+                .map(|(ast_row, row)| match &ast_row[i] {
+                    ast::Expr::Value(v) if is_untyped(&v.value) => DataType::Unknown,
+                    _ => type_of(&row[i]),
+                })
+                .collect();
+            let common = DataType::common(&types).map_err(|(a, b)| {
+                errinput!(
+                    DatatypeMismatch,
+                    "VALUES types {a} and {b} cannot be matched"
+                )
+            })?;
+            for (row, ty) in rows.iter_mut().zip(&types) {
+                if *ty != common && !matches!(row[i], Expr::Constant(Value::Null)) {
+                    let e = std::mem::replace(&mut row[i], Expr::Constant(Value::Null));
+                    row[i] = Expr::Cast(Box::new(e), common.clone());
+                }
+            }
+            labels.push(Label {
+                name: format!("column{}", i + 1),
+                data_type: common,
+            });
+        }
         Ok((Node::Values { rows }, labels))
     }
 
