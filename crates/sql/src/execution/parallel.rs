@@ -140,6 +140,11 @@ pub(super) fn sort<'a>(
         Head::Whole => return Ok(Some(merge_runs(vec![run.finish()?], keys))),
         Head::More => {}
     }
+    // The leader's first rows alone outgrow a participant's share: workers would start only
+    // for the attempt to be abandoned.
+    if run.bytes() > budget / (scan.wanted + 1) {
+        return Ok(scan.abandon());
+    }
     let outcome = scan.in_parallel(
         budget,
         |work, env, share| {

@@ -106,6 +106,11 @@ impl<'e> SortRun<'e> {
         Ok(self.bytes <= limit)
     }
 
+    /// The memory the records take.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The records, sorted.
     pub(super) fn finish(mut self) -> Result<Vec<Record>> {
         let mut error = None;

@@ -124,6 +124,17 @@ impl DataType {
         )
     }
 
+    /// The type without its modifier (length, precision): what a value is converted to when
+    /// a column takes values of several types, as PostgreSQL's common type without typmod.
+    pub fn unmodified(self) -> DataType {
+        match self {
+            DataType::Varchar(_) => DataType::Varchar(None),
+            DataType::Numeric(_) => DataType::Numeric(None),
+            DataType::Char(_) => DataType::Text,
+            t => t,
+        }
+    }
+
     /// The type that values of `types` meet in where one column or result takes them all
     /// (VALUES rows, the sides of UNION, `greatest`): PostgreSQL's `select_common_type` for
     /// the types there are. `Unknown` (a NULL, an untyped literal) takes any type, and alone

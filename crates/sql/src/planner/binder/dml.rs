@@ -61,7 +61,18 @@ impl<E: Engine> Binder<'_, E> {
                 }
             }
         }
-        let (source, labels) = self.bind_query(&query)?;
+        // An INSERT's VALUES rows each take their target column's type (the assignment), not
+        // a type common to the rows.
+        let (source, labels) = match query.body.as_ref() {
+            ast::SetExpr::Values(values)
+                if query.with.is_none()
+                    && query.order_by.is_none()
+                    && query.limit_clause.is_none() =>
+            {
+                self.bind_values(values, false)?
+            }
+            _ => self.bind_query(&query)?,
+        };
         if labels.len() > positions.len() {
             return Err(errinput!(
                 SyntaxError,

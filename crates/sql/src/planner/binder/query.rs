@@ -22,6 +22,32 @@ pub(super) fn label_of(expr: &ast::Expr) -> String {
     }
 }
 
+/// Whether a value the binder types `from` is cast to `to` where rows meet in one type: only
+/// a number to `numeric` or `double precision`, which no number's value changes by (the
+/// binder's `from` may be inexact, so a cast that could round is never made).
+fn widens(from: &DataType, to: &DataType) -> bool {
+    let to_number = match to {
+        DataType::Float64 => true,
+        // Floats meet numerics in double precision, never in numeric.
+        DataType::Numeric(None) => !matches!(from, DataType::Float32 | DataType::Float64),
+        _ => false,
+    };
+    from != to && from.is_numeric() && to_number
+}
+
+/// The type of `expr` where the binder knows it exactly: a constant's, a cast's or a typed
+/// parameter's (the binder's [`type_of`] of other expressions is a guess).
+fn exact_type(expr: &Expr) -> Option<DataType> {
+    match expr {
+        Expr::Constant(Value::Null) => None,
+        Expr::Constant(v) => Some(DataType::of(v)),
+        Expr::Cast(_, ty) => Some(ty.clone()),
+        Expr::Param { data_type, .. } if *data_type != DataType::Unknown => Some(data_type.clone()),
+        Expr::Negate(e) => exact_type(e),
+        _ => None,
+    }
+}
+
 /// Whether a literal has no type of its own yet (a quoted string or NULL), and takes the type
 /// its context gives it, as PostgreSQL's `unknown`.
 fn is_untyped(value: &ast::Value) -> bool {
@@ -142,7 +168,7 @@ impl<E: Engine> Binder<'_, E> {
                 if !order_by.is_empty() {
                     return Err(unsupported("ORDER BY on VALUES"));
                 }
-                self.bind_values(values)?
+                self.bind_values(values, true)?
             }
             ast::SetExpr::Query(inner) if order_by.is_empty() && query.limit_clause.is_none() => {
                 return self.bind_query(inner)
@@ -292,7 +318,7 @@ impl<E: Engine> Binder<'_, E> {
     fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<(Node, Vec<Label>)> {
         match body {
             ast::SetExpr::Select(select) => self.bind_select(select, &[]),
-            ast::SetExpr::Values(values) => self.bind_values(values),
+            ast::SetExpr::Values(values) => self.bind_values(values, true),
             ast::SetExpr::Query(query) => self.bind_query(query),
             ast::SetExpr::SetOperation {
                 left,
@@ -318,28 +344,28 @@ impl<E: Engine> Binder<'_, E> {
                     ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
                     other => return Err(unsupported(format!("{name} {other}"))),
                 };
-                // Columns of both known types take the type they meet in (1 UNION 2.5 is
-                // numeric); a side of another type is cast to it.
+                // Numbers of both sides meet in one type where that cannot change a value
+                // (1 UNION 2.5 is numeric): see `widens`. Other columns are left as they are.
                 let mut labels = labels;
                 let mut casts = (vec![], vec![]);
                 for (i, (l, r)) in labels.iter_mut().zip(&right_labels).enumerate() {
                     let (a, b) = (l.data_type.clone(), r.data_type.clone());
+                    let Ok(common) = DataType::common(&[a.clone(), b.clone()]) else {
+                        continue;
+                    };
                     if a == b || a == DataType::Unknown || b == DataType::Unknown {
                         continue;
                     }
-                    let common = DataType::common(&[a.clone(), b.clone()]).map_err(|_| {
-                        errinput!(
-                            DatatypeMismatch,
-                            "{name} types {a} and {b} cannot be matched"
-                        )
-                    })?;
-                    if a != common {
+                    if widens(&a, &common) {
                         casts.0.push((i, common.clone()));
                     }
-                    if b != common {
+                    if widens(&b, &common) {
                         casts.1.push((i, common.clone()));
                     }
-                    l.data_type = common;
+                    if (a == common || widens(&a, &common)) && (b == common || widens(&b, &common))
+                    {
+                        l.data_type = common;
+                    }
                 }
                 let names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
                 let cast = |node: Node, width: usize, casts: Vec<(usize, DataType)>| {
@@ -381,7 +407,11 @@ impl<E: Engine> Binder<'_, E> {
         }
     }
 
-    pub(super) fn bind_values(&self, values: &ast::Values) -> Result<(Node, Vec<Label>)> {
+    pub(super) fn bind_values(
+        &self,
+        values: &ast::Values,
+        coerce: bool,
+    ) -> Result<(Node, Vec<Label>)> {
         let mut rows = Vec::with_capacity(values.rows.len());
         let mut width = None;
         for row in &values.rows {
@@ -398,27 +428,53 @@ impl<E: Engine> Binder<'_, E> {
             rows.push(exprs);
         }
         // Each column takes the type its rows meet in, as PostgreSQL's VALUES does: a quoted
-        // literal or NULL takes any type, and a row of another type is cast to it.
+        // literal or NULL takes any type. Only columns whose other rows are constants, casts
+        // or typed parameters are unified (the binder's type of another expression is a
+        // guess); of kinds that do not meet, a column keeps its rows as they are. The other
+        // rows are cast to the column's type, but for strings, whose values no string type
+        // changes. An INSERT's rows (`coerce` false) each take their target column's type
+        // instead.
         let width = width.unwrap_or(0);
         let mut labels = Vec::with_capacity(width);
         for i in 0..width {
-            let types: Vec<DataType> = values
+            let types: Vec<Option<DataType>> = values
                 .rows
                 .iter()
                 .zip(&rows)
                 .map(|(ast_row, row)| match &ast_row[i] {
-                    ast::Expr::Value(v) if is_untyped(&v.value) => DataType::Unknown,
-                    _ => type_of(&row[i]),
+                    ast::Expr::Value(v) if is_untyped(&v.value) => None,
+                    _ => Some(exact_type(&row[i]).unwrap_or(DataType::Unknown)),
                 })
                 .collect();
-            let common = DataType::common(&types).map_err(|(a, b)| {
-                errinput!(
-                    DatatypeMismatch,
-                    "VALUES types {a} and {b} cannot be matched"
-                )
-            })?;
+            let first = rows
+                .first()
+                .map_or(DataType::Unknown, |row| type_of(&row[i]));
+            let known: Vec<DataType> = types.iter().flatten().cloned().collect();
+            let exact = coerce && !known.contains(&DataType::Unknown);
+            let common = match DataType::common(&known) {
+                Ok(common) if exact => common.unmodified(),
+                Err((a, b)) if exact => {
+                    return Err(errinput!(
+                        DatatypeMismatch,
+                        "VALUES types {a} and {b} cannot be matched"
+                    ))
+                }
+                _ => {
+                    labels.push(Label {
+                        name: format!("column{}", i + 1),
+                        data_type: first,
+                    });
+                    continue;
+                }
+            };
             for (row, ty) in rows.iter_mut().zip(&types) {
-                if *ty != common && !matches!(row[i], Expr::Constant(Value::Null)) {
+                // Strings keep their values whatever the string type.
+                let cast = !common.is_string()
+                    && match ty {
+                        None => !matches!(row[i], Expr::Constant(Value::Null)),
+                        Some(ty) => *ty != common,
+                    };
+                if cast {
                     let e = std::mem::replace(&mut row[i], Expr::Constant(Value::Null));
                     row[i] = Expr::Cast(Box::new(e), common.clone());
                 }
