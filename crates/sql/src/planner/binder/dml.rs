@@ -63,15 +63,9 @@ impl<E: Engine> Binder<'_, E> {
         }
         // An INSERT's VALUES rows each take their target column's type (the assignment), not
         // a type common to the rows.
-        let (source, labels) = match query.body.as_ref() {
-            ast::SetExpr::Values(values)
-                if query.with.is_none()
-                    && query.order_by.is_none()
-                    && query.limit_clause.is_none() =>
-            {
-                self.bind_values(values, false)?
-            }
-            _ => self.bind_query(&query)?,
+        let (source, labels) = match plain_values(&query) {
+            Some(values) => self.bind_values(values, false)?,
+            None => self.bind_query(&query)?,
         };
         if labels.len() > positions.len() {
             return Err(errinput!(
@@ -541,4 +535,17 @@ fn assigned_column(table: &Table, target: &ast::AssignmentTarget) -> Result<(usi
         )));
     }
     Ok((index, column))
+}
+
+/// The VALUES rows of an INSERT's source that is only VALUES (in parentheses or not): no
+/// WITH, ORDER BY or LIMIT.
+fn plain_values(query: &ast::Query) -> Option<&ast::Values> {
+    if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() {
+        return None;
+    }
+    match query.body.as_ref() {
+        ast::SetExpr::Values(values) => Some(values),
+        ast::SetExpr::Query(inner) => plain_values(inner),
+        _ => None,
+    }
 }

@@ -22,30 +22,27 @@ pub(super) fn label_of(expr: &ast::Expr) -> String {
     }
 }
 
-/// Whether a value the binder types `from` is cast to `to` where rows meet in one type: only
-/// a number to `numeric` or `double precision`, which no number's value changes by (the
-/// binder's `from` may be inexact, so a cast that could round is never made).
-fn widens(from: &DataType, to: &DataType) -> bool {
-    let to_number = match to {
-        DataType::Float64 => true,
-        // Floats meet numerics in double precision, never in numeric.
-        DataType::Numeric(None) => !matches!(from, DataType::Float32 | DataType::Float64),
-        _ => false,
-    };
-    from != to && from.is_numeric() && to_number
-}
-
 /// The type of `expr` where the binder knows it exactly: a constant's, a cast's or a typed
 /// parameter's (the binder's [`type_of`] of other expressions is a guess).
 fn exact_type(expr: &Expr) -> Option<DataType> {
     match expr {
         Expr::Constant(Value::Null) => None,
         Expr::Constant(v) => Some(DataType::of(v)),
+        // An array's element type may be the binder's guess (`ARRAY[...]` binds as a cast).
+        Expr::Cast(_, DataType::Array(_)) => None,
         Expr::Cast(_, ty) => Some(ty.clone()),
         Expr::Param { data_type, .. } if *data_type != DataType::Unknown => Some(data_type.clone()),
         Expr::Negate(e) => exact_type(e),
         _ => None,
     }
+}
+
+/// `expr` without the parentheses around it.
+fn unnest(mut expr: &ast::Expr) -> &ast::Expr {
+    while let ast::Expr::Nested(inner) = expr {
+        expr = inner;
+    }
+    expr
 }
 
 /// Whether a literal has no type of its own yet (a quoted string or NULL), and takes the type
@@ -344,52 +341,6 @@ impl<E: Engine> Binder<'_, E> {
                     ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
                     other => return Err(unsupported(format!("{name} {other}"))),
                 };
-                // Numbers of both sides meet in one type where that cannot change a value
-                // (1 UNION 2.5 is numeric): see `widens`. Other columns are left as they are.
-                let mut labels = labels;
-                let mut casts = (vec![], vec![]);
-                for (i, (l, r)) in labels.iter_mut().zip(&right_labels).enumerate() {
-                    let (a, b) = (l.data_type.clone(), r.data_type.clone());
-                    let Ok(common) = DataType::common(&[a.clone(), b.clone()]) else {
-                        continue;
-                    };
-                    if a == b || a == DataType::Unknown || b == DataType::Unknown {
-                        continue;
-                    }
-                    if widens(&a, &common) {
-                        casts.0.push((i, common.clone()));
-                    }
-                    if widens(&b, &common) {
-                        casts.1.push((i, common.clone()));
-                    }
-                    if (a == common || widens(&a, &common)) && (b == common || widens(&b, &common))
-                    {
-                        l.data_type = common;
-                    }
-                }
-                let names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
-                let cast = |node: Node, width: usize, casts: Vec<(usize, DataType)>| {
-                    if casts.is_empty() {
-                        return node;
-                    }
-                    let mut exprs: Vec<Expr> = (0..width)
-                        .map(|index| Expr::Column {
-                            index,
-                            name: names[index].clone().into(),
-                        })
-                        .collect();
-                    for (i, ty) in casts {
-                        let e = std::mem::replace(&mut exprs[i], Expr::Constant(Value::Null));
-                        exprs[i] = Expr::Cast(Box::new(e), ty);
-                    }
-                    Node::Project {
-                        source: Box::new(node),
-                        exprs,
-                    }
-                };
-                let width = labels.len();
-                let left = cast(left, width, casts.0);
-                let right = cast(right, width, casts.1);
                 Ok((
                     Node::SetOperation {
                         left: Box::new(left),
@@ -430,7 +381,8 @@ impl<E: Engine> Binder<'_, E> {
         // Each column takes the type its rows meet in, as PostgreSQL's VALUES does: a quoted
         // literal or NULL takes any type. Only columns whose other rows are constants, casts
         // or typed parameters are unified (the binder's type of another expression is a
-        // guess); of kinds that do not meet, a column keeps its rows as they are. The other
+        // guess); of kinds that do not meet (or that `DataType::common` does not know, such
+        // as arrays), a column keeps its rows as they are. The other
         // rows are cast to the column's type, but for strings, whose values no string type
         // changes. An INSERT's rows (`coerce` false) each take their target column's type
         // instead.
@@ -441,7 +393,7 @@ impl<E: Engine> Binder<'_, E> {
                 .rows
                 .iter()
                 .zip(&rows)
-                .map(|(ast_row, row)| match &ast_row[i] {
+                .map(|(ast_row, row)| match unnest(&ast_row[i]) {
                     ast::Expr::Value(v) if is_untyped(&v.value) => None,
                     _ => Some(exact_type(&row[i]).unwrap_or(DataType::Unknown)),
                 })
@@ -453,12 +405,6 @@ impl<E: Engine> Binder<'_, E> {
             let exact = coerce && !known.contains(&DataType::Unknown);
             let common = match DataType::common(&known) {
                 Ok(common) if exact => common.unmodified(),
-                Err((a, b)) if exact => {
-                    return Err(errinput!(
-                        DatatypeMismatch,
-                        "VALUES types {a} and {b} cannot be matched"
-                    ))
-                }
                 _ => {
                     labels.push(Label {
                         name: format!("column{}", i + 1),
