@@ -62,11 +62,22 @@ pub(super) enum Spread {
 
 impl Spread {
     fn add(&mut self, value: Value) -> Result<()> {
-        let float = match value {
-            Value::Float32(f) => Some(f as f64),
-            Value::Float64(f) => Some(f),
+        let float = match &value {
+            Value::Float32(f) => Some(*f as f64),
+            Value::Float64(f) => Some(*f),
+            // Floats and other numbers in one aggregate (a CASE whose branches are a float
+            // and an integer, which PostgreSQL types double precision): all are floats.
+            v if matches!(self, Spread::Float { .. }) => {
+                match types::cast(v.clone(), &DataType::Float64)? {
+                    Value::Float64(f) => Some(f),
+                    _ => None,
+                }
+            }
             _ => None,
         };
+        if float.is_some() {
+            self.make_float();
+        }
         match (std::mem::replace(self, Spread::Empty), float) {
             // As PostgreSQL's float8_accum: an infinite or NaN input makes the squares NaN,
             // and a finite one that overflows them is an error.
@@ -127,9 +138,35 @@ impl Spread {
         Ok(())
     }
 
+    /// Turns exact sums into float sums (N, Σx, and Σ(x - mean)² for the Youngs-Cramer
+    /// update), when a float joins them.
+    fn make_float(&mut self) {
+        use bigdecimal::ToPrimitive;
+        *self = match std::mem::replace(self, Spread::Empty) {
+            Spread::Exact { n, sum, squares } => {
+                let deviations = squares - &sum * &sum / BigDecimal::from(n);
+                Spread::Float {
+                    n: n as f64,
+                    sum: sum.to_f64().unwrap_or(f64::NAN),
+                    squares: deviations.to_f64().unwrap_or(f64::NAN),
+                }
+            }
+            Spread::NotFinite(n) => Spread::Float {
+                n: n as f64,
+                sum: f64::NAN,
+                squares: f64::NAN,
+            },
+            state => state,
+        };
+    }
+
     /// Combines the sums of two disjoint sets of rows, as PostgreSQL's combine functions do
     /// (`float8_combine` for the floats).
-    fn merge(&mut self, other: Spread) -> Result<()> {
+    fn merge(&mut self, mut other: Spread) -> Result<()> {
+        if matches!(self, Spread::Float { .. }) || matches!(other, Spread::Float { .. }) {
+            self.make_float();
+            other.make_float();
+        }
         *self = match (std::mem::replace(self, Spread::Empty), other) {
             (Spread::Empty, other) => other,
             (state, Spread::Empty) => state,
