@@ -74,13 +74,7 @@ pub fn eval(expr: &Expr, row: &[Value], env: &Env<'_>) -> Result<Value> {
                 return Ok(value.into_value());
             }
             let (a, b) = (operand(a, row, env)?, operand(b, row, env)?);
-            match op {
-                ArithOp::Add => ops::add(&a, &b)?,
-                ArithOp::Sub => ops::sub(&a, &b)?,
-                ArithOp::Mul => ops::mul(&a, &b)?,
-                ArithOp::Div => ops::div(&a, &b)?,
-                ArithOp::Mod => ops::modulo(&a, &b)?,
-            }
+            op.apply(&a, &b)?
         }
         Expr::Concat(a, b) => ops::concat(&eval(a, row, env)?, &eval(b, row, env)?)?,
         Expr::IsNull(e) => Value::Bool(eval(e, row, env)?.is_null()),

@@ -163,6 +163,30 @@ pub enum ArithOp {
     Mod,
 }
 
+impl ArithOp {
+    /// Applies the operator, with PostgreSQL's operand promotion ([`crate::types::ops`]).
+    pub fn apply(self, a: &Value, b: &Value) -> crate::Result<Value> {
+        use crate::types::ops;
+        match self {
+            ArithOp::Add => ops::add(a, b),
+            ArithOp::Sub => ops::sub(a, b),
+            ArithOp::Mul => ops::mul(a, b),
+            ArithOp::Div => ops::div(a, b),
+            ArithOp::Mod => ops::modulo(a, b),
+        }
+    }
+
+    /// The type of the result for operands of types `a` and `b`, where both are numbers,
+    /// dates, times or intervals; `None` for other types. It is the type of
+    /// [`apply`](Self::apply)'s result on sample operands of those types, so the binder's type
+    /// and the executor's values cannot disagree (`integer + numeric` is `numeric`, `date -
+    /// date` is `integer`, `date + interval` is `timestamp`).
+    pub fn result_type(self, a: &DataType, b: &DataType) -> Option<DataType> {
+        let result = self.apply(&a.sample()?, &b.sample()?).ok()?;
+        Some(DataType::of(&result))
+    }
+}
+
 /// Scalar functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {

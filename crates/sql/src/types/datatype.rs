@@ -124,6 +124,30 @@ impl DataType {
         )
     }
 
+    /// Whether this is a scalar type with no implicit cast to another kind: numbers,
+    /// strings, dates and timestamps, booleans, `bytea`, `uuid`. Two of these that
+    /// [`common`](Self::common) cannot join cannot meet in PostgreSQL either.
+    pub fn is_plain(&self) -> bool {
+        matches!(
+            self,
+            DataType::Bool
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::Numeric(_)
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Text
+                | DataType::Varchar(_)
+                | DataType::Char(_)
+                | DataType::Date
+                | DataType::Timestamp
+                | DataType::TimestampTz
+                | DataType::Bytea
+                | DataType::Uuid
+        )
+    }
+
     /// The type without its modifier (length, precision): what a value is converted to when
     /// a column takes values of several types, as PostgreSQL's common type without typmod.
     pub fn unmodified(self) -> DataType {
@@ -133,6 +157,32 @@ impl DataType {
             DataType::Char(_) => DataType::Text,
             t => t,
         }
+    }
+
+    /// A value of this type, for the numbers, dates, times and intervals, whose operators'
+    /// result types are found by applying them ([`crate::planner::ArithOp::result_type`]).
+    /// Each is 1 or a day, so that no operator between them divides by zero or overflows.
+    pub fn sample(&self) -> Option<Value> {
+        use zizhu_types::{Date, Interval, Numeric, Time, Timestamp};
+        const DAY: i64 = 86_400_000_000;
+        Some(match self {
+            DataType::Int16 => Value::Int16(1),
+            DataType::Int32 => Value::Int32(1),
+            DataType::Int64 => Value::Int64(1),
+            DataType::Numeric(_) => Value::Numeric(Numeric::finite(1.into())),
+            DataType::Float32 => Value::Float32(1.0),
+            DataType::Float64 => Value::Float64(1.0),
+            DataType::Date => Value::Date(Date(1)),
+            DataType::Time => Value::Time(Time(DAY / 2)),
+            DataType::Timestamp => Value::Timestamp(Timestamp(DAY)),
+            DataType::TimestampTz => Value::TimestampTz(Timestamp(DAY)),
+            DataType::Interval => Value::Interval(Interval {
+                months: 0,
+                days: 1,
+                micros: 0,
+            }),
+            _ => return None,
+        })
     }
 
     /// The type that values of `types` meet in where one column or result takes them all

@@ -34,16 +34,14 @@ pub fn type_of(expr: &Expr) -> DataType {
         | Expr::Like { .. } => DataType::Bool,
         Expr::InList(..) => DataType::Bool,
         Expr::Negate(e) => type_of(e),
-        Expr::Arith(_, a, b) => match (type_of(a), type_of(b)) {
-            (DataType::Unknown, t) | (t, DataType::Unknown) => t,
-            (a, b) if a == b => a,
-            (a, _) => a,
-        },
+        Expr::Arith(op, a, b) => arith_type(*op, type_of(a), type_of(b)),
         Expr::Concat(..) => DataType::Text,
         Expr::Cast(_, ty) => ty.clone(),
-        Expr::Case(whens, _) => whens
-            .first()
-            .map_or(DataType::Unknown, |(_, then)| type_of(then)),
+        Expr::Case(whens, otherwise) => {
+            let results = whens.iter().map(|(_, r)| r).chain(otherwise.as_deref());
+            meet(results.map(type_of).collect())
+        }
+        Expr::Function(Function::Coalesce, args) => meet(args.iter().map(type_of).collect()),
         Expr::Function(Function::Length, _) => DataType::Int32,
         Expr::Function(Function::Admin(f), _) => f.result_type(),
         Expr::Function(Function::Catalog(f), _) => f.result_type(),
@@ -59,6 +57,30 @@ pub fn type_of(expr: &Expr) -> DataType {
         Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
         Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. } => DataType::Bool,
         Expr::ArraySubquery(_, element) => DataType::Array(Box::new(element.clone())),
+    }
+}
+
+/// The type several results meet in (a CASE's, coalesce's arguments): their common type
+/// ([`DataType::common`]), else the first known one.
+fn meet(types: Vec<DataType>) -> DataType {
+    if types.iter().all(|t| *t == DataType::Unknown) {
+        return DataType::Unknown;
+    }
+    DataType::common(&types).unwrap_or_else(|_| {
+        let mut known = types.into_iter().filter(|t| *t != DataType::Unknown);
+        known.next().unwrap_or(DataType::Unknown)
+    })
+}
+
+/// The type of `a op b`: the executor's for numbers, dates, times and intervals
+/// ([`ArithOp::result_type`]); else the known operand's, the left one's if both are (such as
+/// `jsonb - text`).
+fn arith_type(op: ArithOp, a: DataType, b: DataType) -> DataType {
+    if let Some(t) = op.result_type(&a, &b) {
+        return t;
+    }
+    match (a, b) {
+        (DataType::Unknown, t) | (t, _) => t,
     }
 }
 
@@ -296,7 +318,15 @@ impl<'a, E: Engine> Binder<'a, E> {
                     };
                     whens.push((condition, bind(&c.result)?));
                 }
-                let otherwise = else_result.as_ref().map(|e| boxed(e)).transpose()?;
+                let mut otherwise = else_result.as_ref().map(|e| boxed(e)).transpose()?;
+                // PostgreSQL lists the ELSE first (its errors name its type first).
+                let asts = else_result.iter().map(|e| e.as_ref());
+                let asts: Vec<&ast::Expr> =
+                    asts.chain(conditions.iter().map(|c| &c.result)).collect();
+                let results = otherwise.iter_mut().map(|e| e.as_mut());
+                let results: Vec<&mut Expr> =
+                    results.chain(whens.iter_mut().map(|(_, r)| r)).collect();
+                self.unify_results("CASE", &asts, results, scope, grouping)?;
                 Expr::Case(whens, otherwise)
             }
             A::Cast {
@@ -697,7 +727,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                 }
             }
         }
-        let args: Vec<Expr> = match &f.args {
+        let mut args: Vec<Expr> = match &f.args {
             ast::FunctionArguments::None => vec![],
             ast::FunctionArguments::List(list) => list
                 .args
@@ -713,6 +743,21 @@ impl<'a, E: Engine> Binder<'a, E> {
                 return Err(unsupported("subquery function arguments"))
             }
         };
+        // coalesce's, greatest's and least's arguments meet in one type.
+        if let ("coalesce" | "greatest" | "least", ast::FunctionArguments::List(list)) =
+            (name.as_str(), &f.args)
+        {
+            let asts: Vec<&ast::Expr> = list
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            let what = name.to_uppercase();
+            self.unify_results(&what, &asts, args.iter_mut().collect(), scope, grouping)?;
+        }
         // `pg_typeof(x)`: the type the binder gives `x` (an untyped literal is `unknown`).
         if let ("pg_typeof", [arg]) = (name.as_str(), args.as_slice()) {
             let oid = match self.expr_type(arg, scope, grouping) {
@@ -783,7 +828,6 @@ impl<'a, E: Engine> Binder<'a, E> {
                 args.len()
             ));
         }
-        let mut args = args;
         if let (Function::NextVal | Function::CurrVal | Function::SetVal, Some(first)) =
             (function, args.first_mut())
         {
@@ -908,11 +952,25 @@ impl<'a, E: Engine> Binder<'a, E> {
                     .get(*index)
                     .map_or(DataType::Unknown, |c| c.data_type.clone())
             }
-            Expr::Arith(_, a, b) => match self.expr_type(a, scope, grouping) {
-                DataType::Unknown => self.expr_type(b, scope, grouping),
-                t => t,
-            },
+            Expr::Arith(op, a, b) => arith_type(
+                *op,
+                self.expr_type(a, scope, grouping),
+                self.expr_type(b, scope, grouping),
+            ),
             Expr::Negate(e) => self.expr_type(e, scope, grouping),
+            Expr::Case(whens, otherwise) => {
+                let results = whens.iter().map(|(_, r)| r).chain(otherwise.as_deref());
+                meet(
+                    results
+                        .map(|r| self.expr_type(r, scope, grouping))
+                        .collect(),
+                )
+            }
+            Expr::Function(Function::Coalesce, args) => meet(
+                args.iter()
+                    .map(|a| self.expr_type(a, scope, grouping))
+                    .collect(),
+            ),
             Expr::Function(Function::Builtin(name), args) => {
                 let types: Vec<DataType> = args
                     .iter()
@@ -922,6 +980,95 @@ impl<'a, E: Engine> Binder<'a, E> {
             }
             other => type_of(other),
         }
+    }
+
+    /// The type of `expr` where the binder knows it exactly: a constant's, a cast's, a typed
+    /// parameter's, a column's, and arithmetic on those ([`ArithOp::result_type`]). `None`
+    /// where its type is the binder's guess (a function's result, a subquery's).
+    pub(super) fn exact_type(
+        &self,
+        expr: &Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Option<DataType> {
+        let known = |t: DataType| (t != DataType::Unknown).then_some(t);
+        match expr {
+            Expr::Constant(Value::Null) => None,
+            Expr::Constant(v) => Some(DataType::of(v)),
+            // An array's element type may be the binder's guess (`ARRAY[...]` binds as a cast).
+            Expr::Cast(_, DataType::Array(_)) => None,
+            Expr::Cast(_, ty) => Some(ty.clone()),
+            Expr::Param { data_type, .. } => known(data_type.clone()),
+            Expr::Column { .. } => known(self.expr_type(expr, scope, grouping)),
+            Expr::Negate(e) => self.exact_type(e, scope, grouping),
+            Expr::Arith(op, a, b) => op.result_type(
+                &self.exact_type(a, scope, grouping)?,
+                &self.exact_type(b, scope, grouping)?,
+            ),
+            _ => None,
+        }
+    }
+
+    /// Makes `results` (a CASE's, or the arguments of coalesce, greatest and least; `asts`
+    /// are their texts) meet in one type, as PostgreSQL's `select_common_type` does: an
+    /// untyped literal or NULL takes any type, and the others are cast to the common type
+    /// (strings keep their values whatever the string type). Only where the binder knows
+    /// every type ([`exact_type`](Self::exact_type)); else they stay as they are, and the
+    /// executor's values have the types they have. Types that cannot meet fail with 42804, as
+    /// in PostgreSQL, where both are plain scalar types.
+    fn unify_results(
+        &self,
+        what: &str,
+        asts: &[&ast::Expr],
+        results: Vec<&mut Expr>,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Result<()> {
+        if asts.len() != results.len() {
+            return Ok(());
+        }
+        let mut types = Vec::with_capacity(results.len());
+        for (ast, result) in asts.iter().zip(&results) {
+            let untyped = matches!(super::query::unnest(ast), ast::Expr::Value(v) if super::query::is_untyped(&v.value));
+            match untyped {
+                true => types.push(None),
+                false => match self.exact_type(result, scope, grouping) {
+                    Some(t) => types.push(Some(t)),
+                    None => return Ok(()),
+                },
+            }
+        }
+        let known: Vec<DataType> = types.iter().flatten().cloned().collect();
+        let common = match DataType::common(&known) {
+            Ok(common) => common.unmodified(),
+            Err((a, b)) if a.is_plain() && b.is_plain() => {
+                let at = asts
+                    .iter()
+                    .zip(&types)
+                    .find(|(_, t)| t.as_ref() == Some(&b))
+                    .and_then(|(e, _)| self.at(sqlparser::ast::Spanned::span(*e)));
+                return Err(errinput!(
+                    DatatypeMismatch,
+                    "{what} types {a} and {b} cannot be matched"
+                )
+                .at(at));
+            }
+            Err(_) => return Ok(()),
+        };
+        if common.is_string() || known.is_empty() {
+            return Ok(());
+        }
+        for (result, ty) in results.into_iter().zip(&types) {
+            let cast = match ty {
+                None => !matches!(result, Expr::Constant(Value::Null)),
+                Some(ty) => ty.clone().unmodified() != common,
+            };
+            if cast {
+                let e = std::mem::replace(result, Expr::Constant(Value::Null));
+                *result = Expr::Cast(Box::new(e), common.clone());
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn bind_binary(

@@ -22,23 +22,137 @@ pub(super) fn label_of(expr: &ast::Expr) -> String {
     }
 }
 
-/// The type of `expr` where the binder knows it exactly: a constant's, a cast's or a typed
-/// parameter's (the binder's [`type_of`] of other expressions is a guess).
-fn exact_type(expr: &Expr) -> Option<DataType> {
-    match expr {
-        Expr::Constant(Value::Null) => None,
-        Expr::Constant(v) => Some(DataType::of(v)),
-        // An array's element type may be the binder's guess (`ARRAY[...]` binds as a cast).
-        Expr::Cast(_, DataType::Array(_)) => None,
-        Expr::Cast(_, ty) => Some(ty.clone()),
-        Expr::Param { data_type, .. } if *data_type != DataType::Unknown => Some(data_type.clone()),
-        Expr::Negate(e) => exact_type(e),
-        _ => None,
+/// What the binder knows of the type of a set operation's side's column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// NULL or a string literal: it takes the other side's type.
+    Any,
+    /// The side's label has the column's type exactly.
+    Exact,
+    /// The label's type is the binder's guess.
+    Guess,
+}
+
+/// How well the binder knows the type of column `i` of a set operation's side.
+fn known(node: &Node, i: usize) -> Known {
+    let of = |expr: &Expr| match expr {
+        Expr::Constant(Value::Null | Value::Text(_)) => Known::Any,
+        e if exactly_typed(e) => Known::Exact,
+        _ => Known::Guess,
+    };
+    let meet = |kinds: &mut dyn Iterator<Item = Known>| {
+        kinds.fold(Known::Any, |a, b| match (a, b) {
+            (Known::Guess, _) | (_, Known::Guess) => Known::Guess,
+            (Known::Exact, _) | (_, Known::Exact) => Known::Exact,
+            _ => Known::Any,
+        })
+    };
+    match node {
+        Node::Project { exprs, .. } => exprs.get(i).map_or(Known::Guess, of),
+        Node::Values { rows } => meet(&mut rows.iter().map(|r| r.get(i).map_or(Known::Guess, of))),
+        Node::SetOperation { left, right, .. } => {
+            meet(&mut [known(left, i), known(right, i)].into_iter())
+        }
+        _ => Known::Guess,
     }
 }
 
+/// Whether the binder's type of `expr` (from its scope) is exact: a constant's, a cast's, a
+/// typed parameter's, a column's, and arithmetic on those (see `Binder::exact_type`).
+fn exactly_typed(expr: &Expr) -> bool {
+    match expr {
+        Expr::Constant(Value::Null) | Expr::Cast(_, DataType::Array(_)) => false,
+        Expr::Constant(_) | Expr::Cast(..) | Expr::Column { .. } => true,
+        Expr::Param { data_type, .. } => *data_type != DataType::Unknown,
+        Expr::Negate(e) => exactly_typed(e),
+        Expr::Arith(_, a, b) => exactly_typed(a) && exactly_typed(b),
+        _ => false,
+    }
+}
+
+/// Makes each column of a set operation's sides meet in one type, as PostgreSQL's
+/// `select_common_type` does, where the binder knows both sides' types ([`known`]): a side
+/// whose type differs is cast, under a projection, to the common type (strings keep their
+/// values whatever the string type). Types that cannot meet fail with 42804 where both are
+/// plain scalar types. Columns whose type is a guess are left as they are.
+fn unify_sides(
+    name: &str,
+    (mut left, mut labels): (Node, Vec<Label>),
+    (mut right, right_labels): (Node, Vec<Label>),
+) -> Result<(Node, Node, Vec<Label>)> {
+    let mut casts: [Vec<Option<DataType>>; 2] =
+        [vec![None; labels.len()], vec![None; labels.len()]];
+    for i in 0..labels.len() {
+        let kinds = [known(&left, i), known(&right, i)];
+        if kinds.contains(&Known::Guess) {
+            continue;
+        }
+        let types = [&labels[i].data_type, &right_labels[i].data_type];
+        let exact: Vec<DataType> = kinds
+            .iter()
+            .zip(types)
+            .filter(|(k, _)| **k == Known::Exact)
+            .map(|(_, t)| t.clone())
+            .collect();
+        if exact.is_empty() {
+            continue;
+        }
+        let common = match DataType::common(&exact) {
+            Ok(common) => common.unmodified(),
+            Err((a, b)) if a.is_plain() && b.is_plain() => {
+                return Err(errinput!(
+                    DatatypeMismatch,
+                    "{name} types {a} and {b} cannot be matched"
+                ))
+            }
+            Err(_) => continue,
+        };
+        if common.is_string() {
+            continue;
+        }
+        for side in 0..2 {
+            if kinds[side] == Known::Any || types[side].clone().unmodified() != common {
+                casts[side][i] = Some(common.clone());
+            }
+        }
+        labels[i].data_type = common;
+    }
+    let [left_casts, right_casts] = casts;
+    let names: [Vec<String>; 2] =
+        [&labels, &right_labels].map(|l| l.iter().map(|l| l.name.clone()).collect());
+    let [left_names, right_names] = names;
+    for (node, casts, names) in [
+        (&mut left, left_casts, left_names),
+        (&mut right, right_casts, right_names),
+    ] {
+        if casts.iter().all(Option::is_none) {
+            continue;
+        }
+        let source = std::mem::replace(node, Node::Values { rows: vec![] });
+        let exprs = casts
+            .into_iter()
+            .enumerate()
+            .map(|(index, cast)| {
+                let column = Expr::Column {
+                    index,
+                    name: names[index].clone().into(),
+                };
+                match cast {
+                    Some(ty) => Expr::Cast(Box::new(column), ty),
+                    None => column,
+                }
+            })
+            .collect();
+        *node = Node::Project {
+            source: Box::new(source),
+            exprs,
+        };
+    }
+    Ok((left, right, labels))
+}
+
 /// `expr` without the parentheses around it.
-fn unnest(mut expr: &ast::Expr) -> &ast::Expr {
+pub(super) fn unnest(mut expr: &ast::Expr) -> &ast::Expr {
     while let ast::Expr::Nested(inner) = expr {
         expr = inner;
     }
@@ -47,7 +161,7 @@ fn unnest(mut expr: &ast::Expr) -> &ast::Expr {
 
 /// Whether a literal has no type of its own yet (a quoted string or NULL), and takes the type
 /// its context gives it, as PostgreSQL's `unknown`.
-fn is_untyped(value: &ast::Value) -> bool {
+pub(super) fn is_untyped(value: &ast::Value) -> bool {
     matches!(
         value,
         ast::Value::SingleQuotedString(_) | ast::Value::EscapedStringLiteral(_) | ast::Value::Null
@@ -341,6 +455,8 @@ impl<E: Engine> Binder<'_, E> {
                     ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
                     other => return Err(unsupported(format!("{name} {other}"))),
                 };
+                let (left, right, labels) =
+                    unify_sides(name, (left, labels), (right, right_labels))?;
                 Ok((
                     Node::SetOperation {
                         left: Box::new(left),
@@ -395,7 +511,10 @@ impl<E: Engine> Binder<'_, E> {
                 .zip(&rows)
                 .map(|(ast_row, row)| match unnest(&ast_row[i]) {
                     ast::Expr::Value(v) if is_untyped(&v.value) => None,
-                    _ => Some(exact_type(&row[i]).unwrap_or(DataType::Unknown)),
+                    _ => Some(
+                        self.exact_type(&row[i], &Scope::default(), None)
+                            .unwrap_or(DataType::Unknown),
+                    ),
                 })
                 .collect();
             let first = rows
