@@ -83,6 +83,8 @@ pub enum StatementResult {
     },
     /// A `COPY` of this many rows.
     Copy(u64),
+    /// `CREATE TABLE ... AS` or `SELECT ... INTO` of this many rows (tagged `SELECT n`).
+    Select(u64),
     /// An INSERT, UPDATE or DELETE with `RETURNING`: its rows, and its command tag.
     Returning {
         /// The command tag (`INSERT 0 2`).
@@ -99,6 +101,7 @@ impl StatementResult {
     pub fn tag(&self) -> String {
         match self {
             StatementResult::Query { rows, .. } => format!("SELECT {}", rows.len()),
+            StatementResult::Select(n) => format!("SELECT {n}"),
             StatementResult::Insert(n) => format!("INSERT 0 {n}"),
             StatementResult::Update(n) => format!("UPDATE {n}"),
             StatementResult::Delete(n) => format!("DELETE {n}"),
@@ -932,6 +935,30 @@ pub fn execute<E: Engine>(
                 Catalog::create_index(txn, db, &mut table, index)?;
             }
             Ok(StatementResult::Command("CREATE TABLE"))
+        }
+        Plan::CreateTableAs {
+            table,
+            if_not_exists,
+            source,
+        } => {
+            let ns = Namespace::new(db, table.schema);
+            if if_not_exists && Catalog::table(txn, ns, &table.name)?.is_some() {
+                ctx.notice(already_exists(&table.name));
+                return Ok(StatementResult::Command("CREATE TABLE AS"));
+            }
+            let table = Catalog::create_table(txn, db, table)?;
+            let width = table.columns.len();
+            let targets: Vec<Option<usize>> = (0..width).map(Some).collect();
+            let insert = write::Insert {
+                table: &table,
+                targets: &targets,
+                defaults: &vec![None; width],
+                on_conflict: None,
+                checks: &[],
+            };
+            let state = SubqueryCache::for_statement(ctx);
+            let (count, _) = write::insert(txn, ctx, &insert, &source, false, &state)?;
+            Ok(StatementResult::Select(count))
         }
         Plan::CreateIndex {
             table,

@@ -358,6 +358,10 @@ impl Plan {
                 source.write_tree(&mut out, "└─ ", "   ", annotate);
             }
             Plan::CreateTable { table, .. } => out.push(format!("CreateTable: {}", table.name)),
+            Plan::CreateTableAs { table, source, .. } => {
+                out.push(format!("CreateTableAs: {}", table.name));
+                source.write_tree(&mut out, "└─ ", "   ", annotate);
+            }
             Plan::Truncate { names, .. } => out.push(format!("Truncate: {}", list(names))),
             Plan::Analyze { names, .. } => out.push(match names {
                 Some(names) => format!("Analyze: {}", list(names)),

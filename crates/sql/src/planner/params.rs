@@ -39,6 +39,15 @@ impl Plan {
                 root: f(root),
                 labels,
             },
+            Plan::CreateTableAs {
+                table,
+                if_not_exists,
+                source,
+            } => Plan::CreateTableAs {
+                table,
+                if_not_exists,
+                source: f(source),
+            },
             Plan::Insert {
                 table,
                 targets,

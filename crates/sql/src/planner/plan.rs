@@ -868,6 +868,16 @@ pub enum Plan {
         /// Sequences of SERIAL columns, owned by the table.
         sequences: Vec<crate::sequence::Sequence>,
     },
+    /// `CREATE TABLE ... AS` and `SELECT ... INTO`: a new table with the query's columns,
+    /// filled with its rows.
+    CreateTableAs {
+        /// The definition (its id is assigned at execution).
+        table: Table,
+        /// `IF NOT EXISTS`
+        if_not_exists: bool,
+        /// The rows.
+        source: Node,
+    },
     /// `CREATE [UNIQUE] INDEX`
     CreateIndex {
         /// The table.

@@ -165,8 +165,11 @@ pub(super) fn numeric_typmod(precision: u64, scale: i64) -> Result<DataType> {
 
 impl<E: Engine> Binder<'_, E> {
     pub(super) fn bind_create_table(&self, create: &ast::CreateTable) -> Result<Plan> {
-        if create.query.is_some() {
-            return Err(unsupported("CREATE TABLE AS"));
+        if let Some(query) = &create.query {
+            if !create.columns.is_empty() || !create.constraints.is_empty() {
+                return Err(unsupported("column definitions in CREATE TABLE AS"));
+            }
+            return self.bind_create_table_as(&create.name, create.if_not_exists, query);
         }
         let target = self.new_name(&create.name)?;
         // A SERIAL column's default names its sequence qualified: defaults are bound afresh
@@ -407,6 +410,64 @@ impl<E: Engine> Binder<'_, E> {
             if_not_exists: create.if_not_exists,
             unique,
             sequences,
+        })
+    }
+
+    /// `CREATE TABLE name AS query` and `SELECT ... INTO name`: a table with the query's
+    /// output columns, their names and types (a column of NULLs or untyped literals is text,
+    /// as in PostgreSQL), nullable and without constraints or a primary key, filled with the
+    /// query's rows.
+    pub(super) fn bind_create_table_as(
+        &self,
+        name: &ast::ObjectName,
+        if_not_exists: bool,
+        query: &ast::Query,
+    ) -> Result<Plan> {
+        let target = self.new_name(name)?;
+        let (source, labels) = self.bind_query(query)?;
+        let mut columns: Vec<Column> = Vec::with_capacity(labels.len());
+        for label in labels {
+            if columns.iter().any(|c| c.name == label.name) {
+                return Err(errinput!(
+                    DuplicateColumn,
+                    "column \"{}\" specified more than once",
+                    label.name
+                ));
+            }
+            let data_type = match label.data_type {
+                DataType::Unknown => DataType::Text,
+                t @ (DataType::Record(_) | DataType::Vector(_)) => {
+                    return Err(errinput!(
+                        InvalidTableDefinition,
+                        "column \"{}\" has pseudo-type {t}",
+                        label.name
+                    ))
+                }
+                t => t,
+            };
+            columns.push(Column {
+                name: label.name,
+                data_type,
+                nullable: true,
+                default: None,
+                generated_always: false,
+            });
+        }
+        let table = Table {
+            id: 0,
+            schema: target.ns.schema,
+            name: target.name,
+            columns,
+            primary_key: Vec::new(),
+            indexes: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            stats: None,
+        };
+        Ok(Plan::CreateTableAs {
+            table,
+            if_not_exists,
+            source,
         })
     }
 

@@ -60,6 +60,11 @@ pub fn type_of(expr: &Expr) -> DataType {
     }
 }
 
+/// Whether `expr` may hold a parameter (`$n`): its text has a `$`.
+pub(super) fn mentions_parameter(expr: &ast::Expr) -> bool {
+    expr.to_string().contains('$')
+}
+
 /// The type several results meet in (a CASE's, coalesce's arguments): their common type
 /// ([`DataType::common`]), else the first known one.
 fn meet(types: Vec<DataType>) -> DataType {
@@ -366,7 +371,20 @@ impl<'a, E: Engine> Binder<'a, E> {
                 match inner {
                     // Fold casts of constants: '5'::int is a constant 5, and a bad literal fails
                     // at plan time as in PostgreSQL.
-                    Expr::Constant(v) => Expr::Constant(types::cast(v, &ty)?),
+                    Expr::Constant(v) => {
+                        let value = types::cast(v, &ty)?;
+                        // Where the value alone does not tell its type (a NULL, a string of a
+                        // string type, which a quoted literal also is, a numeric of a given
+                        // precision), the cast stays over the folded value, for the column's
+                        // type; the optimizer folds it.
+                        let keep = value.is_null()
+                            || ty.is_string()
+                            || matches!(ty, DataType::Numeric(Some(_)));
+                        match keep {
+                            true => Expr::Cast(Box::new(Expr::Constant(value)), ty),
+                            false => Expr::Constant(value),
+                        }
+                    }
                     e => Expr::Cast(Box::new(e), ty),
                 }
             }
@@ -983,8 +1001,9 @@ impl<'a, E: Engine> Binder<'a, E> {
     }
 
     /// The type of `expr` where the binder knows it exactly: a constant's, a cast's, a typed
-    /// parameter's, a column's, and arithmetic on those ([`ArithOp::result_type`]). `None`
-    /// where its type is the binder's guess (a function's result, a subquery's).
+    /// parameter's, a table column's, and arithmetic on those ([`ArithOp::result_type`]).
+    /// `None` where its type is the binder's guess (a function's result, a subquery's, a
+    /// derived table's column, which may hold either).
     pub(super) fn exact_type(
         &self,
         expr: &Expr,
@@ -999,7 +1018,11 @@ impl<'a, E: Engine> Binder<'a, E> {
             Expr::Cast(_, DataType::Array(_)) => None,
             Expr::Cast(_, ty) => Some(ty.clone()),
             Expr::Param { data_type, .. } => known(data_type.clone()),
-            Expr::Column { .. } => known(self.expr_type(expr, scope, grouping)),
+            Expr::Column { index, .. } => {
+                let columns = grouping.map_or(&scope.columns, |g| &g.scope.columns);
+                let column = columns.get(*index).filter(|c| c.exact)?;
+                known(column.data_type.clone())
+            }
             Expr::Negate(e) => self.exact_type(e, scope, grouping),
             Expr::Arith(op, a, b) => op.result_type(
                 &self.exact_type(a, scope, grouping)?,
@@ -1024,7 +1047,9 @@ impl<'a, E: Engine> Binder<'a, E> {
         scope: &Scope,
         grouping: Option<&Grouping>,
     ) -> Result<()> {
-        if asts.len() != results.len() {
+        // A parameter is a NULL when the statement is prepared and its value when it runs:
+        // what is unified must not differ between the two, or the result type would.
+        if asts.len() != results.len() || asts.iter().any(|e| mentions_parameter(e)) {
             return Ok(());
         }
         let mut types = Vec::with_capacity(results.len());
@@ -1255,6 +1280,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             ctes: self.ctes.clone(),
             windows: RefCell::default(),
             set_returning: RefCell::default(),
+            exact_outputs: RefCell::default(),
             params: self.params,
         }
     }

@@ -324,6 +324,7 @@ impl<E: Engine> Binder<'_, E> {
                     .labels
                     .into_iter()
                     .map(|l| ScopeColumn {
+                        exact: false,
                         qualified_only: false,
                         table: Some(alias.clone()),
                         name: l.name,
@@ -347,6 +348,7 @@ impl<E: Engine> Binder<'_, E> {
                     .columns()
                     .into_iter()
                     .map(|(name, data_type)| ScopeColumn {
+                        exact: false,
                         qualified_only: false,
                         table: Some(alias.clone()),
                         name: name.to_string(),
@@ -372,6 +374,7 @@ impl<E: Engine> Binder<'_, E> {
                     let columns = labels
                         .into_iter()
                         .map(|l| ScopeColumn {
+                            exact: false,
                             qualified_only: false,
                             table: Some(alias.clone()),
                             name: l.name,
@@ -438,6 +441,7 @@ impl<E: Engine> Binder<'_, E> {
                 let data_type = type_of(&start);
                 let scope = Scope {
                     columns: vec![ScopeColumn {
+                        exact: false,
                         qualified_only: false,
                         table: Some(table),
                         name: column,
@@ -467,6 +471,7 @@ impl<E: Engine> Binder<'_, E> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, data_type)| ScopeColumn {
+                    exact: false,
                     qualified_only: false,
                     table: Some(table.clone()),
                     name: names
@@ -554,6 +559,7 @@ impl<E: Engine> Binder<'_, E> {
             .into_iter()
             .enumerate()
             .map(|(i, (default, data_type))| ScopeColumn {
+                exact: false,
                 qualified_only: false,
                 table: Some(table.clone()),
                 name: names.get(i).cloned().unwrap_or_else(|| {
@@ -639,6 +645,7 @@ fn using_join(
             }
         });
         merged.push(ScopeColumn {
+            exact: false,
             table: None,
             name: name.clone(),
             data_type: joined.columns[l].data_type.clone(),
@@ -695,6 +702,7 @@ fn derived_scope(labels: Vec<Label>, alias: Option<&ast::TableAlias>) -> Result<
         .into_iter()
         .enumerate()
         .map(|(i, l)| ScopeColumn {
+            exact: false,
             qualified_only: false,
             table: alias.clone(),
             name: names.get(i).cloned().unwrap_or(l.name),

@@ -64,6 +64,10 @@ struct ScopeColumn {
     /// Reachable only by a qualified name and left out of `*`: a column merged by
     /// `JOIN ... USING` / `NATURAL JOIN` (the merged column is reached unqualified).
     qualified_only: bool,
+    /// Whether `data_type` is exact: a table's column. Other columns (a derived table's, an
+    /// aggregate's, a window function's) have the binder's type of the expression that
+    /// computes them, which may be a guess.
+    exact: bool,
 }
 
 impl ScopeColumn {
@@ -89,6 +93,7 @@ impl Scope {
             .columns
             .iter()
             .map(|c| ScopeColumn {
+                exact: true,
                 qualified_only: false,
                 table: Some(alias.to_string()),
                 name: c.name.clone(),
@@ -142,6 +147,9 @@ pub struct Binder<'a, E: Engine> {
     windows: RefCell<Vec<(String, usize)>>,
     /// The select list's set-returning calls (by text): their first column and columns.
     set_returning: RefCell<Vec<SetReturningCall>>,
+    /// For each output column of the SELECT, VALUES or set operation bound last, whether its
+    /// type is exact ([`Binder::exact_type`]); set operations unify only such columns.
+    exact_outputs: RefCell<Vec<query::Known>>,
     /// The statement's parameters (`$1`, ...), shared with the binders of its subqueries;
     /// none for a statement sent as plain text, where `$1` is an error as in PostgreSQL.
     params: Option<&'a Params>,
@@ -329,6 +337,7 @@ impl<'a, E: Engine> Binder<'a, E> {
             ctes: Rc::default(),
             windows: RefCell::default(),
             set_returning: RefCell::default(),
+            exact_outputs: RefCell::default(),
             params,
         }
     }
@@ -389,6 +398,26 @@ impl<'a, E: Engine> Binder<'a, E> {
                 };
                 self.ctes.borrow_mut().truncate(mark);
                 plan
+            }
+            // `SELECT ... INTO name`: CREATE TABLE name AS the query without its INTO.
+            S::Query(query) if matches!(query.body.as_ref(), ast::SetExpr::Select(s) if s.into.is_some()) =>
+            {
+                let mut query = query.clone();
+                let ast::SetExpr::Select(select) = query.body.as_mut() else {
+                    return Err(errinternal!("not a SELECT INTO"));
+                };
+                let Some(into) = select.into.take() else {
+                    return Err(errinternal!("not a SELECT INTO"));
+                };
+                if into.temporary || into.unlogged {
+                    return Err(unsupported("SELECT INTO TEMPORARY or UNLOGGED"));
+                }
+                let name = match into.targets.as_slice() {
+                    [ast::Expr::Identifier(id)] => ast::ObjectName::from(vec![id.clone()]),
+                    [ast::Expr::CompoundIdentifier(ids)] => ast::ObjectName::from(ids.clone()),
+                    _ => return Err(unsupported("SELECT INTO other than one table")),
+                };
+                self.bind_create_table_as(&name, false, &query)
             }
             S::Query(query) => {
                 let (root, labels) = self.bind_query(query)?;

@@ -22,51 +22,40 @@ pub(super) fn label_of(expr: &ast::Expr) -> String {
     }
 }
 
-/// What the binder knows of the type of a set operation's side's column.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Known {
-    /// NULL or a string literal: it takes the other side's type.
+/// What the binder knows of the type of an output column of a set operation's side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Known {
+    /// NULL or a quoted literal: it takes the other side's type.
     Any,
-    /// The side's label has the column's type exactly.
+    /// The side's label has the column's type exactly ([`Binder::exact_type`]).
     Exact,
     /// The label's type is the binder's guess.
     Guess,
 }
 
-/// How well the binder knows the type of column `i` of a set operation's side.
-fn known(node: &Node, i: usize) -> Known {
-    let of = |expr: &Expr| match expr {
-        Expr::Constant(Value::Null | Value::Text(_)) => Known::Any,
-        e if exactly_typed(e) => Known::Exact,
-        _ => Known::Guess,
-    };
-    let meet = |kinds: &mut dyn Iterator<Item = Known>| {
-        kinds.fold(Known::Any, |a, b| match (a, b) {
-            (Known::Guess, _) | (_, Known::Guess) => Known::Guess,
-            (Known::Exact, _) | (_, Known::Exact) => Known::Exact,
-            _ => Known::Any,
-        })
-    };
-    match node {
-        Node::Project { exprs, .. } => exprs.get(i).map_or(Known::Guess, of),
-        Node::Values { rows } => meet(&mut rows.iter().map(|r| r.get(i).map_or(Known::Guess, of))),
-        Node::SetOperation { left, right, .. } => {
-            meet(&mut [known(left, i), known(right, i)].into_iter())
+/// Whether column `i` of a set operation's side may hold a parameter (see
+/// [`unify_sides`]); any form but a plain SELECT list, VALUES or set operation counts as one.
+fn side_mentions_parameter(side: &ast::SetExpr, i: usize) -> bool {
+    use super::expr::mentions_parameter;
+    match side {
+        ast::SetExpr::Select(select) => match select.projection.get(i) {
+            Some(
+                ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. },
+            ) => mentions_parameter(e),
+            _ => select
+                .projection
+                .iter()
+                .any(|item| item.to_string().contains('$')),
+        },
+        ast::SetExpr::Values(values) => values
+            .rows
+            .iter()
+            .any(|row| row.get(i).is_none_or(mentions_parameter)),
+        ast::SetExpr::SetOperation { left, right, .. } => {
+            side_mentions_parameter(left, i) || side_mentions_parameter(right, i)
         }
-        _ => Known::Guess,
-    }
-}
-
-/// Whether the binder's type of `expr` (from its scope) is exact: a constant's, a cast's, a
-/// typed parameter's, a column's, and arithmetic on those (see `Binder::exact_type`).
-fn exactly_typed(expr: &Expr) -> bool {
-    match expr {
-        Expr::Constant(Value::Null) | Expr::Cast(_, DataType::Array(_)) => false,
-        Expr::Constant(_) | Expr::Cast(..) | Expr::Column { .. } => true,
-        Expr::Param { data_type, .. } => *data_type != DataType::Unknown,
-        Expr::Negate(e) => exactly_typed(e),
-        Expr::Arith(_, a, b) => exactly_typed(a) && exactly_typed(b),
-        _ => false,
+        ast::SetExpr::Query(query) => side_mentions_parameter(&query.body, i),
+        _ => true,
     }
 }
 
@@ -74,20 +63,33 @@ fn exactly_typed(expr: &Expr) -> bool {
 /// `select_common_type` does, where the binder knows both sides' types ([`known`]): a side
 /// whose type differs is cast, under a projection, to the common type (strings keep their
 /// values whatever the string type). Types that cannot meet fail with 42804 where both are
-/// plain scalar types. Columns whose type is a guess are left as they are.
+/// plain scalar types. Columns whose type is a guess, or that may hold a parameter, are left
+/// as they are.
 fn unify_sides(
     name: &str,
-    (mut left, mut labels): (Node, Vec<Label>),
-    (mut right, right_labels): (Node, Vec<Label>),
-) -> Result<(Node, Node, Vec<Label>)> {
+    (mut left, mut labels, left_known): (Node, Vec<Label>, Vec<Known>),
+    (mut right, right_labels, right_known): (Node, Vec<Label>, Vec<Known>),
+    mentions_parameter: impl Fn(usize) -> bool,
+) -> Result<(Node, Node, Vec<Label>, Vec<Known>)> {
     let mut casts: [Vec<Option<DataType>>; 2] =
         [vec![None; labels.len()], vec![None; labels.len()]];
+    let mut known = vec![Known::Guess; labels.len()];
     for i in 0..labels.len() {
-        let kinds = [known(&left, i), known(&right, i)];
-        if kinds.contains(&Known::Guess) {
+        let types = [&labels[i].data_type, &right_labels[i].data_type];
+        let side = |k: &[Known]| k.get(i).copied().unwrap_or(Known::Guess);
+        let kinds = [side(&left_known), side(&right_known)];
+        if kinds == [Known::Any, Known::Any] {
+            known[i] = Known::Any;
+        }
+        let unknown = kinds
+            .iter()
+            .zip(types)
+            .any(|(k, t)| *k == Known::Exact && *t == DataType::Unknown);
+        // A parameter is a NULL when the statement is prepared and its value when it runs:
+        // what is unified must not differ between the two, or the result type would.
+        if kinds.contains(&Known::Guess) || unknown || mentions_parameter(i) {
             continue;
         }
-        let types = [&labels[i].data_type, &right_labels[i].data_type];
         let exact: Vec<DataType> = kinds
             .iter()
             .zip(types)
@@ -107,6 +109,7 @@ fn unify_sides(
             }
             Err(_) => continue,
         };
+        known[i] = Known::Exact;
         if common.is_string() {
             continue;
         }
@@ -148,7 +151,7 @@ fn unify_sides(
             exprs,
         };
     }
-    Ok((left, right, labels))
+    Ok((left, right, labels, known))
 }
 
 /// `expr` without the parentheses around it.
@@ -427,18 +430,37 @@ impl<E: Engine> Binder<'_, E> {
 
     /// Binds a set expression used as an operand of a set operation.
     fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<(Node, Vec<Label>)> {
+        self.bind_set_side(body)
+            .map(|(node, labels, _)| (node, labels))
+    }
+
+    /// [`bind_set_expr`](Self::bind_set_expr), and what is known of each output column's
+    /// type.
+    fn bind_set_side(&self, body: &ast::SetExpr) -> Result<(Node, Vec<Label>, Vec<Known>)> {
         match body {
-            ast::SetExpr::Select(select) => self.bind_select(select, &[]),
-            ast::SetExpr::Values(values) => self.bind_values(values, true),
-            ast::SetExpr::Query(query) => self.bind_query(query),
+            ast::SetExpr::Select(select) => {
+                let (node, labels) = self.bind_select(select, &[])?;
+                let known = self.exact_outputs.take();
+                Ok((node, labels, known))
+            }
+            ast::SetExpr::Values(values) => {
+                let (node, labels) = self.bind_values(values, true)?;
+                let known = self.exact_outputs.take();
+                Ok((node, labels, known))
+            }
+            ast::SetExpr::Query(query) => {
+                let (node, labels) = self.bind_query(query)?;
+                let known = vec![Known::Guess; labels.len()];
+                Ok((node, labels, known))
+            }
             ast::SetExpr::SetOperation {
                 left,
                 op,
                 set_quantifier,
                 right,
             } => {
-                let (left, labels) = self.bind_set_expr(left)?;
-                let (right, right_labels) = self.bind_set_expr(right)?;
+                let (left, labels, left_known) = self.bind_set_side(left)?;
+                let (right, right_labels, right_known) = self.bind_set_side(right)?;
                 let (op, name) = match op {
                     ast::SetOperator::Union => (SetOp::Union, "UNION"),
                     ast::SetOperator::Intersect => (SetOp::Intersect, "INTERSECT"),
@@ -455,8 +477,12 @@ impl<E: Engine> Binder<'_, E> {
                     ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
                     other => return Err(unsupported(format!("{name} {other}"))),
                 };
-                let (left, right, labels) =
-                    unify_sides(name, (left, labels), (right, right_labels))?;
+                let (left, right, labels, known) = unify_sides(
+                    name,
+                    (left, labels, left_known),
+                    (right, right_labels, right_known),
+                    |i| side_mentions_parameter(body, i),
+                )?;
                 Ok((
                     Node::SetOperation {
                         left: Box::new(left),
@@ -465,6 +491,7 @@ impl<E: Engine> Binder<'_, E> {
                         all,
                     },
                     labels,
+                    known,
                 ))
             }
             other => Err(unsupported(format!(
@@ -504,6 +531,7 @@ impl<E: Engine> Binder<'_, E> {
         // instead.
         let width = width.unwrap_or(0);
         let mut labels = Vec::with_capacity(width);
+        let mut column_known = Vec::with_capacity(width);
         for i in 0..width {
             let types: Vec<Option<DataType>> = values
                 .rows
@@ -529,9 +557,14 @@ impl<E: Engine> Binder<'_, E> {
                         name: format!("column{}", i + 1),
                         data_type: first,
                     });
+                    column_known.push(match types.iter().all(Option::is_none) {
+                        true => Known::Any,
+                        false => Known::Guess,
+                    });
                     continue;
                 }
             };
+            column_known.push(Known::Exact);
             for (row, ty) in rows.iter_mut().zip(&types) {
                 // Strings keep their values whatever the string type.
                 let cast = !common.is_string()
@@ -549,7 +582,25 @@ impl<E: Engine> Binder<'_, E> {
                 data_type: common,
             });
         }
+        *self.exact_outputs.borrow_mut() = column_known;
         Ok((Node::Values { rows }, labels))
+    }
+
+    /// What is known of the type of an output column computed by `bound` (written `ast`).
+    fn known_output(
+        &self,
+        ast: &ast::Expr,
+        bound: &Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Known {
+        if matches!(unnest(ast), ast::Expr::Value(v) if is_untyped(&v.value)) {
+            return Known::Any;
+        }
+        match self.exact_type(bound, scope, grouping) {
+            Some(_) => Known::Exact,
+            None => Known::Guess,
+        }
     }
 
     pub(super) fn bind_select(
@@ -659,6 +710,7 @@ impl<E: Engine> Binder<'_, E> {
                     columns.push(match &bound {
                         Expr::Column { index, .. } => scope.columns[*index].clone(),
                         _ => ScopeColumn {
+                            exact: false,
                             qualified_only: false,
                             table: None,
                             name: g.to_string(),
@@ -674,6 +726,7 @@ impl<E: Engine> Binder<'_, E> {
                         continue;
                     }
                     columns.push(ScopeColumn {
+                        exact: false,
                         qualified_only: false,
                         table: None,
                         name: call.to_string(),
@@ -739,6 +792,7 @@ impl<E: Engine> Binder<'_, E> {
             for (j, (name, data_type)) in names.into_iter().zip(types).enumerate() {
                 self.windows.borrow_mut().push((name.clone(), base + j));
                 scope.columns.push(ScopeColumn {
+                    exact: false,
                     qualified_only: false,
                     table: None,
                     name,
@@ -780,6 +834,7 @@ impl<E: Engine> Binder<'_, E> {
                 let base = scope.columns.len();
                 for (name, data_type) in &columns {
                     scope.columns.push(ScopeColumn {
+                        exact: false,
                         qualified_only: true,
                         table: None,
                         name: name.to_string(),
@@ -798,6 +853,7 @@ impl<E: Engine> Binder<'_, E> {
         // Projection.
         let mut exprs = Vec::new();
         let mut labels = Vec::new();
+        let mut exact_outputs = Vec::new();
         for item in &select.projection {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
@@ -808,6 +864,7 @@ impl<E: Engine> Binder<'_, E> {
                         name: label_of(e),
                         data_type: self.expr_type(&bound, &scope, grouping.as_ref()),
                     });
+                    exact_outputs.push(self.known_output(e, &bound, &scope, grouping.as_ref()));
                     exprs.push(bound);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
@@ -817,6 +874,8 @@ impl<E: Engine> Binder<'_, E> {
                         name: ident(alias),
                         data_type: self.expr_type(&bound, &scope, grouping.as_ref()),
                     });
+                    let known = self.known_output(expr, &bound, &scope, grouping.as_ref());
+                    exact_outputs.push(known);
                     exprs.push(bound);
                 }
                 ast::SelectItem::ExprWithAliases { .. } => {
@@ -868,6 +927,10 @@ impl<E: Engine> Binder<'_, E> {
                         labels.push(Label {
                             name: c.name.clone(),
                             data_type: c.data_type.clone(),
+                        });
+                        exact_outputs.push(match c.exact && grouping.is_none() {
+                            true => Known::Exact,
+                            false => Known::Guess,
                         });
                     }
                     if let (Some(t), false) = (only, any) {
@@ -1015,6 +1078,7 @@ impl<E: Engine> Binder<'_, E> {
                 exprs: trim,
             };
         }
+        *self.exact_outputs.borrow_mut() = exact_outputs;
         Ok((node, labels))
     }
 }
