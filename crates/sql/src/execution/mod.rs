@@ -587,6 +587,24 @@ fn skipped(kind: &str, name: &str) -> Notice {
 }
 
 /// `NOTICE: relation "t" already exists, skipping`
+/// The type of a new table's column whose binder type is a guess (`guess`, `Unknown` if
+/// none): the type it and the values in column `i` of `rows` meet in, so that no value is
+/// cast to a narrower type; `text` where they do not meet, or nothing is known.
+fn meet_values(guess: &DataType, rows: &[Vec<Value>], i: usize) -> DataType {
+    // An array's or a document's values are carried as text: the guess is all there is.
+    if !guess.is_plain() && *guess != DataType::Unknown {
+        return guess.clone();
+    }
+    let mut types = vec![guess.clone().unmodified()];
+    for row in rows {
+        let ty = row.get(i).map_or(DataType::Unknown, DataType::of);
+        if !types.contains(&ty) {
+            types.push(ty);
+        }
+    }
+    DataType::common(&types).unwrap_or(DataType::Text)
+}
+
 fn already_exists(name: &str) -> Notice {
     Notice::info(format!("relation \"{name}\" already exists, skipping"))
 }
@@ -937,16 +955,38 @@ pub fn execute<E: Engine>(
             Ok(StatementResult::Command("CREATE TABLE"))
         }
         Plan::CreateTableAs {
-            table,
+            mut table,
             if_not_exists,
             source,
+            with_data,
+            guessed,
         } => {
             let ns = Namespace::new(db, table.schema);
-            if if_not_exists && Catalog::table(txn, ns, &table.name)?.is_some() {
+            if if_not_exists
+                && (Catalog::table(txn, ns, &table.name)?.is_some()
+                    || Catalog::view(txn, ns, &table.name)?.is_some())
+            {
                 ctx.notice(already_exists(&table.name));
                 return Ok(StatementResult::Command("CREATE TABLE AS"));
             }
+            let state = SubqueryCache::for_statement(ctx);
+            let input = match with_data {
+                true => {
+                    let env = Env::new(&*txn, &state);
+                    let input = query::rows(&source, &env)?.collect::<Result<Vec<_>>>()?;
+                    input
+                }
+                false => Vec::new(),
+            };
+            for (i, column) in table.columns.iter_mut().enumerate() {
+                if guessed.get(i).copied().unwrap_or(false) {
+                    column.data_type = meet_values(&column.data_type, &input, i);
+                }
+            }
             let table = Catalog::create_table(txn, db, table)?;
+            if !with_data {
+                return Ok(StatementResult::Command("CREATE TABLE AS"));
+            }
             let width = table.columns.len();
             let targets: Vec<Option<usize>> = (0..width).map(Some).collect();
             let insert = write::Insert {
@@ -956,8 +996,7 @@ pub fn execute<E: Engine>(
                 on_conflict: None,
                 checks: &[],
             };
-            let state = SubqueryCache::for_statement(ctx);
-            let (count, _) = write::insert(txn, ctx, &insert, &source, false, &state)?;
+            let (count, _) = write::insert_rows(txn, ctx, &insert, input, false, &state)?;
             Ok(StatementResult::Select(count))
         }
         Plan::CreateIndex {

@@ -241,12 +241,25 @@ pub fn insert<E: Engine>(
     keep_rows: bool,
     cache: &SubqueryCache,
 ) -> Result<(u64, Vec<Vec<Value>>)> {
-    let table = insert.table; // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
+    // Read the whole source first: INSERT INTO t SELECT FROM t must not see its own rows.
     let input = {
         let env = Env::new(&*txn, cache);
         let input = rows(source, &env)?.collect::<Result<Vec<_>>>()?;
         input
     };
+    insert_rows(txn, ctx, insert, input, keep_rows, cache)
+}
+
+/// [`insert`] of rows already read.
+pub fn insert_rows<E: Engine>(
+    txn: &mut Transaction<E>,
+    ctx: &dyn Context,
+    insert: &Insert<'_>,
+    input: Vec<Vec<Value>>,
+    keep_rows: bool,
+    cache: &SubqueryCache,
+) -> Result<(u64, Vec<Vec<Value>>)> {
+    let table = insert.table;
     let (mut count, mut kept) = (0, Vec::new());
     let track = tracks_foreign_keys(txn, cache.database(), table)?;
     let mut changes = Changes::default();

@@ -43,10 +43,14 @@ impl Plan {
                 table,
                 if_not_exists,
                 source,
+                with_data,
+                guessed,
             } => Plan::CreateTableAs {
                 table,
                 if_not_exists,
                 source: f(source),
+                with_data,
+                guessed,
             },
             Plan::Insert {
                 table,

@@ -877,6 +877,12 @@ pub enum Plan {
         if_not_exists: bool,
         /// The rows.
         source: Node,
+        /// Whether the rows are inserted (not `WITH NO DATA`).
+        with_data: bool,
+        /// The columns whose type is the binder's guess: each takes the type its values
+        /// meet in with it ([`DataType::common`]), so that no value is cast to a narrower
+        /// type than its own.
+        guessed: Vec<bool>,
     },
     /// `CREATE [UNIQUE] INDEX`
     CreateIndex {

@@ -169,7 +169,8 @@ impl<E: Engine> Binder<'_, E> {
             if !create.columns.is_empty() || !create.constraints.is_empty() {
                 return Err(unsupported("column definitions in CREATE TABLE AS"));
             }
-            return self.bind_create_table_as(&create.name, create.if_not_exists, query);
+            let with_data = create.with_data.is_none_or(|w| w.data);
+            return self.bind_create_table_as(&create.name, create.if_not_exists, query, with_data);
         }
         let target = self.new_name(&create.name)?;
         // A SERIAL column's default names its sequence qualified: defaults are bound afresh
@@ -422,11 +423,29 @@ impl<E: Engine> Binder<'_, E> {
         name: &ast::ObjectName,
         if_not_exists: bool,
         query: &ast::Query,
+        with_data: bool,
     ) -> Result<Plan> {
         let target = self.new_name(name)?;
+        self.exact_outputs.take();
         let (source, labels) = self.bind_query(query)?;
+        // What is known of each column's type, if the query's body recorded it.
+        let mut known = self.exact_outputs.take();
+        if known.len() != labels.len() {
+            known = vec![super::query::Known::Guess; labels.len()];
+        }
+        let mut guessed = Vec::with_capacity(labels.len());
         let mut columns: Vec<Column> = Vec::with_capacity(labels.len());
-        for label in labels {
+        for (label, known) in labels.into_iter().zip(known) {
+            // A guessed type is refined by the values when they are read.
+            let guess = known == super::query::Known::Guess;
+            guessed.push(guess);
+            let label = Label {
+                data_type: match guess {
+                    true => label.data_type.unmodified(),
+                    false => label.data_type,
+                },
+                ..label
+            };
             if columns.iter().any(|c| c.name == label.name) {
                 return Err(errinput!(
                     DuplicateColumn,
@@ -435,7 +454,7 @@ impl<E: Engine> Binder<'_, E> {
                 ));
             }
             let data_type = match label.data_type {
-                DataType::Unknown => DataType::Text,
+                DataType::Unknown if !guess => DataType::Text,
                 t @ (DataType::Record(_) | DataType::Vector(_)) => {
                     return Err(errinput!(
                         InvalidTableDefinition,
@@ -468,6 +487,8 @@ impl<E: Engine> Binder<'_, E> {
             table,
             if_not_exists,
             source,
+            with_data,
+            guessed,
         })
     }
 

@@ -60,6 +60,20 @@ pub fn type_of(expr: &Expr) -> DataType {
     }
 }
 
+/// A literal compared with a `char(n)` value, as that value is stored: blank-padded to `n`
+/// characters. PostgreSQL compares `char` values without their trailing blanks, so `c = 'ab'`
+/// finds the stored `'ab '`; trailing blanks of the literal do not count either, and a
+/// longer literal stays as it is (it equals no stored value, as in PostgreSQL).
+fn blank_padded(text: &str, n: u32) -> String {
+    let trimmed = text.trim_end_matches(' ');
+    let len = trimmed.chars().count();
+    let n = n as usize;
+    match len < n {
+        true => format!("{trimmed}{}", " ".repeat(n - len)),
+        false => trimmed.to_string(),
+    }
+}
+
 /// Whether `expr` may hold a parameter (`$n`): its text has a `$`.
 pub(super) fn mentions_parameter(expr: &ast::Expr) -> bool {
     expr.to_string().contains('$')
@@ -882,6 +896,9 @@ impl<'a, E: Engine> Binder<'a, E> {
                     return Ok(Expr::Constant(
                         types::parse_text(text, &ty).map_err(|e| e.at(self.at(v.span)))?,
                     ));
+                }
+                if let DataType::Char(n) = ty {
+                    return Ok(Expr::Constant(Value::Text(blank_padded(text, n))));
                 }
             }
         }

@@ -417,7 +417,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                     [ast::Expr::CompoundIdentifier(ids)] => ast::ObjectName::from(ids.clone()),
                     _ => return Err(unsupported("SELECT INTO other than one table")),
                 };
-                self.bind_create_table_as(&name, false, &query)
+                self.bind_create_table_as(&name, false, &query, true)
             }
             S::Query(query) => {
                 let (root, labels) = self.bind_query(query)?;

@@ -87,7 +87,17 @@ fn unify_sides(
             .any(|(k, t)| *k == Known::Exact && *t == DataType::Unknown);
         // A parameter is a NULL when the statement is prepared and its value when it runs:
         // what is unified must not differ between the two, or the result type would.
-        if kinds.contains(&Known::Guess) || unknown || mentions_parameter(i) {
+        if mentions_parameter(i) {
+            continue;
+        }
+        if kinds.contains(&Known::Guess) || unknown {
+            // Not cast; but the column is labelled with the type the guesses meet in, not
+            // the left side's, so that a wider right side is not labelled narrower.
+            if let Ok(common) = DataType::common(&[types[0].clone(), types[1].clone()]) {
+                if types[0] != types[1] {
+                    labels[i].data_type = common.unmodified();
+                }
+            }
             continue;
         }
         let exact: Vec<DataType> = kinds
@@ -111,6 +121,10 @@ fn unify_sides(
         };
         known[i] = Known::Exact;
         if common.is_string() {
+            // Strings keep their values; the column keeps a length only both sides have.
+            if types[0] != types[1] {
+                labels[i].data_type = common;
+            }
             continue;
         }
         for side in 0..2 {
@@ -430,8 +444,9 @@ impl<E: Engine> Binder<'_, E> {
 
     /// Binds a set expression used as an operand of a set operation.
     fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<(Node, Vec<Label>)> {
-        self.bind_set_side(body)
-            .map(|(node, labels, _)| (node, labels))
+        let (node, labels, known) = self.bind_set_side(body)?;
+        *self.exact_outputs.borrow_mut() = known;
+        Ok((node, labels))
     }
 
     /// [`bind_set_expr`](Self::bind_set_expr), and what is known of each output column's
