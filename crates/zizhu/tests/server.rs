@@ -433,6 +433,38 @@ fn pgbench_runs_in_every_query_mode() {
 
 /// psycopg 3: server-side parameters in text and binary formats, executemany, transactions,
 /// a failed statement followed by more work on the same connection, COPY in and out.
+/// psycopg parses each column by the type the RowDescription names, so a column must be of
+/// the type of its values: `1 + 0.5` labelled integer failed with "invalid literal for int()".
+/// The expected values are what the same script prints against PostgreSQL 15.
+#[test]
+fn psycopg_parses_columns_of_mixed_number_types() {
+    let server = Server::start();
+    let script = format!(
+        r#"
+import psycopg
+conn = psycopg.connect("{conninfo}", autocommit=True)
+conn.execute("CREATE TABLE mix (id int PRIMARY KEY, amount numeric(10,2))")
+conn.execute("INSERT INTO mix VALUES (1, 2.50), (2, NULL)")
+queries = [
+    "SELECT 1 + 0.5, 2 * 1.5, 1 + 2.0::float8, 1 + 10000000000",
+    "SELECT CASE WHEN id > 1 THEN id ELSE 2.5 END, coalesce(amount, 0), greatest(id, 1.5) FROM mix ORDER BY id",
+    "SELECT id FROM mix UNION ALL SELECT amount FROM mix WHERE amount IS NOT NULL ORDER BY 1",
+    "SELECT 0 AS amount UNION ALL SELECT 2.5 ORDER BY 1",
+]
+for binary in (False, True):
+    cur = conn.cursor(binary=binary)
+    for q in queries:
+        print(cur.execute(q).fetchall())
+"#,
+        conninfo = server.conninfo()
+    );
+    let rows = "[(Decimal('1.5'), Decimal('3.0'), 3.0, 10000000001)]\n\
+                [(Decimal('2.5'), Decimal('2.50'), Decimal('1.5')), (Decimal('2'), Decimal('0'), Decimal('2'))]\n\
+                [(Decimal('1'),), (Decimal('2'),), (Decimal('2.50'),)]\n\
+                [(Decimal('0'),), (Decimal('2.5'),)]\n";
+    assert_eq!(python(&script), format!("{rows}{rows}"));
+}
+
 #[test]
 fn psycopg_uses_the_extended_protocol() {
     let server = Server::start();
