@@ -246,14 +246,7 @@ impl<E: Engine> Binder<'_, E> {
             }
             self.bind_expr(e, scope, None)
         };
-        let args: Vec<&ast::Expr> = list
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                _ => None,
-            })
-            .collect();
+        let args = unnamed_args(list);
         let star = matches!(
             list.args.as_slice(),
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
@@ -439,4 +432,15 @@ impl<E: Engine> Binder<'_, E> {
         }
         Ok((function, args))
     }
+}
+
+/// The positional expression arguments of a call (`*` and named arguments left out).
+pub(super) fn unnamed_args(list: &ast::FunctionArgumentList) -> Vec<&ast::Expr> {
+    list.args
+        .iter()
+        .filter_map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
 }

@@ -779,14 +779,7 @@ impl<'a, E: Engine> Binder<'a, E> {
         if let ("coalesce" | "greatest" | "least", ast::FunctionArguments::List(list)) =
             (name.as_str(), &f.args)
         {
-            let asts: Vec<&ast::Expr> = list
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect();
+            let asts = super::calls::unnamed_args(list);
             let what = name.to_uppercase();
             self.unify_results(&what, &asts, args.iter_mut().collect(), scope, grouping)?;
         }
