@@ -11,6 +11,17 @@
 //! the lock table grants waiting requests itself and wakes their owners (hand-off), so a woken
 //! transaction never has to compete again.
 //!
+//! **Implicit locks.** A bulk insert would put a million entries in the table and take them
+//! out again at its end, each a probe missing the cache. Instead, a transaction that inserts
+//! many rows at once records its insert locks only in its own record of what it holds
+//! ([`HeldMap`], marked [`Held::implicit`]) and registers that record here
+//! ([`LockTable::register_implicit`]). A key is taken implicitly only while it has no entry
+//! here and no other registered transaction holds it implicitly ([`LockTable::with_free_check`]).
+//! Anyone who then wants the key finds no entry, looks through the registered records, and
+//! turns the implicit lock into an entry held by its owner before queueing behind it, as
+//! InnoDB does; the owner releases such converted locks with its explicit ones. All of this
+//! happens under the table's mutex, so a key is never taken implicitly and explicitly at once.
+//!
 //! Deadlocks are found when a transaction starts to wait: it follows the wait-for edges (to
 //! incompatible holders and to incompatible requests queued ahead of it) and, if they lead back
 //! to itself, it is the victim and fails with [`Error::Deadlock`] at once. Every edge of a cycle
@@ -192,12 +203,35 @@ impl Entry {
     }
 }
 
+/// What a transaction knows of a key it locked or wrote privately.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Held {
+    /// The row lock it holds (`None` for a key written by a private write, which needs none).
+    pub mode: Option<LockMode>,
+    /// The key had no version at all when this transaction locked it in update mode (or it
+    /// belongs to an object this transaction created), so its commit leaves nothing older
+    /// for garbage collection.
+    pub fresh: bool,
+    /// The lock (in update mode) has no entry in the lock table; see the module docs.
+    pub implicit: bool,
+}
+
+/// A transaction's record of the keys it holds.
+pub(crate) type HeldMap = foldhash::HashMap<InlineKey, Held>;
+
+/// A transaction's [`HeldMap`], which the lock table reads once the transaction holds
+/// implicit locks. Lock order: the lock table's mutex before any of these.
+pub(crate) type SharedHeld = Arc<Mutex<HeldMap>>;
+
 #[derive(Default)]
 struct Inner {
     /// Keyed by row; foldhash because SipHash over every key was a tenth of a bulk insert.
     rows: foldhash::HashMap<InlineKey, Entry>,
     /// The row each waiting transaction waits for.
     waiting: HashMap<TxnId, Vec<u8>>,
+    /// The transactions that may hold implicit locks, with their records: few (bulk
+    /// inserters), so every lock request that finds no entry looks through them all.
+    implicit: Vec<(TxnId, SharedHeld)>,
 }
 
 impl Inner {
@@ -227,6 +261,36 @@ impl Inner {
     }
 
     /// If `start` waits in a cycle, returns the cycle as a path from `start` back to it.
+    /// Whether nobody but `txn` holds or awaits `key`, explicitly or implicitly.
+    fn free_for(&self, txn: TxnId, key: &[u8]) -> bool {
+        !self.rows.contains_key(key)
+            && self
+                .implicit
+                .iter()
+                .filter(|(owner, _)| *owner != txn)
+                .all(|(_, held)| !held.lock().get(key).is_some_and(|h| h.implicit))
+    }
+
+    /// If some other transaction holds `key` implicitly, makes its lock an entry here (the
+    /// owner then releases it with its explicit locks). For a key with no entry yet.
+    fn convert_implicit(&mut self, txn: TxnId, key: &[u8]) {
+        for (owner, held) in &self.implicit {
+            if *owner == txn {
+                continue;
+            }
+            let mut held = held.lock();
+            if let Some(h) = held.get_mut(key).filter(|h| h.implicit) {
+                h.implicit = false;
+                let mode = h.mode.unwrap_or(LockMode::Update);
+                self.rows
+                    .entry(InlineKey::new(key))
+                    .or_default()
+                    .push_holder((*owner, mode));
+                return;
+            }
+        }
+    }
+
     fn find_cycle(&self, start: TxnId) -> Option<Vec<TxnId>> {
         let mut visited = HashSet::new();
         let mut stack = vec![(start, vec![start])];
@@ -275,6 +339,9 @@ impl LockTable {
         limits: &WaitLimits,
     ) -> Result<Acquired> {
         let mut inner = self.inner.lock();
+        if !inner.implicit.is_empty() && !inner.rows.contains_key(key) {
+            inner.convert_implicit(txn, key);
+        }
         // One probe: an inline key costs no allocation to build (a long one is boxed).
         let entry = inner.rows.entry(InlineKey::new(key)).or_default();
         let held = entry.held_by(txn);
@@ -358,6 +425,38 @@ impl LockTable {
                 return Err(errinternal!("lock request of transaction {txn} vanished"));
             }
         }
+    }
+
+    /// Lets `txn`'s record of its locks, `held`, hold implicit locks (until
+    /// [`unregister_implicit`](Self::unregister_implicit)).
+    pub fn register_implicit(&self, txn: TxnId, held: SharedHeld) {
+        let mut inner = self.inner.lock();
+        if !inner.implicit.iter().any(|(owner, _)| *owner == txn) {
+            inner.implicit.push((txn, held));
+        }
+    }
+
+    /// Ends `txn`'s implicit locks: from now on no one converts them, so its record is its
+    /// own again and the converted ones are explicit entries it releases.
+    pub fn unregister_implicit(&self, txn: TxnId) {
+        self.inner
+            .lock()
+            .implicit
+            .retain(|(owner, _)| *owner != txn);
+    }
+
+    /// Runs `take` under the table's mutex, with a check of whether a key is free for an
+    /// implicit lock of `txn`: no entry, and no other transaction's implicit lock. A key
+    /// `take` finds free and records as implicitly held in `txn`'s registered record stays
+    /// its own, because every other request for it converts under the same mutex. `take`
+    /// may lock `txn`'s record (never another's).
+    pub fn with_free_check<R>(
+        &self,
+        txn: TxnId,
+        take: impl FnOnce(&dyn Fn(&[u8]) -> bool) -> R,
+    ) -> R {
+        let inner = self.inner.lock();
+        take(&|key| inner.free_for(txn, key))
     }
 
     /// Releases `txn`'s locks on `keys`, granting waiting requests.

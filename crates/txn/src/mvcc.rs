@@ -235,7 +235,8 @@ impl<E: Engine> Mvcc<E> {
         self.shared.locks.is_waiting(id)
     }
 
-    /// Number of rows currently locked.
+    /// Number of rows with an entry in the lock table. A bulk insert's implicit locks have
+    /// none until another transaction asks for one of their keys.
     pub fn locked_rows(&self) -> usize {
         self.shared.locks.len()
     }

@@ -11,7 +11,7 @@ use zizhu_engine::{Direction, Engine, KeyRange};
 
 use crate::inline_key::InlineKey;
 use crate::key::{encode_version, version_range};
-use crate::lock::{Acquired, WaitLimits};
+use crate::lock::{Acquired, Held, SharedHeld, WaitLimits};
 use crate::mvcc::Shared;
 use crate::pipeline::{decode_value, CommitRequest, ReadSet};
 use crate::scan::{Scan, VisibleVersions};
@@ -39,16 +39,13 @@ struct SavepointMark {
     dropped_len: usize,
 }
 
-/// What a transaction knows of a key it locked or wrote privately.
-#[derive(Clone, Copy, Debug, Default)]
-struct Held {
-    /// The row lock it holds (`None` for a key written by [`Transaction::put_private`]).
-    mode: Option<LockMode>,
-    /// The key had no version at all when this transaction locked it in update mode (or it
-    /// belongs to an object this transaction created), so its commit leaves nothing older
-    /// for garbage collection.
-    fresh: bool,
-}
+/// Rows an [`insert_many`](Transaction::insert_many) call needs before its transaction
+/// takes insert locks implicitly (see [`crate::lock`]): a bulk insert, not an OLTP one, so
+/// that the registered implicit holders every lock request looks through stay few.
+const IMPLICIT_FROM: usize = 64;
+
+/// Keys taken implicitly per hold of the lock table's mutex.
+const IMPLICIT_CHUNK: usize = 256;
 
 /// A transaction. Dropping it without [`commit`](Self::commit) rolls it back.
 pub struct Transaction<E: Engine> {
@@ -62,7 +59,11 @@ pub struct Transaction<E: Engine> {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
     /// The keys this transaction locked, and the keys it knows to be fresh (see [`Held`]).
-    held: RefCell<foldhash::HashMap<InlineKey, Held>>,
+    /// Shared with the lock table once `implicit` is set; otherwise only this transaction
+    /// ever locks it.
+    held: SharedHeld,
+    /// Whether the lock table knows `held` as holding implicit locks.
+    implicit: bool,
     /// Ranges written by [`Transaction::put_private_sorted`]: every key in them is fresh.
     fresh_ranges: Vec<KeyRange>,
     /// Whether it wrote a key without an entry in `held` (covered or sorted private writes).
@@ -91,7 +92,8 @@ impl<E: Engine> Transaction<E> {
             snapshot_fixed: Cell::new(false),
             writes: BTreeMap::new(),
             write_bytes: 0,
-            held: RefCell::default(),
+            held: SharedHeld::default(),
+            implicit: false,
             fresh_ranges: Vec::new(),
             unheld_writes: false,
             dropped: Vec::new(),
@@ -314,7 +316,7 @@ impl<E: Engine> Transaction<E> {
         self.check_writable(true)?;
         self.snapshot_fixed.set(true);
         self.held
-            .borrow_mut()
+            .lock()
             .entry(InlineKey::new(key))
             .or_default()
             .fresh = true;
@@ -425,7 +427,7 @@ impl<E: Engine> Transaction<E> {
         self.check_writable(value.is_some())?;
         if self
             .held
-            .borrow()
+            .lock()
             .get(key)
             .and_then(|h| h.mode)
             .is_none_or(|m| m < LockMode::NoKeyUpdate)
@@ -506,19 +508,35 @@ impl<E: Engine> Transaction<E> {
             return Err(Error::ReadOnly("INSERT".into()));
         }
         self.snapshot_fixed.set(true);
+        if !self.implicit && rows.len() >= IMPLICIT_FROM {
+            self.shared
+                .locks
+                .register_implicit(self.id, self.held.clone());
+            self.implicit = true;
+        }
         let limits = self.wait_limits();
         // Positions whose key this call locked; the others were held already (a key that
         // comes twice is held by its second time).
         let mut locked_here = Vec::new();
         let mut held_before = vec![false; rows.len()];
         let mut end = rows.len();
-        for (i, (key, _)) in rows.iter().enumerate() {
+        let mut i = 0;
+        while i < rows.len() {
+            if self.implicit {
+                i = self.take_implicit(&rows, i, &mut held_before, &mut locked_here);
+                if i == rows.len() {
+                    break;
+                }
+            }
+            // The key needs the lock table: someone else holds or awaits it, or this
+            // transaction holds it in a weaker mode, or it takes no implicit locks.
+            let key = &rows[i].0;
             let wait = if i == 0 {
                 WaitPolicy::Wait
             } else {
                 WaitPolicy::NoWait
             };
-            if self.held.borrow().contains_key(key.as_slice()) {
+            if self.held.lock().contains_key(key.as_slice()) {
                 held_before[i] = true;
                 match self.acquire(key, LockMode::Update, wait) {
                     Err(Error::LockNotAvailable) if i > 0 => {
@@ -527,6 +545,7 @@ impl<E: Engine> Transaction<E> {
                     }
                     other => other?,
                 };
+                i += 1;
                 continue;
             }
             let acquired =
@@ -547,28 +566,32 @@ impl<E: Engine> Transaction<E> {
             // Recorded at once, so that an error below still releases it.
             let held = Held {
                 mode: Some(LockMode::Update),
-                fresh: false,
+                ..Held::default()
             };
-            self.held.borrow_mut().insert(InlineKey::new(key), held);
+            self.held.lock().insert(InlineKey::new(key), held);
             if !self.savepoints.is_empty() {
                 self.lock_log.borrow_mut().push((key.clone(), None));
             }
             locked_here.push(i);
+            i += 1;
         }
         rows.truncate(end);
         locked_here.sort_unstable_by(|&a, &b| rows[a].0.cmp(&rows[b].0));
         let keys: Vec<&[u8]> = locked_here.iter().map(|&i| rows[i].0.as_slice()).collect();
         let newest = self.newest_versions(&keys)?;
         let mut stored = vec![None; rows.len()];
-        for (&i, version) in locked_here.iter().zip(newest) {
-            match version {
-                // No version at all: nobody can give the key one before this one ends.
-                None => {
-                    if let Some(held) = self.held.borrow_mut().get_mut(rows[i].0.as_slice()) {
-                        held.fresh = true;
+        {
+            let mut held = self.held.lock();
+            for (&i, version) in locked_here.iter().zip(newest) {
+                match version {
+                    // No version at all: nobody can give the key one before this one ends.
+                    None => {
+                        if let Some(held) = held.get_mut(rows[i].0.as_slice()) {
+                            held.fresh = true;
+                        }
                     }
+                    Some(row) => stored[i] = row,
                 }
-                Some(row) => stored[i] = row,
             }
         }
         for (i, ((key, value), found)) in rows.into_iter().zip(stored).enumerate() {
@@ -588,6 +611,58 @@ impl<E: Engine> Transaction<E> {
             self.buffer_owned(key, Some(value));
         }
         Ok((end, None))
+    }
+
+    /// Takes the keys of `rows` from `i` on implicitly, in order, while they are free (see
+    /// [`crate::lock`]), as [`insert_many`](Self::insert_many) records them; a key this
+    /// transaction holds in update mode already is marked in `held_before`. Returns where it
+    /// stopped: the end, or a key that needs the lock table.
+    fn take_implicit(
+        &self,
+        rows: &[(Vec<u8>, Vec<u8>)],
+        mut i: usize,
+        held_before: &mut [bool],
+        locked_here: &mut Vec<usize>,
+    ) -> usize {
+        use std::collections::hash_map::Entry;
+        let logged = !self.savepoints.is_empty();
+        while i < rows.len() {
+            let stop = rows.len().min(i + IMPLICIT_CHUNK);
+            let stuck = self.shared.locks.with_free_check(self.id, |free| {
+                let mut held = self.held.lock();
+                while i < stop {
+                    let key = rows[i].0.as_slice();
+                    match held.entry(InlineKey::new(key)) {
+                        Entry::Occupied(entry) => {
+                            if entry.get().mode.is_none_or(|m| m < LockMode::Update) {
+                                return true;
+                            }
+                            held_before[i] = true;
+                        }
+                        Entry::Vacant(entry) => {
+                            if !free(key) {
+                                return true;
+                            }
+                            entry.insert(Held {
+                                mode: Some(LockMode::Update),
+                                fresh: false,
+                                implicit: true,
+                            });
+                            if logged {
+                                self.lock_log.borrow_mut().push((key.to_vec(), None));
+                            }
+                            locked_here.push(i);
+                        }
+                    }
+                    i += 1;
+                }
+                false
+            });
+            if stuck {
+                return i;
+            }
+        }
+        i
     }
 
     /// The newest stored version of each of `keys` (sorted): `None` if it has none, else its
@@ -692,7 +767,7 @@ impl<E: Engine> Transaction<E> {
                 // Held in update mode, nobody else can give the key a version before this
                 // transaction commits.
                 if mode >= LockMode::NoKeyUpdate {
-                    if let Some(held) = self.held.borrow_mut().get_mut(key) {
+                    if let Some(held) = self.held.lock().get_mut(key) {
                         held.fresh = true;
                     }
                 }
@@ -706,7 +781,7 @@ impl<E: Engine> Transaction<E> {
 
     /// Takes a row lock, recording it for release; false if skipped.
     fn acquire(&self, key: &[u8], mode: LockMode, wait: WaitPolicy) -> Result<bool> {
-        let before = self.held.borrow().get(key).and_then(|h| h.mode);
+        let before = self.held.lock().get(key).and_then(|h| h.mode);
         if before.is_some_and(|m| m >= mode) {
             return Ok(true);
         }
@@ -718,13 +793,14 @@ impl<E: Engine> Transaction<E> {
             Acquired::Skipped => Ok(false),
             Acquired::Granted { .. } => {
                 let mode = before.map_or(mode, |b| b.max(mode));
-                let mut held = self.held.borrow_mut();
+                let mut held = self.held.lock();
                 if let Some(held) = held.get_mut(key) {
                     held.mode = Some(mode);
+                    held.implicit = false;
                 } else {
                     let entry = Held {
                         mode: Some(mode),
-                        fresh: false,
+                        ..Held::default()
                     };
                     held.insert(InlineKey::new(key), entry);
                 }
@@ -800,27 +876,31 @@ impl<E: Engine> Transaction<E> {
             match before {
                 Some(mode) => {
                     self.shared.locks.downgrade(self.id, &key, mode);
-                    if let Some(held) = self.held.borrow_mut().get_mut(key.as_slice()) {
+                    if let Some(held) = self.held.lock().get_mut(key.as_slice()) {
                         held.mode = Some(mode);
                     }
                 }
                 None => {
-                    self.shared.locks.release(self.id, [key.as_slice()]);
+                    // Out of the record first: a key held implicitly can then no longer be
+                    // converted, and the release below takes any entry converted before.
                     // Once released, another transaction may give the key a version: it is
                     // no longer known fresh either. A key still written (privately, or
                     // covered, before the lock) keeps its entry, without the lock: every
                     // write has one ([`Transaction::insert_many`] relies on it).
-                    let mut held = self.held.borrow_mut();
-                    match self.writes.contains_key(&key) {
-                        true => {
-                            if let Some(entry) = held.get_mut(key.as_slice()) {
-                                *entry = Held::default();
+                    {
+                        let mut held = self.held.lock();
+                        match self.writes.contains_key(&key) {
+                            true => {
+                                if let Some(entry) = held.get_mut(key.as_slice()) {
+                                    *entry = Held::default();
+                                }
+                            }
+                            false => {
+                                held.remove(key.as_slice());
                             }
                         }
-                        false => {
-                            held.remove(key.as_slice());
-                        }
                     }
+                    self.shared.locks.release(self.id, [key.as_slice()]);
                 }
             }
         }
@@ -862,7 +942,7 @@ impl<E: Engine> Transaction<E> {
         let mut writes = Vec::with_capacity(self.writes.len());
         let mut collect = Vec::new();
         {
-            let held = self.held.borrow();
+            let held = self.held.lock();
             let fresh = |key: &[u8]| {
                 self.fresh_ranges.iter().any(|r| in_range(r, key))
                     || held.get(key).is_some_and(|h| h.fresh)
@@ -909,15 +989,21 @@ impl<E: Engine> Transaction<E> {
             return;
         }
         self.finished = true;
+        // Unregistered first: nobody converts an implicit lock after this, so the record
+        // says which locks have entries, and this thread alone locks it (record before
+        // table is safe only now).
+        if self.implicit {
+            self.shared.locks.unregister_implicit(self.id);
+        }
+        let mut held = self.held.lock();
         self.shared.locks.release(
             self.id,
-            self.held
-                .borrow()
-                .iter()
-                .filter(|(_, h)| h.mode.is_some())
+            held.iter()
+                .filter(|(_, h)| h.mode.is_some() && !h.implicit)
                 .map(|(k, _)| k.as_slice()),
         );
-        self.held.borrow_mut().clear();
+        held.clear();
+        drop(held);
         let serializable = self.options.isolation == IsolationLevel::Serializable;
         self.shared
             .core

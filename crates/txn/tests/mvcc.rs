@@ -12,59 +12,12 @@ use zizhu_engine::{Direction, Engine, KeyRange};
 use zizhu_engine_memory::MemoryEngine;
 use zizhu_keycode::encode_tuple;
 use zizhu_txn::{
-    Error, IsolationLevel, LockMode, Mvcc, Options, SerializationCause, Transaction, TxnOptions,
-    WaitPolicy,
+    Error, IsolationLevel, LockMode, Mvcc, SerializationCause, Transaction, TxnOptions, WaitPolicy,
 };
 use zizhu_types::Value;
 
-fn open() -> Mvcc<MemoryEngine> {
-    Mvcc::open(MemoryEngine::new(), Options::default()).unwrap()
-}
-
-fn key(id: i64) -> Vec<u8> {
-    encode_tuple(&[Value::Text("t".into()), Value::Int64(id)])
-}
-
-fn begin<E: Engine>(mvcc: &Mvcc<E>, isolation: IsolationLevel) -> Transaction<E> {
-    let mut txn = mvcc.begin(TxnOptions {
-        isolation,
-        ..Default::default()
-    });
-    txn.begin_statement();
-    txn
-}
-
-fn all() -> KeyRange {
-    (Bound::Unbounded, Bound::Unbounded)
-}
-
-fn scan_ids<E: Engine>(
-    txn: &mut Transaction<E>,
-    range: KeyRange,
-    dir: Direction,
-) -> Vec<(i64, Vec<u8>)> {
-    txn.scan(range, dir)
-        .unwrap()
-        .map(|r| {
-            let (k, v) = r.unwrap();
-            match zizhu_keycode::decode_tuple(&k).unwrap().as_slice() {
-                [_, Value::Int64(id)] => (*id, v),
-                other => panic!("unexpected key {other:?}"),
-            }
-        })
-        .collect()
-}
-
-fn wait_until_blocked<E: Engine>(mvcc: &Mvcc<E>, id: u64) {
-    let start = Instant::now();
-    while !mvcc.is_waiting(id) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "transaction {id} never blocked"
-        );
-        thread::yield_now();
-    }
-}
+mod common;
+use common::*;
 
 fn engine_entries<E: Engine>(mvcc: &Mvcc<E>) -> usize {
     mvcc.engine()
@@ -491,27 +444,6 @@ fn insert_writes_a_new_key_and_reports_an_existing_row_without_writing() {
         scan_ids(&mut check, all(), Direction::Forward),
         vec![(1, b"e".to_vec()), (2, b"c".to_vec())]
     );
-}
-
-/// Runs `work` on another thread until transaction `waiter` blocks, then commits or rolls
-/// back `first`, and returns what `work` returned.
-fn end_while_blocked<E: Engine, T: Send>(
-    mvcc: &Mvcc<E>,
-    first: Transaction<E>,
-    commit: bool,
-    waiter: u64,
-    work: impl FnOnce() -> T + Send,
-) -> T {
-    thread::scope(|s| {
-        let running = s.spawn(work);
-        wait_until_blocked(mvcc, waiter);
-        if commit {
-            first.commit().unwrap();
-        } else {
-            first.rollback();
-        }
-        running.join().unwrap()
-    })
 }
 
 #[test]
