@@ -260,8 +260,8 @@ impl Inner {
         holders.copied().chain(ahead).map(|(t, _)| t).collect()
     }
 
-    /// If `start` waits in a cycle, returns the cycle as a path from `start` back to it.
-    /// Whether nobody but `txn` holds or awaits `key`, explicitly or implicitly.
+    /// Whether `key` has no entry (not even one of `txn`'s) and no other transaction holds it
+    /// implicitly.
     fn free_for(&self, txn: TxnId, key: &[u8]) -> bool {
         !self.rows.contains_key(key)
             && self
@@ -291,6 +291,7 @@ impl Inner {
         }
     }
 
+    /// If `start` waits in a cycle, returns the cycle as a path from `start` back to it.
     fn find_cycle(&self, start: TxnId) -> Option<Vec<TxnId>> {
         let mut visited = HashSet::new();
         let mut stack = vec![(start, vec![start])];

@@ -42,10 +42,13 @@ struct SavepointMark {
 /// Rows an [`insert_many`](Transaction::insert_many) call needs before its transaction
 /// takes insert locks implicitly (see [`crate::lock`]): a bulk insert, not an OLTP one, so
 /// that the registered implicit holders every lock request looks through stay few.
-const IMPLICIT_FROM: usize = 64;
+const IMPLICIT_FROM: usize = 256;
 
 /// Keys taken implicitly per hold of the lock table's mutex.
 const IMPLICIT_CHUNK: usize = 256;
+
+/// Keys looked up in the record of held keys per hold of its mutex, in a long loop.
+const HELD_CHUNK: usize = 1024;
 
 /// A transaction. Dropping it without [`commit`](Self::commit) rolls it back.
 pub struct Transaction<E: Engine> {
@@ -626,6 +629,9 @@ impl<E: Engine> Transaction<E> {
     ) -> usize {
         use std::collections::hash_map::Entry;
         let logged = !self.savepoints.is_empty();
+        // Grown here, not under the lock table's mutex: growing a map of a million keys takes
+        // milliseconds.
+        self.held.lock().reserve(rows.len() - i);
         while i < rows.len() {
             let stop = rows.len().min(i + IMPLICIT_CHUNK);
             let stuck = self.shared.locks.with_free_check(self.id, |free| {
@@ -942,13 +948,15 @@ impl<E: Engine> Transaction<E> {
         let mut writes = Vec::with_capacity(self.writes.len());
         let mut collect = Vec::new();
         {
-            let held = self.held.lock();
-            let fresh = |key: &[u8]| {
-                self.fresh_ranges.iter().any(|r| in_range(r, key))
-                    || held.get(key).is_some_and(|h| h.fresh)
-            };
-            for (key, value) in std::mem::take(&mut self.writes) {
-                let fresh = fresh(&key);
+            // Let go now and then: while this transaction is registered, other lock requests
+            // read the record under the lock table's mutex.
+            let mut held = self.held.lock();
+            for (n, (key, value)) in std::mem::take(&mut self.writes).into_iter().enumerate() {
+                if n % HELD_CHUNK == HELD_CHUNK - 1 {
+                    parking_lot::MutexGuard::bump(&mut held);
+                }
+                let fresh = self.fresh_ranges.iter().any(|r| in_range(r, &key))
+                    || held.get(key.as_slice()).is_some_and(|h| h.fresh);
                 if fresh && value.is_none() {
                     // A key with no older version needs no tombstone (which, shadowing
                     // nothing, would never be collected).
