@@ -97,14 +97,12 @@ impl<E: Engine> Binder<'_, E> {
             }
             targets[column] = Some(source_index);
         }
-        let defaults = table
-            .columns
-            .iter()
-            .map(|c| {
-                c.default
-                    .as_ref()
-                    .map(|text| self.bind_default(text))
-                    .transpose()
+        // Only the columns the INSERT leaves out take their defaults (as in PostgreSQL, whose
+        // defaults of given columns are never evaluated), so only theirs are parsed and bound.
+        let defaults = (table.columns.iter().zip(&targets))
+            .map(|(c, target)| match (&c.default, target) {
+                (Some(text), None) => self.bind_default(text).map(Some),
+                _ => Ok(None),
             })
             .collect::<Result<_>>()?;
         let alias = insert
