@@ -61,6 +61,7 @@ const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("repeat", 2, 2),
     ("initcap", 1, 1),
     ("ascii", 1, 1),
+    ("octet_length", 1, 1),
     ("chr", 1, 1),
     ("starts_with", 2, 2),
     ("md5", 1, 1),
@@ -208,7 +209,7 @@ pub fn return_type(name: &str, args: &[DataType]) -> DataType {
         .iter()
         .any(|t| matches!(t, DataType::Float32 | DataType::Float64));
     match name {
-        "strpos" | "position" | "ascii" | "regexp_count" => DataType::Int32,
+        "strpos" | "position" | "ascii" | "octet_length" | "regexp_count" => DataType::Int32,
         "array_upper" | "array_lower" | "array_length" | "cardinality" => DataType::Int32,
         "array_to_string" | "quote_ident" | "array_element" | "record_field" | "like_escape" => {
             DataType::Text

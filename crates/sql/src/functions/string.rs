@@ -145,6 +145,14 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Option<Value>> {
             text(0)?.chars().next().map_or(0, |c| c as i32),
         ))),
         "chr" => out(chr(int(0)?)?.to_string()),
+        // Bytes, so a `char(n)` value's padding counts (as in PostgreSQL).
+        "octet_length" => {
+            let len = match &args[0] {
+                Value::Bytes(b) => b.len(),
+                other => text_arg(other)?.len(),
+            };
+            Ok(Some(Value::Int32(i32::try_from(len).unwrap_or(i32::MAX))))
+        }
         "starts_with" => Ok(Some(Value::Bool(text(0)?.starts_with(&text(1)?)))),
         "md5" => {
             let digest = match &args[0] {

@@ -321,6 +321,8 @@ fn concat_and_friends() {
             "Hello World Foo_Bar 3abc X-Y",
         ),
         ("ascii", &["text:A"], "65"),
+        ("octet_length", &["text:é"], "2"),
+        ("octet_length", &["text:"], "0"),
         ("ascii", &["text:"], "0"),
         ("ascii", &["text:é"], "233"),
         ("chr", &["int:65"], "A"),

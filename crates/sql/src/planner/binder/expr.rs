@@ -2,6 +2,7 @@
 
 #![allow(clippy::wildcard_imports)]
 
+use super::char_type::blank_padded;
 use super::*;
 use crate::system::functions::CatalogFunction;
 
@@ -57,20 +58,6 @@ pub fn type_of(expr: &Expr) -> DataType {
         Expr::OuterColumn { .. } | Expr::Subquery(_) => DataType::Unknown,
         Expr::Exists(_) | Expr::InSubquery(..) | Expr::Quantified { .. } => DataType::Bool,
         Expr::ArraySubquery(_, element) => DataType::Array(Box::new(element.clone())),
-    }
-}
-
-/// A literal compared with a `char(n)` value, as that value is stored: blank-padded to `n`
-/// characters. PostgreSQL compares `char` values without their trailing blanks, so `c = 'ab'`
-/// finds the stored `'ab '`; trailing blanks of the literal do not count either, and a
-/// longer literal stays as it is (it equals no stored value, as in PostgreSQL).
-fn blank_padded(text: &str, n: u32) -> String {
-    let trimmed = text.trim_end_matches(' ');
-    let len = trimmed.chars().count();
-    let n = n as usize;
-    match len < n {
-        true => format!("{trimmed}{}", " ".repeat(n - len)),
-        false => trimmed.to_string(),
     }
 }
 
@@ -363,6 +350,12 @@ impl<'a, E: Engine> Binder<'a, E> {
                 };
                 self.hint_parameter(expr, &hint)?;
                 let inner = bind(expr)?;
+                let inner = match ty {
+                    DataType::Text | DataType::Varchar(_) => {
+                        self.char_as_text(inner, scope, grouping)
+                    }
+                    _ => inner,
+                };
                 if let Some(call) = self.reg_cast(&inner, &ty, scope, grouping) {
                     return Ok(call);
                 }
@@ -610,6 +603,7 @@ impl<'a, E: Engine> Binder<'a, E> {
                         .collect::<Result<Vec<_>>>()?;
                     let builtin = crate::functions::lookup(name, args.len())
                         .ok_or_else(|| errinternal!("keyword call {name} has no function"))?;
+                    let args = self.char_arguments(builtin, args, scope, grouping);
                     Expr::Function(Function::Builtin(builtin), args)
                 }
                 None => return Err(unsupported(format!("expression {expr}"))),
@@ -830,7 +824,10 @@ impl<'a, E: Engine> Binder<'a, E> {
                 }
             }
             _ => match crate::functions::lookup(&name, args.len()) {
-                Some(builtin) => return Ok(self.json_arguments(builtin, args, scope, grouping)),
+                Some(builtin) => {
+                    let args = self.char_arguments(builtin, args, scope, grouping);
+                    return Ok(self.json_arguments(builtin, args, scope, grouping));
+                }
                 None if crate::functions::is_known(&name) => {
                     return Err(errinput!(
                         UndefinedFunction,
@@ -862,6 +859,13 @@ impl<'a, E: Engine> Binder<'a, E> {
                     *first = name.clone();
                 }
             }
+        }
+        if function == Function::Length {
+            // `length(char)` counts without the padding (PostgreSQL's `bpcharlen`).
+            args = args
+                .into_iter()
+                .map(|a| self.char_as_text(a, scope, grouping))
+                .collect();
         }
         Ok(Expr::Function(function, args))
     }
@@ -1192,6 +1196,21 @@ impl<'a, E: Engine> Binder<'a, E> {
                 return Ok(e);
             }
         }
+        // `char` operands: see the `char_type` module. A quoted literal compared with one was
+        // padded to it above.
+        let (l, r) = match op {
+            B::StringConcat => (
+                self.char_as_text(l, scope, grouping),
+                self.char_as_text(r, scope, grouping),
+            ),
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq
+                if !matches!(left, ast::Expr::Value(_))
+                    && !matches!(right, ast::Expr::Value(_)) =>
+            {
+                self.char_comparands(l, r, scope, grouping)
+            }
+            _ => (l, r),
+        };
         let (l, r) = (Box::new(l), Box::new(r));
         Ok(match op {
             B::And => Expr::And(l, r),

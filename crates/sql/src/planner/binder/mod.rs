@@ -11,6 +11,7 @@
 
 mod admin;
 mod calls;
+mod char_type;
 mod ddl;
 mod dml;
 mod expr;

@@ -1,0 +1,118 @@
+//! `char(n)` (`bpchar`) in expressions. Values are stored blank-padded to `n` characters, as
+//! PostgreSQL stores them, and PostgreSQL's rules for where the padding counts are applied
+//! here, at bind time, by wrapping a `char` operand in `rtrim` where PostgreSQL converts it to
+//! `text` (which drops trailing blanks):
+//!
+//! - a cast to `text` or `varchar`, `||`, `length` and the string functions whose parameters
+//!   are `text` (`upper`, `substr`, `replace`, `position`, ...) see the value without its
+//!   trailing blanks;
+//! - a comparison with `text` compares the trimmed value as text (so `'ab'::char(5) = 'ab '`
+//!   typed `text` is false), and one with `varchar` or a `char` of another length compares
+//!   both sides without trailing blanks, as PostgreSQL's `bpchar` comparison does;
+//! - a quoted literal compared with a `char(n)` value is padded to it instead
+//!   ([`blank_padded`]), so the comparison stays on the stored value;
+//! - `concat`, `format`, `octet_length`, `LIKE` and the regular-expression operators see the
+//!   padding, as in PostgreSQL.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+/// A literal compared with a `char(n)` value, as that value is stored: blank-padded to `n`
+/// characters. PostgreSQL compares `char` values without their trailing blanks, so `c = 'ab'`
+/// finds the stored `'ab '`; trailing blanks of the literal do not count either, and a
+/// longer literal stays as it is (it equals no stored value, as in PostgreSQL).
+pub(super) fn blank_padded(text: &str, n: u32) -> String {
+    let trimmed = text.trim_end_matches(' ');
+    let len = trimmed.chars().count();
+    let n = n as usize;
+    match len < n {
+        true => format!("{trimmed}{}", " ".repeat(n - len)),
+        false => trimmed.to_string(),
+    }
+}
+
+/// The string functions whose parameters are `text`, so a `char` argument loses its trailing
+/// blanks (in PostgreSQL, by its implicit cast to `text`).
+const TEXT_PARAMETERS: &[&str] = &[
+    "substr",
+    "substring",
+    "strpos",
+    "position",
+    "replace",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "lpad",
+    "rpad",
+    "split_part",
+    "left",
+    "right",
+    "reverse",
+    "repeat",
+    "initcap",
+    "ascii",
+    "starts_with",
+    "md5",
+    "upper",
+    "lower",
+    "translate",
+    "regexp_replace",
+];
+
+impl<E: Engine> Binder<'_, E> {
+    /// `expr` as `text` would see it: without trailing blanks if it is a `char` value.
+    pub(super) fn char_as_text(
+        &self,
+        expr: Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Expr {
+        match self.expr_type(&expr, scope, grouping) {
+            DataType::Char(_) => Expr::Function(Function::Builtin("rtrim"), vec![expr]),
+            _ => expr,
+        }
+    }
+
+    /// The arguments of `function` as PostgreSQL passes them: `char` ones trimmed where the
+    /// parameter is `text` (see [`TEXT_PARAMETERS`]).
+    pub(super) fn char_arguments(
+        &self,
+        function: &str,
+        args: Vec<Expr>,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> Vec<Expr> {
+        if !TEXT_PARAMETERS.contains(&function) {
+            return args;
+        }
+        args.into_iter()
+            .map(|arg| self.char_as_text(arg, scope, grouping))
+            .collect()
+    }
+
+    /// The operands of a comparison, with a `char` side trimmed where PostgreSQL compares
+    /// without its padding: against `text` (as text), and against `varchar` or another
+    /// `char` length (both sides, as `bpchar`).
+    pub(super) fn char_comparands(
+        &self,
+        left: Expr,
+        right: Expr,
+        scope: &Scope,
+        grouping: Option<&Grouping>,
+    ) -> (Expr, Expr) {
+        let (lt, rt) = (
+            self.expr_type(&left, scope, grouping),
+            self.expr_type(&right, scope, grouping),
+        );
+        let trim = |e: Expr| Expr::Function(Function::Builtin("rtrim"), vec![e]);
+        match (&lt, &rt) {
+            (DataType::Char(a), DataType::Char(b)) if a == b => (left, right),
+            (DataType::Char(_), DataType::Text) => (trim(left), right),
+            (DataType::Text, DataType::Char(_)) => (left, trim(right)),
+            (DataType::Char(_), DataType::Char(_) | DataType::Varchar(_))
+            | (DataType::Varchar(_), DataType::Char(_)) => (trim(left), trim(right)),
+            _ => (left, right),
+        }
+    }
+}
