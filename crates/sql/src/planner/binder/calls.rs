@@ -266,7 +266,9 @@ impl<E: Engine> Binder<'_, E> {
             ("min", [e]) => Aggregate::Min(bind_arg(e)?),
             ("max", [e]) => Aggregate::Max(bind_arg(e)?),
             ("string_agg", [e, separator]) => {
-                Aggregate::StringAgg(bind_arg(e)?, bind_arg(separator)?, distinct)
+                // Its parameters are text: a char value loses its padding.
+                let value = self.char_as_text(bind_arg(e)?, scope, None);
+                Aggregate::StringAgg(value, bind_arg(separator)?, distinct)
             }
             ("array_agg", [e]) => Aggregate::ArrayAgg(bind_arg(e)?),
             ("json_agg" | "jsonb_agg", [e]) => {

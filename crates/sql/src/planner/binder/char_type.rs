@@ -58,6 +58,9 @@ const TEXT_PARAMETERS: &[&str] = &[
     "lower",
     "translate",
     "regexp_replace",
+    "regexp_like",
+    "regexp_count",
+    "quote_ident",
 ];
 
 impl<E: Engine> Binder<'_, E> {
@@ -93,18 +96,24 @@ impl<E: Engine> Binder<'_, E> {
 
     /// The operands of a comparison, with a `char` side trimmed where PostgreSQL compares
     /// without its padding: against `text` (as text), and against `varchar` or another
-    /// `char` length (both sides, as `bpchar`).
+    /// `char` length (both sides, as `bpchar`). `left_ast` and `right_ast` are the operands as
+    /// written: a quoted literal was padded to the other side already, and a parameter counts
+    /// as its declared type (in a custom plan its value is a constant, which looks like text).
     pub(super) fn char_comparands(
         &self,
-        left: Expr,
-        right: Expr,
+        (left, left_ast): (Expr, &ast::Expr),
+        (right, right_ast): (Expr, &ast::Expr),
         scope: &Scope,
         grouping: Option<&Grouping>,
     ) -> (Expr, Expr) {
-        let (lt, rt) = (
-            self.expr_type(&left, scope, grouping),
-            self.expr_type(&right, scope, grouping),
-        );
+        if quoted_literal(left_ast) || quoted_literal(right_ast) {
+            return (left, right);
+        }
+        let type_of = |e: &Expr, ast: &ast::Expr| {
+            self.placeholder_type(ast)
+                .unwrap_or_else(|| self.expr_type(e, scope, grouping))
+        };
+        let (lt, rt) = (type_of(&left, left_ast), type_of(&right, right_ast));
         let trim = |e: Expr| Expr::Function(Function::Builtin("rtrim"), vec![e]);
         match (&lt, &rt) {
             (DataType::Char(a), DataType::Char(b)) if a == b => (left, right),
@@ -114,5 +123,29 @@ impl<E: Engine> Binder<'_, E> {
             | (DataType::Varchar(_), DataType::Char(_)) => (trim(left), trim(right)),
             _ => (left, right),
         }
+    }
+
+    /// The declared (or inferred) type of a parameter `$n`, if `expr` is one.
+    fn placeholder_type(&self, expr: &ast::Expr) -> Option<DataType> {
+        let (text, _) = super::expr::placeholder(expr)?;
+        let n = text.strip_prefix('$')?.parse::<usize>().ok()?;
+        let params = self.params?;
+        let types = params.types.borrow();
+        types.get(n.checked_sub(1)?).cloned()
+    }
+}
+
+/// Whether `expr` is a quoted string literal (in parentheses or not): an untyped literal,
+/// which takes a `char` operand's length (see [`blank_padded`]).
+pub(super) fn quoted_literal(expr: &ast::Expr) -> bool {
+    match expr {
+        ast::Expr::Nested(inner) => quoted_literal(inner),
+        ast::Expr::Value(v) => matches!(
+            v.value,
+            ast::Value::SingleQuotedString(_)
+                | ast::Value::EscapedStringLiteral(_)
+                | ast::Value::DollarQuotedString(_)
+        ),
+        _ => false,
     }
 }

@@ -10,7 +10,7 @@ use crate::system::functions::CatalogFunction;
 const MAX_PARAMS: usize = 65_535;
 
 /// `$n` and its place, if `expr` is a parameter.
-fn placeholder(expr: &ast::Expr) -> Option<(&str, sqlparser::tokenizer::Span)> {
+pub(super) fn placeholder(expr: &ast::Expr) -> Option<(&str, sqlparser::tokenizer::Span)> {
     match expr {
         ast::Expr::Value(ast::ValueWithSpan {
             value: ast::Value::Placeholder(p),
@@ -884,10 +884,20 @@ impl<'a, E: Engine> Binder<'a, E> {
             let ty = self.expr_type(other, scope, grouping);
             return self.parameter(p, span, Some(ty));
         }
-        if let ast::Expr::Value(v) = expr {
-            if let ast::Value::SingleQuotedString(text) | ast::Value::EscapedStringLiteral(text) =
-                &v.value
-            {
+        // Through parentheses: `c = ('ab')` pads as `c = 'ab'` does.
+        let mut literal = expr;
+        while let ast::Expr::Nested(inner) = literal {
+            literal = inner;
+        }
+        if let ast::Expr::Value(v) = literal {
+            let text = match &v.value {
+                ast::Value::SingleQuotedString(text) | ast::Value::EscapedStringLiteral(text) => {
+                    Some(text)
+                }
+                ast::Value::DollarQuotedString(quoted) => Some(&quoted.value),
+                _ => None,
+            };
+            if let Some(text) = text {
                 let ty = self.expr_type(other, scope, grouping);
                 if ty != DataType::Unknown && !ty.is_string() {
                     return Ok(Expr::Constant(
@@ -1203,11 +1213,8 @@ impl<'a, E: Engine> Binder<'a, E> {
                 self.char_as_text(l, scope, grouping),
                 self.char_as_text(r, scope, grouping),
             ),
-            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq
-                if !matches!(left, ast::Expr::Value(_))
-                    && !matches!(right, ast::Expr::Value(_)) =>
-            {
-                self.char_comparands(l, r, scope, grouping)
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                self.char_comparands((l, left), (r, right), scope, grouping)
             }
             _ => (l, r),
         };
