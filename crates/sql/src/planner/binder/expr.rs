@@ -196,9 +196,17 @@ impl<'a, E: Engine> Binder<'a, E> {
             }
             A::IsNull(e) => Expr::IsNull(boxed(e)?),
             A::IsNotNull(e) => Expr::Not(Box::new(Expr::IsNull(boxed(e)?))),
-            A::IsDistinctFrom(a, b) => Expr::Compare(CompareOp::Distinct, boxed(a)?, boxed(b)?),
-            A::IsNotDistinctFrom(a, b) => {
-                Expr::Compare(CompareOp::NotDistinct, boxed(a)?, boxed(b)?)
+            A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => {
+                let op = match expr {
+                    A::IsDistinctFrom(..) => CompareOp::Distinct,
+                    _ => CompareOp::NotDistinct,
+                };
+                // Its operands meet as `=`'s do: an untyped literal takes the other side's
+                // type (or a `char` one's padding), and `char` sides are trimmed as for `=`.
+                match self.bind_binary(a, &ast::BinaryOperator::Eq, b, scope, grouping)? {
+                    Expr::Compare(CompareOp::Eq, l, r) => Expr::Compare(op, l, r),
+                    _ => Expr::Compare(op, boxed(a)?, boxed(b)?),
+                }
             }
             A::IsTrue(e) => Expr::Compare(
                 CompareOp::NotDistinct,
@@ -777,6 +785,15 @@ impl<'a, E: Engine> Binder<'a, E> {
             let what = name.to_uppercase();
             self.unify_results(&what, &asts, args.iter_mut().collect(), scope, grouping)?;
         }
+        // `nullif(x, 'lit')` compares as `x = 'lit'`: the literal takes x's type (or padding).
+        if let ("nullif", ast::FunctionArguments::List(list), [first, _]) =
+            (name.as_str(), &f.args, args.as_slice())
+        {
+            if let [_, second] = super::calls::unnamed_args(list).as_slice() {
+                let first = first.clone();
+                args[1] = self.coerce_literal(second, &first, scope, grouping)?;
+            }
+        }
         // `pg_typeof(x)`: the type the binder gives `x` (an untyped literal is `unknown`).
         if let ("pg_typeof", [arg]) = (name.as_str(), args.as_slice()) {
             let oid = match self.expr_type(arg, scope, grouping) {
@@ -1013,6 +1030,10 @@ impl<'a, E: Engine> Binder<'a, E> {
                     .map(|a| self.expr_type(a, scope, grouping))
                     .collect(),
             ),
+            // Its first argument, or NULL.
+            Expr::Function(Function::NullIf, args) => args
+                .first()
+                .map_or(DataType::Unknown, |a| self.expr_type(a, scope, grouping)),
             Expr::Function(Function::Builtin(name), args) => {
                 let types: Vec<DataType> = args
                     .iter()
